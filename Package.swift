@@ -1,0 +1,147 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "turnstile",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "turnstile", targets: ["turnstile"])
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.2"),
+    ],
+    targets: [
+        // Pure domain: no I/O, no async, no NIO. Everything depends on it.
+        .target(
+            name: "TurnstileCore",
+            swiftSettings: swiftSettings
+        ),
+        // The storage port, the group-commit writer loop and an in-memory double.
+        .target(
+            name: "TurnstileStore",
+            dependencies: [
+                "TurnstileCore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "TurnstileSQLite",
+            dependencies: [
+                "TurnstileCore",
+                "TurnstileStore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "SQLiteNIO", package: "sqlite-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "TurnstileServer",
+            dependencies: [
+                "TurnstileCore",
+                "TurnstileStore",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "_CryptoExtras", package: "swift-crypto"),
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "turnstile",
+            dependencies: [
+                "TurnstileCore",
+                "TurnstileSQLite",
+                "TurnstileServer",
+                "TurnstileStore",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // Shared by the test targets: a live server on an ephemeral port and a barrier HTTP client.
+        .target(
+            name: "TurnstileTestSupport",
+            dependencies: [
+                "TurnstileCore",
+                "TurnstileSQLite",
+                "TurnstileServer",
+                "TurnstileStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Tests/TurnstileTestSupport",
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TurnstileCoreTests",
+            dependencies: ["TurnstileCore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TurnstileStoreTests",
+            dependencies: ["TurnstileCore", "TurnstileStore"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TurnstileSQLiteTests",
+            dependencies: [
+                "TurnstileCore",
+                "TurnstileSQLite",
+                "TurnstileStore",
+                .product(name: "SQLiteNIO", package: "sqlite-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TurnstileServerTests",
+            dependencies: [
+                "TurnstileCore",
+                "TurnstileServer",
+                "TurnstileStore",
+                "TurnstileTestSupport",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "SQLiteNIO", package: "sqlite-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "turnstileTests",
+            dependencies: [
+                "turnstile",
+                "TurnstileSQLite",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

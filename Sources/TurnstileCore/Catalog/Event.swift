@@ -1,0 +1,69 @@
+import Foundation
+
+/// An event whose seats are sold.
+public struct Event: Equatable, Sendable {
+    public let id: Int64
+    public let title: String
+    public let description: String?
+    /// When the event takes place.
+    public let date: Date
+    public let location: String?
+    /// The seats the event was created with.
+    public let seatCount: Int
+    /// The seats not yet booked.
+    public let availableSeats: Int
+    public let organizerID: Int64
+    public let createdAt: Date
+
+    public init(
+        id: Int64, title: String, description: String?, date: Date, location: String?, seatCount: Int,
+        availableSeats: Int, organizerID: Int64, createdAt: Date
+    ) {
+        self.id = id
+        self.title = title
+        self.description = description
+        self.date = date
+        self.location = location
+        self.seatCount = seatCount
+        self.availableSeats = availableSeats
+        self.organizerID = organizerID
+        self.createdAt = createdAt
+    }
+
+    /// The same event with another count of available seats.
+    public func withAvailableSeats(_ seats: Int) -> Event {
+        Event(
+            id: id, title: title, description: description, date: date, location: location, seatCount: seatCount,
+            availableSeats: seats, organizerID: organizerID, createdAt: createdAt)
+    }
+}
+
+/// A validated request to create an event.
+public struct NewEvent: Equatable, Sendable {
+    public let title: String
+    public let description: String?
+    public let date: Date
+    public let location: String?
+    public let seatCount: Int
+
+    /// Validates the raw fields of a new event.
+    /// - Throws: ``TurnstileError/validationFailed(field:detail:)`` naming the first field that is wrong.
+    public init(title: String, description: String?, date: Date, location: String?, seatCount: Int)
+        throws(TurnstileError)
+    {
+        let title = title.trimmingWhitespace()
+        try Validate.length(of: title, field: "title", in: 1...Limits.eventTitleLengthMax)
+        if let description {
+            try Validate.length(of: description, field: "description", in: 0...Limits.eventDescriptionLengthMax)
+        }
+        if let location {
+            try Validate.length(of: location, field: "location", in: 0...Limits.eventLocationLengthMax)
+        }
+        try Validate.number(seatCount, field: "seat_count", in: 1...Limits.eventSeatCountMax)
+        self.title = title
+        self.description = description
+        self.date = date
+        self.location = location
+        self.seatCount = seatCount
+    }
+}

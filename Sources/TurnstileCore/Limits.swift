@@ -1,0 +1,62 @@
+/// Every bound Turnstile enforces, in one place.
+///
+/// A limit that is not written down here does not exist: queues, batches, bodies, pages and strings all have a
+/// named maximum so that no input and no load can make the service grow without bound.
+public enum Limits {
+    // MARK: Events
+
+    /// The most seats one event may have.
+    public static let eventSeatCountMax = 100_000
+    /// The longest event title, in characters.
+    public static let eventTitleLengthMax = 200
+    /// The longest event description, in characters.
+    public static let eventDescriptionLengthMax = 5_000
+    /// The longest event location, in characters.
+    public static let eventLocationLengthMax = 200
+
+    // MARK: Bookings
+
+    /// The most seats one booking may claim.
+    public static let bookingSeatCountMax = 10
+    /// The longest `Idempotency-Key` header value, in characters.
+    public static let idempotencyKeyLengthMax = 128
+    /// The most bookings `GET /api/v1/bookings/` returns for one user (newest first).
+    public static let bookingsListedMax = 1_000
+
+    // MARK: Accounts
+
+    /// The longest email address (RFC 5321's path limit), in characters.
+    public static let emailLengthMax = 254
+    /// The shortest and longest username, in characters.
+    public static let usernameLengthMin = 3
+    public static let usernameLengthMax = 50
+    /// The shortest and longest password, in characters. The maximum keeps hashing cost bounded.
+    public static let passwordLengthMin = 8
+    public static let passwordLengthMax = 128
+    /// How long an access token stays valid.
+    public static let accessTokenLifetimeSeconds = 3_600
+
+    // MARK: Paging
+
+    /// The page size used when a list request names none.
+    public static let pageSizeDefault = 20
+    /// The largest page a list request may ask for.
+    public static let pageSizeMax = 100
+    /// The highest page number a list request may ask for (keeps offsets inside 64 bits and queries cheap).
+    public static let pageNumberMax = 1_000_000
+
+    // MARK: HTTP
+
+    /// The largest request body the service reads, in bytes; anything larger is answered 413.
+    public static let requestBodyBytesMax = 64 * 1024
+
+    // MARK: Writer
+
+    /// The most commands one write transaction carries (one group commit).
+    public static let writeBatchCommandsMax = 1_024
+    /// The most commands waiting for the writer; past this, writes are refused with 503 instead of queueing
+    /// without bound.
+    public static let writeQueueDepthMax = 50_000
+    /// The most values bound in one SQL statement (SQLite's default limit is 32,766).
+    public static let sqlBindsPerStatementMax = 30_000
+}

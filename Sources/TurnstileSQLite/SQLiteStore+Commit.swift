@@ -1,0 +1,253 @@
+import Foundation
+import Logging
+import SQLiteNIO
+import TurnstileCore
+import TurnstileStore
+
+extension SQLiteStore {
+    /// Carries out one batch of writes in one transaction, in arrival order, and returns one result per write.
+    ///
+    /// Runs only on the writer loop. A write refused by a rule (sold out, email taken, …) fails alone; an error of
+    /// the database rolls the whole batch back and fails every write in it, so nothing is acknowledged that did not
+    /// commit.
+    func commit(_ batch: [WriteCommand]) async throws(TurnstileError) -> [WriteResult] {
+        do {
+            try await writer.execute("BEGIN IMMEDIATE")
+            do {
+                let results = try await apply(batch)
+                try await writer.execute("COMMIT")
+                return results
+            } catch {
+                try? await writer.execute("ROLLBACK")
+                throw error
+            }
+        } catch {
+            logger.error("write batch of \(batch.count) failed and was rolled back: \(error)")
+            throw Self.storeError(error)
+        }
+    }
+
+    private func apply(_ batch: [WriteCommand]) async throws -> [WriteResult] {
+        // Truncated to what the store keeps, so a value answered now equals the same value read back later.
+        let now = Date(millisecondsSince1970: clock().millisecondsSince1970)
+        var plan = try await BatchState.load(for: batch, on: writer)
+        var results = [WriteResult?](repeating: nil, count: batch.count)
+
+        for (index, command) in batch.enumerated() {
+            switch command {
+            case .register(let registration, let passwordHash):
+                results[index] = try await insertUser(registration, passwordHash: passwordHash, now: now)
+            case .createEvent(let event, let organizerID):
+                let created = try await insertEvent(event, organizerID: organizerID, now: now)
+                plan.allocator.add(
+                    resourceID: created.id,
+                    balance: ResourceBalance(capacity: created.seatCount, remaining: created.availableSeats))
+                results[index] = .success(.event(created))
+            case .book(let claim):
+                results[index] = plan.decide(claim, commandIndex: index)
+            case .cancelBooking(let id, let userID):
+                results[index] = plan.cancel(bookingID: id, userID: userID)
+            }
+        }
+
+        let created = try await insertGrants(plan.grants, now: now)
+        for (commandIndex, booking) in created { results[commandIndex] = .success(.booking(.created(booking))) }
+        for (commandIndex, claimIndex) in plan.replaysInBatch {
+            let original = created[plan.commandIndexOfClaim[claimIndex]]!
+            results[commandIndex] = .success(.booking(.replayed(original)))
+        }
+        if !plan.cancelledBookingIDs.isEmpty {
+            let ids = plan.cancelledBookingIDs.map { SQLiteData($0) }
+            try await writer.execute(
+                "UPDATE bookings SET status = 'cancelled' WHERE id IN \(Columns.placeholders(ids.count))", ids)
+        }
+        for eventID in plan.allocator.changedResourceIDs.sorted() {
+            let remaining = plan.allocator.balances[eventID]!.remaining
+            try await writer.execute(
+                "UPDATE events SET available_seats = ? WHERE id = ?", [SQLiteData(remaining), SQLiteData(eventID)])
+        }
+        return results.map { result in
+            guard let result else { preconditionFailure("every write of a batch gets a result") }
+            return result
+        }
+    }
+
+    private func insertUser(_ registration: Registration, passwordHash: String, now: Date) async throws -> WriteResult {
+        let rows = try await writer.query(
+            """
+            INSERT INTO users (email, username, password_hash, created_at_ms) VALUES (?, ?, ?, ?)
+            ON CONFLICT (email) DO NOTHING RETURNING \(Columns.user)
+            """,
+            [.text(registration.email), .text(registration.username), .text(passwordHash), SQLiteData(now)])
+        guard let row = rows.first else { return .failure(.emailTaken) }
+        return .success(.user(row.user()))
+    }
+
+    private func insertEvent(_ event: NewEvent, organizerID: Int64, now: Date) async throws -> Event {
+        let rows = try await writer.query(
+            """
+            INSERT INTO events (title, description, date_ms, location, seat_count, available_seats, organizer_id,
+                created_at_ms)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING \(Columns.event)
+            """,
+            [
+                .text(event.title), SQLiteData(event.description), SQLiteData(event.date), SQLiteData(event.location),
+                SQLiteData(event.seatCount), SQLiteData(event.seatCount), SQLiteData(organizerID), SQLiteData(now),
+            ])
+        return rows[0].event()
+    }
+
+    /// Inserts every granted booking with one statement, and their idempotency keys with another.
+    ///
+    /// Ids are assigned here, from the largest id in the table: the writer holds SQLite's write lock, so no one
+    /// else can insert meanwhile, and the ids are known without relying on the order of `RETURNING` rows.
+    private func insertGrants(_ grants: [BatchState.Grant], now: Date) async throws -> [Int: Booking] {
+        guard !grants.isEmpty else { return [:] }
+        let next = try await writer.query("SELECT COALESCE(MAX(id), 0) + 1 AS next FROM bookings")
+        let firstID = next[0].int64("next")
+        var created: [Int: Booking] = [:]
+        var bookingBinds: [SQLiteData] = []
+        var keyBinds: [SQLiteData] = []
+        for (offset, grant) in grants.enumerated() {
+            let booking = Booking(
+                id: firstID + Int64(offset), userID: grant.claim.userID, eventID: grant.claim.resourceID,
+                seatCount: grant.claim.amount, status: .confirmed, createdAt: now)
+            created[grant.commandIndex] = booking
+            bookingBinds += [
+                SQLiteData(booking.id), SQLiteData(booking.userID), SQLiteData(booking.eventID),
+                SQLiteData(booking.seatCount), .text(booking.status.rawValue), SQLiteData(now),
+            ]
+            if let key = grant.claim.idempotencyKey {
+                keyBinds += [SQLiteData(booking.userID), .text(key), SQLiteData(booking.id)]
+            }
+        }
+        let bookingRows = Array(repeating: Columns.placeholders(6), count: grants.count).joined(separator: ", ")
+        try await writer.execute(
+            "INSERT INTO bookings (\(Columns.booking)) VALUES \(bookingRows)", bookingBinds)
+        if !keyBinds.isEmpty {
+            let keyRows = Array(repeating: Columns.placeholders(3), count: keyBinds.count / 3).joined(separator: ", ")
+            try await writer.execute("INSERT INTO idempotency_keys (user_id, key, booking_id) VALUES \(keyRows)", keyBinds)
+        }
+        return created
+    }
+}
+
+/// What the writer knows while it decides one batch: the allocator over the balances the batch touches, the bookings
+/// it may cancel, and the grants, replays and cancellations decided so far.
+struct BatchState {
+    struct Grant {
+        let commandIndex: Int
+        let claim: Claim
+    }
+
+    var allocator: BatchAllocator
+    private var cancellable: [Int64: Booking]
+    private let storedBookings: [Int64: Booking]
+    private(set) var grants: [Grant] = []
+    private(set) var replaysInBatch: [(commandIndex: Int, claimIndex: Int)] = []
+    private(set) var commandIndexOfClaim: [Int] = []
+    private(set) var cancelledBookingIDs: [Int64] = []
+
+    /// Reads, inside the write transaction, everything the batch's decisions depend on.
+    static func load(for batch: [WriteCommand], on writer: SQLiteConnection) async throws -> BatchState {
+        var eventIDs = Set<Int64>()
+        var refs = Set<IdempotencyRef>()
+        var cancelIDs = Set<Int64>()
+        for command in batch {
+            switch command {
+            case .book(let claim):
+                eventIDs.insert(claim.resourceID)
+                if let ref = claim.idempotencyRef { refs.insert(ref) }
+            case .cancelBooking(let id, _):
+                cancelIDs.insert(id)
+            case .register, .createEvent:
+                break
+            }
+        }
+
+        var cancellable: [Int64: Booking] = [:]
+        if !cancelIDs.isEmpty {
+            let ids = cancelIDs.map { SQLiteData($0) }
+            let rows = try await writer.query(
+                "SELECT \(Columns.booking) FROM bookings WHERE id IN \(Columns.placeholders(ids.count))", ids)
+            for booking in rows.map({ $0.booking() }) {
+                cancellable[booking.id] = booking
+                eventIDs.insert(booking.eventID)
+            }
+        }
+
+        var storedGrants: [IdempotencyRef: KeyedGrant] = [:]
+        var storedBookings: [Int64: Booking] = [:]
+        if !refs.isEmpty {
+            let pairs = Array(refs)
+            let values = Array(repeating: "(?, ?)", count: pairs.count).joined(separator: ", ")
+            let binds = pairs.flatMap { [SQLiteData($0.userID), SQLiteData.text($0.key)] }
+            let rows = try await writer.query(
+                """
+                SELECT k.key AS key, b.id, b.user_id, b.event_id, b.seat_count, b.status, b.created_at_ms
+                FROM idempotency_keys k JOIN bookings b ON b.id = k.booking_id
+                WHERE (k.user_id, k.key) IN (VALUES \(values))
+                """, binds)
+            for row in rows {
+                let booking = row.booking()
+                storedBookings[booking.id] = booking
+                storedGrants[IdempotencyRef(userID: booking.userID, key: row.string("key"))] = KeyedGrant(
+                    resourceID: booking.eventID, amount: booking.seatCount, origin: .stored(grantID: booking.id))
+            }
+        }
+
+        var balances: [Int64: ResourceBalance] = [:]
+        if !eventIDs.isEmpty {
+            let ids = eventIDs.map { SQLiteData($0) }
+            let rows = try await writer.query(
+                "SELECT id, seat_count, available_seats FROM events WHERE id IN \(Columns.placeholders(ids.count))",
+                ids)
+            for row in rows {
+                balances[row.int64("id")] = ResourceBalance(
+                    capacity: row.int("seat_count"), remaining: row.int("available_seats"))
+            }
+        }
+        return BatchState(
+            allocator: BatchAllocator(balances: balances, storedGrants: storedGrants), cancellable: cancellable,
+            storedBookings: storedBookings)
+    }
+
+    private init(allocator: BatchAllocator, cancellable: [Int64: Booking], storedBookings: [Int64: Booking]) {
+        self.allocator = allocator
+        self.cancellable = cancellable
+        self.storedBookings = storedBookings
+    }
+
+    /// Decides a booking; grants and in-batch replays get their result once the grants are inserted (nil here).
+    mutating func decide(_ claim: Claim, commandIndex: Int) -> WriteResult? {
+        let claimIndex = allocator.claimsDecided
+        commandIndexOfClaim.append(commandIndex)
+        precondition(commandIndexOfClaim.count == claimIndex + 1, "claims are counted in step with the allocator")
+        let decision = allocator.decide(claim)
+        switch decision {
+        case .granted:
+            grants.append(Grant(commandIndex: commandIndex, claim: claim))
+            return nil
+        case .replay(of: .inBatch(let originalIndex)):
+            replaysInBatch.append((commandIndex, originalIndex))
+            return nil
+        case .replay(of: .stored(let bookingID)):
+            return .success(.booking(.replayed(storedBookings[bookingID]!)))
+        case .refused, .unknownResource, .keyReused:
+            return WriteResult.refusal(decision, claim: claim)
+        }
+    }
+
+    /// Cancels a booking the user owns, returning its seats; cancelling a cancelled booking changes nothing.
+    mutating func cancel(bookingID: Int64, userID: Int64) -> WriteResult {
+        guard let booking = cancellable[bookingID], booking.userID == userID else {
+            return .failure(.notFound(entity: "booking", id: bookingID))
+        }
+        guard booking.status == .confirmed else { return .success(.cancelled(booking)) }
+        allocator.release(resourceID: booking.eventID, amount: booking.seatCount)
+        let cancelled = booking.cancelled()
+        cancellable[bookingID] = cancelled
+        cancelledBookingIDs.append(bookingID)
+        return .success(.cancelled(cancelled))
+    }
+}

@@ -1,0 +1,205 @@
+import Foundation
+import Logging
+import NIOCore
+import NIOPosix
+import SQLiteNIO
+import ServiceLifecycle
+import Synchronization
+import TurnstileCore
+import TurnstileStore
+
+/// The embedded store: one SQLite file in WAL mode, a single writer connection driven by a ``WriteQueue`` (group
+/// commit), and a few reader connections so that reads never wait behind the writer.
+///
+/// SQLite allows one writer at a time; rather than letting requests contend for the file lock, every write is a
+/// command on the queue, and the writer carries out each batch in one `BEGIN IMMEDIATE … COMMIT` transaction. No
+/// transaction is ever shared between tasks: only the writer loop touches the writer connection.
+///
+/// ```swift
+/// try await SQLiteStore.withStore(SQLiteStoreConfiguration(path: "/tmp/t.sqlite")) { store in
+///     let event = try await store.createEvent(newEvent, organizerID: 1)
+/// }
+/// ```
+public final class SQLiteStore: TurnstileStore {
+    let writer: SQLiteConnection
+    private let readers: [SQLiteConnection]
+    private let nextReader = Atomic<Int>(0)
+    private let threadPool: NIOThreadPool
+    private let queue = WriteQueue<WriteCommand, WriteResult>()
+    let logger: Logger
+    let clock: @Sendable () -> Date
+
+    private init(
+        writer: SQLiteConnection, readers: [SQLiteConnection], threadPool: NIOThreadPool, logger: Logger,
+        clock: @escaping @Sendable () -> Date
+    ) {
+        self.writer = writer
+        self.readers = readers
+        self.threadPool = threadPool
+        self.logger = logger
+        self.clock = clock
+    }
+
+    /// Opens (creating if needed) and migrates the database. Call ``run()`` to start the writer, or use
+    /// ``withStore(_:logger:clock:_:)`` for a scoped lifetime.
+    public static func open(
+        _ configuration: SQLiteStoreConfiguration,
+        logger: Logger = Logger(label: "turnstile.sqlite"),
+        clock: @escaping @Sendable () -> Date = { Date() }
+    ) async throws -> SQLiteStore {
+        // One thread for the writer and one per reader, so the writer never waits for a free thread.
+        let threadPool = NIOThreadPool(numberOfThreads: configuration.readerCount + 1)
+        threadPool.start()
+        let eventLoop = MultiThreadedEventLoopGroup.singleton.any()
+        var opened: [SQLiteConnection] = []
+        do {
+            let writer = try await SQLiteConnection.open(
+                storage: .file(path: configuration.path), threadPool: threadPool, logger: logger, on: eventLoop)
+            opened.append(writer)
+            // `busy_timeout` replaces SQLiteNIO's retry-forever busy handler with a bounded wait, so another process
+            // holding the file can never hang a request.
+            for pragma in [
+                "PRAGMA journal_mode = WAL", "PRAGMA synchronous = \(configuration.durability.rawValue.uppercased())",
+                "PRAGMA foreign_keys = ON", "PRAGMA busy_timeout = 5000",
+            ] {
+                _ = try await writer.query(pragma)
+            }
+            try await SQLiteMigrations.migrate(writer)
+            var readers: [SQLiteConnection] = []
+            for _ in 0..<configuration.readerCount {
+                let reader = try await SQLiteConnection.open(
+                    storage: .file(path: configuration.path), threadPool: threadPool, logger: logger, on: eventLoop)
+                opened.append(reader)
+                _ = try await reader.query("PRAGMA busy_timeout = 5000")
+                _ = try await reader.query("PRAGMA query_only = ON")
+                readers.append(reader)
+            }
+            return SQLiteStore(writer: writer, readers: readers, threadPool: threadPool, logger: logger, clock: clock)
+        } catch {
+            for connection in opened { try? await connection.close() }
+            try? await threadPool.shutdownGracefully()
+            throw error
+        }
+    }
+
+    /// Opens the store, runs its writer while `body` runs, then drains the writer and closes everything.
+    public static func withStore<Result: Sendable>(
+        _ configuration: SQLiteStoreConfiguration,
+        logger: Logger = Logger(label: "turnstile.sqlite"),
+        clock: @escaping @Sendable () -> Date = { Date() },
+        _ body: (SQLiteStore) async throws -> Result
+    ) async throws -> Result {
+        let store = try await open(configuration, logger: logger, clock: clock)
+        async let writer: Void = store.run()
+        do {
+            let result = try await body(store)
+            store.queue.close()
+            try await writer
+            return result
+        } catch {
+            store.queue.close()
+            try? await writer
+            throw error
+        }
+    }
+
+    /// Runs the writer until graceful shutdown (or cancellation), then finishes the writes already accepted and
+    /// closes every connection.
+    public func run() async throws {
+        await withTaskCancellationHandler {
+            await withGracefulShutdownHandler {
+                await queue.run { batch throws(TurnstileError) in try await self.commit(batch) }
+            } onGracefulShutdown: {
+                self.queue.close()
+            }
+        } onCancel: {
+            self.queue.close()
+        }
+        for connection in [writer] + readers {
+            do { try await connection.close() } catch { logger.error("closing SQLite failed: \(error)") }
+        }
+        try await threadPool.shutdownGracefully()
+    }
+
+    // MARK: Writes: each is a command for the single writer
+
+    public func register(_ registration: Registration, passwordHash: String) async throws(TurnstileError) -> User {
+        guard case .user(let user) = try await submit(.register(registration, passwordHash: passwordHash)) else {
+            preconditionFailure("the writer answers a registration with a user")
+        }
+        return user
+    }
+
+    public func createEvent(_ event: NewEvent, organizerID: Int64) async throws(TurnstileError) -> Event {
+        guard case .event(let created) = try await submit(.createEvent(event, organizerID: organizerID)) else {
+            preconditionFailure("the writer answers an event creation with an event")
+        }
+        return created
+    }
+
+    public func book(_ request: BookingRequest) async throws(TurnstileError) -> BookingOutcome {
+        guard case .booking(let outcome) = try await submit(.book(request.claim)) else {
+            preconditionFailure("the writer answers a booking with a booking")
+        }
+        return outcome
+    }
+
+    public func cancelBooking(id: Int64, userID: Int64) async throws(TurnstileError) -> Booking {
+        guard case .cancelled(let booking) = try await submit(.cancelBooking(id: id, userID: userID)) else {
+            preconditionFailure("the writer answers a cancellation with a booking")
+        }
+        return booking
+    }
+
+    private func submit(_ command: WriteCommand) async throws(TurnstileError) -> WriteOutput {
+        try await queue.submit(command).get()
+    }
+
+    // MARK: Reads: on the reader connections, from the last committed state
+
+    public func credentials(email: String) async throws(TurnstileError) -> StoredCredentials? {
+        let rows = try await read(
+            "SELECT \(Columns.user), password_hash FROM users WHERE email = ?", [.text(email)])
+        return rows.first.map { StoredCredentials(user: $0.user(), passwordHash: $0.string("password_hash")) }
+    }
+
+    public func event(id: Int64) async throws(TurnstileError) -> Event? {
+        try await read("SELECT \(Columns.event) FROM events WHERE id = ?", [SQLiteData(id)]).first?.event()
+    }
+
+    public func events(_ page: PageRequest) async throws(TurnstileError) -> Page<Event> {
+        let rows = try await read(
+            "SELECT \(Columns.event) FROM events ORDER BY id LIMIT ? OFFSET ?",
+            [SQLiteData(page.pageSize), SQLiteData(page.offset)])
+        let total = try await read("SELECT COUNT(*) AS total FROM events", []).first?.int("total") ?? 0
+        return Page(items: rows.map { $0.event() }, total: total, request: page)
+    }
+
+    public func bookings(userID: Int64) async throws(TurnstileError) -> [Booking] {
+        try await read(
+            "SELECT \(Columns.booking) FROM bookings WHERE user_id = ? ORDER BY id DESC LIMIT ?",
+            [SQLiteData(userID), SQLiteData(Limits.bookingsListedMax)]
+        ).map { $0.booking() }
+    }
+
+    public func checkReachable() async throws(TurnstileError) {
+        _ = try await read("SELECT 1 AS one", [])
+    }
+
+    /// Runs a read on the next reader connection, round robin.
+    private func read(_ sql: String, _ binds: [SQLiteData]) async throws(TurnstileError) -> [SQLiteRow] {
+        let index = nextReader.add(1, ordering: .relaxed).oldValue % readers.count
+        do {
+            return try await readers[index].query(sql, binds)
+        } catch {
+            throw Self.storeError(error)
+        }
+    }
+
+    /// Maps any error below the store to the domain's: SQL never leaks upwards.
+    static func storeError(_ error: any Error) -> TurnstileError {
+        if let error = error as? TurnstileError { return error }
+        if let error = error as? SQLiteError { return .storeUnavailable(detail: error.message) }
+        return .storeUnavailable(detail: String(describing: error))
+    }
+}

@@ -1,0 +1,75 @@
+import Crypto
+import Foundation
+import TurnstileCore
+
+/// Issues and verifies access tokens: JWTs signed with HMAC-SHA256 (HS256).
+///
+/// Verification accepts only what this authority issues: the header must say `HS256` (so `alg: none` and algorithm
+/// confusion are refused), the signature is compared in constant time, and `exp` must lie in the future.
+public struct TokenAuthority: Sendable {
+    /// Kept as bytes: `SymmetricKey` is not `Sendable` on every platform, and making one is cheap.
+    private let secret: [UInt8]
+    private let lifetimeSeconds: Int
+    private let clock: @Sendable () -> Date
+
+    /// The encoded header of every token: `{"alg":"HS256","typ":"JWT"}`.
+    private static let header = Base64URL.encode(Data(#"{"alg":"HS256","typ":"JWT"}"#.utf8))
+
+    public init(
+        secret: [UInt8], lifetimeSeconds: Int = Limits.accessTokenLifetimeSeconds,
+        clock: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.secret = secret
+        self.lifetimeSeconds = lifetimeSeconds
+        self.clock = clock
+    }
+
+    private struct Claims: Codable {
+        let sub: String
+        let iat: Int64
+        let exp: Int64
+    }
+
+    private struct Header: Decodable {
+        let alg: String
+    }
+
+    /// A signed token for `userID`, and how many seconds it stays valid.
+    public func issue(userID: Int64) -> (token: String, expiresInSeconds: Int) {
+        let now = Int64(clock().timeIntervalSince1970)
+        let claims = Claims(sub: String(userID), iat: now, exp: now + Int64(lifetimeSeconds))
+        // Encoding three plain fields cannot fail.
+        let payload = Base64URL.encode(try! JSONEncoder().encode(claims))
+        let signingInput = Self.header + "." + payload
+        let signature = HMAC<SHA256>.authenticationCode(for: Data(signingInput.utf8), using: SymmetricKey(data: secret))
+        return (signingInput + "." + Base64URL.encode(Data(signature)), lifetimeSeconds)
+    }
+
+    /// The user a token names. Throws ``TurnstileError/unauthorized(detail:)`` for a malformed, forged or expired
+    /// token, saying which.
+    public func verify(_ token: String) throws(TurnstileError) -> Int64 {
+        let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+        guard parts.count == 3,
+            let headerData = Base64URL.decode(parts[0]),
+            let payloadData = Base64URL.decode(parts[1]),
+            let signature = Base64URL.decode(parts[2])
+        else {
+            throw .unauthorized(detail: "The access token is malformed.")
+        }
+        guard let header = try? JSONDecoder().decode(Header.self, from: headerData), header.alg == "HS256" else {
+            throw .unauthorized(detail: "The access token must be signed with HS256.")
+        }
+        let signingInput = Data(token.utf8.prefix(parts[0].utf8.count + 1 + parts[1].utf8.count))
+        guard HMAC<SHA256>.isValidAuthenticationCode(signature, authenticating: signingInput, using: SymmetricKey(data: secret)) else {
+            throw .unauthorized(detail: "The access token's signature is invalid.")
+        }
+        guard let claims = try? JSONDecoder().decode(Claims.self, from: payloadData), let userID = Int64(claims.sub)
+        else {
+            throw .unauthorized(detail: "The access token's claims are malformed.")
+        }
+        guard claims.exp > Int64(clock().timeIntervalSince1970) else {
+            throw .unauthorized(detail: "The access token has expired; log in again.")
+        }
+        return userID
+    }
+}

@@ -1,0 +1,49 @@
+import Foundation
+import Hummingbird
+import NIOCore
+import TurnstileCore
+
+extension Request {
+    /// Reads the body (at most ``Limits/requestBodyBytesMax`` bytes) and decodes it as JSON.
+    ///
+    /// A body that is not JSON is ``TurnstileError/malformedJSON(detail:)`` (400); JSON of the wrong shape or
+    /// types is ``TurnstileError/validationFailed(field:detail:)`` (422); a declared content type other than JSON
+    /// is ``Problem/unsupportedMediaType`` (415); a body that is too large is ``Problem/payloadTooLarge`` (413).
+    mutating func decodeJSON<Value: Decodable>(_ type: Value.Type) async throws -> Value {
+        if let contentType = headers[.contentType], !Self.isJSON(contentType) {
+            throw Problem.unsupportedMediaType(contentType)
+        }
+        let buffer: ByteBuffer
+        do {
+            buffer = try await collectBody(upTo: Limits.requestBodyBytesMax)
+        } catch is NIOTooManyBytesError {
+            throw Problem.payloadTooLarge
+        }
+        guard buffer.readableBytes > 0 else { throw TurnstileError.malformedJSON(detail: "the body is empty") }
+        return try JSONCoding.decode(type, from: Data(buffer.readableBytesView))
+    }
+
+    /// Whether a `Content-Type` names JSON (`application/json`, or any `…+json` type), whatever its parameters.
+    private static func isJSON(_ contentType: String) -> Bool {
+        let mediaType = contentType.split(separator: ";", maxSplits: 1)[0].trimmingCharacters(in: .whitespaces)
+            .lowercased()
+        return mediaType == "application/json" || (mediaType.hasPrefix("application/") && mediaType.hasSuffix("+json"))
+    }
+
+    /// An integer path parameter, e.g. the `id` of `/events/{id}`.
+    func pathID(_ name: String, context: TurnstileRequestContext) throws(TurnstileError) -> Int64 {
+        guard let text = context.parameters.get(name), let id = Int64(text), id > 0 else {
+            throw .validationFailed(field: name, detail: "must be a positive integer id")
+        }
+        return id
+    }
+
+    /// An optional integer query parameter, e.g. `page`.
+    func queryInt(_ name: String) throws(TurnstileError) -> Int? {
+        guard let text = uri.queryParameters.get(name) else { return nil }
+        guard let value = Int(text) else {
+            throw .validationFailed(field: name, detail: "must be an integer, got '\(text)'")
+        }
+        return value
+    }
+}

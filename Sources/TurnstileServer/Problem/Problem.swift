@@ -1,0 +1,84 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// An RFC 9457 problem: every error the service answers is one of these, as `application/problem+json`, with a
+/// stable `code` for machines and a `detail` for people. Never a stack trace, never an HTML page.
+///
+/// ```json
+/// {"type": "/problems/sold_out", "title": "Sold out", "status": 409, "code": "sold_out",
+///  "detail": "Only 1 seat left; 2 requested.", "available": 1, "requested": 2}
+/// ```
+public struct Problem: Error, Equatable, Sendable, HTTPResponseError {
+    public let status: HTTPResponse.Status
+    /// A stable machine word, e.g. `sold_out`.
+    public let code: String
+    /// A short summary of the kind of problem.
+    public let title: String
+    /// What went wrong this time, for a person.
+    public let detail: String
+    /// Extra members that help a client act on the problem.
+    public var available: Int? = nil
+    public var requested: Int? = nil
+    public var field: String? = nil
+    /// Seconds after which a retry may succeed; sent as `Retry-After` too.
+    public var retryAfterSeconds: Int? = nil
+
+    public init(status: HTTPResponse.Status, code: String, title: String, detail: String) {
+        self.status = status
+        self.code = code
+        self.title = title
+        self.detail = detail
+    }
+
+    public func response(from request: Request, context: some RequestContext) throws -> Response {
+        let data = try JSONCoding.encoder.encode(Body(self))
+        var headers: HTTPFields = [.contentType: "application/problem+json"]
+        if let retryAfterSeconds { headers[.retryAfter] = String(retryAfterSeconds) }
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+    }
+
+    /// The JSON members, in RFC 9457's order first.
+    private struct Body: Encodable {
+        let type: String
+        let title: String
+        let status: Int
+        let code: String
+        let detail: String
+        let available: Int?
+        let requested: Int?
+        let field: String?
+
+        init(_ problem: Problem) {
+            type = "/problems/\(problem.code)"
+            title = problem.title
+            status = problem.status.code
+            code = problem.code
+            detail = problem.detail
+            available = problem.available
+            requested = problem.requested
+            field = problem.field
+        }
+    }
+}
+
+extension Problem {
+    static let payloadTooLarge = Problem(
+        status: .contentTooLarge, code: "payload_too_large", title: "Payload too large",
+        detail: "The request body is larger than the service accepts.")
+
+    static func unsupportedMediaType(_ contentType: String) -> Problem {
+        Problem(
+            status: .unsupportedMediaType, code: "unsupported_media_type", title: "Unsupported media type",
+            detail: "The body must be JSON (Content-Type: application/json), not \(contentType).")
+    }
+
+    static func routeNotFound(_ path: String) -> Problem {
+        Problem(status: .notFound, code: "not_found", title: "Not found", detail: "No endpoint at \(path).")
+    }
+
+    static let internalError = Problem(
+        status: .internalServerError, code: "internal_error", title: "Internal error",
+        detail: "The service failed unexpectedly; the failure was logged.")
+}

@@ -1,0 +1,186 @@
+import Foundation
+import Hummingbird
+import TurnstileCore
+
+// The wire shapes of the API (DESIGN §3): snake_case keys, RFC 3339 UTC dates, integer ids.
+
+struct RegisterBody: Decodable {
+    let email: String
+    let username: String
+    let password: String
+}
+
+struct LoginBody: Decodable {
+    let email: String
+    let password: String
+}
+
+struct NewEventBody: Decodable {
+    let title: String
+    let description: String?
+    let date: Date
+    let location: String?
+    let seatCount: Int
+
+    enum CodingKeys: String, CodingKey {
+        case title, description, date, location
+        case seatCount = "seat_count"
+    }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        title = try container.decode(String.self, forKey: .title)
+        description = try container.decodeIfPresent(String.self, forKey: .description)
+        date = try container.decode(Date.self, forKey: .date)
+        location = try container.decodeIfPresent(String.self, forKey: .location)
+        seatCount = try container.decodeWholeNumber(Int.self, forKey: .seatCount)
+    }
+}
+
+struct NewBookingBody: Decodable {
+    let eventID: Int64
+    let seatCount: Int
+
+    enum CodingKeys: String, CodingKey {
+        case eventID = "event_id"
+        case seatCount = "seat_count"
+    }
+
+    init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        eventID = try container.decodeWholeNumber(Int64.self, forKey: .eventID)
+        seatCount = try container.decodeWholeNumber(Int.self, forKey: .seatCount)
+    }
+}
+
+struct UserResponse: ResponseEncodable {
+    let id: Int64
+    let email: String
+    let username: String
+    let createdAt: Date
+
+    enum CodingKeys: String, CodingKey {
+        case id, email, username
+        case createdAt = "created_at"
+    }
+
+    init(_ user: User) {
+        id = user.id
+        email = user.email
+        username = user.username
+        createdAt = user.createdAt
+    }
+}
+
+struct TokenResponse: ResponseEncodable {
+    let accessToken: String
+    let tokenType = "bearer"
+    let expiresIn: Int
+
+    enum CodingKeys: String, CodingKey {
+        case accessToken = "access_token"
+        case tokenType = "token_type"
+        case expiresIn = "expires_in"
+    }
+}
+
+struct EventResponse: ResponseEncodable {
+    let id: Int64
+    let title: String
+    let description: String?
+    let date: Date
+    let location: String?
+    let seatCount: Int
+    let availableSeats: Int
+    let organizerID: Int64
+    let createdAt: Date
+
+    enum CodingKeys: String, CodingKey {
+        case id, title, description, date, location
+        case seatCount = "seat_count"
+        case availableSeats = "available_seats"
+        case organizerID = "organizer_id"
+        case createdAt = "created_at"
+    }
+
+    init(_ event: Event) {
+        id = event.id
+        title = event.title
+        description = event.description
+        date = event.date
+        location = event.location
+        seatCount = event.seatCount
+        availableSeats = event.availableSeats
+        organizerID = event.organizerID
+        createdAt = event.createdAt
+    }
+
+    // Absent optionals are sent as null, so every event has the same members.
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode(title, forKey: .title)
+        try container.encode(description, forKey: .description)
+        try container.encode(date, forKey: .date)
+        try container.encode(location, forKey: .location)
+        try container.encode(seatCount, forKey: .seatCount)
+        try container.encode(availableSeats, forKey: .availableSeats)
+        try container.encode(organizerID, forKey: .organizerID)
+        try container.encode(createdAt, forKey: .createdAt)
+    }
+}
+
+struct EventPageResponse: ResponseEncodable {
+    let events: [EventResponse]
+    let total: Int
+    let page: Int
+    let pageSize: Int
+
+    enum CodingKeys: String, CodingKey {
+        case events, total, page
+        case pageSize = "page_size"
+    }
+
+    init(_ page: Page<Event>) {
+        events = page.items.map(EventResponse.init)
+        total = page.total
+        self.page = page.request.page
+        pageSize = page.request.pageSize
+    }
+}
+
+struct BookingResponse: ResponseEncodable {
+    let id: Int64
+    let reference: String
+    let userID: Int64
+    let eventID: Int64
+    let seatCount: Int
+    let status: String
+    let createdAt: Date
+
+    enum CodingKeys: String, CodingKey {
+        case id, reference, status
+        case userID = "user_id"
+        case eventID = "event_id"
+        case seatCount = "seat_count"
+        case createdAt = "created_at"
+    }
+
+    init(_ booking: Booking) {
+        id = booking.id
+        reference = booking.reference
+        userID = booking.userID
+        eventID = booking.eventID
+        seatCount = booking.seatCount
+        status = booking.status.rawValue
+        createdAt = booking.createdAt
+    }
+}
+
+struct BookingListResponse: ResponseEncodable {
+    let bookings: [BookingResponse]
+}
+
+struct StatusResponse: ResponseEncodable {
+    let status: String
+}

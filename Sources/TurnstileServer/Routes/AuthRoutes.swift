@@ -1,0 +1,35 @@
+import Hummingbird
+import TurnstileCore
+import TurnstileStore
+
+/// `POST /auth/register` and `POST /auth/login`.
+struct AuthRoutes<Store: TurnstileStore> {
+    let store: Store
+    let hasher: PasswordHasher
+    let tokens: TokenAuthority
+
+    func register(on group: RouterGroup<TurnstileRequestContext>) {
+        group.post("register") { request, _ in
+            var request = request
+            let body = try await request.decodeJSON(RegisterBody.self)
+            let registration = try Registration(email: body.email, username: body.username, password: body.password)
+            let hash = try await hasher.hash(registration.password)
+            let user = try await store.register(registration, passwordHash: hash)
+            return EditedResponse(status: .created, response: UserResponse(user))
+        }
+        group.post("login") { request, _ in
+            var request = request
+            let body = try await request.decodeJSON(LoginBody.self)
+            let email = Registration.normalizedEmail(body.email)
+            guard let stored = try await store.credentials(email: email) else {
+                try await hasher.verifyNothing(body.password)
+                throw TurnstileError.invalidCredentials
+            }
+            guard try await hasher.verify(body.password, against: stored.passwordHash) else {
+                throw TurnstileError.invalidCredentials
+            }
+            let (token, expiresIn) = tokens.issue(userID: stored.user.id)
+            return TokenResponse(accessToken: token, expiresIn: expiresIn)
+        }
+    }
+}

@@ -1,0 +1,65 @@
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+import TurnstileCore
+import TurnstileStore
+
+/// The Turnstile HTTP service over any store.
+///
+/// ```swift
+/// let store = try await SQLiteStore.open(SQLiteStoreConfiguration(path: "turnstile.sqlite"))
+/// try await Server(configuration: configuration, store: store).run()
+/// ```
+public struct Server<Store: TurnstileStore>: Sendable {
+    public let configuration: ServerConfiguration
+    public let store: Store
+    public let logger: Logger
+    /// Called with the bound port once the server listens (useful with port 0).
+    public let onServerRunning: @Sendable (Int) async -> Void
+
+    public init(
+        configuration: ServerConfiguration, store: Store, logger: Logger = Logger(label: "turnstile"),
+        onServerRunning: @escaping @Sendable (Int) async -> Void = { _ in }
+    ) {
+        self.configuration = configuration
+        self.store = store
+        self.logger = logger
+        self.onServerRunning = onServerRunning
+    }
+
+    /// Every route, behind the problem+json middleware.
+    public func router() -> Router<TurnstileRequestContext> {
+        let tokens = TokenAuthority(secret: configuration.jwtSecret)
+        let hasher = PasswordHasher(rounds: configuration.passwordHashRounds)
+        let authenticate = BearerAuthMiddleware(tokens: tokens)
+
+        let router = Router(context: TurnstileRequestContext.self)
+        router.add(middleware: ProblemMiddleware())
+        OpsRoutes(store: store).register(on: router)
+        let api = router.group("api/v1")
+        AuthRoutes(store: store, hasher: hasher, tokens: tokens).register(on: api.group("auth"))
+        EventRoutes(store: store).register(
+            public: api.group("events"), authenticated: api.group("events").add(middleware: authenticate))
+        BookingRoutes(store: store).register(on: api.group("bookings").add(middleware: authenticate))
+        return router
+    }
+
+    /// The application: the HTTP server, with the store run as a service beside it. On graceful shutdown the server
+    /// stops accepting and finishes in-flight requests first; then the store finishes its accepted writes and closes.
+    public func application() -> some ApplicationProtocol {
+        let onServerRunning = self.onServerRunning
+        return Application(
+            router: router(),
+            configuration: .init(
+                address: .hostname(configuration.host, port: configuration.port), serverName: "turnstile"),
+            services: [store],
+            onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
+            logger: logger)
+    }
+
+    /// Runs the service until SIGINT or SIGTERM, then shuts down gracefully (see ``application()``).
+    public func run() async throws {
+        try await application().runService()
+    }
+}

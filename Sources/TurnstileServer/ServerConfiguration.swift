@@ -1,0 +1,30 @@
+/// How the service listens and authenticates. Every default is written down here.
+public struct ServerConfiguration: Sendable {
+    /// The address to listen on; loopback unless changed.
+    public var host: String
+    /// The port to listen on; 0 picks a free one (see ``Server/onServerRunning``).
+    public var port: Int
+    /// The HS256 key that signs and verifies access tokens. Instances sharing a store must share it.
+    public var jwtSecret: [UInt8]
+    /// PBKDF2-HMAC-SHA256 rounds for new password hashes. Stored hashes carry their own count, so changing this
+    /// never locks anyone out.
+    public var passwordHashRounds: Int
+
+    /// The rounds used unless changed: about 30 ms of one core per hash here, slow enough to make guessing costly
+    /// and fast enough for thousands of logins a minute.
+    public static let passwordHashRoundsDefault = 100_000
+
+    public init(
+        host: String = "127.0.0.1",
+        port: Int = 8080,
+        jwtSecret: [UInt8],
+        passwordHashRounds: Int = ServerConfiguration.passwordHashRoundsDefault
+    ) {
+        precondition(jwtSecret.count >= 32, "an HS256 secret needs at least 32 bytes")
+        precondition(passwordHashRounds >= 1, "password hashing needs at least one round")
+        self.host = host
+        self.port = port
+        self.jwtSecret = jwtSecret
+        self.passwordHashRounds = passwordHashRounds
+    }
+}

@@ -1,0 +1,33 @@
+import TurnstileCore
+
+/// One write, as the store's single writer carries it out. Every write goes through the writer, so a batch's
+/// transaction never interleaves with another write.
+public enum WriteCommand: Sendable {
+    case register(Registration, passwordHash: String)
+    case createEvent(NewEvent, organizerID: Int64)
+    case book(Claim)
+    case cancelBooking(id: Int64, userID: Int64)
+}
+
+/// What one write produced.
+public enum WriteOutput: Sendable {
+    case user(User)
+    case event(Event)
+    case booking(BookingOutcome)
+    case cancelled(Booking)
+}
+
+/// A write's result: its output, or the operating error that refused it alone (the rest of its batch still commits).
+public typealias WriteResult = Result<WriteOutput, TurnstileError>
+
+extension WriteResult {
+    /// Translates the claim allocator's refusal decisions into the errors callers see.
+    public static func refusal(_ decision: ClaimDecision, claim: Claim) -> WriteResult? {
+        switch decision {
+        case .granted, .replay: nil
+        case .refused(let remaining): .failure(.soldOut(requested: claim.amount, available: remaining))
+        case .unknownResource: .failure(.notFound(entity: "event", id: claim.resourceID))
+        case .keyReused: .failure(.idempotencyKeyReused)
+        }
+    }
+}

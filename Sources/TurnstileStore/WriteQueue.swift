@@ -1,0 +1,134 @@
+import Synchronization
+import TurnstileCore
+
+/// Group commit: callers submit writes from any task; one writer loop takes everything waiting (up to a batch
+/// limit, in arrival order), carries the batch out in one transaction, and answers each caller only after it
+/// committed.
+///
+/// While a batch commits, new writes queue up, so batches grow with load by themselves: one write per transaction
+/// when idle, hundreds under a stampede. The queue is bounded: past `depthMax` waiting writes, `submit` refuses at once
+/// with ``TurnstileError/overloaded`` rather than letting memory and latency grow without bound.
+///
+/// ```swift
+/// let queue = WriteQueue<WriteCommand, WriteResult>()
+/// async let writer: Void = queue.run { batch in try await store.commit(batch) }
+/// let result = try await queue.submit(.book(claim))
+/// queue.close()  // the writer drains what was accepted, then returns
+/// ```
+public final class WriteQueue<Command: Sendable, Output: Sendable>: Sendable {
+    private typealias Waiter = CheckedContinuation<Result<Output, TurnstileError>, Never>
+
+    private struct Pending {
+        let command: Command
+        let waiter: Waiter
+    }
+
+    private enum Step {
+        case batch([Pending])
+        case finished
+        case wait
+    }
+
+    private struct State {
+        var pending: [Pending] = []
+        var writerWakeUp: CheckedContinuation<Void, Never>?
+        var isClosed = false
+    }
+
+    private let state = Mutex(State())
+    private let depthMax: Int
+    private let batchMax: Int
+
+    /// Creates a queue.
+    /// - Parameters:
+    ///   - depthMax: the most writes that may wait; further writes are refused with `overloaded`.
+    ///   - batchMax: the most writes carried out in one batch.
+    public init(depthMax: Int = Limits.writeQueueDepthMax, batchMax: Int = Limits.writeBatchCommandsMax) {
+        precondition(depthMax > 0 && batchMax > 0, "queue limits must be positive")
+        self.depthMax = depthMax
+        self.batchMax = batchMax
+    }
+
+    /// Queues a write and waits until the batch carrying it has committed.
+    ///
+    /// A write that was accepted is carried out even if the calling task is cancelled meanwhile: the caller only
+    /// stops waiting for the answer once it has it.
+    public func submit(_ command: Command) async throws(TurnstileError) -> Output {
+        let result = await withCheckedContinuation { (waiter: Waiter) in
+            let outcome = state.withLock { state -> (refusal: TurnstileError?, wakeUp: CheckedContinuation<Void, Never>?) in
+                if state.isClosed { return (.storeUnavailable(detail: "the service is shutting down"), nil) }
+                if state.pending.count >= depthMax { return (.overloaded, nil) }
+                state.pending.append(Pending(command: command, waiter: waiter))
+                defer { state.writerWakeUp = nil }
+                return (nil, state.writerWakeUp)
+            }
+            if let refusal = outcome.refusal {
+                waiter.resume(returning: .failure(refusal))
+            }
+            outcome.wakeUp?.resume()
+        }
+        return try result.get()
+    }
+
+    /// Runs the writer loop: takes batches in arrival order and hands each to `execute`, which must return one output
+    /// per command, in order, after the batch committed. If `execute` throws, every write of that batch fails with
+    /// its error. Returns once the queue is closed and everything accepted has been carried out.
+    public func run(_ execute: ([Command]) async throws(TurnstileError) -> [Output]) async {
+        while let batch = await nextBatch() {
+            let results: [Result<Output, TurnstileError>]
+            do {
+                let outputs = try await execute(batch.map(\.command))
+                precondition(outputs.count == batch.count, "execute must answer every command of its batch")
+                results = outputs.map { .success($0) }
+            } catch {
+                results = Array(repeating: .failure(error), count: batch.count)
+            }
+            for (pending, result) in zip(batch, results) {
+                pending.waiter.resume(returning: result)
+            }
+        }
+    }
+
+    /// Stops accepting writes. The writer loop carries out the writes already accepted, then `run` returns.
+    public func close() {
+        let wakeUp = state.withLock { state in
+            state.isClosed = true
+            defer { state.writerWakeUp = nil }
+            return state.writerWakeUp
+        }
+        wakeUp?.resume()
+    }
+
+    /// How many writes are waiting now (for metrics and tests).
+    public var depth: Int { state.withLock { $0.pending.count } }
+
+    /// Waits for at least one write, then takes up to `batchMax` of them; nil once closed and drained.
+    private func nextBatch() async -> [Pending]? {
+        while true {
+            let step = state.withLock { state -> Step in
+                if !state.pending.isEmpty {
+                    if state.pending.count <= batchMax {
+                        defer { state.pending = [] }
+                        return .batch(state.pending)
+                    }
+                    defer { state.pending.removeFirst(batchMax) }
+                    return .batch(Array(state.pending.prefix(batchMax)))
+                }
+                return state.isClosed ? .finished : .wait
+            }
+            switch step {
+            case .batch(let batch): return batch
+            case .finished: return nil
+            case .wait:
+                await withCheckedContinuation { (wakeUp: CheckedContinuation<Void, Never>) in
+                    let resumeNow = state.withLock { state -> Bool in
+                        if !state.pending.isEmpty || state.isClosed { return true }
+                        state.writerWakeUp = wakeUp
+                        return false
+                    }
+                    if resumeNow { wakeUp.resume() }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,159 @@
+import Foundation
+import SQLiteNIO
+import Testing
+import TurnstileCore
+import TurnstileStore
+
+@testable import TurnstileSQLite
+
+/// A fresh database file in a temporary directory, removed when the test ends.
+private func withTemporaryDatabase<Result>(_ body: (SQLiteStoreConfiguration) async throws -> Result) async throws
+    -> Result
+{
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("turnstile-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    return try await body(SQLiteStoreConfiguration(path: directory.appendingPathComponent("t.sqlite").path))
+}
+
+private let someDate = Date(timeIntervalSince1970: 1_900_000_000)
+
+private func seed(_ store: SQLiteStore, seats: Int, users: Int) async throws -> (event: Event, userIDs: [Int64]) {
+    var userIDs: [Int64] = []
+    for index in 0..<users {
+        let registration = try Registration(email: "u\(index)@t.io", username: "user\(index)", password: "password1")
+        userIDs.append(try await store.register(registration, passwordHash: "hash").id)
+    }
+    let event = try await store.createEvent(
+        NewEvent(title: "Gig", description: "loud", date: someDate, location: "Hall", seatCount: seats),
+        organizerID: userIDs[0])
+    return (event, userIDs)
+}
+
+@Suite("SQLiteStore")
+struct SQLiteStoreTests {
+    @Test("100 concurrent bookings on 10 seats: exactly 10 granted, 90 sold out, 10 rows, 0 left")
+    func exactUnderConcurrency() async throws {
+        try await withTemporaryDatabase { configuration in
+            try await SQLiteStore.withStore(configuration) { store in
+                let (event, userIDs) = try await seed(store, seats: 10, users: 100)
+                let outcomes = await withTaskGroup(of: Result<BookingOutcome, TurnstileError>.self) { group in
+                    for userID in userIDs {
+                        group.addTask {
+                            let request = try! BookingRequest(
+                                eventID: event.id, seatCount: 1, userID: userID, idempotencyKey: nil)
+                            do throws(TurnstileError) {
+                                return .success(try await store.book(request))
+                            } catch { return .failure(error) }
+                        }
+                    }
+                    return await group.reduce(into: []) { $0.append($1) }
+                }
+                let granted = outcomes.filter { if case .success(.created) = $0 { true } else { false } }
+                let soldOut = outcomes.filter {
+                    if case .failure(.soldOut(requested: 1, available: 0)) = $0 { true } else { false }
+                }
+                #expect(granted.count == 10)
+                #expect(soldOut.count == 90)
+                #expect(try await store.event(id: event.id)?.availableSeats == 0)
+                let rows = try await store.writer.query(
+                    "SELECT COUNT(*) AS n, SUM(seat_count) AS seats FROM bookings WHERE event_id = ?", [.init(event.id)])
+                #expect(rows[0].int("n") == 10)
+                #expect(rows[0].int("seats") == 10)
+            }
+        }
+    }
+
+    @Test("the same idempotency key sent 50 times at once makes one booking; later replays return it")
+    func idempotentReplays() async throws {
+        try await withTemporaryDatabase { configuration in
+            try await SQLiteStore.withStore(configuration) { store in
+                let (event, userIDs) = try await seed(store, seats: 5, users: 1)
+                let request = try BookingRequest(eventID: event.id, seatCount: 2, userID: userIDs[0], idempotencyKey: "k1")
+                let bookings = try await withThrowingTaskGroup(of: Booking.self) { group in
+                    for _ in 0..<50 { group.addTask { try await store.book(request).booking } }
+                    return try await group.reduce(into: []) { $0.append($1) }
+                }
+                #expect(Set(bookings.map(\.id)).count == 1)
+                #expect(try await store.book(request) == .replayed(bookings[0]))
+                #expect(try await store.event(id: event.id)?.availableSeats == 3)
+                await #expect(throws: TurnstileError.idempotencyKeyReused) {
+                    try await store.book(
+                        BookingRequest(eventID: event.id, seatCount: 1, userID: userIDs[0], idempotencyKey: "k1"))
+                }
+            }
+        }
+    }
+
+    @Test("cancelling returns seats once; another user's booking is not found")
+    func cancellation() async throws {
+        try await withTemporaryDatabase { configuration in
+            try await SQLiteStore.withStore(configuration) { store in
+                let (event, userIDs) = try await seed(store, seats: 4, users: 2)
+                let booking = try await store.book(
+                    BookingRequest(eventID: event.id, seatCount: 3, userID: userIDs[0], idempotencyKey: nil)
+                ).booking
+                await #expect(throws: TurnstileError.notFound(entity: "booking", id: booking.id)) {
+                    try await store.cancelBooking(id: booking.id, userID: userIDs[1])
+                }
+                #expect(try await store.cancelBooking(id: booking.id, userID: userIDs[0]).status == .cancelled)
+                #expect(try await store.cancelBooking(id: booking.id, userID: userIDs[0]).status == .cancelled)
+                #expect(try await store.event(id: event.id)?.availableSeats == 4)
+                #expect(try await store.bookings(userID: userIDs[0]).map(\.status) == [.cancelled])
+            }
+        }
+    }
+
+    @Test("unknown events and taken emails are refused as values")
+    func refusals() async throws {
+        try await withTemporaryDatabase { configuration in
+            try await SQLiteStore.withStore(configuration) { store in
+                _ = try await seed(store, seats: 1, users: 1)
+                await #expect(throws: TurnstileError.notFound(entity: "event", id: 999)) {
+                    try await store.book(BookingRequest(eventID: 999, seatCount: 1, userID: 1, idempotencyKey: nil))
+                }
+                await #expect(throws: TurnstileError.emailTaken) {
+                    try await store.register(
+                        Registration(email: "U0@t.io", username: "again", password: "password1"), passwordHash: "h")
+                }
+            }
+        }
+    }
+
+    @Test("everything committed survives closing and reopening the file")
+    func survivesRestart() async throws {
+        try await withTemporaryDatabase { configuration in
+            let (eventID, bookingID) = try await SQLiteStore.withStore(configuration) { store in
+                let (event, userIDs) = try await seed(store, seats: 10, users: 1)
+                let booking = try await store.book(
+                    BookingRequest(eventID: event.id, seatCount: 4, userID: userIDs[0], idempotencyKey: "again"))
+                return (event.id, booking.booking.id)
+            }
+            try await SQLiteStore.withStore(configuration) { store in
+                #expect(try await store.event(id: eventID)?.availableSeats == 6)
+                let replay = try await store.book(
+                    BookingRequest(eventID: eventID, seatCount: 4, userID: 1, idempotencyKey: "again"))
+                #expect(replay.booking.id == bookingID)
+                #expect(try await store.credentials(email: "u0@t.io")?.passwordHash == "hash")
+                let page = try await store.events(PageRequest(page: 1, pageSize: 10))
+                #expect(page.total == 1 && page.items.map(\.id) == [eventID])
+            }
+        }
+    }
+
+    @Test("the schema's CHECK constraints refuse an oversold event even if the allocator were bypassed")
+    func checkConstraints() async throws {
+        try await withTemporaryDatabase { configuration in
+            try await SQLiteStore.withStore(configuration) { store in
+                let (event, _) = try await seed(store, seats: 2, users: 1)
+                await #expect(throws: (any Error).self) {
+                    try await store.writer.execute("UPDATE events SET available_seats = -1 WHERE id = ?", [.init(event.id)])
+                }
+                await #expect(throws: (any Error).self) {
+                    try await store.writer.execute("UPDATE events SET available_seats = 3 WHERE id = ?", [.init(event.id)])
+                }
+                #expect(try await store.event(id: event.id)?.availableSeats == 2)
+            }
+        }
+    }
+}

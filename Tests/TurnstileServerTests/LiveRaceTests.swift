@@ -1,0 +1,105 @@
+import NIOHTTP1
+import Testing
+import TurnstileTestSupport
+
+/// Real concurrent buyers, each with their own account and token, against a live server on a real SQLite file.
+/// Every request of a race is written up to its last byte first; the last bytes are then released together.
+@Suite("Live races", .serialized)
+struct LiveRaceTests {
+    /// Runs one race: `buyers` users each ask for `seatsEach` seats of a `seats`-seat event at the same instant.
+    private func race(buyers: Int, seats: Int, seatsEach: Int) async throws -> (
+        statuses: [Int: Int], books: EventBooks, availableViaAPI: Int?
+    ) {
+        try await LiveServer.with { server in
+            let users = try await server.provisionUsers(buyers)
+            let eventID = try await server.createEvent(seats: seats, organizer: users[0])
+            let responses = try await server.race(
+                users.map { .json(.POST, "/api/v1/bookings/", ["event_id": eventID, "seat_count": seatsEach], token: $0.token) })
+            for response in responses where response.status == 409 {
+                #expect(response.json["code"] as? String == "sold_out")
+                #expect(response.headers["Content-Type"].first == "application/problem+json")
+            }
+            let statuses = responses.reduce(into: [Int: Int]()) { $0[$1.status, default: 0] += 1 }
+            let books = try await EventBooks.read(databasePath: server.databasePath, eventID: eventID)
+            let event = try await server.send(.init(.GET, "/api/v1/events/\(eventID)"))
+            return (statuses, books, event.json["available_seats"] as? Int)
+        }
+    }
+
+    @Test("100 buyers, 10 seats: exactly 10 × 201, 90 × 409, 0 left, 10 bookings stored")
+    func hundredForTen() async throws {
+        let result = try await race(buyers: 100, seats: 10, seatsEach: 1)
+        #expect(result.statuses == [201: 10, 409: 90])
+        #expect(result.books == EventBooks(seatCount: 10, availableSeats: 0, confirmedBookings: 10, confirmedSeats: 10))
+        #expect(result.availableViaAPI == 0)
+    }
+
+    @Test("300 buyers, 299 seats: exactly 299 × 201 and 1 × 409")
+    func threeHundredFor299() async throws {
+        let result = try await race(buyers: 300, seats: 299, seatsEach: 1)
+        #expect(result.statuses == [201: 299, 409: 1])
+        #expect(result.books == EventBooks(seatCount: 299, availableSeats: 0, confirmedBookings: 299, confirmedSeats: 299))
+    }
+
+    @Test("300 buyers of 10 seats each, 10 seats: exactly 1 × 201")
+    func threeHundredTimesTenForTen() async throws {
+        let result = try await race(buyers: 300, seats: 10, seatsEach: 10)
+        #expect(result.statuses == [201: 1, 409: 299])
+        #expect(result.books == EventBooks(seatCount: 10, availableSeats: 0, confirmedBookings: 1, confirmedSeats: 10))
+    }
+
+    @Test("one Idempotency-Key sent 50 times at once: one booking, every response describes it")
+    func idempotencyUnderRace() async throws {
+        try await LiveServer.with { server in
+            let user = try await server.provisionUser("retrier")
+            let eventID = try await server.createEvent(seats: 100, organizer: user)
+            let request = HTTPTestRequest.json(
+                .POST, "/api/v1/bookings/", ["event_id": eventID, "seat_count": 2], token: user.token,
+                headers: [("Idempotency-Key", "checkout-7f3a")])
+            let responses = try await server.race(Array(repeating: request, count: 50))
+            #expect(responses.allSatisfy { $0.status == 201 })
+            let ids = Set(responses.compactMap { $0.json["id"] as? Int })
+            let references = Set(responses.compactMap { $0.json["reference"] as? String })
+            #expect(ids.count == 1 && references.count == 1)
+            #expect(responses.filter { $0.headers["Idempotent-Replayed"].first == "true" }.count == 49)
+            let books = try await EventBooks.read(databasePath: server.databasePath, eventID: eventID)
+            #expect(books == EventBooks(seatCount: 100, availableSeats: 98, confirmedBookings: 1, confirmedSeats: 2))
+        }
+    }
+
+    @Test("cancellations racing with bookings keep seats within 0...capacity and the books balanced")
+    func cancellationsRaceBookings() async throws {
+        try await LiveServer.with { server in
+            let holders = try await server.provisionUsers(20, prefix: "holder")
+            let newcomers = try await server.provisionUsers(40, prefix: "newcomer")
+            let eventID = try await server.createEvent(seats: 20, organizer: holders[0])
+            var bookingIDs: [Int] = []
+            for holder in holders {
+                let response = try await server.send(
+                    .json(.POST, "/api/v1/bookings/", ["event_id": eventID, "seat_count": 1], token: holder.token))
+                #expect(response.status == 201)
+                bookingIDs.append(response.json["id"] as? Int ?? -1)
+            }
+            let cancels = zip(holders, bookingIDs).map { holder, id in
+                HTTPTestRequest(.DELETE, "/api/v1/bookings/\(id)", headers: [("Authorization", "Bearer \(holder.token)")])
+            }
+            let bookings = newcomers.map {
+                HTTPTestRequest.json(.POST, "/api/v1/bookings/", ["event_id": eventID, "seat_count": 1], token: $0.token)
+            }
+            // Interleave, so cancellations and bookings arrive mixed.
+            let requests = zip(cancels, bookings.prefix(20)).flatMap { [$0, $1] } + bookings.dropFirst(20)
+            let responses = try await server.race(requests)
+
+            let cancelled = responses.filter { $0.json["status"] as? String == "cancelled" }.count
+            let booked = responses.filter { $0.status == 201 }.count
+            let refused = responses.filter { $0.status == 409 }.count
+            #expect(cancelled == 20)
+            #expect(booked + refused == 40)
+            #expect(booked <= 20)
+            let books = try await EventBooks.read(databasePath: server.databasePath, eventID: eventID)
+            #expect((0...20).contains(books.availableSeats))
+            #expect(books.confirmedSeats == booked)
+            #expect(books.availableSeats + books.confirmedSeats == 20)
+        }
+    }
+}

@@ -1,0 +1,159 @@
+import Synchronization
+import Testing
+import TurnstileCore
+
+@testable import TurnstileStore
+
+/// A one-shot gate a test opens to let a blocked writer go on.
+private final class Gate: Sendable {
+    private let state = Mutex<(isOpen: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
+
+    func wait() async {
+        await withCheckedContinuation { continuation in
+            let isOpen = state.withLock { state in
+                if !state.isOpen { state.waiters.append(continuation) }
+                return state.isOpen
+            }
+            if isOpen { continuation.resume() }
+        }
+    }
+
+    func open() {
+        let waiters = state.withLock { state in
+            state.isOpen = true
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+}
+
+/// A value shared between test tasks.
+private final class Shared<Value: Sendable>: Sendable {
+    private let mutex: Mutex<Value>
+    init(_ value: Value) { mutex = Mutex(value) }
+    func withLock<Result>(_ body: (inout Value) -> Result) -> Result { mutex.withLock { body(&$0) } }
+}
+
+/// Waits, yielding, until `condition` holds: synchronises on observable state, never on time.
+private func waitUntil(_ condition: () -> Bool) async {
+    while !condition() { await Task.yield() }
+}
+
+@Suite("WriteQueue")
+struct WriteQueueTests {
+    @Test("writes queued while a batch commits form the next batch, answered in order")
+    func groupCommit() async throws {
+        let queue = WriteQueue<Int, Int>()
+        let batchSizes = Shared<[Int]>([])
+        let firstBatchStarted = Gate()
+        let releaseFirstBatch = Gate()
+
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                await queue.run { batch in
+                    let isFirst = batchSizes.withLock { sizes in
+                        sizes.append(batch.count)
+                        return sizes.count == 1
+                    }
+                    if isFirst {
+                        firstBatchStarted.open()
+                        await releaseFirstBatch.wait()
+                    }
+                    return batch.map { $0 * 10 }
+                }
+            }
+            group.addTask {
+                let answer = try await queue.submit(0)
+                #expect(answer == 0)
+            }
+            await firstBatchStarted.wait()
+            for value in 1...50 {
+                group.addTask {
+                    let answer = try await queue.submit(value)
+                    #expect(answer == value * 10)
+                }
+            }
+            await waitUntil { queue.depth == 50 }
+            releaseFirstBatch.open()
+            // Wait for the 51 submitters, then stop the writer.
+            for _ in 0..<51 { try await group.next() }
+            queue.close()
+            try await group.waitForAll()
+        }
+        #expect(batchSizes.withLock { $0 } == [1, 50])
+    }
+
+    @Test("batches never exceed the batch limit")
+    func batchLimit() async throws {
+        let queue = WriteQueue<Int, Int>(batchMax: 8)
+        let batchSizes = Shared<[Int]>([])
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for value in 0..<20 { group.addTask { _ = try await queue.submit(value) } }
+            await waitUntil { queue.depth == 20 }
+            group.addTask {
+                await queue.run { batch in
+                    batchSizes.withLock { $0.append(batch.count) }
+                    return batch
+                }
+            }
+            for _ in 0..<20 { try await group.next() }
+            queue.close()
+            try await group.waitForAll()
+        }
+        #expect(batchSizes.withLock { $0 } == [8, 8, 4])
+    }
+
+    @Test("a full queue refuses at once with overloaded")
+    func overloaded() async throws {
+        let queue = WriteQueue<Int, Int>(depthMax: 2)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for value in 0..<2 { group.addTask { _ = try await queue.submit(value) } }
+            await waitUntil { queue.depth == 2 }
+            await #expect(throws: TurnstileError.overloaded) { try await queue.submit(99) }
+            group.addTask { await queue.run { $0 } }
+            for _ in 0..<2 { try await group.next() }
+            queue.close()
+            try await group.waitForAll()
+        }
+    }
+
+    @Test("close drains what was accepted, then refuses new writes")
+    func closeDrains() async throws {
+        let queue = WriteQueue<Int, Int>()
+        try await withThrowingTaskGroup(of: Int.self) { group in
+            for value in 1...5 { group.addTask { try await queue.submit(value) } }
+            await waitUntil { queue.depth == 5 }
+            queue.close()
+            await queue.run { $0 }
+            var answered = 0
+            for try await _ in group { answered += 1 }
+            #expect(answered == 5)
+        }
+        await #expect(throws: TurnstileError.storeUnavailable(detail: "the service is shutting down")) {
+            try await queue.submit(6)
+        }
+    }
+
+    @Test("a batch that fails fails every write in it, and the next batch still runs")
+    func failingBatch() async throws {
+        let queue = WriteQueue<Int, Int>()
+        let failure = TurnstileError.storeUnavailable(detail: "disk on fire")
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for value in 0..<3 {
+                group.addTask { await #expect(throws: failure) { try await queue.submit(value) } }
+            }
+            await waitUntil { queue.depth == 3 }
+            group.addTask {
+                await queue.run { batch throws(TurnstileError) in
+                    if batch.contains(0) { throw failure }
+                    return batch
+                }
+            }
+            for _ in 0..<3 { try await group.next() }
+            #expect(try await queue.submit(7) == 7)
+            queue.close()
+            try await group.waitForAll()
+        }
+    }
+}

@@ -1,0 +1,78 @@
+import Foundation
+import Logging
+import ServiceLifecycle
+import TurnstileSQLite
+import TurnstileServer
+
+/// A real Turnstile server on 127.0.0.1 and an ephemeral port, over a real SQLite file in a temporary directory.
+public struct LiveServer: Sendable {
+    public let port: Int
+    /// The SQLite file the server writes, for reading the store back directly.
+    public let databasePath: String
+
+    /// Runs `body` against a live server, then shuts the server down gracefully and removes its files.
+    public static func with<Result: Sendable>(
+        _ body: @Sendable (LiveServer) async throws -> Result
+    ) async throws -> Result {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("turnstile-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let databasePath = directory.appendingPathComponent("live.sqlite").path
+
+        var logger = Logger(label: "turnstile.test")
+        logger.logLevel = .warning
+        let store = try await SQLiteStore.open(SQLiteStoreConfiguration(path: databasePath), logger: logger)
+        let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
+        // One PBKDF2 round: tests provision hundreds of users, and hashing strength is not what they test.
+        let configuration = ServerConfiguration(
+            host: "127.0.0.1", port: 0, jwtSecret: Array(repeating: 7, count: 32), passwordHashRounds: 1)
+        let server = Server(configuration: configuration, store: store, logger: logger) { port in
+            portContinuation.yield(port)
+            portContinuation.finish()
+        }
+        let group = ServiceGroup(
+            configuration: .init(services: [server.application()], gracefulShutdownSignals: [], logger: logger))
+
+        return try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            do {
+                var iterator = ports.makeAsyncIterator()
+                guard let port = await iterator.next() else { throw LiveServerError.didNotStart }
+                let result = try await body(LiveServer(port: port, databasePath: databasePath))
+                await group.triggerGracefulShutdown()
+                try await tasks.waitForAll()
+                return result
+            } catch {
+                await group.triggerGracefulShutdown()
+                try? await tasks.waitForAll()
+                throw error
+            }
+        }
+    }
+
+    /// Sends one request to this server.
+    public func send(_ request: HTTPTestRequest) async throws -> HTTPTestResponse {
+        try await TurnstileTestSupport.send(request, to: port)
+    }
+
+    /// Prepares every request on its own connection, then releases their last bytes together and gathers the
+    /// responses, in the order of `requests`.
+    public func race(_ requests: [HTTPTestRequest]) async throws -> [HTTPTestResponse] {
+        let exchanges = try await withThrowingTaskGroup(of: (Int, PreparedExchange).self) { group in
+            for (index, request) in requests.enumerated() {
+                group.addTask { (index, try await PreparedExchange.prepare(request, to: port)) }
+            }
+            var prepared = [PreparedExchange?](repeating: nil, count: requests.count)
+            for try await (index, exchange) in group { prepared[index] = exchange }
+            return prepared.map { $0! }
+        }
+        for exchange in exchanges { exchange.release() }
+        var responses: [HTTPTestResponse] = []
+        for exchange in exchanges { responses.append(try await exchange.response()) }
+        return responses
+    }
+}
+
+enum LiveServerError: Error {
+    case didNotStart
+}
