@@ -35,6 +35,9 @@ public enum Limits {
     public static let passwordLengthMax = 128
     /// How long an access token stays valid.
     public static let accessTokenLifetimeSeconds = 3_600
+    /// How many verified access tokens are remembered, so that a client's repeated token is not re-verified on
+    /// every request; the memory is emptied when it fills.
+    public static let verifiedTokensRememberedMax = 20_000
 
     // MARK: Paging
 

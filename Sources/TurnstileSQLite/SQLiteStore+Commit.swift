@@ -50,7 +50,7 @@ extension SQLiteStore {
             }
         }
 
-        let created = try await insertGrants(plan.grants, now: now)
+        let created = try await insertGrants(plan.grants, firstID: plan.nextBookingID, now: now)
         for (commandIndex, booking) in created { results[commandIndex] = .success(.booking(.created(booking))) }
         for (commandIndex, claimIndex) in plan.replaysInBatch {
             let original = created[plan.commandIndexOfClaim[claimIndex]]!
@@ -99,12 +99,16 @@ extension SQLiteStore {
 
     /// Inserts every granted booking with one statement, and their idempotency keys with another.
     ///
-    /// Ids are assigned here, from the largest id in the table: the writer holds SQLite's write lock, so no one
-    /// else can insert meanwhile, and the ids are known without relying on the order of `RETURNING` rows.
-    private func insertGrants(_ grants: [BatchState.Grant], now: Date) async throws -> [Int: Booking] {
+    /// Ids are assigned here, following the largest id in the table (read with the balances, or here when the
+    /// batch's events were all created within it): the writer holds SQLite's write lock, so no one else can insert
+    /// meanwhile, and the ids are known without relying on the order of `RETURNING` rows.
+    private func insertGrants(_ grants: [BatchState.Grant], firstID: Int64?, now: Date) async throws -> [Int: Booking] {
         guard !grants.isEmpty else { return [:] }
-        let next = try await writer.query("SELECT COALESCE(MAX(id), 0) + 1 AS next FROM bookings")
-        let firstID = next[0].int64("next")
+        var firstID = firstID ?? 0
+        if firstID == 0 {
+            let next = try await writer.query("SELECT COALESCE(MAX(id), 0) + 1 AS next FROM bookings")
+            firstID = next[0].int64("next")
+        }
         var created: [Int: Booking] = [:]
         var bookingBinds: [SQLiteData] = []
         var keyBinds: [SQLiteData] = []
@@ -141,6 +145,8 @@ struct BatchState {
     }
 
     var allocator: BatchAllocator
+    /// The id the batch's first new booking gets, read with the balances; nil if no balance was read.
+    let nextBookingID: Int64?
     private var cancellable: [Int64: Booking]
     private let storedBookings: [Int64: Booking]
     private(set) var grants: [Grant] = []
@@ -197,23 +203,33 @@ struct BatchState {
         }
 
         var balances: [Int64: ResourceBalance] = [:]
+        var nextBookingID: Int64?
         if !eventIDs.isEmpty {
+            // The next booking id rides along, saving the writer a statement per batch.
             let ids = eventIDs.map { SQLiteData($0) }
             let rows = try await writer.query(
-                "SELECT id, seat_count, available_seats FROM events WHERE id IN \(Columns.placeholders(ids.count))",
-                ids)
+                """
+                SELECT id, seat_count, available_seats,
+                    (SELECT COALESCE(MAX(id), 0) + 1 FROM bookings) AS next_booking_id
+                FROM events WHERE id IN \(Columns.placeholders(ids.count))
+                """, ids)
             for row in rows {
                 balances[row.int64("id")] = ResourceBalance(
                     capacity: row.int("seat_count"), remaining: row.int("available_seats"))
+                nextBookingID = row.int64("next_booking_id")
             }
         }
         return BatchState(
-            allocator: BatchAllocator(balances: balances, storedGrants: storedGrants), cancellable: cancellable,
-            storedBookings: storedBookings)
+            allocator: BatchAllocator(balances: balances, storedGrants: storedGrants), nextBookingID: nextBookingID,
+            cancellable: cancellable, storedBookings: storedBookings)
     }
 
-    private init(allocator: BatchAllocator, cancellable: [Int64: Booking], storedBookings: [Int64: Booking]) {
+    private init(
+        allocator: BatchAllocator, nextBookingID: Int64?, cancellable: [Int64: Booking],
+        storedBookings: [Int64: Booking]
+    ) {
         self.allocator = allocator
+        self.nextBookingID = nextBookingID
         self.cancellable = cancellable
         self.storedBookings = storedBookings
     }

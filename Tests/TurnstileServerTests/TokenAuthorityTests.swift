@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 import TurnstileCore
 
@@ -72,5 +73,30 @@ struct PasswordHasherTests {
         // A hasher configured with other rounds still verifies old hashes: the cost is read from the hash.
         #expect(try await PasswordHasher(rounds: 5).verify("correct horse", against: first))
         #expect(try await !hasher.verify("correct horse", against: "not-a-hash"))
+    }
+}
+
+extension TokenAuthorityTests {
+    @Test("a remembered token is still refused once it expires")
+    func rememberedTokenExpires() throws {
+        let clock = ManualClock(now)
+        let authority = TokenAuthority(secret: secret, lifetimeSeconds: 60, clock: { clock.now })
+        let (token, _) = authority.issue(userID: 5)
+        #expect(try authority.verify(token) == 5)
+        #expect(try authority.verify(token) == 5)
+        clock.now = now.addingTimeInterval(61)
+        #expect(throws: TurnstileError.unauthorized(detail: "The access token has expired; log in again.")) {
+            try authority.verify(token)
+        }
+    }
+}
+
+/// A clock a test moves by hand.
+private final class ManualClock: Sendable {
+    private let time: Mutex<Date>
+    init(_ now: Date) { time = Mutex(now) }
+    var now: Date {
+        get { time.withLock { $0 } }
+        set { time.withLock { $0 = newValue } }
     }
 }

@@ -23,11 +23,18 @@ extension Request {
         return try JSONCoding.decode(type, from: Data(buffer.readableBytesView))
     }
 
-    /// Whether a `Content-Type` names JSON (`application/json`, or any `…+json` type), whatever its parameters.
+    /// Whether a `Content-Type` names JSON (`application/json`, or any `application/…+json` type), whatever its
+    /// parameters and letter case. Compares bytes: this runs on every write.
     private static func isJSON(_ contentType: String) -> Bool {
-        let mediaType = contentType.split(separator: ";", maxSplits: 1)[0].trimmingCharacters(in: .whitespaces)
-            .lowercased()
-        return mediaType == "application/json" || (mediaType.hasPrefix("application/") && mediaType.hasSuffix("+json"))
+        var mediaType = Array(contentType.utf8.prefix { $0 != UInt8(ascii: ";") })
+        while mediaType.last == UInt8(ascii: " ") { mediaType.removeLast() }
+        for index in mediaType.indices where (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(mediaType[index]) {
+            mediaType[index] += 32
+        }
+        let application = Array("application/".utf8)
+        guard mediaType.starts(with: application) else { return false }
+        let subtype = mediaType.dropFirst(application.count)
+        return subtype.elementsEqual("json".utf8) || (subtype.count > 5 && subtype.suffix(5).elementsEqual("+json".utf8))
     }
 
     /// An integer path parameter, e.g. the `id` of `/events/{id}`.

@@ -1,0 +1,88 @@
+#!/usr/bin/env bash
+# Booking throughput on ONE contested event against the same server's GET /health rate, both driven by wrk in the
+# same run, then the store is read back to prove zero oversell. Loopback only; bounded by DURATION.
+#
+#   bench/booking-vs-health.sh                         # defaults below
+#   DURABILITY=normal DURATION=10s bench/booking-vs-health.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+USERS=${USERS:-1000}               # distinct buyers, each with their own token
+CONNECTIONS=${CONNECTIONS:-64}
+THREADS=${THREADS:-2}
+DURATION=${DURATION:-5s}
+SEATS=${SEATS:-100000}             # the most one event may have
+PORT=${PORT:-18181}
+DURABILITY=${DURABILITY:-full}
+
+for tool in wrk sqlite3 python3 curl; do
+    command -v "$tool" >/dev/null || { echo "error: $tool is required (apt-get install wrk sqlite3 curl)" >&2; exit 1; }
+done
+
+swift build -c release --product turnstile >/dev/null
+BIN="$(swift build -c release --show-bin-path)/turnstile"
+WORK=$(mktemp -d)
+SERVER_PID=
+cleanup() {
+    [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# Password hashing strength is not what this measures: 1,000 rounds keeps provisioning quick.
+"$BIN" serve --port "$PORT" --database "$WORK/bench.sqlite" --durability "$DURABILITY" \
+    --password-hash-rounds 1000 --log-level warning >"$WORK/server.log" 2>&1 &
+SERVER_PID=$!
+URL="http://127.0.0.1:$PORT"
+for _ in $(seq 100); do curl -sf "$URL/health" >/dev/null && break; sleep 0.1; done
+
+python3 bench/provision.py "$URL" "$USERS" >"$WORK/tokens.txt"
+ORGANIZER=$(head -1 "$WORK/tokens.txt")
+EVENT_ID=$(curl -sf -X POST "$URL/api/v1/events/" -H "Authorization: Bearer $ORGANIZER" \
+    -H 'Content-Type: application/json' \
+    -d "{\"title\":\"Benchmark\",\"date\":\"2027-01-01T20:00:00Z\",\"seat_count\":$SEATS}" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
+
+# The server's CPU time (user + system, in clock ticks) read around each wrk run gives its CPU cost per request.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$SERVER_PID/stat"; }
+TICKS_PER_SECOND=$(getconf CLK_TCK)
+cpu_per_request() { # ticks_before ticks_after wrk_output
+    python3 -c "print(round(($2 - $1) * 1e6 / $TICKS_PER_SECOND / $(awk '/requests in/ {print $1}' "$3"), 1))"
+}
+
+echo "== GET /health: wrk -t$THREADS -c$CONNECTIONS -d$DURATION"
+BEFORE=$(cpu_ticks)
+wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$URL/health" | tee "$WORK/health.txt"
+HEALTH_CPU=$(cpu_per_request "$BEFORE" "$(cpu_ticks)" "$WORK/health.txt")
+echo
+echo "== POST /api/v1/bookings/ (event $EVENT_ID, $SEATS seats, $USERS buyers, durability $DURABILITY)"
+BEFORE=$(cpu_ticks)
+wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s bench/booking.lua "$URL/api/v1/bookings/" \
+    -- "$WORK/tokens.txt" "$EVENT_ID" | tee "$WORK/booking.txt"
+BOOKING_CPU=$(cpu_per_request "$BEFORE" "$(cpu_ticks)" "$WORK/booking.txt")
+
+HEALTH_RPS=$(awk '/^Requests\/sec/ {print $2}' "$WORK/health.txt")
+BOOKING_RPS=$(awk '/^Requests\/sec/ {print $2}' "$WORK/booking.txt")
+CREATED=$(sed -n 's/^statuses: 201=\([0-9]*\).*/\1/p' "$WORK/booking.txt")
+OTHER=$(sed -n 's/.* other=\([0-9]*\)$/\1/p' "$WORK/booking.txt")
+
+# Read the store back, from the file itself.
+read -r STORED AVAILABLE <<<"$(sqlite3 -separator ' ' "$WORK/bench.sqlite" \
+    "SELECT (SELECT COUNT(*) FROM bookings WHERE event_id = $EVENT_ID), available_seats FROM events WHERE id = $EVENT_ID")"
+
+echo
+echo "== Summary"
+printf 'health requests/s:        %s  (server CPU %s µs/request)\n' "$HEALTH_RPS" "$HEALTH_CPU"
+printf 'booking requests/s:       %s  (server CPU %s µs/request; ratio %.2f of /health)\n' "$BOOKING_RPS" \
+    "$BOOKING_CPU" "$(python3 -c "print($BOOKING_RPS / $HEALTH_RPS)")"
+printf 'bookings granted (201):   %s, in the store: %s, seats left: %s of %s\n' "$CREATED" "$STORED" "$AVAILABLE" "$SEATS"
+# wrk stops with up to CONNECTIONS requests in flight: those commit, but wrk never counts their 201s. So the store
+# may hold up to CONNECTIONS more bookings than wrk saw, never fewer, and stored + left must equal the seats exactly.
+IN_FLIGHT=$((STORED - CREATED))
+if [ $((STORED + AVAILABLE)) -eq "$SEATS" ] && [ "$AVAILABLE" -ge 0 ] && [ "$OTHER" = 0 ] &&
+    [ "$IN_FLIGHT" -ge 0 ] && [ "$IN_FLIGHT" -le "$CONNECTIONS" ]; then
+    echo "books: exact (stored + left = seats; $IN_FLIGHT bookings answered after wrk stopped counting; no other statuses)"
+else
+    echo "books: NOT EXACT" >&2
+    exit 2
+fi
