@@ -138,6 +138,8 @@ let package = Package(
             dependencies: [
                 "turnstile",
                 "TurnstileSQLite",
+                "TurnstileTestSupport",
+                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ],

@@ -63,7 +63,9 @@ struct ServeCommand: AsyncParsableCommand {
         let configuration = ServerConfiguration(
             host: host, port: port, jwtSecret: secret, passwordHashRounds: passwordHashRounds)
         let server = Server(configuration: configuration, store: store, logger: logger) { [host] port in
-            print("Turnstile listening on http://\(host):\(port) (database \(database))")
+            // Written unbuffered: scripts and tests read this line through a pipe.
+            let line = "Turnstile listening on http://\(host):\(port) (database \(database))\n"
+            FileHandle.standardOutput.write(Data(line.utf8))
         }
         try await server.run()
     }

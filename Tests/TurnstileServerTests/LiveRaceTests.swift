@@ -103,3 +103,26 @@ struct LiveRaceTests {
         }
     }
 }
+
+extension LiveRaceTests {
+    @Test("graceful shutdown during a race: every acknowledged booking is in the store, and the books balance")
+    func shutdownMidRace() async throws {
+        try await LiveServer.with { server in
+            let users = try await server.provisionUsers(100)
+            let eventID = try await server.createEvent(seats: 1_000, organizer: users[0])
+            let outcomes = try await server.race(
+                users.map { .json(.POST, "/api/v1/bookings/", ["event_id": eventID, "seat_count": 1], token: $0.token) },
+                whileReleased: { await server.shutDown() })
+
+            let acknowledged = outcomes.compactMap { try? $0.get() }.filter { $0.status == 201 }
+            let books = try await EventBooks.read(databasePath: server.databasePath, eventID: eventID)
+            let storedIDs = try await BookingIDs.read(databasePath: server.databasePath, eventID: eventID)
+            #expect(Set(acknowledged.compactMap { $0.json["id"] as? Int }).isSubset(of: storedIDs))
+            #expect(books.confirmedBookings >= acknowledged.count)
+            #expect(books.confirmedBookings <= 100)
+            #expect(books.availableSeats + books.confirmedSeats == 1_000)
+            // Any request that was not answered failed at the connection, never with a server error.
+            #expect(outcomes.allSatisfy { (try? $0.get()).map { $0.status == 201 } ?? true })
+        }
+    }
+}

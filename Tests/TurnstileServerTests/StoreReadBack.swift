@@ -24,3 +24,14 @@ struct EventBooks: Equatable {
             confirmedBookings: row.column("bookings")!.integer!, confirmedSeats: row.column("seats")!.integer!)
     }
 }
+
+/// The ids of an event's confirmed bookings, read from the SQLite file.
+enum BookingIDs {
+    static func read(databasePath: String, eventID: Int) async throws -> Set<Int> {
+        let connection = try await SQLiteConnection.open(storage: .file(path: databasePath))
+        defer { Task { try? await connection.close() } }
+        let rows = try await connection.query(
+            "SELECT id FROM bookings WHERE event_id = ? AND status = 'confirmed'", [.integer(eventID)])
+        return Set(rows.compactMap { $0.column("id")?.integer })
+    }
+}

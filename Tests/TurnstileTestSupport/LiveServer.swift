@@ -9,6 +9,13 @@ public struct LiveServer: Sendable {
     public let port: Int
     /// The SQLite file the server writes, for reading the store back directly.
     public let databasePath: String
+    private let services: ServiceGroup
+
+    /// Shuts the server down gracefully, as SIGTERM does, and returns once it has stopped: in-flight requests are
+    /// answered and accepted writes committed first. The database file stays until ``with(_:)`` returns.
+    public func shutDown() async {
+        await services.triggerGracefulShutdown()
+    }
 
     /// Runs `body` against a live server, then shuts the server down gracefully and removes its files.
     public static func with<Result: Sendable>(
@@ -38,7 +45,8 @@ public struct LiveServer: Sendable {
             do {
                 var iterator = ports.makeAsyncIterator()
                 guard let port = await iterator.next() else { throw LiveServerError.didNotStart }
-                let result = try await body(LiveServer(port: port, databasePath: databasePath))
+                let server = LiveServer(port: port, databasePath: databasePath, services: group)
+                let result = try await body(server)
                 await group.triggerGracefulShutdown()
                 try await tasks.waitForAll()
                 return result
@@ -58,6 +66,14 @@ public struct LiveServer: Sendable {
     /// Prepares every request on its own connection, then releases their last bytes together and gathers the
     /// responses, in the order of `requests`.
     public func race(_ requests: [HTTPTestRequest]) async throws -> [HTTPTestResponse] {
+        try await race(requests, whileReleased: {}).map { try $0.get() }
+    }
+
+    /// Like ``race(_:)``, but runs `afterRelease` as soon as the last bytes are out, and reports each exchange's
+    /// response or the error that ended it (a connection closed by a shutting-down server, say).
+    public func race(
+        _ requests: [HTTPTestRequest], whileReleased afterRelease: () async -> Void
+    ) async throws -> [Result<HTTPTestResponse, any Error>] {
         let exchanges = try await withThrowingTaskGroup(of: (Int, PreparedExchange).self) { group in
             for (index, request) in requests.enumerated() {
                 group.addTask { (index, try await PreparedExchange.prepare(request, to: port)) }
@@ -67,8 +83,11 @@ public struct LiveServer: Sendable {
             return prepared.map { $0! }
         }
         for exchange in exchanges { exchange.release() }
-        var responses: [HTTPTestResponse] = []
-        for exchange in exchanges { responses.append(try await exchange.response()) }
+        await afterRelease()
+        var responses: [Result<HTTPTestResponse, any Error>] = []
+        for exchange in exchanges {
+            do { responses.append(.success(try await exchange.response())) } catch { responses.append(.failure(error)) }
+        }
         return responses
     }
 }
