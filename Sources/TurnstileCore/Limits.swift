@@ -13,6 +13,8 @@ public enum Limits {
     public static let eventDescriptionLengthMax = 5_000
     /// The longest event location, in characters.
     public static let eventLocationLengthMax = 200
+    /// The range of event dates accepted, in seconds since 1970: 1970-01-01 to 9999-12-31T23:59:59Z.
+    public static let eventDateSecondsRange: ClosedRange<Double> = 0...253_402_300_799
 
     // MARK: Bookings
 
@@ -52,6 +54,11 @@ public enum Limits {
 
     /// The largest request body the service reads, in bytes; anything larger is answered 413.
     public static let requestBodyBytesMax = 64 * 1024
+    /// How long a connection may sit idle (no request, or a request that stopped arriving) before it is closed, so
+    /// that a stalled client can neither pin a connection nor hold up a graceful shutdown.
+    public static let httpIdleTimeoutSeconds = 30
+    /// The `Retry-After` sent with 503s: the writer's queue drains, and the store recovers, within moments.
+    public static let retryAfterSeconds = 1
 
     // MARK: Writer
 
@@ -60,6 +67,9 @@ public enum Limits {
     /// The most commands waiting for the writer; past this, writes are refused with 503 instead of queueing
     /// without bound.
     public static let writeQueueDepthMax = 50_000
-    /// The most values bound in one SQL statement (SQLite's default limit is 32,766).
+    /// The most values bound in one SQL statement (SQLite's default limit is 32,766). A batch's largest statement
+    /// binds 6 values per command, so ``writeBatchCommandsMax`` must stay below a sixth of this.
     public static let sqlBindsPerStatementMax = 30_000
+    /// How long an SQLite statement waits for a lock held by another connection or process before failing.
+    public static let sqliteBusyTimeoutMilliseconds = 5_000
 }

@@ -53,7 +53,12 @@ enum SQLiteMigrations {
                 PRIMARY KEY (user_id, key)
             ) WITHOUT ROWID
             """,
-        ]
+        ],
+        [
+            // The database's identity: access tokens name it (see `TurnstileStore.identity`).
+            "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
+            "INSERT INTO meta (key, value) VALUES ('identity', lower(hex(randomblob(16))))",
+        ],
     ]
 
     /// Brings the database up to the newest schema, one transaction per migration.
@@ -80,9 +85,12 @@ enum SQLiteMigrations {
 /// Why a database file could not be opened for service.
 enum SQLiteStoreError: Error, CustomStringConvertible {
     case newerSchema(found: Int, known: Int)
+    case notWAL(journalMode: String, path: String)
 
     var description: String {
         switch self {
+        case .notWAL(let journalMode, let path):
+            "\(path) stays in journal mode '\(journalMode)', but Turnstile needs WAL: is it on a network file system?"
         case .newerSchema(let found, let known):
             "the database has schema version \(found), but this Turnstile knows only up to \(known): use a newer Turnstile"
         }

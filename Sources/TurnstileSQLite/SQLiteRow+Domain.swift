@@ -61,7 +61,10 @@ extension Date {
         self.init(timeIntervalSince1970: Double(milliseconds) / 1_000)
     }
 
-    var millisecondsSince1970: Int64 { Int64((timeIntervalSince1970 * 1_000).rounded()) }
+    /// Milliseconds since 1970, clamped to what 64 bits hold (domain validation keeps dates far inside that).
+    var millisecondsSince1970: Int64 {
+        Int64(exactly: (timeIntervalSince1970 * 1_000).rounded()) ?? (timeIntervalSince1970 < 0 ? .min : .max)
+    }
 }
 
 /// Columns selected for each domain value, so that queries and decoders stay in step.

@@ -34,6 +34,11 @@ extension SQLiteStore {
         var results = [WriteResult?](repeating: nil, count: batch.count)
 
         for (index, command) in batch.enumerated() {
+            // A write for an account that is gone fails alone; let through, its foreign key would fail the batch.
+            if let userID = command.actingUserID, !plan.knownUserIDs.contains(userID) {
+                results[index] = .failure(.accountGone)
+                continue
+            }
             switch command {
             case .register(let registration, let passwordHash):
                 results[index] = try await insertUser(registration, passwordHash: passwordHash, now: now)
@@ -147,6 +152,8 @@ struct BatchState {
     var allocator: BatchAllocator
     /// The id the batch's first new booking gets, read with the balances; nil if no balance was read.
     let nextBookingID: Int64?
+    /// Which of the accounts the batch acts for exist.
+    let knownUserIDs: Set<Int64>
     private var cancellable: [Int64: Booking]
     private let storedBookings: [Int64: Booking]
     private(set) var grants: [Grant] = []
@@ -159,7 +166,9 @@ struct BatchState {
         var eventIDs = Set<Int64>()
         var refs = Set<IdempotencyRef>()
         var cancelIDs = Set<Int64>()
+        var userIDs = Set<Int64>()
         for command in batch {
+            if let userID = command.actingUserID { userIDs.insert(userID) }
             switch command {
             case .book(let claim):
                 eventIDs.insert(claim.resourceID)
@@ -169,6 +178,14 @@ struct BatchState {
             case .register, .createEvent:
                 break
             }
+        }
+
+        var knownUserIDs = Set<Int64>()
+        if !userIDs.isEmpty {
+            let ids = userIDs.map { SQLiteData($0) }
+            let rows = try await writer.query(
+                "SELECT id FROM users WHERE id IN \(Columns.placeholders(ids.count))", ids)
+            knownUserIDs = Set(rows.map { $0.int64("id") })
         }
 
         var cancellable: [Int64: Booking] = [:]
@@ -221,15 +238,16 @@ struct BatchState {
         }
         return BatchState(
             allocator: BatchAllocator(balances: balances, storedGrants: storedGrants), nextBookingID: nextBookingID,
-            cancellable: cancellable, storedBookings: storedBookings)
+            knownUserIDs: knownUserIDs, cancellable: cancellable, storedBookings: storedBookings)
     }
 
     private init(
-        allocator: BatchAllocator, nextBookingID: Int64?, cancellable: [Int64: Booking],
+        allocator: BatchAllocator, nextBookingID: Int64?, knownUserIDs: Set<Int64>, cancellable: [Int64: Booking],
         storedBookings: [Int64: Booking]
     ) {
         self.allocator = allocator
         self.nextBookingID = nextBookingID
+        self.knownUserIDs = knownUserIDs
         self.cancellable = cancellable
         self.storedBookings = storedBookings
     }

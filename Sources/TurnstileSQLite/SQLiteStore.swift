@@ -24,20 +24,28 @@ public final class SQLiteStore: TurnstileStore {
     let writer: SQLiteConnection
     private let readers: [SQLiteConnection]
     private let nextReader = Atomic<Int>(0)
-    private let threadPool: NIOThreadPool
+    private let threadPools: [NIOThreadPool]
     private let queue = WriteQueue<WriteCommand, WriteResult>()
+
+    /// The largest statement a batch runs binds six values per command; the queue's batch limit keeps it legal.
+    private static let batchFitsOneStatement: Void = precondition(
+        Limits.writeBatchCommandsMax * 6 <= Limits.sqlBindsPerStatementMax,
+        "a batch's booking insert would bind more values than one statement may")
     let logger: Logger
     let clock: @Sendable () -> Date
+    public let identity: String
 
     private init(
-        writer: SQLiteConnection, readers: [SQLiteConnection], threadPool: NIOThreadPool, logger: Logger,
-        clock: @escaping @Sendable () -> Date
+        writer: SQLiteConnection, readers: [SQLiteConnection], threadPools: [NIOThreadPool], identity: String,
+        logger: Logger, clock: @escaping @Sendable () -> Date
     ) {
         self.writer = writer
         self.readers = readers
-        self.threadPool = threadPool
+        self.threadPools = threadPools
+        self.identity = identity
         self.logger = logger
         self.clock = clock
+        Self.batchFitsOneStatement
     }
 
     /// Opens (creating if needed) and migrates the database. Call ``run()`` to start the writer, or use
@@ -47,37 +55,48 @@ public final class SQLiteStore: TurnstileStore {
         logger: Logger = Logger(label: "turnstile.sqlite"),
         clock: @escaping @Sendable () -> Date = { Date() }
     ) async throws -> SQLiteStore {
-        // One thread for the writer and one per reader, so the writer never waits for a free thread.
-        let threadPool = NIOThreadPool(numberOfThreads: configuration.readerCount + 1)
-        threadPool.start()
+        // The writer has a thread pool of its own: a pool is one FIFO queue, and the writer's statements must never
+        // wait behind reads. The readers share one pool with a thread each.
+        let writerPool = NIOThreadPool(numberOfThreads: 1)
+        let readerPool = NIOThreadPool(numberOfThreads: configuration.readerCount)
+        let threadPools = [writerPool, readerPool]
+        for pool in threadPools { pool.start() }
         let eventLoop = MultiThreadedEventLoopGroup.singleton.any()
+        // `busy_timeout` replaces SQLiteNIO's retry-forever busy handler with a bounded wait, so another process
+        // holding the file can never hang a request.
+        let busyTimeout = "PRAGMA busy_timeout = \(Limits.sqliteBusyTimeoutMilliseconds)"
         var opened: [SQLiteConnection] = []
         do {
             let writer = try await SQLiteConnection.open(
-                storage: .file(path: configuration.path), threadPool: threadPool, logger: logger, on: eventLoop)
+                storage: .file(path: configuration.path), threadPool: writerPool, logger: logger, on: eventLoop)
             opened.append(writer)
-            // `busy_timeout` replaces SQLiteNIO's retry-forever busy handler with a bounded wait, so another process
-            // holding the file can never hang a request.
+            let journalMode = try await writer.query("PRAGMA journal_mode = WAL").first?.column("journal_mode")?.string
+            guard journalMode == "wal" else {
+                throw SQLiteStoreError.notWAL(journalMode: journalMode ?? "unknown", path: configuration.path)
+            }
             for pragma in [
-                "PRAGMA journal_mode = WAL", "PRAGMA synchronous = \(configuration.durability.rawValue.uppercased())",
-                "PRAGMA foreign_keys = ON", "PRAGMA busy_timeout = 5000",
+                "PRAGMA synchronous = \(configuration.durability.rawValue.uppercased())", "PRAGMA foreign_keys = ON",
+                busyTimeout,
             ] {
-                _ = try await writer.query(pragma)
+                try await writer.execute(pragma)
             }
             try await SQLiteMigrations.migrate(writer)
+            let identity = try await writer.query("SELECT value FROM meta WHERE key = 'identity'")[0].string("value")
             var readers: [SQLiteConnection] = []
             for _ in 0..<configuration.readerCount {
                 let reader = try await SQLiteConnection.open(
-                    storage: .file(path: configuration.path), threadPool: threadPool, logger: logger, on: eventLoop)
+                    storage: .file(path: configuration.path), threadPool: readerPool, logger: logger, on: eventLoop)
                 opened.append(reader)
-                _ = try await reader.query("PRAGMA busy_timeout = 5000")
-                _ = try await reader.query("PRAGMA query_only = ON")
+                try await reader.execute(busyTimeout)
+                try await reader.execute("PRAGMA query_only = ON")
                 readers.append(reader)
             }
-            return SQLiteStore(writer: writer, readers: readers, threadPool: threadPool, logger: logger, clock: clock)
+            return SQLiteStore(
+                writer: writer, readers: readers, threadPools: threadPools, identity: identity, logger: logger,
+                clock: clock)
         } catch {
             for connection in opened { try? await connection.close() }
-            try? await threadPool.shutdownGracefully()
+            for pool in threadPools { try? await pool.shutdownGracefully() }
             throw error
         }
     }
@@ -118,7 +137,7 @@ public final class SQLiteStore: TurnstileStore {
         for connection in [writer] + readers {
             do { try await connection.close() } catch { logger.error("closing SQLite failed: \(error)") }
         }
-        try await threadPool.shutdownGracefully()
+        for pool in threadPools { try await pool.shutdownGracefully() }
     }
 
     // MARK: Writes: each is a command for the single writer
@@ -192,14 +211,15 @@ public final class SQLiteStore: TurnstileStore {
         do {
             return try await readers[index].query(sql, binds)
         } catch {
+            logger.error("read failed: \(error)")
             throw Self.storeError(error)
         }
     }
 
-    /// Maps any error below the store to the domain's: SQL never leaks upwards.
+    /// Maps any error below the store to the domain's: SQL never leaks upwards, not even in a message. The caller
+    /// logs the database's own words; clients get a sentence of ours.
     static func storeError(_ error: any Error) -> TurnstileError {
         if let error = error as? TurnstileError { return error }
-        if let error = error as? SQLiteError { return .storeUnavailable(detail: error.message) }
-        return .storeUnavailable(detail: String(describing: error))
+        return .storeUnavailable(detail: "the database failed to carry out the request; retry shortly.")
     }
 }

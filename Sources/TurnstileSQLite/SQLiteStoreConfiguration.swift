@@ -14,7 +14,7 @@ public struct SQLiteStoreConfiguration: Sendable {
     public var path: String
     /// How commits are synced; ``Durability/full`` unless changed.
     public var durability: Durability
-    /// How many read-only connections serve reads beside the writer.
+    /// How many read-only connections serve reads beside the writer, each with a thread of its own.
     public var readerCount: Int
 
     /// Creates a configuration with every default written down.

@@ -30,7 +30,7 @@ public struct Server<Store: TurnstileStore>: Sendable {
 
     /// Every route, behind the problem+json middleware.
     public func router() -> Router<TurnstileRequestContext> {
-        let tokens = TokenAuthority(secret: configuration.jwtSecret)
+        let tokens = TokenAuthority(secret: configuration.jwtSecret, audience: store.identity)
         let hasher = PasswordHasher(rounds: configuration.passwordHashRounds)
         let authenticate = BearerAuthMiddleware(tokens: tokens)
 
@@ -51,6 +51,7 @@ public struct Server<Store: TurnstileStore>: Sendable {
         let onServerRunning = self.onServerRunning
         return Application(
             router: router(),
+            server: .http1(configuration: .init(idleTimeout: .seconds(Int64(Limits.httpIdleTimeoutSeconds)))),
             configuration: .init(
                 address: .hostname(configuration.host, port: configuration.port), serverName: "turnstile"),
             services: [store],

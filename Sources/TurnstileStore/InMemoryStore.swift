@@ -1,4 +1,5 @@
 import Foundation
+import ServiceLifecycle
 import Synchronization
 import TurnstileCore
 
@@ -16,14 +17,18 @@ public final class InMemoryStore: TurnstileStore {
 
     private let state = Mutex(State())
     private let clock: @Sendable () -> Date
+    public let identity = UUID().uuidString
 
     /// Creates an empty store whose timestamps come from `clock`.
     public init(clock: @escaping @Sendable () -> Date = { Date() }) {
         self.clock = clock
     }
 
-    /// Nothing to run: every write completes under the lock.
-    public func run() async throws {}
+    /// Nothing to carry out in the background (every write completes under the lock); runs until shutdown, as a
+    /// service must, so that a service group does not read its return as a failure.
+    public func run() async throws {
+        try await gracefulShutdown()
+    }
 
     public func register(_ registration: Registration, passwordHash: String) throws(TurnstileError) -> User {
         let now = clock()

@@ -9,6 +9,11 @@ import TurnstileCore
 ///
 /// Reads see only committed state, and every write is answered only after it committed.
 public protocol TurnstileStore: Service {
+    /// A random name this store's data was created with. Access tokens carry it, so a token issued against another
+    /// database (or against this file before it was deleted and created anew) is refused rather than read as
+    /// whichever account now has its user id.
+    var identity: String { get }
+
     /// Opens an account. Throws ``TurnstileError/emailTaken`` when the email already has one.
     func register(_ registration: Registration, passwordHash: String) async throws(TurnstileError) -> User
 

@@ -20,6 +20,24 @@ public enum WriteOutput: Sendable {
 /// A write's result: its output, or the operating error that refused it alone (the rest of its batch still commits).
 public typealias WriteResult = Result<WriteOutput, TurnstileError>
 
+extension WriteCommand {
+    /// The account a write acts for, if any: it must exist when the batch is carried out.
+    public var actingUserID: Int64? {
+        switch self {
+        case .register: nil
+        case .createEvent(_, let organizerID): organizerID
+        case .book(let claim): claim.userID
+        case .cancelBooking(_, let userID): userID
+        }
+    }
+}
+
+extension TurnstileError {
+    /// For a write on behalf of an account that does not exist (any more): its token outlived it.
+    public static let accountGone = TurnstileError.unauthorized(
+        detail: "The access token's account no longer exists; register or log in again.")
+}
+
 extension WriteResult {
     /// Translates the claim allocator's refusal decisions into the errors callers see.
     public static func refusal(_ decision: ClaimDecision, claim: Claim) -> WriteResult? {

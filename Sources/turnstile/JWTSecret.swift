@@ -7,10 +7,13 @@ enum JWTSecret {
     static func resolve(explicit: String?, keptBeside databasePath: String) throws -> [UInt8] {
         if let explicit { return Array(explicit.utf8) }
         let path = databasePath + ".jwt-secret"
-        if let kept = FileManager.default.contents(atPath: path), let text = String(data: kept, encoding: .utf8) {
-            let hex = text.trimmingCharacters(in: .whitespacesAndNewlines)
-            if let bytes = bytes(fromHex: hex), bytes.count >= 32 { return bytes }
-            throw SecretFileError(path: path)
+        if FileManager.default.fileExists(atPath: path) {
+            // Never replace a secret that exists: every token signed with it would stop working.
+            guard let kept = FileManager.default.contents(atPath: path),
+                let bytes = bytes(fromHex: String(decoding: kept, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)),
+                bytes.count >= 32
+            else { throw SecretFileError(path: path) }
+            return bytes
         }
         var generator = SystemRandomNumberGenerator()
         let secret = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }

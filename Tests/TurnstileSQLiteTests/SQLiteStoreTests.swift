@@ -30,7 +30,7 @@ private func seed(_ store: SQLiteStore, seats: Int, users: Int) async throws -> 
     return (event, userIDs)
 }
 
-@Suite("SQLiteStore")
+@Suite("SQLiteStore", .timeLimit(.minutes(1)))
 struct SQLiteStoreTests {
     @Test("100 concurrent bookings on 10 seats: exactly 10 granted, 90 sold out, 10 rows, 0 left")
     func exactUnderConcurrency() async throws {
@@ -120,16 +120,17 @@ struct SQLiteStoreTests {
         }
     }
 
-    @Test("everything committed survives closing and reopening the file")
+    @Test("everything committed survives closing and reopening the file, the store's identity too")
     func survivesRestart() async throws {
         try await withTemporaryDatabase { configuration in
-            let (eventID, bookingID) = try await SQLiteStore.withStore(configuration) { store in
+            let (eventID, bookingID, identity) = try await SQLiteStore.withStore(configuration) { store in
                 let (event, userIDs) = try await seed(store, seats: 10, users: 1)
                 let booking = try await store.book(
                     BookingRequest(eventID: event.id, seatCount: 4, userID: userIDs[0], idempotencyKey: "again"))
-                return (event.id, booking.booking.id)
+                return (event.id, booking.booking.id, store.identity)
             }
             try await SQLiteStore.withStore(configuration) { store in
+                #expect(store.identity == identity)
                 #expect(try await store.event(id: eventID)?.availableSeats == 6)
                 let replay = try await store.book(
                     BookingRequest(eventID: eventID, seatCount: 4, userID: 1, idempotencyKey: "again"))
@@ -141,16 +142,42 @@ struct SQLiteStoreTests {
         }
     }
 
+    @Test("a write for an account that no longer exists fails alone; the rest of its batch commits")
+    func accountGone() async throws {
+        try await withTemporaryDatabase { configuration in
+            try await SQLiteStore.withStore(configuration) { store in
+                let (event, userIDs) = try await seed(store, seats: 50, users: 20)
+                let outcomes = await withTaskGroup(of: (Int64, Result<BookingOutcome, TurnstileError>).self) { group in
+                    for userID in userIDs + [9_999] {
+                        group.addTask {
+                            let request = try! BookingRequest(
+                                eventID: event.id, seatCount: 1, userID: userID, idempotencyKey: nil)
+                            do throws(TurnstileError) {
+                                return (userID, .success(try await store.book(request)))
+                            } catch { return (userID, .failure(error)) }
+                        }
+                    }
+                    return await group.reduce(into: [Int64: Result<BookingOutcome, TurnstileError>]()) { $0[$1.0] = $1.1 }
+                }
+                #expect(outcomes[9_999].map { if case .failure(.accountGone) = $0 { true } else { false } } == true)
+                #expect(userIDs.allSatisfy { if case .success(.created) = outcomes[$0] { true } else { false } })
+                #expect(try await store.event(id: event.id)?.availableSeats == 30)
+            }
+        }
+    }
+
     @Test("the schema's CHECK constraints refuse an oversold event even if the allocator were bypassed")
     func checkConstraints() async throws {
         try await withTemporaryDatabase { configuration in
             try await SQLiteStore.withStore(configuration) { store in
                 let (event, _) = try await seed(store, seats: 2, users: 1)
-                await #expect(throws: (any Error).self) {
-                    try await store.writer.execute("UPDATE events SET available_seats = -1 WHERE id = ?", [.init(event.id)])
-                }
-                await #expect(throws: (any Error).self) {
-                    try await store.writer.execute("UPDATE events SET available_seats = 3 WHERE id = ?", [.init(event.id)])
+                for seats in [-1, 3] {
+                    await #expect {
+                        try await store.writer.execute(
+                            "UPDATE events SET available_seats = ? WHERE id = ?", [.init(seats), .init(event.id)])
+                    } throws: { error in
+                        (error as? SQLiteError)?.message.contains("CHECK constraint failed") == true
+                    }
                 }
                 #expect(try await store.event(id: event.id)?.availableSeats == 2)
             }

@@ -4,7 +4,7 @@ import TurnstileTestSupport
 
 /// Bad input against a live server: each gets its 4xx as problem+json with a stable code, and the server stays
 /// healthy afterwards.
-@Suite("Live bad input")
+@Suite("Live bad input", .timeLimit(.minutes(2)))
 struct LiveBadInputTests {
     struct Case: CustomTestStringConvertible, Sendable {
         let name: String
@@ -80,6 +80,9 @@ struct LiveBadInputTests {
         },
         Case(name: "date in the wrong format", status: 422, code: "validation_failed") { token, _ in
             .json(.POST, "/api/v1/events/", ["title": "x", "date": "31/12/2026", "seat_count": 5], token: token)
+        },
+        Case(name: "a date past year 9999", status: 422, code: "validation_failed") { token, _ in
+            .json(.POST, "/api/v1/events/", ["title": "x", "date": "99999-01-01T00:00:00Z", "seat_count": 5], token: token)
         },
         Case(name: "too many seats for an event", status: 422, code: "validation_failed") { token, _ in
             .json(.POST, "/api/v1/events/", ["title": "x", "date": "2026-12-31T20:00:00Z", "seat_count": 100_001], token: token)

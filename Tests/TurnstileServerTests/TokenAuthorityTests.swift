@@ -11,7 +11,7 @@ struct TokenAuthorityTests {
     private let now = Date(timeIntervalSince1970: 1_900_000_000)
 
     private func authority(at date: Date) -> TokenAuthority {
-        TokenAuthority(secret: secret, lifetimeSeconds: 60, clock: { date })
+        TokenAuthority(secret: secret, audience: "db-1", lifetimeSeconds: 60, clock: { date })
     }
 
     @Test("an issued token verifies to its user until it expires")
@@ -26,7 +26,7 @@ struct TokenAuthorityTests {
 
     @Test("a token signed with another secret is refused")
     func forged() {
-        let (token, _) = TokenAuthority(secret: Array(repeating: 1, count: 32), clock: { now }).issue(userID: 1)
+        let (token, _) = TokenAuthority(secret: Array(repeating: 1, count: 32), audience: "db-1", clock: { now }).issue(userID: 1)
         #expect(throws: TurnstileError.unauthorized(detail: "The access token's signature is invalid.")) {
             try authority(at: now).verify(token)
         }
@@ -36,9 +36,17 @@ struct TokenAuthorityTests {
     func tampered() throws {
         let (token, _) = authority(at: now).issue(userID: 1)
         let parts = token.split(separator: ".").map(String.init)
-        let payload = Base64URL.encode(Data(#"{"sub":"2","iat":1900000000,"exp":1900000060}"#.utf8))
-        #expect(throws: TurnstileError.self) {
+        let payload = Base64URL.encode(Data(#"{"sub":"2","aud":"db-1","iat":1900000000,"exp":1900000060}"#.utf8))
+        #expect(throws: TurnstileError.unauthorized(detail: "The access token's signature is invalid.")) {
             try authority(at: now).verify([parts[0], payload, parts[2]].joined(separator: "."))
+        }
+    }
+
+    @Test("a token issued for another database is refused, even with the same secret")
+    func otherDatabase() {
+        let (token, _) = TokenAuthority(secret: secret, audience: "db-2", clock: { now }).issue(userID: 1)
+        #expect(throws: TurnstileError.unauthorized(detail: "The access token was issued for another database; log in again.")) {
+            try authority(at: now).verify(token)
         }
     }
 
@@ -80,7 +88,7 @@ extension TokenAuthorityTests {
     @Test("a remembered token is still refused once it expires")
     func rememberedTokenExpires() throws {
         let clock = ManualClock(now)
-        let authority = TokenAuthority(secret: secret, lifetimeSeconds: 60, clock: { clock.now })
+        let authority = TokenAuthority(secret: secret, audience: "db-1", lifetimeSeconds: 60, clock: { clock.now })
         let (token, _) = authority.issue(userID: 5)
         #expect(try authority.verify(token) == 5)
         #expect(try authority.verify(token) == 5)

@@ -40,7 +40,7 @@ private func waitUntil(_ condition: () -> Bool) async {
     while !condition() { await Task.yield() }
 }
 
-@Suite("WriteQueue")
+@Suite("WriteQueue", .timeLimit(.minutes(1)))
 struct WriteQueueTests {
     @Test("writes queued while a batch commits form the next batch, answered in order")
     func groupCommit() async throws {

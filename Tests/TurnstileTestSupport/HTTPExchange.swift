@@ -102,6 +102,11 @@ public final class PreparedExchange: Sendable {
         channel.triggerUserOutboundEvent(LastByteHoldback.Release(), promise: nil)
     }
 
+    /// Closes the connection without waiting.
+    public func close() {
+        channel.close(promise: nil)
+    }
+
     /// Waits for the response, then closes the connection.
     public func response() async throws -> HTTPTestResponse {
         defer { channel.close(promise: nil) }

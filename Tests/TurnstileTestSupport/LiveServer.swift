@@ -10,11 +10,13 @@ public struct LiveServer: Sendable {
     /// The SQLite file the server writes, for reading the store back directly.
     public let databasePath: String
     private let services: ServiceGroup
+    private let stopped: AsyncStream<Void>
 
-    /// Shuts the server down gracefully, as SIGTERM does, and returns once it has stopped: in-flight requests are
-    /// answered and accepted writes committed first. The database file stays until ``with(_:)`` returns.
+    /// Shuts the server down gracefully, as SIGTERM does, and returns once it has stopped: in-flight requests
+    /// answered, accepted writes committed and the store closed. The database file stays until ``with(_:)`` returns.
     public func shutDown() async {
         await services.triggerGracefulShutdown()
+        for await _ in stopped {}
     }
 
     /// Runs `body` against a live server, then shuts the server down gracefully and removes its files.
@@ -40,12 +42,16 @@ public struct LiveServer: Sendable {
         let group = ServiceGroup(
             configuration: .init(services: [server.application()], gracefulShutdownSignals: [], logger: logger))
 
+        let (stopped, stop) = AsyncStream.makeStream(of: Void.self)
         return try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
+            tasks.addTask {
+                defer { stop.finish() }
+                try await group.run()
+            }
             do {
                 var iterator = ports.makeAsyncIterator()
                 guard let port = await iterator.next() else { throw LiveServerError.didNotStart }
-                let server = LiveServer(port: port, databasePath: databasePath, services: group)
+                let server = LiveServer(port: port, databasePath: databasePath, services: group, stopped: stopped)
                 let result = try await body(server)
                 await group.triggerGracefulShutdown()
                 try await tasks.waitForAll()
@@ -74,13 +80,25 @@ public struct LiveServer: Sendable {
     public func race(
         _ requests: [HTTPTestRequest], whileReleased afterRelease: () async -> Void
     ) async throws -> [Result<HTTPTestResponse, any Error>] {
-        let exchanges = try await withThrowingTaskGroup(of: (Int, PreparedExchange).self) { group in
+        let prepared = await withTaskGroup(of: (Int, Result<PreparedExchange, any Error>).self) { group in
             for (index, request) in requests.enumerated() {
-                group.addTask { (index, try await PreparedExchange.prepare(request, to: port)) }
+                group.addTask {
+                    do { return (index, .success(try await PreparedExchange.prepare(request, to: port))) } catch {
+                        return (index, .failure(error))
+                    }
+                }
             }
-            var prepared = [PreparedExchange?](repeating: nil, count: requests.count)
-            for try await (index, exchange) in group { prepared[index] = exchange }
+            var prepared = [Result<PreparedExchange, any Error>?](repeating: nil, count: requests.count)
+            for await (index, exchange) in group { prepared[index] = exchange }
             return prepared.map { $0! }
+        }
+        // If any exchange could not be prepared, close the others: held half-sent, they would pin the server.
+        let exchanges: [PreparedExchange]
+        do {
+            exchanges = try prepared.map { try $0.get() }
+        } catch {
+            for case .success(let exchange) in prepared { exchange.close() }
+            throw error
         }
         for exchange in exchanges { exchange.release() }
         await afterRelease()

@@ -4,7 +4,7 @@ import Testing
 import TurnstileTestSupport
 
 /// `turnstile serve` as a user runs it: the built executable, in its own process.
-@Suite("turnstile serve process")
+@Suite("turnstile serve process", .timeLimit(.minutes(1)))
 struct ServeProcessTests {
     /// The `turnstile` executable that `swift test` built beside the test bundle.
     private static let executable = URL(fileURLWithPath: CommandLine.arguments[0])

@@ -60,6 +60,9 @@ public struct NewEvent: Equatable, Sendable {
             try Validate.length(of: location, field: "location", in: 0...Limits.eventLocationLengthMax)
         }
         try Validate.number(seatCount, field: "seat_count", in: 1...Limits.eventSeatCountMax)
+        guard Limits.eventDateSecondsRange.contains(date.timeIntervalSince1970) else {
+            throw .validationFailed(field: "date", detail: "must be between 1970-01-01 and 9999-12-31")
+        }
         self.title = title
         self.description = description
         self.date = date

@@ -14,6 +14,8 @@ import TurnstileCore
 public struct TokenAuthority: Sendable {
     /// Kept as bytes: `SymmetricKey` is not `Sendable` on every platform, and making one is cheap.
     private let secret: [UInt8]
+    /// The store the tokens are for (``TurnstileStore/identity``), carried as the `aud` claim.
+    private let audience: String
     private let lifetimeSeconds: Int
     private let clock: @Sendable () -> Date
     private let verified = VerifiedTokens()
@@ -22,16 +24,18 @@ public struct TokenAuthority: Sendable {
     private static let header = Base64URL.encode(Data(#"{"alg":"HS256","typ":"JWT"}"#.utf8))
 
     public init(
-        secret: [UInt8], lifetimeSeconds: Int = Limits.accessTokenLifetimeSeconds,
+        secret: [UInt8], audience: String, lifetimeSeconds: Int = Limits.accessTokenLifetimeSeconds,
         clock: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.secret = secret
+        self.audience = audience
         self.lifetimeSeconds = lifetimeSeconds
         self.clock = clock
     }
 
     private struct Claims: Codable {
         let sub: String
+        let aud: String
         let iat: Int64
         let exp: Int64
     }
@@ -43,7 +47,7 @@ public struct TokenAuthority: Sendable {
     /// A signed token for `userID`, and how many seconds it stays valid.
     public func issue(userID: Int64) -> (token: String, expiresInSeconds: Int) {
         let now = Int64(clock().timeIntervalSince1970)
-        let claims = Claims(sub: String(userID), iat: now, exp: now + Int64(lifetimeSeconds))
+        let claims = Claims(sub: String(userID), aud: audience, iat: now, exp: now + Int64(lifetimeSeconds))
         // Encoding three plain fields cannot fail.
         let payload = Base64URL.encode(try! JSONEncoder().encode(claims))
         let signingInput = Self.header + "." + payload
@@ -82,6 +86,9 @@ public struct TokenAuthority: Sendable {
         guard let claims = try? JSONDecoder().decode(Claims.self, from: payloadData), let userID = Int64(claims.sub)
         else {
             throw .unauthorized(detail: "The access token's claims are malformed.")
+        }
+        guard claims.aud == audience else {
+            throw .unauthorized(detail: "The access token was issued for another database; log in again.")
         }
         guard claims.exp > now else { throw Self.expired }
         verified.remember(token, as: VerifiedTokens.Entry(userID: userID, expiresAt: claims.exp))

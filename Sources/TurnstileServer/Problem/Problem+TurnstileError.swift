@@ -24,7 +24,7 @@ extension Problem {
         case .soldOut(let requested, let available):
             self.requested = requested
             self.available = available
-        case .overloaded, .storeUnavailable: retryAfterSeconds = 1
+        case .overloaded, .storeUnavailable: retryAfterSeconds = Limits.retryAfterSeconds
         default: break
         }
     }
