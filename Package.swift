@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-http-types.git", from: "1.8.0"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.3"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
@@ -67,10 +68,33 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The report model (Codable, mergeable) and its renderers.
+        .target(
+            name: "TurnstileReport",
+            dependencies: [
+                .product(name: "Histogram", package: "hdrhistogram-swift")
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The stress engine: an HTTP/1.1 client on NIO's codecs, executors, suites, invariant checks.
+        // It talks to any target over the network and never imports the server.
+        .target(
+            name: "TurnstileLoad",
+            dependencies: [
+                "TurnstileReport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "turnstile",
             dependencies: [
                 "TurnstileCore",
+                "TurnstileLoad",
+                "TurnstileReport",
                 "TurnstileSQLite",
                 "TurnstileServer",
                 "TurnstileStore",
@@ -88,6 +112,7 @@ let package = Package(
                 "TurnstileSQLite",
                 "TurnstileServer",
                 "TurnstileStore",
+                .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -136,9 +161,28 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(
+            name: "TurnstileReportTests",
+            dependencies: ["TurnstileReport"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
+            name: "TurnstileLoadTests",
+            dependencies: [
+                "TurnstileLoad",
+                "TurnstileReport",
+                "TurnstileTestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(
             name: "turnstileTests",
             dependencies: [
                 "turnstile",
+                "TurnstileReport",
                 "TurnstileSQLite",
                 "TurnstileTestSupport",
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -6,10 +6,6 @@ import TurnstileTestSupport
 /// `turnstile serve` as a user runs it: the built executable, in its own process.
 @Suite("turnstile serve process", .timeLimit(.minutes(1)))
 struct ServeProcessTests {
-    /// The `turnstile` executable that `swift test` built beside the test bundle.
-    private static let executable = URL(fileURLWithPath: CommandLine.arguments[0])
-        .deletingLastPathComponent().appendingPathComponent("turnstile")
-
     @Test("prints the URL it listens on, serves, and exits 0 on SIGTERM")
     func servesAndStopsCleanly() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("turnstile-\(UUID().uuidString)")
@@ -17,7 +13,7 @@ struct ServeProcessTests {
         defer { try? FileManager.default.removeItem(at: directory) }
 
         let process = Process()
-        process.executableURL = Self.executable
+        process.executableURL = TurnstileProcess.executable
         process.arguments = [
             "serve", "--port", "0", "--database", directory.appendingPathComponent("t.sqlite").path,
             "--password-hash-rounds", "1", "--log-level", "warning",

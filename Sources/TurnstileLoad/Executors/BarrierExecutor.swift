@@ -1,0 +1,111 @@
+import Foundation
+import NIOCore
+import TurnstileReport
+
+/// Every user sends exactly one request, and all are released at the same instant.
+///
+/// Each request gets its own connection and is written up to its last byte first (see ``LastByteHoldback``). Once
+/// every request is on the wire, each event loop lets its connections' last bytes go in one tight loop. The report
+/// states the achieved release spread: the time between the first and the last byte let go. Latency is measured from
+/// each request's release.
+public struct BarrierExecutor: Sendable {
+    public var timeouts: HTTPClientConnection.Timeouts
+
+    public init(timeouts: HTTPClientConnection.Timeouts = .init()) {
+        self.timeouts = timeouts
+    }
+
+    /// The phase's report, and each request's response (bodies kept, for read-backs) in the order of `requests`.
+    public func run(
+        _ phaseName: String, requests: [LoadRequest], target: LoadTarget, group: any EventLoopGroup
+    ) async throws -> (report: PhaseReport, responses: [Result<LoadResponse, LoadError>]) {
+        let startedAt = Date()
+        let connected = await withTaskGroup(of: (Int, Result<HTTPClientConnection, LoadError>).self) { tasks in
+            for index in requests.indices {
+                let eventLoop = group.next()
+                tasks.addTask {
+                    do {
+                        let connection = try await HTTPClientConnection.connect(
+                            to: target, on: eventLoop, timeouts: timeouts, holdingLastByte: true
+                        ).get()
+                        return (index, .success(connection))
+                    } catch {
+                        return (index, .failure(ResponseHandler.classify(error)))
+                    }
+                }
+            }
+            var connections = [Result<HTTPClientConnection, LoadError>?](repeating: nil, count: requests.count)
+            for await (index, result) in tasks { connections[index] = result }
+            return connections.map { $0! }
+        }
+        defer { for case .success(let connection) in connected { connection.close() } }
+
+        // Write every request but its last byte, and wait until all of them are on the wire. Each response is
+        // recorded on its loop the moment it completes, with latency from its own connection's release.
+        let recorders = RecorderSet(group: group)
+        var responses: [EventLoopFuture<LoadResponse>?] = []
+        var writes: [EventLoopFuture<Void>] = []
+        for (request, connection) in zip(requests, connected) {
+            guard case .success(let connection) = connection else {
+                responses.append(nil)
+                continue
+            }
+            let sent = try await connection.eventLoop.submit {
+                let written = connection.eventLoop.makePromise(of: Void.self)
+                let response = connection.send(request, timeout: timeouts.response, keepBody: true, written: written)
+                response.whenComplete { result in
+                    recorders.recorder(on: connection.eventLoop).record(
+                        request.endpoint, start: connection.releasedAt ?? .now(), end: .now(),
+                        result: result.mapError(ResponseHandler.classify))
+                }
+                return (written.futureResult, response)
+            }.get()
+            writes.append(sent.0)
+            responses.append(sent.1)
+        }
+        for write in writes { _ = try? await write.get() }
+
+        // Release: one tight loop per event loop, all loops at once.
+        var byLoop: [ObjectIdentifier: [HTTPClientConnection]] = [:]
+        for case .success(let connection) in connected {
+            byLoop[ObjectIdentifier(connection.eventLoop), default: []].append(connection)
+        }
+        let releases = byLoop.values.map { connections in
+            connections[0].eventLoop.submit { connections.map { $0.releaseHeldByte() } }
+        }
+        var releaseTimes: [NIODeadline] = []
+        for release in releases { releaseTimes += try await release.get() }
+        let firstRelease = releaseTimes.min() ?? .now()
+        let spread = releaseTimes.isEmpty ? 0 : (releaseTimes.max()! - firstRelease).nanoseconds / 1_000
+
+        var results: [Result<LoadResponse, LoadError>] = []
+        for (connection, response) in zip(connected, responses) {
+            switch connection {
+            case .failure(let error):
+                results.append(.failure(error))
+            case .success:
+                do { results.append(.success(try await response!.get())) } catch {
+                    results.append(.failure(ResponseHandler.classify(error)))
+                }
+            }
+        }
+        let duration = Double((NIODeadline.now() - firstRelease).nanoseconds) / 1e9
+        var snapshot = await recorders.snapshot()
+        for (request, connection) in zip(requests, connected) {
+            if case .failure(let error) = connection {
+                snapshot.add(RecorderSnapshot(endpoints: [Self.connectFailure(error, endpoint: request.endpoint)]))
+            }
+        }
+        let report = PhaseReport(
+            name: phaseName, executor: "barrier", startedAt: startedAt, durationSeconds: duration,
+            users: requests.count, endpoints: snapshot.endpoints, timeline: snapshot.seconds,
+            releaseSpreadMicroseconds: UInt64(max(0, spread)))
+        return (report, results)
+    }
+
+    private static func connectFailure(_ error: LoadError, endpoint: String) -> EndpointStats {
+        var stats = EndpointStats(name: endpoint)
+        stats.record(error: error.kind)
+        return stats
+    }
+}

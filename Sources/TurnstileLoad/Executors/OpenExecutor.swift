@@ -1,0 +1,193 @@
+import Foundation
+import NIOCore
+import TurnstileReport
+
+/// Requests arrive at a fixed rate, whatever the target's latency (an open system), on up to `connectionsMax`
+/// keep-alive connections.
+///
+/// Latency is measured from each request's *intended* start, so a stalled target cannot hide its stall by slowing the
+/// load down (coordinated omission corrected). A request that could not start on time, because every connection was
+/// busy, is a late start; one that could not start at all before the phase ended is dropped (reported as late too).
+public struct OpenExecutor: Sendable {
+    public var rate: Double
+    public var duration: TimeAmount
+    public var connectionsMax: Int
+    public var timeouts: HTTPClientConnection.Timeouts
+
+    /// How often arrivals are released: at most this late by the pacing alone.
+    static let tick = TimeAmount.milliseconds(1)
+    /// A start later than its intended time by more than this counts as late.
+    static let lateness = TimeAmount.milliseconds(1)
+
+    public init(rate: Double, duration: TimeAmount, connectionsMax: Int, timeouts: HTTPClientConnection.Timeouts = .init()) {
+        precondition(rate > 0 && connectionsMax > 0, "an open executor needs a rate and connections")
+        self.rate = rate
+        self.duration = duration
+        self.connectionsMax = connectionsMax
+        self.timeouts = timeouts
+    }
+
+    public func run(
+        _ phaseName: String, scenario: @escaping Scenario, target: LoadTarget, group: any EventLoopGroup,
+        progress: ProgressReporter? = nil
+    ) async throws -> PhaseReport {
+        let startedAt = Date()
+        let recorders = RecorderSet(group: group)
+        let loops = Array(group.makeIterator())
+        let ticker = progress?.start(phaseName, users: connectionsMax, recorders: recorders)
+        let pacers = loops.enumerated().map { index, eventLoop in
+            eventLoop.flatSubmit {
+                Pacer(
+                    loopIndex: index, loopCount: loops.count, rate: rate / Double(loops.count),
+                    connectionsMax: max(1, connectionsMax / loops.count), start: recorders.phaseStart,
+                    deadline: recorders.phaseStart + duration, scenario: scenario, target: target,
+                    eventLoop: eventLoop, timeouts: timeouts, recorder: recorders.recorder(on: eventLoop)
+                ).start()
+            }
+        }
+        var lateStarts: UInt64 = 0
+        for pacer in pacers { lateStarts += try await pacer.get() }
+        ticker?.cancel()
+        let snapshot = await recorders.snapshot()
+        return PhaseReport(
+            name: phaseName, executor: "open", startedAt: startedAt,
+            durationSeconds: Double((NIODeadline.now() - recorders.phaseStart).nanoseconds) / 1e9,
+            users: connectionsMax, endpoints: snapshot.endpoints, timeline: snapshot.seconds, lateStarts: lateStarts)
+    }
+}
+
+/// One event loop's share of the arrivals, confined to that loop.
+private final class Pacer {
+    private let loopIndex: Int
+    private let loopCount: Int
+    private let interval: TimeAmount
+    private let connectionsMax: Int
+    private let deadline: NIODeadline
+    private let scenario: Scenario
+    private let target: LoadTarget
+    private let eventLoop: any EventLoop
+    private let timeouts: HTTPClientConnection.Timeouts
+    private let recorder: Recorder
+    private let done: EventLoopPromise<UInt64>
+
+    private var nextArrival: NIODeadline
+    private var arrivals = 0
+    private var backlog: [NIODeadline] = []
+    private var backlogHead = 0
+    private var idle: [HTTPClientConnection] = []
+    private var open = 0
+    private var inFlight = 0
+    private var lateStarts: UInt64 = 0
+    private var ticker: RepeatedTask?
+
+    init(
+        loopIndex: Int, loopCount: Int, rate: Double, connectionsMax: Int, start: NIODeadline, deadline: NIODeadline,
+        scenario: @escaping Scenario, target: LoadTarget, eventLoop: any EventLoop,
+        timeouts: HTTPClientConnection.Timeouts, recorder: Recorder
+    ) {
+        self.loopIndex = loopIndex
+        self.loopCount = loopCount
+        interval = .nanoseconds(Int64(1e9 / rate))
+        self.connectionsMax = connectionsMax
+        self.deadline = deadline
+        self.scenario = scenario
+        self.target = target
+        self.eventLoop = eventLoop
+        self.timeouts = timeouts
+        self.recorder = recorder
+        nextArrival = start
+        done = eventLoop.makePromise()
+    }
+
+    func start() -> EventLoopFuture<UInt64> {
+        let bound = NIOLoopBound(self, eventLoop: eventLoop)
+        ticker = eventLoop.scheduleRepeatedTask(initialDelay: .zero, delay: OpenExecutor.tick) { _ in
+            bound.value.tick()
+        }
+        return done.futureResult
+    }
+
+    private func tick() {
+        let now = NIODeadline.now()
+        while nextArrival <= now, nextArrival < deadline {
+            backlog.append(nextArrival)
+            nextArrival = nextArrival + interval
+        }
+        dispatch()
+        if now >= deadline {
+            ticker?.cancel()
+            // Arrivals that never found a connection before the end were dropped: count them as late.
+            lateStarts += UInt64(backlog.count - backlogHead)
+            backlog.removeAll()
+            backlogHead = 0
+            finishIfIdle()
+        }
+    }
+
+    private func dispatch() {
+        while backlogHead < backlog.count {
+            let intended = backlog[backlogHead]
+            if let connection = idle.popLast() {
+                backlogHead += 1
+                send(intended: intended, on: connection)
+            } else if open < connectionsMax {
+                backlogHead += 1
+                open += 1
+                inFlight += 1
+                HTTPClientConnection.connect(to: target, on: eventLoop, timeouts: timeouts)
+                    .assumeIsolated()
+                    .whenComplete { result in
+                        self.inFlight -= 1
+                        switch result {
+                        case .success(let connection): self.send(intended: intended, on: connection)
+                        case .failure(let error):
+                            self.open -= 1
+                            let request = self.nextRequest()
+                            self.recorder.record(
+                                request.endpoint, start: intended, end: .now(),
+                                result: .failure(ResponseHandler.classify(error)))
+                            self.finishIfIdle()
+                        }
+                    }
+            } else {
+                break
+            }
+        }
+        if backlogHead > 1_024, backlogHead * 2 > backlog.count {
+            backlog.removeFirst(backlogHead)
+            backlogHead = 0
+        }
+    }
+
+    private func nextRequest() -> LoadRequest {
+        defer { arrivals += 1 }
+        return scenario(loopIndex + loopCount * (arrivals % connectionsMax), arrivals)
+    }
+
+    private func send(intended: NIODeadline, on connection: HTTPClientConnection) {
+        let startedAt = NIODeadline.now()
+        if startedAt - intended > OpenExecutor.lateness { lateStarts += 1 }
+        let request = nextRequest()
+        inFlight += 1
+        connection.send(request, timeout: timeouts.response).assumeIsolated().whenComplete { result in
+            self.inFlight -= 1
+            self.recorder.record(
+                request.endpoint, start: intended, end: .now(), result: result.mapError(ResponseHandler.classify))
+            if case .success = result, connection.isReusable {
+                self.idle.append(connection)
+            } else {
+                connection.close()
+                self.open -= 1
+            }
+            self.dispatch()
+            self.finishIfIdle()
+        }
+    }
+
+    private func finishIfIdle() {
+        guard NIODeadline.now() >= deadline, inFlight == 0, backlogHead == backlog.count else { return }
+        for connection in idle { connection.close() }
+        idle.removeAll()
+        done.succeed(lateStarts)
+    }
+}

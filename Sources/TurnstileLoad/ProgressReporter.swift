@@ -1,0 +1,43 @@
+import Foundation
+import NIOCore
+import TurnstileReport
+
+/// Prints a live progress line once per second while a phase runs: elapsed time, users, requests per second in the
+/// last second, p95 of the last second, and the failure rate so far. On a terminal the line rewrites itself; into
+/// a file or a pipe it prints one plain line per second. Written to standard error, so standard output stays the
+/// report.
+public struct ProgressReporter: Sendable {
+    private let isTerminal: Bool
+
+    public init(isTerminal: Bool = isatty(STDERR_FILENO) != 0) {
+        self.isTerminal = isTerminal
+    }
+
+    /// Prints one line (for set-up steps such as provisioning).
+    public func note(_ line: String) {
+        write(line + "\n")
+    }
+
+    func start(_ phase: String, users: Int, recorders: RecorderSet) -> Task<Void, Never> {
+        Task {
+            var elapsed = 0
+            while !Task.isCancelled {
+                do { try await Task.sleep(for: .seconds(1)) } catch { break }
+                elapsed += 1
+                let snapshot = await recorders.snapshot()
+                let total = snapshot.endpoints.reduce(into: EndpointStats(name: "overall")) { $0.add($1) }
+                let last = snapshot.seconds.max { $0.second < $1.second }
+                let line =
+                    "\(phase) [\(elapsed)s] users \(users) | \(last?.requests ?? 0) req/s | "
+                    + "p95 \(Format.microseconds(last?.latency.percentile(95) ?? 0)) | "
+                    + "failed \(Format.percent(total.failureRatio * 100))"
+                write(isTerminal ? "\r\u{1B}[2K" + line : line + "\n")
+            }
+            if isTerminal { write("\r\u{1B}[2K") }
+        }
+    }
+
+    private func write(_ text: String) {
+        FileHandle.standardError.write(Data(text.utf8))
+    }
+}

@@ -1,0 +1,124 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+import TurnstileReport
+
+/// Realistic mixed traffic from provisioned users: browsing the event list, reading event details, booking seats of
+/// a hot event and creating events, in proportions that add up to 100. After the phase the target is read back: the
+/// hot event's seats taken must equal the bookings granted, and the events created must all exist.
+public struct MixedSuite: Sendable {
+    /// Percentages of each kind of request.
+    public struct Mix: Sendable, Equatable {
+        public var browse: Int
+        public var detail: Int
+        public var book: Int
+        public var create: Int
+
+        public init(browse: Int, detail: Int, book: Int, create: Int) {
+            precondition(browse + detail + book + create == 100, "a mix adds up to 100 %")
+            self.browse = browse
+            self.detail = detail
+            self.book = book
+            self.create = create
+        }
+
+        /// 60 % browse, 25 % detail, 12 % book, 3 % create.
+        public static let classic = Mix(browse: 60, detail: 25, book: 12, create: 3)
+        /// Reads only: 50 % browse, 50 % detail.
+        public static let readHeavy = Mix(browse: 50, detail: 50, book: 0, create: 0)
+    }
+
+    /// Events created before the phase, for browsing and details.
+    public static let catalogueSize = 20
+    /// The hot event's seats: the most an event may have, so that a phase rarely sells out.
+    public static let hotEventSeats = 100_000
+
+    public let mix: Mix
+    public let target: LoadTarget
+    public let group: any EventLoopGroup
+    public let timeouts: HTTPClientConnection.Timeouts
+    public let progress: ProgressReporter?
+
+    public init(
+        mix: Mix, target: LoadTarget, group: any EventLoopGroup, timeouts: HTTPClientConnection.Timeouts = .init(),
+        progress: ProgressReporter? = nil
+    ) {
+        self.mix = mix
+        self.target = target
+        self.group = group
+        self.timeouts = timeouts
+        self.progress = progress
+    }
+
+    /// Runs `executor` with this mix as the phase `name`, for `users` (provisioned here unless given).
+    public func run(
+        _ name: String, users: [VirtualUser], duration: TimeAmount, rate: Double? = nil,
+        into report: inout RunReport
+    ) async throws {
+        let session = APISession(target: target, eventLoop: group.next(), timeouts: timeouts)
+        let organizer = users[0]
+        var eventIDs: [Int64] = []
+        for index in 0..<Self.catalogueSize {
+            let event = try await session.call(
+                TurnstileAPI.createEvent(title: "Catalogue \(index)", seats: 1_000, token: organizer.token),
+                expecting: 201, as: TurnstileAPI.Event.self)
+            eventIDs.append(event.id)
+        }
+        let hot = try await session.call(
+            TurnstileAPI.createEvent(title: "Hot event", seats: Self.hotEventSeats, token: organizer.token),
+            expecting: 201, as: TurnstileAPI.Event.self)
+        let totalBefore = try await session.call(
+            TurnstileAPI.events(page: 1, pageSize: 1), expecting: 200, as: EventPage.self
+        ).total
+
+        let scenario = Self.scenario(mix: mix, users: users, eventIDs: eventIDs, hotEventID: hot.id)
+        let phase: PhaseReport
+        if let rate {
+            phase = try await OpenExecutor(rate: rate, duration: duration, connectionsMax: users.count, timeouts: timeouts)
+                .run(name, scenario: scenario, target: target, group: group, progress: progress)
+        } else {
+            phase = try await ClosedExecutor(users: users.count, duration: duration, timeouts: timeouts)
+                .run(name, scenario: scenario, target: target, group: group, progress: progress)
+        }
+        report.phases.append(phase)
+
+        let booked = phase.endpoints.first { $0.name == "book" }?.count(status: 201) ?? 0
+        let created = phase.endpoints.first { $0.name == "create" }?.count(status: 201) ?? 0
+        let hotAfter = try await session.call(TurnstileAPI.event(hot.id), expecting: 200, as: TurnstileAPI.Event.self)
+        let totalAfter = try await session.call(
+            TurnstileAPI.events(page: 1, pageSize: 1), expecting: 200, as: EventPage.self
+        ).total
+        report.invariants += [
+            .equal(
+                UInt64(hot.seatCount - hotAfter.availableSeats), booked, phase: name,
+                rule: "hot event: seats taken = bookings granted"),
+            .equal(UInt64(totalAfter - totalBefore), created, phase: name, rule: "events created = 201s for create"),
+        ]
+    }
+
+    struct EventPage: Decodable {
+        let total: Int
+    }
+
+    /// The requests, prepared once per user; each turn picks one by a hash of (user, turn), with no shared state.
+    static func scenario(mix: Mix, users: [VirtualUser], eventIDs: [Int64], hotEventID: Int64) -> Scenario {
+        let pages = max(1, (eventIDs.count + 9) / 10)
+        let browse = (1...pages).map { TurnstileAPI.events(page: $0, pageSize: 10) }
+        let details = eventIDs.map { TurnstileAPI.event($0) }
+        let books = users.map { TurnstileAPI.book(eventID: hotEventID, seats: 1, token: $0.token) }
+        let creates = users.map { TurnstileAPI.createEvent(title: "Mixed", seats: 100, token: $0.token) }
+        return { user, turn in
+            var hash = UInt64(truncatingIfNeeded: user) &* 0x9E37_79B9_7F4A_7C15 ^ UInt64(truncatingIfNeeded: turn)
+            hash = (hash ^ (hash >> 31)) &* 0xBF58_476D_1CE4_E5B9
+            hash ^= hash >> 29
+            let roll = Int(hash % 100)
+            let pick = Int((hash >> 8) % 1_000_003)
+            switch roll {
+            case ..<mix.browse: return browse[pick % browse.count]
+            case ..<(mix.browse + mix.detail): return details[pick % details.count]
+            case ..<(mix.browse + mix.detail + mix.book): return books[user % books.count]
+            default: return creates[user % creates.count]
+            }
+        }
+    }
+}

@@ -1,0 +1,114 @@
+import Foundation
+import NIOCore
+import TurnstileReport
+
+/// The classic race: `users` buyers each ask for `seatsPerUser` seats of a `capacity`-seat event at the same
+/// instant (barrier executor), then the target's state is read back and judged.
+///
+/// Exact expectations: successes = min(users, capacity ÷ seats); every other answer a 409; seats left = capacity −
+/// granted, never negative; and the target holds exactly as many bookings as the clients saw 201s (no phantom, no
+/// lost writes).
+public struct RaceSuite: Sendable {
+    public struct Race: Sendable, Equatable {
+        public var users: Int
+        public var capacity: Int
+        public var seatsPerUser: Int
+
+        public init(users: Int, capacity: Int, seatsPerUser: Int = 1) {
+            self.users = users
+            self.capacity = capacity
+            self.seatsPerUser = seatsPerUser
+        }
+
+        /// `race 100→10` or `race 300×10→10`.
+        public var name: String {
+            "race \(users)\(seatsPerUser == 1 ? "" : "×\(seatsPerUser)")→\(capacity)"
+        }
+
+        /// How many must succeed: never more than fit, never fewer.
+        public var expectedSuccesses: Int { min(users, capacity / seatsPerUser) }
+    }
+
+    /// The classic grid: 100 buyers for 10 seats, 300 for 299, and 300 wanting 10 seats each of 10.
+    public static let grid = [
+        Race(users: 100, capacity: 10), Race(users: 300, capacity: 299), Race(users: 300, capacity: 10, seatsPerUser: 10),
+    ]
+
+    public let target: LoadTarget
+    public let group: any EventLoopGroup
+    public let timeouts: HTTPClientConnection.Timeouts
+    public let progress: ProgressReporter?
+
+    public init(
+        target: LoadTarget, group: any EventLoopGroup, timeouts: HTTPClientConnection.Timeouts = .init(),
+        progress: ProgressReporter? = nil
+    ) {
+        self.target = target
+        self.group = group
+        self.timeouts = timeouts
+        self.progress = progress
+    }
+
+    /// Runs each race in turn on users provisioned once (as many as the largest race needs), adding its phase and
+    /// invariants to `report`.
+    public func run(_ races: [Race], into report: inout RunReport, users provisioned: [VirtualUser]? = nil) async throws {
+        let needed = races.map(\.users).max() ?? 0
+        let users: [VirtualUser]
+        if let provisioned, provisioned.count >= needed {
+            users = provisioned
+        } else {
+            progress?.note("provisioning \(needed) users…")
+            users = try await Provisioner(target: target, group: group, timeouts: timeouts)
+                .provision(needed, progress: progress)
+        }
+        let session = APISession(target: target, eventLoop: group.next(), timeouts: timeouts)
+        for race in races {
+            progress?.note("\(race.name): \(race.users) buyers, \(race.capacity) seats, \(race.seatsPerUser) each")
+            let buyers = Array(users.prefix(race.users))
+            let event = try await session.call(
+                TurnstileAPI.createEvent(title: race.name, seats: race.capacity, token: buyers[0].token),
+                expecting: 201, as: TurnstileAPI.Event.self)
+            let (phase, responses) = try await BarrierExecutor(timeouts: timeouts).run(
+                race.name,
+                requests: buyers.map { TurnstileAPI.book(eventID: event.id, seats: race.seatsPerUser, token: $0.token) },
+                target: target, group: group)
+            report.phases.append(phase)
+            report.invariants += try await judge(race, event: event.id, buyers: buyers, responses: responses, session: session)
+        }
+    }
+
+    /// Reads the target back and checks every rule of the race.
+    private func judge(
+        _ race: Race, event eventID: Int64, buyers: [VirtualUser], responses: [Result<LoadResponse, LoadError>],
+        session: APISession
+    ) async throws -> [InvariantResult] {
+        let statuses = responses.map { (try? $0.get())?.status }
+        let successes = statuses.filter { $0 == 201 }.count
+        let refusals = statuses.filter { $0 == 409 }.count
+        let unanswered = statuses.filter { $0 == nil }.count
+        let event = try await session.call(TurnstileAPI.event(eventID), expecting: 200, as: TurnstileAPI.Event.self)
+        var storedBookings = 0
+        var storedSeats = 0
+        for buyer in buyers {
+            let mine = try await session.call(
+                TurnstileAPI.myBookings(token: buyer.token), expecting: 200, as: TurnstileAPI.Bookings.self)
+            for booking in mine.bookings where booking.eventID == eventID && booking.status != "cancelled" {
+                storedBookings += 1
+                storedSeats += booking.seatCount
+            }
+        }
+        let granted = successes * race.seatsPerUser
+        let phase = race.name
+        return [
+            .equal(successes, race.expectedSuccesses, phase: phase, rule: "successes = min(users, capacity ÷ seats)"),
+            .equal(refusals, race.users - race.expectedSuccesses, phase: phase, rule: "every other buyer gets a 409"),
+            .equal(unanswered, 0, phase: phase, rule: "every request is answered"),
+            .equal(event.availableSeats, race.capacity - granted, phase: phase, rule: "seats left = capacity − granted"),
+            InvariantResult(
+                phase: phase, rule: "seats left ≥ 0", expected: "≥ 0", actual: String(event.availableSeats),
+                passed: event.availableSeats >= 0),
+            .equal(storedBookings, successes, phase: phase, rule: "stored bookings = 201s (no phantom, none lost)"),
+            .equal(storedSeats, granted, phase: phase, rule: "stored seats = seats granted"),
+        ]
+    }
+}

@@ -1,0 +1,78 @@
+/// Renders a report as the plain-text tables printed at the end of a run.
+public enum ConsoleRenderer {
+    /// Every phase's endpoint table, then the invariants, the thresholds and the verdict.
+    public static func render(_ report: RunReport) -> String {
+        var out = ""
+        for phase in report.phases {
+            out += phaseTable(phase) + "\n"
+        }
+        if !report.invariants.isEmpty {
+            out += "Invariants\n"
+            out += table(
+                header: ["", "phase", "rule", "expected", "actual"],
+                rows: report.invariants.map { [$0.passed ? "PASS" : "FAIL", $0.phase, $0.rule, $0.expected, $0.actual] })
+            out += "\n"
+        }
+        if !report.thresholds.isEmpty {
+            out += "Thresholds\n"
+            out += table(
+                header: ["", "phase", "threshold", "actual"],
+                rows: report.thresholds.map { [$0.passed ? "PASS" : "FAIL", $0.phase, $0.threshold, $0.actual] })
+            out += "\n"
+        }
+        if let failure = report.failure {
+            out += "Could not run: \(failure)\n"
+        }
+        out += "Result: \(verdict(report.outcome)) (exit \(report.outcome.rawValue))\n"
+        return out
+    }
+
+    public static func verdict(_ outcome: RunReport.Outcome) -> String {
+        switch outcome {
+        case .passed: "PASS"
+        case .thresholdBreached: "FAIL: threshold breached"
+        case .invariantBroken: "FAIL: invariant broken"
+        case .couldNotRun: "ERROR: could not run"
+        }
+    }
+
+    /// One phase: a line per endpoint and an overall line.
+    public static func phaseTable(_ phase: PhaseReport) -> String {
+        var title = "\(phase.name) — \(phase.executor), \(phase.users) users, \(Format.fixed(phase.durationSeconds, digits: 2))s"
+        if let spread = phase.releaseSpreadMicroseconds { title += ", release spread \(Format.microseconds(spread))" }
+        if let late = phase.lateStarts, late > 0 { title += ", \(late) late starts" }
+        let stats = phase.endpoints.count > 1 ? phase.endpoints + [phase.overall] : phase.endpoints
+        let rows = stats.map { endpoint -> [String] in
+            let latency = endpoint.latency
+            return [
+                endpoint.name, String(endpoint.requests), Format.rate(phase.rate(endpoint)),
+                Format.percent(endpoint.failureRatio * 100), Format.microseconds(latency.mean),
+                Format.microseconds(latency.percentile(50)), Format.microseconds(latency.percentile(95)),
+                Format.microseconds(latency.percentile(99)), Format.microseconds(latency.maximum),
+                statuses(endpoint),
+            ]
+        }
+        return title + "\n"
+            + table(
+                header: ["endpoint", "requests", "rps", "fail", "avg", "p50", "p95", "p99", "max", "statuses"],
+                rows: rows)
+    }
+
+    /// `201×10 409×90 timeout×1`.
+    static func statuses(_ stats: EndpointStats) -> String {
+        let statuses = stats.statusCounts.sorted { $0.key < $1.key }.map { "\($0.key)×\($0.value)" }
+        let errors = stats.errorCounts.sorted { $0.key < $1.key }.map { "\($0.key)×\($0.value)" }
+        return (statuses + errors).joined(separator: " ")
+    }
+
+    /// Left-aligned columns separated by two spaces.
+    public static func table(header: [String], rows: [[String]]) -> String {
+        let all = [header] + rows
+        let widths = header.indices.map { column in all.map { $0[column].count }.max() ?? 0 }
+        return all.map { row in
+            row.enumerated().map { column, cell in
+                column == row.count - 1 ? cell : cell + String(repeating: " ", count: widths[column] - cell.count)
+            }.joined(separator: "  ")
+        }.joined(separator: "\n") + "\n"
+    }
+}

@@ -1,0 +1,61 @@
+/// What happened to the requests of one endpoint (or of all, for the overall line) in one phase.
+public struct EndpointStats: Codable, Sendable, Equatable {
+    /// How a request ended without a response.
+    public enum ErrorKind: String, Codable, Sendable, CaseIterable, Comparable {
+        /// The connection could not be opened.
+        case connect
+        /// No complete response within the read or total timeout.
+        case timeout
+        /// The connection was reset or closed before the response was complete.
+        case reset
+        /// The response was not valid HTTP/1.1.
+        case `protocol`
+
+        public static func < (lhs: ErrorKind, rhs: ErrorKind) -> Bool { lhs.rawValue < rhs.rawValue }
+    }
+
+    /// The endpoint's name, e.g. `book`, or `overall`.
+    public var name: String
+    /// Responses by status code (as text, so the JSON object keys read naturally).
+    public var statusCounts: [String: UInt64] = [:]
+    /// Requests that ended without a response, by kind.
+    public var errorCounts: [String: UInt64] = [:]
+    /// Latency of every request that got a response, from its (intended) start to its last byte.
+    public var latency = LatencyHistogram()
+
+    public init(name: String) {
+        self.name = name
+    }
+
+    public mutating func record(status: Int, microseconds: UInt64) {
+        statusCounts[String(status), default: 0] += 1
+        latency.record(microseconds: microseconds)
+    }
+
+    public mutating func record(error: ErrorKind) {
+        errorCounts[error.rawValue, default: 0] += 1
+    }
+
+    /// Adds another shard's results for the same endpoint: counts add, histograms add.
+    public mutating func add(_ other: EndpointStats) {
+        statusCounts.merge(other.statusCounts, uniquingKeysWith: +)
+        errorCounts.merge(other.errorCounts, uniquingKeysWith: +)
+        latency.add(other.latency)
+    }
+
+    public var responses: UInt64 { statusCounts.values.reduce(0, +) }
+    public var errors: UInt64 { errorCounts.values.reduce(0, +) }
+    public var requests: UInt64 { responses + errors }
+
+    /// Failed requests: errors and 5xx responses. A 4xx is an answer the client asked for (a 409 sold out is a
+    /// correct refusal), so it does not count as a failure.
+    public var failures: UInt64 {
+        errors + statusCounts.filter { ($0.key.first ?? "0") == "5" }.values.reduce(0, +)
+    }
+
+    /// Failures as a fraction of requests, 0...1.
+    public var failureRatio: Double { requests == 0 ? 0 : Double(failures) / Double(requests) }
+
+    /// How many responses had `status`.
+    public func count(status: Int) -> UInt64 { statusCounts[String(status)] ?? 0 }
+}

@@ -1,0 +1,83 @@
+import Foundation
+
+/// The results of one phase of a run: one executor driving one kind of traffic.
+public struct PhaseReport: Codable, Sendable {
+    /// One second of the phase, for charts.
+    public struct Second: Codable, Sendable, Equatable {
+        /// Seconds since the phase started (0 is the first).
+        public var second: Int
+        public var requests: UInt64 = 0
+        public var failures: UInt64 = 0
+        public var latency = LatencyHistogram(precision: .coarse)
+
+        public init(second: Int) {
+            self.second = second
+        }
+
+        public mutating func add(_ other: Second) {
+            requests += other.requests
+            failures += other.failures
+            latency.add(other.latency)
+        }
+    }
+
+    /// The phase's name, e.g. `race 100→10`.
+    public var name: String
+    /// The executor that drove it: `barrier`, `closed`, `open`.
+    public var executor: String
+    public var startedAt: Date
+    /// Wall-clock length of the measured part (provisioning excluded).
+    public var durationSeconds: Double
+    /// Virtual users (or connections) that took part.
+    public var users: Int
+    public var endpoints: [EndpointStats]
+    public var timeline: [Second]
+    /// For a barrier: microseconds between the first and the last release of a held-back byte.
+    public var releaseSpreadMicroseconds: UInt64?
+    /// For an open executor: starts that could not begin on time (no free connection at their intended time).
+    public var lateStarts: UInt64?
+
+    public init(
+        name: String, executor: String, startedAt: Date, durationSeconds: Double, users: Int,
+        endpoints: [EndpointStats], timeline: [Second], releaseSpreadMicroseconds: UInt64? = nil,
+        lateStarts: UInt64? = nil
+    ) {
+        self.name = name
+        self.executor = executor
+        self.startedAt = startedAt
+        self.durationSeconds = durationSeconds
+        self.users = users
+        self.endpoints = endpoints.sorted { $0.name < $1.name }
+        self.timeline = timeline.sorted { $0.second < $1.second }
+        self.releaseSpreadMicroseconds = releaseSpreadMicroseconds
+        self.lateStarts = lateStarts
+    }
+
+    /// Every endpoint together.
+    public var overall: EndpointStats {
+        endpoints.reduce(into: EndpointStats(name: "overall")) { $0.add($1) }
+    }
+
+    /// Requests per second over the phase.
+    public func rate(_ stats: EndpointStats) -> Double {
+        durationSeconds > 0 ? Double(stats.requests) / durationSeconds : 0
+    }
+
+    /// Adds another shard's results for the same phase (run at the same time on another machine): endpoint by
+    /// endpoint and second by second. The phase lasts as long as its longest shard.
+    public mutating func add(_ other: PhaseReport) {
+        var byName = Dictionary(uniqueKeysWithValues: endpoints.map { ($0.name, $0) })
+        for stats in other.endpoints { byName[stats.name, default: EndpointStats(name: stats.name)].add(stats) }
+        endpoints = byName.values.sorted { $0.name < $1.name }
+        var bySecond = Dictionary(uniqueKeysWithValues: timeline.map { ($0.second, $0) })
+        for second in other.timeline { bySecond[second.second, default: Second(second: second.second)].add(second) }
+        timeline = bySecond.values.sorted { $0.second < $1.second }
+        durationSeconds = max(durationSeconds, other.durationSeconds)
+        users += other.users
+        startedAt = min(startedAt, other.startedAt)
+        if let spread = other.releaseSpreadMicroseconds {
+            releaseSpreadMicroseconds = max(releaseSpreadMicroseconds ?? 0, spread)
+        }
+        if let late = other.lateStarts { lateStarts = (lateStarts ?? 0) + late }
+    }
+}

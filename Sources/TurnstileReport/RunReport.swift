@@ -1,0 +1,83 @@
+import Foundation
+
+/// Everything a run found: its phases, the invariants it checked and the thresholds it judged. Complete and
+/// mergeable: the JSON of several shards of one run can be added into one report with exact global percentiles.
+public struct RunReport: Codable, Sendable {
+    /// The exit codes of `turnstile stress`, documented in its `--help` and the README.
+    public enum Outcome: Int32, Codable, Sendable {
+        /// Every invariant held and every threshold passed.
+        case passed = 0
+        /// A threshold was breached.
+        case thresholdBreached = 1
+        /// An invariant was broken: oversold, undersold, lost or phantom writes.
+        case invariantBroken = 2
+        /// The run could not be carried out (target unreachable, bad flags, set-up failed).
+        case couldNotRun = 3
+    }
+
+    public var suite: String
+    public var target: String
+    public var startedAt: Date
+    public var phases: [PhaseReport] = []
+    public var invariants: [InvariantResult] = []
+    public var thresholds: [ThresholdResult] = []
+    /// Why the run could not be carried out, when it could not.
+    public var failure: String?
+
+    public init(suite: String, target: String, startedAt: Date = Date()) {
+        self.suite = suite
+        self.target = target
+        self.startedAt = startedAt
+    }
+
+    /// The verdict: a run that could not be carried out beats a broken invariant, which beats a breached threshold.
+    public var outcome: Outcome {
+        if failure != nil { return .couldNotRun }
+        if invariants.contains(where: { !$0.passed }) { return .invariantBroken }
+        if thresholds.contains(where: { !$0.passed }) { return .thresholdBreached }
+        return .passed
+    }
+
+    /// Adds another shard of the same run: phases of the same name add; invariants and thresholds are kept from
+    /// both (thresholds should be judged again on the merged report, see ``ThresholdSet/judge(_:)``).
+    public mutating func add(_ other: RunReport) {
+        for phase in other.phases {
+            if let index = phases.firstIndex(where: { $0.name == phase.name }) {
+                phases[index].add(phase)
+            } else {
+                phases.append(phase)
+            }
+        }
+        invariants += other.invariants
+        failure = failure ?? other.failure
+        startedAt = min(startedAt, other.startedAt)
+    }
+}
+
+/// One business rule checked against the target's state after a phase.
+public struct InvariantResult: Codable, Sendable, Equatable {
+    /// The phase it belongs to.
+    public var phase: String
+    /// What must hold, e.g. `successes = min(users, capacity ÷ seats)`.
+    public var rule: String
+    public var expected: String
+    public var actual: String
+    public var passed: Bool
+
+    public init(phase: String, rule: String, expected: String, actual: String, passed: Bool) {
+        self.phase = phase
+        self.rule = rule
+        self.expected = expected
+        self.actual = actual
+        self.passed = passed
+    }
+
+    /// An equality check between two values.
+    public static func equal<Value: Equatable & CustomStringConvertible>(
+        _ actual: Value, _ expected: Value, phase: String, rule: String
+    ) -> InvariantResult {
+        InvariantResult(
+            phase: phase, rule: rule, expected: expected.description, actual: actual.description,
+            passed: actual == expected)
+    }
+}

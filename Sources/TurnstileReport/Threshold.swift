@@ -1,0 +1,183 @@
+/// A pass/fail limit on a run's results, written as text on the command line:
+///
+/// ```
+/// p95<500ms          95th percentile latency, every endpoint together, below 500 ms
+/// book:p99<1s        the same for the endpoint named `book` only
+/// errors<1%          failed requests (errors and 5xx) below 1 % of requests
+/// rps>100            at least 100 requests per second
+/// ```
+///
+/// Metrics: `min`, `avg`, `p50`, `p90`, `p95`, `p99`, `p99.9`, `max` (with a unit: `us`, `ms` or `s`), `errors`
+/// (a percentage) and `rps`. Comparisons: `<`, `<=`, `>`, `>=`.
+public struct Threshold: Sendable, Equatable, CustomStringConvertible {
+    public enum Metric: Sendable, Equatable {
+        case latencyPercentile(Double)
+        case latencyMin
+        case latencyAverage
+        case latencyMax
+        case failurePercent
+        case requestsPerSecond
+    }
+
+    public enum Comparison: String, Sendable, Equatable, CaseIterable {
+        case below = "<"
+        case atMost = "<="
+        case above = ">"
+        case atLeast = ">="
+
+        func holds(_ actual: Double, _ limit: Double) -> Bool {
+            switch self {
+            case .below: actual < limit
+            case .atMost: actual <= limit
+            case .above: actual > limit
+            case .atLeast: actual >= limit
+            }
+        }
+    }
+
+    /// The endpoint it applies to; nil for every endpoint together.
+    public let endpoint: String?
+    public let metric: Metric
+    public let comparison: Comparison
+    /// The limit in the metric's base unit: microseconds, percent, or requests per second.
+    public let limit: Double
+    /// The text it was parsed from.
+    public let description: String
+
+    /// Parses a threshold; the error says what is wrong and shows the expected form.
+    public init(parsing text: String) throws(ThresholdError) {
+        description = text
+        var rest = Substring(text.filter { !$0.isWhitespace })
+        if let colon = rest.lastIndex(of: ":") {
+            let name = rest[..<colon]
+            guard !name.isEmpty else { throw ThresholdError(text, "the endpoint name before ':' is empty") }
+            endpoint = String(name)
+            rest = rest[rest.index(after: colon)...]
+        } else {
+            endpoint = nil
+        }
+        guard let operatorStart = rest.firstIndex(where: { $0 == "<" || $0 == ">" }) else {
+            throw ThresholdError(text, "no comparison: use <, <=, > or >=")
+        }
+        let metricText = rest[..<operatorStart].lowercased()
+        var valueStart = rest.index(after: operatorStart)
+        var operatorText = String(rest[operatorStart])
+        if valueStart < rest.endIndex, rest[valueStart] == "=" {
+            operatorText += "="
+            valueStart = rest.index(after: valueStart)
+        }
+        comparison = Comparison(rawValue: operatorText)!
+        let valueText = String(rest[valueStart...]).lowercased()
+
+        switch metricText {
+        case "errors", "error", "failures":
+            metric = .failurePercent
+            guard valueText.hasSuffix("%"), let value = Double(valueText.dropLast()), value >= 0 else {
+                throw ThresholdError(text, "errors take a percentage, e.g. errors<1%")
+            }
+            limit = value
+        case "rps":
+            metric = .requestsPerSecond
+            guard let value = Double(valueText), value >= 0 else {
+                throw ThresholdError(text, "rps takes a number, e.g. rps>100")
+            }
+            limit = value
+        default:
+            switch metricText {
+            case "min": metric = .latencyMin
+            case "avg", "mean": metric = .latencyAverage
+            case "max": metric = .latencyMax
+            case let percentile where percentile.hasPrefix("p"):
+                guard let value = Double(percentile.dropFirst()), value > 0, value <= 100 else {
+                    throw ThresholdError(text, "a percentile is p1 to p100, e.g. p95 or p99.9")
+                }
+                metric = .latencyPercentile(value)
+            default:
+                throw ThresholdError(text, "unknown metric '\(metricText)': use p50…p99.9, min, avg, max, errors or rps")
+            }
+            guard let microseconds = Self.microseconds(valueText) else {
+                throw ThresholdError(text, "a latency takes a unit, e.g. 500ms, 1s or 250us")
+            }
+            limit = microseconds
+        }
+    }
+
+    private static func microseconds(_ text: String) -> Double? {
+        for (unit, factor) in [("ms", 1_000.0), ("us", 1.0), ("µs", 1.0), ("s", 1_000_000.0)] where text.hasSuffix(unit) {
+            guard let value = Double(text.dropLast(unit.count)), value >= 0 else { return nil }
+            return value * factor
+        }
+        return nil
+    }
+
+    /// The metric's value for `stats` in `phase`, in the limit's unit.
+    func measure(_ stats: EndpointStats, in phase: PhaseReport) -> Double {
+        switch metric {
+        case .latencyPercentile(let percentile): Double(stats.latency.percentile(percentile))
+        case .latencyMin: Double(stats.latency.minimum)
+        case .latencyAverage: stats.latency.mean
+        case .latencyMax: Double(stats.latency.maximum)
+        case .failurePercent: stats.failureRatio * 100
+        case .requestsPerSecond: phase.rate(stats)
+        }
+    }
+
+    /// Formats a measured value in the metric's unit.
+    func format(_ value: Double) -> String {
+        switch metric {
+        case .failurePercent: Format.percent(value)
+        case .requestsPerSecond: Format.rate(value)
+        default: Format.microseconds(value)
+        }
+    }
+}
+
+/// A threshold that could not be parsed.
+public struct ThresholdError: Error, CustomStringConvertible, Equatable {
+    public let description: String
+
+    init(_ text: String, _ problem: String) {
+        description = "threshold '\(text)': \(problem)"
+    }
+}
+
+/// The outcome of one threshold on one phase.
+public struct ThresholdResult: Codable, Sendable, Equatable {
+    public var threshold: String
+    public var phase: String
+    public var actual: String
+    public var passed: Bool
+
+    public init(threshold: String, phase: String, actual: String, passed: Bool) {
+        self.threshold = threshold
+        self.phase = phase
+        self.actual = actual
+        self.passed = passed
+    }
+}
+
+/// Judges thresholds against a report's phases.
+public enum ThresholdSet {
+    /// One result per threshold and phase. A threshold naming an endpoint a phase does not have is skipped for it;
+    /// a phase without any requests is not judged.
+    public static func judge(_ thresholds: [Threshold], on report: RunReport) -> [ThresholdResult] {
+        var results: [ThresholdResult] = []
+        for phase in report.phases where phase.overall.requests > 0 {
+            for threshold in thresholds {
+                let stats: EndpointStats
+                if let endpoint = threshold.endpoint {
+                    guard let named = phase.endpoints.first(where: { $0.name == endpoint }) else { continue }
+                    stats = named
+                } else {
+                    stats = phase.overall
+                }
+                let value = threshold.measure(stats, in: phase)
+                results.append(
+                    ThresholdResult(
+                        threshold: threshold.description, phase: phase.name, actual: threshold.format(value),
+                        passed: threshold.comparison.holds(value, threshold.limit)))
+            }
+        }
+        return results
+    }
+}

@@ -1,0 +1,70 @@
+import ArgumentParser
+import Foundation
+import NIOCore
+import TurnstileLoad
+import TurnstileReport
+
+/// Flags every `turnstile stress` suite takes.
+struct StressOptions: ParsableArguments {
+    @Option(help: "The API under test: an http:// base URL.")
+    var target = "http://127.0.0.1:8080"
+
+    @Option(
+        name: .customLong("threshold"),
+        help: ArgumentHelp(
+            "A pass/fail limit; repeat for several. E.g. 'p95<500ms', 'book:p99<1s', 'errors<1%', 'rps>100'.",
+            valueName: "limit"))
+    var thresholds: [String] = []
+
+    @Option(help: "Write the complete, mergeable result as JSON to this file.")
+    var json: String?
+
+    @Option(help: "Seconds to wait for each response before counting a timeout.")
+    var timeout: Double = 30
+
+    var loadTarget: LoadTarget { get throws { try LoadTarget(parsing: target) } }
+    var parsedThresholds: [Threshold] { get throws { try thresholds.map { try Threshold(parsing: $0) } } }
+    var timeouts: HTTPClientConnection.Timeouts {
+        HTTPClientConnection.Timeouts(response: .nanoseconds(Int64(timeout * 1e9)))
+    }
+
+    func validate() throws {
+        do { _ = try loadTarget } catch { throw ValidationError("\(error)") }
+        do { _ = try parsedThresholds } catch { throw ValidationError("\(error)") }
+        guard timeout > 0 else { throw ValidationError("--timeout must be positive") }
+    }
+
+    /// Prints the report's tables, writes its JSON if asked, and ends the command with its outcome's exit code.
+    func finish(_ report: RunReport) throws -> Never {
+        print(ConsoleRenderer.render(report), terminator: "")
+        if let json {
+            do {
+                try JSONReport.encode(report).write(to: URL(fileURLWithPath: json))
+                print("Result written to \(json)")
+            } catch {
+                FileHandle.standardError.write(Data("could not write \(json): \(error)\n".utf8))
+                throw ExitCode(RunExit.couldNotRun)
+            }
+        }
+        throw ExitCode(report.outcome.rawValue)
+    }
+}
+
+/// A length of time on the command line: `10s`, `500ms`, `2m`.
+struct DurationArgument: ExpressibleByArgument, Sendable {
+    let timeAmount: TimeAmount
+
+    init?(argument: String) {
+        let units: [(String, Double)] = [("ms", 1e6), ("s", 1e9), ("m", 60e9)]
+        guard let (unit, factor) = units.first(where: { argument.hasSuffix($0.0) }),
+            let value = Double(argument.dropLast(unit.count)), value > 0
+        else { return nil }
+        timeAmount = .nanoseconds(Int64(value * factor))
+    }
+
+    init(seconds: Int64) {
+        timeAmount = .seconds(seconds)
+    }
+
+    static var defaultCompletionKind: CompletionKind { .default }
+}

@@ -1,0 +1,48 @@
+import ArgumentParser
+import NIOPosix
+import TurnstileLoad
+
+/// `turnstile stress race`: buyers released at the same instant on one event, then the books checked.
+struct StressRaceCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "race",
+        abstract: "Release many buyers at once on one event and check that exactly the right number succeed.",
+        discussion: """
+            Every buyer's request is written up to its last byte first; the last bytes go out together, and the \
+            report states the release spread. Afterwards: successes = min(users, capacity ÷ seats), every other \
+            answer a 409, seats left = capacity − granted ≥ 0, and stored bookings = 201s.
+            """
+    )
+
+    @OptionGroup var options: StressOptions
+
+    @Option(help: "Buyers, each with their own account.")
+    var users = 100
+
+    @Option(help: "Seats of the contested event.")
+    var capacity = 10
+
+    @Option(help: "Seats each buyer asks for.")
+    var seatsPerUser = 1
+
+    @Flag(help: "Run the classic grid instead: 100→10, 300→299, and 300 buyers of 10 seats → 10 seats.")
+    var grid = false
+
+    func validate() throws {
+        guard users >= 1, capacity >= 1, seatsPerUser >= 1 else {
+            throw ValidationError("--users, --capacity and --seats-per-user must be at least 1")
+        }
+    }
+
+    func run() async throws {
+        let target = try options.loadTarget
+        let races = grid ? RaceSuite.grid : [.init(users: users, capacity: capacity, seatsPerUser: seatsPerUser)]
+        let suite = RaceSuite(
+            target: target, group: MultiThreadedEventLoopGroup.singleton, timeouts: options.timeouts,
+            progress: ProgressReporter())
+        let report = await StressRun.execute(suite: "race", target: target, thresholds: try options.parsedThresholds) {
+            try await suite.run(races, into: &$0)
+        }
+        try options.finish(report)
+    }
+}

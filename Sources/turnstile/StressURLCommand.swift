@@ -1,0 +1,91 @@
+import ArgumentParser
+import NIOCore
+import NIOHTTP1
+import Foundation
+import NIOPosix
+import TurnstileLoad
+import TurnstileReport
+
+/// `turnstile stress url`: the ad-hoc mode of wrk and hey.
+struct StressURLCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "url",
+        abstract: "Load one URL for a while, like wrk or hey: closed-loop, or at a fixed rate with -R."
+    )
+
+    @Argument(help: "The URL to load, e.g. http://127.0.0.1:8080/health.")
+    var url: String
+
+    @Option(name: .short, help: "Connections (closed-loop: each loops send → answer → send).")
+    var connections = 50
+
+    @Option(name: .short, help: "How long: e.g. 10s, 500ms, 2m.")
+    var duration = DurationArgument(seconds: 10)
+
+    @Option(name: .customShort("R"), help: "Requests per second (open loop, latency from the intended start).")
+    var rate: Double?
+
+    @Option(name: .short, help: "HTTP method.")
+    var method = "GET"
+
+    @Option(name: .customShort("H"), help: "A header, 'Name: value'; repeat for several.")
+    var headers: [String] = []
+
+    @Option(name: .short, help: "The request body.")
+    var body: String?
+
+    @Option(help: "Write the complete, mergeable result as JSON to this file.")
+    var json: String?
+
+    @Option(
+        name: .customLong("threshold"),
+        help: ArgumentHelp("A pass/fail limit; repeat for several. E.g. 'p95<50ms'.", valueName: "limit"))
+    var thresholds: [String] = []
+
+    func validate() throws {
+        _ = try split()
+        guard connections >= 1 else { throw ValidationError("-c must be at least 1") }
+        if let rate, rate <= 0 { throw ValidationError("-R must be positive") }
+        for header in headers where !header.contains(":") {
+            throw ValidationError("header '\(header)' must look like 'Name: value'")
+        }
+        for threshold in thresholds { _ = try Threshold(parsing: threshold) }
+    }
+
+    /// The target (scheme, host, port) and the path with its query.
+    private func split() throws -> (LoadTarget, String) {
+        guard url.hasPrefix("http://") else { throw ValidationError("the URL must start with http://") }
+        let afterScheme = url.dropFirst("http://".count)
+        let authority = afterScheme.prefix { $0 != "/" }
+        let path = String(afterScheme.dropFirst(authority.count))
+        do {
+            return (try LoadTarget(parsing: "http://\(authority)"), path.isEmpty ? "/" : path)
+        } catch {
+            throw ValidationError("\(error)")
+        }
+    }
+
+    func run() async throws {
+        let (target, path) = try split()
+        var httpHeaders = HTTPHeaders()
+        for header in headers {
+            let parts = header.split(separator: ":", maxSplits: 1)
+            httpHeaders.add(name: String(parts[0]), value: parts[1].trimmingCharacters(in: .whitespaces))
+        }
+        let request = LoadRequest(
+            endpoint: "\(method.uppercased()) \(path)", method: HTTPMethod(rawValue: method.uppercased()), path: path,
+            headers: httpHeaders, body: body.map { ByteBuffer(string: $0) })
+        let suite = URLSuite(request: request, connections: connections, duration: duration.timeAmount, rate: rate)
+        let report = await StressRun.execute(
+            suite: "url", target: target, thresholds: try thresholds.map { try Threshold(parsing: $0) }
+        ) { report in
+            report.phases.append(
+                try await suite.run(
+                    target: target, group: MultiThreadedEventLoopGroup.singleton, timeouts: .init(),
+                    progress: ProgressReporter()))
+        }
+        var options = try StressOptions.parse([])
+        options.json = json
+        try options.finish(report)
+    }
+}

@@ -1,0 +1,53 @@
+import Foundation
+import Testing
+import TurnstileReport
+
+@Suite("Thresholds")
+struct ThresholdTests {
+    @Test(
+        "valid thresholds parse",
+        arguments: [
+            ("p95<500ms", nil, Threshold.Metric.latencyPercentile(95), Threshold.Comparison.below, 500_000.0),
+            ("book:p99<=1s", "book", .latencyPercentile(99), .atMost, 1_000_000),
+            ("p99.9<250us", nil, .latencyPercentile(99.9), .below, 250),
+            ("errors<1%", nil, .failurePercent, .below, 1),
+            ("rps>=100", nil, .requestsPerSecond, .atLeast, 100),
+            ("avg < 20ms", nil, .latencyAverage, .below, 20_000),
+            ("max<2s", nil, .latencyMax, .below, 2_000_000),
+        ] as [(String, String?, Threshold.Metric, Threshold.Comparison, Double)])
+    func parses(_ text: String, endpoint: String?, metric: Threshold.Metric, comparison: Threshold.Comparison, limit: Double)
+        throws
+    {
+        let threshold = try Threshold(parsing: text)
+        #expect(threshold.endpoint == endpoint)
+        #expect(threshold.metric == metric)
+        #expect(threshold.comparison == comparison)
+        #expect(threshold.limit == limit)
+    }
+
+    @Test("invalid thresholds are refused with a reason", arguments: ["p95", "p95<500", "p0<1ms", "p101<1ms", "errors<1", "lag<1ms", ":p95<1ms", "rps>many"])
+    func refuses(_ text: String) {
+        #expect(throws: ThresholdError.self) { try Threshold(parsing: text) }
+    }
+
+    @Test("thresholds are judged per phase, overall or per endpoint")
+    func judging() throws {
+        var book = EndpointStats(name: "book")
+        var browse = EndpointStats(name: "browse")
+        for value in 1...100 { book.record(status: 201, microseconds: UInt64(value) * 1_000) }
+        for _ in 1...100 { browse.record(status: 200, microseconds: 500) }
+        browse.record(error: .timeout)
+        var report = RunReport(suite: "mixed", target: "http://127.0.0.1:1")
+        report.phases = [
+            PhaseReport(
+                name: "mixed", executor: "closed", startedAt: Date(), durationSeconds: 2, users: 1,
+                endpoints: [book, browse], timeline: [])
+        ]
+        let results = ThresholdSet.judge(
+            try ["book:p95<100ms", "book:p95<50ms", "errors<1%", "rps>100", "nowhere:p95<1ms"].map {
+                try Threshold(parsing: $0)
+            }, on: report)
+        #expect(results.map(\.passed) == [true, false, true, true])
+        #expect(results[1].actual.hasPrefix("95.0"), "HDR reports within 0.1 %: \(results[1].actual)")
+    }
+}

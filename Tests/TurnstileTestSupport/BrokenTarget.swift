@@ -1,0 +1,142 @@
+import Foundation
+import HTTPTypes
+import NIOCore
+import Hummingbird
+import Logging
+import ServiceLifecycle
+
+/// A deliberately broken imitation of the Turnstile API, for proving the engine catches what it must.
+///
+/// Its booking reads the seats left, waits until `buyers` bookings have all read, then writes: the classic
+/// read-pause-write race, made deterministic by a gate on a count rather than by timing. Every buyer sees the full
+/// stock, so it oversells.
+public struct BrokenTarget: Sendable {
+    public let port: Int
+
+    /// Runs `body` against a broken target whose bookings oversell when `buyers` arrive together.
+    public static func with<Result: Sendable>(
+        buyers: Int, _ body: @Sendable (BrokenTarget) async throws -> Result
+    ) async throws -> Result {
+        let books = BrokenBooks(buyers: buyers)
+        let router = Router()
+        let api = router.group("api/v1")
+        api.post("auth/register") { request, context in
+            let body = try await request.decode(as: [String: String].self, context: context)
+            return try await json(["id": books.register(email: body["email"] ?? "")], status: .created)
+        }
+        api.post("auth/login") { request, context in
+            let body = try await request.decode(as: [String: String].self, context: context)
+            return try await json(["access_token": "user-\(books.userID(email: body["email"] ?? ""))"])
+        }
+        api.post("events") { request, context in
+            let body = try await request.decode(as: NewEvent.self, context: context)
+            return try await json(books.createEvent(seats: body.seat_count), status: .created)
+        }
+        api.get("events/:id") { _, context in
+            try await json(books.event(context.parameters.require("id", as: Int.self)))
+        }
+        api.post("bookings") { request, context in
+            let user = Int(request.headers[.authorization]?.split(separator: "-").last ?? "") ?? 0
+            let body = try await request.decode(as: NewBooking.self, context: context)
+            guard let id = await books.book(user: user, event: body.event_id, seats: body.seat_count) else {
+                return try json(["code": "sold_out"], status: .conflict)
+            }
+            return try json(["id": id], status: .created)
+        }
+        api.get("bookings") { request, _ in
+            let user = Int(request.headers[.authorization]?.split(separator: "-").last ?? "") ?? 0
+            return try await json(["bookings": books.bookings(user: user)])
+        }
+
+        var logger = Logger(label: "broken-target")
+        logger.logLevel = .error
+        let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
+        let app = Application(
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            onServerRunning: { channel in
+                portContinuation.yield(channel.localAddress?.port ?? 0)
+                portContinuation.finish()
+            }, logger: logger)
+        let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: logger))
+        return try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            defer { Task { await group.triggerGracefulShutdown() } }
+            var iterator = ports.makeAsyncIterator()
+            guard let port = await iterator.next() else { throw LiveServerError.didNotStart }
+            let result = try await body(BrokenTarget(port: port))
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+            return result
+        }
+    }
+
+    private struct NewEvent: Decodable {
+        let seat_count: Int
+    }
+
+    private struct NewBooking: Decodable {
+        let event_id: Int
+        let seat_count: Int
+    }
+
+    private static func json(_ object: [String: any Sendable], status: HTTPResponse.Status = .ok) throws -> Response {
+        let data = try JSONSerialization.data(withJSONObject: object)
+        return Response(
+            status: status, headers: [.contentType: "application/json"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
+
+/// The broken target's state. An actor, so every step is atomic, except across the `await` in `book`: that
+/// suspension is the bug on purpose.
+private actor BrokenBooks {
+    private let buyers: Int
+    private var users: [String: Int] = [:]
+    private var events: [Int: (seats: Int, available: Int)] = [:]
+    private var bookingsByUser: [Int: [[String: any Sendable]]] = [:]
+    private var nextBookingID = 1
+    private var readers = 0
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    init(buyers: Int) {
+        self.buyers = buyers
+    }
+
+    func register(email: String) -> Int {
+        users[email] = users.count + 1
+        return users.count
+    }
+
+    func userID(email: String) -> Int { users[email] ?? 0 }
+
+    func createEvent(seats: Int) -> [String: any Sendable] {
+        let id = events.count + 1
+        events[id] = (seats, seats)
+        return event(id)
+    }
+
+    func event(_ id: Int) -> [String: any Sendable] {
+        let event = events[id] ?? (0, 0)
+        return ["id": id, "seat_count": event.seats, "available_seats": event.available]
+    }
+
+    func book(user: Int, event id: Int, seats: Int) async -> Int? {
+        let available = events[id]?.available ?? 0
+        // Read, pause until every buyer has read, then write what was read: a lost update for all but the last.
+        readers += 1
+        if readers >= buyers {
+            for buyer in waiting { buyer.resume() }
+            waiting.removeAll()
+        } else {
+            await withCheckedContinuation { waiting.append($0) }
+        }
+        guard available >= seats else { return nil }
+        events[id]?.available = available - seats
+        defer { nextBookingID += 1 }
+        bookingsByUser[user, default: []].append(
+            ["id": nextBookingID, "event_id": id, "seat_count": seats, "status": "confirmed"])
+        return nextBookingID
+    }
+
+    func bookings(user: Int) -> [[String: any Sendable]] { bookingsByUser[user] ?? [] }
+}

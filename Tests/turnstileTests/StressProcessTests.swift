@@ -1,0 +1,62 @@
+import Foundation
+import Testing
+import TurnstileReport
+import TurnstileTestSupport
+
+/// `turnstile stress` end to end, as CI would run it: the exit code is the verdict.
+@Suite("turnstile stress process", .serialized, .timeLimit(.minutes(2)))
+struct StressProcessTests {
+    @Test("race against the real service: exit 0, and the JSON holds every passed invariant")
+    func raceAgainstService() async throws {
+        let json = FileManager.default.temporaryDirectory.appendingPathComponent("race-\(UUID().uuidString).json")
+        defer { try? FileManager.default.removeItem(at: json) }
+        let (status, output) = try await LiveServer.with { server in
+            try await TurnstileProcess.run([
+                "stress", "race", "--target", "http://127.0.0.1:\(server.port)", "--users", "40", "--capacity", "9",
+                "--json", json.path, "--threshold", "errors<1%",
+            ])
+        }
+        #expect(status == 0, "\(output)")
+        let report = try JSONReport.decode(Data(contentsOf: json))
+        #expect(report.outcome == .passed)
+        #expect(report.phases.first?.overall.count(status: 201) == 9)
+        #expect(!report.invariants.isEmpty && report.invariants.allSatisfy(\.passed))
+        #expect(output.contains("Result: PASS"))
+    }
+
+    @Test("race against a target that oversells: exit 2, and the report names the broken rule")
+    func brokenTarget() async throws {
+        let (status, output) = try await BrokenTarget.with(buyers: 20) { broken in
+            try await TurnstileProcess.run([
+                "stress", "race", "--target", "http://127.0.0.1:\(broken.port)", "--users", "20", "--capacity", "5",
+            ])
+        }
+        #expect(status == 2, "\(output)")
+        #expect(output.contains("FAIL  race 20→5"))
+        #expect(output.contains("invariant broken"))
+    }
+
+    @Test("a breached threshold exits 1")
+    func thresholdBreached() async throws {
+        let (status, output) = try await LiveServer.with { server in
+            try await TurnstileProcess.run([
+                "stress", "race", "--target", "http://127.0.0.1:\(server.port)", "--users", "5", "--capacity", "5",
+                "--threshold", "p50<1us",
+            ])
+        }
+        #expect(status == 1, "\(output)")
+    }
+
+    @Test("bad flags and an unreachable target exit 3", arguments: [
+        ["stress", "race", "--threshold", "p95"],
+        ["stress", "race", "--target", "https://127.0.0.1:8080"],
+        ["stress", "race", "--users", "0"],
+        ["stress", "url", "ftp://nowhere"],
+        // Port 1 on loopback: nothing listens, so the set-up is refused at once.
+        ["stress", "race", "--target", "http://127.0.0.1:1"],
+    ])
+    func couldNotRun(_ arguments: [String]) async throws {
+        let (status, output) = try await TurnstileProcess.run(arguments)
+        #expect(status == 3, "\(output)")
+    }
+}

@@ -1,0 +1,22 @@
+import Foundation
+
+/// The `turnstile` executable that `swift test` built beside the test bundle, run as a user runs it.
+enum TurnstileProcess {
+    static let executable = URL(fileURLWithPath: CommandLine.arguments[0])
+        .deletingLastPathComponent().appendingPathComponent("turnstile")
+
+    /// Runs `turnstile` with `arguments` to the end; returns its exit status and everything it printed.
+    static func run(_ arguments: [String]) async throws -> (status: Int32, output: String) {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        try process.run()
+        // Read to the end before waiting, so a full pipe can never stall the child.
+        let data = await Task.detached { output.fileHandleForReading.readDataToEndOfFile() }.value
+        await Task.detached { process.waitUntilExit() }.value
+        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    }
+}
