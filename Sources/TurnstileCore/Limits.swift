@@ -57,6 +57,8 @@ public enum Limits {
     /// How long a connection may sit idle (no request, or a request that stopped arriving) before it is closed, so
     /// that a stalled client can neither pin a connection nor hold up a graceful shutdown.
     public static let httpIdleTimeoutSeconds = 30
+    /// The most event answers (list pages and details) the read cache keeps; it is emptied when it fills.
+    public static let readCacheEntriesMax = 10_000
     /// The `Retry-After` sent with 503s: the writer's queue drains, and the store recovers, within moments.
     public static let retryAfterSeconds = 1
 

@@ -20,6 +20,9 @@ public enum ConsoleRenderer {
                 rows: report.thresholds.map { [$0.passed ? "PASS" : "FAIL", $0.phase, $0.threshold, $0.actual] })
             out += "\n"
         }
+        for note in report.notes {
+            out += "Note: \(note)\n"
+        }
         if let failure = report.failure {
             out += "Could not run: \(failure)\n"
         }

@@ -23,6 +23,25 @@ public struct RunReport: Codable, Sendable {
     public var thresholds: [ThresholdResult] = []
     /// Why the run could not be carried out, when it could not.
     public var failure: String?
+    /// Findings that are neither invariants nor thresholds, e.g. a breaking point.
+    public var notes: [String] = []
+
+    private enum CodingKeys: String, CodingKey {
+        case suite, target, startedAt, phases, invariants, thresholds, failure, notes
+    }
+
+    /// Decodes a report; `notes` may be absent (reports written before it existed).
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        suite = try container.decode(String.self, forKey: .suite)
+        target = try container.decode(String.self, forKey: .target)
+        startedAt = try container.decode(Date.self, forKey: .startedAt)
+        phases = try container.decode([PhaseReport].self, forKey: .phases)
+        invariants = try container.decode([InvariantResult].self, forKey: .invariants)
+        thresholds = try container.decode([ThresholdResult].self, forKey: .thresholds)
+        failure = try container.decodeIfPresent(String.self, forKey: .failure)
+        notes = try container.decodeIfPresent([String].self, forKey: .notes) ?? []
+    }
 
     public init(suite: String, target: String, startedAt: Date = Date()) {
         self.suite = suite
@@ -49,6 +68,7 @@ public struct RunReport: Codable, Sendable {
             }
         }
         invariants += other.invariants
+        notes += other.notes
         failure = failure ?? other.failure
         startedAt = min(startedAt, other.startedAt)
     }

@@ -9,6 +9,9 @@ public struct ServerConfiguration: Sendable {
     /// PBKDF2-HMAC-SHA256 rounds for new password hashes. Stored hashes carry their own count, so changing this
     /// never locks anyone out.
     public var passwordHashRounds: Int
+    /// Whether event lists and details are answered from the read cache (invalidated by every write that changes
+    /// them). On unless turned off, e.g. to measure the store alone.
+    public var readCacheEnabled: Bool
 
     /// The rounds used unless changed: about 30 ms of one core per hash here, slow enough to make guessing costly
     /// and fast enough for thousands of logins a minute.
@@ -18,7 +21,8 @@ public struct ServerConfiguration: Sendable {
         host: String = "127.0.0.1",
         port: Int = 8080,
         jwtSecret: [UInt8],
-        passwordHashRounds: Int = ServerConfiguration.passwordHashRoundsDefault
+        passwordHashRounds: Int = ServerConfiguration.passwordHashRoundsDefault,
+        readCacheEnabled: Bool = true
     ) {
         precondition(jwtSecret.count >= 32, "an HS256 secret needs at least 32 bytes")
         precondition(passwordHashRounds >= 1, "password hashing needs at least one round")
@@ -26,5 +30,6 @@ public struct ServerConfiguration: Sendable {
         self.port = port
         self.jwtSecret = jwtSecret
         self.passwordHashRounds = passwordHashRounds
+        self.readCacheEnabled = readCacheEnabled
     }
 }

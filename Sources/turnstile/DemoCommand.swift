@@ -1,13 +1,8 @@
 import ArgumentParser
 import Foundation
-import Logging
-import NIOCore
 import NIOPosix
-import ServiceLifecycle
 import TurnstileLoad
 import TurnstileReport
-import TurnstileSQLite
-import TurnstileServer
 
 /// `turnstile demo`: the whole proof in one command. Starts the embedded service and runs the engine against it.
 struct DemoCommand: AsyncParsableCommand {
@@ -16,8 +11,8 @@ struct DemoCommand: AsyncParsableCommand {
         abstract: "Start the embedded service and prove it: races, read throughput and mixed traffic, then a scorecard.",
         discussion: """
             Runs `turnstile serve` in-process on 127.0.0.1 (an ephemeral port, a temporary SQLite file with full \
-            durability), then the race grid (100→10, 300→299, 300×10→10), read-heavy throughput and a mixed run, \
-            checking the books after each. Prints a scorecard, writes the JSON result, and exits non-zero if \
+            durability), then the race grid (100→10, 300→299, 300×10→10) and a mixed run, checking the books after \
+            each, and read-heavy throughput with the read cache on and off, side by side. Prints a scorecard, writes the JSON result, and exits non-zero if \
             anything failed (the codes of `turnstile stress`).
             """
     )
@@ -36,52 +31,29 @@ struct DemoCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        var logger = Logger(label: "turnstile.demo")
-        logger.logLevel = .warning
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("turnstile-demo-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-
-        let store = try await SQLiteStore.open(
-            SQLiteStoreConfiguration(path: directory.appendingPathComponent("demo.sqlite").path), logger: logger)
-        let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
-        var secret = SystemRandomNumberGenerator()
-        // The demo's accounts are throwaway: a light password hash keeps provisioning hundreds of them quick.
-        let configuration = ServerConfiguration(
-            host: "127.0.0.1", port: 0, jwtSecret: (0..<32).map { _ in UInt8.random(in: 0...255, using: &secret) },
-            passwordHashRounds: 1_000)
-        let server = Server(configuration: configuration, store: store, logger: logger) { port in
-            portContinuation.yield(port)
-            portContinuation.finish()
-        }
-        let services = ServiceGroup(
-            configuration: .init(services: [server.application()], gracefulShutdownSignals: [], logger: logger))
-
-        let report = try await withThrowingTaskGroup(of: RunReport?.self) { tasks in
-            tasks.addTask {
-                try await services.run()
-                return nil
+        let report = try await EmbeddedService.with { target in await prove(target: target) }
+        var withComparison = report
+        if report.failure == nil {
+            do {
+                try await EmbeddedService.compareCache(
+                    users: users, duration: duration, rate: nil, progress: ProgressReporter(), into: &withComparison)
+            } catch {
+                withComparison.failure = "the cache comparison failed: \(error)"
             }
-            var iterator = ports.makeAsyncIterator()
-            guard let port = await iterator.next() else { throw ValidationError("the embedded service did not start") }
-            let report = await prove(target: try LoadTarget(parsing: "http://127.0.0.1:\(port)"))
-            await services.triggerGracefulShutdown()
-            try await tasks.waitForAll()
-            return report
         }
-
-        print(ConsoleRenderer.render(report), terminator: "")
-        print(Scorecard.render(report))
+        print(ConsoleRenderer.render(withComparison), terminator: "")
+        print(Scorecard.render(withComparison))
         do {
-            try JSONReport.encode(report).write(to: URL(fileURLWithPath: json))
+            try JSONReport.encode(withComparison).write(to: URL(fileURLWithPath: json))
             print("Full result written to \(json)")
         } catch {
             FileHandle.standardError.write(Data("could not write \(json): \(error)\n".utf8))
             throw ExitCode(RunExit.couldNotRun)
         }
-        throw ExitCode(report.outcome.rawValue)
+        throw ExitCode(withComparison.outcome.rawValue)
     }
 
+    /// The proof against one embedded service: the race grid, then mixed traffic.
     private func prove(target: LoadTarget) async -> RunReport {
         let group = MultiThreadedEventLoopGroup.singleton
         let progress = ProgressReporter()
@@ -94,11 +66,8 @@ struct DemoCommand: AsyncParsableCommand {
                 .provision(needed, progress: progress)
             try await RaceSuite(target: target, group: group, timeouts: timeouts, progress: progress)
                 .run(RaceSuite.grid, into: &report, users: provisioned)
-            let loadUsers = Array(provisioned.prefix(users))
-            for (mix, name) in [(MixedSuite.Mix.readHeavy, "throughput"), (.classic, "mixed")] {
-                try await MixedSuite(mix: mix, target: target, group: group, timeouts: timeouts, progress: progress)
-                    .run(name, users: loadUsers, duration: duration.timeAmount, into: &report)
-            }
+            try await MixedSuite(mix: .classic, target: target, group: group, timeouts: timeouts, progress: progress)
+                .run("mixed", users: Array(provisioned.prefix(users)), duration: duration.timeAmount, into: &report)
         }
     }
 }

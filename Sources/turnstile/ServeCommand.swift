@@ -40,6 +40,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "PBKDF2-SHA256 rounds for new password hashes.")
     var passwordHashRounds = ServerConfiguration.passwordHashRoundsDefault
 
+    @Flag(help: "Answer event lists and details from the store every time (the read cache is on by default).")
+    var noCache = false
+
     @Option(help: "The least severe log level printed: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
@@ -61,7 +64,8 @@ struct ServeCommand: AsyncParsableCommand {
         let store = try await SQLiteStore.open(
             SQLiteStoreConfiguration(path: database, durability: durability), logger: logger)
         let configuration = ServerConfiguration(
-            host: host, port: port, jwtSecret: secret, passwordHashRounds: passwordHashRounds)
+            host: host, port: port, jwtSecret: secret, passwordHashRounds: passwordHashRounds,
+            readCacheEnabled: !noCache)
         let server = Server(configuration: configuration, store: store, logger: logger) { [host] port in
             // Written unbuffered: scripts and tests read this line through a pipe.
             let line = "Turnstile listening on http://\(host):\(port) (database \(database))\n"

@@ -15,6 +15,9 @@ struct StressCommand: AsyncParsableCommand {
               2  an invariant was broken (oversold, undersold, lost or phantom writes)
               3  the run could not be carried out (target unreachable, bad flags, set-up refused)
             """,
-        subcommands: [StressRaceCommand.self, StressURLCommand.self, StressMixedCommand.self, StressThroughputCommand.self]
+        subcommands: [
+            StressRaceCommand.self, StressURLCommand.self, StressMixedCommand.self, StressThroughputCommand.self,
+            StressBreakingPointCommand.self,
+        ]
     )
 }

@@ -53,12 +53,75 @@ struct StressMixedCommand: AsyncParsableCommand {
 struct StressThroughputCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "throughput",
-        abstract: "Read-heavy traffic: half event lists, half event details.")
+        abstract: "Read-heavy traffic: half event lists, half event details.",
+        discussion: """
+            With --embedded, ignores --target: starts the service in-process twice, with its read cache on and \
+            then off, and reports both phases side by side.
+            """)
 
     @OptionGroup var options: StressOptions
     @OptionGroup var shape: LoadShapeOptions
 
+    @Flag(help: "Run against an embedded service, with the read cache on and then off, and compare.")
+    var embedded = false
+
     func run() async throws {
-        try await shape.run(.readHeavy, suite: "throughput", options: options)
+        guard embedded else {
+            try await shape.run(.readHeavy, suite: "throughput", options: options)
+        }
+        let target = try LoadTarget(parsing: "http://127.0.0.1")
+        let report = await StressRun.execute(
+            suite: "throughput", target: target, thresholds: try options.parsedThresholds
+        ) { report in
+            try await EmbeddedService.compareCache(
+                users: shape.users, duration: shape.duration, rate: shape.rate, progress: ProgressReporter(),
+                into: &report)
+        }
+        try options.finish(report)
+    }
+}
+
+/// `turnstile stress stress`: ramp until it breaks.
+struct StressBreakingPointCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stress",
+        abstract: "Ramp mixed traffic in stages (doubling users) until failures or p99 pass a limit: the breaking point.",
+        aliases: ["breaking-point"])
+
+    @OptionGroup var options: StressOptions
+
+    @Option(help: "Users in the first stage.")
+    var startUsers = 8
+
+    @Option(help: "The most users; the last stage.")
+    var maxUsers = 256
+
+    @Option(help: "Length of each stage, e.g. 5s.")
+    var stageDuration = DurationArgument(seconds: 5)
+
+    @Option(help: "A stage breaks when more than this percentage of requests fail.")
+    var maxErrorPercent = 1.0
+
+    @Option(help: "A stage breaks when its p99 latency passes this many milliseconds.")
+    var maxP99Ms = 500.0
+
+    func validate() throws {
+        guard startUsers >= 1, maxUsers >= startUsers else {
+            throw ValidationError("--start-users must be at least 1 and at most --max-users")
+        }
+        guard maxErrorPercent >= 0, maxP99Ms > 0 else { throw ValidationError("limits must be positive") }
+    }
+
+    func run() async throws {
+        let target = try options.loadTarget
+        let suite = BreakingPointSuite(
+            startUsers: startUsers, usersMax: maxUsers, stageDuration: stageDuration.timeAmount,
+            failureRatioMax: maxErrorPercent / 100, p99MicrosecondsMax: UInt64(maxP99Ms * 1_000))
+        let report = await StressRun.execute(suite: "stress", target: target, thresholds: try options.parsedThresholds) {
+            try await suite.run(
+                target: target, group: MultiThreadedEventLoopGroup.singleton, timeouts: options.timeouts,
+                progress: ProgressReporter(), into: &$0)
+        }
+        try options.finish(report)
     }
 }

@@ -127,3 +127,51 @@ struct RouterTests {
         }
     }
 }
+
+extension RouterTests {
+    @Test("event reads are cached until a write changes them, and never serve a stale availability")
+    func readCache() async throws {
+        try await application().test(.router) { client in
+            var auth = jsonHeaders
+            auth[.authorization] = "Bearer \(try await token(client))"
+            let created = try await client.execute(
+                uri: "/api/v1/events/", method: .post, headers: auth,
+                body: json(["title": "Gig", "date": "2026-12-31T20:00:00Z", "seat_count": 5]))
+            let id = try #require(object(created)["id"] as? Int)
+            let cacheHeader = HTTPField.Name("Turnstile-Cache")!
+
+            let first = try await client.execute(uri: "/api/v1/events/\(id)", method: .get)
+            let second = try await client.execute(uri: "/api/v1/events/\(id)", method: .get)
+            #expect(first.headers[cacheHeader] == "miss" && second.headers[cacheHeader] == "hit")
+            #expect(object(second)["available_seats"] as? Int == 5)
+            let firstPage = try await client.execute(uri: "/api/v1/events/", method: .get)
+            #expect(firstPage.headers[cacheHeader] == "miss")
+
+            let booked = try await client.execute(
+                uri: "/api/v1/bookings/", method: .post, headers: auth, body: json(["event_id": id, "seat_count": 2]))
+            #expect(booked.status == .created)
+            let afterBooking = try await client.execute(uri: "/api/v1/events/\(id)", method: .get)
+            #expect(afterBooking.headers[cacheHeader] == "miss")
+            #expect(object(afterBooking)["available_seats"] as? Int == 3)
+            let pageAfterBooking = try await client.execute(uri: "/api/v1/events/", method: .get)
+            let listed = (object(pageAfterBooking)["events"] as? [[String: Any]])?.first?["available_seats"] as? Int
+            #expect(listed == 3)
+
+            _ = try await client.execute(
+                uri: "/api/v1/bookings/\(object(booked)["id"] as! Int)", method: .delete, headers: auth)
+            let afterCancel = try await client.execute(uri: "/api/v1/events/\(id)", method: .get)
+            #expect(object(afterCancel)["available_seats"] as? Int == 5)
+        }
+    }
+
+    @Test("with the cache off, every read goes to the store and says nothing about a cache")
+    func noCache() async throws {
+        let configuration = ServerConfiguration(
+            jwtSecret: Array(repeating: 9, count: 32), passwordHashRounds: 1, readCacheEnabled: false)
+        try await Server(configuration: configuration, store: InMemoryStore()).application().test(.router) { client in
+            let response = try await client.execute(uri: "/api/v1/events/", method: .get)
+            #expect(response.status == .ok)
+            #expect(response.headers[HTTPField.Name("Turnstile-Cache")!] == nil)
+        }
+    }
+}

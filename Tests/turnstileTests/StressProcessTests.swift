@@ -36,6 +36,15 @@ struct StressProcessTests {
         #expect(output.contains("invariant broken"))
     }
 
+    @Test("throughput --embedded compares the read cache on and off, side by side")
+    func cacheComparison() async throws {
+        let (status, output) = try await TurnstileProcess.run([
+            "stress", "throughput", "--embedded", "--users", "4", "--duration", "300ms",
+        ])
+        #expect(status == 0, "\(output)")
+        #expect(output.contains("throughput (cache on)") && output.contains("throughput (cache off)"))
+    }
+
     @Test("a breached threshold exits 1")
     func thresholdBreached() async throws {
         let (status, output) = try await LiveServer.with { server in

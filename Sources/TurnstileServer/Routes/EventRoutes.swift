@@ -1,20 +1,31 @@
+import Foundation
+import HTTPTypes
 import Hummingbird
+import NIOCore
 import TurnstileCore
 import TurnstileStore
 
-/// `GET /events/`, `GET /events/{id}` (public) and `POST /events/` (authenticated).
+/// `GET /events/`, `GET /events/{id}` (public, through the read cache) and `POST /events/` (authenticated).
 struct EventRoutes<Store: TurnstileStore> {
     let store: Store
+    /// The read cache, or nil when it is turned off.
+    let cache: EventReadCache?
 
     func register(public group: RouterGroup<TurnstileRequestContext>, authenticated: RouterGroup<TurnstileRequestContext>) {
         group.get { request, _ in
             let page = try PageRequest(page: request.queryInt("page"), pageSize: request.queryInt("page_size"))
-            return EventPageResponse(try await store.events(page))
+            return try await cached(.page(page: page.page, pageSize: page.pageSize)) {
+                EventPageResponse(try await store.events(page))
+            }
         }
         group.get(":id") { request, context in
             let id = try request.pathID("id", context: context)
-            guard let event = try await store.event(id: id) else { throw TurnstileError.notFound(entity: "event", id: id) }
-            return EventResponse(event)
+            return try await cached(.detail(id)) {
+                guard let event = try await store.event(id: id) else {
+                    throw TurnstileError.notFound(entity: "event", id: id)
+                }
+                return EventResponse(event)
+            }
         }
         authenticated.post { request, context in
             let organizerID = try context.requireUserID()
@@ -23,8 +34,30 @@ struct EventRoutes<Store: TurnstileStore> {
             let event = try NewEvent(
                 title: body.title, description: body.description, date: body.date, location: body.location,
                 seatCount: body.seatCount)
-            return EditedResponse(
-                status: .created, response: EventResponse(try await store.createEvent(event, organizerID: organizerID)))
+            let created = try await store.createEvent(event, organizerID: organizerID)
+            cache?.invalidate()
+            return EditedResponse(status: .created, response: EventResponse(created))
         }
     }
+
+    /// Answers from the cache when it holds `key`; otherwise produces the answer, encodes it once and keeps it.
+    /// Every answer says `Turnstile-Cache: hit` or `miss` (or nothing when the cache is off).
+    private func cached(_ key: EventReadCache.Key, _ produce: () async throws -> some Encodable) async throws -> Response {
+        let lookup = cache?.lookUp(key)
+        if let body = lookup?.body { return Self.json(body, cacheHeader: "hit") }
+        let body = ByteBuffer(bytes: try JSONCoding.encoder.encode(try await produce()))
+        if let cache, let lookup { cache.store(body, for: key, readAt: lookup.generation) }
+        return Self.json(body, cacheHeader: cache == nil ? nil : "miss")
+    }
+
+    private static func json(_ body: ByteBuffer, cacheHeader: String?) -> Response {
+        var headers: HTTPFields = [.contentType: "application/json; charset=utf-8"]
+        if let cacheHeader { headers[.turnstileCache] = cacheHeader }
+        return Response(status: .ok, headers: headers, body: ResponseBody(byteBuffer: body))
+    }
+}
+
+extension HTTPField.Name {
+    /// Whether an event read was answered from the read cache.
+    static let turnstileCache = HTTPField.Name("Turnstile-Cache")!
 }

@@ -1,0 +1,81 @@
+import ArgumentParser
+import Foundation
+import Logging
+import NIOPosix
+import TurnstileReport
+import ServiceLifecycle
+import TurnstileLoad
+import TurnstileSQLite
+import TurnstileServer
+
+/// The service run in-process on 127.0.0.1 (an ephemeral port, a temporary SQLite file with full durability), for
+/// `demo` and for suites that compare settings of the service itself.
+enum EmbeddedService {
+    /// Starts the service, runs `body` against it, then shuts it down gracefully and removes its files.
+    static func with<Result: Sendable>(
+        readCache: Bool = true, _ body: @Sendable (LoadTarget) async throws -> Result
+    ) async throws -> Result {
+        var logger = Logger(label: "turnstile.embedded")
+        logger.logLevel = .warning
+        let directory = FileManager.default.temporaryDirectory
+            .appendingPathComponent("turnstile-embedded-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+
+        let store = try await SQLiteStore.open(
+            SQLiteStoreConfiguration(path: directory.appendingPathComponent("embedded.sqlite").path), logger: logger)
+        var random = SystemRandomNumberGenerator()
+        // The accounts made against an embedded service are throwaway: a light password hash keeps provisioning
+        // hundreds of them quick.
+        let configuration = ServerConfiguration(
+            host: "127.0.0.1", port: 0, jwtSecret: (0..<32).map { _ in UInt8.random(in: 0...255, using: &random) },
+            passwordHashRounds: 1_000, readCacheEnabled: readCache)
+        let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
+        let server = Server(configuration: configuration, store: store, logger: logger) { port in
+            portContinuation.yield(port)
+            portContinuation.finish()
+        }
+        let services = ServiceGroup(
+            configuration: .init(services: [server.application()], gracefulShutdownSignals: [], logger: logger))
+        return try await withThrowingTaskGroup(of: Result?.self) { tasks in
+            tasks.addTask {
+                try await services.run()
+                return nil
+            }
+            var iterator = ports.makeAsyncIterator()
+            guard let port = await iterator.next() else { throw ValidationError("the embedded service did not start") }
+            do {
+                let result = try await body(try LoadTarget(parsing: "http://127.0.0.1:\(port)"))
+                await services.triggerGracefulShutdown()
+                try await tasks.waitForAll()
+                return result
+            } catch {
+                await services.triggerGracefulShutdown()
+                try? await tasks.waitForAll()
+                throw error
+            }
+        }
+    }
+
+    /// Read-heavy throughput against the embedded service with the read cache on, then off: the classic
+    /// with-cache / without-cache comparison, as two phases of `report`.
+    static func compareCache(
+        users: Int, duration: DurationArgument, rate: Double?, progress: ProgressReporter, into report: inout RunReport
+    ) async throws {
+        for readCache in [true, false] {
+            let phases = try await with(readCache: readCache) { target in
+                let group = MultiThreadedEventLoopGroup.singleton
+                var part = RunReport(suite: "throughput", target: target.description)
+                progress.note("throughput, read cache \(readCache ? "on" : "off"): provisioning \(users) users…")
+                let provisioned = try await Provisioner(target: target, group: group).provision(users, progress: progress)
+                try await MixedSuite(mix: .readHeavy, target: target, group: group, progress: progress)
+                    .run(
+                        "throughput (cache \(readCache ? "on" : "off"))", users: provisioned,
+                        duration: duration.timeAmount, rate: rate, into: &part)
+                return part
+            }
+            report.phases += phases.phases
+            report.invariants += phases.invariants
+        }
+    }
+}
