@@ -1,11 +1,34 @@
 import NIOCore
 import TurnstileReport
 
-/// The results gathered on one event loop. Only that loop touches it, so recording takes no lock.
+/// The results gathered on one event loop. Only that loop touches it, so recording takes no lock; counters are
+/// arrays indexed by status code and by second, so recording allocates nothing.
 final class Recorder {
+    /// One endpoint's counters while the phase runs.
+    private struct Accumulator {
+        var statuses = [UInt64](repeating: 0, count: 600)
+        var errors = [UInt64](repeating: 0, count: EndpointStats.ErrorKind.allCases.count)
+        var latency = LatencyHistogram()
+
+        mutating func record(status: Int, microseconds: UInt64) {
+            statuses[status] += 1
+            latency.record(microseconds: microseconds)
+        }
+
+        func stats(name: String) -> EndpointStats {
+            var stats = EndpointStats(name: name)
+            for (status, count) in statuses.enumerated() where count > 0 { stats.statusCounts[String(status)] = count }
+            for (index, kind) in EndpointStats.ErrorKind.allCases.enumerated() where errors[index] > 0 {
+                stats.errorCounts[kind.rawValue] = errors[index]
+            }
+            stats.latency = latency
+            return stats
+        }
+    }
+
     private let phaseStart: NIODeadline
-    private(set) var endpoints: [String: EndpointStats] = [:]
-    private(set) var seconds: [Int: PhaseReport.Second] = [:]
+    private var endpoints: [String: Accumulator] = [:]
+    private var seconds: [PhaseReport.Second] = []
 
     init(phaseStart: NIODeadline) {
         self.phaseStart = phaseStart
@@ -15,23 +38,24 @@ final class Recorder {
     func record(_ endpoint: String, start: NIODeadline, end: NIODeadline, result: Result<LoadResponse, LoadError>) {
         let microseconds = UInt64(max(0, (end - start).nanoseconds / 1_000))
         let secondIndex = Int(max(0, (end - phaseStart).nanoseconds / 1_000_000_000))
-        var second = seconds[secondIndex] ?? PhaseReport.Second(second: secondIndex)
-        second.requests += 1
+        while seconds.count <= secondIndex { seconds.append(PhaseReport.Second(second: seconds.count)) }
+        seconds[secondIndex].requests += 1
         switch result {
         case .success(let response):
-            endpoints[endpoint, default: EndpointStats(name: endpoint)].record(
-                status: response.status, microseconds: microseconds)
-            second.latency.record(microseconds: microseconds)
-            if response.status >= 500 { second.failures += 1 }
+            let status = min(max(response.status, 0), 599)
+            endpoints[endpoint, default: Accumulator()].record(status: status, microseconds: microseconds)
+            seconds[secondIndex].latency.record(microseconds: microseconds)
+            if status >= 500 { seconds[secondIndex].failures += 1 }
         case .failure(let error):
-            endpoints[endpoint, default: EndpointStats(name: endpoint)].record(error: error.kind)
-            second.failures += 1
+            let index = EndpointStats.ErrorKind.allCases.firstIndex(of: error.kind)!
+            endpoints[endpoint, default: Accumulator()].errors[index] += 1
+            seconds[secondIndex].failures += 1
         }
-        seconds[secondIndex] = second
     }
 
     var snapshot: RecorderSnapshot {
-        RecorderSnapshot(endpoints: Array(endpoints.values), seconds: Array(seconds.values))
+        RecorderSnapshot(
+            endpoints: endpoints.map { $0.value.stats(name: $0.key) }, seconds: seconds.filter { $0.requests > 0 })
     }
 }
 

@@ -46,8 +46,14 @@ struct StressURLCommand: AsyncParsableCommand {
         _ = try split()
         guard connections >= 1 else { throw ValidationError("-c must be at least 1") }
         if let rate, rate <= 0 { throw ValidationError("-R must be positive") }
-        for header in headers where !header.contains(":") {
-            throw ValidationError("header '\(header)' must look like 'Name: value'")
+        for header in headers {
+            // The engine sends heads without re-checking them on every request: refuse what could split a request.
+            guard let colon = header.firstIndex(of: ":"), colon != header.startIndex,
+                !header.contains(where: { $0 == "\r" || $0 == "\n" || $0 == "\0" }),
+                !header[..<colon].contains(where: { $0.isWhitespace })
+            else {
+                throw ValidationError("header '\(header)' must look like 'Name: value' on one line")
+            }
         }
         for threshold in thresholds { _ = try Threshold(parsing: threshold) }
     }

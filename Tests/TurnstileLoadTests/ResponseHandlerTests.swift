@@ -16,8 +16,13 @@ struct ResponseHandlerTests {
         let handler = ResponseHandler()
         try channel.pipeline.syncOperations.addHandler(handler)
         let promise = channel.eventLoop.makePromise(of: LoadResponse.self)
-        let timeout = channel.eventLoop.scheduleTask(in: .seconds(60)) {}
-        handler.expect(promise, keepBody: keepBody, timeoutTask: timeout)
+        handler.expect(
+            { result in
+                switch result {
+                case .success(let response): promise.succeed(response)
+                case .failure(let error): promise.fail(error)
+                }
+            }, keepBody: keepBody, deadline: .now() + .seconds(60), timeout: .seconds(60))
         try channel.writeOutbound(HTTPClientRequestPart.head(.init(version: .http1_1, method: .GET, uri: "/")))
         try channel.writeOutbound(HTTPClientRequestPart.end(nil))
         return (channel, promise.futureResult)

@@ -117,9 +117,8 @@ private final class UserLoop {
     }
 
     private func send(_ request: LoadRequest, on connection: HTTPClientConnection, start: NIODeadline) {
-        connection.send(request, timeout: timeouts.response).assumeIsolated().whenComplete { result in
-            self.recorder.record(
-                request.endpoint, start: start, end: .now(), result: result.mapError(ResponseHandler.classify))
+        connection.send(request, timeout: timeouts.response) { result in
+            self.recorder.record(request.endpoint, start: start, end: .now(), result: result)
             if case .failure = result { connection.close() }
             if self.thinkTime > .zero {
                 self.eventLoop.assumeIsolated().scheduleTask(in: self.thinkTime) { self.step() }

@@ -7,7 +7,8 @@ import TurnstileReport
 ///
 /// Latency is measured from each request's *intended* start, so a stalled target cannot hide its stall by slowing the
 /// load down (coordinated omission corrected). A request that could not start on time, because every connection was
-/// busy, is a late start; one that could not start at all before the phase ended is dropped (reported as late too).
+/// busy, waits in a backlog and is a late start; arrivals stop at the end of the phase, but every arrival already due
+/// is still sent and measured. Only an arrival beyond ``backlogMax`` is dropped (and counted as late).
 public struct OpenExecutor: Sendable {
     public var rate: Double
     public var duration: TimeAmount
@@ -18,6 +19,9 @@ public struct OpenExecutor: Sendable {
     static let tick = TimeAmount.milliseconds(1)
     /// A start later than its intended time by more than this counts as late.
     static let lateness = TimeAmount.milliseconds(1)
+    /// The most arrivals waiting for a connection on one event loop; beyond it they are dropped, so a target that
+    /// stops answering cannot make the engine's memory grow without bound.
+    static let backlogMax = 100_000
 
     public init(rate: Double, duration: TimeAmount, connectionsMax: Int, timeouts: HTTPClientConnection.Timeouts = .init()) {
         precondition(rate > 0 && connectionsMax > 0, "an open executor needs a rate and connections")
@@ -110,16 +114,17 @@ private final class Pacer {
     private func tick() {
         let now = NIODeadline.now()
         while nextArrival <= now, nextArrival < deadline {
-            backlog.append(nextArrival)
+            if backlog.count - backlogHead < OpenExecutor.backlogMax {
+                backlog.append(nextArrival)
+            } else {
+                lateStarts += 1
+            }
             nextArrival = nextArrival + interval
         }
         dispatch()
         if now >= deadline {
+            // No more arrivals; the ones already due are still sent as connections free up.
             ticker?.cancel()
-            // Arrivals that never found a connection before the end were dropped: count them as late.
-            lateStarts += UInt64(backlog.count - backlogHead)
-            backlog.removeAll()
-            backlogHead = 0
             finishIfIdle()
         }
     }
@@ -169,10 +174,9 @@ private final class Pacer {
         if startedAt - intended > OpenExecutor.lateness { lateStarts += 1 }
         let request = nextRequest()
         inFlight += 1
-        connection.send(request, timeout: timeouts.response).assumeIsolated().whenComplete { result in
+        connection.send(request, timeout: timeouts.response) { result in
             self.inFlight -= 1
-            self.recorder.record(
-                request.endpoint, start: intended, end: .now(), result: result.mapError(ResponseHandler.classify))
+            self.recorder.record(request.endpoint, start: intended, end: .now(), result: result)
             if case .success = result, connection.isReusable {
                 self.idle.append(connection)
             } else {

@@ -1,23 +1,41 @@
 import NIOCore
-import TurnstileReport
 import NIOHTTP1
+import Synchronization
+import TurnstileReport
 
 /// One request the engine sends, named for the statistics.
+///
+/// Each request has an identity: a connection builds the request's head once (target path, `Host`,
+/// `Content-Length`) and reuses it every time the same request is sent again, as load traffic does.
 public struct LoadRequest: Sendable {
+    private static let nextID = Atomic<Int>(0)
+
+    /// Tells requests apart for the connections' caches of built heads; a changed copy gets a new one.
+    let id: Int
     /// The endpoint name results are counted under, e.g. `book`.
-    public var endpoint: String
-    public var method: HTTPMethod
+    public let endpoint: String
+    public let method: HTTPMethod
     /// The path and query, appended to the target's base path.
-    public var path: String
-    public var headers: HTTPHeaders
-    public var body: ByteBuffer?
+    public let path: String
+    public let headers: HTTPHeaders
+    public let body: ByteBuffer?
 
     public init(endpoint: String, method: HTTPMethod, path: String, headers: HTTPHeaders = [:], body: ByteBuffer? = nil) {
+        id = Self.nextID.add(1, ordering: .relaxed).oldValue
         self.endpoint = endpoint
         self.method = method
         self.path = path
         self.headers = headers
         self.body = body
+    }
+
+    /// The request's head for `target`.
+    func head(for target: LoadTarget) -> HTTPRequestHead {
+        var head = HTTPRequestHead(version: .http1_1, method: method, uri: target.basePath + path)
+        head.headers = headers
+        head.headers.replaceOrAdd(name: "Host", value: target.hostHeader)
+        head.headers.replaceOrAdd(name: "Content-Length", value: String(body?.readableBytes ?? 0))
+        return head
     }
 
     /// A request with a JSON body and, if given, a bearer token.

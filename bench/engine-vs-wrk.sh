@@ -1,0 +1,134 @@
+#!/usr/bin/env bash
+# The stress engine against wrk, on the same static target (a loopback nginx), in the same run:
+#   (a) CPU microseconds per request of the load generator itself,
+#   (c) requests/s and p50 as each tool reports them;
+# then (b) the barrier's release spread for 100 and 1,000 users against `turnstile serve`.
+# Loopback only; every run is bounded by DURATION or by its user count.
+#
+#   bench/engine-vs-wrk.sh
+#   DURATION=20s CONNECTIONS=128 bench/engine-vs-wrk.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+CONNECTIONS=${CONNECTIONS:-64}
+THREADS=${THREADS:-2}
+DURATION=${DURATION:-10s}
+NGINX_PORT=${NGINX_PORT:-18380}
+SERVE_PORT=${SERVE_PORT:-18381}
+SPREAD_RUNS=${SPREAD_RUNS:-5}
+
+for tool in wrk nginx python3 curl; do
+    command -v "$tool" >/dev/null || { echo "error: $tool is required (apt-get install wrk nginx-light curl)" >&2; exit 1; }
+done
+# A race of 1,000 users holds 1,000 client and 1,000 server sockets open at once.
+ulimit -n "$(ulimit -Hn)"
+
+swift build -c release --product turnstile >/dev/null
+BIN="$(swift build -c release --show-bin-path)/turnstile"
+WORK=$(mktemp -d)
+PIDS=()
+cleanup() {
+    for pid in "${PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+    wait 2>/dev/null || true
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# --- The static target: one nginx worker serving a 15-byte body, no access log.
+mkdir -p "$WORK/www" "$WORK/nginx"
+printf '{"status":"ok"}' >"$WORK/www/index.json"
+cat >"$WORK/nginx/nginx.conf" <<CONF
+worker_processes 1;
+daemon off;
+pid $WORK/nginx/nginx.pid;
+error_log $WORK/nginx/error.log;
+events { worker_connections 4096; }
+http {
+    access_log off;
+    keepalive_requests 1000000;
+    client_body_temp_path $WORK/nginx;
+    proxy_temp_path $WORK/nginx;
+    fastcgi_temp_path $WORK/nginx;
+    uwsgi_temp_path $WORK/nginx;
+    scgi_temp_path $WORK/nginx;
+    server {
+        listen 127.0.0.1:$NGINX_PORT;
+        root $WORK/www;
+        location / { default_type application/json; try_files /index.json =404; }
+    }
+}
+CONF
+nginx -c "$WORK/nginx/nginx.conf" &
+PIDS+=($!)
+URL="http://127.0.0.1:$NGINX_PORT/"
+for _ in $(seq 100); do curl -sf "$URL" >/dev/null && break; sleep 0.1; done
+
+# CPU seconds (user + system) a command spent, from bash's own timing of it.
+cpu_of() { # output_file command...
+    local out=$1
+    shift
+    local TIMEFORMAT='%U %S'
+    { time "$@" >"$out" 2>&1; } 2>"$out.time"
+    awk '{print $1 + $2}' "$out.time"
+}
+
+echo "== (a, c) wrk vs turnstile stress url, -c$CONNECTIONS -d$DURATION against nginx"
+WRK_CPU=$(cpu_of "$WORK/wrk.txt" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$URL")
+TS_CPU=$(cpu_of "$WORK/ts.txt" "$BIN" stress url "$URL" -c "$CONNECTIONS" -d "$DURATION" --json "$WORK/ts.json")
+python3 - "$WORK" "$WRK_CPU" "$TS_CPU" <<'PY'
+import json, re, sys
+work, wrk_cpu, ts_cpu = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
+wrk = open(f"{work}/wrk.txt").read()
+wrk_requests = int(re.search(r"(\d+) requests in", wrk).group(1))
+wrk_rps = float(re.search(r"Requests/sec:\s+([\d.]+)", wrk).group(1))
+unit = {"us": 1, "ms": 1000, "s": 1_000_000}
+value, suffix = re.search(r"50%\s+([\d.]+)(us|ms|s)", wrk).groups()
+wrk_p50 = float(value) * unit[suffix]
+
+report = json.load(open(f"{work}/ts.json"))
+phase = report["phases"][0]
+stats = phase["endpoints"][0]
+ts_requests = sum(stats["statusCounts"].values()) + sum(stats["errorCounts"].values())
+ts_rps = ts_requests / phase["durationSeconds"]
+buckets = sorted(stats["latency"]["buckets"])
+total, seen, ts_p50 = sum(c for _, c in buckets), 0, 0
+for value, count in buckets:
+    seen += count
+    if seen * 2 >= total:
+        ts_p50 = value
+        break
+
+print(f"{'':10} {'requests':>10} {'req/s':>10} {'p50':>9} {'CPU s':>7} {'CPU µs/req':>11}")
+print(f"{'wrk':10} {wrk_requests:>10} {wrk_rps:>10.0f} {wrk_p50:>7.0f}µs {wrk_cpu:>7.2f} {wrk_cpu * 1e6 / wrk_requests:>11.2f}")
+print(f"{'turnstile':10} {ts_requests:>10} {ts_rps:>10.0f} {ts_p50:>7.0f}µs {ts_cpu:>7.2f} {ts_cpu * 1e6 / ts_requests:>11.2f}")
+print(f"CPU per request: turnstile / wrk = {(ts_cpu / ts_requests) / (wrk_cpu / wrk_requests):.2f} (goal ≤ 1.5)")
+print(f"requests/s: turnstile / wrk = {ts_rps / wrk_rps:.2f}; p50: turnstile / wrk = {ts_p50 / wrk_p50:.2f} (goal: within 10 %)")
+errors = sum(stats["errorCounts"].values())
+print(f"turnstile errors: {errors}")
+PY
+
+echo
+echo "== (b) barrier release spread, against turnstile serve (release, durability normal)"
+"$BIN" serve --port "$SERVE_PORT" --database "$WORK/spread.sqlite" --durability normal \
+    --password-hash-rounds 1000 --log-level info >"$WORK/serve.log" 2>&1 &
+PIDS+=($!)
+for _ in $(seq 100); do curl -sf "http://127.0.0.1:$SERVE_PORT/health" >/dev/null && break; sleep 0.1; done
+for users in 100 1000; do
+    spreads=()
+    for run in $(seq "$SPREAD_RUNS"); do
+        "$BIN" stress race --target "http://127.0.0.1:$SERVE_PORT" --users "$users" --capacity "$users" \
+            --json "$WORK/race.json" >"$WORK/race.txt" 2>&1 || {
+            cat "$WORK/race.txt"
+            echo "-- server log:"
+            tail -20 "$WORK/serve.log"
+            exit 1
+        }
+        spreads+=("$(python3 -c "import json; print(json.load(open('$WORK/race.json'))['phases'][0]['releaseSpreadMicroseconds'])")")
+    done
+    python3 - "$users" "${spreads[@]}" <<'PY'
+import statistics, sys
+users, spreads = sys.argv[1], sorted(int(s) for s in sys.argv[2:])
+print(f"{users:>5} users: release spread median {statistics.median(spreads) / 1000:.2f} ms, "
+      f"min {spreads[0] / 1000:.2f} ms, max {spreads[-1] / 1000:.2f} ms over {len(spreads)} races")
+PY
+done
