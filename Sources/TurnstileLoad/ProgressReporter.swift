@@ -2,8 +2,8 @@ import Foundation
 import NIOCore
 import TurnstileReport
 
-/// Prints a live progress line once per second while a phase runs: elapsed time, users, requests per second in the
-/// last second, p95 of the last second, and the failure rate so far. On a terminal the line rewrites itself; into
+/// Prints a live progress line once per second while a phase runs: elapsed time, users, requests and p95 of the last
+/// complete second, and the failure rate so far. On a terminal the line rewrites itself; into
 /// a file or a pipe it prints one plain line per second. Written to standard error, so standard output stays the
 /// report.
 public struct ProgressReporter: Sendable {
@@ -26,7 +26,9 @@ public struct ProgressReporter: Sendable {
                 elapsed += 1
                 let snapshot = await recorders.snapshot()
                 let total = snapshot.endpoints.reduce(into: EndpointStats(name: "overall")) { $0.add($1) }
-                let last = snapshot.seconds.max { $0.second < $1.second }
+                // The second under way has only just begun: show the last complete one.
+                let current = Int((NIODeadline.now() - recorders.phaseStart).nanoseconds / 1_000_000_000)
+                let last = snapshot.seconds.first { $0.second == current - 1 }
                 let line =
                     "\(phase) [\(elapsed)s] users \(users) | \(last?.requests ?? 0) req/s | "
                     + "p95 \(Format.microseconds(last?.latency.percentile(95) ?? 0)) | "

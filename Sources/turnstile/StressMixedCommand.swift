@@ -13,9 +13,30 @@ struct LoadShapeOptions: ParsableArguments {
     @Option(help: "Requests per second for an open-loop run (latency from the intended start); closed-loop without.")
     var rate: Double?
 
+    @Option(
+        help: ArgumentHelp(
+            "Ramp in closed-loop stages instead, USERS:DURATION each, e.g. 10:5s,50:10s,100:10s.",
+            discussion: "Each stage is a phase of its own; --users and --duration are then ignored.",
+            valueName: "stages"))
+    var stages: String?
+
     func validate() throws {
         guard users >= 1 else { throw ValidationError("--users must be at least 1") }
         if let rate, rate <= 0 { throw ValidationError("--rate must be positive") }
+        if let stages {
+            guard rate == nil else { throw ValidationError("--stages and --rate cannot be combined") }
+            do { _ = try RampExecutor(parsing: stages) } catch { throw ValidationError("\(error)") }
+        }
+    }
+
+    /// The load's shape, and how many users it needs.
+    func shape(timeouts: HTTPClientConnection.Timeouts) throws -> (MixedSuite.Shape, users: Int) {
+        if let stages {
+            let ramp = try RampExecutor(parsing: stages, timeouts: timeouts)
+            return (.ramp(ramp), ramp.usersMax)
+        }
+        if let rate { return (.open(rate: rate, duration: duration.timeAmount), users) }
+        return (.closed(duration: duration.timeAmount), users)
     }
 
     /// Provisions the users and runs `mix` as one phase, then checks its invariants.
@@ -23,12 +44,13 @@ struct LoadShapeOptions: ParsableArguments {
         let target = try options.loadTarget
         let group = MultiThreadedEventLoopGroup.singleton
         let progress = ProgressReporter()
+        let (shape, needed) = try shape(timeouts: options.timeouts)
         let report = await StressRun.execute(suite: name, target: target, thresholds: try options.parsedThresholds) {
-            progress.note("provisioning \(users) users…")
+            progress.note("provisioning \(needed) users…")
             let provisioned = try await Provisioner(target: target, group: group, timeouts: options.timeouts)
-                .provision(users, progress: progress)
+                .provision(needed, progress: progress)
             try await MixedSuite(mix: mix, target: target, group: group, timeouts: options.timeouts, progress: progress)
-                .run(name, users: provisioned, duration: duration.timeAmount, rate: rate, into: &$0)
+                .run(name, users: provisioned, shape: shape, into: &$0)
         }
         try options.finish(report)
     }

@@ -50,11 +50,27 @@ public struct MixedSuite: Sendable {
         self.progress = progress
     }
 
-    /// Runs `executor` with this mix as the phase `name`, for `users` (provisioned here unless given).
+    /// How the phase's load is shaped.
+    public enum Shape: Sendable {
+        /// Every user loops for the duration.
+        case closed(duration: TimeAmount)
+        /// Arrivals at a fixed rate for the duration, on up to as many connections as users.
+        case open(rate: Double, duration: TimeAmount)
+        /// Closed-loop stages of growing (or shrinking) user counts, one phase each.
+        case ramp(RampExecutor)
+    }
+
+    /// Runs this mix as the phase `name` for `users`, closed-loop, or at `rate` requests per second when given.
     public func run(
         _ name: String, users: [VirtualUser], duration: TimeAmount, rate: Double? = nil,
         into report: inout RunReport
     ) async throws {
+        let shape: Shape = rate.map { .open(rate: $0, duration: duration) } ?? .closed(duration: duration)
+        try await run(name, users: users, shape: shape, into: &report)
+    }
+
+    /// Runs this mix as `name` in the given shape, then checks the books over all the phases it made.
+    public func run(_ name: String, users: [VirtualUser], shape: Shape, into report: inout RunReport) async throws {
         let session = APISession(target: target, eventLoop: group.next(), timeouts: timeouts)
         let organizer = users[0]
         var eventIDs: [Int64] = []
@@ -72,18 +88,26 @@ public struct MixedSuite: Sendable {
         ).total
 
         let scenario = Self.scenario(mix: mix, users: users, eventIDs: eventIDs, hotEventID: hot.id)
-        let phase: PhaseReport
-        if let rate {
-            phase = try await OpenExecutor(rate: rate, duration: duration, connectionsMax: users.count, timeouts: timeouts)
-                .run(name, scenario: scenario, target: target, group: group, progress: progress)
-        } else {
-            phase = try await ClosedExecutor(users: users.count, duration: duration, timeouts: timeouts)
-                .run(name, scenario: scenario, target: target, group: group, progress: progress)
+        let phases: [PhaseReport]
+        switch shape {
+        case .closed(let duration):
+            phases = [
+                try await ClosedExecutor(users: users.count, duration: duration, timeouts: timeouts)
+                    .run(name, scenario: scenario, target: target, group: group, progress: progress)
+            ]
+        case .open(let rate, let duration):
+            phases = [
+                try await OpenExecutor(rate: rate, duration: duration, connectionsMax: users.count, timeouts: timeouts)
+                    .run(name, scenario: scenario, target: target, group: group, progress: progress)
+            ]
+        case .ramp(let ramp):
+            precondition(users.count >= ramp.usersMax, "provision as many users as the largest stage")
+            phases = try await ramp.run(name, scenario: scenario, target: target, group: group, progress: progress)
         }
-        report.phases.append(phase)
+        report.phases += phases
 
-        let booked = phase.endpoints.first { $0.name == "book" }?.count(status: 201) ?? 0
-        let created = phase.endpoints.first { $0.name == "create" }?.count(status: 201) ?? 0
+        let booked = phases.reduce(0) { $0 + ($1.endpoints.first { $0.name == "book" }?.count(status: 201) ?? 0) }
+        let created = phases.reduce(0) { $0 + ($1.endpoints.first { $0.name == "create" }?.count(status: 201) ?? 0) }
         let hotAfter = try await session.call(TurnstileAPI.event(hot.id), expecting: 200, as: TurnstileAPI.Event.self)
         let totalAfter = try await session.call(
             TurnstileAPI.events(page: 1, pageSize: 1), expecting: 200, as: EventPage.self
