@@ -22,8 +22,8 @@ final class APISession {
     /// Sends a request and returns its response, body kept.
     func call(_ request: LoadRequest) async throws -> LoadResponse {
         let connection = try await openConnection()
-        let timeout = timeouts.response
-        return try await eventLoop.flatSubmit { connection.send(request, timeout: timeout, keepBody: true) }.get()
+        let timeouts = self.timeouts
+        return try await eventLoop.flatSubmit { connection.send(request, timeouts: timeouts, keepBody: true) }.get()
     }
 
     /// Sends a request that must answer `expected`, and decodes its JSON body.

@@ -17,7 +17,7 @@ struct StressCommand: AsyncParsableCommand {
             """,
         subcommands: [
             StressRaceCommand.self, StressURLCommand.self, StressMixedCommand.self, StressThroughputCommand.self,
-            StressBreakingPointCommand.self,
+            StressBreakingPointCommand.self, StressMergeCommand.self,
         ]
     )
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import NIOCore
 import NIOPosix
 import TurnstileLoad
 
@@ -13,6 +14,12 @@ struct LoadShapeOptions: ParsableArguments {
     @Option(help: "Requests per second for an open-loop run (latency from the intended start); closed-loop without.")
     var rate: Double?
 
+    @Option(help: "With --rate: ramp the arrival rate linearly to this many requests per second by the end.")
+    var rateEnd: Double?
+
+    @Option(help: "Closed loop: how long each user waits after an answer before its next request, e.g. 100ms.")
+    var thinkTime: DurationArgument?
+
     @Option(
         help: ArgumentHelp(
             "Ramp in closed-loop stages instead, USERS:DURATION each, e.g. 10:5s,50:10s,100:10s.",
@@ -23,6 +30,10 @@ struct LoadShapeOptions: ParsableArguments {
     func validate() throws {
         guard users >= 1 else { throw ValidationError("--users must be at least 1") }
         if let rate, rate <= 0 { throw ValidationError("--rate must be positive") }
+        if let rateEnd {
+            guard rate != nil, rateEnd > 0 else { throw ValidationError("--rate-end needs --rate, and must be positive") }
+        }
+        if thinkTime != nil, rate != nil { throw ValidationError("--think-time applies to closed loops, not --rate") }
         if let stages {
             guard rate == nil else { throw ValidationError("--stages and --rate cannot be combined") }
             do { _ = try RampExecutor(parsing: stages) } catch { throw ValidationError("\(error)") }
@@ -35,8 +46,8 @@ struct LoadShapeOptions: ParsableArguments {
             let ramp = try RampExecutor(parsing: stages, timeouts: timeouts)
             return (.ramp(ramp), ramp.usersMax)
         }
-        if let rate { return (.open(rate: rate, duration: duration.timeAmount), users) }
-        return (.closed(duration: duration.timeAmount), users)
+        if let rate { return (.open(rate: rate, rateEnd: rateEnd, duration: duration.timeAmount), users) }
+        return (.closed(duration: duration.timeAmount, thinkTime: thinkTime?.timeAmount ?? .zero), users)
     }
 
     /// Provisions the users and runs `mix` as one phase, then checks its invariants.

@@ -19,19 +19,23 @@ struct StressOptions: ParsableArguments {
     @Option(help: "Write the complete, mergeable result as JSON to this file.")
     var json: String?
 
-    @Option(help: "Seconds to wait for each response before counting a timeout.")
+    @Option(help: "Seconds a response may take in all before it counts as a timeout.")
     var timeout: Double = 30
+
+    @Option(help: "Seconds of silence (nothing received) while awaiting a response before it counts as a timeout.")
+    var readTimeout: Double = 10
 
     var loadTarget: LoadTarget { get throws { try LoadTarget(parsing: target) } }
     var parsedThresholds: [Threshold] { get throws { try thresholds.map { try Threshold(parsing: $0) } } }
     var timeouts: HTTPClientConnection.Timeouts {
-        HTTPClientConnection.Timeouts(response: .nanoseconds(Int64(timeout * 1e9)))
+        HTTPClientConnection.Timeouts(
+            read: .nanoseconds(Int64(min(readTimeout, timeout) * 1e9)), response: .nanoseconds(Int64(timeout * 1e9)))
     }
 
     func validate() throws {
         do { _ = try loadTarget } catch { throw ValidationError("\(error)") }
         do { _ = try parsedThresholds } catch { throw ValidationError("\(error)") }
-        guard timeout > 0 else { throw ValidationError("--timeout must be positive") }
+        guard timeout > 0, readTimeout > 0 else { throw ValidationError("--timeout and --read-timeout must be positive") }
     }
 
     /// Prints the report's tables, writes its JSON if asked, and ends the command with its outcome's exit code.

@@ -54,3 +54,19 @@ struct ExecutorTests {
         #expect(phase.overall.responses == 0)
     }
 }
+
+extension ExecutorTests {
+    @Test("open with a ramping rate: arrivals follow the ramp, 100 → 300 per second over a second is about 200")
+    func openRamp() async throws {
+        try await LiveServer.with { server in
+            let target = try LoadTarget(parsing: "http://127.0.0.1:\(server.port)")
+            let request = health
+            let phase = try await OpenExecutor(rate: 100, rateEnd: 300, duration: .seconds(1), connectionsMax: 8)
+                .run("open ramp", scenario: { _, _ in request }, target: target, group: group)
+            // The arrivals are the integral of the rate: (100 + 300) / 2 × 1 s, give or take the rounding of each
+            // loop's intervals.
+            #expect((195...205).contains(phase.overall.requests))
+            #expect(phase.overall.count(status: 200) == phase.overall.requests)
+        }
+    }
+}

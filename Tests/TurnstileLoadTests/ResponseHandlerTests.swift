@@ -22,7 +22,7 @@ struct ResponseHandlerTests {
                 case .success(let response): promise.succeed(response)
                 case .failure(let error): promise.fail(error)
                 }
-            }, keepBody: keepBody, deadline: .now() + .seconds(60), timeout: .seconds(60))
+            }, keepBody: keepBody, timeouts: .init(read: .seconds(60), response: .seconds(60)))
         try channel.writeOutbound(HTTPClientRequestPart.head(.init(version: .http1_1, method: .GET, uri: "/")))
         try channel.writeOutbound(HTTPClientRequestPart.end(nil))
         return (channel, promise.futureResult)
@@ -53,5 +53,49 @@ struct ResponseHandlerTests {
         try channel.writeInbound(ByteBuffer(string: "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc"))
         channel.pipeline.fireChannelInactive()
         #expect { try response.wait() } throws: { ($0 as? LoadError)?.kind == .reset }
+    }
+}
+
+extension ResponseHandlerTests {
+    private func exchange(timeouts: HTTPClientConnection.Timeouts) throws -> (EmbeddedChannel, EventLoopFuture<LoadResponse>) {
+        let channel = EmbeddedChannel()
+        try channel.pipeline.syncOperations.addHTTPClientHandlers()
+        let handler = ResponseHandler()
+        try channel.pipeline.syncOperations.addHandler(handler)
+        let promise = channel.eventLoop.makePromise(of: LoadResponse.self)
+        handler.expect(
+            { result in
+                switch result {
+                case .success(let response): promise.succeed(response)
+                case .failure(let error): promise.fail(error)
+                }
+            }, keepBody: false, timeouts: timeouts)
+        try channel.writeOutbound(HTTPClientRequestPart.head(.init(version: .http1_1, method: .GET, uri: "/")))
+        try channel.writeOutbound(HTTPClientRequestPart.end(nil))
+        return (channel, promise.futureResult)
+    }
+
+    @Test("silence longer than the read timeout is a timeout, on the loop's own clock")
+    func readTimeout() throws {
+        let (channel, response) = try exchange(timeouts: .init(read: .seconds(1), response: .seconds(10)))
+        var isComplete = false
+        response.assumeIsolated().whenComplete { _ in isComplete = true }
+        channel.embeddedEventLoop.advanceTime(by: .milliseconds(900))
+        try channel.writeInbound(ByteBuffer(string: "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nab"))
+        channel.embeddedEventLoop.advanceTime(by: .milliseconds(900))
+        #expect(!isComplete, "bytes arrived within each second: still waiting")
+        channel.embeddedEventLoop.advanceTime(by: .milliseconds(200))
+        #expect { try response.wait() } throws: { ($0 as? LoadError)?.description.contains("nothing received") == true }
+    }
+
+    @Test("a response trickling past the total timeout is a timeout")
+    func responseTimeout() throws {
+        let (channel, response) = try exchange(timeouts: .init(read: .seconds(1), response: .seconds(2)))
+        try channel.writeInbound(ByteBuffer(string: "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n"))
+        for _ in 0..<5 {
+            channel.embeddedEventLoop.advanceTime(by: .milliseconds(500))
+            _ = try? channel.writeInbound(ByteBuffer(string: "a"))
+        }
+        #expect { try response.wait() } throws: { ($0 as? LoadError)?.description.contains("no complete response") == true }
     }
 }

@@ -45,6 +45,34 @@ struct StressProcessTests {
         #expect(output.contains("throughput (cache on)") && output.contains("throughput (cache off)"))
     }
 
+    @Test("two shards merge into one result whose counts and histograms add")
+    func mergeShards() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("merge-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let shards = ["a", "b"].map { directory.appendingPathComponent("\($0).json").path }
+        let merged = directory.appendingPathComponent("merged.json").path
+        try await LiveServer.with { server in
+            for shard in shards {
+                let (status, output) = try await TurnstileProcess.run([
+                    "stress", "url", "http://127.0.0.1:\(server.port)/health", "-c", "2", "-d", "300ms", "--json", shard,
+                ])
+                #expect(status == 0, "\(output)")
+            }
+        }
+        let (status, output) = try await TurnstileProcess.run(
+            ["stress", "merge"] + shards + ["--json", merged, "--threshold", "errors<1%"])
+        #expect(status == 0, "\(output)")
+        let parts = try shards.map { try JSONReport.decode(Data(contentsOf: URL(fileURLWithPath: $0))) }
+        let whole = try JSONReport.decode(Data(contentsOf: URL(fileURLWithPath: merged)))
+        #expect(whole.phases.count == 1)
+        #expect(whole.phases[0].overall.requests == parts.map { $0.phases[0].overall.requests }.reduce(0, +))
+        var histogram = parts[0].phases[0].overall.latency
+        histogram.add(parts[1].phases[0].overall.latency)
+        #expect(whole.phases[0].overall.latency == histogram)
+        #expect(whole.thresholds.count == 1 && whole.thresholds[0].passed)
+    }
+
     @Test("a breached threshold exits 1")
     func thresholdBreached() async throws {
         let (status, output) = try await LiveServer.with { server in

@@ -43,6 +43,10 @@ public struct BarrierExecutor: Sendable {
         // Write every request but its last byte, and wait until all of them are on the wire. Each response is
         // recorded on its loop the moment it completes, with latency from its own connection's release.
         let recorders = RecorderSet(group: group)
+        // A held request hears nothing until every request is on the wire and released: the read timeout must not
+        // count that wait, so it is as long as the whole response timeout here.
+        let sendTimeouts = HTTPClientConnection.Timeouts(
+            connect: timeouts.connect, read: timeouts.response, response: timeouts.response)
         var responses: [EventLoopFuture<LoadResponse>?] = []
         var writes: [EventLoopFuture<Void>] = []
         for (request, connection) in zip(requests, connected) {
@@ -52,7 +56,7 @@ public struct BarrierExecutor: Sendable {
             }
             let sent = try await connection.eventLoop.submit {
                 let written = connection.eventLoop.makePromise(of: Void.self)
-                let response = connection.send(request, timeout: timeouts.response, keepBody: true, written: written)
+                let response = connection.send(request, timeouts: sendTimeouts, keepBody: true, written: written)
                 response.whenComplete { result in
                     recorders.recorder(on: connection.eventLoop).record(
                         request.endpoint, start: connection.releasedAt ?? .now(), end: .now(),

@@ -117,7 +117,7 @@ private final class UserLoop {
     }
 
     private func send(_ request: LoadRequest, on connection: HTTPClientConnection, start: NIODeadline) {
-        connection.send(request, timeout: timeouts.response) { result in
+        connection.send(request, timeouts: timeouts) { result in
             self.recorder.record(request.endpoint, start: start, end: .now(), result: result)
             if case .failure = result { connection.close() }
             if self.thinkTime > .zero {

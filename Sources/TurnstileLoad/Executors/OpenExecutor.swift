@@ -2,8 +2,8 @@ import Foundation
 import NIOCore
 import TurnstileReport
 
-/// Requests arrive at a fixed rate, whatever the target's latency (an open system), on up to `connectionsMax`
-/// keep-alive connections.
+/// Requests arrive at a fixed rate, or one ramping linearly from `rate` to `rateEnd`, whatever the target's latency
+/// (an open system), on up to `connectionsMax` keep-alive connections.
 ///
 /// Latency is measured from each request's *intended* start, so a stalled target cannot hide its stall by slowing the
 /// load down (coordinated omission corrected). A request that could not start on time, because every connection was
@@ -11,6 +11,8 @@ import TurnstileReport
 /// is still sent and measured. Only an arrival beyond ``backlogMax`` is dropped (and counted as late).
 public struct OpenExecutor: Sendable {
     public var rate: Double
+    /// The rate at the end of the phase, for a linear ramp; nil for a constant rate.
+    public var rateEnd: Double?
     public var duration: TimeAmount
     public var connectionsMax: Int
     public var timeouts: HTTPClientConnection.Timeouts
@@ -23,9 +25,13 @@ public struct OpenExecutor: Sendable {
     /// stops answering cannot make the engine's memory grow without bound.
     static let backlogMax = 100_000
 
-    public init(rate: Double, duration: TimeAmount, connectionsMax: Int, timeouts: HTTPClientConnection.Timeouts = .init()) {
-        precondition(rate > 0 && connectionsMax > 0, "an open executor needs a rate and connections")
+    public init(
+        rate: Double, rateEnd: Double? = nil, duration: TimeAmount, connectionsMax: Int,
+        timeouts: HTTPClientConnection.Timeouts = .init()
+    ) {
+        precondition(rate > 0 && (rateEnd ?? 1) > 0 && connectionsMax > 0, "an open executor needs rates and connections")
         self.rate = rate
+        self.rateEnd = rateEnd
         self.duration = duration
         self.connectionsMax = connectionsMax
         self.timeouts = timeouts
@@ -43,6 +49,7 @@ public struct OpenExecutor: Sendable {
             eventLoop.flatSubmit {
                 Pacer(
                     loopIndex: index, loopCount: loops.count, rate: rate / Double(loops.count),
+                    rateEnd: (rateEnd ?? rate) / Double(loops.count),
                     connectionsMax: max(1, connectionsMax / loops.count), start: recorders.phaseStart,
                     deadline: recorders.phaseStart + duration, scenario: scenario, target: target,
                     eventLoop: eventLoop, timeouts: timeouts, recorder: recorders.recorder(on: eventLoop)
@@ -64,7 +71,9 @@ public struct OpenExecutor: Sendable {
 private final class Pacer {
     private let loopIndex: Int
     private let loopCount: Int
-    private let interval: TimeAmount
+    private let rateStart: Double
+    private let rateEnd: Double
+    private let phaseStart: NIODeadline
     private let connectionsMax: Int
     private let deadline: NIODeadline
     private let scenario: Scenario
@@ -85,13 +94,16 @@ private final class Pacer {
     private var ticker: RepeatedTask?
 
     init(
-        loopIndex: Int, loopCount: Int, rate: Double, connectionsMax: Int, start: NIODeadline, deadline: NIODeadline,
+        loopIndex: Int, loopCount: Int, rate: Double, rateEnd: Double, connectionsMax: Int, start: NIODeadline,
+        deadline: NIODeadline,
         scenario: @escaping Scenario, target: LoadTarget, eventLoop: any EventLoop,
         timeouts: HTTPClientConnection.Timeouts, recorder: Recorder
     ) {
         self.loopIndex = loopIndex
         self.loopCount = loopCount
-        interval = .nanoseconds(Int64(1e9 / rate))
+        rateStart = rate
+        self.rateEnd = rateEnd
+        phaseStart = start
         self.connectionsMax = connectionsMax
         self.deadline = deadline
         self.scenario = scenario
@@ -119,7 +131,7 @@ private final class Pacer {
             } else {
                 lateStarts += 1
             }
-            nextArrival = nextArrival + interval
+            nextArrival = nextArrival + interval(at: nextArrival)
         }
         dispatch()
         if now >= deadline {
@@ -127,6 +139,14 @@ private final class Pacer {
             ticker?.cancel()
             finishIfIdle()
         }
+    }
+
+    /// The gap to the next arrival, from the rate at `time` (linear from the start rate to the end rate).
+    private func interval(at time: NIODeadline) -> TimeAmount {
+        let length = Double((deadline - phaseStart).nanoseconds)
+        let progress = length > 0 ? min(1, Double((time - phaseStart).nanoseconds) / length) : 0
+        let rate = rateStart + (rateEnd - rateStart) * progress
+        return .nanoseconds(max(1, Int64(1e9 / rate)))
     }
 
     private func dispatch() {
@@ -174,7 +194,7 @@ private final class Pacer {
         if startedAt - intended > OpenExecutor.lateness { lateStarts += 1 }
         let request = nextRequest()
         inFlight += 1
-        connection.send(request, timeout: timeouts.response) { result in
+        connection.send(request, timeouts: timeouts) { result in
             self.inFlight -= 1
             self.recorder.record(request.endpoint, start: intended, end: .now(), result: result)
             if case .success = result, connection.isReusable {

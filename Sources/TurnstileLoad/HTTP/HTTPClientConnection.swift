@@ -13,11 +13,14 @@ public final class HTTPClientConnection: Sendable {
     public struct Timeouts: Sendable {
         /// Opening the TCP connection.
         public var connect: TimeAmount
-        /// From sending a request to its last response byte.
+        /// The longest silence while a response is awaited: from sending, and between its bytes.
+        public var read: TimeAmount
+        /// From sending a request to its last response byte, in all.
         public var response: TimeAmount
 
-        public init(connect: TimeAmount = .seconds(5), response: TimeAmount = .seconds(30)) {
+        public init(connect: TimeAmount = .seconds(5), read: TimeAmount = .seconds(10), response: TimeAmount = .seconds(30)) {
             self.connect = connect
+            self.read = read
             self.response = response
         }
     }
@@ -76,10 +79,10 @@ public final class HTTPClientConnection: Sendable {
     /// - Parameter keepBody: keep the response body (for read-backs); load traffic only counts its bytes.
     /// - Parameter written: completed once every byte of the request (but a held-back last one) is on the socket.
     public func send(
-        _ request: LoadRequest, timeout: TimeAmount, keepBody: Bool = false, written: EventLoopPromise<Void>? = nil
+        _ request: LoadRequest, timeouts: Timeouts, keepBody: Bool = false, written: EventLoopPromise<Void>? = nil
     ) -> EventLoopFuture<LoadResponse> {
         let promise = eventLoop.makePromise(of: LoadResponse.self)
-        send(request, timeout: timeout, keepBody: keepBody, written: written) { result in
+        send(request, timeouts: timeouts, keepBody: keepBody, written: written) { result in
             switch result {
             case .success(let response): promise.succeed(response)
             case .failure(let error): promise.fail(error)
@@ -92,7 +95,7 @@ public final class HTTPClientConnection: Sendable {
     /// with no promise, future or timer allocated per request (timeouts are swept, see ``ResponseHandler``).
     /// On the event loop.
     func send(
-        _ request: LoadRequest, timeout: TimeAmount, keepBody: Bool = false, written: EventLoopPromise<Void>? = nil,
+        _ request: LoadRequest, timeouts: Timeouts, keepBody: Bool = false, written: EventLoopPromise<Void>? = nil,
         completion: @escaping (Result<LoadResponse, LoadError>) -> Void
     ) {
         eventLoop.preconditionInEventLoop()
@@ -102,7 +105,7 @@ public final class HTTPClientConnection: Sendable {
             completion(.failure(closed))
             return
         }
-        handler.value.expect(completion, keepBody: keepBody, deadline: .now() + timeout, timeout: timeout)
+        handler.value.expect(completion, keepBody: keepBody, timeouts: timeouts)
 
         let head: HTTPRequestHead
         if let built = heads.value[request.id] {
@@ -152,7 +155,8 @@ final class ResponseHandler: ChannelInboundHandler {
 
     private var completion: Completion?
     private var deadline = NIODeadline.distantFuture
-    private var timeout = TimeAmount.zero
+    private var lastProgress = NIODeadline.distantFuture
+    private var timeouts = HTTPClientConnection.Timeouts()
     private var keepBody = false
     private var head: HTTPResponseHead?
     private var body: ByteBuffer?
@@ -175,24 +179,33 @@ final class ResponseHandler: ChannelInboundHandler {
         self.context = nil
     }
 
-    func expect(_ completion: @escaping Completion, keepBody: Bool, deadline: NIODeadline, timeout: TimeAmount) {
+    func expect(_ completion: @escaping Completion, keepBody: Bool, timeouts: HTTPClientConnection.Timeouts) {
         precondition(self.completion == nil, "one request at a time per connection")
+        let now = context?.eventLoop.now ?? .now()
         self.completion = completion
         self.keepBody = keepBody
-        self.deadline = deadline
-        self.timeout = timeout
+        self.timeouts = timeouts
+        deadline = now + timeouts.response
+        lastProgress = now
         head = nil
         body = nil
         bodyByteCount = 0
     }
 
     private func checkDeadline() {
-        guard completion != nil, NIODeadline.now() >= deadline else { return }
-        fail(LoadError(.timeout, "no complete response within \(timeout)"))
+        guard completion != nil, let now = context?.eventLoop.now else { return }
+        if now >= deadline {
+            fail(LoadError(.timeout, "no complete response within \(timeouts.response)"))
+        } else if now - lastProgress >= timeouts.read {
+            fail(LoadError(.timeout, "nothing received for \(timeouts.read)"))
+        } else {
+            return
+        }
         context?.close(promise: nil)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        lastProgress = context.eventLoop.now
         switch unwrapInboundIn(data) {
         case .head(let head):
             self.head = head

@@ -52,10 +52,11 @@ public struct MixedSuite: Sendable {
 
     /// How the phase's load is shaped.
     public enum Shape: Sendable {
-        /// Every user loops for the duration.
-        case closed(duration: TimeAmount)
-        /// Arrivals at a fixed rate for the duration, on up to as many connections as users.
-        case open(rate: Double, duration: TimeAmount)
+        /// Every user loops for the duration, waiting `thinkTime` after each answer.
+        case closed(duration: TimeAmount, thinkTime: TimeAmount = .zero)
+        /// Arrivals at a fixed rate (or ramping linearly to `rateEnd`) for the duration, on up to as many connections
+        /// as users.
+        case open(rate: Double, rateEnd: Double? = nil, duration: TimeAmount)
         /// Closed-loop stages of growing (or shrinking) user counts, one phase each.
         case ramp(RampExecutor)
     }
@@ -90,14 +91,15 @@ public struct MixedSuite: Sendable {
         let scenario = Self.scenario(mix: mix, users: users, eventIDs: eventIDs, hotEventID: hot.id)
         let phases: [PhaseReport]
         switch shape {
-        case .closed(let duration):
+        case .closed(let duration, let thinkTime):
             phases = [
-                try await ClosedExecutor(users: users.count, duration: duration, timeouts: timeouts)
+                try await ClosedExecutor(users: users.count, duration: duration, thinkTime: thinkTime, timeouts: timeouts)
                     .run(name, scenario: scenario, target: target, group: group, progress: progress)
             ]
-        case .open(let rate, let duration):
+        case .open(let rate, let rateEnd, let duration):
             phases = [
-                try await OpenExecutor(rate: rate, duration: duration, connectionsMax: users.count, timeouts: timeouts)
+                try await OpenExecutor(
+                    rate: rate, rateEnd: rateEnd, duration: duration, connectionsMax: users.count, timeouts: timeouts)
                     .run(name, scenario: scenario, target: target, group: group, progress: progress)
             ]
         case .ramp(let ramp):
