@@ -109,6 +109,7 @@ let package = Package(
             name: "TurnstileTestSupport",
             dependencies: [
                 "TurnstileCore",
+                "TurnstileLoad",
                 "TurnstileSQLite",
                 "TurnstileServer",
                 "TurnstileStore",
@@ -154,7 +155,6 @@ let package = Package(
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
                 .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),
             ],

@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 import TurnstileReport
 
@@ -96,6 +97,17 @@ final class RecorderSet: Sendable {
             preconditionFailure("the event loop is not one of the recorder set's group")
         }
         return recorder.value
+    }
+
+    /// The phase's report from everything recorded: its length runs from the recorders' start to now.
+    func phaseReport(
+        _ name: String, executor: String, startedAt: Date, users: Int, lateStarts: UInt64? = nil
+    ) async -> PhaseReport {
+        let snapshot = await snapshot()
+        return PhaseReport(
+            name: name, executor: executor, startedAt: startedAt,
+            durationSeconds: Double((NIODeadline.now() - phaseStart).nanoseconds) / 1e9, users: users,
+            endpoints: snapshot.endpoints, timeline: snapshot.seconds, lateStarts: lateStarts)
     }
 
     /// Everything recorded so far, read on each loop and added up.

@@ -41,16 +41,7 @@ struct DemoCommand: AsyncParsableCommand {
                 withComparison.failure = "the cache comparison failed: \(error)"
             }
         }
-        print(ConsoleRenderer.render(withComparison), terminator: "")
-        print(Scorecard.render(withComparison))
-        do {
-            try JSONReport.encode(withComparison).write(to: URL(fileURLWithPath: json))
-            print("Full result written to \(json)")
-        } catch {
-            FileHandle.standardError.write(Data("could not write \(json): \(error)\n".utf8))
-            throw ExitCode(RunExit.couldNotRun)
-        }
-        throw ExitCode(withComparison.outcome.rawValue)
+        try RunOutput.finish(withComparison, json: json, epilogue: Scorecard.render(withComparison))
     }
 
     /// The proof against one embedded service: the race grid, then mixed traffic.

@@ -45,8 +45,6 @@ struct StressMergeCommand: AsyncParsableCommand {
         }
         var report = merged!
         report.thresholds = ThresholdSet.judge(try thresholds.map { try Threshold(parsing: $0) }, on: report)
-        var options = try StressOptions.parse([])
-        options.json = json
-        try options.finish(report)
+        try RunOutput.finish(report, json: json)
     }
 }

@@ -40,7 +40,16 @@ struct StressOptions: ParsableArguments {
 
     /// Prints the report's tables, writes its JSON if asked, and ends the command with its outcome's exit code.
     func finish(_ report: RunReport) throws -> Never {
+        try RunOutput.finish(report, json: json)
+    }
+}
+
+/// How every run ends: the tables, an optional epilogue (the demo's scorecard), the JSON result if asked for, and
+/// the outcome's exit code.
+enum RunOutput {
+    static func finish(_ report: RunReport, json: String?, epilogue: String? = nil) throws -> Never {
         print(ConsoleRenderer.render(report), terminator: "")
+        if let epilogue { print(epilogue) }
         if let json {
             do {
                 try JSONReport.encode(report).write(to: URL(fileURLWithPath: json))

@@ -90,8 +90,6 @@ struct StressURLCommand: AsyncParsableCommand {
                     target: target, group: MultiThreadedEventLoopGroup.singleton, timeouts: .init(),
                     progress: ProgressReporter()))
         }
-        var options = try StressOptions.parse([])
-        options.json = json
-        try options.finish(report)
+        try RunOutput.finish(report, json: json)
     }
 }

@@ -10,7 +10,9 @@ import TurnstileReport
 @Suite("ResponseHandler")
 struct ResponseHandlerTests {
     /// A channel with the client pipeline, a request sent, and the promise its response completes.
-    private func exchange(keepBody: Bool = true) throws -> (EmbeddedChannel, EventLoopFuture<LoadResponse>) {
+    private func exchange(
+        keepBody: Bool = true, timeouts: HTTPClientConnection.Timeouts = .init(read: .seconds(60), response: .seconds(60))
+    ) throws -> (EmbeddedChannel, EventLoopFuture<LoadResponse>) {
         let channel = EmbeddedChannel()
         try channel.pipeline.syncOperations.addHTTPClientHandlers()
         let handler = ResponseHandler()
@@ -22,7 +24,7 @@ struct ResponseHandlerTests {
                 case .success(let response): promise.succeed(response)
                 case .failure(let error): promise.fail(error)
                 }
-            }, keepBody: keepBody, timeouts: .init(read: .seconds(60), response: .seconds(60)))
+            }, keepBody: keepBody, timeouts: timeouts)
         try channel.writeOutbound(HTTPClientRequestPart.head(.init(version: .http1_1, method: .GET, uri: "/")))
         try channel.writeOutbound(HTTPClientRequestPart.end(nil))
         return (channel, promise.futureResult)
@@ -57,24 +59,6 @@ struct ResponseHandlerTests {
 }
 
 extension ResponseHandlerTests {
-    private func exchange(timeouts: HTTPClientConnection.Timeouts) throws -> (EmbeddedChannel, EventLoopFuture<LoadResponse>) {
-        let channel = EmbeddedChannel()
-        try channel.pipeline.syncOperations.addHTTPClientHandlers()
-        let handler = ResponseHandler()
-        try channel.pipeline.syncOperations.addHandler(handler)
-        let promise = channel.eventLoop.makePromise(of: LoadResponse.self)
-        handler.expect(
-            { result in
-                switch result {
-                case .success(let response): promise.succeed(response)
-                case .failure(let error): promise.fail(error)
-                }
-            }, keepBody: false, timeouts: timeouts)
-        try channel.writeOutbound(HTTPClientRequestPart.head(.init(version: .http1_1, method: .GET, uri: "/")))
-        try channel.writeOutbound(HTTPClientRequestPart.end(nil))
-        return (channel, promise.futureResult)
-    }
-
     @Test("silence longer than the read timeout is a timeout, on the loop's own clock")
     func readTimeout() throws {
         let (channel, response) = try exchange(timeouts: .init(read: .seconds(1), response: .seconds(10)))

@@ -40,11 +40,7 @@ public struct ClosedExecutor: Sendable {
         }
         for user in finished { try await user.get() }
         ticker?.cancel()
-        let snapshot = await recorders.snapshot()
-        return PhaseReport(
-            name: phaseName, executor: "closed", startedAt: startedAt,
-            durationSeconds: Double((NIODeadline.now() - recorders.phaseStart).nanoseconds) / 1e9, users: users,
-            endpoints: snapshot.endpoints, timeline: snapshot.seconds)
+        return await recorders.phaseReport(phaseName, executor: "closed", startedAt: startedAt, users: users)
     }
 }
 

@@ -59,11 +59,8 @@ public struct OpenExecutor: Sendable {
         var lateStarts: UInt64 = 0
         for pacer in pacers { lateStarts += try await pacer.get() }
         ticker?.cancel()
-        let snapshot = await recorders.snapshot()
-        return PhaseReport(
-            name: phaseName, executor: "open", startedAt: startedAt,
-            durationSeconds: Double((NIODeadline.now() - recorders.phaseStart).nanoseconds) / 1e9,
-            users: connectionsMax, endpoints: snapshot.endpoints, timeline: snapshot.seconds, lateStarts: lateStarts)
+        return await recorders.phaseReport(
+            phaseName, executor: "open", startedAt: startedAt, users: connectionsMax, lateStarts: lateStarts)
     }
 }
 

@@ -129,7 +129,7 @@ public final class HTTPClientConnection: Sendable {
     }
 
     /// Lets the held last byte go and returns when it did. On the event loop.
-    func releaseHeldByte() -> NIODeadline {
+    public func releaseHeldByte() -> NIODeadline {
         channel.triggerUserOutboundEvent(LastByteHoldback.Release(), promise: nil)
         return releasedAt ?? .now()
     }
@@ -221,7 +221,8 @@ final class ResponseHandler: ChannelInboundHandler {
             completion(
                 .success(
                     LoadResponse(
-                        status: Int(head.status.code), body: body ?? ByteBuffer(), bodyByteCount: bodyByteCount)))
+                        status: Int(head.status.code), headers: head.headers, body: body ?? ByteBuffer(),
+                        bodyByteCount: bodyByteCount)))
         }
     }
 

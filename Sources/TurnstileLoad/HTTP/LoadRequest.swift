@@ -51,6 +51,7 @@ public struct LoadRequest: Sendable {
 /// A response as the engine keeps it.
 public struct LoadResponse: Sendable {
     public let status: Int
+    public let headers: HTTPHeaders
     /// The body, when the request asked for it to be kept; otherwise empty.
     public let body: ByteBuffer
     /// Body bytes received, kept or not.

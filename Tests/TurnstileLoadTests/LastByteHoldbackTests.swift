@@ -2,7 +2,7 @@ import NIOCore
 import NIOEmbedded
 import Testing
 
-@testable import TurnstileTestSupport
+@testable import TurnstileLoad
 
 /// The race tests' barrier is only as good as its hold-back: nothing of a request's last byte may leave early.
 @Suite("LastByteHoldback")
