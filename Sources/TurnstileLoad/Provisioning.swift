@@ -13,7 +13,7 @@ public struct VirtualUser: Sendable {
 /// Registers and logs in distinct users before a run. Set-up, not measurement: excluded from the statistics.
 public struct Provisioner: Sendable {
     /// How many users are set up at once.
-    public static let concurrencyMax = 16
+    public static let concurrencyMax = LoadLimits.provisioningConcurrencyMax
 
     public let target: LoadTarget
     public let group: any EventLoopGroup

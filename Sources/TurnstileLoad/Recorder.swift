@@ -7,7 +7,7 @@ import TurnstileReport
 final class Recorder {
     /// One endpoint's counters while the phase runs.
     private struct Accumulator {
-        var statuses = [UInt64](repeating: 0, count: 600)
+        var statuses = [UInt64](repeating: 0, count: LoadLimits.statusCodesCounted)
         var errors = [UInt64](repeating: 0, count: EndpointStats.ErrorKind.allCases.count)
         var latency = LatencyHistogram()
 
@@ -43,7 +43,7 @@ final class Recorder {
         seconds[secondIndex].requests += 1
         switch result {
         case .success(let response):
-            let status = min(max(response.status, 0), 599)
+            let status = min(max(response.status, 0), LoadLimits.statusCodesCounted - 1)
             endpoints[endpoint, default: Accumulator()].record(status: status, microseconds: microseconds)
             seconds[secondIndex].latency.record(microseconds: microseconds)
             if status >= 500 { seconds[secondIndex].failures += 1 }
@@ -55,8 +55,8 @@ final class Recorder {
     }
 
     var snapshot: RecorderSnapshot {
-        RecorderSnapshot(
-            endpoints: endpoints.map { $0.value.stats(name: $0.key) }, seconds: seconds.filter { $0.requests > 0 })
+        // Every second from the start, quiet ones too: a stall shows as zeros, not as a gap.
+        RecorderSnapshot(endpoints: endpoints.map { $0.value.stats(name: $0.key) }, seconds: seconds)
     }
 }
 
@@ -101,13 +101,15 @@ final class RecorderSet: Sendable {
 
     /// The phase's report from everything recorded: its length runs from the recorders' start to now.
     func phaseReport(
-        _ name: String, executor: String, startedAt: Date, users: Int, lateStarts: UInt64? = nil
+        _ name: String, executor: String, startedAt: Date, users: Int, lateStarts: UInt64? = nil,
+        droppedStarts: UInt64? = nil
     ) async -> PhaseReport {
         let snapshot = await snapshot()
         return PhaseReport(
             name: name, executor: executor, startedAt: startedAt,
             durationSeconds: Double((NIODeadline.now() - phaseStart).nanoseconds) / 1e9, users: users,
-            endpoints: snapshot.endpoints, timeline: snapshot.seconds, lateStarts: lateStarts)
+            endpoints: snapshot.endpoints, timeline: snapshot.seconds, lateStarts: lateStarts,
+            droppedStarts: droppedStarts)
     }
 
     /// Everything recorded so far, read on each loop and added up.

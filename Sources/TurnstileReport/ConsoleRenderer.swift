@@ -44,6 +44,7 @@ public enum ConsoleRenderer {
         var title = "\(phase.name) — \(phase.executor), \(phase.users) users, \(Format.fixed(phase.durationSeconds, digits: 2))s"
         if let spread = phase.releaseSpreadMicroseconds { title += ", release spread \(Format.microseconds(spread))" }
         if let late = phase.lateStarts, late > 0 { title += ", \(late) late starts" }
+        if let dropped = phase.droppedStarts, dropped > 0 { title += ", \(dropped) dropped" }
         let stats = phase.endpoints.count > 1 ? phase.endpoints + [phase.overall] : phase.endpoints
         let rows = stats.map { endpoint -> [String] in
             let latency = endpoint.latency

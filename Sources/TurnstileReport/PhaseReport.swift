@@ -36,11 +36,13 @@ public struct PhaseReport: Codable, Sendable {
     public var releaseSpreadMicroseconds: UInt64?
     /// For an open executor: starts that could not begin on time (no free connection at their intended time).
     public var lateStarts: UInt64?
+    /// For an open executor: arrivals never sent (the backlog was full, or still waiting when the drain ran out).
+    public var droppedStarts: UInt64?
 
     public init(
         name: String, executor: String, startedAt: Date, durationSeconds: Double, users: Int,
         endpoints: [EndpointStats], timeline: [Second], releaseSpreadMicroseconds: UInt64? = nil,
-        lateStarts: UInt64? = nil
+        lateStarts: UInt64? = nil, droppedStarts: UInt64? = nil
     ) {
         self.name = name
         self.executor = executor
@@ -51,6 +53,7 @@ public struct PhaseReport: Codable, Sendable {
         self.timeline = timeline.sorted { $0.second < $1.second }
         self.releaseSpreadMicroseconds = releaseSpreadMicroseconds
         self.lateStarts = lateStarts
+        self.droppedStarts = droppedStarts
     }
 
     /// Every endpoint together.
@@ -79,5 +82,6 @@ public struct PhaseReport: Codable, Sendable {
             releaseSpreadMicroseconds = max(releaseSpreadMicroseconds ?? 0, spread)
         }
         if let late = other.lateStarts { lateStarts = (lateStarts ?? 0) + late }
+        if let dropped = other.droppedStarts { droppedStarts = (droppedStarts ?? 0) + dropped }
     }
 }

@@ -49,10 +49,11 @@ public struct RunReport: Codable, Sendable {
         self.startedAt = startedAt
     }
 
-    /// The verdict: a run that could not be carried out beats a broken invariant, which beats a breached threshold.
+    /// The verdict: a broken invariant beats everything (an oversell seen before the run broke off is still an
+    /// oversell), then a run that could not be carried out, then a breached threshold.
     public var outcome: Outcome {
-        if failure != nil { return .couldNotRun }
         if invariants.contains(where: { !$0.passed }) { return .invariantBroken }
+        if failure != nil { return .couldNotRun }
         if thresholds.contains(where: { !$0.passed }) { return .thresholdBreached }
         return .passed
     }

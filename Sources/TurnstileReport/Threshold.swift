@@ -47,15 +47,17 @@ public struct Threshold: Sendable, Equatable, CustomStringConvertible {
     /// Parses a threshold; the error says what is wrong and shows the expected form.
     public init(parsing text: String) throws(ThresholdError) {
         description = text
-        var rest = Substring(text.filter { !$0.isWhitespace })
+        // Endpoint names may hold spaces (`GET /health:p95<1ms`); the limit itself may be written with or without.
+        var rest = Substring(text)
         if let colon = rest.lastIndex(of: ":") {
-            let name = rest[..<colon]
+            let name = rest[..<colon].trimmingWhitespace()
             guard !name.isEmpty else { throw ThresholdError(text, "the endpoint name before ':' is empty") }
-            endpoint = String(name)
+            endpoint = name
             rest = rest[rest.index(after: colon)...]
         } else {
             endpoint = nil
         }
+        rest = Substring(rest.filter { !$0.isWhitespace })
         guard let operatorStart = rest.firstIndex(where: { $0 == "<" || $0 == ">" }) else {
             throw ThresholdError(text, "no comparison: use <, <=, > or >=")
         }
@@ -110,6 +112,14 @@ public struct Threshold: Sendable, Equatable, CustomStringConvertible {
         return nil
     }
 
+    /// Whether the metric is a latency, which needs responses to be measured at all.
+    var isLatency: Bool {
+        switch metric {
+        case .latencyPercentile, .latencyMin, .latencyAverage, .latencyMax: true
+        case .failurePercent, .requestsPerSecond: false
+        }
+    }
+
     /// The metric's value for `stats` in `phase`, in the limit's unit.
     func measure(_ stats: EndpointStats, in phase: PhaseReport) -> Double {
         switch metric {
@@ -158,10 +168,21 @@ public struct ThresholdResult: Codable, Sendable, Equatable {
 
 /// Judges thresholds against a report's phases.
 public enum ThresholdSet {
-    /// One result per threshold and phase. A threshold naming an endpoint a phase does not have is skipped for it;
-    /// a phase without any requests is not judged.
+    /// One result per threshold and phase. A threshold naming an endpoint a phase does not have is skipped for that
+    /// phase, but one naming an endpoint that no phase has fails (a typo must not pass silently). A phase without any
+    /// requests is not judged; a latency limit on requests that all failed (no response to measure) fails.
     public static func judge(_ thresholds: [Threshold], on report: RunReport) -> [ThresholdResult] {
         var results: [ThresholdResult] = []
+        for threshold in thresholds {
+            if let endpoint = threshold.endpoint, !report.phases.contains(where: { phase in
+                phase.endpoints.contains { $0.name == endpoint }
+            }) {
+                results.append(
+                    ThresholdResult(
+                        threshold: threshold.description, phase: "-", actual: "no endpoint named '\(endpoint)'",
+                        passed: false))
+            }
+        }
         for phase in report.phases where phase.overall.requests > 0 {
             for threshold in thresholds {
                 let stats: EndpointStats
@@ -170,6 +191,12 @@ public enum ThresholdSet {
                     stats = named
                 } else {
                     stats = phase.overall
+                }
+                if threshold.isLatency, stats.responses == 0 {
+                    results.append(
+                        ThresholdResult(
+                            threshold: threshold.description, phase: phase.name, actual: "no responses", passed: false))
+                    continue
                 }
                 let value = threshold.measure(stats, in: phase)
                 results.append(

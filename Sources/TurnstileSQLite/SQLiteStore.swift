@@ -34,6 +34,7 @@ public final class SQLiteStore: TurnstileStore {
     let logger: Logger
     let clock: @Sendable () -> Date
     public let identity: String
+    public var commitSequence: UInt64 { queue.commitSequence }
 
     private init(
         writer: SQLiteConnection, readers: [SQLiteConnection], threadPools: [NIOThreadPool], identity: String,

@@ -33,7 +33,8 @@ public struct Server<Store: TurnstileStore>: Sendable {
         let tokens = TokenAuthority(secret: configuration.jwtSecret, audience: store.identity)
         let hasher = PasswordHasher(rounds: configuration.passwordHashRounds)
         let authenticate = BearerAuthMiddleware(tokens: tokens)
-        let cache = configuration.readCacheEnabled ? EventReadCache() : nil
+        let store = self.store
+        let cache = configuration.readCacheEnabled ? EventReadCache { store.commitSequence } : nil
 
         let router = Router(context: TurnstileRequestContext.self)
         router.add(middleware: ProblemMiddleware())
@@ -42,7 +43,7 @@ public struct Server<Store: TurnstileStore>: Sendable {
         AuthRoutes(store: store, hasher: hasher, tokens: tokens).register(on: api.group("auth"))
         EventRoutes(store: store, cache: cache).register(
             public: api.group("events"), authenticated: api.group("events").add(middleware: authenticate))
-        BookingRoutes(store: store, cache: cache).register(on: api.group("bookings").add(middleware: authenticate))
+        BookingRoutes(store: store).register(on: api.group("bookings").add(middleware: authenticate))
         return router
     }
 

@@ -18,6 +18,8 @@ public final class InMemoryStore: TurnstileStore {
     private let state = Mutex(State())
     private let clock: @Sendable () -> Date
     public let identity = UUID().uuidString
+    private let commits = Atomic<UInt64>(0)
+    public var commitSequence: UInt64 { commits.load(ordering: .sequentiallyConsistent) }
 
     /// Creates an empty store whose timestamps come from `clock`.
     public init(clock: @escaping @Sendable () -> Date = { Date() }) {
@@ -38,6 +40,7 @@ public final class InMemoryStore: TurnstileStore {
                 id: Int64(state.users.count + 1), email: registration.email, username: registration.username,
                 createdAt: now)
             state.users.append(StoredCredentials(user: user, passwordHash: passwordHash))
+            commits.add(1, ordering: .sequentiallyConsistent)
             return user
         }
     }
@@ -54,6 +57,7 @@ public final class InMemoryStore: TurnstileStore {
                 date: event.date, location: event.location, seatCount: event.seatCount,
                 availableSeats: event.seatCount, organizerID: organizerID, createdAt: now)
             state.events.append(created)
+            commits.add(1, ordering: .sequentiallyConsistent)
             return created
         }
     }
@@ -98,6 +102,7 @@ public final class InMemoryStore: TurnstileStore {
             state.bookings.append(booking)
             if let ref = claim.idempotencyRef { state.keyedBookings[ref] = booking.id }
             state.setAvailableSeats(allocator.balances[claim.resourceID]!.remaining, eventID: claim.resourceID)
+            commits.add(1, ordering: .sequentiallyConsistent)
             return .created(booking)
         }
     }
@@ -114,6 +119,7 @@ public final class InMemoryStore: TurnstileStore {
             balance.giveBack(booking.seatCount)
             state.setAvailableSeats(balance.remaining, eventID: event.id)
             state.bookings[index] = booking.cancelled()
+            commits.add(1, ordering: .sequentiallyConsistent)
             return state.bookings[index]
         }
     }

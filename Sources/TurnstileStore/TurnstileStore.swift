@@ -14,6 +14,11 @@ public protocol TurnstileStore: Service {
     /// whichever account now has its user id.
     var identity: String { get }
 
+    /// How many write batches have committed. It grows *before* any caller of a batch is answered, so a read cache
+    /// that remembers the value it read at can tell whether anything may have changed since: no client can have seen
+    /// a write acknowledged without the value having moved past it.
+    var commitSequence: UInt64 { get }
+
     /// Opens an account. Throws ``TurnstileError/emailTaken`` when the email already has one.
     func register(_ registration: Registration, passwordHash: String) async throws(TurnstileError) -> User
 

@@ -36,6 +36,7 @@ public final class WriteQueue<Command: Sendable, Output: Sendable>: Sendable {
     }
 
     private let state = Mutex(State())
+    private let committedBatches = Atomic<UInt64>(0)
     private let depthMax: Int
     private let batchMax: Int
 
@@ -80,6 +81,8 @@ public final class WriteQueue<Command: Sendable, Output: Sendable>: Sendable {
                 let outputs = try await execute(batch.map(\.command))
                 precondition(outputs.count == batch.count, "execute must answer every command of its batch")
                 results = outputs.map { .success($0) }
+                // Counted before anyone is answered: see `TurnstileStore.commitSequence`.
+                committedBatches.add(1, ordering: .sequentiallyConsistent)
             } catch {
                 results = Array(repeating: .failure(error), count: batch.count)
             }
@@ -98,6 +101,9 @@ public final class WriteQueue<Command: Sendable, Output: Sendable>: Sendable {
         }
         wakeUp?.resume()
     }
+
+    /// How many batches have committed; grows before any of a batch's callers is answered.
+    public var commitSequence: UInt64 { committedBatches.load(ordering: .sequentiallyConsistent) }
 
     /// How many writes are waiting now (for metrics and tests).
     public var depth: Int { state.withLock { $0.pending.count } }

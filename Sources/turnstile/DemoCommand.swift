@@ -36,7 +36,8 @@ struct DemoCommand: AsyncParsableCommand {
         if report.failure == nil {
             do {
                 try await EmbeddedService.compareCache(
-                    users: users, duration: duration, rate: nil, progress: ProgressReporter(), into: &withComparison)
+                    users: users, shape: .closed(duration: duration.timeAmount), timeouts: .init(),
+                    progress: ProgressReporter(), into: &withComparison)
             } catch {
                 withComparison.failure = "the cache comparison failed: \(error)"
             }

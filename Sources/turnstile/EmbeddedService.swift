@@ -58,20 +58,25 @@ enum EmbeddedService {
     }
 
     /// Read-heavy throughput against the embedded service with the read cache on, then off: the classic
-    /// with-cache / without-cache comparison, as two phases of `report`.
+    /// with-cache / without-cache comparison, as the phases of `report`, each with a probe that the cache really was
+    /// on (or off).
     static func compareCache(
-        users: Int, duration: DurationArgument, rate: Double?, progress: ProgressReporter, into report: inout RunReport
+        users: Int, shape: MixedSuite.Shape, timeouts: HTTPClientConnection.Timeouts, progress: ProgressReporter,
+        into report: inout RunReport
     ) async throws {
         for readCache in [true, false] {
             let phases = try await with(readCache: readCache) { target in
                 let group = MultiThreadedEventLoopGroup.singleton
+                let name = "throughput (cache \(readCache ? "on" : "off"))"
                 var part = RunReport(suite: "throughput", target: target.description)
-                progress.note("throughput, read cache \(readCache ? "on" : "off"): provisioning \(users) users…")
-                let provisioned = try await Provisioner(target: target, group: group).provision(users, progress: progress)
-                try await MixedSuite(mix: .readHeavy, target: target, group: group, progress: progress)
-                    .run(
-                        "throughput (cache \(readCache ? "on" : "off"))", users: provisioned,
-                        duration: duration.timeAmount, rate: rate, into: &part)
+                progress.note("\(name): provisioning \(users) users…")
+                let provisioned = try await Provisioner(target: target, group: group, timeouts: timeouts)
+                    .provision(users, progress: progress)
+                try await MixedSuite(mix: .readHeavy, target: target, group: group, timeouts: timeouts, progress: progress)
+                    .run(name, users: provisioned, shape: shape, into: &part)
+                part.invariants.append(
+                    try await CacheProbe.check(
+                        cacheOn: readCache, phase: name, target: target, group: group, timeouts: timeouts))
                 return part
             }
             report.phases += phases.phases

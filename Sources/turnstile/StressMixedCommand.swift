@@ -103,11 +103,12 @@ struct StressThroughputCommand: AsyncParsableCommand {
             try await shape.run(.readHeavy, suite: "throughput", options: options)
         }
         let target = try LoadTarget(parsing: "http://127.0.0.1")
+        let (loadShape, needed) = try shape.shape(timeouts: options.timeouts)
         let report = await StressRun.execute(
             suite: "throughput", target: target, thresholds: try options.parsedThresholds
         ) { report in
             try await EmbeddedService.compareCache(
-                users: shape.users, duration: shape.duration, rate: shape.rate, progress: ProgressReporter(),
+                users: needed, shape: loadShape, timeouts: options.timeouts, progress: ProgressReporter(),
                 into: &report)
         }
         try options.finish(report)

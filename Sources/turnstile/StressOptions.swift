@@ -4,11 +4,8 @@ import NIOCore
 import TurnstileLoad
 import TurnstileReport
 
-/// Flags every `turnstile stress` suite takes.
-struct StressOptions: ParsableArguments {
-    @Option(help: "The API under test: an http:// base URL.")
-    var target = "http://127.0.0.1:8080"
-
+/// Flags every run takes, whatever drives it: thresholds, the JSON result, and how long to wait for answers.
+struct RunOptions: ParsableArguments {
     @Option(
         name: .customLong("threshold"),
         help: ArgumentHelp(
@@ -25,7 +22,6 @@ struct StressOptions: ParsableArguments {
     @Option(help: "Seconds of silence (nothing received) while awaiting a response before it counts as a timeout.")
     var readTimeout: Double = 10
 
-    var loadTarget: LoadTarget { get throws { try LoadTarget(parsing: target) } }
     var parsedThresholds: [Threshold] { get throws { try thresholds.map { try Threshold(parsing: $0) } } }
     var timeouts: HTTPClientConnection.Timeouts {
         HTTPClientConnection.Timeouts(
@@ -33,7 +29,6 @@ struct StressOptions: ParsableArguments {
     }
 
     func validate() throws {
-        do { _ = try loadTarget } catch { throw ValidationError("\(error)") }
         do { _ = try parsedThresholds } catch { throw ValidationError("\(error)") }
         guard timeout > 0, readTimeout > 0 else { throw ValidationError("--timeout and --read-timeout must be positive") }
     }
@@ -41,6 +36,26 @@ struct StressOptions: ParsableArguments {
     /// Prints the report's tables, writes its JSON if asked, and ends the command with its outcome's exit code.
     func finish(_ report: RunReport) throws -> Never {
         try RunOutput.finish(report, json: json)
+    }
+}
+
+/// Flags every `turnstile stress` suite against an API takes: the target, and the run's own.
+struct StressOptions: ParsableArguments {
+    @Option(help: "The API under test: an http:// base URL.")
+    var target = "http://127.0.0.1:8080"
+
+    @OptionGroup var run: RunOptions
+
+    var loadTarget: LoadTarget { get throws { try LoadTarget(parsing: target) } }
+    var parsedThresholds: [Threshold] { get throws { try run.parsedThresholds } }
+    var timeouts: HTTPClientConnection.Timeouts { run.timeouts }
+
+    func validate() throws {
+        do { _ = try loadTarget } catch { throw ValidationError("\(error)") }
+    }
+
+    func finish(_ report: RunReport) throws -> Never {
+        try run.finish(report)
     }
 }
 

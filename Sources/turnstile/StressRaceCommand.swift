@@ -32,6 +32,9 @@ struct StressRaceCommand: AsyncParsableCommand {
         guard users >= 1, capacity >= 1, seatsPerUser >= 1 else {
             throw ValidationError("--users, --capacity and --seats-per-user must be at least 1")
         }
+        guard users <= LoadLimits.barrierUsersMax else {
+            throw ValidationError("--users may be at most \(LoadLimits.barrierUsersMax): each buyer holds a connection")
+        }
     }
 
     func run() async throws {

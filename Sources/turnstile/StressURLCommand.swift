@@ -34,13 +34,7 @@ struct StressURLCommand: AsyncParsableCommand {
     @Option(name: .short, help: "The request body.")
     var body: String?
 
-    @Option(help: "Write the complete, mergeable result as JSON to this file.")
-    var json: String?
-
-    @Option(
-        name: .customLong("threshold"),
-        help: ArgumentHelp("A pass/fail limit; repeat for several. E.g. 'p95<50ms'.", valueName: "limit"))
-    var thresholds: [String] = []
+    @OptionGroup var run: RunOptions
 
     func validate() throws {
         _ = try split()
@@ -55,7 +49,6 @@ struct StressURLCommand: AsyncParsableCommand {
                 throw ValidationError("header '\(header)' must look like 'Name: value' on one line")
             }
         }
-        for threshold in thresholds { _ = try Threshold(parsing: threshold) }
     }
 
     /// The target (scheme, host, port) and the path with its query.
@@ -82,14 +75,12 @@ struct StressURLCommand: AsyncParsableCommand {
             endpoint: "\(method.uppercased()) \(path)", method: HTTPMethod(rawValue: method.uppercased()), path: path,
             headers: httpHeaders, body: body.map { ByteBuffer(string: $0) })
         let suite = URLSuite(request: request, connections: connections, duration: duration.timeAmount, rate: rate)
-        let report = await StressRun.execute(
-            suite: "url", target: target, thresholds: try thresholds.map { try Threshold(parsing: $0) }
-        ) { report in
+        let report = await StressRun.execute(suite: "url", target: target, thresholds: try run.parsedThresholds) { report in
             report.phases.append(
                 try await suite.run(
-                    target: target, group: MultiThreadedEventLoopGroup.singleton, timeouts: .init(),
+                    target: target, group: MultiThreadedEventLoopGroup.singleton, timeouts: run.timeouts,
                     progress: ProgressReporter()))
         }
-        try RunOutput.finish(report, json: json)
+        try run.finish(report)
     }
 }

@@ -33,8 +33,11 @@ struct ExecutorTests {
         try await LiveServer.with { server in
             let target = try LoadTarget(parsing: "http://127.0.0.1:\(server.port)")
             let request = health
+            // Two loops, whatever the machine: each paces 100 arrivals a second, exactly 10 ms apart.
+            let twoLoops = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+            defer { Task { try? await twoLoops.shutdownGracefully() } }
             let phase = try await OpenExecutor(rate: 200, duration: .seconds(1), connectionsMax: 8)
-                .run("open", scenario: { _, _ in request }, target: target, group: group)
+                .run("open", scenario: { _, _ in request }, target: target, group: twoLoops)
             // Arrivals are scheduled, not measured: 200 per second for one second, whatever the latency. None is
             // dropped on loopback with 8 connections, so all 200 are recorded.
             #expect(phase.overall.requests == 200)
@@ -61,8 +64,10 @@ extension ExecutorTests {
         try await LiveServer.with { server in
             let target = try LoadTarget(parsing: "http://127.0.0.1:\(server.port)")
             let request = health
+            let twoLoops = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+            defer { Task { try? await twoLoops.shutdownGracefully() } }
             let phase = try await OpenExecutor(rate: 100, rateEnd: 300, duration: .seconds(1), connectionsMax: 8)
-                .run("open ramp", scenario: { _, _ in request }, target: target, group: group)
+                .run("open ramp", scenario: { _, _ in request }, target: target, group: twoLoops)
             // The arrivals are the integral of the rate: (100 + 300) / 2 × 1 s, give or take the rounding of each
             // loop's intervals.
             #expect((195...205).contains(phase.overall.requests))

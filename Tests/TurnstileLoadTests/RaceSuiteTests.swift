@@ -41,6 +41,20 @@ struct RaceSuiteTests {
         }
     }
 
+    @Test("against a target that loses acknowledged bookings: the read-back catches it")
+    func catchesLostWrites() async throws {
+        try await BrokenTarget.with(buyers: 10, defect: .losesBookings) { broken in
+            let target = try LoadTarget(parsing: "http://127.0.0.1:\(broken.port)")
+            let report = await StressRun.execute(suite: "race", target: target, thresholds: []) { report in
+                try await RaceSuite(target: target, group: MultiThreadedEventLoopGroup.singleton)
+                    .run([.init(users: 10, capacity: 3)], into: &report)
+            }
+            #expect(report.outcome == .invariantBroken)
+            let stored = try #require(report.invariants.first { $0.rule.hasPrefix("stored bookings") })
+            #expect(!stored.passed && stored.actual == "0")
+        }
+    }
+
     @Test("an unreachable target is a run that could not be carried out")
     func unreachable() async throws {
         let target = try LoadTarget(parsing: "http://127.0.0.1:1")

@@ -25,6 +25,22 @@ struct ThresholdTests {
         #expect(threshold.limit == limit)
     }
 
+    @Test("endpoint names may hold spaces; a latency limit with no responses fails")
+    func spacesAndEmptiness() throws {
+        let threshold = try Threshold(parsing: "GET /health : p95 < 1ms")
+        #expect(threshold.endpoint == "GET /health" && threshold.limit == 1_000)
+        var timedOut = EndpointStats(name: "GET /health")
+        timedOut.record(error: .timeout)
+        var report = RunReport(suite: "url", target: "http://127.0.0.1:1")
+        report.phases = [
+            PhaseReport(
+                name: "url", executor: "closed", startedAt: Date(), durationSeconds: 1, users: 1, endpoints: [timedOut],
+                timeline: [])
+        ]
+        let results = ThresholdSet.judge([threshold], on: report)
+        #expect(results.count == 1 && !results[0].passed && results[0].actual == "no responses")
+    }
+
     @Test("invalid thresholds are refused with a reason", arguments: ["p95", "p95<500", "p0<1ms", "p101<1ms", "errors<1", "lag<1ms", ":p95<1ms", "rps>many"])
     func refuses(_ text: String) {
         #expect(throws: ThresholdError.self) { try Threshold(parsing: text) }
@@ -47,7 +63,9 @@ struct ThresholdTests {
             try ["book:p95<100ms", "book:p95<50ms", "errors<1%", "rps>100", "nowhere:p95<1ms"].map {
                 try Threshold(parsing: $0)
             }, on: report)
-        #expect(results.map(\.passed) == [true, false, true, true])
-        #expect(results[1].actual.hasPrefix("95.0"), "HDR reports within 0.1 %: \(results[1].actual)")
+        // The unknown endpoint fails first; then, for the one phase, the four others in order.
+        #expect(results.map(\.passed) == [false, true, false, true, true])
+        #expect(results[0].actual == "no endpoint named 'nowhere'")
+        #expect(results[2].actual.hasPrefix("95.0"), "HDR reports within 0.1 %: \(results[2].actual)")
     }
 }

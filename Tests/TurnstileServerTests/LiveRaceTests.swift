@@ -70,8 +70,9 @@ struct LiveRaceTests {
     @Test("cancellations racing with bookings keep seats within 0...capacity and the books balanced")
     func cancellationsRaceBookings() async throws {
         try await LiveServer.with { server in
-            let holders = try await server.provisionUsers(20, prefix: "holder")
-            let newcomers = try await server.provisionUsers(40, prefix: "newcomer")
+            let everyone = try await server.provisionUsers(60)
+            let holders = Array(everyone.prefix(20))
+            let newcomers = Array(everyone.dropFirst(20))
             let eventID = try await server.createEvent(seats: 20, organizer: holders[0])
             var bookingIDs: [Int] = []
             for holder in holders {

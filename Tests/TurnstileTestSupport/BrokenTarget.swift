@@ -6,18 +6,24 @@ import Logging
 import ServiceLifecycle
 
 /// A deliberately broken imitation of the Turnstile API, for proving the engine catches what it must.
-///
-/// Its booking reads the seats left, waits until `buyers` bookings have all read, then writes: the classic
-/// read-pause-write race, made deterministic by a gate on a count rather than by timing. Every buyer sees the full
-/// stock, so it oversells.
 public struct BrokenTarget: Sendable {
+    /// What is wrong with it.
+    public enum Defect: Sendable {
+        /// Its booking reads the seats left, waits until every buyer's booking has read, then writes: the classic
+        /// read-pause-write race, made deterministic by a gate on a count rather than by timing. Every buyer sees
+        /// the full stock, so it oversells.
+        case oversells
+        /// It answers 201 to a booking that fits, but never stores it: acknowledged writes are lost.
+        case losesBookings
+    }
+
     public let port: Int
 
-    /// Runs `body` against a broken target whose bookings oversell when `buyers` arrive together.
+    /// Runs `body` against a broken target; `buyers` is how many bookings an overselling one waits for.
     public static func with<Result: Sendable>(
-        buyers: Int, _ body: @Sendable (BrokenTarget) async throws -> Result
+        buyers: Int, defect: Defect = .oversells, _ body: @Sendable (BrokenTarget) async throws -> Result
     ) async throws -> Result {
-        let books = BrokenBooks(buyers: buyers)
+        let books = BrokenBooks(buyers: buyers, defect: defect)
         let router = Router()
         let api = router.group("api/v1")
         api.post("auth/register") { request, context in
@@ -91,6 +97,7 @@ public struct BrokenTarget: Sendable {
 /// suspension is the bug on purpose.
 private actor BrokenBooks {
     private let buyers: Int
+    private let defect: BrokenTarget.Defect
     private var users: [String: Int] = [:]
     private var events: [Int: (seats: Int, available: Int)] = [:]
     private var bookingsByUser: [Int: [[String: any Sendable]]] = [:]
@@ -98,8 +105,9 @@ private actor BrokenBooks {
     private var readers = 0
     private var waiting: [CheckedContinuation<Void, Never>] = []
 
-    init(buyers: Int) {
+    init(buyers: Int, defect: BrokenTarget.Defect) {
         self.buyers = buyers
+        self.defect = defect
     }
 
     func register(email: String) -> Int {
@@ -121,6 +129,11 @@ private actor BrokenBooks {
     }
 
     func book(user: Int, event id: Int, seats: Int) async -> Int? {
+        if case .losesBookings = defect {
+            guard (events[id]?.available ?? 0) >= seats else { return nil }
+            defer { nextBookingID += 1 }
+            return nextBookingID
+        }
         let available = events[id]?.available ?? 0
         // Read, pause until every buyer has read, then write what was read: a lost update for all but the last.
         readers += 1

@@ -1,5 +1,7 @@
 import Foundation
 import NIOHTTP1
+import NIOPosix
+import TurnstileLoad
 
 /// A provisioned test user: their id and their own access token.
 public struct TestUser: Sendable {
@@ -8,24 +10,12 @@ public struct TestUser: Sendable {
 }
 
 extension LiveServer {
-    /// Registers and logs in `count` distinct users, a few at a time; each gets their own token.
-    public func provisionUsers(_ count: Int, prefix: String = "buyer") async throws -> [TestUser] {
-        let concurrency = 16
-        return try await withThrowingTaskGroup(of: (Int, TestUser).self) { group in
-            var users = [TestUser?](repeating: nil, count: count)
-            var next = 0
-            func addNext() {
-                let index = next
-                next += 1
-                group.addTask { (index, try await provisionUser("\(prefix)\(index)")) }
-            }
-            while next < min(count, concurrency) { addNext() }
-            for try await (index, user) in group {
-                users[index] = user
-                if next < count { addNext() }
-            }
-            return users.map { $0! }
-        }
+    /// Registers and logs in `count` distinct users through the engine's own provisioning; each gets their own token.
+    public func provisionUsers(_ count: Int) async throws -> [TestUser] {
+        let target = try LoadTarget(parsing: "http://127.0.0.1:\(port)")
+        return try await Provisioner(target: target, group: MultiThreadedEventLoopGroup.singleton)
+            .provision(count)
+            .map { TestUser(id: $0.id, token: $0.token) }
     }
 
     /// Registers and logs in one user.

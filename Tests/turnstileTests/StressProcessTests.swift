@@ -36,6 +36,23 @@ struct StressProcessTests {
         #expect(output.contains("invariant broken"))
     }
 
+    @Test("the demo proves the embedded service and passes, its JSON holding every phase")
+    func demo() async throws {
+        let json = FileManager.default.temporaryDirectory.appendingPathComponent("demo-\(UUID().uuidString).json")
+        defer { try? FileManager.default.removeItem(at: json) }
+        let (status, output) = try await TurnstileProcess.run([
+            "demo", "--duration", "300ms", "--users", "4", "--json", json.path,
+        ])
+        #expect(status == 0, "\(output)")
+        let report = try JSONReport.decode(Data(contentsOf: json))
+        #expect(report.phases.map(\.name) == [
+            "race 100→10", "race 300→299", "race 300×10→10", "mixed", "throughput (cache on)", "throughput (cache off)",
+        ])
+        let allHeld = report.invariants.allSatisfy(\.passed)
+        #expect(allHeld && report.outcome == .passed)
+        #expect(output.contains("Turnstile demo: PASS"))
+    }
+
     @Test("throughput --embedded compares the read cache on and off, side by side")
     func cacheComparison() async throws {
         let (status, output) = try await TurnstileProcess.run([

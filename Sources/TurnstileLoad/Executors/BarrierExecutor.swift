@@ -19,6 +19,8 @@ public struct BarrierExecutor: Sendable {
     public func run(
         _ phaseName: String, requests: [LoadRequest], target: LoadTarget, group: any EventLoopGroup
     ) async throws -> (report: PhaseReport, responses: [Result<LoadResponse, LoadError>]) {
+        precondition(requests.count <= LoadLimits.barrierUsersMax, "a barrier releases at most \(LoadLimits.barrierUsersMax)")
+        LoadLimits.raiseOpenFileLimit()
         let startedAt = Date()
         let connected = await withTaskGroup(of: (Int, Result<HTTPClientConnection, LoadError>).self) { tasks in
             for index in requests.indices {
@@ -39,12 +41,19 @@ public struct BarrierExecutor: Sendable {
             return connections.map { $0! }
         }
         defer { for case .success(let connection) in connected { connection.close() } }
+        // A race with buyers missing is not the race asked for: the run cannot be carried out as specified.
+        let failedConnects = connected.compactMap { if case .failure(let error) = $0 { error } else { nil } }
+        if let first = failedConnects.first {
+            throw SetupError(
+                "could not open \(failedConnects.count) of \(requests.count) connections for the race (\(first)); "
+                    + "lower the number of users or raise the open-file limit")
+        }
 
         // Write every request but its last byte, and wait until all of them are on the wire. Each response is
         // recorded on its loop the moment it completes, with latency from its own connection's release.
         let recorders = RecorderSet(group: group)
-        // A held request hears nothing until every request is on the wire and released: the read timeout must not
-        // count that wait, so it is as long as the whole response timeout here.
+        // A held request hears nothing until every request is on the wire and released, so until then only the long
+        // response timeout applies; both clocks start afresh at its release (see `releaseHeldByte`).
         let sendTimeouts = HTTPClientConnection.Timeouts(
             connect: timeouts.connect, read: timeouts.response, response: timeouts.response)
         var responses: [EventLoopFuture<LoadResponse>?] = []
@@ -94,22 +103,11 @@ public struct BarrierExecutor: Sendable {
             }
         }
         let duration = Double((NIODeadline.now() - firstRelease).nanoseconds) / 1e9
-        var snapshot = await recorders.snapshot()
-        for (request, connection) in zip(requests, connected) {
-            if case .failure(let error) = connection {
-                snapshot.add(RecorderSnapshot(endpoints: [Self.connectFailure(error, endpoint: request.endpoint)]))
-            }
-        }
+        let snapshot = await recorders.snapshot()
         let report = PhaseReport(
             name: phaseName, executor: "barrier", startedAt: startedAt, durationSeconds: duration,
             users: requests.count, endpoints: snapshot.endpoints, timeline: snapshot.seconds,
             releaseSpreadMicroseconds: UInt64(max(0, spread)))
         return (report, results)
-    }
-
-    private static func connectFailure(_ error: LoadError, endpoint: String) -> EndpointStats {
-        var stats = EndpointStats(name: endpoint)
-        stats.record(error: error.kind)
-        return stats
     }
 }

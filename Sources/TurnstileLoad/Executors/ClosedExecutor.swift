@@ -59,7 +59,7 @@ private final class UserLoop {
     private var iteration = 0
 
     /// After a failed connect, wait this long before trying again, so a dead target is not hammered in a loop.
-    private static let reconnectDelay = TimeAmount.milliseconds(100)
+    private static let reconnectDelay = LoadLimits.reconnectDelay
 
     init(
         user: Int, scenario: @escaping Scenario, target: LoadTarget, eventLoop: any EventLoop, deadline: NIODeadline,

@@ -8,7 +8,8 @@ import TurnstileReport
 /// Latency is measured from each request's *intended* start, so a stalled target cannot hide its stall by slowing the
 /// load down (coordinated omission corrected). A request that could not start on time, because every connection was
 /// busy, waits in a backlog and is a late start; arrivals stop at the end of the phase, but every arrival already due
-/// is still sent and measured. Only an arrival beyond ``backlogMax`` is dropped (and counted as late).
+/// is still sent and measured. An arrival beyond ``backlogMax``, or still waiting when the drain has lasted as long
+/// as a response may, is dropped, and counted as such.
 public struct OpenExecutor: Sendable {
     public var rate: Double
     /// The rate at the end of the phase, for a linear ramp; nil for a constant rate.
@@ -23,7 +24,7 @@ public struct OpenExecutor: Sendable {
     static let lateness = TimeAmount.milliseconds(1)
     /// The most arrivals waiting for a connection on one event loop; beyond it they are dropped, so a target that
     /// stops answering cannot make the engine's memory grow without bound.
-    static let backlogMax = 100_000
+    static let backlogMax = LoadLimits.openBacklogMax
 
     public init(
         rate: Double, rateEnd: Double? = nil, duration: TimeAmount, connectionsMax: Int,
@@ -56,16 +57,38 @@ public struct OpenExecutor: Sendable {
                 ).start()
             }
         }
-        var lateStarts: UInt64 = 0
-        for pacer in pacers { lateStarts += try await pacer.get() }
+        var late: UInt64 = 0
+        var dropped: UInt64 = 0
+        for pacer in pacers {
+            let counts = try await pacer.get()
+            late += counts.late
+            dropped += counts.dropped
+        }
         ticker?.cancel()
         return await recorders.phaseReport(
-            phaseName, executor: "open", startedAt: startedAt, users: connectionsMax, lateStarts: lateStarts)
+            phaseName, executor: "open", startedAt: startedAt, users: connectionsMax, lateStarts: late,
+            droppedStarts: dropped)
     }
 }
 
 /// One event loop's share of the arrivals, confined to that loop.
+///
+/// Its life has three steps: `running` (arrivals are generated on each tick and sent as connections allow),
+/// `draining` (the deadline passed: no new arrivals, but every arrival already due is still sent, and the phase
+/// waits for the requests in flight; a drain longer than the response timeout drops what is left), and `finished`
+/// (the counts are handed over, once).
 private final class Pacer {
+    private enum Step {
+        case running
+        case draining
+        case finished
+    }
+
+    struct Counts {
+        var late: UInt64 = 0
+        var dropped: UInt64 = 0
+    }
+
     private let loopIndex: Int
     private let loopCount: Int
     private let rateStart: Double
@@ -78,8 +101,9 @@ private final class Pacer {
     private let eventLoop: any EventLoop
     private let timeouts: HTTPClientConnection.Timeouts
     private let recorder: Recorder
-    private let done: EventLoopPromise<UInt64>
+    private let done: EventLoopPromise<Counts>
 
+    private var step = Step.running
     private var nextArrival: NIODeadline
     private var arrivals = 0
     private var backlog: [NIODeadline] = []
@@ -87,13 +111,12 @@ private final class Pacer {
     private var idle: [HTTPClientConnection] = []
     private var open = 0
     private var inFlight = 0
-    private var lateStarts: UInt64 = 0
+    private var counts = Counts()
     private var ticker: RepeatedTask?
 
     init(
         loopIndex: Int, loopCount: Int, rate: Double, rateEnd: Double, connectionsMax: Int, start: NIODeadline,
-        deadline: NIODeadline,
-        scenario: @escaping Scenario, target: LoadTarget, eventLoop: any EventLoop,
+        deadline: NIODeadline, scenario: @escaping Scenario, target: LoadTarget, eventLoop: any EventLoop,
         timeouts: HTTPClientConnection.Timeouts, recorder: Recorder
     ) {
         self.loopIndex = loopIndex
@@ -112,7 +135,7 @@ private final class Pacer {
         done = eventLoop.makePromise()
     }
 
-    func start() -> EventLoopFuture<UInt64> {
+    func start() -> EventLoopFuture<Counts> {
         let bound = NIOLoopBound(self, eventLoop: eventLoop)
         ticker = eventLoop.scheduleRepeatedTask(initialDelay: .zero, delay: OpenExecutor.tick) { _ in
             bound.value.tick()
@@ -121,21 +144,34 @@ private final class Pacer {
     }
 
     private func tick() {
+        guard case .running = step else { return }
         let now = NIODeadline.now()
         while nextArrival <= now, nextArrival < deadline {
             if backlog.count - backlogHead < OpenExecutor.backlogMax {
                 backlog.append(nextArrival)
             } else {
-                lateStarts += 1
+                counts.dropped += 1
             }
             nextArrival = nextArrival + interval(at: nextArrival)
         }
-        dispatch()
         if now >= deadline {
-            // No more arrivals; the ones already due are still sent as connections free up.
+            // Every arrival before the deadline is queued now; from here on, only what is due gets sent.
+            step = .draining
             ticker?.cancel()
-            finishIfIdle()
+            let bound = NIOLoopBound(self, eventLoop: eventLoop)
+            eventLoop.scheduleTask(in: timeouts.response) { bound.value.stopDraining() }
         }
+        dispatch()
+        finishIfDone()
+    }
+
+    /// The drain took as long as a response may: what still waits for a connection is dropped.
+    private func stopDraining() {
+        guard case .draining = step else { return }
+        counts.dropped += UInt64(backlog.count - backlogHead)
+        backlog.removeAll()
+        backlogHead = 0
+        finishIfDone()
     }
 
     /// The gap to the next arrival, from the rate at `time` (linear from the start rate to the end rate).
@@ -146,31 +182,16 @@ private final class Pacer {
         return .nanoseconds(max(1, Int64(1e9 / rate)))
     }
 
+    /// Sends waiting arrivals on idle connections, opening new ones up to the maximum.
     private func dispatch() {
         while backlogHead < backlog.count {
             let intended = backlog[backlogHead]
-            if let connection = idle.popLast() {
+            if let connection = takeIdleConnection() {
                 backlogHead += 1
                 send(intended: intended, on: connection)
             } else if open < connectionsMax {
                 backlogHead += 1
-                open += 1
-                inFlight += 1
-                HTTPClientConnection.connect(to: target, on: eventLoop, timeouts: timeouts)
-                    .assumeIsolated()
-                    .whenComplete { result in
-                        self.inFlight -= 1
-                        switch result {
-                        case .success(let connection): self.send(intended: intended, on: connection)
-                        case .failure(let error):
-                            self.open -= 1
-                            let request = self.nextRequest()
-                            self.recorder.record(
-                                request.endpoint, start: intended, end: .now(),
-                                result: .failure(ResponseHandler.classify(error)))
-                            self.finishIfIdle()
-                        }
-                    }
+                connectThenSend(intended: intended)
             } else {
                 break
             }
@@ -181,14 +202,44 @@ private final class Pacer {
         }
     }
 
+    /// An idle connection still fit for a request; ones the server closed meanwhile are let go.
+    private func takeIdleConnection() -> HTTPClientConnection? {
+        while let connection = idle.popLast() {
+            if connection.isReusable { return connection }
+            connection.close()
+            open -= 1
+        }
+        return nil
+    }
+
+    private func connectThenSend(intended: NIODeadline) {
+        open += 1
+        inFlight += 1
+        HTTPClientConnection.connect(to: target, on: eventLoop, timeouts: timeouts)
+            .assumeIsolated()
+            .whenComplete { result in
+                self.inFlight -= 1
+                switch result {
+                case .success(let connection):
+                    self.send(intended: intended, on: connection)
+                case .failure(let error):
+                    self.open -= 1
+                    self.recorder.record(
+                        self.nextRequest().endpoint, start: intended, end: .now(),
+                        result: .failure(ResponseHandler.classify(error)))
+                    self.dispatch()
+                    self.finishIfDone()
+                }
+            }
+    }
+
     private func nextRequest() -> LoadRequest {
         defer { arrivals += 1 }
         return scenario(loopIndex + loopCount * (arrivals % connectionsMax), arrivals)
     }
 
     private func send(intended: NIODeadline, on connection: HTTPClientConnection) {
-        let startedAt = NIODeadline.now()
-        if startedAt - intended > OpenExecutor.lateness { lateStarts += 1 }
+        if NIODeadline.now() - intended > OpenExecutor.lateness { counts.late += 1 }
         let request = nextRequest()
         inFlight += 1
         connection.send(request, timeouts: timeouts) { result in
@@ -201,14 +252,16 @@ private final class Pacer {
                 self.open -= 1
             }
             self.dispatch()
-            self.finishIfIdle()
+            self.finishIfDone()
         }
     }
 
-    private func finishIfIdle() {
-        guard NIODeadline.now() >= deadline, inFlight == 0, backlogHead == backlog.count else { return }
+    private func finishIfDone() {
+        guard case .draining = step, inFlight == 0, backlogHead == backlog.count else { return }
+        step = .finished
         for connection in idle { connection.close() }
+        open -= idle.count
         idle.removeAll()
-        done.succeed(lateStarts)
+        done.succeed(counts)
     }
 }

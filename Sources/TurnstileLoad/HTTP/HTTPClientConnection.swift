@@ -31,7 +31,7 @@ public final class HTTPClientConnection: Sendable {
     private let holdback: NIOLoopBound<LastByteHoldback>?
     /// Heads already built for this connection's target, by request identity: bounded, emptied when full.
     private let heads: NIOLoopBoundBox<[Int: HTTPRequestHead]>
-    private static let headsRememberedMax = 256
+    private static let headsRememberedMax = LoadLimits.headsRememberedMax
 
     public var eventLoop: any EventLoop { channel.eventLoop }
 
@@ -130,6 +130,8 @@ public final class HTTPClientConnection: Sendable {
 
     /// Lets the held last byte go and returns when it did. On the event loop.
     public func releaseHeldByte() -> NIODeadline {
+        // The request's clocks start now: until its last byte went out, the server could not answer it.
+        handler.value.restartClocks()
         channel.triggerUserOutboundEvent(LastByteHoldback.Release(), promise: nil)
         return releasedAt ?? .now()
     }
@@ -151,7 +153,7 @@ final class ResponseHandler: ChannelInboundHandler {
     typealias InboundIn = HTTPClientResponsePart
     typealias Completion = (Result<LoadResponse, LoadError>) -> Void
 
-    static let sweepInterval = TimeAmount.milliseconds(50)
+    static let sweepInterval = LoadLimits.deadlineSweepInterval
 
     private var completion: Completion?
     private var deadline = NIODeadline.distantFuture
@@ -190,6 +192,13 @@ final class ResponseHandler: ChannelInboundHandler {
         head = nil
         body = nil
         bodyByteCount = 0
+    }
+
+    /// Starts the awaited response's timeouts afresh (a barrier's request is released long after it was written).
+    func restartClocks() {
+        guard completion != nil, let now = context?.eventLoop.now else { return }
+        deadline = now + timeouts.response
+        lastProgress = now
     }
 
     private func checkDeadline() {

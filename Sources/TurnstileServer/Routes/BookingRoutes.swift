@@ -6,8 +6,6 @@ import TurnstileStore
 /// `POST /bookings/`, `GET /bookings/` (mine) and `DELETE /bookings/{id}`, all authenticated.
 struct BookingRoutes<Store: TurnstileStore> {
     let store: Store
-    /// Invalidated by every booking and cancellation, which change an event's availability.
-    let cache: EventReadCache?
 
     func register(on group: RouterGroup<TurnstileRequestContext>) {
         group.post { request, context in
@@ -18,7 +16,6 @@ struct BookingRoutes<Store: TurnstileStore> {
                 eventID: body.eventID, seatCount: body.seatCount, userID: userID,
                 idempotencyKey: request.headers[.idempotencyKey])
             let outcome = try await store.book(booking)
-            if case .created = outcome { cache?.invalidate() }
             var headers = HTTPFields()
             if case .replayed = outcome { headers[.idempotentReplayed] = "true" }
             return EditedResponse(status: .created, headers: headers, response: BookingResponse(outcome.booking))
@@ -30,9 +27,7 @@ struct BookingRoutes<Store: TurnstileStore> {
         group.delete(":id") { request, context in
             let userID = try context.requireUserID()
             let id = try request.pathID("id", context: context)
-            let cancelled = try await store.cancelBooking(id: id, userID: userID)
-            cache?.invalidate()
-            return BookingResponse(cancelled)
+            return BookingResponse(try await store.cancelBooking(id: id, userID: userID))
         }
     }
 }

@@ -35,7 +35,6 @@ struct EventRoutes<Store: TurnstileStore> {
                 title: body.title, description: body.description, date: body.date, location: body.location,
                 seatCount: body.seatCount)
             let created = try await store.createEvent(event, organizerID: organizerID)
-            cache?.invalidate()
             return EditedResponse(status: .created, response: EventResponse(created))
         }
     }

@@ -1,0 +1,39 @@
+import NIOCore
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// Every bound the stress engine keeps, in one place (the service's are in `TurnstileCore.Limits`).
+public enum LoadLimits {
+    /// The most buyers one barrier releases: each holds a connection of its own (and the target one more).
+    public static let barrierUsersMax = 10_000
+    /// The most users set up at once while provisioning.
+    public static let provisioningConcurrencyMax = 16
+    /// The most arrivals waiting for a connection on one event loop of an open executor.
+    public static let openBacklogMax = 100_000
+    /// How many built request heads a connection remembers.
+    public static let headsRememberedMax = 256
+    /// Status codes are counted in an array indexed by code; anything above is counted as 599.
+    public static let statusCodesCounted = 600
+    /// After a failed connect, a looping user waits this long before trying again.
+    public static let reconnectDelay = TimeAmount.milliseconds(100)
+    /// How often a connection checks its response deadlines.
+    public static let deadlineSweepInterval = TimeAmount.milliseconds(50)
+
+    /// Raises this process's open-file limit to the hard limit, so a race of thousands of connections is bounded by
+    /// the system, not by a conservative default. Returns the limit now in force.
+    @discardableResult
+    public static func raiseOpenFileLimit() -> UInt64 {
+        var limit = rlimit()
+        guard getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 else { return 0 }
+        if limit.rlim_cur < limit.rlim_max {
+            var raised = limit
+            raised.rlim_cur = limit.rlim_max
+            if setrlimit(Int32(RLIMIT_NOFILE.rawValue), &raised) == 0 { limit = raised }
+        }
+        return UInt64(limit.rlim_cur)
+    }
+}
