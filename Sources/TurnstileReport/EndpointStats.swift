@@ -59,3 +59,44 @@ public struct EndpointStats: Codable, Sendable, Equatable {
     /// How many responses had `status`.
     public func count(status: Int) -> UInt64 { statusCounts[String(status)] ?? 0 }
 }
+
+extension EndpointStats {
+    /// The usual figures, derived from the counts and the histogram, written beside them in the JSON for readers
+    /// that do not want to walk histogram buckets. Never read back: the histogram is the source of truth.
+    public struct Summary: Codable, Sendable, Equatable {
+        public let requests: UInt64
+        public let failures: UInt64
+        public let latencyMicroseconds: [String: Double]
+    }
+
+    public var summary: Summary {
+        var latency: [String: Double] = [
+            "min": Double(self.latency.minimum), "avg": self.latency.mean, "max": Double(self.latency.maximum),
+        ]
+        for (name, percentile) in [("p50", 50.0), ("p90", 90), ("p95", 95), ("p99", 99), ("p99.9", 99.9)] {
+            latency[name] = Double(self.latency.percentile(percentile))
+        }
+        return Summary(requests: requests, failures: failures, latencyMicroseconds: latency)
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case name, statusCounts, errorCounts, latency, summary
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        name = try container.decode(String.self, forKey: .name)
+        statusCounts = try container.decode([String: UInt64].self, forKey: .statusCounts)
+        errorCounts = try container.decode([String: UInt64].self, forKey: .errorCounts)
+        latency = try container.decode(LatencyHistogram.self, forKey: .latency)
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(name, forKey: .name)
+        try container.encode(statusCounts, forKey: .statusCounts)
+        try container.encode(errorCounts, forKey: .errorCounts)
+        try container.encode(latency, forKey: .latency)
+        try container.encode(summary, forKey: .summary)
+    }
+}

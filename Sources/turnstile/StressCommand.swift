@@ -13,7 +13,7 @@ struct StressCommand: AsyncParsableCommand {
               0  every invariant held and every threshold passed
               1  a threshold was breached
               2  an invariant was broken (oversold, undersold, lost or phantom writes)
-              3  the run could not be carried out (target unreachable, bad flags, set-up refused)
+              3  the run could not be carried out (unreachable target, bad flags)
             """,
         subcommands: [
             StressRaceCommand.self, StressURLCommand.self, StressMixedCommand.self, StressThroughputCommand.self,

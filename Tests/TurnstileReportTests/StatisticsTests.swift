@@ -94,8 +94,17 @@ struct StatisticsTests {
                 durationSeconds: 0.5, users: 1, endpoints: [stats], timeline: [])
         ]
         report.invariants = [.equal(1, 1, phase: "race 100→10", rule: "successes")]
-        let decoded = try JSONReport.decode(JSONReport.encode(report))
+        let json = try JSONReport.encode(report)
+        let decoded = try JSONReport.decode(json)
         #expect(decoded.phases[0].endpoints == report.phases[0].endpoints)
+        // Each endpoint carries its derived figures too, for readers that do not walk histogram buckets.
+        let object = try JSONSerialization.jsonObject(with: json) as? [String: Any]
+        let phases = object?["phases"] as? [[String: Any]]
+        let endpoint = (phases?.first?["endpoints"] as? [[String: Any]])?.first
+        let summary = endpoint?["summary"] as? [String: Any]
+        let latency = summary?["latencyMicroseconds"] as? [String: Double]
+        #expect(Set(latency?.keys ?? [:].keys) == ["min", "avg", "p50", "p90", "p95", "p99", "p99.9", "max"])
+        #expect(summary?["requests"] as? Int == 1)
         #expect(decoded.invariants == report.invariants)
         #expect(decoded.outcome == .passed)
     }
