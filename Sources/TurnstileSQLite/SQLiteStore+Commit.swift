@@ -30,13 +30,14 @@ extension SQLiteStore {
     private func apply(_ batch: [WriteCommand]) async throws -> [WriteResult] {
         // Truncated to what the store keeps, so a value answered now equals the same value read back later.
         let now = Date(millisecondsSince1970: clock().millisecondsSince1970)
-        var plan = try await BatchState.load(for: batch, on: writer)
+        let loaded = try await BatchInputs.load(BatchPlan.needs(of: batch), on: writer)
+        var plan = BatchPlan(loaded.inputs)
         var results = [WriteResult?](repeating: nil, count: batch.count)
 
         for (index, command) in batch.enumerated() {
             // A write for an account that is gone fails alone; let through, its foreign key would fail the batch.
-            if let userID = command.actingUserID, !plan.knownUserIDs.contains(userID) {
-                results[index] = .failure(.accountGone)
+            if let refusal = plan.refusal(for: command) {
+                results[index] = refusal
                 continue
             }
             switch command {
@@ -44,9 +45,7 @@ extension SQLiteStore {
                 results[index] = try await insertUser(registration, passwordHash: passwordHash, now: now)
             case .createEvent(let event, let organizerID):
                 let created = try await insertEvent(event, organizerID: organizerID, now: now)
-                plan.allocator.add(
-                    resourceID: created.id,
-                    balance: ResourceBalance(capacity: created.seatCount, remaining: created.availableSeats))
+                plan.add(created)
                 results[index] = .success(.event(created))
             case .book(let claim):
                 results[index] = plan.decide(claim, commandIndex: index)
@@ -55,12 +54,8 @@ extension SQLiteStore {
             }
         }
 
-        let created = try await insertGrants(plan.grants, firstID: plan.nextBookingID, now: now)
-        for (commandIndex, booking) in created { results[commandIndex] = .success(.booking(.created(booking))) }
-        for (commandIndex, claimIndex) in plan.replaysInBatch {
-            let original = created[plan.commandIndexOfClaim[claimIndex]]!
-            results[commandIndex] = .success(.booking(.replayed(original)))
-        }
+        let created = try await insertGrants(plan.grants, firstID: loaded.nextBookingID, now: now)
+        plan.complete(&results, created: created)
         if !plan.cancelledBookingIDs.isEmpty {
             let ids = plan.cancelledBookingIDs.map { SQLiteData($0) }
             try await writer.execute(
@@ -107,7 +102,7 @@ extension SQLiteStore {
     /// Ids are assigned here, following the largest id in the table (read with the balances, or here when the
     /// batch's events were all created within it): the writer holds SQLite's write lock, so no one else can insert
     /// meanwhile, and the ids are known without relying on the order of `RETURNING` rows.
-    private func insertGrants(_ grants: [BatchState.Grant], firstID: Int64?, now: Date) async throws -> [Int: Booking] {
+    private func insertGrants(_ grants: [BatchPlan.Grant], firstID: Int64?, now: Date) async throws -> [Int: Booking] {
         guard !grants.isEmpty else { return [:] }
         var firstID = firstID ?? 0
         if firstID == 0 {
@@ -141,56 +136,26 @@ extension SQLiteStore {
     }
 }
 
-/// What the writer knows while it decides one batch: the allocator over the balances the batch touches, the bookings
-/// it may cancel, and the grants, replays and cancellations decided so far.
-struct BatchState {
-    struct Grant {
-        let commandIndex: Int
-        let claim: Claim
-    }
-
-    var allocator: BatchAllocator
+/// Reads, inside the write transaction, what a batch's plan needs: SQLite's half of ``BatchPlan``.
+struct BatchInputs {
+    let inputs: BatchPlan.Inputs
     /// The id the batch's first new booking gets, read with the balances; nil if no balance was read.
     let nextBookingID: Int64?
-    /// Which of the accounts the batch acts for exist.
-    let knownUserIDs: Set<Int64>
-    private var cancellable: [Int64: Booking]
-    private let storedBookings: [Int64: Booking]
-    private(set) var grants: [Grant] = []
-    private(set) var replaysInBatch: [(commandIndex: Int, claimIndex: Int)] = []
-    private(set) var commandIndexOfClaim: [Int] = []
-    private(set) var cancelledBookingIDs: [Int64] = []
 
-    /// Reads, inside the write transaction, everything the batch's decisions depend on.
-    static func load(for batch: [WriteCommand], on writer: SQLiteConnection) async throws -> BatchState {
-        var eventIDs = Set<Int64>()
-        var refs = Set<IdempotencyRef>()
-        var cancelIDs = Set<Int64>()
-        var userIDs = Set<Int64>()
-        for command in batch {
-            if let userID = command.actingUserID { userIDs.insert(userID) }
-            switch command {
-            case .book(let claim):
-                eventIDs.insert(claim.resourceID)
-                if let ref = claim.idempotencyRef { refs.insert(ref) }
-            case .cancelBooking(let id, _):
-                cancelIDs.insert(id)
-            case .register, .createEvent:
-                break
-            }
-        }
+    static func load(_ needs: BatchPlan.Needs, on writer: SQLiteConnection) async throws -> BatchInputs {
+        var eventIDs = needs.eventIDs
 
         var knownUserIDs = Set<Int64>()
-        if !userIDs.isEmpty {
-            let ids = userIDs.map { SQLiteData($0) }
+        if !needs.userIDs.isEmpty {
+            let ids = needs.userIDs.map { SQLiteData($0) }
             let rows = try await writer.query(
                 "SELECT id FROM users WHERE id IN \(Columns.placeholders(ids.count))", ids)
             knownUserIDs = Set(rows.map { $0.int64("id") })
         }
 
         var cancellable: [Int64: Booking] = [:]
-        if !cancelIDs.isEmpty {
-            let ids = cancelIDs.map { SQLiteData($0) }
+        if !needs.bookingIDs.isEmpty {
+            let ids = needs.bookingIDs.map { SQLiteData($0) }
             let rows = try await writer.query(
                 "SELECT \(Columns.booking) FROM bookings WHERE id IN \(Columns.placeholders(ids.count))", ids)
             for booking in rows.map({ $0.booking() }) {
@@ -201,8 +166,8 @@ struct BatchState {
 
         var storedGrants: [IdempotencyRef: KeyedGrant] = [:]
         var storedBookings: [Int64: Booking] = [:]
-        if !refs.isEmpty {
-            let pairs = Array(refs)
+        if !needs.idempotencyRefs.isEmpty {
+            let pairs = Array(needs.idempotencyRefs)
             let values = Array(repeating: "(?, ?)", count: pairs.count).joined(separator: ", ")
             let binds = pairs.flatMap { [SQLiteData($0.userID), SQLiteData.text($0.key)] }
             let rows = try await writer.query(
@@ -236,52 +201,10 @@ struct BatchState {
                 nextBookingID = row.int64("next_booking_id")
             }
         }
-        return BatchState(
-            allocator: BatchAllocator(balances: balances, storedGrants: storedGrants), nextBookingID: nextBookingID,
-            knownUserIDs: knownUserIDs, cancellable: cancellable, storedBookings: storedBookings)
-    }
-
-    private init(
-        allocator: BatchAllocator, nextBookingID: Int64?, knownUserIDs: Set<Int64>, cancellable: [Int64: Booking],
-        storedBookings: [Int64: Booking]
-    ) {
-        self.allocator = allocator
-        self.nextBookingID = nextBookingID
-        self.knownUserIDs = knownUserIDs
-        self.cancellable = cancellable
-        self.storedBookings = storedBookings
-    }
-
-    /// Decides a booking; grants and in-batch replays get their result once the grants are inserted (nil here).
-    mutating func decide(_ claim: Claim, commandIndex: Int) -> WriteResult? {
-        let claimIndex = allocator.claimsDecided
-        commandIndexOfClaim.append(commandIndex)
-        precondition(commandIndexOfClaim.count == claimIndex + 1, "claims are counted in step with the allocator")
-        let decision = allocator.decide(claim)
-        switch decision {
-        case .granted:
-            grants.append(Grant(commandIndex: commandIndex, claim: claim))
-            return nil
-        case .replay(of: .inBatch(let originalIndex)):
-            replaysInBatch.append((commandIndex, originalIndex))
-            return nil
-        case .replay(of: .stored(let bookingID)):
-            return .success(.booking(.replayed(storedBookings[bookingID]!)))
-        case .refused, .unknownResource, .keyReused:
-            return WriteResult.refusal(decision, claim: claim)
-        }
-    }
-
-    /// Cancels a booking the user owns, returning its seats; cancelling a cancelled booking changes nothing.
-    mutating func cancel(bookingID: Int64, userID: Int64) -> WriteResult {
-        guard let booking = cancellable[bookingID], booking.userID == userID else {
-            return .failure(.notFound(entity: "booking", id: bookingID))
-        }
-        guard booking.status == .confirmed else { return .success(.cancelled(booking)) }
-        allocator.release(resourceID: booking.eventID, amount: booking.seatCount)
-        let cancelled = booking.cancelled()
-        cancellable[bookingID] = cancelled
-        cancelledBookingIDs.append(bookingID)
-        return .success(.cancelled(cancelled))
+        return BatchInputs(
+            inputs: BatchPlan.Inputs(
+                balances: balances, storedGrants: storedGrants, storedBookings: storedBookings,
+                cancellable: cancellable, knownUserIDs: knownUserIDs),
+            nextBookingID: nextBookingID)
     }
 }

@@ -74,53 +74,58 @@ public final class InMemoryStore: TurnstileStore {
     }
 
     public func book(_ request: BookingRequest) throws(TurnstileError) -> BookingOutcome {
-        let claim = request.claim
-        let now = clock()
-        return try state.withLock { state throws(TurnstileError) in
-            var balances: [Int64: ResourceBalance] = [:]
-            if let event = state.events.first(where: { $0.id == claim.resourceID }) {
-                balances[event.id] = ResourceBalance(capacity: event.seatCount, remaining: event.availableSeats)
-            }
-            var storedGrants: [IdempotencyRef: KeyedGrant] = [:]
-            if let ref = claim.idempotencyRef, let bookingID = state.keyedBookings[ref],
-                let booking = state.bookings.first(where: { $0.id == bookingID })
-            {
-                storedGrants[ref] = KeyedGrant(
-                    resourceID: booking.eventID, amount: booking.seatCount, origin: .stored(grantID: booking.id))
-            }
-            var allocator = BatchAllocator(balances: balances, storedGrants: storedGrants)
-            let decision = allocator.decide(claim)
-            if case .replay(.stored(let bookingID)) = decision,
-                let booking = state.bookings.first(where: { $0.id == bookingID })
-            {
-                return .replayed(booking)
-            }
-            if case .failure(let error) = WriteResult.refusal(decision, claim: claim) { throw error }
-            let booking = Booking(
-                id: Int64(state.bookings.count + 1), userID: claim.userID, eventID: claim.resourceID,
-                seatCount: claim.amount, status: .confirmed, createdAt: now)
-            state.bookings.append(booking)
-            if let ref = claim.idempotencyRef { state.keyedBookings[ref] = booking.id }
-            state.setAvailableSeats(allocator.balances[claim.resourceID]!.remaining, eventID: claim.resourceID)
-            commits.add(1, ordering: .sequentiallyConsistent)
-            return .created(booking)
+        guard case .booking(let outcome) = try carryOut(.book(request.claim)) else {
+            preconditionFailure("a booking is answered with a booking")
         }
+        return outcome
     }
 
     public func cancelBooking(id: Int64, userID: Int64) throws(TurnstileError) -> Booking {
-        try state.withLock { state throws(TurnstileError) in
-            guard let index = state.bookings.firstIndex(where: { $0.id == id && $0.userID == userID }) else {
-                throw .notFound(entity: "booking", id: id)
+        guard case .cancelled(let booking) = try carryOut(.cancelBooking(id: id, userID: userID)) else {
+            preconditionFailure("a cancellation is answered with a booking")
+        }
+        return booking
+    }
+
+    /// Carries out one booking or cancellation as a batch of one, decided by the same ``BatchPlan`` as the real
+    /// stores, under the lock.
+    private func carryOut(_ command: WriteCommand) throws(TurnstileError) -> WriteOutput {
+        let now = clock()
+        return try state.withLock { state throws(TurnstileError) in
+            var plan = BatchPlan(state.inputs(for: BatchPlan.needs(of: [command])))
+            var results: [WriteResult?] = [plan.refusal(for: command)]
+            if results[0] == nil {
+                switch command {
+                case .book(let claim):
+                    results[0] = plan.decide(claim, commandIndex: 0)
+                case .cancelBooking(let id, let userID):
+                    results[0] = plan.cancel(bookingID: id, userID: userID)
+                case .register, .createEvent:
+                    preconditionFailure("accounts and events are written directly")
+                }
             }
-            let booking = state.bookings[index]
-            guard booking.status == .confirmed else { return booking }
-            let event = state.events.first { $0.id == booking.eventID }!
-            var balance = ResourceBalance(capacity: event.seatCount, remaining: event.availableSeats)
-            balance.giveBack(booking.seatCount)
-            state.setAvailableSeats(balance.remaining, eventID: event.id)
-            state.bookings[index] = booking.cancelled()
-            commits.add(1, ordering: .sequentiallyConsistent)
-            return state.bookings[index]
+            var created: [Int: Booking] = [:]
+            for grant in plan.grants {
+                let booking = Booking(
+                    id: Int64(state.bookings.count + 1), userID: grant.claim.userID, eventID: grant.claim.resourceID,
+                    seatCount: grant.claim.amount, status: .confirmed, createdAt: now)
+                state.bookings.append(booking)
+                if let ref = grant.claim.idempotencyRef { state.keyedBookings[ref] = booking.id }
+                created[grant.commandIndex] = booking
+            }
+            plan.complete(&results, created: created)
+            for id in plan.cancelledBookingIDs {
+                if let index = state.bookings.firstIndex(where: { $0.id == id }) {
+                    state.bookings[index] = state.bookings[index].cancelled()
+                }
+            }
+            for eventID in plan.allocator.changedResourceIDs {
+                state.setAvailableSeats(plan.allocator.balances[eventID]!.remaining, eventID: eventID)
+            }
+            if !plan.grants.isEmpty || !plan.cancelledBookingIDs.isEmpty {
+                commits.add(1, ordering: .sequentiallyConsistent)
+            }
+            return try results[0]!.get()
         }
     }
 
@@ -137,5 +142,28 @@ extension InMemoryStore.State {
     fileprivate mutating func setAvailableSeats(_ seats: Int, eventID: Int64) {
         guard let index = events.firstIndex(where: { $0.id == eventID }) else { return }
         events[index] = events[index].withAvailableSeats(seats)
+    }
+
+    /// What a batch needs, read from memory.
+    fileprivate func inputs(for needs: BatchPlan.Needs) -> BatchPlan.Inputs {
+        let cancellable = Dictionary(
+            uniqueKeysWithValues: bookings.filter { needs.bookingIDs.contains($0.id) }.map { ($0.id, $0) })
+        let eventIDs = needs.eventIDs.union(cancellable.values.map(\.eventID))
+        var balances: [Int64: ResourceBalance] = [:]
+        for event in events where eventIDs.contains(event.id) {
+            balances[event.id] = ResourceBalance(capacity: event.seatCount, remaining: event.availableSeats)
+        }
+        var storedGrants: [IdempotencyRef: KeyedGrant] = [:]
+        var storedBookings: [Int64: Booking] = [:]
+        for ref in needs.idempotencyRefs {
+            guard let id = keyedBookings[ref], let booking = bookings.first(where: { $0.id == id }) else { continue }
+            storedBookings[id] = booking
+            storedGrants[ref] = KeyedGrant(
+                resourceID: booking.eventID, amount: booking.seatCount, origin: .stored(grantID: id))
+        }
+        let knownUserIDs = Set(users.map(\.user.id)).intersection(needs.userIDs)
+        return BatchPlan.Inputs(
+            balances: balances, storedGrants: storedGrants, storedBookings: storedBookings, cancellable: cancellable,
+            knownUserIDs: knownUserIDs)
     }
 }

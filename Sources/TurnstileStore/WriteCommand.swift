@@ -10,7 +10,7 @@ public enum WriteCommand: Sendable {
 }
 
 /// What one write produced.
-public enum WriteOutput: Sendable {
+public enum WriteOutput: Equatable, Sendable {
     case user(User)
     case event(Event)
     case booking(BookingOutcome)

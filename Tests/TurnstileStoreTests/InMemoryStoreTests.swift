@@ -25,8 +25,13 @@ struct InMemoryStoreTests {
         #expect(try store.cancelBooking(id: first.booking.id, userID: user.id).status == .cancelled)
         #expect(try store.cancelBooking(id: first.booking.id, userID: user.id).status == .cancelled)
         #expect(store.event(id: event.id)?.availableSeats == 3)
+        let other = try store.register(
+            Registration(email: "b@b.io", username: "bob", password: "password1"), passwordHash: "h")
         #expect(throws: TurnstileError.notFound(entity: "booking", id: first.booking.id)) {
-            try store.cancelBooking(id: first.booking.id, userID: user.id + 1)
+            try store.cancelBooking(id: first.booking.id, userID: other.id)
+        }
+        #expect(throws: TurnstileError.accountGone) {
+            try store.cancelBooking(id: first.booking.id, userID: 999)
         }
     }
 }
