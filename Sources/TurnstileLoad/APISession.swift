@@ -27,7 +27,9 @@ final class APISession {
     }
 
     /// Sends a request that must answer `expected`, and decodes its JSON body.
-    func call<Value: Decodable>(_ request: LoadRequest, expecting expected: Int, as type: Value.Type) async throws
+    func call<Value: Decodable>(
+        _ request: LoadRequest, expecting expected: Int, as type: Value.Type
+    ) async throws
         -> Value
     {
         let response = try await call(request)

@@ -9,7 +9,8 @@ public struct LoadTarget: Sendable, Equatable, CustomStringConvertible {
     public init(parsing text: String) throws(LoadTargetError) {
         guard text.hasPrefix("http://") else {
             if text.hasPrefix("https://") {
-                throw LoadTargetError(text, "https is not supported yet; put the target behind plain http, e.g. a local port")
+                throw LoadTargetError(
+                    text, "https is not supported yet; put the target behind plain http, e.g. a local port")
             }
             throw LoadTargetError(text, "the target must be an http:// URL, e.g. http://127.0.0.1:8080")
         }
@@ -21,7 +22,9 @@ public struct LoadTarget: Sendable, Equatable, CustomStringConvertible {
         let port: Int
         if authority.hasPrefix("[") {
             // An IPv6 literal such as [::1]:8080.
-            guard let close = authority.firstIndex(of: "]") else { throw LoadTargetError(text, "unclosed '[' in the host") }
+            guard let close = authority.firstIndex(of: "]") else {
+                throw LoadTargetError(text, "unclosed '[' in the host")
+            }
             host = authority[authority.index(after: authority.startIndex)..<close]
             let afterHost = authority[authority.index(after: close)...]
             port = afterHost.isEmpty ? 80 : Int(afterHost.dropFirst()) ?? -1

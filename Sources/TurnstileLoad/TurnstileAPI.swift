@@ -61,7 +61,9 @@ enum TurnstileAPI {
     }
 
     static func book(eventID: Int64, seats: Int, token: String) -> LoadRequest {
-        .json(endpoint: "book", .POST, "/api/v1/bookings/", body: #"{"event_id":\#(eventID),"seat_count":\#(seats)}"#, token: token)
+        .json(
+            endpoint: "book", .POST, "/api/v1/bookings/", body: #"{"event_id":\#(eventID),"seat_count":\#(seats)}"#,
+            token: token)
     }
 
     static func event(_ id: Int64, endpoint: String = "detail") -> LoadRequest {
@@ -73,6 +75,7 @@ enum TurnstileAPI {
     }
 
     static func myBookings(token: String) -> LoadRequest {
-        LoadRequest(endpoint: "mine", method: .GET, path: "/api/v1/bookings/", headers: ["Authorization": "Bearer \(token)"])
+        LoadRequest(
+            endpoint: "mine", method: .GET, path: "/api/v1/bookings/", headers: ["Authorization": "Bearer \(token)"])
     }
 }

@@ -10,7 +10,9 @@ public enum ConsoleRenderer {
             out += "Invariants\n"
             out += table(
                 header: ["", "phase", "rule", "expected", "actual"],
-                rows: report.invariants.map { [$0.passed ? "PASS" : "FAIL", $0.phase, $0.rule, $0.expected, $0.actual] })
+                rows: report.invariants.map {
+                    [$0.passed ? "PASS" : "FAIL", $0.phase, $0.rule, $0.expected, $0.actual]
+                })
             out += "\n"
         }
         if !report.thresholds.isEmpty {
@@ -41,7 +43,8 @@ public enum ConsoleRenderer {
 
     /// One phase: a line per endpoint and an overall line.
     public static func phaseTable(_ phase: PhaseReport) -> String {
-        var title = "\(phase.name) — \(phase.executor), \(phase.users) users, \(Format.fixed(phase.durationSeconds, digits: 2))s"
+        var title =
+            "\(phase.name) — \(phase.executor), \(phase.users) users, \(Format.fixed(phase.durationSeconds, digits: 2))s"
         if let spread = phase.releaseSpreadMicroseconds { title += ", release spread \(Format.microseconds(spread))" }
         if let late = phase.lateStarts, late > 0 { title += ", \(late) late starts" }
         if let dropped = phase.droppedStarts, dropped > 0 { title += ", \(dropped) dropped" }

@@ -95,7 +95,8 @@ public struct Threshold: Sendable, Equatable, CustomStringConvertible {
                 }
                 metric = .latencyPercentile(value)
             default:
-                throw ThresholdError(text, "unknown metric '\(metricText)': use p50…p99.9, min, avg, max, errors or rps")
+                throw ThresholdError(
+                    text, "unknown metric '\(metricText)': use p50…p99.9, min, avg, max, errors or rps")
             }
             guard let microseconds = Self.microseconds(valueText) else {
                 throw ThresholdError(text, "a latency takes a unit, e.g. 500ms, 1s or 250us")
@@ -105,7 +106,8 @@ public struct Threshold: Sendable, Equatable, CustomStringConvertible {
     }
 
     private static func microseconds(_ text: String) -> Double? {
-        for (unit, factor) in [("ms", 1_000.0), ("us", 1.0), ("µs", 1.0), ("s", 1_000_000.0)] where text.hasSuffix(unit) {
+        for (unit, factor) in [("ms", 1_000.0), ("us", 1.0), ("µs", 1.0), ("s", 1_000_000.0)] where text.hasSuffix(unit)
+        {
             guard let value = Double(text.dropLast(unit.count)), value >= 0 else { return nil }
             return value * factor
         }
@@ -174,9 +176,11 @@ public enum ThresholdSet {
     public static func judge(_ thresholds: [Threshold], on report: RunReport) -> [ThresholdResult] {
         var results: [ThresholdResult] = []
         for threshold in thresholds {
-            if let endpoint = threshold.endpoint, !report.phases.contains(where: { phase in
-                phase.endpoints.contains { $0.name == endpoint }
-            }) {
+            if let endpoint = threshold.endpoint,
+                !report.phases.contains(where: { phase in
+                    phase.endpoints.contains { $0.name == endpoint }
+                })
+            {
                 results.append(
                     ThresholdResult(
                         threshold: threshold.description, phase: "-", actual: "no endpoint named '\(endpoint)'",

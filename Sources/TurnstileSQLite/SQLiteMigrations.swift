@@ -92,7 +92,8 @@ enum SQLiteStoreError: Error, CustomStringConvertible {
         case .notWAL(let journalMode, let path):
             "\(path) stays in journal mode '\(journalMode)', but Turnstile needs WAL: is it on a network file system?"
         case .newerSchema(let found, let known):
-            "the database has schema version \(found), but this Turnstile knows only up to \(known): use a newer Turnstile"
+            "the database has schema version \(found), but this Turnstile knows only up to \(known): "
+                + "use a newer Turnstile"
         }
     }
 }

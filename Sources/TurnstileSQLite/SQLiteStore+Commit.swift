@@ -130,7 +130,8 @@ extension SQLiteStore {
             "INSERT INTO bookings (\(Columns.booking)) VALUES \(bookingRows)", bookingBinds)
         if !keyBinds.isEmpty {
             let keyRows = Array(repeating: Columns.placeholders(3), count: keyBinds.count / 3).joined(separator: ", ")
-            try await writer.execute("INSERT INTO idempotency_keys (user_id, key, booking_id) VALUES \(keyRows)", keyBinds)
+            try await writer.execute(
+                "INSERT INTO idempotency_keys (user_id, key, booking_id) VALUES \(keyRows)", keyBinds)
         }
         return created
     }

@@ -56,7 +56,8 @@ public final class WriteQueue<Command: Sendable, Output: Sendable>: Sendable {
     /// stops waiting for the answer once it has it.
     public func submit(_ command: Command) async throws(TurnstileError) -> Output {
         let result = await withCheckedContinuation { (waiter: Waiter) in
-            let outcome = state.withLock { state -> (refusal: TurnstileError?, wakeUp: CheckedContinuation<Void, Never>?) in
+            let outcome = state.withLock {
+                state -> (refusal: TurnstileError?, wakeUp: CheckedContinuation<Void, Never>?) in
                 if state.isClosed { return (.storeUnavailable(detail: "the service is shutting down"), nil) }
                 if state.pending.count >= depthMax { return (.overloaded, nil) }
                 state.pending.append(Pending(command: command, waiter: waiter))

@@ -8,12 +8,13 @@ import TurnstileReport
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "Start the embedded service and prove it: races, read throughput and mixed traffic, then a scorecard.",
+        abstract:
+            "Start the embedded service and prove it: races, read throughput and mixed traffic, then a scorecard.",
         discussion: """
             Runs `turnstile serve` in-process on 127.0.0.1 (an ephemeral port, a temporary SQLite file with full \
             durability), then the race grid (100→10, 300→299, 300×10→10) and a mixed run, checking the books after \
-            each, and read-heavy throughput with the read cache on and off, side by side. Prints a scorecard, writes the JSON result, and exits non-zero if \
-            anything failed (the codes of `turnstile stress`).
+            each, and read-heavy throughput with the read cache on and off, side by side. Prints a scorecard, \
+            writes the JSON result, and exits non-zero if anything failed (the codes of `turnstile stress`).
             """
     )
 
@@ -72,9 +73,11 @@ enum Scorecard {
             let invariants = report.invariants.filter { $0.phase == phase.name }
             let held = invariants.filter(\.passed).count
             let overall = phase.overall
-            var highlight = "\(Format.rate(phase.rate(overall))), p99 \(Format.microseconds(overall.latency.percentile(99)))"
+            var highlight =
+                "\(Format.rate(phase.rate(overall))), p99 \(Format.microseconds(overall.latency.percentile(99)))"
             if let spread = phase.releaseSpreadMicroseconds {
-                highlight = "201×\(overall.count(status: 201)) 409×\(overall.count(status: 409)), spread \(Format.microseconds(spread))"
+                highlight =
+                    "201×\(overall.count(status: 201)) 409×\(overall.count(status: 409)), spread \(Format.microseconds(spread))"
             }
             rows.append([
                 invariants.allSatisfy(\.passed) ? "PASS" : "FAIL", phase.name, highlight,

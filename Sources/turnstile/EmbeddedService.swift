@@ -72,8 +72,10 @@ enum EmbeddedService {
                 progress.note("\(name): provisioning \(users) users…")
                 let provisioned = try await Provisioner(target: target, group: group, timeouts: timeouts)
                     .provision(users, progress: progress)
-                try await MixedSuite(mix: .readHeavy, target: target, group: group, timeouts: timeouts, progress: progress)
-                    .run(name, users: provisioned, shape: shape, into: &part)
+                try await MixedSuite(
+                    mix: .readHeavy, target: target, group: group, timeouts: timeouts, progress: progress
+                )
+                .run(name, users: provisioned, shape: shape, into: &part)
                 part.invariants.append(
                     try await CacheProbe.check(
                         cacheOn: readCache, phase: name, target: target, group: group, timeouts: timeouts))

@@ -10,7 +10,8 @@ enum JWTSecret {
         if FileManager.default.fileExists(atPath: path) {
             // Never replace a secret that exists: every token signed with it would stop working.
             guard let kept = FileManager.default.contents(atPath: path),
-                let bytes = bytes(fromHex: String(decoding: kept, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)),
+                let bytes = bytes(
+                    fromHex: String(decoding: kept, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)),
                 bytes.count >= 32
             else { throw SecretFileError(path: path) }
             return bytes
@@ -18,8 +19,9 @@ enum JWTSecret {
         var generator = SystemRandomNumberGenerator()
         let secret = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
         let hex = secret.map { String(format: "%02x", $0) }.joined()
-        guard FileManager.default.createFile(
-            atPath: path, contents: Data((hex + "\n").utf8), attributes: [.posixPermissions: 0o600])
+        guard
+            FileManager.default.createFile(
+                atPath: path, contents: Data((hex + "\n").utf8), attributes: [.posixPermissions: 0o600])
         else { throw SecretFileError(path: path) }
         return secret
     }

@@ -31,7 +31,9 @@ struct LoadShapeOptions: ParsableArguments {
         guard users >= 1 else { throw ValidationError("--users must be at least 1") }
         if let rate, rate <= 0 { throw ValidationError("--rate must be positive") }
         if let rateEnd {
-            guard rate != nil, rateEnd > 0 else { throw ValidationError("--rate-end needs --rate, and must be positive") }
+            guard rate != nil, rateEnd > 0 else {
+                throw ValidationError("--rate-end needs --rate, and must be positive")
+            }
         }
         if thinkTime != nil, rate != nil { throw ValidationError("--think-time applies to closed loops, not --rate") }
         if let stages {
@@ -119,7 +121,8 @@ struct StressThroughputCommand: AsyncParsableCommand {
 struct StressBreakingPointCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "stress",
-        abstract: "Ramp mixed traffic in stages (doubling users) until failures or p99 pass a limit: the breaking point.",
+        abstract:
+            "Ramp mixed traffic in stages (doubling users) until failures or p99 pass a limit: the breaking point.",
         aliases: ["breaking-point"])
 
     @OptionGroup var options: StressOptions
@@ -151,7 +154,8 @@ struct StressBreakingPointCommand: AsyncParsableCommand {
         let suite = BreakingPointSuite(
             startUsers: startUsers, usersMax: maxUsers, stageDuration: stageDuration.timeAmount,
             failureRatioMax: maxErrorPercent / 100, p99MicrosecondsMax: UInt64(maxP99Ms * 1_000))
-        let report = await StressRun.execute(suite: "stress", target: target, thresholds: try options.parsedThresholds) {
+        let report = await StressRun.execute(suite: "stress", target: target, thresholds: try options.parsedThresholds)
+        {
             try await suite.run(
                 target: target, group: MultiThreadedEventLoopGroup.singleton, timeouts: options.timeouts,
                 progress: ProgressReporter(), into: &$0)

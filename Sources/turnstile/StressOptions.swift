@@ -30,7 +30,9 @@ struct RunOptions: ParsableArguments {
 
     func validate() throws {
         do { _ = try parsedThresholds } catch { throw ValidationError("\(error)") }
-        guard timeout > 0, readTimeout > 0 else { throw ValidationError("--timeout and --read-timeout must be positive") }
+        guard timeout > 0, readTimeout > 0 else {
+            throw ValidationError("--timeout and --read-timeout must be positive")
+        }
     }
 
     /// Prints the report's tables, writes its JSON if asked, and ends the command with its outcome's exit code.

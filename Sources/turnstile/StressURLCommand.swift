@@ -75,7 +75,8 @@ struct StressURLCommand: AsyncParsableCommand {
             endpoint: "\(method.uppercased()) \(path)", method: HTTPMethod(rawValue: method.uppercased()), path: path,
             headers: httpHeaders, body: body.map { ByteBuffer(string: $0) })
         let suite = URLSuite(request: request, connections: connections, duration: duration.timeAmount, rate: rate)
-        let report = await StressRun.execute(suite: "url", target: target, thresholds: try run.parsedThresholds) { report in
+        let report = await StressRun.execute(suite: "url", target: target, thresholds: try run.parsedThresholds) {
+            report in
             report.phases.append(
                 try await suite.run(
                     target: target, group: MultiThreadedEventLoopGroup.singleton, timeouts: run.timeouts,

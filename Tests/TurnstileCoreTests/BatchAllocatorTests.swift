@@ -62,7 +62,9 @@ struct BatchAllocatorTests {
 
     @Test("a key reused for a different claim is refused and consumes nothing")
     func keyReused() {
-        let claims = [claim(2, user: 7, key: "k"), claim(3, user: 7, key: "k"), claim(2, user: 7, key: "k", resource: 43)]
+        let claims = [
+            claim(2, user: 7, key: "k"), claim(3, user: 7, key: "k"), claim(2, user: 7, key: "k", resource: 43),
+        ]
         let (decisions, balances) = BatchAllocator.decide(
             claims,
             balances: [

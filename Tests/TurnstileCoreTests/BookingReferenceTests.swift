@@ -20,7 +20,8 @@ struct BookingReferenceTests {
         var seen = Set<String>()
         for id in Int64(0)..<(1 << 20) { seen.insert(BookingReference.make(id: id)) }
         #expect(seen.count == 1 << 20)
-        #expect(BookingReference.make(id: 1).dropFirst(4).prefix(3) != BookingReference.make(id: 2).dropFirst(4).prefix(3))
+        #expect(
+            BookingReference.make(id: 1).dropFirst(4).prefix(3) != BookingReference.make(id: 2).dropFirst(4).prefix(3))
     }
 
     @Test("ids beyond 30 bits give longer references, distinct from the short ones")

@@ -10,13 +10,21 @@ struct ValidationTests {
         let valid = try Registration(email: "  Ada@Example.COM ", username: "ada", password: "correct horse")
         #expect(valid.email == "ada@example.com")
 
-        #expect(throws: TurnstileError.validationFailed(field: "email", detail: "must be an email address such as ada@example.com")) {
+        #expect(
+            throws: TurnstileError.validationFailed(
+                field: "email", detail: "must be an email address such as ada@example.com")
+        ) {
             try Registration(email: "not-an-email", username: "ada", password: "correct horse")
         }
-        #expect(throws: TurnstileError.validationFailed(field: "password", detail: "must be at least 8 characters long")) {
+        #expect(
+            throws: TurnstileError.validationFailed(field: "password", detail: "must be at least 8 characters long")
+        ) {
             try Registration(email: "a@b.io", username: "ada", password: "short")
         }
-        #expect(throws: TurnstileError.validationFailed(field: "username", detail: "may hold only letters, digits, '_', '.' and '-'")) {
+        #expect(
+            throws: TurnstileError.validationFailed(
+                field: "username", detail: "may hold only letters, digits, '_', '.' and '-'")
+        ) {
             try Registration(email: "a@b.io", username: "ada lovelace", password: "correct horse")
         }
     }
@@ -26,7 +34,9 @@ struct ValidationTests {
         let date = Date(timeIntervalSince1970: 1_900_000_000)
         let event = try NewEvent(title: " Gig ", description: nil, date: date, location: nil, seatCount: 100_000)
         #expect(event.title == "Gig")
-        #expect(throws: TurnstileError.validationFailed(field: "seat_count", detail: "must be between 1 and 100000, got 0")) {
+        #expect(
+            throws: TurnstileError.validationFailed(field: "seat_count", detail: "must be between 1 and 100000, got 0")
+        ) {
             try NewEvent(title: "Gig", description: nil, date: date, location: nil, seatCount: 0)
         }
         #expect(throws: TurnstileError.validationFailed(field: "title", detail: "must not be empty")) {

@@ -15,8 +15,9 @@ struct BreakingPointSuiteTests {
 
     @Test("a stage past the p99 limit is the breaking point, and the ramp stops there")
     func breaks() async throws {
-        let report = try await run(BreakingPointSuite(
-            startUsers: 1, usersMax: 4, stageDuration: .milliseconds(200), p99MicrosecondsMax: 1))
+        let report = try await run(
+            BreakingPointSuite(
+                startUsers: 1, usersMax: 4, stageDuration: .milliseconds(200), p99MicrosecondsMax: 1))
         #expect(report.phases.count == 1)
         #expect(report.notes.first?.hasPrefix("breaking point: 1 users (p99") == true)
         let booksBalanced = report.invariants.allSatisfy(\.passed)
@@ -25,9 +26,10 @@ struct BreakingPointSuiteTests {
 
     @Test("with generous limits every stage runs and no breaking point is found")
     func holds() async throws {
-        let report = try await run(BreakingPointSuite(
-            startUsers: 1, usersMax: 2, stageDuration: .milliseconds(200), failureRatioMax: 0.5,
-            p99MicrosecondsMax: 60_000_000))
+        let report = try await run(
+            BreakingPointSuite(
+                startUsers: 1, usersMax: 2, stageDuration: .milliseconds(200), failureRatioMax: 0.5,
+                p99MicrosecondsMax: 60_000_000))
         #expect(report.phases.map(\.users) == [1, 2])
         #expect(report.notes.first?.hasPrefix("no breaking point up to 2 users") == true)
     }

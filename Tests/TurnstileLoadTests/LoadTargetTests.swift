@@ -12,9 +12,12 @@ struct LoadTargetTests {
         #expect(try LoadTarget(parsing: "http://localhost").port == 80)
     }
 
-    @Test("other schemes and bad ports are refused with a reason", arguments: [
-        "https://127.0.0.1", "ftp://x", "127.0.0.1:8080", "http://", "http://host:0", "http://host:70000", "http://host:x",
-    ])
+    @Test(
+        "other schemes and bad ports are refused with a reason",
+        arguments: [
+            "https://127.0.0.1", "ftp://x", "127.0.0.1:8080", "http://", "http://host:0", "http://host:70000",
+            "http://host:x",
+        ])
     func refuses(_ text: String) {
         #expect(throws: LoadTargetError.self) { try LoadTarget(parsing: text) }
     }

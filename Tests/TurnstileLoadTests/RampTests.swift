@@ -10,10 +10,11 @@ struct RampTests {
     @Test("stages parse as USERS:DURATION lists")
     func parses() throws {
         let ramp = try RampExecutor(parsing: "10:5s,50:250ms,100:1m")
-        #expect(ramp.stages == [
-            .init(users: 10, duration: .seconds(5)), .init(users: 50, duration: .milliseconds(250)),
-            .init(users: 100, duration: .seconds(60)),
-        ])
+        #expect(
+            ramp.stages == [
+                .init(users: 10, duration: .seconds(5)), .init(users: 50, duration: .milliseconds(250)),
+                .init(users: 100, duration: .seconds(60)),
+            ])
         #expect(ramp.usersMax == 100)
     }
 

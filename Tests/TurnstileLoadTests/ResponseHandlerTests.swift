@@ -11,7 +11,8 @@ import TurnstileReport
 struct ResponseHandlerTests {
     /// A channel with the client pipeline, a request sent, and the promise its response completes.
     private func exchange(
-        keepBody: Bool = true, timeouts: HTTPClientConnection.Timeouts = .init(read: .seconds(60), response: .seconds(60))
+        keepBody: Bool = true,
+        timeouts: HTTPClientConnection.Timeouts = .init(read: .seconds(60), response: .seconds(60))
     ) throws -> (EmbeddedChannel, EventLoopFuture<LoadResponse>) {
         let channel = EmbeddedChannel()
         try channel.pipeline.syncOperations.addHTTPClientHandlers()
@@ -80,6 +81,8 @@ extension ResponseHandlerTests {
             channel.embeddedEventLoop.advanceTime(by: .milliseconds(500))
             _ = try? channel.writeInbound(ByteBuffer(string: "a"))
         }
-        #expect { try response.wait() } throws: { ($0 as? LoadError)?.description.contains("no complete response") == true }
+        #expect { try response.wait() } throws: {
+            ($0 as? LoadError)?.description.contains("no complete response") == true
+        }
     }
 }

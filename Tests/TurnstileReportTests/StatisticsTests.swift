@@ -85,7 +85,8 @@ struct StatisticsTests {
 
     @Test("a report survives its JSON form")
     func reportJSON() throws {
-        var report = RunReport(suite: "race", target: "http://127.0.0.1:8080", startedAt: Date(timeIntervalSince1970: 1_000))
+        var report = RunReport(
+            suite: "race", target: "http://127.0.0.1:8080", startedAt: Date(timeIntervalSince1970: 1_000))
         var stats = EndpointStats(name: "book")
         stats.record(status: 201, microseconds: 1_234)
         report.phases = [

@@ -15,7 +15,9 @@ struct ThresholdTests {
             ("avg < 20ms", nil, .latencyAverage, .below, 20_000),
             ("max<2s", nil, .latencyMax, .below, 2_000_000),
         ] as [(String, String?, Threshold.Metric, Threshold.Comparison, Double)])
-    func parses(_ text: String, endpoint: String?, metric: Threshold.Metric, comparison: Threshold.Comparison, limit: Double)
+    func parses(
+        _ text: String, endpoint: String?, metric: Threshold.Metric, comparison: Threshold.Comparison, limit: Double
+    )
         throws
     {
         let threshold = try Threshold(parsing: text)
@@ -41,7 +43,9 @@ struct ThresholdTests {
         #expect(results.count == 1 && !results[0].passed && results[0].actual == "no responses")
     }
 
-    @Test("invalid thresholds are refused with a reason", arguments: ["p95", "p95<500", "p0<1ms", "p101<1ms", "errors<1", "lag<1ms", ":p95<1ms", "rps>many"])
+    @Test(
+        "invalid thresholds are refused with a reason",
+        arguments: ["p95", "p95<500", "p0<1ms", "p101<1ms", "errors<1", "lag<1ms", ":p95<1ms", "rps>many"])
     func refuses(_ text: String) {
         #expect(throws: ThresholdError.self) { try Threshold(parsing: text) }
     }

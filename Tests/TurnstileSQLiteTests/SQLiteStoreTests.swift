@@ -7,7 +7,9 @@ import TurnstileStore
 @testable import TurnstileSQLite
 
 /// A fresh database file in a temporary directory, removed when the test ends.
-private func withTemporaryDatabase<Result>(_ body: (SQLiteStoreConfiguration) async throws -> Result) async throws
+private func withTemporaryDatabase<Result>(
+    _ body: (SQLiteStoreConfiguration) async throws -> Result
+) async throws
     -> Result
 {
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("turnstile-\(UUID().uuidString)")
@@ -57,7 +59,8 @@ struct SQLiteStoreTests {
                 #expect(soldOut.count == 90)
                 #expect(try await store.event(id: event.id)?.availableSeats == 0)
                 let rows = try await store.writer.query(
-                    "SELECT COUNT(*) AS n, SUM(seat_count) AS seats FROM bookings WHERE event_id = ?", [.init(event.id)])
+                    "SELECT COUNT(*) AS n, SUM(seat_count) AS seats FROM bookings WHERE event_id = ?", [.init(event.id)]
+                )
                 #expect(rows[0].int("n") == 10)
                 #expect(rows[0].int("seats") == 10)
             }
@@ -69,7 +72,8 @@ struct SQLiteStoreTests {
         try await withTemporaryDatabase { configuration in
             try await SQLiteStore.withStore(configuration) { store in
                 let (event, userIDs) = try await seed(store, seats: 5, users: 1)
-                let request = try BookingRequest(eventID: event.id, seatCount: 2, userID: userIDs[0], idempotencyKey: "k1")
+                let request = try BookingRequest(
+                    eventID: event.id, seatCount: 2, userID: userIDs[0], idempotencyKey: "k1")
                 let bookings = try await withThrowingTaskGroup(of: Booking.self) { group in
                     for _ in 0..<50 { group.addTask { try await store.book(request).booking } }
                     return try await group.reduce(into: []) { $0.append($1) }
@@ -157,7 +161,9 @@ struct SQLiteStoreTests {
                             } catch { return (userID, .failure(error)) }
                         }
                     }
-                    return await group.reduce(into: [Int64: Result<BookingOutcome, TurnstileError>]()) { $0[$1.0] = $1.1 }
+                    return await group.reduce(into: [Int64: Result<BookingOutcome, TurnstileError>]()) {
+                        $0[$1.0] = $1.1
+                    }
                 }
                 #expect(outcomes[9_999].map { if case .failure(.accountGone) = $0 { true } else { false } } == true)
                 #expect(userIDs.allSatisfy { if case .success(.created) = outcomes[$0] { true } else { false } })

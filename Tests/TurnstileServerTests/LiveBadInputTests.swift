@@ -75,17 +75,22 @@ struct LiveBadInputTests {
         },
         Case(name: "wrong content type", status: 415, code: "unsupported_media_type") { token, event in
             HTTPTestRequest(
-                .POST, "/api/v1/bookings/", headers: [("Content-Type", "text/plain"), ("Authorization", "Bearer \(token)")],
+                .POST, "/api/v1/bookings/",
+                headers: [("Content-Type", "text/plain"), ("Authorization", "Bearer \(token)")],
                 body: Array(#"{"event_id": \#(event), "seat_count": 1}"#.utf8))
         },
         Case(name: "date in the wrong format", status: 422, code: "validation_failed") { token, _ in
             .json(.POST, "/api/v1/events/", ["title": "x", "date": "31/12/2026", "seat_count": 5], token: token)
         },
         Case(name: "a date past year 9999", status: 422, code: "validation_failed") { token, _ in
-            .json(.POST, "/api/v1/events/", ["title": "x", "date": "99999-01-01T00:00:00Z", "seat_count": 5], token: token)
+            .json(
+                .POST, "/api/v1/events/", ["title": "x", "date": "99999-01-01T00:00:00Z", "seat_count": 5], token: token
+            )
         },
         Case(name: "too many seats for an event", status: 422, code: "validation_failed") { token, _ in
-            .json(.POST, "/api/v1/events/", ["title": "x", "date": "2026-12-31T20:00:00Z", "seat_count": 100_001], token: token)
+            .json(
+                .POST, "/api/v1/events/", ["title": "x", "date": "2026-12-31T20:00:00Z", "seat_count": 100_001],
+                token: token)
         },
         Case(name: "page size over 100", status: 422, code: "validation_failed") { _, _ in
             HTTPTestRequest(.GET, "/api/v1/events/?page_size=101")
@@ -103,7 +108,9 @@ struct LiveBadInputTests {
             .json(.POST, "/api/v1/auth/login", ["email": "probe@turnstile.test", "password": "not-the-password"])
         },
         Case(name: "taken email", status: 409, code: "email_taken") { _, _ in
-            .json(.POST, "/api/v1/auth/register", ["email": "probe@turnstile.test", "username": "again", "password": "password-x"])
+            .json(
+                .POST, "/api/v1/auth/register",
+                ["email": "probe@turnstile.test", "username": "again", "password": "password-x"])
         },
     ]
 

@@ -7,14 +7,18 @@ import TurnstileTestSupport
 @Suite("Live races", .serialized, .timeLimit(.minutes(2)))
 struct LiveRaceTests {
     /// Runs one race: `buyers` users each ask for `seatsEach` seats of a `seats`-seat event at the same instant.
-    private func race(buyers: Int, seats: Int, seatsEach: Int) async throws -> (
+    private func race(
+        buyers: Int, seats: Int, seatsEach: Int
+    ) async throws -> (
         statuses: [Int: Int], books: EventBooks, availableViaAPI: Int?
     ) {
         try await LiveServer.with { server in
             let users = try await server.provisionUsers(buyers)
             let eventID = try await server.createEvent(seats: seats, organizer: users[0])
             let responses = try await server.race(
-                users.map { .json(.POST, "/api/v1/bookings/", ["event_id": eventID, "seat_count": seatsEach], token: $0.token) })
+                users.map {
+                    .json(.POST, "/api/v1/bookings/", ["event_id": eventID, "seat_count": seatsEach], token: $0.token)
+                })
             for response in responses where response.status == 409 {
                 #expect(response.json["code"] as? String == "sold_out")
                 #expect(response.headers["Content-Type"].first == "application/problem+json")
@@ -38,7 +42,8 @@ struct LiveRaceTests {
     func threeHundredFor299() async throws {
         let result = try await race(buyers: 300, seats: 299, seatsEach: 1)
         #expect(result.statuses == [201: 299, 409: 1])
-        #expect(result.books == EventBooks(seatCount: 299, availableSeats: 0, confirmedBookings: 299, confirmedSeats: 299))
+        #expect(
+            result.books == EventBooks(seatCount: 299, availableSeats: 0, confirmedBookings: 299, confirmedSeats: 299))
     }
 
     @Test("300 buyers of 10 seats each, 10 seats: exactly 1 × 201")
@@ -82,10 +87,12 @@ struct LiveRaceTests {
                 bookingIDs.append(response.json["id"] as? Int ?? -1)
             }
             let cancels = zip(holders, bookingIDs).map { holder, id in
-                HTTPTestRequest(.DELETE, "/api/v1/bookings/\(id)", headers: [("Authorization", "Bearer \(holder.token)")])
+                HTTPTestRequest(
+                    .DELETE, "/api/v1/bookings/\(id)", headers: [("Authorization", "Bearer \(holder.token)")])
             }
             let bookings = newcomers.map {
-                HTTPTestRequest.json(.POST, "/api/v1/bookings/", ["event_id": eventID, "seat_count": 1], token: $0.token)
+                HTTPTestRequest.json(
+                    .POST, "/api/v1/bookings/", ["event_id": eventID, "seat_count": 1], token: $0.token)
             }
             // Interleave, so cancellations and bookings arrive mixed.
             let requests = zip(cancels, bookings.prefix(20)).flatMap { [$0, $1] } + bookings.dropFirst(20)
@@ -117,7 +124,9 @@ extension LiveRaceTests {
             let users = try await server.provisionUsers(100)
             let eventID = try await server.createEvent(seats: 1_000, organizer: users[0])
             let outcomes = try await server.race(
-                users.map { .json(.POST, "/api/v1/bookings/", ["event_id": eventID, "seat_count": 1], token: $0.token) },
+                users.map {
+                    .json(.POST, "/api/v1/bookings/", ["event_id": eventID, "seat_count": 1], token: $0.token)
+                },
                 whileReleased: {
                     // Shut down only once the race is observably under way: a booking is committed in the file.
                     while (try? await EventBooks.read(databasePath: server.databasePath, eventID: eventID))?

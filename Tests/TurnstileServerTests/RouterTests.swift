@@ -58,7 +58,8 @@ struct RouterTests {
             let eventID = try #require(event["id"] as? Int)
 
             let booked = try await client.execute(
-                uri: "/api/v1/bookings/", method: .post, headers: auth, body: json(["event_id": eventID, "seat_count": 2]))
+                uri: "/api/v1/bookings/", method: .post, headers: auth,
+                body: json(["event_id": eventID, "seat_count": 2]))
             #expect(booked.status == .created)
             let booking = object(booked)
             #expect((booking["reference"] as? String)?.hasPrefix("EVT-") == true)

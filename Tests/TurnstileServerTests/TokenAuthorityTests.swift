@@ -26,7 +26,8 @@ struct TokenAuthorityTests {
 
     @Test("a token signed with another secret is refused")
     func forged() {
-        let (token, _) = TokenAuthority(secret: Array(repeating: 1, count: 32), audience: "db-1", clock: { now }).issue(userID: 1)
+        let (token, _) = TokenAuthority(secret: Array(repeating: 1, count: 32), audience: "db-1", clock: { now }).issue(
+            userID: 1)
         #expect(throws: TurnstileError.unauthorized(detail: "The access token's signature is invalid.")) {
             try authority(at: now).verify(token)
         }
@@ -45,7 +46,10 @@ struct TokenAuthorityTests {
     @Test("a token issued for another database is refused, even with the same secret")
     func otherDatabase() {
         let (token, _) = TokenAuthority(secret: secret, audience: "db-2", clock: { now }).issue(userID: 1)
-        #expect(throws: TurnstileError.unauthorized(detail: "The access token was issued for another database; log in again.")) {
+        #expect(
+            throws: TurnstileError.unauthorized(
+                detail: "The access token was issued for another database; log in again.")
+        ) {
             try authority(at: now).verify(token)
         }
     }

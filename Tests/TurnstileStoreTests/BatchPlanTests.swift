@@ -49,7 +49,8 @@ struct BatchPlanTests {
             .init(
                 balances: [42: ResourceBalance(capacity: 1, remaining: 0)],
                 storedGrants: [
-                    IdempotencyRef(userID: 1, key: "k"): KeyedGrant(resourceID: 42, amount: 1, origin: .stored(grantID: 5))
+                    IdempotencyRef(userID: 1, key: "k"): KeyedGrant(
+                        resourceID: 42, amount: 1, origin: .stored(grantID: 5))
                 ], storedBookings: [5: stored], knownUserIDs: [1]))
         #expect(
             plan.decide(Claim(resourceID: 42, amount: 1, userID: 1, idempotencyKey: "k"), commandIndex: 0)
@@ -61,7 +62,8 @@ struct BatchPlanTests {
         let held = booking(5, user: 1, seats: 2)
         var plan = BatchPlan(
             .init(
-                balances: [42: ResourceBalance(capacity: 2, remaining: 0)], cancellable: [5: held], knownUserIDs: [1, 2]))
+                balances: [42: ResourceBalance(capacity: 2, remaining: 0)], cancellable: [5: held],
+                knownUserIDs: [1, 2]))
         #expect(plan.cancel(bookingID: 5, userID: 2) == .failure(.notFound(entity: "booking", id: 5)))
         #expect(plan.cancel(bookingID: 5, userID: 1) == .success(.cancelled(held.cancelled())))
         #expect(plan.cancel(bookingID: 5, userID: 1) == .success(.cancelled(held.cancelled())))

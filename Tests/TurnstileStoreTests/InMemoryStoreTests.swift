@@ -14,8 +14,10 @@ struct InMemoryStoreTests {
             try NewEvent(title: "Gig", description: nil, date: Date(), location: nil, seatCount: 3),
             organizerID: user.id)
 
-        let first = try store.book(BookingRequest(eventID: event.id, seatCount: 2, userID: user.id, idempotencyKey: "k"))
-        let replay = try store.book(BookingRequest(eventID: event.id, seatCount: 2, userID: user.id, idempotencyKey: "k"))
+        let first = try store.book(
+            BookingRequest(eventID: event.id, seatCount: 2, userID: user.id, idempotencyKey: "k"))
+        let replay = try store.book(
+            BookingRequest(eventID: event.id, seatCount: 2, userID: user.id, idempotencyKey: "k"))
         #expect(replay == .replayed(first.booking))
         #expect(throws: TurnstileError.soldOut(requested: 2, available: 1)) {
             try store.book(BookingRequest(eventID: event.id, seatCount: 2, userID: user.id, idempotencyKey: nil))

@@ -29,10 +29,12 @@ struct ServeCommandTests {
         #expect(command.durability == .normal && command.logLevel == .debug)
     }
 
-    @Test("bad values are refused before anything starts", arguments: [
-        ["serve", "--port", "70000"], ["serve", "--jwt-secret", "short"], ["serve", "--durability", "maybe"],
-        ["serve", "--password-hash-rounds", "0"],
-    ])
+    @Test(
+        "bad values are refused before anything starts",
+        arguments: [
+            ["serve", "--port", "70000"], ["serve", "--jwt-secret", "short"], ["serve", "--durability", "maybe"],
+            ["serve", "--password-hash-rounds", "0"],
+        ])
     func refusals(_ arguments: [String]) {
         #expect(throws: (any Error).self) { try Turnstile.parseAsRoot(arguments) }
     }

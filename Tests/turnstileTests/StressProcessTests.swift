@@ -45,9 +45,11 @@ struct StressProcessTests {
         ])
         #expect(status == 0, "\(output)")
         let report = try JSONReport.decode(Data(contentsOf: json))
-        #expect(report.phases.map(\.name) == [
-            "race 100→10", "race 300→299", "race 300×10→10", "mixed", "throughput (cache on)", "throughput (cache off)",
-        ])
+        #expect(
+            report.phases.map(\.name) == [
+                "race 100→10", "race 300→299", "race 300×10→10", "mixed", "throughput (cache on)",
+                "throughput (cache off)",
+            ])
         let allHeld = report.invariants.allSatisfy(\.passed)
         #expect(allHeld && report.outcome == .passed)
         #expect(output.contains("Turnstile demo: PASS"))
@@ -72,7 +74,8 @@ struct StressProcessTests {
         try await LiveServer.with { server in
             for shard in shards {
                 let (status, output) = try await TurnstileProcess.run([
-                    "stress", "url", "http://127.0.0.1:\(server.port)/health", "-c", "2", "-d", "300ms", "--json", shard,
+                    "stress", "url", "http://127.0.0.1:\(server.port)/health", "-c", "2", "-d", "300ms", "--json",
+                    shard,
                 ])
                 #expect(status == 0, "\(output)")
             }
@@ -101,14 +104,16 @@ struct StressProcessTests {
         #expect(status == 1, "\(output)")
     }
 
-    @Test("bad flags and an unreachable target exit 3", arguments: [
-        ["stress", "race", "--threshold", "p95"],
-        ["stress", "race", "--target", "https://127.0.0.1:8080"],
-        ["stress", "race", "--users", "0"],
-        ["stress", "url", "ftp://nowhere"],
-        // Port 1 on loopback: nothing listens, so the set-up is refused at once.
-        ["stress", "race", "--target", "http://127.0.0.1:1"],
-    ])
+    @Test(
+        "bad flags and an unreachable target exit 3",
+        arguments: [
+            ["stress", "race", "--threshold", "p95"],
+            ["stress", "race", "--target", "https://127.0.0.1:8080"],
+            ["stress", "race", "--users", "0"],
+            ["stress", "url", "ftp://nowhere"],
+            // Port 1 on loopback: nothing listens, so the set-up is refused at once.
+            ["stress", "race", "--target", "http://127.0.0.1:1"],
+        ])
     func couldNotRun(_ arguments: [String]) async throws {
         let (status, output) = try await TurnstileProcess.run(arguments)
         #expect(status == 3, "\(output)")

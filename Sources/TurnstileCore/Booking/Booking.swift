@@ -31,7 +31,8 @@ public struct Booking: Equatable, Sendable {
 
     /// The same booking, cancelled.
     public func cancelled() -> Booking {
-        Booking(id: id, userID: userID, eventID: eventID, seatCount: seatCount, status: .cancelled, createdAt: createdAt)
+        Booking(
+            id: id, userID: userID, eventID: eventID, seatCount: seatCount, status: .cancelled, createdAt: createdAt)
     }
 }
 

@@ -48,7 +48,9 @@ public struct NewEvent: Equatable, Sendable {
 
     /// Validates the raw fields of a new event.
     /// - Throws: ``TurnstileError/validationFailed(field:detail:)`` naming the first field that is wrong.
-    public init(title: String, description: String?, date: Date, location: String?, seatCount: Int)
+    public init(
+        title: String, description: String?, date: Date, location: String?, seatCount: Int
+    )
         throws(TurnstileError)
     {
         let title = title.trimmingWhitespace()

@@ -19,7 +19,8 @@ public struct BarrierExecutor: Sendable {
     public func run(
         _ phaseName: String, requests: [LoadRequest], target: LoadTarget, group: any EventLoopGroup
     ) async throws -> (report: PhaseReport, responses: [Result<LoadResponse, LoadError>]) {
-        precondition(requests.count <= LoadLimits.barrierUsersMax, "a barrier releases at most \(LoadLimits.barrierUsersMax)")
+        precondition(
+            requests.count <= LoadLimits.barrierUsersMax, "a barrier releases at most \(LoadLimits.barrierUsersMax)")
         LoadLimits.raiseOpenFileLimit()
         let startedAt = Date()
         let connected = await withTaskGroup(of: (Int, Result<HTTPClientConnection, LoadError>).self) { tasks in

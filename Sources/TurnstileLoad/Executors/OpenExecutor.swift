@@ -30,7 +30,8 @@ public struct OpenExecutor: Sendable {
         rate: Double, rateEnd: Double? = nil, duration: TimeAmount, connectionsMax: Int,
         timeouts: HTTPClientConnection.Timeouts = .init()
     ) {
-        precondition(rate > 0 && (rateEnd ?? 1) > 0 && connectionsMax > 0, "an open executor needs rates and connections")
+        precondition(
+            rate > 0 && (rateEnd ?? 1) > 0 && connectionsMax > 0, "an open executor needs rates and connections")
         self.rate = rate
         self.rateEnd = rateEnd
         self.duration = duration

@@ -39,7 +39,9 @@ public struct RampExecutor: Sendable {
             }
             stages.append(Stage(users: users, duration: duration))
         }
-        guard !stages.isEmpty else { throw RampError(description: "a ramp needs at least one stage, e.g. 10:5s,50:10s") }
+        guard !stages.isEmpty else {
+            throw RampError(description: "a ramp needs at least one stage, e.g. 10:5s,50:10s")
+        }
         self.init(stages: stages, timeouts: timeouts)
     }
 

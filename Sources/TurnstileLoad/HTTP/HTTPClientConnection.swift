@@ -18,7 +18,9 @@ public final class HTTPClientConnection: Sendable {
         /// From sending a request to its last response byte, in all.
         public var response: TimeAmount
 
-        public init(connect: TimeAmount = .seconds(5), read: TimeAmount = .seconds(10), response: TimeAmount = .seconds(30)) {
+        public init(
+            connect: TimeAmount = .seconds(5), read: TimeAmount = .seconds(10), response: TimeAmount = .seconds(30)
+        ) {
             self.connect = connect
             self.read = read
             self.response = response
@@ -170,7 +172,8 @@ final class ResponseHandler: ChannelInboundHandler {
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
-        sweep = context.eventLoop.scheduleRepeatedTask(initialDelay: Self.sweepInterval, delay: Self.sweepInterval) { _ in
+        sweep = context.eventLoop.scheduleRepeatedTask(initialDelay: Self.sweepInterval, delay: Self.sweepInterval) {
+            _ in
             bound.value.checkDeadline()
         }
     }

@@ -20,7 +20,8 @@ public struct LoadRequest: Sendable {
     public let headers: HTTPHeaders
     public let body: ByteBuffer?
 
-    public init(endpoint: String, method: HTTPMethod, path: String, headers: HTTPHeaders = [:], body: ByteBuffer? = nil) {
+    public init(endpoint: String, method: HTTPMethod, path: String, headers: HTTPHeaders = [:], body: ByteBuffer? = nil)
+    {
         id = Self.nextID.add(1, ordering: .relaxed).oldValue
         self.endpoint = endpoint
         self.method = method
@@ -44,7 +45,8 @@ public struct LoadRequest: Sendable {
     ) -> LoadRequest {
         var headers: HTTPHeaders = ["Content-Type": "application/json"]
         if let token { headers.add(name: "Authorization", value: "Bearer \(token)") }
-        return LoadRequest(endpoint: endpoint, method: method, path: path, headers: headers, body: ByteBuffer(string: body))
+        return LoadRequest(
+            endpoint: endpoint, method: method, path: path, headers: headers, body: ByteBuffer(string: body))
     }
 }
 

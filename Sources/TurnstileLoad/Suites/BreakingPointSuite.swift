@@ -12,7 +12,8 @@ public struct BreakingPointSuite: Sendable {
     public var p99MicrosecondsMax: UInt64
 
     public init(
-        startUsers: Int = 8, usersMax: Int = 512, stageDuration: TimeAmount = .seconds(5), failureRatioMax: Double = 0.01,
+        startUsers: Int = 8, usersMax: Int = 512, stageDuration: TimeAmount = .seconds(5),
+        failureRatioMax: Double = 0.01,
         p99MicrosecondsMax: UInt64 = 500_000
     ) {
         precondition(startUsers >= 1 && usersMax >= startUsers, "stages need users")
@@ -47,7 +48,8 @@ public struct BreakingPointSuite: Sendable {
             let p99 = overall.latency.percentile(99)
             var reasons: [String] = []
             if overall.failureRatio > failureRatioMax {
-                reasons.append("failures \(Format.percent(overall.failureRatio * 100)) > \(Format.percent(failureRatioMax * 100))")
+                reasons.append(
+                    "failures \(Format.percent(overall.failureRatio * 100)) > \(Format.percent(failureRatioMax * 100))")
             }
             if p99 > p99MicrosecondsMax {
                 reasons.append("p99 \(Format.microseconds(p99)) > \(Format.microseconds(p99MicrosecondsMax))")
@@ -55,7 +57,8 @@ public struct BreakingPointSuite: Sendable {
             guard reasons.isEmpty else {
                 var note = "breaking point: \(stage) users (\(reasons.joined(separator: ", ")))"
                 if let lastGood {
-                    note += "; last good stage: \(lastGood.users) users at \(Format.rate(lastGood.rate(lastGood.overall)))"
+                    note +=
+                        "; last good stage: \(lastGood.users) users at \(Format.rate(lastGood.rate(lastGood.overall)))"
                 }
                 report.notes.append(note)
                 return

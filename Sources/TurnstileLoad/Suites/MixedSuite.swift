@@ -93,14 +93,17 @@ public struct MixedSuite: Sendable {
         switch shape {
         case .closed(let duration, let thinkTime):
             phases = [
-                try await ClosedExecutor(users: users.count, duration: duration, thinkTime: thinkTime, timeouts: timeouts)
-                    .run(name, scenario: scenario, target: target, group: group, progress: progress)
+                try await ClosedExecutor(
+                    users: users.count, duration: duration, thinkTime: thinkTime, timeouts: timeouts
+                )
+                .run(name, scenario: scenario, target: target, group: group, progress: progress)
             ]
         case .open(let rate, let rateEnd, let duration):
             phases = [
                 try await OpenExecutor(
-                    rate: rate, rateEnd: rateEnd, duration: duration, connectionsMax: users.count, timeouts: timeouts)
-                    .run(name, scenario: scenario, target: target, group: group, progress: progress)
+                    rate: rate, rateEnd: rateEnd, duration: duration, connectionsMax: users.count, timeouts: timeouts
+                )
+                .run(name, scenario: scenario, target: target, group: group, progress: progress)
             ]
         case .ramp(let ramp):
             precondition(users.count >= ramp.usersMax, "provision as many users as the largest stage")

@@ -31,7 +31,8 @@ public struct RaceSuite: Sendable {
 
     /// The classic grid: 100 buyers for 10 seats, 300 for 299, and 300 wanting 10 seats each of 10.
     public static let grid = [
-        Race(users: 100, capacity: 10), Race(users: 300, capacity: 299), Race(users: 300, capacity: 10, seatsPerUser: 10),
+        Race(users: 100, capacity: 10), Race(users: 300, capacity: 299),
+        Race(users: 300, capacity: 10, seatsPerUser: 10),
     ]
 
     public let target: LoadTarget
@@ -51,7 +52,8 @@ public struct RaceSuite: Sendable {
 
     /// Runs each race in turn on users provisioned once (as many as the largest race needs), adding its phase and
     /// invariants to `report`.
-    public func run(_ races: [Race], into report: inout RunReport, users provisioned: [VirtualUser]? = nil) async throws {
+    public func run(_ races: [Race], into report: inout RunReport, users provisioned: [VirtualUser]? = nil) async throws
+    {
         let needed = races.map(\.users).max() ?? 0
         let users: [VirtualUser]
         if let provisioned, provisioned.count >= needed {
@@ -70,13 +72,16 @@ public struct RaceSuite: Sendable {
                 expecting: 201, as: TurnstileAPI.Event.self)
             let (phase, responses) = try await BarrierExecutor(timeouts: timeouts).run(
                 race.name,
-                requests: buyers.map { TurnstileAPI.book(eventID: event.id, seats: race.seatsPerUser, token: $0.token) },
+                requests: buyers.map {
+                    TurnstileAPI.book(eventID: event.id, seats: race.seatsPerUser, token: $0.token)
+                },
                 target: target, group: group)
             report.phases.append(phase)
             // What the clients saw is judged first, so an oversell is reported even if reading back fails.
             let seen = Seen(responses)
             report.invariants += clientChecks(race, seen: seen)
-            report.invariants += try await storeChecks(race, event: event.id, buyers: buyers, seen: seen, session: session)
+            report.invariants += try await storeChecks(
+                race, event: event.id, buyers: buyers, seen: seen, session: session)
         }
     }
 
@@ -113,7 +118,9 @@ public struct RaceSuite: Sendable {
                 .equal(
                     seen.successes, race.expectedSuccesses, phase: phase,
                     rule: "successes = min(users, capacity ÷ seats) (no undersell)"),
-                .equal(seen.refusals, race.users - race.expectedSuccesses, phase: phase, rule: "every other buyer gets a 409"),
+                .equal(
+                    seen.refusals, race.users - race.expectedSuccesses, phase: phase,
+                    rule: "every other buyer gets a 409"),
             ]
         }
         return checks

@@ -79,7 +79,9 @@ public struct TokenAuthority: Sendable {
             }
         }
         let signingInput = Data(token.utf8.prefix(parts[0].utf8.count + 1 + parts[1].utf8.count))
-        guard HMAC<SHA256>.isValidAuthenticationCode(signature, authenticating: signingInput, using: SymmetricKey(data: secret))
+        guard
+            HMAC<SHA256>.isValidAuthenticationCode(
+                signature, authenticating: signingInput, using: SymmetricKey(data: secret))
         else {
             throw .unauthorized(detail: "The access token's signature is invalid.")
         }

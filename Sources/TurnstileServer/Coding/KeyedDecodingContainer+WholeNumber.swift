@@ -5,7 +5,9 @@ extension KeyedDecodingContainer {
     ///
     /// Foundation's decoder reports `2.5` or `1e30` for an `Int` as corruption of the whole document, with no
     /// coding path, which would read as "not JSON". Decoding it here lets the error name the field (422, not 400).
-    func decodeWholeNumber<Integer: FixedWidthInteger & Decodable>(_ type: Integer.Type, forKey key: Key) throws
+    func decodeWholeNumber<Integer: FixedWidthInteger & Decodable>(
+        _ type: Integer.Type, forKey key: Key
+    ) throws
         -> Integer
     {
         do {

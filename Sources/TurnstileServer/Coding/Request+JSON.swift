@@ -34,7 +34,8 @@ extension Request {
         let application = Array("application/".utf8)
         guard mediaType.starts(with: application) else { return false }
         let subtype = mediaType.dropFirst(application.count)
-        return subtype.elementsEqual("json".utf8) || (subtype.count > 5 && subtype.suffix(5).elementsEqual("+json".utf8))
+        return subtype.elementsEqual("json".utf8)
+            || (subtype.count > 5 && subtype.suffix(5).elementsEqual("+json".utf8))
     }
 
     /// An integer path parameter, e.g. the `id` of `/events/{id}`.

@@ -11,7 +11,9 @@ struct EventRoutes<Store: TurnstileStore> {
     /// The read cache, or nil when it is turned off.
     let cache: EventReadCache?
 
-    func register(public group: RouterGroup<TurnstileRequestContext>, authenticated: RouterGroup<TurnstileRequestContext>) {
+    func register(
+        public group: RouterGroup<TurnstileRequestContext>, authenticated: RouterGroup<TurnstileRequestContext>
+    ) {
         group.get { request, _ in
             let page = try PageRequest(page: request.queryInt("page"), pageSize: request.queryInt("page_size"))
             return try await cached(.page(page: page.page, pageSize: page.pageSize)) {
@@ -41,7 +43,9 @@ struct EventRoutes<Store: TurnstileStore> {
 
     /// Answers from the cache when it holds `key`; otherwise produces the answer, encodes it once and keeps it.
     /// Every answer says `Turnstile-Cache: hit` or `miss` (or nothing when the cache is off).
-    private func cached(_ key: EventReadCache.Key, _ produce: () async throws -> some Encodable) async throws -> Response {
+    private func cached(
+        _ key: EventReadCache.Key, _ produce: () async throws -> some Encodable
+    ) async throws -> Response {
         let lookup = cache?.lookUp(key)
         if let body = lookup?.body { return Self.json(body, cacheHeader: "hit") }
         let body = ByteBuffer(bytes: try JSONCoding.encoder.encode(try await produce()))
