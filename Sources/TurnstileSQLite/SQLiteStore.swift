@@ -56,11 +56,13 @@ public final class SQLiteStore: TurnstileStore {
         logger: Logger = Logger(label: "turnstile.sqlite"),
         clock: @escaping @Sendable () -> Date = { Date() }
     ) async throws -> SQLiteStore {
-        // The writer has a thread pool of its own: a pool is one FIFO queue, and the writer's statements must never
-        // wait behind reads. The readers share one pool with a thread each.
+        // Every connection has a thread pool of one thread, so its statements run one after another:
+        // - the writer's must never wait behind reads (a pool is one FIFO queue);
+        // - two statements active at once on one connection share its read transaction, so a read started beside
+        //   another would see that one's older snapshot, and miss a write its caller has already seen acknowledged.
         let writerPool = NIOThreadPool(numberOfThreads: 1)
-        let readerPool = NIOThreadPool(numberOfThreads: configuration.readerCount)
-        let threadPools = [writerPool, readerPool]
+        let readerPools = (0..<configuration.readerCount).map { _ in NIOThreadPool(numberOfThreads: 1) }
+        let threadPools = [writerPool] + readerPools
         for pool in threadPools { pool.start() }
         let eventLoop = MultiThreadedEventLoopGroup.singleton.any()
         // `busy_timeout` replaces SQLiteNIO's retry-forever busy handler with a bounded wait, so another process
@@ -84,7 +86,7 @@ public final class SQLiteStore: TurnstileStore {
             try await SQLiteMigrations.migrate(writer)
             let identity = try await writer.query("SELECT value FROM meta WHERE key = 'identity'")[0].string("value")
             var readers: [SQLiteConnection] = []
-            for _ in 0..<configuration.readerCount {
+            for readerPool in readerPools {
                 let reader = try await SQLiteConnection.open(
                     storage: .file(path: configuration.path), threadPool: readerPool, logger: logger, on: eventLoop)
                 opened.append(reader)

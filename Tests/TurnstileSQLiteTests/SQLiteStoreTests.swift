@@ -190,3 +190,44 @@ struct SQLiteStoreTests {
         }
     }
 }
+
+extension SQLiteStoreTests {
+    /// Reads that run beside other reads on the same connection would share that connection's read transaction, and
+    /// with it a snapshot older than a write the reader has already seen acknowledged.
+    @Test("read your writes: an acknowledged registration is found at once, however busy the readers are")
+    func readYourWrites() async throws {
+        try await withTemporaryDatabase { configuration in
+            try await SQLiteStore.withStore(configuration) { store in
+                let (event, _) = try await seed(store, seats: 10, users: 1)
+                let missing = try await withThrowingTaskGroup(of: Int.self) { group in
+                    // Keep every reader connection busy with reads that take a while.
+                    for _ in 0..<8 {
+                        group.addTask {
+                            for _ in 0..<200 {
+                                _ = try await store.events(PageRequest(page: 1, pageSize: 100))
+                                _ = try await store.event(id: event.id)
+                            }
+                            return 0
+                        }
+                    }
+                    for worker in 0..<8 {
+                        group.addTask {
+                            var missing = 0
+                            for index in 0..<60 {
+                                let email = "ryw\(worker)x\(index)@t.io"
+                                _ = try await store.register(
+                                    Registration(
+                                        email: email, username: "ryw\(worker)x\(index)", password: "password1"),
+                                    passwordHash: "h")
+                                if try await store.credentials(email: email) == nil { missing += 1 }
+                            }
+                            return missing
+                        }
+                    }
+                    return try await group.reduce(0, +)
+                }
+                #expect(missing == 0)
+            }
+        }
+    }
+}

@@ -31,20 +31,23 @@ public final class HTTPClientConnection: Sendable {
     let target: LoadTarget
     private let handler: NIOLoopBound<ResponseHandler>
     private let holdback: NIOLoopBound<LastByteHoldback>?
-    /// Heads already built for this connection's target, by request identity: bounded, emptied when full.
-    private let heads: NIOLoopBoundBox<[Int: HTTPRequestHead]>
+    /// Requests already encoded for this connection's target, by request identity: bounded, emptied when full.
+    private let encoded: NIOLoopBoundBox<[Int: PreEncodedRequest]>
+    private let writer: NIOLoopBound<PreEncodedRequestWriter>
     private static let headsRememberedMax = LoadLimits.headsRememberedMax
 
     public var eventLoop: any EventLoop { channel.eventLoop }
 
     private init(
-        channel: any Channel, target: LoadTarget, handler: ResponseHandler, holdback: LastByteHoldback?
+        channel: any Channel, target: LoadTarget, handler: ResponseHandler, writer: PreEncodedRequestWriter,
+        holdback: LastByteHoldback?
     ) {
         self.channel = channel
         self.target = target
         self.handler = NIOLoopBound(handler, eventLoop: channel.eventLoop)
         self.holdback = holdback.map { NIOLoopBound($0, eventLoop: channel.eventLoop) }
-        heads = NIOLoopBoundBox([:], eventLoop: channel.eventLoop)
+        encoded = NIOLoopBoundBox([:], eventLoop: channel.eventLoop)
+        self.writer = NIOLoopBound(writer, eventLoop: channel.eventLoop)
     }
 
     /// Opens a connection on `eventLoop`. With `holdingLastByte`, every request's last byte waits for
@@ -59,10 +62,11 @@ public final class HTTPClientConnection: Sendable {
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     if holdingLastByte { try channel.pipeline.syncOperations.addHandler(LastByteHoldback()) }
-                    // Heads are built once per request from checked input (see `LoadRequest`), so NIO's check of every
-                    // outbound head is skipped: on this hot path it cost a tenth of the engine's CPU.
-                    try channel.pipeline.syncOperations.addHTTPClientHandlers(
-                        leftOverBytesStrategy: .forwardBytes, enableOutboundHeaderValidation: false)
+                    // Requests are encoded once per connection (see `PreEncodedRequestWriter`); NIO's decoder still
+                    // sees each request head go by, as it must to parse the response that answers it.
+                    try channel.pipeline.syncOperations.addHandler(PreEncodedRequestWriter())
+                    try channel.pipeline.syncOperations.addHandler(
+                        ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .forwardBytes)))
                     try channel.pipeline.syncOperations.addHandler(ResponseHandler())
                 }
             }
@@ -72,6 +76,7 @@ public final class HTTPClientConnection: Sendable {
                 let sync = channel.pipeline.syncOperations
                 return HTTPClientConnection(
                     channel: channel, target: target, handler: try sync.handler(type: ResponseHandler.self),
+                    writer: try sync.handler(type: PreEncodedRequestWriter.self),
                     holdback: holdingLastByte ? try sync.handler(type: LastByteHoldback.self) : nil)
             }
     }
@@ -109,18 +114,16 @@ public final class HTTPClientConnection: Sendable {
         }
         handler.value.expect(completion, keepBody: keepBody, timeouts: timeouts)
 
-        let head: HTTPRequestHead
-        if let built = heads.value[request.id] {
-            head = built
+        let prepared: PreEncodedRequest
+        if let known = encoded.value[request.id] {
+            prepared = known
         } else {
-            head = request.head(for: target)
-            if heads.value.count >= Self.headsRememberedMax { heads.value.removeAll(keepingCapacity: true) }
-            heads.value[request.id] = head
+            prepared = PreEncodedRequest(request.head(for: target), body: request.body, allocator: channel.allocator)
+            if encoded.value.count >= Self.headsRememberedMax { encoded.value.removeAll(keepingCapacity: true) }
+            encoded.value[request.id] = prepared
         }
-        channel.write(HTTPClientRequestPart.head(head), promise: nil)
-        if let body = request.body {
-            channel.write(HTTPClientRequestPart.body(.byteBuffer(body)), promise: nil)
-        }
+        writer.value.nextRequestBytes = prepared.bytes
+        channel.write(HTTPClientRequestPart.head(prepared.head), promise: nil)
         channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: written)
     }
 
