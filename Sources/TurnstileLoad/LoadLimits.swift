@@ -14,8 +14,8 @@ public enum LoadLimits {
     public static let provisioningConcurrencyMax = 16
     /// The most arrivals waiting for a connection on one event loop of an open executor.
     public static let openBacklogMax = 100_000
-    /// How many built request heads a connection remembers.
-    public static let headsRememberedMax = 256
+    /// How many encoded requests a connection remembers.
+    public static let requestsEncodedRememberedMax = 256
     /// Status codes are counted in an array indexed by code; anything above is counted as 599.
     public static let statusCodesCounted = 600
     /// After a failed connect, a looping user waits this long before trying again.

@@ -41,7 +41,8 @@ public struct BarrierExecutor: Sendable {
             for await (index, result) in tasks { connections[index] = result }
             return connections.map { $0! }
         }
-        defer { for case .success(let connection) in connected { connection.close() } }
+        let connections = connected.compactMap { try? $0.get() }
+        defer { for connection in connections { connection.close() } }
         // A race with buyers missing is not the race asked for: the run cannot be carried out as specified.
         let failedConnects = connected.compactMap { if case .failure(let error) = $0 { error } else { nil } }
         if let first = failedConnects.first {
@@ -57,13 +58,9 @@ public struct BarrierExecutor: Sendable {
         // response timeout applies; both clocks start afresh at its release (see `releaseHeldByte`).
         let sendTimeouts = HTTPClientConnection.Timeouts(
             connect: timeouts.connect, read: timeouts.response, response: timeouts.response)
-        var responses: [EventLoopFuture<LoadResponse>?] = []
+        var responses: [EventLoopFuture<LoadResponse>] = []
         var writes: [EventLoopFuture<Void>] = []
-        for (request, connection) in zip(requests, connected) {
-            guard case .success(let connection) = connection else {
-                responses.append(nil)
-                continue
-            }
+        for (request, connection) in zip(requests, connections) {
             let sent = try await connection.eventLoop.submit {
                 let written = connection.eventLoop.makePromise(of: Void.self)
                 let response = connection.send(request, timeouts: sendTimeouts, keepBody: true, written: written)
@@ -81,7 +78,7 @@ public struct BarrierExecutor: Sendable {
 
         // Release: one tight loop per event loop, all loops at once.
         var byLoop: [ObjectIdentifier: [HTTPClientConnection]] = [:]
-        for case .success(let connection) in connected {
+        for connection in connections {
             byLoop[ObjectIdentifier(connection.eventLoop), default: []].append(connection)
         }
         let releases = byLoop.values.map { connections in
@@ -93,14 +90,9 @@ public struct BarrierExecutor: Sendable {
         let spread = releaseTimes.isEmpty ? 0 : (releaseTimes.max()! - firstRelease).nanoseconds / 1_000
 
         var results: [Result<LoadResponse, LoadError>] = []
-        for (connection, response) in zip(connected, responses) {
-            switch connection {
-            case .failure(let error):
-                results.append(.failure(error))
-            case .success:
-                do { results.append(.success(try await response!.get())) } catch {
-                    results.append(.failure(ResponseHandler.classify(error)))
-                }
+        for response in responses {
+            do { results.append(.success(try await response.get())) } catch {
+                results.append(.failure(ResponseHandler.classify(error)))
             }
         }
         let duration = Double((NIODeadline.now() - firstRelease).nanoseconds) / 1e9

@@ -34,7 +34,7 @@ public final class HTTPClientConnection: Sendable {
     /// Requests already encoded for this connection's target, by request identity: bounded, emptied when full.
     private let encoded: NIOLoopBoundBox<[Int: PreEncodedRequest]>
     private let writer: NIOLoopBound<PreEncodedRequestWriter>
-    private static let headsRememberedMax = LoadLimits.headsRememberedMax
+    private static let requestsEncodedRememberedMax = LoadLimits.requestsEncodedRememberedMax
 
     public var eventLoop: any EventLoop { channel.eventLoop }
 
@@ -119,7 +119,9 @@ public final class HTTPClientConnection: Sendable {
             prepared = known
         } else {
             prepared = PreEncodedRequest(request.head(for: target), body: request.body, allocator: channel.allocator)
-            if encoded.value.count >= Self.headsRememberedMax { encoded.value.removeAll(keepingCapacity: true) }
+            if encoded.value.count >= Self.requestsEncodedRememberedMax {
+                encoded.value.removeAll(keepingCapacity: true)
+            }
             encoded.value[request.id] = prepared
         }
         writer.value.nextRequestBytes = prepared.bytes
