@@ -69,6 +69,9 @@ public enum Limits {
     /// The most commands waiting for the writer; past this, writes are refused with 503 instead of queueing
     /// without bound.
     public static let writeQueueDepthMax = 50_000
+    /// The longest a write waits in the queue for the writer to take it; a write still waiting then (the store is
+    /// stalled) is refused with 503 rather than left hanging. Writes already taken into a batch wait for its commit.
+    public static let writeQueueWaitMilliseconds = 5_000
     /// The most values bound in one SQL statement (SQLite's default limit is 32,766). A batch's largest statement
     /// binds 6 values per command, so ``writeBatchCommandsMax`` must stay below a sixth of this.
     public static let sqlBindsPerStatementMax = 30_000

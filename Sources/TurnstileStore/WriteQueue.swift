@@ -21,6 +21,7 @@ public final class WriteQueue<Command: Sendable, Output: Sendable>: Sendable {
     private struct Pending {
         let command: Command
         let waiter: Waiter
+        let queuedAt: ContinuousClock.Instant
     }
 
     private enum Step {
@@ -39,15 +40,21 @@ public final class WriteQueue<Command: Sendable, Output: Sendable>: Sendable {
     private let committedBatches = Atomic<UInt64>(0)
     private let depthMax: Int
     private let batchMax: Int
+    private let waitMax: Duration
 
     /// Creates a queue.
     /// - Parameters:
     ///   - depthMax: the most writes that may wait; further writes are refused with `overloaded`.
     ///   - batchMax: the most writes carried out in one batch.
-    public init(depthMax: Int = Limits.writeQueueDepthMax, batchMax: Int = Limits.writeBatchCommandsMax) {
-        precondition(depthMax > 0 && batchMax > 0, "queue limits must be positive")
+    ///   - waitMax: the longest a write may wait to be taken into a batch before it is refused as unavailable.
+    public init(
+        depthMax: Int = Limits.writeQueueDepthMax, batchMax: Int = Limits.writeBatchCommandsMax,
+        waitMax: Duration = .milliseconds(Limits.writeQueueWaitMilliseconds)
+    ) {
+        precondition(depthMax > 0 && batchMax > 0 && waitMax > .zero, "queue limits must be positive")
         self.depthMax = depthMax
         self.batchMax = batchMax
+        self.waitMax = waitMax
     }
 
     /// Queues a write and waits until the batch carrying it has committed.
@@ -60,7 +67,7 @@ public final class WriteQueue<Command: Sendable, Output: Sendable>: Sendable {
                 state -> (refusal: TurnstileError?, wakeUp: CheckedContinuation<Void, Never>?) in
                 if state.isClosed { return (.storeUnavailable(detail: "the service is shutting down"), nil) }
                 if state.pending.count >= depthMax { return (.overloaded, nil) }
-                state.pending.append(Pending(command: command, waiter: waiter))
+                state.pending.append(Pending(command: command, waiter: waiter, queuedAt: .now))
                 defer { state.writerWakeUp = nil }
                 return (nil, state.writerWakeUp)
             }
@@ -76,6 +83,15 @@ public final class WriteQueue<Command: Sendable, Output: Sendable>: Sendable {
     /// per command, in order, after the batch committed. If `execute` throws, every write of that batch fails with
     /// its error. Returns once the queue is closed and everything accepted has been carried out.
     public func run(_ execute: ([Command]) async throws(TurnstileError) -> [Output]) async {
+        // Beside the writer, a reaper refuses writes that waited too long to be taken: if the writer stalls (a disk
+        // that hangs, say), callers get a fast 503 instead of hanging with it.
+        let reaper = Task { [self] in
+            while !Task.isCancelled {
+                do { try await Task.sleep(for: waitMax / 10) } catch { return }
+                refuseOverdue()
+            }
+        }
+        defer { reaper.cancel() }
         while let batch = await nextBatch() {
             let results: [Result<Output, TurnstileError>]
             do {
@@ -90,6 +106,23 @@ public final class WriteQueue<Command: Sendable, Output: Sendable>: Sendable {
             for (pending, result) in zip(batch, results) {
                 pending.waiter.resume(returning: result)
             }
+        }
+    }
+
+    /// Refuses, with `storeUnavailable`, every write still waiting after ``waitMax``. They were never taken into a
+    /// batch, so none of them was carried out.
+    private func refuseOverdue() {
+        let deadline = ContinuousClock.now - waitMax
+        let overdue = state.withLock { state -> [Pending] in
+            guard let first = state.pending.first, first.queuedAt < deadline else { return [] }
+            let count = state.pending.prefix { $0.queuedAt < deadline }.count
+            defer { state.pending.removeFirst(count) }
+            return Array(state.pending.prefix(count))
+        }
+        let seconds = Double(waitMax.components.seconds) + Double(waitMax.components.attoseconds) / 1e18
+        for pending in overdue {
+            pending.waiter.resume(
+                returning: .failure(.storeUnavailable(detail: "the store did not take the write within \(seconds) s")))
         }
     }
 

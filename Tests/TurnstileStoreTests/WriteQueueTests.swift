@@ -157,3 +157,34 @@ struct WriteQueueTests {
         }
     }
 }
+
+extension WriteQueueTests {
+    @Test("a stalled writer: writes waiting to be taken are refused in bounded time; the one in its batch is not")
+    func stalledWriterRefusesWaitingWrites() async throws {
+        let queue = WriteQueue<Int, Int>(waitMax: .milliseconds(200))
+        let firstBatchStarted = Gate()
+        let releaseWriter = Gate()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                await queue.run { batch in
+                    firstBatchStarted.open()
+                    await releaseWriter.wait()
+                    return batch
+                }
+            }
+            group.addTask {
+                // Taken into the first batch before the stall: it waits for its commit and succeeds.
+                let answer = try await queue.submit(1)
+                #expect(answer == 1)
+            }
+            await firstBatchStarted.wait()
+            // Queued behind the stalled batch: refused once it has waited 200 ms, while the writer is still stuck.
+            let refusal = TurnstileError.storeUnavailable(detail: "the store did not take the write within 0.2 s")
+            await #expect(throws: refusal) { try await queue.submit(2) }
+            releaseWriter.open()
+            try await group.next()
+            queue.close()
+            try await group.waitForAll()
+        }
+    }
+}
