@@ -25,7 +25,7 @@ public struct ProgressReporter: Sendable {
                 do { try await Task.sleep(for: .seconds(1)) } catch { break }
                 elapsed += 1
                 let snapshot = await recorders.snapshot()
-                let total = snapshot.endpoints.reduce(into: EndpointStats(name: "overall")) { $0.add($1) }
+                let total = EndpointStats.overall(snapshot.endpoints)
                 // The second under way has only just begun: show the last complete one.
                 let current = Int((NIODeadline.now() - recorders.phaseStart).nanoseconds / 1_000_000_000)
                 let last = snapshot.seconds.first { $0.second == current - 1 }

@@ -66,12 +66,8 @@ struct RecorderSnapshot: Sendable {
     var seconds: [PhaseReport.Second] = []
 
     mutating func add(_ other: RecorderSnapshot) {
-        var byName = Dictionary(uniqueKeysWithValues: endpoints.map { ($0.name, $0) })
-        for stats in other.endpoints { byName[stats.name, default: EndpointStats(name: stats.name)].add(stats) }
-        endpoints = Array(byName.values)
-        var bySecond = Dictionary(uniqueKeysWithValues: seconds.map { ($0.second, $0) })
-        for second in other.seconds { bySecond[second.second, default: .init(second: second.second)].add(second) }
-        seconds = Array(bySecond.values)
+        endpoints = EndpointStats.merged(endpoints, other.endpoints)
+        seconds = PhaseReport.Second.merged(seconds, other.seconds)
     }
 }
 

@@ -61,6 +61,20 @@ public struct EndpointStats: Codable, Sendable, Equatable {
 }
 
 extension EndpointStats {
+    /// Two sets of per-endpoint results added endpoint by endpoint (matched by name), sorted by name.
+    public static func merged(_ stats: [EndpointStats], _ other: [EndpointStats]) -> [EndpointStats] {
+        var byName = Dictionary(uniqueKeysWithValues: stats.map { ($0.name, $0) })
+        for stats in other { byName[stats.name, default: EndpointStats(name: stats.name)].add(stats) }
+        return byName.values.sorted { $0.name < $1.name }
+    }
+
+    /// Every endpoint together, as the `overall` line.
+    public static func overall(_ stats: [EndpointStats]) -> EndpointStats {
+        stats.reduce(into: EndpointStats(name: "overall")) { $0.add($1) }
+    }
+}
+
+extension EndpointStats {
     /// The usual figures, derived from the counts and the histogram, written beside them in the JSON for readers
     /// that do not want to walk histogram buckets. Never read back: the histogram is the source of truth.
     public struct Summary: Codable, Sendable, Equatable {

@@ -19,6 +19,13 @@ public struct PhaseReport: Codable, Sendable {
             failures += other.failures
             latency.add(other.latency)
         }
+
+        /// Two timelines added second by second, in order.
+        public static func merged(_ timeline: [Second], _ other: [Second]) -> [Second] {
+            var bySecond = Dictionary(uniqueKeysWithValues: timeline.map { ($0.second, $0) })
+            for second in other { bySecond[second.second, default: Second(second: second.second)].add(second) }
+            return bySecond.values.sorted { $0.second < $1.second }
+        }
     }
 
     /// The phase's name, e.g. `race 100→10`.
@@ -58,7 +65,7 @@ public struct PhaseReport: Codable, Sendable {
 
     /// Every endpoint together.
     public var overall: EndpointStats {
-        endpoints.reduce(into: EndpointStats(name: "overall")) { $0.add($1) }
+        EndpointStats.overall(endpoints)
     }
 
     /// Requests per second over the phase.
@@ -69,12 +76,8 @@ public struct PhaseReport: Codable, Sendable {
     /// Adds another shard's results for the same phase (run at the same time on another machine): endpoint by
     /// endpoint and second by second. The phase lasts as long as its longest shard.
     public mutating func add(_ other: PhaseReport) {
-        var byName = Dictionary(uniqueKeysWithValues: endpoints.map { ($0.name, $0) })
-        for stats in other.endpoints { byName[stats.name, default: EndpointStats(name: stats.name)].add(stats) }
-        endpoints = byName.values.sorted { $0.name < $1.name }
-        var bySecond = Dictionary(uniqueKeysWithValues: timeline.map { ($0.second, $0) })
-        for second in other.timeline { bySecond[second.second, default: Second(second: second.second)].add(second) }
-        timeline = bySecond.values.sorted { $0.second < $1.second }
+        endpoints = EndpointStats.merged(endpoints, other.endpoints)
+        timeline = Second.merged(timeline, other.timeline)
         durationSeconds = max(durationSeconds, other.durationSeconds)
         users += other.users
         startedAt = min(startedAt, other.startedAt)

@@ -64,16 +64,7 @@ public struct BrokenTarget: Sendable {
                 portContinuation.finish()
             }, logger: logger)
         let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: logger))
-        return try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
-            defer { Task { await group.triggerGracefulShutdown() } }
-            var iterator = ports.makeAsyncIterator()
-            guard let port = await iterator.next() else { throw LiveServerError.didNotStart }
-            let result = try await body(BrokenTarget(port: port))
-            await group.triggerGracefulShutdown()
-            try await tasks.waitForAll()
-            return result
-        }
+        return try await serve(group, portReportedOn: ports) { port, _ in try await body(BrokenTarget(port: port)) }
     }
 
     private struct NewEvent: Decodable {

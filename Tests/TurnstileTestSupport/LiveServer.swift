@@ -41,26 +41,8 @@ public struct LiveServer: Sendable {
         }
         let group = ServiceGroup(
             configuration: .init(services: [server.application()], gracefulShutdownSignals: [], logger: logger))
-
-        let (stopped, stop) = AsyncStream.makeStream(of: Void.self)
-        return try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask {
-                defer { stop.finish() }
-                try await group.run()
-            }
-            do {
-                var iterator = ports.makeAsyncIterator()
-                guard let port = await iterator.next() else { throw LiveServerError.didNotStart }
-                let server = LiveServer(port: port, databasePath: databasePath, services: group, stopped: stopped)
-                let result = try await body(server)
-                await group.triggerGracefulShutdown()
-                try await tasks.waitForAll()
-                return result
-            } catch {
-                await group.triggerGracefulShutdown()
-                try? await tasks.waitForAll()
-                throw error
-            }
+        return try await serve(group, portReportedOn: ports) { port, stopped in
+            try await body(LiveServer(port: port, databasePath: databasePath, services: group, stopped: stopped))
         }
     }
 
@@ -112,4 +94,32 @@ public struct LiveServer: Sendable {
 
 enum LiveServerError: Error {
     case didNotStart
+}
+
+/// Runs `group` (a server that reports its ephemeral port on `ports`) while `body` uses that port, then shuts it down
+/// gracefully and waits until it has stopped, whether `body` succeeded or threw. `body` also gets a stream that ends
+/// when the group has stopped, for tests that shut it down themselves.
+func serve<Result: Sendable>(
+    _ group: ServiceGroup, portReportedOn ports: AsyncStream<Int>,
+    _ body: (_ port: Int, _ stopped: AsyncStream<Void>) async throws -> Result
+) async throws -> Result {
+    let (stopped, stop) = AsyncStream.makeStream(of: Void.self)
+    return try await withThrowingTaskGroup(of: Void.self) { tasks in
+        tasks.addTask {
+            defer { stop.finish() }
+            try await group.run()
+        }
+        do {
+            var iterator = ports.makeAsyncIterator()
+            guard let port = await iterator.next() else { throw LiveServerError.didNotStart }
+            let result = try await body(port, stopped)
+            await group.triggerGracefulShutdown()
+            try await tasks.waitForAll()
+            return result
+        } catch {
+            await group.triggerGracefulShutdown()
+            try? await tasks.waitForAll()
+            throw error
+        }
+    }
 }
