@@ -13,12 +13,8 @@ extension Request {
         if let contentType = headers[.contentType], !Self.isJSON(contentType) {
             throw Problem.unsupportedMediaType(contentType)
         }
-        let buffer: ByteBuffer
-        do {
-            buffer = try await collectBody(upTo: Limits.requestBodyBytesMax)
-        } catch is NIOTooManyBytesError {
-            throw Problem.payloadTooLarge
-        }
+        // A body over the limit throws NIOTooManyBytesError, which ProblemMiddleware answers 413 for every route.
+        let buffer = try await collectBody(upTo: Limits.requestBodyBytesMax)
         guard buffer.readableBytes > 0 else { throw TurnstileError.malformedJSON(detail: "the body is empty") }
         return try JSONCoding.decode(type, from: Data(buffer.readableBytesView))
     }
