@@ -25,6 +25,51 @@ public enum Limits {
     /// The most bookings `GET /api/v1/bookings/` returns for one user (newest first).
     public static let bookingsListedMax = 1_000
 
+    /// The longest a booking may hold seats before it must be confirmed.
+    public static let holdSecondsMax = 3_600
+    /// How long seats offered to a waitlisted request are held for it.
+    public static let waitlistOfferHoldSeconds = 600
+    /// The most requests one event's waitlist holds.
+    public static let waitlistLengthMax = 1_000
+    /// How often the store looks for holds that ran out (claims on an event also release its own).
+    public static let holdSweepIntervalMilliseconds = 1_000
+    /// The most expired holds one sweep releases; the next sweep takes the rest.
+    public static let holdSweepBookingsMax = 1_000
+
+    // MARK: Stock and orders
+
+    /// The longest SKU and product name, in characters.
+    public static let skuLengthMax = 64
+    public static let productNameLengthMax = 200
+    /// The most units one product may be stocked with.
+    public static let productStockMax = 1_000_000
+    /// The most units one order may take.
+    public static let orderQuantityMax = 1_000
+    /// The highest price, in cents (of a product, a bid or an increment): ten billion dollars.
+    public static let priceCentsMax = 1_000_000_000_000
+    /// The most orders `GET /api/v1/orders/` returns for one user (newest first).
+    public static let ordersListedMax = 1_000
+
+    // MARK: Credits
+
+    /// The most credits one top-up or deduction may move.
+    public static let creditTopUpMax = 1_000_000_000
+    /// The highest balance (and total ever topped up) an account may reach, far inside 64 bits.
+    public static let creditBalanceMax = 1_000_000_000_000_000
+    /// A balance at or below this is reported as `low_balance`.
+    public static let creditLowBalanceThreshold = 10
+    /// The longest deduction reason, in characters.
+    public static let ledgerReasonLengthMax = 200
+    /// The most ledger entries `GET /api/v1/credits/transactions` returns (newest first).
+    public static let ledgerEntriesListedMax = 1_000
+
+    // MARK: Auctions
+
+    /// The longest item title, in characters.
+    public static let itemTitleLengthMax = 200
+    /// The most bids `GET /api/v1/items/{id}/bids` returns (the newest, in order).
+    public static let bidsListedMax = 10_000
+
     // MARK: Accounts
 
     /// The longest email address (RFC 5321's path limit), in characters.

@@ -18,6 +18,25 @@ public enum TurnstileError: Error, Equatable, Sendable {
     case unauthorized(detail: String)
     /// Fewer seats remain than the claim asked for.
     case soldOut(requested: Int, available: Int)
+    /// Fewer units are in stock than the order asked for.
+    case insufficientStock(requested: Int, available: Int)
+    /// The credit balance is smaller than the deduction asked for.
+    case insufficientCredits(requested: Int, balance: Int)
+    /// A top-up would take the balance past ``Limits/creditBalanceMax``.
+    case creditLimitExceeded(balance: Int)
+    /// A bid below the least the item accepts now.
+    case bidTooLow(currentBidCents: Int?, minimumNextCents: Int)
+    /// Bidding on the item has closed.
+    case auctionClosed(itemID: Int64)
+    /// A hold ran out before it was confirmed; its seats went back.
+    case holdExpired(bookingID: Int64)
+    /// The thing is not in a state that allows the action (shipping a pending order, confirming a cancelled
+    /// booking, …).
+    case illegalTransition(entity: String, id: Int64, status: String, action: String)
+    /// The SKU already belongs to a product.
+    case skuTaken(sku: String)
+    /// The event's waitlist holds as many requests as it may.
+    case waitlistFull(eventID: Int64)
     /// An idempotency key was reused for a different request.
     case idempotencyKeyReused
     /// The writer's queue is full; the caller should retry shortly.
@@ -35,6 +54,15 @@ public enum TurnstileError: Error, Equatable, Sendable {
         case .invalidCredentials: "invalid_credentials"
         case .unauthorized: "unauthorized"
         case .soldOut: "sold_out"
+        case .insufficientStock: "insufficient_stock"
+        case .insufficientCredits: "insufficient_credits"
+        case .creditLimitExceeded: "credit_limit_exceeded"
+        case .bidTooLow: "bid_too_low"
+        case .auctionClosed: "auction_closed"
+        case .holdExpired: "hold_expired"
+        case .illegalTransition: "illegal_transition"
+        case .skuTaken: "sku_taken"
+        case .waitlistFull: "waitlist_full"
         case .idempotencyKeyReused: "idempotency_key_reused"
         case .overloaded: "overloaded"
         case .storeUnavailable: "store_unavailable"
@@ -52,6 +80,26 @@ public enum TurnstileError: Error, Equatable, Sendable {
         case .unauthorized(let detail): detail
         case .soldOut(let requested, let available):
             "Only \(available) seat\(available == 1 ? "" : "s") left; \(requested) requested."
+        case .insufficientStock(let requested, let available):
+            "Only \(available) unit\(available == 1 ? "" : "s") in stock; \(requested) requested."
+        case .insufficientCredits(let requested, let balance):
+            "The balance is \(balance) credit\(balance == 1 ? "" : "s"); \(requested) requested."
+        case .creditLimitExceeded(let balance):
+            "The balance is \(balance); a top-up may not take it past \(Limits.creditBalanceMax)."
+        case .bidTooLow(let current, let minimumNext):
+            if let current {
+                "The current bid is \(current) cents; a new bid must be at least \(minimumNext) cents."
+            } else {
+                "The starting price is \(minimumNext) cents; the first bid must be at least that."
+            }
+        case .auctionClosed(let itemID): "Bidding on item \(itemID) has closed."
+        case .holdExpired(let bookingID):
+            "The hold on booking \(bookingID) ran out before it was confirmed; its seats went back."
+        case .illegalTransition(let entity, let id, let status, let action):
+            "The \(entity) \(id) is \(status); it cannot be \(action) now."
+        case .skuTaken(let sku): "A product with SKU \(sku) already exists."
+        case .waitlistFull(let eventID):
+            "Event \(eventID) is sold out and its waitlist is full (\(Limits.waitlistLengthMax) requests)."
         case .idempotencyKeyReused:
             "This Idempotency-Key was already used for a different request; use a new key for a new request."
         case .overloaded: "Too many writes are waiting; retry in a moment."

@@ -35,3 +35,26 @@ extension String {
         return String(scalars[first...last])
     }
 }
+
+extension Validate {
+    /// Checks that an id sent in a body is positive.
+    static func id(_ value: Int64, field: String) throws(TurnstileError) {
+        if value < 1 {
+            throw .validationFailed(field: field, detail: "must be a positive id, got \(value)")
+        }
+    }
+
+    /// Checks an `Idempotency-Key` header, if one was sent.
+    static func idempotencyKey(_ key: String?) throws(TurnstileError) {
+        if let key {
+            try length(of: key, field: "Idempotency-Key", in: 1...Limits.idempotencyKeyLengthMax)
+        }
+    }
+
+    /// Checks a required text field after trimming, and returns it trimmed.
+    static func text(_ value: String, field: String, lengthMax: Int) throws(TurnstileError) -> String {
+        let trimmed = value.trimmingWhitespace()
+        try length(of: trimmed, field: field, in: 1...lengthMax)
+        return trimmed
+    }
+}

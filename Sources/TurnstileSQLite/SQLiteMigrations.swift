@@ -59,6 +59,134 @@ enum SQLiteMigrations {
             "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID",
             "INSERT INTO meta (key, value) VALUES ('identity', lower(hex(randomblob(16))))",
         ],
+        [
+            // Idempotency keys now remember grants of every kind of resource (a booking, an order, a deduction).
+            """
+            CREATE TABLE claim_keys (
+                user_id INTEGER NOT NULL REFERENCES users (id),
+                key TEXT NOT NULL,
+                resource_kind TEXT NOT NULL CHECK (resource_kind IN ('seats', 'stock', 'credits')),
+                resource_id INTEGER NOT NULL,
+                amount INTEGER NOT NULL CHECK (amount > 0),
+                grant_id INTEGER NOT NULL,
+                PRIMARY KEY (user_id, key)
+            ) WITHOUT ROWID
+            """,
+            """
+            INSERT INTO claim_keys (user_id, key, resource_kind, resource_id, amount, grant_id)
+            SELECT k.user_id, k.key, 'seats', b.event_id, b.seat_count, b.id
+            FROM idempotency_keys k JOIN bookings b ON b.id = k.booking_id
+            """,
+            "DROP TABLE idempotency_keys",
+            // Bookings gain holds (`held` until `expires_at_ms`, then `expired`); SQLite changes a CHECK only by
+            // rebuilding the table.
+            """
+            CREATE TABLE bookings_v3 (
+                id INTEGER PRIMARY KEY,
+                user_id INTEGER NOT NULL REFERENCES users (id),
+                event_id INTEGER NOT NULL REFERENCES events (id),
+                seat_count INTEGER NOT NULL CHECK (seat_count > 0),
+                status TEXT NOT NULL CHECK (status IN ('held', 'confirmed', 'cancelled', 'expired')),
+                expires_at_ms INTEGER CHECK (status <> 'held' OR expires_at_ms IS NOT NULL),
+                created_at_ms INTEGER NOT NULL
+            )
+            """,
+            """
+            INSERT INTO bookings_v3 (id, user_id, event_id, seat_count, status, expires_at_ms, created_at_ms)
+            SELECT id, user_id, event_id, seat_count, status, NULL, created_at_ms FROM bookings
+            """,
+            "DROP TABLE bookings",
+            "ALTER TABLE bookings_v3 RENAME TO bookings",
+            "CREATE INDEX bookings_by_user ON bookings (user_id, id)",
+            "CREATE INDEX bookings_by_event ON bookings (event_id, status)",
+            "CREATE INDEX bookings_held ON bookings (expires_at_ms) WHERE status = 'held'",
+            """
+            CREATE TABLE waitlist (
+                id INTEGER PRIMARY KEY,
+                event_id INTEGER NOT NULL REFERENCES events (id),
+                user_id INTEGER NOT NULL REFERENCES users (id),
+                seat_count INTEGER NOT NULL CHECK (seat_count > 0),
+                status TEXT NOT NULL CHECK (status IN ('waiting', 'offered')),
+                position INTEGER NOT NULL CHECK (position > 0),
+                offered_booking_id INTEGER REFERENCES bookings (id)
+                    CHECK ((status = 'offered') = (offered_booking_id IS NOT NULL)),
+                created_at_ms INTEGER NOT NULL
+            )
+            """,
+            "CREATE INDEX waitlist_waiting ON waitlist (event_id, id) WHERE status = 'waiting'",
+            """
+            CREATE TABLE products (
+                id INTEGER PRIMARY KEY,
+                sku TEXT NOT NULL UNIQUE,
+                name TEXT NOT NULL,
+                price_cents INTEGER NOT NULL CHECK (price_cents >= 0),
+                stock_total INTEGER NOT NULL CHECK (stock_total > 0),
+                stock INTEGER NOT NULL CHECK (stock >= 0) CHECK (stock <= stock_total),
+                created_at_ms INTEGER NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE orders (
+                id INTEGER PRIMARY KEY,
+                user_id INTEGER NOT NULL REFERENCES users (id),
+                product_id INTEGER NOT NULL REFERENCES products (id),
+                quantity INTEGER NOT NULL CHECK (quantity > 0),
+                total_cents INTEGER NOT NULL CHECK (total_cents >= 0),
+                status TEXT NOT NULL CHECK (status IN ('pending', 'paid', 'shipped', 'cancelled')),
+                created_at_ms INTEGER NOT NULL
+            )
+            """,
+            "CREATE INDEX orders_by_user ON orders (user_id, id)",
+            """
+            CREATE TABLE credit_accounts (
+                user_id INTEGER PRIMARY KEY REFERENCES users (id),
+                total INTEGER NOT NULL CHECK (total >= 0),
+                balance INTEGER NOT NULL CHECK (balance >= 0) CHECK (balance <= total)
+            )
+            """,
+            """
+            CREATE TABLE ledger (
+                id INTEGER PRIMARY KEY,
+                user_id INTEGER NOT NULL REFERENCES users (id),
+                kind TEXT NOT NULL CHECK (kind IN ('topup', 'deduct')),
+                amount INTEGER NOT NULL CHECK ((kind = 'topup') = (amount > 0)) CHECK (amount <> 0),
+                balance_after INTEGER NOT NULL CHECK (balance_after >= 0),
+                reason TEXT,
+                created_at_ms INTEGER NOT NULL
+            )
+            """,
+            "CREATE INDEX ledger_by_user ON ledger (user_id, id)",
+            """
+            CREATE TABLE items (
+                id INTEGER PRIMARY KEY,
+                seller_id INTEGER NOT NULL REFERENCES users (id),
+                title TEXT NOT NULL,
+                starting_price_cents INTEGER NOT NULL CHECK (starting_price_cents > 0),
+                min_increment_cents INTEGER NOT NULL CHECK (min_increment_cents > 0),
+                ends_at_ms INTEGER,
+                current_bid_cents INTEGER,
+                highest_bidder_id INTEGER REFERENCES users (id),
+                bid_count INTEGER NOT NULL CHECK (bid_count >= 0),
+                created_at_ms INTEGER NOT NULL
+            )
+            """,
+            """
+            CREATE TABLE bids (
+                item_id INTEGER NOT NULL REFERENCES items (id),
+                seq INTEGER NOT NULL CHECK (seq > 0),
+                bidder_id INTEGER NOT NULL REFERENCES users (id),
+                amount_cents INTEGER NOT NULL CHECK (amount_cents > 0),
+                created_at_ms INTEGER NOT NULL,
+                PRIMARY KEY (item_id, seq)
+            ) WITHOUT ROWID
+            """,
+            // The second line of defence behind the auction rule: an accepted bid always beats every earlier one.
+            """
+            CREATE TRIGGER bids_strictly_increase BEFORE INSERT ON bids
+            WHEN NEW.amount_cents <= (SELECT MAX(amount_cents) FROM bids WHERE item_id = NEW.item_id)
+            BEGIN SELECT RAISE(ABORT, 'an accepted bid must beat every earlier bid on its item'); END
+            """,
+        ],
     ]
 
     /// Brings the database up to the newest schema, one transaction per migration.

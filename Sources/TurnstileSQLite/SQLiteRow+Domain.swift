@@ -39,13 +39,65 @@ extension SQLiteRow {
             createdAt: date("created_at_ms"))
     }
 
-    func booking() -> Booking {
-        guard let status = Booking.Status(rawValue: string("status")) else {
-            preconditionFailure("unknown booking status; the CHECK constraint allows only known ones")
+    func optionalInt64(_ column: String) -> Int64? {
+        guard let data = self.column(column), !data.isNull else { return nil }
+        return int64(column)
+    }
+
+    func optionalDate(_ column: String) -> Date? { optionalInt64(column).map(Date.init(millisecondsSince1970:)) }
+
+    /// A stored word of a known set; the CHECK constraints allow no other.
+    func word<Word: RawRepresentable<String>>(_ column: String, as type: Word.Type = Word.self) -> Word {
+        guard let word = Word(rawValue: string(column)) else {
+            preconditionFailure("unknown \(column); the CHECK constraint allows only known ones")
         }
-        return Booking(
+        return word
+    }
+
+    func booking() -> Booking {
+        Booking(
             id: int64("id"), userID: int64("user_id"), eventID: int64("event_id"), seatCount: int("seat_count"),
-            status: status, createdAt: date("created_at_ms"))
+            status: word("status"), expiresAt: optionalDate("expires_at_ms"), createdAt: date("created_at_ms"))
+    }
+
+    func product() -> Product {
+        Product(
+            id: int64("id"), sku: string("sku"), name: string("name"), priceCents: int("price_cents"),
+            stockTotal: int("stock_total"), stock: int("stock"), createdAt: date("created_at_ms"))
+    }
+
+    func order() -> Order {
+        Order(
+            id: int64("id"), userID: int64("user_id"), productID: int64("product_id"), quantity: int("quantity"),
+            totalCents: int("total_cents"), status: word("status"), createdAt: date("created_at_ms"))
+    }
+
+    func ledgerEntry() -> LedgerEntry {
+        LedgerEntry(
+            id: int64("id"), userID: int64("user_id"), kind: word("kind"), amount: int("amount"),
+            balanceAfter: int("balance_after"), reason: optionalString("reason"), createdAt: date("created_at_ms"))
+    }
+
+    func item() -> Item {
+        Item(
+            id: int64("id"), sellerID: int64("seller_id"), title: string("title"),
+            startingPriceCents: int("starting_price_cents"), minIncrementCents: int("min_increment_cents"),
+            endsAt: optionalDate("ends_at_ms"), currentBidCents: optionalInt64("current_bid_cents").map(Int.init),
+            highestBidderID: optionalInt64("highest_bidder_id"), bidCount: int("bid_count"),
+            createdAt: date("created_at_ms"))
+    }
+
+    func bid() -> Bid {
+        Bid(
+            itemID: int64("item_id"), seq: int("seq"), bidderID: int64("bidder_id"), amountCents: int("amount_cents"),
+            createdAt: date("created_at_ms"))
+    }
+
+    func waitlistEntry() -> WaitlistEntry {
+        WaitlistEntry(
+            id: int64("id"), eventID: int64("event_id"), userID: int64("user_id"), seatCount: int("seat_count"),
+            status: word("status"), position: int("position"), offeredBookingID: optionalInt64("offered_booking_id"),
+            createdAt: date("created_at_ms"))
     }
 }
 
@@ -54,6 +106,9 @@ extension SQLiteData {
     init(_ value: Int) { self = .integer(SQLiteInt64(value)) }
     init(_ value: Date) { self = .integer(SQLiteInt64(value.millisecondsSince1970)) }
     init(_ value: String?) { self = value.map { .text($0) } ?? .null }
+    init(_ value: Int64?) { self = value.map { SQLiteData($0) } ?? .null }
+    init(_ value: Int?) { self = value.map { SQLiteData($0) } ?? .null }
+    init(_ value: Date?) { self = value.map { SQLiteData($0) } ?? .null }
 }
 
 extension Date {
@@ -72,7 +127,16 @@ enum Columns {
     static let user = "id, email, username, created_at_ms"
     static let event =
         "id, title, description, date_ms, location, seat_count, available_seats, organizer_id, created_at_ms"
-    static let booking = "id, user_id, event_id, seat_count, status, created_at_ms"
+    static let booking = "id, user_id, event_id, seat_count, status, expires_at_ms, created_at_ms"
+    static let product = "id, sku, name, price_cents, stock_total, stock, created_at_ms"
+    static let order = "id, user_id, product_id, quantity, total_cents, status, created_at_ms"
+    static let ledgerEntry = "id, user_id, kind, amount, balance_after, reason, created_at_ms"
+    static let item = """
+        id, seller_id, title, starting_price_cents, min_increment_cents, ends_at_ms, current_bid_cents, \
+        highest_bidder_id, bid_count, created_at_ms
+        """
+    static let bid = "item_id, seq, bidder_id, amount_cents, created_at_ms"
+    static let waitlistEntry = "id, event_id, user_id, seat_count, status, position, offered_booking_id, created_at_ms"
 
     /// `(?, ?, …)` with `count` placeholders.
     static func placeholders(_ count: Int) -> String {

@@ -9,13 +9,15 @@ extension SQLiteStore {
     ///
     /// Runs only on the writer loop. A write refused by a rule (sold out, email taken, …) fails alone; an error of
     /// the database rolls the whole batch back and fails every write in it, so nothing is acknowledged that did not
-    /// commit.
+    /// commit. The batch's live changes are published after the commit, before any caller is answered.
     func commit(_ batch: [WriteCommand]) async throws(TurnstileError) -> [WriteResult] {
         do {
             try await writer.execute("BEGIN IMMEDIATE")
             do {
-                let results = try await apply(batch)
+                let (results, effects) = try await decide(batch)
+                try await write(effects)
                 try await writer.execute("COMMIT")
+                changes.publish(effects.changes)
                 return results
             } catch {
                 try? await writer.execute("ROLLBACK")
@@ -27,185 +29,185 @@ extension SQLiteStore {
         }
     }
 
-    private func apply(_ batch: [WriteCommand]) async throws -> [WriteResult] {
+    private func decide(_ batch: [WriteCommand]) async throws -> ([WriteResult], BatchPlan.Effects) {
         // Truncated to what the store keeps, so a value answered now equals the same value read back later.
         let now = Date(millisecondsSince1970: clock().millisecondsSince1970)
-        let loaded = try await BatchInputs.load(BatchPlan.needs(of: batch), on: writer)
-        var plan = BatchPlan(loaded.inputs)
-        var results = [WriteResult?](repeating: nil, count: batch.count)
-
-        for (index, command) in batch.enumerated() {
-            // A write for an account that is gone fails alone; let through, its foreign key would fail the batch.
-            if let refusal = plan.refusal(for: command) {
-                results[index] = refusal
-                continue
-            }
-            switch command {
-            case .register(let registration, let passwordHash):
-                results[index] = try await insertUser(registration, passwordHash: passwordHash, now: now)
-            case .createEvent(let event, let organizerID):
-                let created = try await insertEvent(event, organizerID: organizerID, now: now)
-                plan.add(created)
-                results[index] = .success(.event(created))
-            case .book(let claim):
-                results[index] = plan.decide(claim, commandIndex: index)
-            case .cancelBooking(let id, let userID):
-                results[index] = plan.cancel(bookingID: id, userID: userID)
-            }
-        }
-
-        let created = try await insertGrants(plan.grants, firstID: loaded.nextBookingID, now: now)
-        plan.complete(&results, created: created)
-        if !plan.cancelledBookingIDs.isEmpty {
-            let ids = plan.cancelledBookingIDs.map { SQLiteData($0) }
-            try await writer.execute(
-                "UPDATE bookings SET status = 'cancelled' WHERE id IN \(Columns.placeholders(ids.count))", ids)
-        }
-        for eventID in plan.allocator.changedResourceIDs.sorted() {
-            let remaining = plan.allocator.balances[eventID]!.remaining
-            try await writer.execute(
-                "UPDATE events SET available_seats = ? WHERE id = ?", [SQLiteData(remaining), SQLiteData(eventID)])
-        }
-        return results.map { result in
-            guard let result else { preconditionFailure("every write of a batch gets a result") }
-            return result
-        }
+        var plan = BatchPlan(try await BatchInputs.load(BatchPlan.needs(of: batch), now: now, on: writer))
+        let results = batch.map { plan.apply($0) }
+        return (results, plan.finish())
     }
 
-    private func insertUser(_ registration: Registration, passwordHash: String, now: Date) async throws -> WriteResult {
-        let rows = try await writer.query(
-            """
-            INSERT INTO users (email, username, password_hash, created_at_ms) VALUES (?, ?, ?, ?)
-            ON CONFLICT (email) DO NOTHING RETURNING \(Columns.user)
-            """,
-            [.text(registration.email), .text(registration.username), .text(passwordHash), SQLiteData(now)])
-        guard let row = rows.first else { return .failure(.emailTaken) }
-        return .success(.user(row.user()))
-    }
-
-    private func insertEvent(_ event: NewEvent, organizerID: Int64, now: Date) async throws -> Event {
-        let rows = try await writer.query(
-            """
-            INSERT INTO events (title, description, date_ms, location, seat_count, available_seats, organizer_id,
-                created_at_ms)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING \(Columns.event)
-            """,
-            [
-                .text(event.title), SQLiteData(event.description), SQLiteData(event.date), SQLiteData(event.location),
-                SQLiteData(event.seatCount), SQLiteData(event.seatCount), SQLiteData(organizerID), SQLiteData(now),
-            ])
-        return rows[0].event()
-    }
-
-    /// Inserts every granted booking with one statement, and their idempotency keys with another.
-    ///
-    /// Ids are assigned here, following the largest id in the table (read with the balances, or here when the
-    /// batch's events were all created within it): the writer holds SQLite's write lock, so no one else can insert
-    /// meanwhile, and the ids are known without relying on the order of `RETURNING` rows.
-    private func insertGrants(_ grants: [BatchPlan.Grant], firstID: Int64?, now: Date) async throws -> [Int: Booking] {
-        guard !grants.isEmpty else { return [:] }
-        var firstID = firstID ?? 0
-        if firstID == 0 {
-            let next = try await writer.query("SELECT COALESCE(MAX(id), 0) + 1 AS next FROM bookings")
-            firstID = next[0].int64("next")
-        }
-        var created: [Int: Booking] = [:]
-        var bookingBinds: [SQLiteData] = []
-        var keyBinds: [SQLiteData] = []
-        for (offset, grant) in grants.enumerated() {
-            let booking = Booking(
-                id: firstID + Int64(offset), userID: grant.claim.userID, eventID: grant.claim.resourceID,
-                seatCount: grant.claim.amount, status: .confirmed, createdAt: now)
-            created[grant.commandIndex] = booking
-            bookingBinds += [
-                SQLiteData(booking.id), SQLiteData(booking.userID), SQLiteData(booking.eventID),
-                SQLiteData(booking.seatCount), .text(booking.status.rawValue), SQLiteData(now),
-            ]
-            if let key = grant.claim.idempotencyKey {
-                keyBinds += [SQLiteData(booking.userID), .text(key), SQLiteData(booking.id)]
+    /// Writes a batch's rows, parents before children so every foreign key finds its row.
+    private func write(_ effects: BatchPlan.Effects) async throws {
+        try await upsert(Tables.users, effects.users)
+        try await upsert(Tables.events, effects.events)
+        try await upsert(Tables.products, effects.products)
+        try await upsert(Tables.items, effects.items.values.sorted { $0.id < $1.id })
+        try await upsert(Tables.bookings, effects.bookings.values.sorted { $0.id < $1.id })
+        try await upsert(Tables.waitlist, effects.waitlist.values.sorted { $0.id < $1.id })
+        try await upsert(Tables.orders, effects.orders.values.sorted { $0.id < $1.id })
+        try await upsert(Tables.ledger, effects.ledger)
+        try await upsert(Tables.bids, effects.bids)
+        try await upsert(Tables.claimKeys, effects.claimKeys)
+        var credits: [[SQLiteData]] = []
+        for (resource, balance) in effects.balances.sorted(by: { $0.key < $1.key }) {
+            let remaining = SQLiteData(balance.remaining)
+            switch resource {
+            case .seats(let id):
+                try await writer.execute(
+                    "UPDATE events SET available_seats = ? WHERE id = ?", [remaining, SQLiteData(id)])
+            case .stock(let id):
+                try await writer.execute("UPDATE products SET stock = ? WHERE id = ?", [remaining, SQLiteData(id)])
+            case .credits(let userID):
+                credits.append([SQLiteData(userID), SQLiteData(balance.capacity), remaining])
             }
         }
-        let bookingRows = Array(repeating: Columns.placeholders(6), count: grants.count).joined(separator: ", ")
-        try await writer.execute(
-            "INSERT INTO bookings (\(Columns.booking)) VALUES \(bookingRows)", bookingBinds)
-        if !keyBinds.isEmpty {
-            let keyRows = Array(repeating: Columns.placeholders(3), count: keyBinds.count / 3).joined(separator: ", ")
-            try await writer.execute(
-                "INSERT INTO idempotency_keys (user_id, key, booking_id) VALUES \(keyRows)", keyBinds)
+        try await upsert(Tables.creditAccounts, credits)
+    }
+
+    /// Inserts rows, updating the table's changeable columns where the key exists, in as few statements as the bind
+    /// limit allows.
+    private func upsert<Value>(_ table: Table<Value>, _ values: [Value]) async throws {
+        let rows = values.map(table.row)
+        let rowsPerStatement = Limits.sqlBindsPerStatementMax / table.columns.count
+        var start = rows.startIndex
+        while start < rows.endIndex {
+            let chunk = rows[start..<min(start + rowsPerStatement, rows.endIndex)]
+            let values = Array(repeating: Columns.placeholders(table.columns.count), count: chunk.count)
+            var sql = "INSERT INTO \(table.name) (\(table.columns.joined(separator: ", "))) VALUES "
+            sql += values.joined(separator: ", ")
+            if !table.updated.isEmpty {
+                sql += " ON CONFLICT (\(table.key)) DO UPDATE SET "
+                sql += table.updated.map { "\($0) = excluded.\($0)" }.joined(separator: ", ")
+            }
+            try await writer.execute(sql, Array(chunk.joined()))
+            start += chunk.count
         }
-        return created
     }
 }
 
-/// Reads, inside the write transaction, what a batch's plan needs: SQLite's half of ``BatchPlan``.
-struct BatchInputs {
-    let inputs: BatchPlan.Inputs
-    /// The id the batch's first new booking gets, read with the balances; nil if no balance was read.
-    let nextBookingID: Int64?
+/// How a domain value becomes a row: its table, columns (in bind order) and the columns a later batch may change.
+struct Table<Value> {
+    let name: String
+    let columns: [String]
+    var key = "id"
+    var updated: [String] = []
+    let row: (Value) -> [SQLiteData]
+}
 
-    static func load(_ needs: BatchPlan.Needs, on writer: SQLiteConnection) async throws -> BatchInputs {
-        var eventIDs = needs.eventIDs
-
-        var knownUserIDs = Set<Int64>()
-        if !needs.userIDs.isEmpty {
-            let ids = needs.userIDs.map { SQLiteData($0) }
-            let rows = try await writer.query(
-                "SELECT id FROM users WHERE id IN \(Columns.placeholders(ids.count))", ids)
-            knownUserIDs = Set(rows.map { $0.int64("id") })
+/// Every table a batch writes.
+enum Tables {
+    static var users: Table<StoredCredentials> {
+        Table<StoredCredentials>(name: "users", columns: ["id", "email", "username", "password_hash", "created_at_ms"])
+        {
+            [
+                SQLiteData($0.user.id), .text($0.user.email), .text($0.user.username), .text($0.passwordHash),
+                SQLiteData($0.user.createdAt),
+            ]
         }
+    }
 
-        var cancellable: [Int64: Booking] = [:]
-        if !needs.bookingIDs.isEmpty {
-            let ids = needs.bookingIDs.map { SQLiteData($0) }
-            let rows = try await writer.query(
-                "SELECT \(Columns.booking) FROM bookings WHERE id IN \(Columns.placeholders(ids.count))", ids)
-            for booking in rows.map({ $0.booking() }) {
-                cancellable[booking.id] = booking
-                eventIDs.insert(booking.eventID)
-            }
+    static var events: Table<Event> {
+        Table<Event>(name: "events", columns: Columns.event.split(separator: ", ").map(String.init)) {
+            [
+                SQLiteData($0.id), .text($0.title), SQLiteData($0.description), SQLiteData($0.date),
+                SQLiteData($0.location), SQLiteData($0.seatCount), SQLiteData($0.availableSeats),
+                SQLiteData($0.organizerID), SQLiteData($0.createdAt),
+            ]
         }
+    }
 
-        var storedGrants: [IdempotencyRef: KeyedGrant] = [:]
-        var storedBookings: [Int64: Booking] = [:]
-        if !needs.idempotencyRefs.isEmpty {
-            let pairs = Array(needs.idempotencyRefs)
-            let values = Array(repeating: "(?, ?)", count: pairs.count).joined(separator: ", ")
-            let binds = pairs.flatMap { [SQLiteData($0.userID), SQLiteData.text($0.key)] }
-            let rows = try await writer.query(
-                """
-                SELECT k.key AS key, b.id, b.user_id, b.event_id, b.seat_count, b.status, b.created_at_ms
-                FROM idempotency_keys k JOIN bookings b ON b.id = k.booking_id
-                WHERE (k.user_id, k.key) IN (VALUES \(values))
-                """, binds)
-            for row in rows {
-                let booking = row.booking()
-                storedBookings[booking.id] = booking
-                storedGrants[IdempotencyRef(userID: booking.userID, key: row.string("key"))] = KeyedGrant(
-                    resourceID: booking.eventID, amount: booking.seatCount, origin: .stored(grantID: booking.id))
-            }
+    static var products: Table<Product> {
+        Table<Product>(name: "products", columns: Columns.product.split(separator: ", ").map(String.init)) {
+            [
+                SQLiteData($0.id), .text($0.sku), .text($0.name), SQLiteData($0.priceCents), SQLiteData($0.stockTotal),
+                SQLiteData($0.stock), SQLiteData($0.createdAt),
+            ]
         }
+    }
 
-        var balances: [Int64: ResourceBalance] = [:]
-        var nextBookingID: Int64?
-        if !eventIDs.isEmpty {
-            // The next booking id rides along, saving the writer a statement per batch.
-            let ids = eventIDs.map { SQLiteData($0) }
-            let rows = try await writer.query(
-                """
-                SELECT id, seat_count, available_seats,
-                    (SELECT COALESCE(MAX(id), 0) + 1 FROM bookings) AS next_booking_id
-                FROM events WHERE id IN \(Columns.placeholders(ids.count))
-                """, ids)
-            for row in rows {
-                balances[row.int64("id")] = ResourceBalance(
-                    capacity: row.int("seat_count"), remaining: row.int("available_seats"))
-                nextBookingID = row.int64("next_booking_id")
-            }
+    static var items: Table<Item> {
+        Table<Item>(
+            name: "items", columns: Columns.item.split(separator: ", ").map(String.init),
+            updated: ["current_bid_cents", "highest_bidder_id", "bid_count"]
+        ) {
+            [
+                SQLiteData($0.id), SQLiteData($0.sellerID), .text($0.title), SQLiteData($0.startingPriceCents),
+                SQLiteData($0.minIncrementCents), SQLiteData($0.endsAt), SQLiteData($0.currentBidCents),
+                SQLiteData($0.highestBidderID), SQLiteData($0.bidCount), SQLiteData($0.createdAt),
+            ]
         }
-        return BatchInputs(
-            inputs: BatchPlan.Inputs(
-                balances: balances, storedGrants: storedGrants, storedBookings: storedBookings,
-                cancellable: cancellable, knownUserIDs: knownUserIDs),
-            nextBookingID: nextBookingID)
+    }
+
+    static var bookings: Table<Booking> {
+        Table<Booking>(
+            name: "bookings", columns: Columns.booking.split(separator: ", ").map(String.init), updated: ["status"]
+        ) {
+            [
+                SQLiteData($0.id), SQLiteData($0.userID), SQLiteData($0.eventID), SQLiteData($0.seatCount),
+                .text($0.status.rawValue), SQLiteData($0.expiresAt), SQLiteData($0.createdAt),
+            ]
+        }
+    }
+
+    static var waitlist: Table<WaitlistEntry> {
+        Table<WaitlistEntry>(
+            name: "waitlist", columns: Columns.waitlistEntry.split(separator: ", ").map(String.init),
+            updated: ["status", "offered_booking_id"]
+        ) {
+            [
+                SQLiteData($0.id), SQLiteData($0.eventID), SQLiteData($0.userID), SQLiteData($0.seatCount),
+                .text($0.status.rawValue), SQLiteData($0.position), SQLiteData($0.offeredBookingID),
+                SQLiteData($0.createdAt),
+            ]
+        }
+    }
+
+    static var orders: Table<Order> {
+        Table<Order>(
+            name: "orders", columns: Columns.order.split(separator: ", ").map(String.init), updated: ["status"]
+        ) {
+            [
+                SQLiteData($0.id), SQLiteData($0.userID), SQLiteData($0.productID), SQLiteData($0.quantity),
+                SQLiteData($0.totalCents), .text($0.status.rawValue), SQLiteData($0.createdAt),
+            ]
+        }
+    }
+
+    static var ledger: Table<LedgerEntry> {
+        Table<LedgerEntry>(name: "ledger", columns: Columns.ledgerEntry.split(separator: ", ").map(String.init)) {
+            [
+                SQLiteData($0.id), SQLiteData($0.userID), .text($0.kind.rawValue), SQLiteData($0.amount),
+                SQLiteData($0.balanceAfter), SQLiteData($0.reason), SQLiteData($0.createdAt),
+            ]
+        }
+    }
+
+    static var bids: Table<Bid> {
+        Table<Bid>(name: "bids", columns: Columns.bid.split(separator: ", ").map(String.init)) {
+            [
+                SQLiteData($0.itemID), SQLiteData($0.seq), SQLiteData($0.bidderID), SQLiteData($0.amountCents),
+                SQLiteData($0.createdAt),
+            ]
+        }
+    }
+
+    static var claimKeys: Table<BatchPlan.StoredClaimKey> {
+        Table<BatchPlan.StoredClaimKey>(
+            name: "claim_keys", columns: ["user_id", "key", "resource_kind", "resource_id", "amount", "grant_id"]
+        ) {
+            [
+                SQLiteData($0.ref.userID), .text($0.ref.key), .text($0.resource.kind.rawValue),
+                SQLiteData($0.resource.id), SQLiteData($0.amount), SQLiteData($0.grantID),
+            ]
+        }
+    }
+
+    /// Rows of `[user_id, total, balance]`.
+    static var creditAccounts: Table<[SQLiteData]> {
+        Table<[SQLiteData]>(
+            name: "credit_accounts", columns: ["user_id", "total", "balance"], key: "user_id",
+            updated: ["total", "balance"]
+        ) { $0 }
     }
 }

@@ -26,11 +26,7 @@ public final class SQLiteStore: TurnstileStore {
     private let nextReader = Atomic<Int>(0)
     private let threadPools: [NIOThreadPool]
     private let queue = WriteQueue<WriteCommand, WriteResult>()
-
-    /// The largest statement a batch runs binds six values per command; the queue's batch limit keeps it legal.
-    private static let batchFitsOneStatement: Void = precondition(
-        Limits.writeBatchCommandsMax * 6 <= Limits.sqlBindsPerStatementMax,
-        "a batch's booking insert would bind more values than one statement may")
+    public let changes = ChangeFeed()
     let logger: Logger
     let clock: @Sendable () -> Date
     public let identity: String
@@ -46,7 +42,6 @@ public final class SQLiteStore: TurnstileStore {
         self.identity = identity
         self.logger = logger
         self.clock = clock
-        Self.batchFitsOneStatement
     }
 
     /// Opens (creating if needed) and migrates the database. Call ``run()`` to start the writer, or use
@@ -130,7 +125,11 @@ public final class SQLiteStore: TurnstileStore {
     public func run() async throws {
         await withTaskCancellationHandler {
             await withGracefulShutdownHandler {
-                await queue.run { batch throws(TurnstileError) in try await self.commit(batch) }
+                await withDiscardingTaskGroup { group in
+                    group.addTask { await self.sweepHolds() }
+                    await queue.run { batch throws(TurnstileError) in try await self.commit(batch) }
+                    group.cancelAll()
+                }
             } onGracefulShutdown: {
                 self.queue.close()
             }
@@ -145,36 +144,27 @@ public final class SQLiteStore: TurnstileStore {
 
     // MARK: Writes: each is a command for the single writer
 
-    public func register(_ registration: Registration, passwordHash: String) async throws(TurnstileError) -> User {
-        guard case .user(let user) = try await submit(.register(registration, passwordHash: passwordHash)) else {
-            preconditionFailure("the writer answers a registration with a user")
-        }
-        return user
-    }
-
-    public func createEvent(_ event: NewEvent, organizerID: Int64) async throws(TurnstileError) -> Event {
-        guard case .event(let created) = try await submit(.createEvent(event, organizerID: organizerID)) else {
-            preconditionFailure("the writer answers an event creation with an event")
-        }
-        return created
-    }
-
-    public func book(_ request: BookingRequest) async throws(TurnstileError) -> BookingOutcome {
-        guard case .booking(let outcome) = try await submit(.book(request.claim)) else {
-            preconditionFailure("the writer answers a booking with a booking")
-        }
-        return outcome
-    }
-
-    public func cancelBooking(id: Int64, userID: Int64) async throws(TurnstileError) -> Booking {
-        guard case .cancelled(let booking) = try await submit(.cancelBooking(id: id, userID: userID)) else {
-            preconditionFailure("the writer answers a cancellation with a booking")
-        }
-        return booking
-    }
-
-    private func submit(_ command: WriteCommand) async throws(TurnstileError) -> WriteOutput {
+    public func write(_ command: WriteCommand) async throws(TurnstileError) -> WriteOutput {
         try await queue.submit(command).get()
+    }
+
+    /// Every ``Limits/holdSweepIntervalMilliseconds``, releases the holds that ran out, until cancelled. Expiry
+    /// lives in the file (`expires_at_ms`), so a restart loses nothing: the first sweep after it releases whatever
+    /// ran out meanwhile. A cheap read first keeps idle sweeps from writing at all.
+    private func sweepHolds() async {
+        while !Task.isCancelled {
+            do {
+                try await Task.sleep(for: .milliseconds(Limits.holdSweepIntervalMilliseconds))
+                let due = try await read(
+                    "SELECT 1 AS due FROM bookings WHERE status = 'held' AND expires_at_ms <= ? LIMIT 1",
+                    [SQLiteData(clock())])
+                if !due.isEmpty { try await expireHolds() }
+            } catch is CancellationError {
+                return
+            } catch {
+                logger.warning("sweeping expired holds failed; the next sweep retries: \(error)")
+            }
+        }
     }
 
     // MARK: Reads: on the reader connections, from the last committed state
@@ -202,6 +192,70 @@ public final class SQLiteStore: TurnstileStore {
             "SELECT \(Columns.booking) FROM bookings WHERE user_id = ? ORDER BY id DESC LIMIT ?",
             [SQLiteData(userID), SQLiteData(Limits.bookingsListedMax)]
         ).map { $0.booking() }
+    }
+
+    public func product(id: Int64) async throws(TurnstileError) -> Product? {
+        try await read("SELECT \(Columns.product) FROM products WHERE id = ?", [SQLiteData(id)]).first?.product()
+    }
+
+    public func products(_ page: PageRequest) async throws(TurnstileError) -> Page<Product> {
+        let rows = try await read(
+            "SELECT \(Columns.product) FROM products ORDER BY id LIMIT ? OFFSET ?",
+            [SQLiteData(page.pageSize), SQLiteData(page.offset)])
+        let total = try await read("SELECT COUNT(*) AS total FROM products", []).first?.int("total") ?? 0
+        return Page(items: rows.map { $0.product() }, total: total, request: page)
+    }
+
+    public func orders(userID: Int64) async throws(TurnstileError) -> [Order] {
+        try await read(
+            "SELECT \(Columns.order) FROM orders WHERE user_id = ? ORDER BY id DESC LIMIT ?",
+            [SQLiteData(userID), SQLiteData(Limits.ordersListedMax)]
+        ).map { $0.order() }
+    }
+
+    public func stockSummary() async throws(TurnstileError) -> StockSummary {
+        // One statement, so the counts come from one snapshot and add up.
+        let rows = try await read(
+            """
+            SELECT 'product' AS what, COUNT(*) AS count, COALESCE(SUM(stock), 0) AS units FROM products
+            UNION ALL SELECT status, COUNT(*), SUM(quantity) FROM orders GROUP BY status
+            """, [])
+        var products = 0
+        var units = 0
+        var orders: [OrderStatus: Int] = [:]
+        for row in rows {
+            if let status = OrderStatus(rawValue: row.string("what")) {
+                orders[status] = row.int("count")
+            } else {
+                products = row.int("count")
+                units = row.int("units")
+            }
+        }
+        return StockSummary(products: products, unitsInStock: units, ordersByStatus: orders)
+    }
+
+    public func creditAccount(userID: Int64) async throws(TurnstileError) -> CreditAccount {
+        let row = try await read("SELECT total, balance FROM credit_accounts WHERE user_id = ?", [SQLiteData(userID)])
+            .first
+        return CreditAccount(userID: userID, total: row?.int("total") ?? 0, balance: row?.int("balance") ?? 0)
+    }
+
+    public func ledger(userID: Int64) async throws(TurnstileError) -> [LedgerEntry] {
+        try await read(
+            "SELECT \(Columns.ledgerEntry) FROM ledger WHERE user_id = ? ORDER BY id DESC LIMIT ?",
+            [SQLiteData(userID), SQLiteData(Limits.ledgerEntriesListedMax)]
+        ).map { $0.ledgerEntry() }
+    }
+
+    public func item(id: Int64) async throws(TurnstileError) -> Item? {
+        try await read("SELECT \(Columns.item) FROM items WHERE id = ?", [SQLiteData(id)]).first?.item()
+    }
+
+    public func bids(itemID: Int64) async throws(TurnstileError) -> [Bid] {
+        try await read(
+            "SELECT * FROM (SELECT \(Columns.bid) FROM bids WHERE item_id = ? ORDER BY seq DESC LIMIT ?) ORDER BY seq",
+            [SQLiteData(itemID), SQLiteData(Limits.bidsListedMax)]
+        ).map { $0.bid() }
     }
 
     public func checkReachable() async throws(TurnstileError) {

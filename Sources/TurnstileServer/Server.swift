@@ -44,6 +44,12 @@ public struct Server<Store: TurnstileStore>: Sendable {
         EventRoutes(store: store, cache: cache).register(
             public: api.group("events"), authenticated: api.group("events").add(middleware: authenticate))
         BookingRoutes(store: store).register(on: api.group("bookings").add(middleware: authenticate))
+        ProductRoutes(store: store).register(
+            products: api.group("products"), authenticatedProducts: api.group("products").add(middleware: authenticate),
+            orders: api.group("orders").add(middleware: authenticate))
+        CreditRoutes(store: store).register(on: api.group("credits").add(middleware: authenticate))
+        ItemRoutes(store: store).register(
+            public: api.group("items"), authenticated: api.group("items").add(middleware: authenticate))
         return router
     }
 

@@ -5,19 +5,27 @@ import TurnstileCore
 
 /// A store kept in memory: the test double for unit tests of the service, and a reference for what adapters must do.
 ///
-/// It decides bookings with the same ``BatchAllocator`` as the real stores, one write at a time under a lock. It
-/// keeps nothing across restarts; never use it to serve.
+/// It decides every write with the same ``BatchPlan`` as the real stores, one write at a time under a lock. It keeps
+/// nothing across restarts; never use it to serve.
 public final class InMemoryStore: TurnstileStore {
     fileprivate struct State {
-        var users: [StoredCredentials] = []
-        var events: [Event] = []
-        var bookings: [Booking] = []
-        var keyedBookings: [IdempotencyRef: Int64] = [:]
+        var users: [Int64: StoredCredentials] = [:]
+        var events: [Int64: Event] = [:]
+        var bookings: [Int64: Booking] = [:]
+        var products: [Int64: Product] = [:]
+        var orders: [Int64: Order] = [:]
+        var ledger: [LedgerEntry] = []
+        var credits: [Int64: ResourceBalance] = [:]
+        var items: [Int64: Item] = [:]
+        var bids: [Bid] = []
+        var waitlist: [Int64: WaitlistEntry] = [:]
+        var claimKeys: [IdempotencyRef: BatchPlan.StoredClaimKey] = [:]
     }
 
     private let state = Mutex(State())
     private let clock: @Sendable () -> Date
     public let identity = UUID().uuidString
+    public let changes = ChangeFeed()
     private let commits = Atomic<UInt64>(0)
     public var commitSequence: UInt64 { commits.load(ordering: .sequentiallyConsistent) }
 
@@ -32,138 +40,172 @@ public final class InMemoryStore: TurnstileStore {
         try await gracefulShutdown()
     }
 
-    public func register(_ registration: Registration, passwordHash: String) throws(TurnstileError) -> User {
+    /// Carries out one write as a batch of one, decided by the same ``BatchPlan`` as the real stores, under the lock.
+    public func write(_ command: WriteCommand) throws(TurnstileError) -> WriteOutput {
         let now = clock()
         return try state.withLock { state throws(TurnstileError) in
-            if state.users.contains(where: { $0.user.email == registration.email }) { throw .emailTaken }
-            let user = User(
-                id: Int64(state.users.count + 1), email: registration.email, username: registration.username,
-                createdAt: now)
-            state.users.append(StoredCredentials(user: user, passwordHash: passwordHash))
-            commits.add(1, ordering: .sequentiallyConsistent)
-            return user
+            var plan = BatchPlan(state.inputs(for: BatchPlan.needs(of: [command]), now: now))
+            let result = plan.apply(command)
+            let effects = plan.finish()
+            if !effects.isEmpty {
+                state.write(effects)
+                commits.add(1, ordering: .sequentiallyConsistent)
+                changes.publish(effects.changes)
+            }
+            return try result.get()
         }
     }
 
     public func credentials(email: String) -> StoredCredentials? {
-        state.withLock { $0.users.first { $0.user.email == email } }
+        state.withLock { $0.users.values.first { $0.user.email == email } }
     }
 
-    public func createEvent(_ event: NewEvent, organizerID: Int64) -> Event {
-        let now = clock()
-        return state.withLock { state in
-            let created = Event(
-                id: Int64(state.events.count + 1), title: event.title, description: event.description,
-                date: event.date, location: event.location, seatCount: event.seatCount,
-                availableSeats: event.seatCount, organizerID: organizerID, createdAt: now)
-            state.events.append(created)
-            commits.add(1, ordering: .sequentiallyConsistent)
-            return created
-        }
-    }
-
-    public func event(id: Int64) -> Event? {
-        state.withLock { state in state.events.first { $0.id == id } }
-    }
+    public func event(id: Int64) -> Event? { state.withLock { $0.events[id] } }
 
     public func events(_ page: PageRequest) -> Page<Event> {
-        state.withLock { state in
-            let items = state.events.dropFirst(page.offset).prefix(page.pageSize)
-            return Page(items: Array(items), total: state.events.count, request: page)
-        }
-    }
-
-    public func book(_ request: BookingRequest) throws(TurnstileError) -> BookingOutcome {
-        guard case .booking(let outcome) = try carryOut(.book(request.claim)) else {
-            preconditionFailure("a booking is answered with a booking")
-        }
-        return outcome
-    }
-
-    public func cancelBooking(id: Int64, userID: Int64) throws(TurnstileError) -> Booking {
-        guard case .cancelled(let booking) = try carryOut(.cancelBooking(id: id, userID: userID)) else {
-            preconditionFailure("a cancellation is answered with a booking")
-        }
-        return booking
-    }
-
-    /// Carries out one booking or cancellation as a batch of one, decided by the same ``BatchPlan`` as the real
-    /// stores, under the lock.
-    private func carryOut(_ command: WriteCommand) throws(TurnstileError) -> WriteOutput {
-        let now = clock()
-        return try state.withLock { state throws(TurnstileError) in
-            var plan = BatchPlan(state.inputs(for: BatchPlan.needs(of: [command])))
-            var results: [WriteResult?] = [plan.refusal(for: command)]
-            if results[0] == nil {
-                switch command {
-                case .book(let claim):
-                    results[0] = plan.decide(claim, commandIndex: 0)
-                case .cancelBooking(let id, let userID):
-                    results[0] = plan.cancel(bookingID: id, userID: userID)
-                case .register, .createEvent:
-                    preconditionFailure("accounts and events are written directly")
-                }
-            }
-            var created: [Int: Booking] = [:]
-            for grant in plan.grants {
-                let booking = Booking(
-                    id: Int64(state.bookings.count + 1), userID: grant.claim.userID, eventID: grant.claim.resourceID,
-                    seatCount: grant.claim.amount, status: .confirmed, createdAt: now)
-                state.bookings.append(booking)
-                if let ref = grant.claim.idempotencyRef { state.keyedBookings[ref] = booking.id }
-                created[grant.commandIndex] = booking
-            }
-            plan.complete(&results, created: created)
-            for id in plan.cancelledBookingIDs {
-                if let index = state.bookings.firstIndex(where: { $0.id == id }) {
-                    state.bookings[index] = state.bookings[index].cancelled()
-                }
-            }
-            for eventID in plan.allocator.changedResourceIDs {
-                state.setAvailableSeats(plan.allocator.balances[eventID]!.remaining, eventID: eventID)
-            }
-            if !plan.grants.isEmpty || !plan.cancelledBookingIDs.isEmpty {
-                commits.add(1, ordering: .sequentiallyConsistent)
-            }
-            return try results[0]!.get()
-        }
+        state.withLock { Self.page(of: $0.events, page) }
     }
 
     public func bookings(userID: Int64) -> [Booking] {
-        state.withLock { state in
-            Array(state.bookings.filter { $0.userID == userID }.reversed().prefix(Limits.bookingsListedMax))
+        state.withLock {
+            Self.newestFirst($0.bookings.values.filter { $0.userID == userID }, max: Limits.bookingsListedMax)
         }
+    }
+
+    public func product(id: Int64) -> Product? { state.withLock { $0.products[id] } }
+
+    public func products(_ page: PageRequest) -> Page<Product> {
+        state.withLock { Self.page(of: $0.products, page) }
+    }
+
+    public func orders(userID: Int64) -> [Order] {
+        state.withLock {
+            Self.newestFirst($0.orders.values.filter { $0.userID == userID }, max: Limits.ordersListedMax)
+        }
+    }
+
+    public func stockSummary() -> StockSummary {
+        state.withLock { state in
+            StockSummary(
+                products: state.products.count, unitsInStock: state.products.values.map(\.stock).reduce(0, +),
+                ordersByStatus: Dictionary(grouping: state.orders.values, by: \.status).mapValues(\.count))
+        }
+    }
+
+    public func creditAccount(userID: Int64) -> CreditAccount {
+        state.withLock {
+            CreditAccount(userID: userID, $0.credits[userID] ?? ResourceBalance(capacity: 0, remaining: 0))
+        }
+    }
+
+    public func ledger(userID: Int64) -> [LedgerEntry] {
+        state.withLock {
+            Array($0.ledger.filter { $0.userID == userID }.reversed().prefix(Limits.ledgerEntriesListedMax))
+        }
+    }
+
+    public func item(id: Int64) -> Item? { state.withLock { $0.items[id] } }
+
+    public func bids(itemID: Int64) -> [Bid] {
+        state.withLock { Array($0.bids.filter { $0.itemID == itemID }.suffix(Limits.bidsListedMax)) }
     }
 
     public func checkReachable() {}
-}
 
-extension InMemoryStore.State {
-    fileprivate mutating func setAvailableSeats(_ seats: Int, eventID: Int64) {
-        guard let index = events.firstIndex(where: { $0.id == eventID }) else { return }
-        events[index] = events[index].withAvailableSeats(seats)
+    private static func page<Value: Sendable>(of table: [Int64: Value], _ page: PageRequest) -> Page<Value> {
+        let items = table.sorted { $0.key < $1.key }.dropFirst(page.offset).prefix(page.pageSize).map(\.value)
+        return Page(items: items, total: table.count, request: page)
     }
 
+    private static func newestFirst<Value: Identified>(_ values: [Value], max: Int) -> [Value] {
+        Array(values.sorted { $0.id > $1.id }.prefix(max))
+    }
+}
+
+private protocol Identified { var id: Int64 { get } }
+extension Booking: Identified {}
+extension Order: Identified {}
+
+extension InMemoryStore.State {
     /// What a batch needs, read from memory.
-    fileprivate func inputs(for needs: BatchPlan.Needs) -> BatchPlan.Inputs {
-        let cancellable = Dictionary(
-            uniqueKeysWithValues: bookings.filter { needs.bookingIDs.contains($0.id) }.map { ($0.id, $0) })
-        let eventIDs = needs.eventIDs.union(cancellable.values.map(\.eventID))
-        var balances: [Int64: ResourceBalance] = [:]
-        for event in events where eventIDs.contains(event.id) {
-            balances[event.id] = ResourceBalance(capacity: event.seatCount, remaining: event.availableSeats)
+    fileprivate func inputs(for needs: BatchPlan.Needs, now: Date) -> BatchPlan.Inputs {
+        var named = bookings.filter { needs.bookingIDs.contains($0.key) }
+        let seatEvents = needs.seatEventIDs.union(named.values.map(\.eventID))
+        for (id, booking) in bookings where booking.holdHasRunOut(at: now) {
+            if needs.sweepsHolds || seatEvents.contains(booking.eventID) { named[id] = booking }
         }
-        var storedGrants: [IdempotencyRef: KeyedGrant] = [:]
-        var storedBookings: [Int64: Booking] = [:]
+        let namedOrders = orders.filter { needs.orderIDs.contains($0.key) }
+        let needs = needs.adding(bookings: named.values, orders: namedOrders.values)
+
+        var inputs = BatchPlan.Inputs(now: now)
+        inputs.bookings = named
+        inputs.orders = namedOrders
+        inputs.nextIDs.user = Int64(users.count + 1)
+        inputs.nextIDs.event = Int64(events.count + 1)
+        inputs.nextIDs.booking = Int64(bookings.count + 1)
+        inputs.nextIDs.product = Int64(products.count + 1)
+        inputs.nextIDs.order = Int64(orders.count + 1)
+        inputs.nextIDs.ledgerEntry = Int64(ledger.count + 1)
+        inputs.nextIDs.item = Int64(items.count + 1)
+        inputs.nextIDs.waitlistEntry = Int64(waitlist.count + 1)
+        inputs.knownUserIDs = needs.userIDs.filter { users[$0] != nil }
+        inputs.takenEmails = needs.emails.filter { email in users.values.contains { $0.user.email == email } }
+        inputs.takenSKUs = needs.skus.filter { sku in products.values.contains { $0.sku == sku } }
+        inputs.items = items.filter { needs.itemIDs.contains($0.key) }
+        for eventID in needs.waitlistEventIDs {
+            inputs.waitlists[eventID] = waitlist.values.filter { $0.eventID == eventID && $0.status == .waiting }
+                .sorted { $0.id < $1.id }
+        }
+        for resource in needs.resources {
+            switch resource {
+            case .seats(let id):
+                if let event = events[id] {
+                    inputs.balances[resource] = ResourceBalance(
+                        capacity: event.seatCount, remaining: event.availableSeats)
+                }
+            case .stock(let id):
+                if let product = products[id] {
+                    inputs.products[id] = product
+                    inputs.balances[resource] = ResourceBalance(capacity: product.stockTotal, remaining: product.stock)
+                }
+            case .credits(let userID):
+                if users[userID] != nil {
+                    inputs.balances[resource] = credits[userID] ?? ResourceBalance(capacity: 0, remaining: 0)
+                }
+            }
+        }
         for ref in needs.idempotencyRefs {
-            guard let id = keyedBookings[ref], let booking = bookings.first(where: { $0.id == id }) else { continue }
-            storedBookings[id] = booking
-            storedGrants[ref] = KeyedGrant(
-                resourceID: booking.eventID, amount: booking.seatCount, origin: .stored(grantID: id))
+            guard let key = claimKeys[ref] else { continue }
+            inputs.storedGrants[ref] = KeyedGrant(
+                resource: key.resource, amount: key.amount, origin: .stored(grantID: key.grantID))
+            inputs.storedGrantRecords[ref] =
+                switch key.resource {
+                case .seats: .booking(bookings[key.grantID]!)
+                case .stock: .order(orders[key.grantID]!)
+                case .credits: .ledgerEntry(ledger[Int(key.grantID) - 1])
+                }
         }
-        let knownUserIDs = Set(users.map(\.user.id)).intersection(needs.userIDs)
-        return BatchPlan.Inputs(
-            balances: balances, storedGrants: storedGrants, storedBookings: storedBookings, cancellable: cancellable,
-            knownUserIDs: knownUserIDs)
+        return inputs
+    }
+
+    /// Writes a batch's effects.
+    fileprivate mutating func write(_ effects: BatchPlan.Effects) {
+        for credentials in effects.users { users[credentials.user.id] = credentials }
+        for event in effects.events { events[event.id] = event }
+        for product in effects.products { products[product.id] = product }
+        items.merge(effects.items) { $1 }
+        bookings.merge(effects.bookings) { $1 }
+        orders.merge(effects.orders) { $1 }
+        waitlist.merge(effects.waitlist) { $1 }
+        ledger += effects.ledger
+        bids += effects.bids
+        for key in effects.claimKeys { claimKeys[key.ref] = key }
+        for (resource, balance) in effects.balances {
+            switch resource {
+            case .seats(let id): events[id] = events[id]!.withAvailableSeats(balance.remaining)
+            case .stock(let id): products[id] = products[id]!.with(stock: balance.remaining)
+            case .credits(let userID): credits[userID] = balance
+            }
+        }
     }
 }

@@ -7,7 +7,9 @@ import TurnstileCore
 /// shutdown, then finishes the writes already accepted and closes. Every method reports operating errors as
 /// ``TurnstileError`` values; adapters map their database's errors to these and nothing above them sees SQL.
 ///
-/// Reads see only committed state, and every write is answered only after it committed.
+/// Every write is a ``WriteCommand`` decided by ``BatchPlan``, so every store decides alike; the typed methods in
+/// `TurnstileStore+Writes.swift` wrap ``write(_:)``. Reads see only committed state, and every write is answered
+/// only after it committed.
 public protocol TurnstileStore: Service {
     /// A random name this store's data was created with. Access tokens carry it, so a token issued against another
     /// database (or against this file before it was deleted and created anew) is refused rather than read as
@@ -19,14 +21,15 @@ public protocol TurnstileStore: Service {
     /// a write acknowledged without the value having moved past it.
     var commitSequence: UInt64 { get }
 
-    /// Opens an account. Throws ``TurnstileError/emailTaken`` when the email already has one.
-    func register(_ registration: Registration, passwordHash: String) async throws(TurnstileError) -> User
+    /// The changes live feeds announce, published once each batch has committed, in commit order.
+    var changes: ChangeFeed { get }
+
+    /// Carries out one write through the store's writer and answers once it committed. A write refused by a rule
+    /// (sold out, bid too low, …) throws that rule's error; nothing of it was written.
+    func write(_ command: WriteCommand) async throws(TurnstileError) -> WriteOutput
 
     /// The account and password hash for an email address (already normalised), if there is one.
     func credentials(email: String) async throws(TurnstileError) -> StoredCredentials?
-
-    /// Creates an event with all its seats available.
-    func createEvent(_ event: NewEvent, organizerID: Int64) async throws(TurnstileError) -> Event
 
     /// One event, if it exists.
     func event(id: Int64) async throws(TurnstileError) -> Event?
@@ -34,17 +37,32 @@ public protocol TurnstileStore: Service {
     /// One page of events, in order of creation.
     func events(_ page: PageRequest) async throws(TurnstileError) -> Page<Event>
 
-    /// Books seats through the allocator. Throws ``TurnstileError/soldOut(requested:available:)`` when too few seats
-    /// are left, ``TurnstileError/notFound(entity:id:)`` for an unknown event and
-    /// ``TurnstileError/idempotencyKeyReused`` when the key belongs to a different booking.
-    func book(_ request: BookingRequest) async throws(TurnstileError) -> BookingOutcome
-
-    /// Cancels one of the user's bookings and returns its seats to the event. Cancelling a cancelled booking
-    /// changes nothing and returns it; another user's booking is ``TurnstileError/notFound(entity:id:)``.
-    func cancelBooking(id: Int64, userID: Int64) async throws(TurnstileError) -> Booking
-
     /// The user's bookings, newest first, at most ``Limits/bookingsListedMax``.
     func bookings(userID: Int64) async throws(TurnstileError) -> [Booking]
+
+    /// One product, if it exists.
+    func product(id: Int64) async throws(TurnstileError) -> Product?
+
+    /// One page of products, in order of creation.
+    func products(_ page: PageRequest) async throws(TurnstileError) -> Page<Product>
+
+    /// The user's orders, newest first, at most ``Limits/ordersListedMax``.
+    func orders(userID: Int64) async throws(TurnstileError) -> [Order]
+
+    /// Counts across all products and orders.
+    func stockSummary() async throws(TurnstileError) -> StockSummary
+
+    /// The user's credits (an account with nothing topped up has a balance of 0).
+    func creditAccount(userID: Int64) async throws(TurnstileError) -> CreditAccount
+
+    /// The user's ledger, newest first, at most ``Limits/ledgerEntriesListedMax``.
+    func ledger(userID: Int64) async throws(TurnstileError) -> [LedgerEntry]
+
+    /// One auction item, if it exists.
+    func item(id: Int64) async throws(TurnstileError) -> Item?
+
+    /// The item's accepted bids in order (the last ``Limits/bidsListedMax``).
+    func bids(itemID: Int64) async throws(TurnstileError) -> [Bid]
 
     /// Throws ``TurnstileError/storeUnavailable(detail:)`` unless the store answers a trivial query.
     func checkReachable() async throws(TurnstileError)

@@ -4,10 +4,10 @@ import Testing
 
 @Suite("BatchAllocator")
 struct BatchAllocatorTests {
-    private let event: Int64 = 42
+    private let event = ResourceKey.seats(eventID: 42)
 
     private func claim(_ amount: Int, user: Int64, key: String? = nil, resource: Int64 = 42) -> Claim {
-        Claim(resourceID: resource, amount: amount, userID: user, idempotencyKey: key)
+        Claim(resource: .seats(eventID: resource), amount: amount, userID: user, idempotencyKey: key)
     }
 
     @Test("100 claims of 1 on 10 seats: exactly the first 10 granted, 0 left")
@@ -51,7 +51,7 @@ struct BatchAllocatorTests {
     @Test("a replay of a stored grant consumes nothing, even when sold out")
     func replayOfStoredGrant() {
         let stored = [
-            IdempotencyRef(userID: 7, key: "k"): KeyedGrant(resourceID: event, amount: 2, origin: .stored(grantID: 99))
+            IdempotencyRef(userID: 7, key: "k"): KeyedGrant(resource: event, amount: 2, origin: .stored(grantID: 99))
         ]
         let (decisions, balances) = BatchAllocator.decide(
             [claim(2, user: 7, key: "k")], balances: [event: ResourceBalance(capacity: 10, remaining: 0)],
@@ -68,18 +68,19 @@ struct BatchAllocatorTests {
         let (decisions, balances) = BatchAllocator.decide(
             claims,
             balances: [
-                event: ResourceBalance(capacity: 10, remaining: 10), 43: ResourceBalance(capacity: 5, remaining: 5),
+                event: ResourceBalance(capacity: 10, remaining: 10),
+                .seats(eventID: 43): ResourceBalance(capacity: 5, remaining: 5),
             ])
         #expect(decisions == [.granted, .keyReused, .keyReused])
         #expect(balances[event]?.remaining == 8)
-        #expect(balances[43]?.remaining == 5)
+        #expect(balances[.seats(eventID: 43)]?.remaining == 5)
     }
 
     @Test("a refused keyed claim is not remembered: a retry is judged afresh")
     func refusalNotRemembered() {
         var allocator = BatchAllocator(balances: [event: ResourceBalance(capacity: 10, remaining: 1)])
         #expect(allocator.decide(claim(2, user: 7, key: "k")) == .refused(remaining: 1))
-        allocator.release(resourceID: event, amount: 1)
+        allocator.release(event, amount: 1)
         #expect(allocator.decide(claim(2, user: 7, key: "k")) == .granted)
         #expect(allocator.balances[event]?.remaining == 0)
     }
@@ -88,16 +89,16 @@ struct BatchAllocatorTests {
     func unknownResource() {
         var allocator = BatchAllocator(balances: [event: ResourceBalance(capacity: 1, remaining: 1)])
         #expect(allocator.decide(claim(1, user: 1, resource: 404)) == .unknownResource)
-        #expect(allocator.changedResourceIDs.isEmpty)
+        #expect(allocator.changedResources.isEmpty)
         #expect(allocator.decide(claim(1, user: 1)) == .granted)
-        #expect(allocator.changedResourceIDs == [event])
+        #expect(allocator.changedResources == [event])
     }
 
     @Test("releases return seats that later claims in the same batch can take")
     func releaseThenClaim() {
         var allocator = BatchAllocator(balances: [event: ResourceBalance(capacity: 2, remaining: 0)])
         #expect(allocator.decide(claim(1, user: 1)) == .refused(remaining: 0))
-        allocator.release(resourceID: event, amount: 2)
+        allocator.release(event, amount: 2)
         #expect(allocator.decide(claim(2, user: 2)) == .granted)
         #expect(allocator.balances[event] == ResourceBalance(capacity: 2, remaining: 0))
     }
@@ -135,7 +136,7 @@ struct BatchAllocatorTests {
                 case .release(let amount):
                     // Only live grants can be released; the model skips what the store would never ask.
                     guard modelRemaining + amount <= capacity else { continue }
-                    allocator.release(resourceID: event, amount: amount)
+                    allocator.release(event, amount: amount)
                     modelRemaining += amount
                 }
                 let remaining = allocator.balances[event]!.remaining

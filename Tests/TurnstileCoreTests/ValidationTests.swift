@@ -47,7 +47,7 @@ struct ValidationTests {
     @Test("booking requests take 1...10 seats and a bounded idempotency key")
     func bookingRequest() throws {
         let request = try BookingRequest(eventID: 1, seatCount: 10, userID: 3, idempotencyKey: "abc")
-        #expect(request.claim == Claim(resourceID: 1, amount: 10, userID: 3, idempotencyKey: "abc"))
+        #expect(request.claim == Claim(resource: .seats(eventID: 1), amount: 10, userID: 3, idempotencyKey: "abc"))
         for seats in [-1, 0, 11] {
             #expect(throws: TurnstileError.self) {
                 try BookingRequest(eventID: 1, seatCount: seats, userID: 3, idempotencyKey: nil)

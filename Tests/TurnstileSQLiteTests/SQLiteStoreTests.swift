@@ -75,7 +75,7 @@ struct SQLiteStoreTests {
                 let request = try BookingRequest(
                     eventID: event.id, seatCount: 2, userID: userIDs[0], idempotencyKey: "k1")
                 let bookings = try await withThrowingTaskGroup(of: Booking.self) { group in
-                    for _ in 0..<50 { group.addTask { try await store.book(request).booking } }
+                    for _ in 0..<50 { group.addTask { try await store.book(request).booking! } }
                     return try await group.reduce(into: []) { $0.append($1) }
                 }
                 #expect(Set(bookings.map(\.id)).count == 1)
@@ -96,7 +96,7 @@ struct SQLiteStoreTests {
                 let (event, userIDs) = try await seed(store, seats: 4, users: 2)
                 let booking = try await store.book(
                     BookingRequest(eventID: event.id, seatCount: 3, userID: userIDs[0], idempotencyKey: nil)
-                ).booking
+                ).booking!
                 await #expect(throws: TurnstileError.notFound(entity: "booking", id: booking.id)) {
                     try await store.cancelBooking(id: booking.id, userID: userIDs[1])
                 }
@@ -131,14 +131,14 @@ struct SQLiteStoreTests {
                 let (event, userIDs) = try await seed(store, seats: 10, users: 1)
                 let booking = try await store.book(
                     BookingRequest(eventID: event.id, seatCount: 4, userID: userIDs[0], idempotencyKey: "again"))
-                return (event.id, booking.booking.id, store.identity)
+                return (event.id, booking.booking!.id, store.identity)
             }
             try await SQLiteStore.withStore(configuration) { store in
                 #expect(store.identity == identity)
                 #expect(try await store.event(id: eventID)?.availableSeats == 6)
                 let replay = try await store.book(
                     BookingRequest(eventID: eventID, seatCount: 4, userID: 1, idempotencyKey: "again"))
-                #expect(replay.booking.id == bookingID)
+                #expect(replay.booking?.id == bookingID)
                 #expect(try await store.credentials(email: "u0@t.io")?.passwordHash == "hash")
                 let page = try await store.events(PageRequest(page: 1, pageSize: 10))
                 #expect(page.total == 1 && page.items.map(\.id) == [eventID])

@@ -6,75 +6,244 @@ import TurnstileStore
 /// The rules every store carries out, without a database.
 @Suite("BatchPlan")
 struct BatchPlanTests {
-    private let date = Date(timeIntervalSince1970: 1_900_000_000)
+    private let now = Date(timeIntervalSince1970: 1_900_000_000)
+    private let seats = ResourceKey.seats(eventID: 42)
 
-    private func booking(_ id: Int64, user: Int64, seats: Int, status: Booking.Status = .confirmed) -> Booking {
-        Booking(id: id, userID: user, eventID: 42, seatCount: seats, status: status, createdAt: date)
+    private func booking(
+        _ id: Int64, user: Int64, seats: Int, status: Booking.Status = .confirmed, expiresAt: Date? = nil
+    ) -> Booking {
+        Booking(
+            id: id, userID: user, eventID: 42, seatCount: seats, status: status, expiresAt: expiresAt, createdAt: now)
     }
 
-    @Test("a batch names what it needs read: events, keys, bookings and accounts")
+    private func book(
+        _ seats: Int, user: Int64, key: String? = nil, hold: Int? = nil, waitlist: Bool = false
+    )
+        throws -> WriteCommand
+    {
+        .book(
+            try BookingRequest(
+                eventID: 42, seatCount: seats, userID: user, idempotencyKey: key, holdSeconds: hold,
+                joinsWaitlist: waitlist))
+    }
+
+    private func inputs(
+        seatsLeft: Int, capacity: Int = 10, users: Set<Int64> = [1, 2, 3], bookings: [Booking] = [],
+        waitlist: [WaitlistEntry]? = nil
+    ) -> BatchPlan.Inputs {
+        var inputs = BatchPlan.Inputs(now: now)
+        inputs.balances = [seats: ResourceBalance(capacity: capacity, remaining: seatsLeft)]
+        inputs.knownUserIDs = users
+        inputs.bookings = Dictionary(uniqueKeysWithValues: bookings.map { ($0.id, $0) })
+        inputs.waitlists = waitlist.map { [42: $0] } ?? [:]
+        inputs.nextIDs.booking = 100
+        inputs.nextIDs.waitlistEntry = 500
+        return inputs
+    }
+
+    @Test("a batch names what it needs read: balances, keys, bookings, orders, items and accounts")
     func needs() throws {
         let batch: [WriteCommand] = [
-            .book(Claim(resourceID: 42, amount: 1, userID: 7, idempotencyKey: "k")),
+            try book(1, user: 7, key: "k", waitlist: true),
             .cancelBooking(id: 9, userID: 8),
             .register(try Registration(email: "a@b.io", username: "ada", password: "password1"), passwordHash: "h"),
+            .advanceOrder(id: 3, userID: 7, action: .pay),
+            .topUp(try TopUpRequest(userID: 8, amount: 5)),
+            .bid(try BidRequest(itemID: 4, bidderID: 7, amountCents: 100)),
         ]
         let needs = BatchPlan.needs(of: batch)
-        #expect(needs.eventIDs == [42] && needs.bookingIDs == [9] && needs.userIDs == [7, 8])
+        #expect(needs.resources == [seats, .credits(userID: 8)])
+        #expect(needs.bookingIDs == [9] && needs.orderIDs == [3] && needs.itemIDs == [4])
+        #expect(needs.userIDs == [7, 8] && needs.emails == ["a@b.io"] && needs.waitlistEventIDs == [42])
         #expect(needs.idempotencyRefs == [IdempotencyRef(userID: 7, key: "k")])
     }
 
-    @Test("grants, in-batch replays and refusals get their results; grants only once they have ids")
-    func decideAndComplete() {
-        var plan = BatchPlan(.init(balances: [42: ResourceBalance(capacity: 3, remaining: 3)], knownUserIDs: [1, 2]))
-        var results: [WriteResult?] = [
-            plan.decide(Claim(resourceID: 42, amount: 2, userID: 1, idempotencyKey: "k"), commandIndex: 0),
-            plan.decide(Claim(resourceID: 42, amount: 2, userID: 1, idempotencyKey: "k"), commandIndex: 1),
-            plan.decide(Claim(resourceID: 42, amount: 2, userID: 2), commandIndex: 2),
-        ]
-        #expect(results[0] == nil && results[1] == nil)
-        #expect(results[2] == .failure(.soldOut(requested: 2, available: 1)))
-        #expect(plan.grants.map(\.commandIndex) == [0])
-        let stored = booking(100, user: 1, seats: 2)
-        plan.complete(&results, created: [0: stored])
-        #expect(results[0] == .success(.booking(.created(stored))))
-        #expect(results[1] == .success(.booking(.replayed(stored))))
-        #expect(plan.allocator.balances[42]?.remaining == 1)
+    @Test("grants get ids at once; an in-batch replay answers with the grant; refusals say what is left")
+    func grantsAndReplays() throws {
+        var plan = BatchPlan(inputs(seatsLeft: 3))
+        let first = plan.apply(try book(2, user: 1, key: "k"))
+        let replay = plan.apply(try book(2, user: 1, key: "k"))
+        let refused = plan.apply(try book(2, user: 2))
+        let created = booking(100, user: 1, seats: 2)
+        #expect(first == .success(.booking(.created(created))))
+        #expect(replay == .success(.booking(.replayed(created))))
+        #expect(refused == .failure(.soldOut(requested: 2, available: 1)))
+        let effects = plan.finish()
+        #expect(effects.bookings == [100: created])
+        #expect(effects.claimKeys.map(\.grantID) == [100])
+        #expect(effects.balances[seats]?.remaining == 1)
+        #expect(effects.changes == [.availability(eventID: 42, availableSeats: 1, seatCount: 10)])
     }
 
-    @Test("a stored grant is replayed as the stored booking")
-    func storedReplay() {
+    @Test("a stored grant is replayed as its stored row")
+    func storedReplay() throws {
         let stored = booking(5, user: 1, seats: 1)
-        var plan = BatchPlan(
-            .init(
-                balances: [42: ResourceBalance(capacity: 1, remaining: 0)],
-                storedGrants: [
-                    IdempotencyRef(userID: 1, key: "k"): KeyedGrant(
-                        resourceID: 42, amount: 1, origin: .stored(grantID: 5))
-                ], storedBookings: [5: stored], knownUserIDs: [1]))
-        #expect(
-            plan.decide(Claim(resourceID: 42, amount: 1, userID: 1, idempotencyKey: "k"), commandIndex: 0)
-                == .success(.booking(.replayed(stored))))
+        let ref = IdempotencyRef(userID: 1, key: "k")
+        var inputs = inputs(seatsLeft: 0)
+        inputs.storedGrants = [ref: KeyedGrant(resource: seats, amount: 1, origin: .stored(grantID: 5))]
+        inputs.storedGrantRecords = [ref: .booking(stored)]
+        var plan = BatchPlan(inputs)
+        #expect(plan.apply(try book(1, user: 1, key: "k")) == .success(.booking(.replayed(stored))))
+        #expect(plan.finish().isEmpty)
     }
 
-    @Test("cancelling: only the owner, once; the seats go back")
+    @Test("cancelling: only the owner; the seats go back once")
     func cancel() {
-        let held = booking(5, user: 1, seats: 2)
-        var plan = BatchPlan(
-            .init(
-                balances: [42: ResourceBalance(capacity: 2, remaining: 0)], cancellable: [5: held],
-                knownUserIDs: [1, 2]))
-        #expect(plan.cancel(bookingID: 5, userID: 2) == .failure(.notFound(entity: "booking", id: 5)))
-        #expect(plan.cancel(bookingID: 5, userID: 1) == .success(.cancelled(held.cancelled())))
-        #expect(plan.cancel(bookingID: 5, userID: 1) == .success(.cancelled(held.cancelled())))
-        #expect(plan.cancelledBookingIDs == [5])
-        #expect(plan.allocator.balances[42]?.remaining == 2)
+        let live = booking(5, user: 1, seats: 2)
+        var plan = BatchPlan(inputs(seatsLeft: 0, capacity: 2, bookings: [live], waitlist: []))
+        #expect(plan.apply(.cancelBooking(id: 5, userID: 2)) == .failure(.notFound(entity: "booking", id: 5)))
+        #expect(
+            plan.apply(.cancelBooking(id: 5, userID: 1)) == .success(.bookingChanged(live.with(status: .cancelled))))
+        #expect(
+            plan.apply(.cancelBooking(id: 5, userID: 1)) == .success(.bookingChanged(live.with(status: .cancelled))))
+        #expect(plan.finish().balances[seats]?.remaining == 2)
     }
 
     @Test("a write for an account that no longer exists is refused before it is decided")
-    func accountGone() {
-        let plan = BatchPlan(.init(balances: [:], knownUserIDs: [1]))
-        #expect(plan.refusal(for: .book(Claim(resourceID: 42, amount: 1, userID: 9))) == .failure(.accountGone))
-        #expect(plan.refusal(for: .book(Claim(resourceID: 42, amount: 1, userID: 1))) == nil)
+    func accountGone() throws {
+        var plan = BatchPlan(inputs(seatsLeft: 1, users: [1]))
+        #expect(plan.apply(try book(1, user: 9)) == .failure(.accountGone))
+        #expect(plan.apply(try book(1, user: 1)) != .failure(.accountGone))
+    }
+
+    @Test("a hold gets an expiry; a live hold confirms; one that ran out is released first and answers 410")
+    func holds() throws {
+        var plan = BatchPlan(inputs(seatsLeft: 5))
+        guard case .success(.booking(.created(let hold))) = plan.apply(try book(2, user: 1, hold: 60)) else {
+            Issue.record("the hold was not granted")
+            return
+        }
+        #expect(hold.status == .held && hold.expiresAt == now.addingTimeInterval(60))
+
+        let live = booking(7, user: 1, seats: 1, status: .held, expiresAt: now.addingTimeInterval(1))
+        let dead = booking(8, user: 2, seats: 3, status: .held, expiresAt: now)
+        var later = BatchPlan(inputs(seatsLeft: 0, capacity: 4, bookings: [live, dead], waitlist: []))
+        #expect(
+            later.apply(.confirmBooking(id: 7, userID: 1)) == .success(.bookingChanged(live.with(status: .confirmed))))
+        #expect(later.apply(.confirmBooking(id: 8, userID: 2)) == .failure(.holdExpired(bookingID: 8)))
+        #expect(later.apply(.expireHolds) == .success(.holdsExpired(count: 1)))
+        let effects = later.finish()
+        #expect(effects.bookings[8]?.status == .expired)
+        #expect(effects.balances[seats]?.remaining == 3)
+    }
+
+    @Test("a sold-out event queues waitlisted requests in order and offers released seats to them as holds")
+    func waitlist() throws {
+        let live = booking(5, user: 1, seats: 2)
+        var plan = BatchPlan(inputs(seatsLeft: 0, capacity: 2, bookings: [live], waitlist: []))
+        #expect(plan.apply(try book(1, user: 2)) == .failure(.soldOut(requested: 1, available: 0)))
+        guard case .success(.booking(.waitlisted(let second))) = plan.apply(try book(3, user: 2, waitlist: true)),
+            case .success(.booking(.waitlisted(let third))) = plan.apply(try book(1, user: 3, waitlist: true))
+        else {
+            Issue.record("the requests did not join the waitlist")
+            return
+        }
+        #expect(second.position == 1 && third.position == 2)
+
+        // Two seats come back: the first entry wants 3 and keeps waiting; the second fits and gets a hold.
+        _ = plan.apply(.cancelBooking(id: 5, userID: 1))
+        let effects = plan.finish()
+        let offer = try #require(effects.waitlist[third.id])
+        #expect(offer.status == .offered && effects.waitlist[second.id]?.status == .waiting)
+        let hold = try #require(effects.bookings[offer.offeredBookingID ?? 0])
+        #expect(hold.status == .held && hold.userID == 3 && hold.seatCount == 1)
+        #expect(effects.balances[seats]?.remaining == 1)
+        #expect(effects.changes.contains(.waitlistOffer(offer, hold: hold)))
+    }
+
+    @Test("orders claim stock and follow pending → paid → shipped; cancelling returns the stock")
+    func orders() throws {
+        let stock = ResourceKey.stock(productID: 3)
+        var inputs = BatchPlan.Inputs(now: now)
+        inputs.knownUserIDs = [1]
+        inputs.takenSKUs = ["TAKEN"]
+        var plan = BatchPlan(inputs)
+        #expect(
+            plan.apply(.createProduct(try NewProduct(sku: "TAKEN", name: "x", priceCents: 1, stock: 1), userID: 1))
+                == .failure(.skuTaken(sku: "TAKEN")))
+        guard
+            case .success(.product(let product)) = plan.apply(
+                .createProduct(try NewProduct(sku: "DROP", name: "Drop", priceCents: 250, stock: 5), userID: 1))
+        else {
+            Issue.record("the product was not created")
+            return
+        }
+        let order = { (quantity: Int) throws in
+            WriteCommand.placeOrder(
+                try OrderRequest(productID: product.id, quantity: quantity, userID: 1, idempotencyKey: nil))
+        }
+        guard case .success(.order(let placed, replayed: false)) = plan.apply(try order(4)) else {
+            Issue.record("the order was not placed")
+            return
+        }
+        #expect(placed.status == .pending && placed.totalCents == 1_000)
+        #expect(plan.apply(try order(2)) == .failure(.insufficientStock(requested: 2, available: 1)))
+        #expect(
+            plan.apply(.advanceOrder(id: placed.id, userID: 1, action: .ship))
+                == .failure(.illegalTransition(entity: "order", id: placed.id, status: "pending", action: "ship")))
+        #expect(
+            plan.apply(.advanceOrder(id: placed.id, userID: 1, action: .pay))
+                == .success(.order(placed.with(status: .paid), replayed: false)))
+        #expect(
+            plan.apply(.advanceOrder(id: placed.id, userID: 1, action: .cancel))
+                == .success(.order(placed.with(status: .cancelled), replayed: false)))
+        #expect(
+            plan.apply(.advanceOrder(id: placed.id, userID: 1, action: .cancel))
+                == .failure(.illegalTransition(entity: "order", id: placed.id, status: "cancelled", action: "cancel")))
+        #expect(plan.finish().balances[.stock(productID: product.id)]?.remaining == 5)
+        _ = stock
+    }
+
+    @Test("credits: top-ups and deductions are ledger entries; the balance never goes below zero")
+    func credits() throws {
+        let account = ResourceKey.credits(userID: 1)
+        var inputs = BatchPlan.Inputs(now: now)
+        inputs.knownUserIDs = [1]
+        inputs.balances = [account: ResourceBalance(capacity: 0, remaining: 0)]
+        var plan = BatchPlan(inputs)
+        let deduct = { (amount: Int, key: String?) throws in
+            WriteCommand.deduct(
+                try DeductionRequest(userID: 1, amount: amount, reason: "api call", idempotencyKey: key))
+        }
+        #expect(plan.apply(try deduct(1, nil)) == .failure(.insufficientCredits(requested: 1, balance: 0)))
+        _ = plan.apply(.topUp(try TopUpRequest(userID: 1, amount: 100)))
+        let results = try (0..<25).map { _ in plan.apply(try deduct(5, nil)) }
+        #expect(results.filter { (try? $0.get()) != nil }.count == 20)
+        #expect(results.last == .failure(.insufficientCredits(requested: 5, balance: 0)))
+        let replay = plan.apply(try deduct(5, "k"))
+        #expect(replay == .failure(.insufficientCredits(requested: 5, balance: 0)))
+        let effects = plan.finish()
+        #expect(effects.ledger.map(\.amount).reduce(0, +) == 0)
+        #expect(
+            effects.ledger.last?.balanceAfter == 0
+                && effects.balances[account] == ResourceBalance(capacity: 100, remaining: 0))
+    }
+
+    @Test("bids: the first reaches the starting price, each later one the current bid plus the increment")
+    func bids() throws {
+        var inputs = BatchPlan.Inputs(now: now)
+        inputs.knownUserIDs = [1, 2]
+        inputs.items = [
+            4: Item(
+                id: 4, sellerID: 1, title: "Lamp", startingPriceCents: 1_000, minIncrementCents: 100, endsAt: nil,
+                createdAt: now),
+            5: Item(
+                id: 5, sellerID: 1, title: "Gone", startingPriceCents: 1, minIncrementCents: 1, endsAt: now,
+                createdAt: now),
+        ]
+        var plan = BatchPlan(inputs)
+        let bid = { (item: Int64, amount: Int) throws in
+            WriteCommand.bid(try BidRequest(itemID: item, bidderID: 2, amountCents: amount))
+        }
+        #expect(plan.apply(try bid(4, 999)) == .failure(.bidTooLow(currentBidCents: nil, minimumNextCents: 1_000)))
+        #expect((try? plan.apply(try bid(4, 1_000)).get()) != nil)
+        #expect(plan.apply(try bid(4, 1_099)) == .failure(.bidTooLow(currentBidCents: 1_000, minimumNextCents: 1_100)))
+        #expect((try? plan.apply(try bid(4, 1_100)).get()) != nil)
+        #expect(plan.apply(try bid(5, 10)) == .failure(.auctionClosed(itemID: 5)))
+        #expect(plan.apply(try bid(6, 10)) == .failure(.notFound(entity: "item", id: 6)))
+        let effects = plan.finish()
+        #expect(effects.bids.map(\.seq) == [1, 2] && effects.bids.map(\.amountCents) == [1_000, 1_100])
+        #expect(effects.items[4]?.currentBidCents == 1_100 && effects.items[4]?.highestBidderID == 2)
+        #expect(effects.changes == effects.bids.map { .bid($0) })
     }
 }

@@ -17,16 +17,17 @@
 ///   retry under the same key is judged afresh.
 ///
 /// ```swift
-/// var allocator = BatchAllocator(balances: [42: ResourceBalance(capacity: 10, remaining: 3)])
-/// allocator.decide(Claim(resourceID: 42, amount: 5, userID: 1))  // .refused(remaining: 3)
-/// allocator.decide(Claim(resourceID: 42, amount: 2, userID: 2))  // .granted
-/// allocator.balances[42]?.remaining                               // 1
+/// let seats = ResourceKey.seats(eventID: 42)
+/// var allocator = BatchAllocator(balances: [seats: ResourceBalance(capacity: 10, remaining: 3)])
+/// allocator.decide(Claim(resource: seats, amount: 5, userID: 1))  // .refused(remaining: 3)
+/// allocator.decide(Claim(resource: seats, amount: 2, userID: 2))  // .granted
+/// allocator.balances[seats]?.remaining                            // 1
 /// ```
 public struct BatchAllocator: Sendable {
     /// The balance of every resource this batch may touch, as decided so far.
-    public private(set) var balances: [Int64: ResourceBalance]
+    public private(set) var balances: [ResourceKey: ResourceBalance]
     /// The resources whose balance this batch changed; only these need writing back.
-    public private(set) var changedResourceIDs: Set<Int64> = []
+    public private(set) var changedResources: Set<ResourceKey> = []
     /// How many claims this allocator has decided; the next claim's index in ``GrantOrigin/inBatch(claimIndex:)``.
     public private(set) var claimsDecided = 0
 
@@ -36,7 +37,7 @@ public struct BatchAllocator: Sendable {
     /// - Parameters:
     ///   - balances: the current balance of each resource the batch may claim from or release to.
     ///   - storedGrants: the grants already committed under the batch's idempotency keys.
-    public init(balances: [Int64: ResourceBalance], storedGrants: [IdempotencyRef: KeyedGrant] = [:]) {
+    public init(balances: [ResourceKey: ResourceBalance], storedGrants: [IdempotencyRef: KeyedGrant] = [:]) {
         self.balances = balances
         self.keyedGrants = storedGrants
     }
@@ -48,20 +49,20 @@ public struct BatchAllocator: Sendable {
         claimsDecided += 1
 
         if let ref = claim.idempotencyRef, let earlier = keyedGrants[ref] {
-            let isSameClaim = earlier.resourceID == claim.resourceID && earlier.amount == claim.amount
+            let isSameClaim = earlier.resource == claim.resource && earlier.amount == claim.amount
             return isSameClaim ? .replay(of: earlier.origin) : .keyReused
         }
-        guard var balance = balances[claim.resourceID] else {
+        guard var balance = balances[claim.resource] else {
             return .unknownResource
         }
         guard balance.take(claim.amount) else {
             return .refused(remaining: balance.remaining)
         }
-        balances[claim.resourceID] = balance
-        changedResourceIDs.insert(claim.resourceID)
+        balances[claim.resource] = balance
+        changedResources.insert(claim.resource)
         if let ref = claim.idempotencyRef {
             keyedGrants[ref] = KeyedGrant(
-                resourceID: claim.resourceID,
+                resource: claim.resource,
                 amount: claim.amount,
                 origin: .inBatch(claimIndex: claimIndex)
             )
@@ -73,19 +74,29 @@ public struct BatchAllocator: Sendable {
     ///
     /// The resource's balance must have been loaded, and the grant must be live: releasing the same grant twice is a
     /// programmer error and traps.
-    public mutating func release(resourceID: Int64, amount: Int) {
-        guard var balance = balances[resourceID] else {
-            preconditionFailure("releasing to resource \(resourceID), whose balance was not loaded")
+    public mutating func release(_ resource: ResourceKey, amount: Int) {
+        guard var balance = balances[resource] else {
+            preconditionFailure("releasing to \(resource), whose balance was not loaded")
         }
         balance.giveBack(amount)
-        balances[resourceID] = balance
-        changedResourceIDs.insert(resourceID)
+        balances[resource] = balance
+        changedResources.insert(resource)
+    }
+
+    /// Adds `amount` new units to a resource (a credit top-up): later claims in the batch may take them.
+    public mutating func grow(_ resource: ResourceKey, by amount: Int) {
+        guard var balance = balances[resource] else {
+            preconditionFailure("growing \(resource), whose balance was not loaded")
+        }
+        balance.grow(by: amount)
+        balances[resource] = balance
+        changedResources.insert(resource)
     }
 
     /// Adds a resource created during this batch, so that later claims in the same batch can find it.
-    public mutating func add(resourceID: Int64, balance: ResourceBalance) {
-        precondition(balances[resourceID] == nil, "resource \(resourceID) is already known")
-        balances[resourceID] = balance
+    public mutating func add(_ resource: ResourceKey, balance: ResourceBalance) {
+        precondition(balances[resource] == nil, "\(resource) is already known")
+        balances[resource] = balance
     }
 }
 
@@ -93,9 +104,9 @@ extension BatchAllocator {
     /// Decides a whole batch of claims at once: the decisions, in order, and the balances afterwards.
     public static func decide(
         _ claims: [Claim],
-        balances: [Int64: ResourceBalance],
+        balances: [ResourceKey: ResourceBalance],
         storedGrants: [IdempotencyRef: KeyedGrant] = [:]
-    ) -> (decisions: [ClaimDecision], balances: [Int64: ResourceBalance]) {
+    ) -> (decisions: [ClaimDecision], balances: [ResourceKey: ResourceBalance]) {
         var allocator = BatchAllocator(balances: balances, storedGrants: storedGrants)
         let decisions = claims.map { allocator.decide($0) }
         return (decisions, allocator.balances)

@@ -1,7 +1,7 @@
 /// A request for `amount` units of one scarce resource (the seats of an event, say) on behalf of one user.
 public struct Claim: Equatable, Hashable, Sendable {
-    /// The resource claimed from, e.g. an event id.
-    public let resourceID: Int64
+    /// The resource claimed from.
+    public let resource: ResourceKey
     /// How many units are claimed; always at least 1.
     public let amount: Int
     /// Who claims.
@@ -10,9 +10,9 @@ public struct Claim: Equatable, Hashable, Sendable {
     public let idempotencyKey: String?
 
     /// Creates a claim. `amount` must be positive: validating input is the caller's job.
-    public init(resourceID: Int64, amount: Int, userID: Int64, idempotencyKey: String? = nil) {
+    public init(resource: ResourceKey, amount: Int, userID: Int64, idempotencyKey: String? = nil) {
         precondition(amount > 0, "a claim's amount must be positive; validate input before claiming")
-        self.resourceID = resourceID
+        self.resource = resource
         self.amount = amount
         self.userID = userID
         self.idempotencyKey = idempotencyKey

@@ -24,12 +24,12 @@ public enum GrantOrigin: Equatable, Hashable, Sendable {
 
 /// A grant remembered under an idempotency key, so that a replay can be recognised and answered with it.
 public struct KeyedGrant: Equatable, Sendable {
-    public let resourceID: Int64
+    public let resource: ResourceKey
     public let amount: Int
     public let origin: GrantOrigin
 
-    public init(resourceID: Int64, amount: Int, origin: GrantOrigin) {
-        self.resourceID = resourceID
+    public init(resource: ResourceKey, amount: Int, origin: GrantOrigin) {
+        self.resource = resource
         self.amount = amount
         self.origin = origin
     }

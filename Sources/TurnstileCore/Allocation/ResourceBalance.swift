@@ -3,8 +3,8 @@
 /// The invariant `0 <= remaining <= capacity` holds for every value of this type: it is checked on creation and
 /// every mutation keeps it.
 public struct ResourceBalance: Equatable, Sendable {
-    /// The total amount the resource was created with.
-    public let capacity: Int
+    /// The total amount the resource holds: what it was created with, plus any top-ups.
+    public private(set) var capacity: Int
     /// The amount not yet granted.
     public private(set) var remaining: Int
 
@@ -33,6 +33,13 @@ public struct ResourceBalance: Equatable, Sendable {
     public mutating func giveBack(_ amount: Int) {
         precondition(amount > 0, "amount must be positive")
         precondition(remaining + amount <= capacity, "giving back \(amount) would exceed capacity \(capacity)")
+        remaining += amount
+    }
+
+    /// Adds `amount` new units (a credit top-up, say): both the capacity and what is left grow.
+    public mutating func grow(by amount: Int) {
+        precondition(amount > 0, "amount must be positive")
+        capacity += amount
         remaining += amount
     }
 }

@@ -14,6 +14,16 @@ extension Problem {
             case .invalidCredentials: (.unauthorized, "Invalid credentials")
             case .unauthorized: (.unauthorized, "Unauthorized")
             case .soldOut: (.conflict, "Sold out")
+            case .insufficientStock: (.conflict, "Insufficient stock")
+            case .insufficientCredits:
+                (HTTPResponse.Status(code: 402, reasonPhrase: "Payment Required"), "Insufficient credits")
+            case .creditLimitExceeded: (.unprocessableContent, "Credit limit exceeded")
+            case .bidTooLow: (.conflict, "Bid too low")
+            case .auctionClosed: (.gone, "Auction closed")
+            case .holdExpired: (.gone, "Hold expired")
+            case .illegalTransition: (.conflict, "Illegal transition")
+            case .skuTaken: (.conflict, "SKU taken")
+            case .waitlistFull: (.conflict, "Waitlist full")
             case .idempotencyKeyReused: (.unprocessableContent, "Idempotency key reused")
             case .overloaded: (.serviceUnavailable, "Overloaded")
             case .storeUnavailable: (.serviceUnavailable, "Store unavailable")
@@ -21,9 +31,17 @@ extension Problem {
         self.init(status: status, code: error.code, title: title, detail: error.detail)
         switch error {
         case .validationFailed(let field, _): self.field = field
-        case .soldOut(let requested, let available):
+        case .soldOut(let requested, let available), .insufficientStock(let requested, let available):
             self.requested = requested
             self.available = available
+        case .insufficientCredits(let requested, let balance):
+            self.requested = requested
+            self.balance = balance
+        case .creditLimitExceeded(let balance): self.balance = balance
+        case .bidTooLow(let current, let minimumNext):
+            currentBidCents = current
+            minNextCents = minimumNext
+        case .illegalTransition(_, _, let status, _): currentStatus = status
         case .overloaded, .storeUnavailable: retryAfterSeconds = Limits.retryAfterSeconds
         default: break
         }

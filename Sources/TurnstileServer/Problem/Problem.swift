@@ -22,6 +22,11 @@ public struct Problem: Error, Equatable, Sendable, HTTPResponseError {
     public var available: Int? = nil
     public var requested: Int? = nil
     public var field: String? = nil
+    public var balance: Int? = nil
+    public var currentBidCents: Int? = nil
+    public var minNextCents: Int? = nil
+    /// The state a thing is in, when an action is not allowed from it.
+    public var currentStatus: String? = nil
     /// Seconds after which a retry may succeed; sent as `Retry-After` too.
     public var retryAfterSeconds: Int? = nil
 
@@ -49,6 +54,17 @@ public struct Problem: Error, Equatable, Sendable, HTTPResponseError {
         let available: Int?
         let requested: Int?
         let field: String?
+        let balance: Int?
+        let currentBidCents: Int?
+        let minNextCents: Int?
+        let currentStatus: String?
+
+        enum CodingKeys: String, CodingKey {
+            case type, title, status, code, detail, available, requested, field, balance
+            case currentBidCents = "current_bid_cents"
+            case minNextCents = "min_next_cents"
+            case currentStatus = "current_status"
+        }
 
         init(_ problem: Problem) {
             type = "/problems/\(problem.code)"
@@ -59,6 +75,10 @@ public struct Problem: Error, Equatable, Sendable, HTTPResponseError {
             available = problem.available
             requested = problem.requested
             field = problem.field
+            balance = problem.balance
+            currentBidCents = problem.currentBidCents
+            minNextCents = problem.minNextCents
+            currentStatus = problem.currentStatus
         }
     }
 }

@@ -40,16 +40,23 @@ struct NewEventBody: Decodable {
 struct NewBookingBody: Decodable {
     let eventID: Int64
     let seatCount: Int
+    let holdSeconds: Int?
+    let waitlist: Bool
 
     enum CodingKeys: String, CodingKey {
         case eventID = "event_id"
         case seatCount = "seat_count"
+        case holdSeconds = "hold_seconds"
+        case waitlist
     }
 
     init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         eventID = try container.decodeWholeNumber(Int64.self, forKey: .eventID)
         seatCount = try container.decodeWholeNumber(Int.self, forKey: .seatCount)
+        let hasHold = try container.contains(.holdSeconds) && !container.decodeNil(forKey: .holdSeconds)
+        holdSeconds = hasHold ? try container.decodeWholeNumber(Int.self, forKey: .holdSeconds) : nil
+        waitlist = try container.decodeIfPresent(Bool.self, forKey: .waitlist) ?? false
     }
 }
 
@@ -156,6 +163,7 @@ struct BookingResponse: ResponseEncodable {
     let eventID: Int64
     let seatCount: Int
     let status: String
+    let expiresAt: Date?
     let createdAt: Date
 
     enum CodingKeys: String, CodingKey {
@@ -163,6 +171,7 @@ struct BookingResponse: ResponseEncodable {
         case userID = "user_id"
         case eventID = "event_id"
         case seatCount = "seat_count"
+        case expiresAt = "expires_at"
         case createdAt = "created_at"
     }
 
@@ -173,7 +182,49 @@ struct BookingResponse: ResponseEncodable {
         eventID = booking.eventID
         seatCount = booking.seatCount
         status = booking.status.rawValue
+        expiresAt = booking.expiresAt
         createdAt = booking.createdAt
+    }
+
+    // `expires_at` is null for a booking that was never held, so every booking has the same members.
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(id, forKey: .id)
+        try container.encode(reference, forKey: .reference)
+        try container.encode(userID, forKey: .userID)
+        try container.encode(eventID, forKey: .eventID)
+        try container.encode(seatCount, forKey: .seatCount)
+        try container.encode(status, forKey: .status)
+        try container.encode(expiresAt, forKey: .expiresAt)
+        try container.encode(createdAt, forKey: .createdAt)
+    }
+}
+
+struct WaitlistResponse: ResponseEncodable {
+    let id: Int64
+    let eventID: Int64
+    let userID: Int64
+    let seatCount: Int
+    let status = "waitlisted"
+    let waitlistPosition: Int
+    let createdAt: Date
+
+    enum CodingKeys: String, CodingKey {
+        case id, status
+        case eventID = "event_id"
+        case userID = "user_id"
+        case seatCount = "seat_count"
+        case waitlistPosition = "waitlist_position"
+        case createdAt = "created_at"
+    }
+
+    init(_ entry: WaitlistEntry) {
+        id = entry.id
+        eventID = entry.eventID
+        userID = entry.userID
+        seatCount = entry.seatCount
+        waitlistPosition = entry.position
+        createdAt = entry.createdAt
     }
 }
 

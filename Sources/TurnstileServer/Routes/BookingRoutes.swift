@@ -3,7 +3,8 @@ import Hummingbird
 import TurnstileCore
 import TurnstileStore
 
-/// `POST /bookings/`, `GET /bookings/` (mine) and `DELETE /bookings/{id}`, all authenticated.
+/// `POST /bookings/` (outright, as a hold, or onto the waitlist), `GET /bookings/` (mine), `DELETE /bookings/{id}` and
+/// `POST /bookings/{id}/confirm`, all authenticated.
 struct BookingRoutes<Store: TurnstileStore> {
     let store: Store
 
@@ -14,11 +15,23 @@ struct BookingRoutes<Store: TurnstileStore> {
             let body = try await request.decodeJSON(NewBookingBody.self)
             let booking = try BookingRequest(
                 eventID: body.eventID, seatCount: body.seatCount, userID: userID,
-                idempotencyKey: request.headers[.idempotencyKey])
-            let outcome = try await store.book(booking)
-            var headers = HTTPFields()
-            if case .replayed = outcome { headers[.idempotentReplayed] = "true" }
-            return EditedResponse(status: .created, headers: headers, response: BookingResponse(outcome.booking))
+                idempotencyKey: request.headers[.idempotencyKey], holdSeconds: body.holdSeconds,
+                joinsWaitlist: body.waitlist)
+            switch try await store.book(booking) {
+            case .created(let booking):
+                return try Self.respond(status: .created, BookingResponse(booking), request: request, context: context)
+            case .replayed(let booking):
+                return try Self.respond(
+                    status: .created, headers: [.idempotentReplayed: "true"], BookingResponse(booking),
+                    request: request, context: context)
+            case .waitlisted(let entry):
+                return try Self.respond(status: .accepted, WaitlistResponse(entry), request: request, context: context)
+            }
+        }
+        group.post(":id/confirm") { request, context in
+            let userID = try context.requireUserID()
+            let id = try request.pathID("id", context: context)
+            return BookingResponse(try await store.confirmBooking(id: id, userID: userID))
         }
         group.get { _, context in
             let userID = try context.requireUserID()
@@ -29,6 +42,16 @@ struct BookingRoutes<Store: TurnstileStore> {
             let id = try request.pathID("id", context: context)
             return BookingResponse(try await store.cancelBooking(id: id, userID: userID))
         }
+    }
+}
+
+extension BookingRoutes {
+    /// A response with a status other than 200.
+    static func respond(
+        status: HTTPResponse.Status, headers: HTTPFields = [:], _ body: some ResponseEncodable, request: Request,
+        context: TurnstileRequestContext
+    ) throws -> Response {
+        try EditedResponse(status: status, headers: headers, response: body).response(from: request, context: context)
     }
 }
 

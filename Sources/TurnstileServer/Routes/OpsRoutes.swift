@@ -2,7 +2,8 @@ import Hummingbird
 import TurnstileCore
 import TurnstileStore
 
-/// `GET /health` (the process answers; touches no store) and `GET /ready` (the store answers too).
+/// `GET /health` (the process answers; touches no store), `GET /ready` (the store answers too) and
+/// `GET /api/v1/summary` (counts across products and orders).
 struct OpsRoutes<Store: TurnstileStore> {
     let store: Store
 
@@ -12,5 +13,6 @@ struct OpsRoutes<Store: TurnstileStore> {
             try await store.checkReachable()
             return StatusResponse(status: "ready")
         }
+        router.get("api/v1/summary") { _, _ in SummaryResponse(try await store.stockSummary()) }
     }
 }

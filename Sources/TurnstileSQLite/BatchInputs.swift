@@ -1,0 +1,196 @@
+import Foundation
+import SQLiteNIO
+import TurnstileCore
+import TurnstileStore
+
+/// Reads, inside the write transaction, what a batch's plan needs: SQLite's half of ``BatchPlan``.
+///
+/// Each kind of row is read with one statement for the whole batch, so a batch of a thousand claims on one event
+/// costs the same handful of statements as a batch of one.
+enum BatchInputs {
+    static func load(_ needs: BatchPlan.Needs, now: Date, on writer: SQLiteConnection) async throws -> BatchPlan.Inputs
+    {
+        var inputs = BatchPlan.Inputs(now: now)
+        let reader = BatchReader(connection: writer)
+
+        inputs.knownUserIDs = Set(
+            try await reader.rows("SELECT id FROM users", where: "id", in: needs.userIDs).map { $0.int64("id") })
+        inputs.takenEmails = Set(
+            try await reader.rows("SELECT email FROM users", where: "email", in: needs.emails).map {
+                $0.string("email")
+            })
+        inputs.takenSKUs = Set(
+            try await reader.rows("SELECT sku FROM products", where: "sku", in: needs.skus).map { $0.string("sku") })
+
+        var bookings = Dictionary(
+            uniqueKeysWithValues: try await reader.rows(
+                "SELECT \(Columns.booking) FROM bookings", where: "id", in: needs.bookingIDs
+            ).map { ($0.int64("id"), $0.booking()) })
+        let orders = Dictionary(
+            uniqueKeysWithValues: try await reader.rows(
+                "SELECT \(Columns.order) FROM orders", where: "id", in: needs.orderIDs
+            ).map { ($0.int64("id"), $0.order()) })
+
+        // Holds that ran out on the events the batch touches (on every event, for the sweep) are released first.
+        let seatEvents = needs.seatEventIDs.union(bookings.values.map(\.eventID))
+        let expired: [SQLiteRow]
+        if needs.sweepsHolds {
+            expired = try await writer.query(
+                """
+                SELECT \(Columns.booking) FROM bookings WHERE status = 'held' AND expires_at_ms <= ?
+                ORDER BY expires_at_ms LIMIT ?
+                """, [SQLiteData(now), SQLiteData(Limits.holdSweepBookingsMax)])
+        } else {
+            expired = try await reader.rows(
+                "SELECT \(Columns.booking) FROM bookings WHERE status = 'held' AND expires_at_ms <= ?",
+                binds: [SQLiteData(now)], where: "event_id", in: seatEvents)
+        }
+        for booking in expired.map({ $0.booking() }) { bookings[booking.id] = booking }
+        inputs.bookings = bookings
+        inputs.orders = orders
+        let needs = needs.adding(bookings: bookings.values, orders: orders.values)
+
+        for eventID in needs.waitlistEventIDs { inputs.waitlists[eventID] = [] }
+        for row in try await reader.rows(
+            "SELECT \(Columns.waitlistEntry) FROM waitlist WHERE status = 'waiting'", where: "event_id",
+            in: needs.waitlistEventIDs, orderBy: "id")
+        {
+            let entry = row.waitlistEntry()
+            inputs.waitlists[entry.eventID, default: []].append(entry)
+        }
+
+        try await loadBalances(of: needs, into: &inputs, reader: reader)
+        for row in try await reader.rows("SELECT \(Columns.item) FROM items", where: "id", in: needs.itemIDs) {
+            inputs.items[row.int64("id")] = row.item()
+        }
+        try await loadStoredGrants(needs.idempotencyRefs, into: &inputs, on: writer)
+        inputs.nextIDs = try await nextIDs(on: writer)
+        return inputs
+    }
+
+    private static func loadBalances(
+        of needs: BatchPlan.Needs, into inputs: inout BatchPlan.Inputs, reader: BatchReader
+    ) async throws {
+        var eventIDs: Set<Int64> = []
+        var productIDs: Set<Int64> = []
+        var userIDs: Set<Int64> = []
+        for resource in needs.resources {
+            switch resource {
+            case .seats(let id): eventIDs.insert(id)
+            case .stock(let id): productIDs.insert(id)
+            case .credits(let id): userIDs.insert(id)
+            }
+        }
+        for row in try await reader.rows(
+            "SELECT id, seat_count, available_seats FROM events", where: "id", in: eventIDs)
+        {
+            inputs.balances[.seats(eventID: row.int64("id"))] = ResourceBalance(
+                capacity: row.int("seat_count"), remaining: row.int("available_seats"))
+        }
+        for row in try await reader.rows("SELECT \(Columns.product) FROM products", where: "id", in: productIDs) {
+            let product = row.product()
+            inputs.products[product.id] = product
+            inputs.balances[product.resource] = ResourceBalance(capacity: product.stockTotal, remaining: product.stock)
+        }
+        // An account with nothing topped up has no row yet: its balance is zero.
+        for userID in userIDs where inputs.knownUserIDs.contains(userID) {
+            inputs.balances[.credits(userID: userID)] = ResourceBalance(capacity: 0, remaining: 0)
+        }
+        for row in try await reader.rows(
+            "SELECT user_id, total, balance FROM credit_accounts", where: "user_id", in: userIDs)
+        {
+            inputs.balances[.credits(userID: row.int64("user_id"))] = ResourceBalance(
+                capacity: row.int("total"), remaining: row.int("balance"))
+        }
+    }
+
+    private static func loadStoredGrants(
+        _ refs: Set<IdempotencyRef>, into inputs: inout BatchPlan.Inputs, on writer: SQLiteConnection
+    ) async throws {
+        guard !refs.isEmpty else { return }
+        let pairs = Array(refs)
+        let values = Array(repeating: "(?, ?)", count: pairs.count).joined(separator: ", ")
+        let rows = try await writer.query(
+            """
+            SELECT user_id, key, resource_kind, resource_id, amount, grant_id FROM claim_keys
+            WHERE (user_id, key) IN (VALUES \(values))
+            """, pairs.flatMap { [SQLiteData($0.userID), SQLiteData.text($0.key)] })
+        var grantIDs: [ResourceKey.Kind: [IdempotencyRef: Int64]] = [:]
+        for row in rows {
+            let ref = IdempotencyRef(userID: row.int64("user_id"), key: row.string("key"))
+            let kind: ResourceKey.Kind = row.word("resource_kind")
+            let grantID = row.int64("grant_id")
+            inputs.storedGrants[ref] = KeyedGrant(
+                resource: ResourceKey(kind: kind, id: row.int64("resource_id")), amount: row.int("amount"),
+                origin: .stored(grantID: grantID))
+            grantIDs[kind, default: [:]][ref] = grantID
+        }
+        let reader = BatchReader(connection: writer)
+        for (kind, refsByID) in grantIDs {
+            let ids = Set(refsByID.values)
+            let records: [Int64: BatchPlan.GrantRecord]
+            switch kind {
+            case .seats:
+                records = Dictionary(
+                    uniqueKeysWithValues: try await reader.rows(
+                        "SELECT \(Columns.booking) FROM bookings", where: "id", in: ids
+                    ).map { ($0.int64("id"), .booking($0.booking())) })
+            case .stock:
+                records = Dictionary(
+                    uniqueKeysWithValues: try await reader.rows(
+                        "SELECT \(Columns.order) FROM orders", where: "id", in: ids
+                    ).map { ($0.int64("id"), .order($0.order())) })
+            case .credits:
+                records = Dictionary(
+                    uniqueKeysWithValues: try await reader.rows(
+                        "SELECT \(Columns.ledgerEntry) FROM ledger", where: "id", in: ids
+                    ).map { ($0.int64("id"), .ledgerEntry($0.ledgerEntry())) })
+            }
+            for (ref, grantID) in refsByID { inputs.storedGrantRecords[ref] = records[grantID] }
+        }
+    }
+
+    /// The next id of every table, in one statement: each is a lookup of the last key of its primary index.
+    private static func nextIDs(on writer: SQLiteConnection) async throws -> BatchPlan.NextIDs {
+        let tables = [
+            ("user", "users"), ("event", "events"), ("booking", "bookings"), ("product", "products"),
+            ("order_", "orders"), ("ledger", "ledger"), ("item", "items"), ("waitlist", "waitlist"),
+        ]
+        let selects = tables.map { "(SELECT COALESCE(MAX(id), 0) + 1 FROM \($0.1)) AS \($0.0)" }
+        let row = try await writer.query("SELECT " + selects.joined(separator: ", "))[0]
+        var next = BatchPlan.NextIDs()
+        next.user = row.int64("user")
+        next.event = row.int64("event")
+        next.booking = row.int64("booking")
+        next.product = row.int64("product")
+        next.order = row.int64("order_")
+        next.ledgerEntry = row.int64("ledger")
+        next.item = row.int64("item")
+        next.waitlistEntry = row.int64("waitlist")
+        return next
+    }
+}
+
+/// Runs `SELECT … WHERE column IN (…)` for a set of keys, skipping the statement when the set is empty.
+struct BatchReader {
+    let connection: SQLiteConnection
+
+    func rows<Key: Hashable & Sendable>(
+        _ select: String, binds: [SQLiteData] = [], where column: String, in keys: Set<Key>, orderBy: String? = nil
+    ) async throws -> [SQLiteRow] {
+        guard !keys.isEmpty else { return [] }
+        let keyBinds = keys.map(Self.bind)
+        let joiner = select.contains(" WHERE ") ? " AND " : " WHERE "
+        var sql = select + joiner + "\(column) IN \(Columns.placeholders(keyBinds.count))"
+        if let orderBy { sql += " ORDER BY \(orderBy)" }
+        return try await connection.query(sql, binds + keyBinds)
+    }
+
+    private static func bind(_ key: some Hashable & Sendable) -> SQLiteData {
+        switch key {
+        case let id as Int64: SQLiteData(id)
+        case let text as String: .text(text)
+        default: preconditionFailure("keys are ids or text")
+        }
+    }
+}

@@ -1,0 +1,40 @@
+import HTTPTypes
+import Hummingbird
+import TurnstileCore
+import TurnstileStore
+
+/// The caller's credit account: `GET /credits/balance`, `POST /credits/topup`, `POST /credits/deduct` (a claim on
+/// the balance, with `Idempotency-Key`) and `GET /credits/transactions`, all authenticated.
+struct CreditRoutes<Store: TurnstileStore> {
+    let store: Store
+
+    func register(on group: RouterGroup<TurnstileRequestContext>) {
+        group.get("balance") { _, context in
+            BalanceResponse(try await store.creditAccount(userID: try context.requireUserID()))
+        }
+        group.get("transactions") { _, context in
+            let entries = try await store.ledger(userID: try context.requireUserID())
+            return TransactionListResponse(transactions: entries.map(LedgerEntryResponse.init))
+        }
+        group.post("topup") { request, context in
+            let userID = try context.requireUserID()
+            var request = request
+            let body = try await request.decodeJSON(TopUpBody.self)
+            let (entry, account) = try await store.topUp(try TopUpRequest(userID: userID, amount: body.amount))
+            return CreditChangeResponse(transaction: LedgerEntryResponse(entry), account: BalanceResponse(account))
+        }
+        group.post("deduct") { request, context in
+            let userID = try context.requireUserID()
+            var request = request
+            let body = try await request.decodeJSON(DeductBody.self)
+            let deduction = try DeductionRequest(
+                userID: userID, amount: body.amount, reason: body.reason,
+                idempotencyKey: request.headers[.idempotencyKey])
+            let result = try await store.deduct(deduction)
+            return EditedResponse(
+                status: .ok, headers: result.replayed ? [.idempotentReplayed: "true"] : [:],
+                response: CreditChangeResponse(
+                    transaction: LedgerEntryResponse(result.entry), account: BalanceResponse(result.account)))
+        }
+    }
+}

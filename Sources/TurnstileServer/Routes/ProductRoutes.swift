@@ -1,0 +1,59 @@
+import HTTPTypes
+import Hummingbird
+import TurnstileCore
+import TurnstileStore
+
+/// Stock and orders: `POST/GET /products/`, `GET /products/{id}`, `POST/GET /orders/` and
+/// `POST /orders/{id}/pay|ship|cancel`. Orders claim stock through the allocator, like bookings claim seats.
+struct ProductRoutes<Store: TurnstileStore> {
+    let store: Store
+
+    func register(
+        products: RouterGroup<TurnstileRequestContext>, authenticatedProducts: RouterGroup<TurnstileRequestContext>,
+        orders: RouterGroup<TurnstileRequestContext>
+    ) {
+        authenticatedProducts.post { request, context in
+            let userID = try context.requireUserID()
+            var request = request
+            let body = try await request.decodeJSON(NewProductBody.self)
+            let product = try NewProduct(sku: body.sku, name: body.name, priceCents: body.priceCents, stock: body.stock)
+            return EditedResponse(
+                status: .created, response: ProductResponse(try await store.createProduct(product, userID: userID)))
+        }
+        products.get { request, _ in
+            let page = try PageRequest(page: request.queryInt("page"), pageSize: request.queryInt("page_size"))
+            return ProductPageResponse(try await store.products(page))
+        }
+        products.get(":id") { request, context in
+            let id = try request.pathID("id", context: context)
+            guard let product = try await store.product(id: id) else {
+                throw TurnstileError.notFound(entity: "product", id: id)
+            }
+            return ProductResponse(product)
+        }
+
+        orders.post { request, context in
+            let userID = try context.requireUserID()
+            var request = request
+            let body = try await request.decodeJSON(NewOrderBody.self)
+            let order = try OrderRequest(
+                productID: body.productID, quantity: body.quantity, userID: userID,
+                idempotencyKey: request.headers[.idempotencyKey])
+            let placed = try await store.placeOrder(order)
+            return EditedResponse(
+                status: .created, headers: placed.replayed ? [.idempotentReplayed: "true"] : [:],
+                response: OrderResponse(placed.order))
+        }
+        orders.get { _, context in
+            let userID = try context.requireUserID()
+            return OrderListResponse(orders: try await store.orders(userID: userID).map(OrderResponse.init))
+        }
+        for action in OrderAction.allCases {
+            orders.post(":id/\(action.rawValue)") { request, context in
+                let userID = try context.requireUserID()
+                let id = try request.pathID("id", context: context)
+                return OrderResponse(try await store.advanceOrder(id: id, userID: userID, action: action))
+            }
+        }
+    }
+}
