@@ -153,7 +153,6 @@ struct BatchPlanTests {
 
     @Test("orders claim stock and follow pending → paid → shipped; cancelling returns the stock")
     func orders() throws {
-        let stock = ResourceKey.stock(productID: 3)
         var inputs = BatchPlan.Inputs(now: now)
         inputs.knownUserIDs = [1]
         inputs.takenSKUs = ["TAKEN"]
@@ -191,7 +190,6 @@ struct BatchPlanTests {
             plan.apply(.advanceOrder(id: placed.id, userID: 1, action: .cancel))
                 == .failure(.illegalTransition(entity: "order", id: placed.id, status: "cancelled", action: "cancel")))
         #expect(plan.finish().balances[.stock(productID: product.id)]?.remaining == 5)
-        _ = stock
     }
 
     @Test("credits: top-ups and deductions are ledger entries; the balance never goes below zero")
