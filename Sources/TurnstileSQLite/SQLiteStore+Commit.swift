@@ -87,127 +87,110 @@ extension SQLiteStore {
 }
 
 /// How a domain value becomes a row: its table, columns (in bind order) and the columns a later batch may change.
-struct Table<Value> {
+struct Table<Value>: Sendable {
     let name: String
     let columns: [String]
     var key = "id"
     var updated: [String] = []
-    let row: (Value) -> [SQLiteData]
+    let row: @Sendable (Value) -> [SQLiteData]
 }
 
 /// Every table a batch writes.
 enum Tables {
-    static var users: Table<StoredCredentials> {
-        Table<StoredCredentials>(name: "users", columns: ["id", "email", "username", "password_hash", "created_at_ms"])
-        {
-            [
-                SQLiteData($0.user.id), .text($0.user.email), .text($0.user.username), .text($0.passwordHash),
-                SQLiteData($0.user.createdAt),
-            ]
-        }
+    static let users = Table<StoredCredentials>(
+        name: "users", columns: ["id", "email", "username", "password_hash", "created_at_ms"]
+    ) {
+        [
+            SQLiteData($0.user.id), .text($0.user.email), .text($0.user.username), .text($0.passwordHash),
+            SQLiteData($0.user.createdAt),
+        ]
     }
 
-    static var events: Table<Event> {
-        Table<Event>(name: "events", columns: Columns.event.split(separator: ", ").map(String.init)) {
-            [
-                SQLiteData($0.id), .text($0.title), SQLiteData($0.description), SQLiteData($0.date),
-                SQLiteData($0.location), SQLiteData($0.seatCount), SQLiteData($0.availableSeats),
-                SQLiteData($0.organizerID), SQLiteData($0.createdAt),
-            ]
-        }
+    static let events = Table<Event>(name: "events", columns: Columns.event.split(separator: ", ").map(String.init)) {
+        [
+            SQLiteData($0.id), .text($0.title), SQLiteData($0.description), SQLiteData($0.date),
+            SQLiteData($0.location), SQLiteData($0.seatCount), SQLiteData($0.availableSeats),
+            SQLiteData($0.organizerID), SQLiteData($0.createdAt),
+        ]
     }
 
-    static var products: Table<Product> {
-        Table<Product>(name: "products", columns: Columns.product.split(separator: ", ").map(String.init)) {
-            [
-                SQLiteData($0.id), .text($0.sku), .text($0.name), SQLiteData($0.priceCents), SQLiteData($0.stockTotal),
-                SQLiteData($0.stock), SQLiteData($0.createdAt),
-            ]
-        }
+    static let products = Table<Product>(
+        name: "products", columns: Columns.product.split(separator: ", ").map(String.init)
+    ) {
+        [
+            SQLiteData($0.id), .text($0.sku), .text($0.name), SQLiteData($0.priceCents), SQLiteData($0.stockTotal),
+            SQLiteData($0.stock), SQLiteData($0.createdAt),
+        ]
     }
 
-    static var items: Table<Item> {
-        Table<Item>(
-            name: "items", columns: Columns.item.split(separator: ", ").map(String.init),
-            updated: ["current_bid_cents", "highest_bidder_id", "bid_count"]
-        ) {
-            [
-                SQLiteData($0.id), SQLiteData($0.sellerID), .text($0.title), SQLiteData($0.startingPriceCents),
-                SQLiteData($0.minIncrementCents), SQLiteData($0.endsAt), SQLiteData($0.currentBidCents),
-                SQLiteData($0.highestBidderID), SQLiteData($0.bidCount), SQLiteData($0.createdAt),
-            ]
-        }
+    static let items = Table<Item>(
+        name: "items", columns: Columns.item.split(separator: ", ").map(String.init),
+        updated: ["current_bid_cents", "highest_bidder_id", "bid_count"]
+    ) {
+        [
+            SQLiteData($0.id), SQLiteData($0.sellerID), .text($0.title), SQLiteData($0.startingPriceCents),
+            SQLiteData($0.minIncrementCents), SQLiteData($0.endsAt), SQLiteData($0.currentBidCents),
+            SQLiteData($0.highestBidderID), SQLiteData($0.bidCount), SQLiteData($0.createdAt),
+        ]
     }
 
-    static var bookings: Table<Booking> {
-        Table<Booking>(
-            name: "bookings", columns: Columns.booking.split(separator: ", ").map(String.init), updated: ["status"]
-        ) {
-            [
-                SQLiteData($0.id), SQLiteData($0.userID), SQLiteData($0.eventID), SQLiteData($0.seatCount),
-                .text($0.status.rawValue), SQLiteData($0.expiresAt), SQLiteData($0.createdAt),
-            ]
-        }
+    static let bookings = Table<Booking>(
+        name: "bookings", columns: Columns.booking.split(separator: ", ").map(String.init), updated: ["status"]
+    ) {
+        [
+            SQLiteData($0.id), SQLiteData($0.userID), SQLiteData($0.eventID), SQLiteData($0.seatCount),
+            .text($0.status.rawValue), SQLiteData($0.expiresAt), SQLiteData($0.createdAt),
+        ]
     }
 
-    static var waitlist: Table<WaitlistEntry> {
-        Table<WaitlistEntry>(
-            name: "waitlist", columns: Columns.waitlistEntry.split(separator: ", ").map(String.init),
-            updated: ["status", "offered_booking_id"]
-        ) {
-            [
-                SQLiteData($0.id), SQLiteData($0.eventID), SQLiteData($0.userID), SQLiteData($0.seatCount),
-                .text($0.status.rawValue), SQLiteData($0.position), SQLiteData($0.offeredBookingID),
-                SQLiteData($0.createdAt),
-            ]
-        }
+    static let waitlist = Table<WaitlistEntry>(
+        name: "waitlist", columns: Columns.waitlistEntry.split(separator: ", ").map(String.init),
+        updated: ["status", "offered_booking_id"]
+    ) {
+        [
+            SQLiteData($0.id), SQLiteData($0.eventID), SQLiteData($0.userID), SQLiteData($0.seatCount),
+            .text($0.status.rawValue), SQLiteData($0.position), SQLiteData($0.offeredBookingID),
+            SQLiteData($0.createdAt),
+        ]
     }
 
-    static var orders: Table<Order> {
-        Table<Order>(
-            name: "orders", columns: Columns.order.split(separator: ", ").map(String.init), updated: ["status"]
-        ) {
-            [
-                SQLiteData($0.id), SQLiteData($0.userID), SQLiteData($0.productID), SQLiteData($0.quantity),
-                SQLiteData($0.totalCents), .text($0.status.rawValue), SQLiteData($0.createdAt),
-            ]
-        }
+    static let orders = Table<Order>(
+        name: "orders", columns: Columns.order.split(separator: ", ").map(String.init), updated: ["status"]
+    ) {
+        [
+            SQLiteData($0.id), SQLiteData($0.userID), SQLiteData($0.productID), SQLiteData($0.quantity),
+            SQLiteData($0.totalCents), .text($0.status.rawValue), SQLiteData($0.createdAt),
+        ]
     }
 
-    static var ledger: Table<LedgerEntry> {
-        Table<LedgerEntry>(name: "ledger", columns: Columns.ledgerEntry.split(separator: ", ").map(String.init)) {
-            [
-                SQLiteData($0.id), SQLiteData($0.userID), .text($0.kind.rawValue), SQLiteData($0.amount),
-                SQLiteData($0.balanceAfter), SQLiteData($0.reason), SQLiteData($0.createdAt),
-            ]
-        }
+    static let ledger = Table<LedgerEntry>(
+        name: "ledger", columns: Columns.ledgerEntry.split(separator: ", ").map(String.init)
+    ) {
+        [
+            SQLiteData($0.id), SQLiteData($0.userID), .text($0.kind.rawValue), SQLiteData($0.amount),
+            SQLiteData($0.balanceAfter), SQLiteData($0.reason), SQLiteData($0.createdAt),
+        ]
     }
 
-    static var bids: Table<Bid> {
-        Table<Bid>(name: "bids", columns: Columns.bid.split(separator: ", ").map(String.init)) {
-            [
-                SQLiteData($0.itemID), SQLiteData($0.seq), SQLiteData($0.bidderID), SQLiteData($0.amountCents),
-                SQLiteData($0.createdAt),
-            ]
-        }
+    static let bids = Table<Bid>(name: "bids", columns: Columns.bid.split(separator: ", ").map(String.init)) {
+        [
+            SQLiteData($0.itemID), SQLiteData($0.seq), SQLiteData($0.bidderID), SQLiteData($0.amountCents),
+            SQLiteData($0.createdAt),
+        ]
     }
 
-    static var claimKeys: Table<BatchPlan.StoredClaimKey> {
-        Table<BatchPlan.StoredClaimKey>(
-            name: "claim_keys", columns: ["user_id", "key", "resource_kind", "resource_id", "amount", "grant_id"]
-        ) {
-            [
-                SQLiteData($0.ref.userID), .text($0.ref.key), .text($0.resource.kind.rawValue),
-                SQLiteData($0.resource.id), SQLiteData($0.amount), SQLiteData($0.grantID),
-            ]
-        }
+    static let claimKeys = Table<BatchPlan.StoredClaimKey>(
+        name: "claim_keys", columns: ["user_id", "key", "resource_kind", "resource_id", "amount", "grant_id"]
+    ) {
+        [
+            SQLiteData($0.ref.userID), .text($0.ref.key), .text($0.resource.kind.rawValue),
+            SQLiteData($0.resource.id), SQLiteData($0.amount), SQLiteData($0.grantID),
+        ]
     }
 
     /// Rows of `[user_id, total, balance]`.
-    static var creditAccounts: Table<[SQLiteData]> {
-        Table<[SQLiteData]>(
-            name: "credit_accounts", columns: ["user_id", "total", "balance"], key: "user_id",
-            updated: ["total", "balance"]
-        ) { $0 }
-    }
+    static let creditAccounts = Table<[SQLiteData]>(
+        name: "credit_accounts", columns: ["user_id", "total", "balance"], key: "user_id",
+        updated: ["total", "balance"]
+    ) { $0 }
 }
