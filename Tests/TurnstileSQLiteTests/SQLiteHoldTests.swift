@@ -15,32 +15,13 @@ private final class ManualClock: Sendable {
 
 @Suite("SQLite holds and waitlist", .timeLimit(.minutes(1)))
 struct SQLiteHoldTests {
-    private func withDatabase(_ body: (SQLiteStoreConfiguration) async throws -> Void) async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("turnstile-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        try await body(SQLiteStoreConfiguration(path: directory.appendingPathComponent("t.sqlite").path))
-    }
-
-    private func seed(_ store: SQLiteStore, seats: Int, users: Int) async throws -> (eventID: Int64, userIDs: [Int64]) {
-        var userIDs: [Int64] = []
-        for index in 0..<users {
-            let registration = try Registration(
-                email: "u\(index)@t.io", username: "user\(index)", password: "password1")
-            userIDs.append(try await store.register(registration, passwordHash: "hash").id)
-        }
-        let event = try await store.createEvent(
-            NewEvent(title: "Gig", description: nil, date: Date(), location: nil, seatCount: seats),
-            organizerID: userIDs[0])
-        return (event.id, userIDs)
-    }
-
     @Test("a hold that runs out while the service is down is released after the restart, and cannot be confirmed")
     func expiryAcrossRestart() async throws {
-        try await withDatabase { configuration in
+        try await withTemporaryDatabase { configuration in
             let clock = ManualClock()
             let (eventID, users, holdID) = try await SQLiteStore.withStore(configuration, clock: clock.read) { store in
-                let (eventID, users) = try await seed(store, seats: 3, users: 2)
+                let (event, users) = try await seed(store, seats: 3, users: 2)
+                let eventID = event.id
                 let outcome = try await store.book(
                     BookingRequest(
                         eventID: eventID, seatCount: 2, userID: users[1], idempotencyKey: nil, holdSeconds: 60))
@@ -67,10 +48,11 @@ struct SQLiteHoldTests {
 
     @Test("a claim that would be refused releases the event's holds that ran out first")
     func claimReleasesExpiredHolds() async throws {
-        try await withDatabase { configuration in
+        try await withTemporaryDatabase { configuration in
             let clock = ManualClock()
             try await SQLiteStore.withStore(configuration, clock: clock.read) { store in
-                let (eventID, users) = try await seed(store, seats: 2, users: 2)
+                let (event, users) = try await seed(store, seats: 2, users: 2)
+                let eventID = event.id
                 _ = try await store.book(
                     BookingRequest(
                         eventID: eventID, seatCount: 2, userID: users[0], idempotencyKey: nil, holdSeconds: 5))
@@ -89,11 +71,12 @@ struct SQLiteHoldTests {
 
     @Test("a cancellation on a sold-out event offers its seats to the waitlist in order, as a hold, and announces it")
     func waitlistPromotion() async throws {
-        try await withDatabase { configuration in
+        try await withTemporaryDatabase { configuration in
             try await SQLiteStore.withStore(configuration) { store in
                 let announced = Mutex<[LiveChange]>([])
                 store.changes.observe { changes in announced.withLock { $0 += changes } }
-                let (eventID, users) = try await seed(store, seats: 1, users: 3)
+                let (event, users) = try await seed(store, seats: 1, users: 3)
+                let eventID = event.id
                 let taken = try #require(
                     try await store.book(
                         BookingRequest(eventID: eventID, seatCount: 1, userID: users[0], idempotencyKey: nil)
