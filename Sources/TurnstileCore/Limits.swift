@@ -70,6 +70,18 @@ public enum Limits {
     /// The most bids `GET /api/v1/items/{id}/bids` returns (the newest, in order).
     public static let bidsListedMax = 10_000
 
+    // MARK: Live feeds
+
+    /// The most bytes a live subscriber may fall behind (written by the feed, not yet taken by the network); one
+    /// further behind is closed with 1008, so a slow reader can never make the server's memory grow.
+    public static let liveBacklogBytesMax = 256 * 1024
+    /// The largest WebSocket frame a live feed accepts from a client (it expects none but pings and closes).
+    public static let liveFrameBytesMax = 4_096
+    /// The most live subscribers one server keeps, across all feeds; one more is closed with 1013 (try again later).
+    public static let liveSubscribersMax = 50_000
+    /// How long a closing feed waits for the client's close frame before it drops the connection.
+    public static let liveCloseTimeoutSeconds = 2
+
     // MARK: Accounts
 
     /// The longest email address (RFC 5321's path limit), in characters.

@@ -20,6 +20,10 @@ public enum LoadLimits {
     public static let statusCodesCounted = 600
     /// After a failed connect, a looping user waits this long before trying again.
     public static let reconnectDelay = TimeAmount.milliseconds(100)
+    /// The largest WebSocket frame a live-feed subscriber accepts.
+    public static let liveFrameBytesMax = 1 << 16
+    /// How many live-feed subscribers connect at once while a fan-out run sets up.
+    public static let liveConnectConcurrencyMax = 256
     /// How often a connection checks its response deadlines.
     public static let deadlineSweepInterval = TimeAmount.milliseconds(50)
 

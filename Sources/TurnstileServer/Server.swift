@@ -1,4 +1,5 @@
 import Hummingbird
+import HummingbirdCore
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -28,8 +29,12 @@ public struct Server<Store: TurnstileStore>: Sendable {
         self.onServerRunning = onServerRunning
     }
 
-    /// Every route, behind the problem+json middleware.
+    /// Every HTTP route, behind the problem+json middleware (live feeds answer plain requests with 404 or 426).
     public func router() -> Router<TurnstileRequestContext> {
+        router(feeds: LiveFeeds(store: store, hub: LiveHub()))
+    }
+
+    private func router(feeds: LiveFeeds) -> Router<TurnstileRequestContext> {
         let tokens = TokenAuthority(secret: configuration.jwtSecret, audience: store.identity)
         let hasher = PasswordHasher(rounds: configuration.passwordHashRounds)
         let authenticate = BearerAuthMiddleware(tokens: tokens)
@@ -50,16 +55,22 @@ public struct Server<Store: TurnstileStore>: Sendable {
         CreditRoutes(store: store).register(on: api.group("credits").add(middleware: authenticate))
         ItemRoutes(store: store).register(
             public: api.group("items"), authenticated: api.group("items").add(middleware: authenticate))
+        LiveRoutes(feeds: feeds).register(items: api.group("items"), events: api.group("events"))
         return router
     }
 
-    /// The application: the HTTP server, with the store run as a service beside it. On graceful shutdown the server
-    /// stops accepting and finishes in-flight requests first; then the store finishes its accepted writes and closes.
+    /// The application: the HTTP server with its live feeds, and the store run as a service beside it. On graceful
+    /// shutdown the server stops accepting, closes live feeds (1001) and finishes in-flight requests first; then the
+    /// store finishes its accepted writes and closes.
     public func application() -> some ApplicationProtocol {
         let onServerRunning = self.onServerRunning
+        let feeds = LiveFeeds(store: store, hub: LiveHub(feed: store.changes))
+        let http1 = HTTP1Channel.Configuration(idleTimeout: .seconds(Int64(Limits.httpIdleTimeoutSeconds)))
         return Application(
-            router: router(),
-            server: .http1(configuration: .init(idleTimeout: .seconds(Int64(Limits.httpIdleTimeoutSeconds)))),
+            router: router(feeds: feeds),
+            server: HTTPServerBuilder { responder in
+                LiveHTTPChannel(responder: responder, configuration: http1, feeds: feeds)
+            },
             configuration: .init(
                 address: .hostname(configuration.host, port: configuration.port), serverName: "turnstile"),
             services: [store],

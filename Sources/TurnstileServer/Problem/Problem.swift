@@ -38,10 +38,19 @@ public struct Problem: Error, Equatable, Sendable, HTTPResponseError {
     }
 
     public func response(from request: Request, context: some RequestContext) throws -> Response {
-        let data = try JSONCoding.encoder.encode(Body(self))
+        Response(status: status, headers: headers, body: ResponseBody(byteBuffer: try body()))
+    }
+
+    /// The response headers: the problem+json content type, and `Retry-After` when there is one.
+    var headers: HTTPFields {
         var headers: HTTPFields = [.contentType: "application/problem+json"]
         if let retryAfterSeconds { headers[.retryAfter] = String(retryAfterSeconds) }
-        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+        return headers
+    }
+
+    /// The problem+json body.
+    func body() throws -> ByteBuffer {
+        ByteBuffer(bytes: try JSONCoding.encoder.encode(Body(self)))
     }
 
     /// The JSON members, in RFC 9457's order first.
@@ -92,6 +101,18 @@ extension Problem {
         Problem(
             status: .unsupportedMediaType, code: "unsupported_media_type", title: "Unsupported media type",
             detail: "The body must be JSON (Content-Type: application/json), not \(contentType).")
+    }
+
+    static let upgradeRequired = Problem(
+        status: .upgradeRequired, code: "upgrade_required", title: "Upgrade required",
+        detail: "This is a live feed: connect with a WebSocket (Connection: Upgrade, Upgrade: websocket).")
+
+    static let invalidWebSocketHandshake = Problem(
+        status: .badRequest, code: "bad_request", title: "Bad request",
+        detail: "Not a valid WebSocket handshake: Sec-WebSocket-Key and Sec-WebSocket-Version: 13 are required.")
+
+    static func noLiveFeed(_ path: String) -> Problem {
+        Problem(status: .notFound, code: "not_found", title: "Not found", detail: "No live feed at \(path).")
     }
 
     static func routeNotFound(_ path: String) -> Problem {

@@ -1,0 +1,125 @@
+import NIOCore
+import NIOWebSocket
+import TurnstileCore
+
+/// One live subscriber's connection, after the upgrade: writes the feed's messages as text frames, answers pings,
+/// honours the close handshake, and closes the connection with a clear code when it must end.
+///
+/// - A subscriber more than ``Limits/liveBacklogBytesMax`` behind (the channel stops being writable) is closed with
+///   1008 (policy violation), reason `slow consumer`.
+/// - On graceful shutdown (the server's quiesce event) the feed is closed with 1001 (going away).
+/// - A closing feed waits ``Limits/liveCloseTimeoutSeconds`` for the client's close frame, then drops the
+///   connection.
+///
+/// Everything here runs on the channel's event loop.
+final class LiveFeedHandler: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = WebSocketFrame
+    typealias OutboundOut = WebSocketFrame
+
+    private let hub: LiveHub
+    private let topic: LiveTopic
+    private var context: ChannelHandlerContext?
+    private var subscription: Int?
+    private var closing = false
+
+    init(hub: LiveHub, topic: LiveTopic) {
+        self.hub = hub
+        self.topic = topic
+    }
+
+    /// Bounds the connection's backlog, subscribes, and sends the `subscribed` message; from then on every change
+    /// reaches this connection. A full hub closes it with 1013 (try again later).
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        let highWater = Limits.liveBacklogBytesMax
+        try? context.channel.syncOptions?.setOption(
+            .writeBufferWaterMark, value: .init(low: highWater / 2, high: highWater))
+        guard let id = hub.subscribe(self, to: topic, on: context.eventLoop) else {
+            close(code: .unknown(1013), reason: "too many live subscribers; try again later")
+            return
+        }
+        subscription = id
+        send([LiveMessage.subscribed(to: topic)])
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        unsubscribe()
+        self.context = nil
+    }
+
+    /// Writes `messages` and flushes them, or closes a subscriber that has fallen too far behind.
+    func send(_ messages: [ByteBuffer]) {
+        guard let context, !closing else { return }
+        guard context.channel.isWritable else {
+            close(code: .policyViolation, reason: "slow consumer: more than \(Limits.liveBacklogBytesMax) bytes behind")
+            return
+        }
+        for message in messages {
+            context.write(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .text, data: message)), promise: nil)
+        }
+        context.flush()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = unwrapInboundIn(data)
+        switch frame.opcode {
+        case .ping:
+            guard !closing else { return }
+            context.writeAndFlush(
+                wrapOutboundOut(WebSocketFrame(fin: true, opcode: .pong, data: frame.unmaskedData)), promise: nil)
+        case .connectionClose:
+            if closing {
+                // The client answered our close: the handshake is complete.
+                context.close(promise: nil)
+            } else {
+                // The client leaves: echo its code, then close once that is written.
+                closing = true
+                unsubscribe()
+                var data = frame.unmaskedData
+                let code = data.readSlice(length: 2) ?? ByteBuffer()
+                context.writeAndFlush(
+                    wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, data: code))
+                ).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+            }
+        default:
+            // A feed expects nothing else from its client; the decoder already bounds the frame size.
+            break
+        }
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ChannelShouldQuiesceEvent {
+            close(code: .goingAway, reason: "server shutting down")
+        } else {
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        unsubscribe()
+        context.fireChannelInactive()
+    }
+
+    /// Sends a close frame with `code` and `reason`, stops delivery, and drops the connection if the client does
+    /// not answer within ``Limits/liveCloseTimeoutSeconds``.
+    func close(code: WebSocketErrorCode, reason: String) {
+        guard let context, !closing else { return }
+        closing = true
+        unsubscribe()
+        var data = context.channel.allocator.buffer(capacity: 2 + reason.utf8.count)
+        data.write(webSocketErrorCode: code)
+        data.writeString(reason)
+        context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, data: data)))
+            .whenFailure { _ in }
+        let channel = context.channel
+        context.eventLoop.scheduleTask(in: .seconds(Int64(Limits.liveCloseTimeoutSeconds))) {
+            channel.close(promise: nil)
+        }
+    }
+
+    private func unsubscribe() {
+        guard let id = subscription, let context else { return }
+        subscription = nil
+        hub.unsubscribe(id, from: topic, on: context.eventLoop)
+    }
+}

@@ -1,0 +1,57 @@
+import TurnstileCore
+import TurnstileStore
+
+/// The live feeds' front door: which paths name a feed, whether its item or event exists, and the hub that serves
+/// them. Both the WebSocket upgrade and the plain HTTP route for a feed ask it, so they cannot disagree.
+struct LiveFeeds: Sendable {
+    let hub: LiveHub
+    private let exists: @Sendable (LiveTopic) async throws -> Bool
+
+    init<Store: TurnstileStore>(store: Store, hub: LiveHub) {
+        self.hub = hub
+        exists = { topic in
+            switch topic {
+            case .item(let id): try await store.item(id: id) != nil
+            case .event(let id): try await store.event(id: id) != nil
+            }
+        }
+    }
+
+    /// The feed `/api/v1/items/{id}/live` or `/api/v1/events/{id}/live` names (a query is ignored), or nil for any
+    /// other path or an id that is not a positive integer.
+    static func topic(path: String) -> LiveTopic? {
+        let segments = path.prefix { $0 != "?" }.split(separator: "/")
+        guard segments.count == 5, segments[0] == "api", segments[1] == "v1", segments[4] == "live",
+            let id = Int64(segments[3]), id > 0
+        else { return nil }
+        switch segments[2] {
+        case "items": return .item(id)
+        case "events": return .event(id)
+        default: return nil
+        }
+    }
+
+    /// Throws `not_found` unless the feed's item or event exists.
+    func requireExisting(_ topic: LiveTopic) async throws {
+        guard try await exists(topic) else {
+            switch topic {
+            case .item(let id): throw TurnstileError.notFound(entity: "item", id: id)
+            case .event(let id): throw TurnstileError.notFound(entity: "event", id: id)
+            }
+        }
+    }
+
+    /// The feed a WebSocket upgrade for `path` may join, or the problem that refuses it: 404 for a path that is no
+    /// feed or an unknown item or event, the store's own problem (a 503, say) when it cannot tell.
+    func admit(path: String) async -> Result<LiveTopic, Problem> {
+        guard let topic = Self.topic(path: path) else { return .failure(.noLiveFeed(path)) }
+        do {
+            try await requireExisting(topic)
+            return .success(topic)
+        } catch let error as TurnstileError {
+            return .failure(Problem(error))
+        } catch {
+            return .failure(.internalError)
+        }
+    }
+}

@@ -1,0 +1,180 @@
+import HTTPTypes
+import HummingbirdCore
+import Logging
+import NIOCore
+import NIOHTTP1
+import NIOHTTPTypes
+import NIOHTTPTypesHTTP1
+import NIOWebSocket
+import TurnstileCore
+
+/// Hummingbird's HTTP/1.1 channel, plus WebSocket upgrades for the live feeds.
+///
+/// The first request on a connection decides. A WebSocket upgrade for an existing feed becomes a live subscriber
+/// (``LiveFeedHandler``). A refused upgrade (an unknown item or event, a path that is no feed, a broken handshake) is
+/// answered with its problem+json and the connection closed: NIO consumes a request that asked to upgrade, so it
+/// cannot go on to the router. Anything else is served by the router as usual. Until the first request arrives the
+/// connection is closed on graceful shutdown and after the HTTP idle timeout, exactly as later idle periods are.
+struct LiveHTTPChannel: ServerChildChannel, HTTPChannelHandler {
+    enum Negotiated: Sendable {
+        case http(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>)
+        case refused(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>, Problem)
+        case live(any Channel)
+    }
+
+    struct Value: ServerChildChannelValue {
+        let negotiated: EventLoopFuture<Negotiated>
+        let channel: any Channel
+    }
+
+    let responder: HTTPChannelHandler.Responder
+    let configuration: HTTP1Channel.Configuration
+    let feeds: LiveFeeds
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+        channel.eventLoop.makeCompletedFuture {
+            let firstRequest = FirstRequestGuard(idleTimeout: configuration.idleTimeout)
+            let first = NIOLoopBound(firstRequest, eventLoop: channel.eventLoop)
+            let feeds = self.feeds
+            let upgrader = NIOTypedWebSocketServerUpgrader<Negotiated>(
+                maxFrameSize: Limits.liveFrameBytesMax,
+                shouldUpgrade: { channel, head in
+                    let admission = channel.eventLoop.makePromise(of: Result<LiveTopic, Problem>.self)
+                    admission.completeWithTask { await feeds.admit(path: head.uri) }
+                    return admission.futureResult.map { admission in
+                        first.value.admission = admission
+                        return (try? admission.get()) == nil ? nil : HTTPHeaders()
+                    }
+                },
+                upgradePipelineHandler: { channel, _ in
+                    channel.eventLoop.makeCompletedFuture {
+                        guard case .success(let topic) = first.value.admission else {
+                            preconditionFailure("upgraded without an admitted feed")
+                        }
+                        let feed = LiveFeedHandler(hub: feeds.hub, topic: topic)
+                        try channel.pipeline.syncOperations.addHandler(feed)
+                        // A shutdown that began while the feed was looked up finds no feed handler to close.
+                        if first.value.quiesced { feed.close(code: .goingAway, reason: "server shutting down") }
+                        return .live(channel)
+                    }
+                })
+            let configuration = self.configuration
+            let upgrade = NIOTypedHTTPServerUpgradeConfiguration<Negotiated>(
+                upgraders: [upgrader],
+                notUpgradingCompletionHandler: { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        let pipeline = channel.pipeline.syncOperations
+                        try pipeline.addHandler(HTTP1ToHTTPServerCodec(secure: false))
+                        try pipeline.addHandlers(configuration.additionalChannelHandlers())
+                        try pipeline.addHandler(
+                            HTTPConnectionStateHandler(
+                                idleTimeout: configuration.idleTimeout.map { .init($0) }, logger: logger))
+                        let http = try NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>(
+                            wrappingChannelSynchronously: channel,
+                            configuration: .init(isOutboundHalfClosureEnabled: true))
+                        guard first.value.askedToUpgrade else { return .http(http) }
+                        switch first.value.admission {
+                        case .failure(let problem): return .refused(http, problem)
+                        case .success, nil: return .refused(http, .invalidWebSocketHandshake)
+                        }
+                    }
+                })
+            var pipeline = NIOUpgradableHTTPServerPipelineConfiguration(upgradeConfiguration: upgrade)
+            pipeline.enablePipelining = false  // NIOAsyncChannel serialises requests
+            pipeline.enableErrorHandling = false  // Hummingbird answers errors
+            pipeline.enableResponseHeaderValidation = false  // HTTPTypes validated them already
+            pipeline.decoderConfiguration.maxHeaderFieldSize = configuration.httpDecoder.maxHeaderFieldSize
+            pipeline.decoderConfiguration.maxHeaderListSize = configuration.httpDecoder.maxHeaderListSize
+            pipeline.decoderConfiguration.maxHeaderFieldCount = configuration.httpDecoder.maxHeaderFieldCount
+            let sync = channel.pipeline.syncOperations
+            let negotiated = try sync.configureUpgradableHTTPServerPipeline(configuration: pipeline)
+            // The guard must see the first request head before the upgrade handler takes it.
+            try sync.addHandler(
+                firstRequest,
+                position: .before(try sync.handler(type: NIOTypedHTTPServerUpgradeHandler<Negotiated>.self)))
+            negotiated.whenComplete { _ in
+                channel.pipeline.removeHandler(first.value, promise: nil)
+            }
+            return Value(negotiated: negotiated, channel: channel)
+        }
+    }
+
+    func handle(value: Value, logger: Logger) async {
+        do {
+            switch try await value.negotiated.get() {
+            case .http(let http): await handleHTTP(asyncChannel: http, logger: logger)
+            case .refused(let http, let problem): try await Self.refuse(http, with: problem)
+            case .live(let channel): try await channel.closeFuture.get()
+            }
+        } catch {
+            logger.trace("connection ended early", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Answers a refused upgrade with its problem and closes the connection.
+    private static func refuse(
+        _ http: NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>, with problem: Problem
+    ) async throws {
+        let body = try problem.body()
+        var headers = problem.headers
+        headers[.connection] = "close"
+        headers[.contentLength] = String(body.readableBytes)
+        try await http.executeThenClose { _, outbound in
+            try await outbound.write(
+                contentsOf: [
+                    .head(HTTPResponse(status: problem.status, headerFields: headers)), .body(body), .end(nil),
+                ])
+        }
+    }
+}
+
+/// Watches a connection until its first request head arrives: notes whether it asked to upgrade (NIO's upgrade
+/// handler consumes such a request, so the refusal must be answered by hand), and closes the connection if the
+/// server shuts down or the idle timeout passes first. Removed once the first request is settled; from then on
+/// ``HTTPConnectionStateHandler`` or ``LiveFeedHandler`` take over.
+private final class FirstRequestGuard: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias InboundOut = HTTPServerRequestPart
+
+    private let idleTimeout: TimeAmount?
+    private var idleClose: Scheduled<Void>?
+    private var headSeen = false
+    /// Whether the server began shutting down after the head arrived, while the request was still being settled.
+    private(set) var quiesced = false
+    /// Whether the first request asked for a WebSocket upgrade.
+    private(set) var askedToUpgrade = false
+    /// The upgrade's verdict, once the feed was looked up.
+    var admission: Result<LiveTopic, Problem>?
+
+    init(idleTimeout: TimeAmount?) {
+        self.idleTimeout = idleTimeout
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        guard let idleTimeout else { return }
+        let channel = context.channel
+        idleClose = context.eventLoop.scheduleTask(in: idleTimeout) { channel.close(promise: nil) }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        idleClose?.cancel()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        if !headSeen, case .head(let head) = unwrapInboundIn(data) {
+            headSeen = true
+            askedToUpgrade = head.headers.contains(name: "upgrade")
+            idleClose?.cancel()
+        }
+        context.fireChannelRead(data)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is ChannelShouldQuiesceEvent, !headSeen {
+            context.close(promise: nil)
+        } else {
+            if event is ChannelShouldQuiesceEvent { quiesced = true }
+            context.fireUserInboundEventTriggered(event)
+        }
+    }
+}
