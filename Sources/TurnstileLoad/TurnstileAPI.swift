@@ -44,6 +44,69 @@ enum TurnstileAPI {
         let bookings: [Booking]
     }
 
+    struct Product: Decodable {
+        let id: Int64
+        let stock: Int
+    }
+
+    struct Order: Decodable {
+        let id: Int64
+        let productID: Int64
+        let quantity: Int
+        let status: String
+
+        enum CodingKeys: String, CodingKey {
+            case id, quantity, status
+            case productID = "product_id"
+        }
+    }
+
+    struct Orders: Decodable {
+        let orders: [Order]
+    }
+
+    struct Balance: Decodable {
+        let balance: Int
+    }
+
+    struct CreditChange: Decodable {
+        let account: Balance
+    }
+
+    struct Transactions: Decodable {
+        struct Entry: Decodable {
+            let amount: Int
+        }
+
+        let transactions: [Entry]
+    }
+
+    struct Item: Decodable {
+        let id: Int64
+        let currentBidCents: Int?
+        let bidCount: Int
+
+        enum CodingKeys: String, CodingKey {
+            case id
+            case currentBidCents = "current_bid_cents"
+            case bidCount = "bid_count"
+        }
+    }
+
+    struct Bid: Decodable {
+        let seq: Int
+        let amountCents: Int
+
+        enum CodingKeys: String, CodingKey {
+            case seq
+            case amountCents = "amount_cents"
+        }
+    }
+
+    struct Bids: Decodable {
+        let bids: [Bid]
+    }
+
     static func register(email: String, username: String, password: String) -> LoadRequest {
         .json(
             endpoint: "register", .POST, "/api/v1/auth/register",
@@ -78,4 +141,88 @@ enum TurnstileAPI {
         LoadRequest(
             endpoint: "mine", method: .GET, path: "/api/v1/bookings/", headers: ["Authorization": "Bearer \(token)"])
     }
+
+    // MARK: Stock and orders
+
+    static func createProduct(sku: String, stock: Int, token: String) -> LoadRequest {
+        .json(
+            endpoint: "create product", .POST, "/api/v1/products/",
+            body: #"{"sku":"\#(sku)","name":"\#(sku)","price_cents":1000,"stock":\#(stock)}"#, token: token)
+    }
+
+    static func product(_ id: Int64) -> LoadRequest {
+        LoadRequest(endpoint: "product", method: .GET, path: "/api/v1/products/\(id)")
+    }
+
+    static func order(productID: Int64, quantity: Int, token: String) -> LoadRequest {
+        .json(
+            endpoint: "order", .POST, "/api/v1/orders/",
+            body: #"{"product_id":\#(productID),"quantity":\#(quantity)}"#, token: token)
+    }
+
+    /// `pay`, `ship` or `cancel`.
+    static func advance(orderID: Int64, action: String, token: String) -> LoadRequest {
+        .json(endpoint: action, .POST, "/api/v1/orders/\(orderID)/\(action)", body: "{}", token: token)
+    }
+
+    static func myOrders(token: String) -> LoadRequest {
+        LoadRequest(
+            endpoint: "my orders", method: .GET, path: "/api/v1/orders/",
+            headers: ["Authorization": "Bearer \(token)"])
+    }
+
+    // MARK: Credits
+
+    static func topUp(amount: Int, token: String) -> LoadRequest {
+        .json(endpoint: "topup", .POST, "/api/v1/credits/topup", body: #"{"amount":\#(amount)}"#, token: token)
+    }
+
+    static func deduct(amount: Int, token: String) -> LoadRequest {
+        .json(
+            endpoint: "deduct", .POST, "/api/v1/credits/deduct", body: #"{"amount":\#(amount),"reason":"stress"}"#,
+            token: token)
+    }
+
+    static func balance(token: String) -> LoadRequest {
+        LoadRequest(
+            endpoint: "balance", method: .GET, path: "/api/v1/credits/balance",
+            headers: ["Authorization": "Bearer \(token)"])
+    }
+
+    static func transactions(token: String) -> LoadRequest {
+        LoadRequest(
+            endpoint: "transactions", method: .GET, path: "/api/v1/credits/transactions",
+            headers: ["Authorization": "Bearer \(token)"])
+    }
+
+    // MARK: Auctions
+
+    static func createItem(
+        title: String, startingPriceCents: Int, minIncrementCents: Int, token: String
+    )
+        -> LoadRequest
+    {
+        .json(
+            endpoint: "create item", .POST, "/api/v1/items/",
+            body:
+                #"{"title":"\#(title)","starting_price_cents":\#(startingPriceCents),"min_increment_cents":\#(minIncrementCents)}"#,
+            token: token)
+    }
+
+    static func item(_ id: Int64) -> LoadRequest {
+        LoadRequest(endpoint: "item", method: .GET, path: "/api/v1/items/\(id)")
+    }
+
+    static func bid(itemID: Int64, amountCents: Int, token: String) -> LoadRequest {
+        .json(
+            endpoint: "bid", .POST, "/api/v1/items/\(itemID)/bids", body: #"{"amount_cents":\#(amountCents)}"#,
+            token: token)
+    }
+
+    static func bids(itemID: Int64) -> LoadRequest {
+        LoadRequest(endpoint: "bids", method: .GET, path: "/api/v1/items/\(itemID)/bids")
+    }
+
+    /// The path of an item's live feed.
+    static func itemFeed(_ id: Int64) -> String { "/api/v1/items/\(id)/live" }
 }

@@ -17,7 +17,8 @@ struct StressCommand: AsyncParsableCommand {
             """,
         subcommands: [
             StressRaceCommand.self, StressURLCommand.self, StressMixedCommand.self, StressThroughputCommand.self,
-            StressBreakingPointCommand.self, StressMergeCommand.self,
+            StressBreakingPointCommand.self, StressOrdersCommand.self, StressCreditsCommand.self,
+            StressBidsCommand.self, StressFanoutCommand.self, StressMergeCommand.self,
         ]
     )
 }

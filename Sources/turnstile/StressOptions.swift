@@ -96,5 +96,9 @@ struct DurationArgument: ExpressibleByArgument, Sendable {
         timeAmount = .seconds(seconds)
     }
 
+    init(milliseconds: Int64) {
+        timeAmount = .milliseconds(milliseconds)
+    }
+
     static var defaultCompletionKind: CompletionKind { .default }
 }

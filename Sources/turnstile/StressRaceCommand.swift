@@ -25,7 +25,10 @@ struct StressRaceCommand: AsyncParsableCommand {
     @Option(help: "Seats each buyer asks for.")
     var seatsPerUser = 1
 
-    @Flag(help: "Run the classic grid instead: 100→10, 300→299, and 300 buyers of 10 seats → 10 seats.")
+    @Flag(
+        help:
+            "Run the classic grid instead: 100→10, 300→299, 300 buyers of 10 seats → 10 seats, and the stock race (20 buyers → 5 units)."
+    )
     var grid = false
 
     func validate() throws {
@@ -44,7 +47,14 @@ struct StressRaceCommand: AsyncParsableCommand {
             target: target, group: MultiThreadedEventLoopGroup.singleton, timeouts: options.timeouts,
             progress: ProgressReporter())
         let report = await StressRun.execute(suite: "race", target: target, thresholds: try options.parsedThresholds) {
-            try await suite.run(races, into: &$0)
+            guard grid else { return try await suite.run(races, into: &$0) }
+            let drop = OrdersSuite.classicDrop
+            let users = try await Provisioner(target: target, group: suite.group, timeouts: options.timeouts)
+                .provision(max(races.map(\.users).max() ?? 0, drop.buyers), progress: suite.progress)
+            try await suite.run(races, into: &$0, users: users)
+            try await OrdersSuite(
+                target: target, group: suite.group, timeouts: options.timeouts, progress: suite.progress
+            ).runDrop(drop, users: users, into: &$0)
         }
         try options.finish(report)
     }

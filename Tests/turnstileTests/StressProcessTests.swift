@@ -47,12 +47,15 @@ struct StressProcessTests {
         let report = try JSONReport.decode(Data(contentsOf: json))
         #expect(
             report.phases.map(\.name) == [
-                "race 100→10", "race 300→299", "race 300×10→10", "mixed", "throughput (cache on)",
+                "race 100→10", "race 300→299", "race 300×10→10", "orders 20→5", "orders lifecycle ×30",
+                "credits 50×5 from 100", "bids 100×5", "fanout 1000×20", "mixed", "throughput (cache on)",
                 "throughput (cache off)",
             ])
         let allHeld = report.invariants.allSatisfy(\.passed)
         #expect(allHeld && report.outcome == .passed)
         #expect(output.contains("Turnstile demo: PASS"))
+        #expect(output.contains("200×20 402×30"))
+        #expect(output.contains("20000 delivered"))
     }
 
     @Test("throughput --embedded compares the read cache on and off, side by side")

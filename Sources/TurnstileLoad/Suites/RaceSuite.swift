@@ -85,23 +85,6 @@ public struct RaceSuite: Sendable {
         }
     }
 
-    /// What the clients saw: 201s, 409s, anything else, and requests that got no answer at all (the server may or
-    /// may not have carried those out).
-    struct Seen {
-        let successes: Int
-        let refusals: Int
-        let otherStatuses: Int
-        let unanswered: Int
-
-        init(_ responses: [Result<LoadResponse, LoadError>]) {
-            let statuses = responses.map { (try? $0.get())?.status }
-            successes = statuses.filter { $0 == 201 }.count
-            refusals = statuses.filter { $0 == 409 }.count
-            unanswered = statuses.filter { $0 == nil }.count
-            otherStatuses = statuses.count - successes - refusals - unanswered
-        }
-    }
-
     /// The rules the clients' answers alone can judge. With every request answered they are exact; unanswered
     /// requests (reported as errors) leave only the bounds that hold whatever became of them.
     func clientChecks(_ race: Race, seen: Seen) -> [InvariantResult] {

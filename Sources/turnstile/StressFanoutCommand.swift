@@ -1,0 +1,78 @@
+import ArgumentParser
+import Foundation
+import NIOPosix
+import TurnstileLoad
+import TurnstileReport
+
+/// `turnstile stress fanout`: thousands of WebSocket subscribers on one item while bids arrive.
+struct StressFanoutCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "fanout",
+        abstract: "Subscribe many WebSocket clients to one item's live feed and measure how every bid reaches them.",
+        discussion: """
+            Opens --connections subscriptions to /api/v1/items/{id}/live (raising this process's open-file limit \
+            as far as the system allows), then places --bids bids, --interval apart. Every subscriber must receive \
+            every bid, in seq order. Reports the delivery ratio and delivery latency p50/p95/p99, measured from \
+            sending each bid to a subscriber reading it. With --embedded, ignores --target, runs the service \
+            in-process and reports its resident memory too.
+            """
+    )
+
+    @OptionGroup var options: StressOptions
+
+    @Option(help: "WebSocket subscribers on the item.")
+    var connections = 1_000
+
+    @Option(help: "Bids placed, one after another.")
+    var bids = 50
+
+    @Option(help: "Pause between bids, e.g. 20ms.")
+    var interval = DurationArgument(milliseconds: 20)
+
+    @Flag(help: "Run against an embedded service and report its memory.")
+    var embedded = false
+
+    func validate() throws {
+        guard connections >= 1, bids >= 1 else { throw ValidationError("--connections and --bids must be at least 1") }
+    }
+
+    func run() async throws {
+        let shape = FanoutSuite.Shape(connections: connections, bids: bids, interval: interval.timeAmount)
+        let thresholds = try options.parsedThresholds
+        let timeouts = options.timeouts
+        let report: RunReport
+        if embedded {
+            report = try await EmbeddedService.with { target in
+                await Self.fanout(shape, target: target, thresholds: thresholds, timeouts: timeouts, memory: true)
+            }
+        } else {
+            report = await Self.fanout(
+                shape, target: try options.loadTarget, thresholds: thresholds, timeouts: timeouts, memory: false)
+        }
+        try options.finish(report)
+    }
+
+    static func fanout(
+        _ shape: FanoutSuite.Shape, target: LoadTarget, thresholds: [Threshold],
+        timeouts: HTTPClientConnection.Timeouts, memory: Bool
+    ) async -> RunReport {
+        let group = MultiThreadedEventLoopGroup.singleton
+        let progress = ProgressReporter()
+        return await StressRun.execute(suite: "fanout", target: target, thresholds: thresholds) {
+            let users = try await Provisioner(target: target, group: group, timeouts: timeouts).provision(1)
+            try await FanoutSuite(target: target, group: group, timeouts: timeouts, progress: progress)
+                .run(shape, bidder: users[0], residentMemory: memory ? ResidentMemory.bytes : nil, into: &$0)
+        }
+    }
+}
+
+/// This process's resident memory, from /proc (nil where there is none).
+enum ResidentMemory {
+    @Sendable static func bytes() -> Int? {
+        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+            let kilobytes = Int(line.split(separator: " ").dropFirst().first ?? "")
+        else { return nil }
+        return kilobytes * 1_024
+    }
+}
