@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import TurnstileLoad
 import TurnstileSQLite
 import TurnstileServer
 
@@ -58,6 +59,8 @@ struct ServeCommand: AsyncParsableCommand {
     func run() async throws {
         var logger = Logger(label: "turnstile")
         logger.logLevel = logLevel
+        // Every live-feed subscriber holds a connection: let the system's hard limit, not its default, bound them.
+        LoadLimits.raiseOpenFileLimit()
         let secret = try JWTSecret.resolve(
             explicit: jwtSecret ?? ProcessInfo.processInfo.environment["TURNSTILE_JWT_SECRET"],
             keptBeside: database)

@@ -66,19 +66,27 @@ struct ResourceSuiteTests {
     }
 
     @Test("the fan-out tally finds each message's seq and counts gaps and reorderings")
-    func tally() {
+    func tally() async throws {
         #expect(FanoutTally.seq(in: ByteBuffer(string: #"{"type":"bid","seq":12,"item_id":3}"#)) == 12)
         #expect(FanoutTally.seq(in: ByteBuffer(string: #"{"type":"subscribed","item_id":3}"#)) == nil)
-        let tally = FanoutTally(subscribers: 2, bids: 3)
+        #expect(FanoutTally.seq(in: ByteBuffer(string: #"{"seq":"#)) == nil)
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        let tally = FanoutTally(bids: 3, expected: 6)
         let now = NIODeadline.now()
         for seq in [1, 2, 3] { tally.sent(seq: seq, at: now) }
-        for (subscriber, seq) in [(0, 1), (0, 2), (0, 3), (1, 1), (1, 3), (1, 2)] {
-            tally.record(
-                .message(ByteBuffer(string: #"{"type":"bid","seq":\#(seq)}"#), receivedAt: now), subscriber: subscriber)
-        }
-        let outcome = tally.outcome()
+        let receipts = [FanoutTally.Receipts(), FanoutTally.Receipts()]
+        try await loop.submit {
+            for (subscriber, seq) in [(0, 1), (0, 2), (0, 3), (1, 1), (1, 3), (1, 2)] {
+                tally.record(
+                    .message(ByteBuffer(string: #"{"type":"bid","seq":\#(seq)}"#), receivedAt: now),
+                    into: receipts[subscriber])
+            }
+        }.get()
+        #expect(await tally.waitUntilComplete(orFor: .seconds(5)))
+        let outcome = try await tally.outcome(of: receipts.map { ($0, loop) })
         #expect(outcome.delivered == 6)
         #expect(outcome.outOfOrder == 2)
+        #expect(outcome.deliveries.responses == 6)
     }
 
     /// Runs `body` as a suite against a fresh live server, with `users` provisioned for it.

@@ -7,18 +7,21 @@ import TurnstileCore
 
 @testable import TurnstileServer
 
-/// The hub and a feed connection's handler on NIO's embedded channels: what each subscriber is written, exactly.
+/// The hub and a feed connection's handler on NIO's embedded channels, with the real frame encoder: the exact bytes
+/// each subscriber is written, parsed back into frames.
 struct LiveHubTests {
     @Test("a subscriber that falls too far behind is closed with 1008; the others keep receiving")
     func slowConsumer() throws {
         let hub = LiveHub()
         let loop = EmbeddedEventLoop()
-        let slow = EmbeddedChannel(handler: LiveFeedHandler(hub: hub, topic: .item(1)), loop: loop)
-        let fast = EmbeddedChannel(handler: LiveFeedHandler(hub: hub, topic: .item(1)), loop: loop)
-        let other = EmbeddedChannel(handler: LiveFeedHandler(hub: hub, topic: .item(2)), loop: loop)
+        let slow = try feed(hub, .item(1), on: loop)
+        let fast = try feed(hub, .item(1), on: loop)
+        let other = try feed(hub, .item(2), on: loop)
         #expect(hub.subscriberCount == 3)
         for channel in [slow, fast, other] {
-            #expect(try text(channel.readOutbound(as: WebSocketFrame.self)).contains(#""type":"subscribed""#))
+            let frames = try written(channel)
+            #expect(frames.count == 1 && frames[0].opcode == .text)
+            #expect(frames.first?.text.contains(#""type":"subscribed""#) == true)
         }
 
         // The network stopped taking the slow subscriber's bytes: its backlog is over the bound.
@@ -26,45 +29,91 @@ struct LiveHubTests {
         hub.publish([.bid(Bid(itemID: 1, seq: 1, bidderID: 7, amountCents: 500, createdAt: Date()))])
         loop.run()
 
-        let close = try #require(try slow.readOutbound(as: WebSocketFrame.self))
-        #expect(close.opcode == .connectionClose)
-        var closeData = close.data
+        let slowFrames = try written(slow)
+        #expect(slowFrames.map(\.opcode) == [.connectionClose])
+        var closeData = try #require(slowFrames.first).data
         #expect(closeData.readWebSocketErrorCode() == .policyViolation)
         #expect(closeData.readString(length: closeData.readableBytes)?.hasPrefix("slow consumer") == true)
-        #expect(try slow.readOutbound(as: WebSocketFrame.self) == nil)
 
-        let delivered = try text(fast.readOutbound(as: WebSocketFrame.self))
-        #expect(delivered.contains(#""seq":1"#) && delivered.contains(#""amount_cents":500"#))
-        #expect(try other.readOutbound(as: WebSocketFrame.self) == nil)
+        let delivered = try written(fast)
+        #expect(delivered.map(\.opcode) == [.text])
+        #expect(delivered.first?.text.contains(#""seq":1"#) == true)
+        #expect(delivered.first?.text.contains(#""amount_cents":500"#) == true)
+        #expect(try written(other).isEmpty)
         #expect(hub.subscriberCount == 2)
 
         // Later bids reach the subscribers still connected, and no longer the one cut off.
         hub.publish([.bid(Bid(itemID: 1, seq: 2, bidderID: 8, amountCents: 600, createdAt: Date()))])
         loop.run()
-        #expect(try text(fast.readOutbound(as: WebSocketFrame.self)).contains(#""seq":2"#))
-        #expect(try slow.readOutbound(as: WebSocketFrame.self) == nil)
+        #expect(try written(fast).first?.text.contains(#""seq":2"#) == true)
+        #expect(try written(slow).isEmpty)
     }
 
     @Test("a closing client gets its close code echoed and leaves the hub")
     func clientCloses() throws {
         let hub = LiveHub()
         let loop = EmbeddedEventLoop()
-        let channel = EmbeddedChannel(handler: LiveFeedHandler(hub: hub, topic: .event(3)), loop: loop)
-        _ = try channel.readOutbound(as: WebSocketFrame.self)
+        let channel = try feed(hub, .event(3), on: loop)
+        _ = try written(channel)
         var code = ByteBuffer()
         code.write(webSocketErrorCode: .normalClosure)
         try channel.writeInbound(WebSocketFrame(fin: true, opcode: .connectionClose, data: code))
         loop.run()
-        let echoed = try #require(try channel.readOutbound(as: WebSocketFrame.self))
-        var echoedData = echoed.data
-        #expect(echoed.opcode == .connectionClose && echoedData.readWebSocketErrorCode() == .normalClosure)
+        let echoed = try written(channel)
+        #expect(echoed.map(\.opcode) == [.connectionClose])
+        var echoedData = try #require(echoed.first).data
+        #expect(echoedData.readWebSocketErrorCode() == .normalClosure)
         #expect(hub.subscriberCount == 0)
         #expect(!channel.isActive)
     }
 
-    private func text(_ frame: WebSocketFrame?) throws -> String {
-        let frame = try #require(frame)
-        #expect(frame.opcode == .text)
-        return String(buffer: frame.data)
+    @Test("a message frame is a valid text frame at every length encoding")
+    func frameLengths() throws {
+        for length in [0, 125, 126, 65_535, 65_536] {
+            let payload = ByteBuffer(repeating: UInt8(ascii: "x"), count: length)
+            var frame = LiveMessage.textFrame(payload)
+            let parsed = try #require(try Self.parse(&frame).first)
+            #expect(parsed.opcode == .text && parsed.data == payload && frame.readableBytes == 0)
+        }
     }
+
+    /// A feed connection: the real frame encoder, then the feed's handler (which puts its frame writer first).
+    private func feed(_ hub: LiveHub, _ topic: LiveTopic, on loop: EmbeddedEventLoop) throws -> EmbeddedChannel {
+        let channel = EmbeddedChannel(loop: loop)
+        try channel.pipeline.syncOperations.addHandlers(
+            WebSocketFrameEncoder(), LiveFeedHandler(hub: hub, topic: topic))
+        return channel
+    }
+
+    /// Every byte the channel wrote since the last call, parsed into frames.
+    private func written(_ channel: EmbeddedChannel) throws -> [Frame] {
+        var bytes = ByteBuffer()
+        while var part = try channel.readOutbound(as: ByteBuffer.self) { bytes.writeBuffer(&part) }
+        return try Self.parse(&bytes)
+    }
+
+    struct Frame {
+        let opcode: WebSocketOpcode
+        let data: ByteBuffer
+        var text: String { String(buffer: data) }
+    }
+
+    /// Unmasked frames, as a server writes them (RFC 6455 §5.2).
+    static func parse(_ bytes: inout ByteBuffer) throws -> [Frame] {
+        var frames: [Frame] = []
+        while bytes.readableBytes > 0 {
+            guard let first = bytes.readInteger(as: UInt8.self), let second = bytes.readInteger(as: UInt8.self),
+                let opcode = WebSocketOpcode(encodedWebSocketOpcode: first & 0x0F)
+            else { throw MalformedFrame() }
+            #expect(first & 0x80 != 0 && second & 0x80 == 0, "final and unmasked")
+            var length = Int(second & 0x7F)
+            if length == 126 { length = Int(bytes.readInteger(as: UInt16.self) ?? 0) }
+            if length == 127 { length = Int(bytes.readInteger(as: UInt64.self) ?? 0) }
+            guard let data = bytes.readSlice(length: length) else { throw MalformedFrame() }
+            frames.append(Frame(opcode: opcode, data: data))
+        }
+        return frames
+    }
+
+    struct MalformedFrame: Error {}
 }

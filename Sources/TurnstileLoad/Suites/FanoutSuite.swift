@@ -65,13 +65,13 @@ public struct FanoutSuite: Sendable {
                 title: shape.name, startingPriceCents: 100, minIncrementCents: 1, token: bidder.token),
             expecting: 201, as: TurnstileAPI.Item.self)
         let memoryBefore = residentMemory?()
-        let tally = FanoutTally(subscribers: shape.connections, bids: shape.bids)
+        let tally = FanoutTally(bids: shape.bids, expected: shape.connections * shape.bids)
         let startedAt = Date()
         let began = NIODeadline.now()
 
         progress?.note("\(shape.name): connecting \(shape.connections) subscribers to item \(item.id)…")
         let subscribers = try await subscribe(shape.connections, to: TurnstileAPI.itemFeed(item.id), tally: tally)
-        defer { for subscriber in subscribers { subscriber.close() } }
+        defer { for subscriber in subscribers { subscriber.client.close() } }
         let memoryConnected = residentMemory?()
 
         progress?.note("\(shape.name): \(shape.connections) subscribed; placing \(shape.bids) bids")
@@ -90,7 +90,7 @@ public struct FanoutSuite: Sendable {
         }
         let complete = await tally.waitUntilComplete(orFor: Self.deliveryGrace)
         let duration = Double((NIODeadline.now() - began).nanoseconds) / 1e9
-        let outcome = tally.outcome()
+        let outcome = try await tally.outcome(of: subscribers.map { ($0.receipts, $0.client.channel.eventLoop) })
 
         report.phases.append(
             PhaseReport(
@@ -120,7 +120,9 @@ public struct FanoutSuite: Sendable {
     }
 
     /// Opens `count` subscriptions, a bounded number at a time, reporting progress once a second.
-    private func subscribe(_ count: Int, to path: String, tally: FanoutTally) async throws -> [LiveFeedClient] {
+    private func subscribe(
+        _ count: Int, to path: String, tally: FanoutTally
+    ) async throws -> [(client: LiveFeedClient, receipts: FanoutTally.Receipts)] {
         let reporter = progress.map { progress in
             Task {
                 while !Task.isCancelled {
@@ -131,22 +133,23 @@ public struct FanoutSuite: Sendable {
         }
         defer { reporter?.cancel() }
         let workers = min(LoadLimits.liveConnectConcurrencyMax, count)
-        return try await withThrowingTaskGroup(of: [LiveFeedClient].self) { tasks in
+        return try await withThrowingTaskGroup(of: [(LiveFeedClient, FanoutTally.Receipts)].self) { tasks in
             for worker in 0..<workers {
                 tasks.addTask {
-                    var clients: [LiveFeedClient] = []
-                    for index in stride(from: worker, to: count, by: workers) {
-                        clients.append(
-                            try await LiveFeedClient.subscribe(
-                                to: target, path: path, on: group.next(), timeouts: timeouts,
-                                onEvent: { tally.record($0, subscriber: index) }))
+                    var subscribers: [(LiveFeedClient, FanoutTally.Receipts)] = []
+                    for _ in stride(from: worker, to: count, by: workers) {
+                        let receipts = FanoutTally.Receipts()
+                        let client = try await LiveFeedClient.subscribe(
+                            to: target, path: path, on: group.next(), timeouts: timeouts,
+                            onEvent: { tally.record($0, into: receipts) })
+                        subscribers.append((client, receipts))
                     }
-                    return clients
+                    return subscribers
                 }
             }
-            var clients: [LiveFeedClient] = []
-            for try await batch in tasks { clients += batch }
-            return clients
+            var subscribers: [(client: LiveFeedClient, receipts: FanoutTally.Receipts)] = []
+            for try await batch in tasks { subscribers += batch.map { (client: $0.0, receipts: $0.1) } }
+            return subscribers
         }
     }
 
@@ -159,7 +162,11 @@ public struct FanoutSuite: Sendable {
     }
 }
 
-/// What the subscribers of a fan-out received, gathered from every event loop.
+/// What the subscribers of a fan-out received, gathered without a lock on the delivery path.
+///
+/// Each subscriber keeps its own receipts (seq, instant) on its connection's event loop; one atomic counter tells
+/// when everything has arrived. The latencies are worked out once, at the end, from every receipt: the first
+/// receipt of each bid, and the instant its request was sent.
 final class FanoutTally: Sendable {
     struct Outcome {
         var deliveries = EndpointStats(name: "deliver")
@@ -169,79 +176,74 @@ final class FanoutTally: Sendable {
         var closedEarly = 0
     }
 
-    private struct State {
+    /// One subscriber's receipts. Unchecked: it is only ever touched on its connection's event loop (by the
+    /// connection's handler, and by ``outcome(of:)`` through that loop).
+    final class Receipts: @unchecked Sendable {
+        fileprivate var seqs: [Int] = []
+        fileprivate var instants: [NIODeadline] = []
+        fileprivate var outOfOrder = 0
+        fileprivate var closed = false
+    }
+
+    private struct Waiting {
         var sentAt: [NIODeadline?]
-        var firstReceivedAt: [NIODeadline?]
-        var lastSeq: [Int]
         var subscribed = 0
-        var outcome = Outcome()
         var finishing = false
         var waiter: CheckedContinuation<Void, Never>?
     }
 
-    private let state: Mutex<State>
+    private let waiting: Mutex<Waiting>
+    private let delivered = Atomic<Int>(0)
     private let expected: Int
 
-    init(subscribers: Int, bids: Int) {
-        state = Mutex(
-            State(
-                sentAt: Array(repeating: nil, count: bids + 1), firstReceivedAt: Array(repeating: nil, count: bids + 1),
-                lastSeq: Array(repeating: 0, count: subscribers)))
-        expected = subscribers * bids
+    init(bids: Int, expected: Int) {
+        waiting = Mutex(Waiting(sentAt: Array(repeating: nil, count: bids + 1)))
+        self.expected = expected
     }
 
-    var connected: Int { state.withLock { $0.subscribed } }
+    var connected: Int { waiting.withLock { $0.subscribed } }
 
     func sent(seq: Int, at instant: NIODeadline) {
-        state.withLock { $0.sentAt[seq] = instant }
+        waiting.withLock { $0.sentAt[seq] = instant }
     }
 
-    /// Records one subscriber's event; called on its connection's event loop.
-    func record(_ event: LiveFeedEvent, subscriber: Int) {
-        let waiter: CheckedContinuation<Void, Never>? = state.withLock { state in
-            switch event {
-            case .message(let message, let receivedAt):
-                guard let seq = Self.seq(in: message) else {
-                    state.subscribed += 1
-                    return nil
-                }
-                if seq != state.lastSeq[subscriber] + 1 { state.outcome.outOfOrder += 1 }
-                state.lastSeq[subscriber] = seq
-                state.outcome.delivered += 1
-                if seq < state.sentAt.count {
-                    let first = state.firstReceivedAt[seq] ?? receivedAt
-                    state.firstReceivedAt[seq] = first
-                    state.outcome.deliveries.record(
-                        status: 200, microseconds: FanoutSuite.microseconds(from: first, to: receivedAt))
-                    if let sentAt = state.sentAt[seq] {
-                        state.outcome.deliveriesSinceSent.record(
-                            status: 200, microseconds: FanoutSuite.microseconds(from: sentAt, to: receivedAt))
-                    }
-                }
-                guard state.outcome.delivered == expected else { return nil }
+    /// Records one event of the subscriber whose receipts are `receipts`; called on its connection's event loop.
+    func record(_ event: LiveFeedEvent, into receipts: Receipts) {
+        switch event {
+        case .message(let message, let receivedAt):
+            guard let seq = Self.seq(in: message) else {
+                waiting.withLock { $0.subscribed += 1 }
+                return
+            }
+            if seq != (receipts.seqs.last ?? 0) + 1 { receipts.outOfOrder += 1 }
+            receipts.seqs.append(seq)
+            receipts.instants.append(receivedAt)
+            guard delivered.add(1, ordering: .relaxed).newValue == expected else { return }
+            let waiter = waiting.withLock { state in
                 defer { state.waiter = nil }
                 return state.waiter
-            case .closed:
-                if !state.finishing { state.outcome.closedEarly += 1 }
-                return nil
             }
+            waiter?.resume()
+        case .closed:
+            receipts.closed = waiting.withLock { !$0.finishing }
         }
-        waiter?.resume()
     }
 
     /// Returns true once every expected message arrived, false if `grace` passed first.
     func waitUntilComplete(orFor grace: TimeAmount) async -> Bool {
-        let complete = await withTaskGroup(of: Bool.self) { tasks in
+        await withTaskGroup(of: Bool.self) { tasks in
             tasks.addTask {
                 await withCheckedContinuation { continuation in
-                    let ready = self.state.withLock { state in
-                        guard state.outcome.delivered < self.expected, !state.finishing else { return true }
+                    let ready = self.waiting.withLock { state in
+                        guard self.delivered.load(ordering: .relaxed) < self.expected, !state.finishing else {
+                            return true
+                        }
                         state.waiter = continuation
                         return false
                     }
                     if ready { continuation.resume() }
                 }
-                return self.state.withLock { $0.outcome.delivered == self.expected }
+                return self.delivered.load(ordering: .relaxed) == self.expected
             }
             tasks.addTask {
                 try? await Task.sleep(for: .nanoseconds(grace.nanoseconds))
@@ -249,7 +251,7 @@ final class FanoutTally: Sendable {
             }
             let first = await tasks.next() ?? false
             // Whichever came first, nothing more is awaited: release a waiter still parked.
-            let parked = self.state.withLock { state in
+            let parked = self.waiting.withLock { state in
                 state.finishing = true
                 defer { state.waiter = nil }
                 return state.waiter
@@ -258,23 +260,65 @@ final class FanoutTally: Sendable {
             tasks.cancelAll()
             return first
         }
-        return complete
     }
 
-    func outcome() -> Outcome { state.withLock { $0.outcome } }
-
-    /// The `seq` of a bid message (`…"seq":12,…`), found without decoding the JSON; nil for any other message.
-    static func seq(in message: ByteBuffer) -> Int? {
-        let key = Array(#""seq":"#.utf8)
-        let bytes = message.readableBytesView
-        guard let start = bytes.firstRange(of: key)?.upperBound else { return nil }
-        var value = 0
-        var digits = 0
-        for byte in bytes[start...] {
-            guard (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) else { break }
-            value = value * 10 + Int(byte - UInt8(ascii: "0"))
-            digits += 1
+    /// Every subscriber's receipts, read on their event loops, worked into the counts and latencies.
+    func outcome(of subscribers: [(receipts: Receipts, eventLoop: any EventLoop)]) async throws -> Outcome {
+        var outcome = Outcome()
+        var all: [(seqs: [Int], instants: [NIODeadline])] = []
+        for (receipts, eventLoop) in subscribers {
+            let (seqs, instants, outOfOrder, closed) = try await eventLoop.submit {
+                (receipts.seqs, receipts.instants, receipts.outOfOrder, receipts.closed)
+            }.get()
+            outcome.delivered += seqs.count
+            outcome.outOfOrder += outOfOrder
+            outcome.closedEarly += closed ? 1 : 0
+            all.append((seqs, instants))
         }
-        return digits == 0 ? nil : value
+        let sentAt = waiting.withLock { $0.sentAt }
+        var firstReceipt = [NIODeadline?](repeating: nil, count: sentAt.count)
+        for (seqs, instants) in all {
+            for (seq, instant) in zip(seqs, instants) where seq < firstReceipt.count {
+                firstReceipt[seq] = min(firstReceipt[seq] ?? instant, instant)
+            }
+        }
+        for (seqs, instants) in all {
+            for (seq, instant) in zip(seqs, instants) where seq < firstReceipt.count {
+                if let first = firstReceipt[seq] {
+                    outcome.deliveries.record(
+                        status: 200, microseconds: FanoutSuite.microseconds(from: first, to: instant))
+                }
+                if let sent = sentAt[seq] {
+                    outcome.deliveriesSinceSent.record(
+                        status: 200, microseconds: FanoutSuite.microseconds(from: sent, to: instant))
+                }
+            }
+        }
+        return outcome
+    }
+
+    /// The `seq` of a bid message (`…"seq":12,…`), found by a plain byte scan; nil for any other message.
+    static func seq(in message: ByteBuffer) -> Int? {
+        message.withUnsafeReadableBytes { bytes -> Int? in
+            let key: [UInt8] = Array(#""seq":"#.utf8)
+            guard bytes.count > key.count else { return nil }
+            var index = 0
+            search: while index <= bytes.count - key.count {
+                for offset in 0..<key.count where bytes[index + offset] != key[offset] {
+                    index += 1
+                    continue search
+                }
+                break
+            }
+            var position = index + key.count
+            guard position <= bytes.count else { return nil }
+            var value = 0
+            let start = position
+            while position < bytes.count, (48...57).contains(bytes[position]) {
+                value = value * 10 + Int(bytes[position] - 48)
+                position += 1
+            }
+            return position == start ? nil : value
+        }
     }
 }

@@ -2,8 +2,12 @@ import NIOCore
 import NIOWebSocket
 import TurnstileCore
 
-/// One live subscriber's connection, after the upgrade: writes the feed's messages as text frames, answers pings,
-/// honours the close handshake, and closes the connection with a clear code when it must end.
+/// One live subscriber's connection, after the upgrade: writes the feed's messages, answers pings, honours the close
+/// handshake, and closes the connection with a clear code when it must end.
+///
+/// The messages arrive as ready-made text frames (``LiveMessage``), the same bytes for every subscriber; they are
+/// written through a ``LiveFrameWriter`` at the head of the pipeline, past the frame encoder. Pongs and close frames
+/// go through the encoder as usual; both paths run on the event loop, so their order is kept.
 ///
 /// - A subscriber more than ``Limits/liveBacklogBytesMax`` behind (the channel stops being writable) is closed with
 ///   1008 (policy violation), reason `slow consumer`.
@@ -19,6 +23,7 @@ final class LiveFeedHandler: ChannelInboundHandler, RemovableChannelHandler {
     private let hub: LiveHub
     private let topic: LiveTopic
     private var context: ChannelHandlerContext?
+    private let frameWriter = LiveFrameWriter()
     private var subscription: Int?
     private var closing = false
 
@@ -31,6 +36,12 @@ final class LiveFeedHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// reaches this connection. A full hub closes it with 1013 (try again later).
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        do {
+            try context.pipeline.syncOperations.addHandler(frameWriter, position: .first)
+        } catch {
+            context.close(promise: nil)
+            return
+        }
         let highWater = Limits.liveBacklogBytesMax
         try? context.channel.syncOptions?.setOption(
             .writeBufferWaterMark, value: .init(low: highWater / 2, high: highWater))
@@ -47,17 +58,15 @@ final class LiveFeedHandler: ChannelInboundHandler, RemovableChannelHandler {
         self.context = nil
     }
 
-    /// Writes `messages` and flushes them, or closes a subscriber that has fallen too far behind.
-    func send(_ messages: [ByteBuffer]) {
+    /// Writes `frames` (complete text frames) and flushes them, or closes a subscriber that has fallen too far
+    /// behind.
+    func send(_ frames: [ByteBuffer]) {
         guard let context, !closing else { return }
         guard context.channel.isWritable else {
             close(code: .policyViolation, reason: "slow consumer: more than \(Limits.liveBacklogBytesMax) bytes behind")
             return
         }
-        for message in messages {
-            context.write(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .text, data: message)), promise: nil)
-        }
-        context.flush()
+        frameWriter.write(frames)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -121,5 +130,29 @@ final class LiveFeedHandler: ChannelInboundHandler, RemovableChannelHandler {
         guard let id = subscription, let context else { return }
         subscription = nil
         hub.unsubscribe(id, from: topic, on: context.eventLoop)
+    }
+}
+
+/// The head of a live connection's pipeline: writes ready-made frame bytes straight to the socket, so the one frame
+/// built per message is shared by every subscriber instead of being encoded again for each. Everything written by
+/// the handlers behind it passes through untouched.
+final class LiveFrameWriter: ChannelOutboundHandler, RemovableChannelHandler {
+    typealias OutboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    private var context: ChannelHandlerContext?
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        self.context = nil
+    }
+
+    func write(_ frames: [ByteBuffer]) {
+        guard let context else { return }
+        for frame in frames { context.write(wrapOutboundOut(frame), promise: nil) }
+        context.flush()
     }
 }

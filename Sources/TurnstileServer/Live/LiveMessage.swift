@@ -3,7 +3,8 @@ import NIOCore
 import TurnstileCore
 
 /// The JSON a live feed sends: first a `subscribed` message (from then on nothing is missed), then one message per
-/// change, numbered with `seq`.
+/// change, numbered with `seq`. Each comes as a complete WebSocket text frame, built once and written as is to every
+/// subscriber.
 ///
 /// ```json
 /// {"type": "subscribed", "item_id": 3}
@@ -16,11 +17,31 @@ enum LiveMessage {
     /// The first message on every feed: the subscription is in place, so every later change will be delivered.
     static func subscribed(to topic: LiveTopic) -> ByteBuffer {
         switch topic {
-        case .item(let id): ByteBuffer(string: #"{"type":"subscribed","item_id":\#(id)}"#)
-        case .event(let id): ByteBuffer(string: #"{"type":"subscribed","event_id":\#(id)}"#)
+        case .item(let id): textFrame(ByteBuffer(string: #"{"type":"subscribed","item_id":\#(id)}"#))
+        case .event(let id): textFrame(ByteBuffer(string: #"{"type":"subscribed","event_id":\#(id)}"#))
         }
     }
 
+    /// A complete, unmasked WebSocket text frame (RFC 6455 §5.2, as a server sends it) holding `payload`.
+    static func textFrame(_ payload: ByteBuffer) -> ByteBuffer {
+        let length = payload.readableBytes
+        var frame = ByteBuffer()
+        frame.reserveCapacity(length + 10)
+        frame.writeInteger(UInt8(0x81))  // FIN, opcode 1 (text)
+        if length < 126 {
+            frame.writeInteger(UInt8(length))
+        } else if length <= Int(UInt16.max) {
+            frame.writeInteger(UInt8(126))
+            frame.writeInteger(UInt16(length))
+        } else {
+            frame.writeInteger(UInt8(127))
+            frame.writeInteger(UInt64(length))
+        }
+        frame.writeImmutableBuffer(payload)
+        return frame
+    }
+
+    /// The text frame announcing `change` as message number `seq`.
     static func encode(_ change: LiveChange, seq: Int) -> ByteBuffer {
         let data: Data
         do {
@@ -44,7 +65,7 @@ enum LiveMessage {
         } catch {
             preconditionFailure("live messages hold only integers, strings and dates: \(error)")
         }
-        return ByteBuffer(bytes: data)
+        return textFrame(ByteBuffer(bytes: data))
     }
 
     private struct BidMessage: Encodable {
