@@ -67,6 +67,27 @@ struct StressProcessTests {
         #expect(output.contains("throughput (cache on)") && output.contains("throughput (cache off)"))
     }
 
+    @Test("fanout --embedded delivers every bid to every subscriber and reports the service's memory")
+    func embeddedFanout() async throws {
+        let (status, output) = try await TurnstileProcess.run([
+            "stress", "fanout", "--embedded", "--connections", "40", "--bids", "5", "--interval", "1ms",
+        ])
+        #expect(status == 0, "\(output)")
+        #expect(output.contains("delivered 200 of 200 (100.00%)"))
+        #expect(output.contains("resident memory"))
+    }
+
+    @Test("race --grid adds the stock race to the seat races")
+    func gridWithStock() async throws {
+        try await LiveServer.with { server in
+            let (status, output) = try await TurnstileProcess.run([
+                "stress", "race", "--grid", "--target", "http://127.0.0.1:\(server.port)",
+            ])
+            #expect(status == 0, "\(output)")
+            #expect(output.contains("PASS  race 300×10→10") && output.contains("PASS  orders 20→5"))
+        }
+    }
+
     @Test("two shards merge into one result whose counts and histograms add")
     func mergeShards() async throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("merge-\(UUID().uuidString)")
