@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import NIOPosix
 import TurnstileLoad
 import TurnstileReport
 
@@ -51,30 +50,24 @@ struct DemoCommand: AsyncParsableCommand {
     /// The proof against one embedded service: the race grid, every other resource, the live feed, then mixed
     /// traffic.
     private func prove(target: LoadTarget) async -> RunReport {
-        let group = MultiThreadedEventLoopGroup.singleton
         let progress = ProgressReporter()
-        let timeouts = HTTPClientConnection.Timeouts()
+        let context = SuiteContext(target: target, progress: progress)
         progress.note("Turnstile demo: the service is listening on \(target)")
         return await StressRun.execute(suite: "demo", target: target, thresholds: []) { report in
             let needed = max(RaceSuite.grid.map(\.users).max() ?? 0, users)
             progress.note("provisioning \(needed) users (each with their own account and token)…")
-            let provisioned = try await Provisioner(target: target, group: group, timeouts: timeouts)
-                .provision(needed, progress: progress)
-            try await RaceSuite(target: target, group: group, timeouts: timeouts, progress: progress)
-                .run(RaceSuite.grid, into: &report, users: provisioned)
-            let orders = OrdersSuite(target: target, group: group, timeouts: timeouts, progress: progress)
-            try await orders.runDrop(OrdersSuite.classicDrop, users: provisioned, into: &report)
-            try await orders.runLifecycle(users: Array(provisioned.prefix(30)), into: &report)
+            let provisioned = try await context.provision(needed)
+            try await RaceSuite(context).run(RaceSuite.grid, into: &report, users: provisioned)
+            try await OrdersSuite(context).runDrop(OrdersSuite.classicDrop, users: provisioned, into: &report)
+            try await OrdersSuite(context).runLifecycle(users: Array(provisioned.prefix(30)), into: &report)
             // The credits race needs an account nothing else in the demo touches: the last user's.
-            try await CreditsSuite(target: target, group: group, timeouts: timeouts, progress: progress)
+            try await CreditsSuite(context)
                 .run(CreditsSuite.classic, user: provisioned[provisioned.count - 1], into: &report)
-            try await BidsSuite(target: target, group: group, timeouts: timeouts, progress: progress)
-                .run(BidsSuite.classic, users: provisioned, into: &report)
-            try await FanoutSuite(target: target, group: group, timeouts: timeouts, progress: progress)
-                .run(
-                    .init(connections: 1_000, bids: 20), bidder: provisioned[0], residentMemory: ResidentMemory.bytes,
-                    into: &report)
-            try await MixedSuite(mix: .classic, target: target, group: group, timeouts: timeouts, progress: progress)
+            try await BidsSuite(context).run(BidsSuite.classic, users: provisioned, into: &report)
+            try await FanoutSuite(context).run(
+                .init(connections: 1_000, bids: 20), bidder: provisioned[0], residentMemory: ResidentMemory.bytes,
+                into: &report)
+            try await MixedSuite(mix: .classic, context: context)
                 .run("mixed", users: Array(provisioned.prefix(users)), duration: duration.timeAmount, into: &report)
         }
     }

@@ -1,7 +1,6 @@
 import ArgumentParser
 import Foundation
 import Logging
-import NIOPosix
 import TurnstileReport
 import ServiceLifecycle
 import TurnstileLoad
@@ -66,19 +65,16 @@ enum EmbeddedService {
     ) async throws {
         for readCache in [true, false] {
             let phases = try await with(readCache: readCache) { target in
-                let group = MultiThreadedEventLoopGroup.singleton
+                let context = SuiteContext(target: target, timeouts: timeouts, progress: progress)
                 let name = "throughput (cache \(readCache ? "on" : "off"))"
                 var part = RunReport(suite: "throughput", target: target.description)
                 progress.note("\(name): provisioning \(users) users…")
-                let provisioned = try await Provisioner(target: target, group: group, timeouts: timeouts)
-                    .provision(users, progress: progress)
-                try await MixedSuite(
-                    mix: .readHeavy, target: target, group: group, timeouts: timeouts, progress: progress
-                )
-                .run(name, users: provisioned, shape: shape, into: &part)
+                let provisioned = try await context.provision(users)
+                try await MixedSuite(mix: .readHeavy, context: context)
+                    .run(name, users: provisioned, shape: shape, into: &part)
                 part.invariants.append(
                     try await CacheProbe.check(
-                        cacheOn: readCache, phase: name, target: target, group: group, timeouts: timeouts))
+                        cacheOn: readCache, phase: name, target: target, group: context.group, timeouts: timeouts))
                 return part
             }
             report.phases += phases.phases

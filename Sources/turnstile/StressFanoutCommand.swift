@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import NIOPosix
 import TurnstileLoad
 import TurnstileReport
 
@@ -56,12 +55,11 @@ struct StressFanoutCommand: AsyncParsableCommand {
         _ shape: FanoutSuite.Shape, target: LoadTarget, thresholds: [Threshold],
         timeouts: HTTPClientConnection.Timeouts, memory: Bool
     ) async -> RunReport {
-        let group = MultiThreadedEventLoopGroup.singleton
-        let progress = ProgressReporter()
+        let context = SuiteContext(target: target, timeouts: timeouts, progress: ProgressReporter())
         return await StressRun.execute(suite: "fanout", target: target, thresholds: thresholds) {
-            let users = try await Provisioner(target: target, group: group, timeouts: timeouts).provision(1)
-            try await FanoutSuite(target: target, group: group, timeouts: timeouts, progress: progress)
-                .run(shape, bidder: users[0], residentMemory: memory ? ResidentMemory.bytes : nil, into: &$0)
+            try await FanoutSuite(context).run(
+                shape, bidder: try await context.provision(1)[0], residentMemory: memory ? ResidentMemory.bytes : nil,
+                into: &$0)
         }
     }
 }

@@ -1,6 +1,5 @@
 import ArgumentParser
 import NIOCore
-import NIOPosix
 import TurnstileLoad
 
 /// Flags shared by the suites that loop provisioned users over a mix of requests.
@@ -55,15 +54,12 @@ struct LoadShapeOptions: ParsableArguments {
     /// Provisions the users and runs `mix` as one phase, then checks its invariants.
     func run(_ mix: MixedSuite.Mix, suite name: String, options: StressOptions) async throws -> Never {
         let target = try options.loadTarget
-        let group = MultiThreadedEventLoopGroup.singleton
-        let progress = ProgressReporter()
+        let context = SuiteContext(target: target, timeouts: options.timeouts, progress: ProgressReporter())
         let (shape, needed) = try shape(timeouts: options.timeouts)
         let report = await StressRun.execute(suite: name, target: target, thresholds: try options.parsedThresholds) {
-            progress.note("provisioning \(needed) users…")
-            let provisioned = try await Provisioner(target: target, group: group, timeouts: options.timeouts)
-                .provision(needed, progress: progress)
-            try await MixedSuite(mix: mix, target: target, group: group, timeouts: options.timeouts, progress: progress)
-                .run(name, users: provisioned, shape: shape, into: &$0)
+            context.progress?.note("provisioning \(needed) users…")
+            let provisioned = try await context.provision(needed)
+            try await MixedSuite(mix: mix, context: context).run(name, users: provisioned, shape: shape, into: &$0)
         }
         try options.finish(report)
     }
@@ -157,8 +153,7 @@ struct StressBreakingPointCommand: AsyncParsableCommand {
         let report = await StressRun.execute(suite: "stress", target: target, thresholds: try options.parsedThresholds)
         {
             try await suite.run(
-                target: target, group: MultiThreadedEventLoopGroup.singleton, timeouts: options.timeouts,
-                progress: ProgressReporter(), into: &$0)
+                SuiteContext(target: target, timeouts: options.timeouts, progress: ProgressReporter()), into: &$0)
         }
         try options.finish(report)
     }

@@ -59,6 +59,16 @@ struct StressOptions: ParsableArguments {
     func finish(_ report: RunReport) throws -> Never {
         try run.finish(report)
     }
+
+    /// Runs `body` as the suite `name` against the target (progress on standard error), judges the thresholds, and
+    /// ends the command with the report's exit code.
+    func runSuite(_ name: String, _ body: (SuiteContext, inout RunReport) async throws -> Void) async throws -> Never {
+        let context = SuiteContext(target: try loadTarget, timeouts: timeouts, progress: ProgressReporter())
+        let report = await StressRun.execute(suite: name, target: context.target, thresholds: try parsedThresholds) {
+            try await body(context, &$0)
+        }
+        try finish(report)
+    }
 }
 
 /// How every run ends: the tables, an optional epilogue (the demo's scorecard), the JSON result if asked for, and

@@ -1,5 +1,4 @@
 import ArgumentParser
-import NIOPosix
 import TurnstileLoad
 
 /// `turnstile stress race`: buyers released at the same instant on one event, then the books checked.
@@ -41,21 +40,13 @@ struct StressRaceCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let target = try options.loadTarget
         let races = grid ? RaceSuite.grid : [.init(users: users, capacity: capacity, seatsPerUser: seatsPerUser)]
-        let suite = RaceSuite(
-            target: target, group: MultiThreadedEventLoopGroup.singleton, timeouts: options.timeouts,
-            progress: ProgressReporter())
-        let report = await StressRun.execute(suite: "race", target: target, thresholds: try options.parsedThresholds) {
-            guard grid else { return try await suite.run(races, into: &$0) }
+        try await options.runSuite("race") { context, report in
+            guard grid else { return try await RaceSuite(context).run(races, into: &report) }
             let drop = OrdersSuite.classicDrop
-            let users = try await Provisioner(target: target, group: suite.group, timeouts: options.timeouts)
-                .provision(max(races.map(\.users).max() ?? 0, drop.buyers), progress: suite.progress)
-            try await suite.run(races, into: &$0, users: users)
-            try await OrdersSuite(
-                target: target, group: suite.group, timeouts: options.timeouts, progress: suite.progress
-            ).runDrop(drop, users: users, into: &$0)
+            let users = try await context.provision(max(races.map(\.users).max() ?? 0, drop.buyers))
+            try await RaceSuite(context).run(races, into: &report, users: users)
+            try await OrdersSuite(context).runDrop(drop, users: users, into: &report)
         }
-        try options.finish(report)
     }
 }

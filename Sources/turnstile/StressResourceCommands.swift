@@ -1,5 +1,4 @@
 import ArgumentParser
-import NIOPosix
 import TurnstileLoad
 
 /// `turnstile stress orders`: the last-item drop, then orders paid, shipped and cancelled at once.
@@ -36,20 +35,13 @@ struct StressOrdersCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let target = try options.loadTarget
-        let group = MultiThreadedEventLoopGroup.singleton
-        let progress = ProgressReporter()
-        let suite = OrdersSuite(target: target, group: group, timeouts: options.timeouts, progress: progress)
-        let report = await StressRun.execute(suite: "orders", target: target, thresholds: try options.parsedThresholds)
-        {
-            let users = try await Provisioner(target: target, group: group, timeouts: options.timeouts)
-                .provision(max(buyers, lifecycleUsers), progress: progress)
-            try await suite.runDrop(.init(buyers: buyers, stock: stock), users: users, into: &$0)
+        try await options.runSuite("orders") { context, report in
+            let users = try await context.provision(max(buyers, lifecycleUsers))
+            try await OrdersSuite(context).runDrop(.init(buyers: buyers, stock: stock), users: users, into: &report)
             if lifecycleUsers > 0 {
-                try await suite.runLifecycle(users: Array(users.prefix(lifecycleUsers)), into: &$0)
+                try await OrdersSuite(context).runLifecycle(users: Array(users.prefix(lifecycleUsers)), into: &report)
             }
         }
-        try options.finish(report)
     }
 }
 
@@ -86,18 +78,10 @@ struct StressCreditsCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let target = try options.loadTarget
-        let group = MultiThreadedEventLoopGroup.singleton
-        let progress = ProgressReporter()
-        let suite = CreditsSuite(target: target, group: group, timeouts: options.timeouts, progress: progress)
         let race = CreditsSuite.Race(deductions: deductions, amount: amount, balance: balance)
-        let report = await StressRun.execute(
-            suite: "credits", target: target, thresholds: try options.parsedThresholds
-        ) {
-            let users = try await Provisioner(target: target, group: group, timeouts: options.timeouts).provision(1)
-            try await suite.run(race, user: users[0], into: &$0)
+        try await options.runSuite("credits") { context, report in
+            try await CreditsSuite(context).run(race, user: try await context.provision(1)[0], into: &report)
         }
-        try options.finish(report)
     }
 }
 
@@ -129,15 +113,9 @@ struct StressBidsCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let target = try options.loadTarget
-        let group = MultiThreadedEventLoopGroup.singleton
-        let progress = ProgressReporter()
-        let suite = BidsSuite(target: target, group: group, timeouts: options.timeouts, progress: progress)
-        let report = await StressRun.execute(suite: "bids", target: target, thresholds: try options.parsedThresholds) {
-            let users = try await Provisioner(target: target, group: group, timeouts: options.timeouts)
-                .provision(bidders, progress: progress)
-            try await suite.run(.init(bidders: bidders, rounds: rounds), users: users, into: &$0)
+        try await options.runSuite("bids") { context, report in
+            let users = try await context.provision(bidders)
+            try await BidsSuite(context).run(.init(bidders: bidders, rounds: rounds), users: users, into: &report)
         }
-        try options.finish(report)
     }
 }

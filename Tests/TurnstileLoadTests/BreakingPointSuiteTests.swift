@@ -1,5 +1,4 @@
 import NIOCore
-import NIOPosix
 import Testing
 import TurnstileLoad
 import TurnstileReport
@@ -38,9 +37,7 @@ struct BreakingPointSuiteTests {
         try await LiveServer.with { server in
             let target = try LoadTarget(parsing: "http://127.0.0.1:\(server.port)")
             var report = RunReport(suite: "stress", target: target.description)
-            try await suite.run(
-                target: target, group: MultiThreadedEventLoopGroup.singleton, timeouts: .init(), progress: nil,
-                into: &report)
+            try await suite.run(SuiteContext(target: target), into: &report)
             return report
         }
     }

@@ -1,4 +1,3 @@
-import NIOPosix
 import Testing
 import TurnstileLoad
 import TurnstileReport
@@ -13,7 +12,7 @@ struct RaceSuiteTests {
             let report = await StressRun.execute(
                 suite: "race", target: target, thresholds: [try Threshold(parsing: "errors<1%")]
             ) { report in
-                try await RaceSuite(target: target, group: MultiThreadedEventLoopGroup.singleton).run(
+                try await RaceSuite(SuiteContext(target: target)).run(
                     [.init(users: 60, capacity: 7), .init(users: 30, capacity: 20, seatsPerUser: 3)], into: &report)
             }
             #expect(report.failure == nil)
@@ -31,7 +30,7 @@ struct RaceSuiteTests {
         try await BrokenTarget.with(buyers: 20) { broken in
             let target = try LoadTarget(parsing: "http://127.0.0.1:\(broken.port)")
             let report = await StressRun.execute(suite: "race", target: target, thresholds: []) { report in
-                try await RaceSuite(target: target, group: MultiThreadedEventLoopGroup.singleton)
+                try await RaceSuite(SuiteContext(target: target))
                     .run([.init(users: 20, capacity: 5)], into: &report)
             }
             #expect(report.failure == nil)
@@ -46,7 +45,7 @@ struct RaceSuiteTests {
         try await BrokenTarget.with(buyers: 10, defect: .losesBookings) { broken in
             let target = try LoadTarget(parsing: "http://127.0.0.1:\(broken.port)")
             let report = await StressRun.execute(suite: "race", target: target, thresholds: []) { report in
-                try await RaceSuite(target: target, group: MultiThreadedEventLoopGroup.singleton)
+                try await RaceSuite(SuiteContext(target: target))
                     .run([.init(users: 10, capacity: 3)], into: &report)
             }
             #expect(report.outcome == .invariantBroken)
@@ -59,7 +58,7 @@ struct RaceSuiteTests {
     func unreachable() async throws {
         let target = try LoadTarget(parsing: "http://127.0.0.1:1")
         let report = await StressRun.execute(suite: "race", target: target, thresholds: []) { report in
-            try await RaceSuite(target: target, group: MultiThreadedEventLoopGroup.singleton)
+            try await RaceSuite(SuiteContext(target: target))
                 .run([.init(users: 3, capacity: 1)], into: &report)
         }
         #expect(report.outcome == .couldNotRun)

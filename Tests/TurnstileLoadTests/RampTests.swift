@@ -1,5 +1,4 @@
 import NIOCore
-import NIOPosix
 import Testing
 import TurnstileLoad
 import TurnstileReport
@@ -27,10 +26,10 @@ struct RampTests {
     func stagedMixed() async throws {
         try await LiveServer.with { server in
             let target = try LoadTarget(parsing: "http://127.0.0.1:\(server.port)")
-            let group = MultiThreadedEventLoopGroup.singleton
-            let users = try await Provisioner(target: target, group: group).provision(4)
+            let context = SuiteContext(target: target)
+            let users = try await context.provision(4)
             var report = RunReport(suite: "mixed", target: target.description)
-            try await MixedSuite(mix: .classic, target: target, group: group).run(
+            try await MixedSuite(mix: .classic, context: context).run(
                 "mixed", users: users, shape: .ramp(try RampExecutor(parsing: "2:200ms,4:200ms")), into: &report)
             #expect(report.phases.map(\.users) == [2, 4])
             #expect(report.phases.map(\.name) == ["mixed (stage 1: 2 users)", "mixed (stage 2: 4 users)"])

@@ -13,7 +13,7 @@ struct ResourceSuiteTests {
     @Test("orders: 20 buyers for 5 units give exactly 5 orders; the pay/ship/cancel mix keeps the stock whole")
     func orders() async throws {
         let report = try await run("orders", users: 30) { target, users, report in
-            let suite = OrdersSuite(target: target, group: MultiThreadedEventLoopGroup.singleton)
+            let suite = OrdersSuite(SuiteContext(target: target))
             try await suite.runDrop(OrdersSuite.classicDrop, users: users, into: &report)
             try await suite.runLifecycle(users: users, into: &report)
         }
@@ -29,7 +29,7 @@ struct ResourceSuiteTests {
     @Test("credits: 50 deductions of 5 from 100 give exactly 20 × 200 and 30 × 402, balance 0 = the ledger's sum")
     func credits() async throws {
         let report = try await run("credits", users: 1) { target, users, report in
-            try await CreditsSuite(target: target, group: MultiThreadedEventLoopGroup.singleton)
+            try await CreditsSuite(SuiteContext(target: target))
                 .run(CreditsSuite.classic, user: users[0], into: &report)
         }
         #expect(report.outcome == .passed)
@@ -41,7 +41,7 @@ struct ResourceSuiteTests {
     @Test("bids: rounds of simultaneous bids leave strictly increasing accepted bids and report bids per second")
     func bids() async throws {
         let report = try await run("bids", users: 25) { target, users, report in
-            try await BidsSuite(target: target, group: MultiThreadedEventLoopGroup.singleton)
+            try await BidsSuite(SuiteContext(target: target))
                 .run(.init(bidders: 25, rounds: 3), users: users, into: &report)
         }
         #expect(report.outcome == .passed)
@@ -56,7 +56,7 @@ struct ResourceSuiteTests {
     @Test("fanout: every one of 50 subscribers receives all 10 bids in order")
     func fanout() async throws {
         let report = try await run("fanout", users: 1) { target, users, report in
-            try await FanoutSuite(target: target, group: MultiThreadedEventLoopGroup.singleton)
+            try await FanoutSuite(SuiteContext(target: target))
                 .run(.init(connections: 50, bids: 10, interval: .milliseconds(1)), bidder: users[0], into: &report)
         }
         #expect(report.outcome == .passed)
@@ -96,8 +96,7 @@ struct ResourceSuiteTests {
     ) async throws -> RunReport {
         try await LiveServer.with { server in
             let target = try LoadTarget(parsing: "http://127.0.0.1:\(server.port)")
-            let users = try await Provisioner(target: target, group: MultiThreadedEventLoopGroup.singleton)
-                .provision(count)
+            let users = try await SuiteContext(target: target).provision(count)
             let report = await StressRun.execute(suite: suite, target: target, thresholds: []) { report in
                 try await body(target, users, &report)
             }

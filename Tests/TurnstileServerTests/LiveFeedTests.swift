@@ -74,6 +74,7 @@ struct LiveFeedTests {
             #expect(offer["user_id"] as? Int == Int(users[1].id))
             #expect(offer["seat_count"] as? Int == 1)
             #expect(offer["waitlist_position"] as? Int == 1)
+            #expect(offer["status"] as? String == "held" && offer["expires_at"] is String)
             #expect(messages[3]["available_seats"] as? Int == 1)
         }
     }

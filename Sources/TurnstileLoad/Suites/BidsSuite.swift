@@ -25,25 +25,16 @@ public struct BidsSuite: Sendable {
     static let startingPriceCents = 100
     static let incrementCents = 1
 
-    public let target: LoadTarget
-    public let group: any EventLoopGroup
-    public let timeouts: HTTPClientConnection.Timeouts
-    public let progress: ProgressReporter?
+    public let context: SuiteContext
 
-    public init(
-        target: LoadTarget, group: any EventLoopGroup, timeouts: HTTPClientConnection.Timeouts = .init(),
-        progress: ProgressReporter? = nil
-    ) {
-        self.target = target
-        self.group = group
-        self.timeouts = timeouts
-        self.progress = progress
+    public init(_ context: SuiteContext) {
+        self.context = context
     }
 
     public func run(_ contest: Contest, users: [VirtualUser], into report: inout RunReport) async throws {
         let bidders = Array(users.prefix(contest.bidders))
-        progress?.note("\(contest.name): \(bidders.count) bidders on one item, \(contest.rounds) rounds")
-        let session = APISession(target: target, eventLoop: group.next(), timeouts: timeouts)
+        context.progress?.note("\(contest.name): \(bidders.count) bidders on one item, \(contest.rounds) rounds")
+        let session = context.session()
         let item = try await session.call(
             TurnstileAPI.createItem(
                 title: contest.name, startingPriceCents: Self.startingPriceCents,
@@ -59,12 +50,12 @@ public struct BidsSuite: Sendable {
             let amounts = bidders.indices.map {
                 Self.startingPriceCents + (round * bidders.count + $0) * Self.incrementCents
             }
-            let (roundPhase, responses) = try await BarrierExecutor(timeouts: timeouts).run(
+            let (roundPhase, responses) = try await BarrierExecutor(timeouts: context.timeouts).run(
                 contest.name,
                 requests: zip(bidders, amounts).map {
                     TurnstileAPI.bid(itemID: item.id, amountCents: $1, token: $0.token)
                 },
-                target: target, group: group)
+                target: context.target, group: context.group)
             if phase == nil { phase = roundPhase } else { phase?.add(roundPhase) }
             for (response, amount) in zip(responses, amounts) {
                 guard let status = try? response.get().status else { continue }

@@ -31,14 +31,10 @@ public struct BreakingPointSuite: Sendable {
         return stages
     }
 
-    public func run(
-        target: LoadTarget, group: any EventLoopGroup, timeouts: HTTPClientConnection.Timeouts,
-        progress: ProgressReporter?, into report: inout RunReport
-    ) async throws {
-        progress?.note("provisioning \(usersMax) users…")
-        let users = try await Provisioner(target: target, group: group, timeouts: timeouts)
-            .provision(usersMax, progress: progress)
-        let mixed = MixedSuite(mix: .classic, target: target, group: group, timeouts: timeouts, progress: progress)
+    public func run(_ context: SuiteContext, into report: inout RunReport) async throws {
+        context.progress?.note("provisioning \(usersMax) users…")
+        let users = try await context.provision(usersMax)
+        let mixed = MixedSuite(mix: .classic, context: context)
         var lastGood: PhaseReport?
         for stage in stages {
             try await mixed.run(

@@ -26,25 +26,16 @@ public struct CreditsSuite: Sendable {
     /// The classic race: 50 deductions of 5 from 100.
     public static let classic = Race(deductions: 50, amount: 5, balance: 100)
 
-    public let target: LoadTarget
-    public let group: any EventLoopGroup
-    public let timeouts: HTTPClientConnection.Timeouts
-    public let progress: ProgressReporter?
+    public let context: SuiteContext
 
-    public init(
-        target: LoadTarget, group: any EventLoopGroup, timeouts: HTTPClientConnection.Timeouts = .init(),
-        progress: ProgressReporter? = nil
-    ) {
-        self.target = target
-        self.group = group
-        self.timeouts = timeouts
-        self.progress = progress
+    public init(_ context: SuiteContext) {
+        self.context = context
     }
 
     /// Runs the race on `user`'s account, which must be empty (a freshly provisioned user's is).
     public func run(_ race: Race, user: VirtualUser, into report: inout RunReport) async throws {
-        progress?.note("\(race.name): one account, \(race.deductions) deductions at once")
-        let session = APISession(target: target, eventLoop: group.next(), timeouts: timeouts)
+        context.progress?.note("\(race.name): one account, \(race.deductions) deductions at once")
+        let session = context.session()
         let before = try await session.call(
             TurnstileAPI.balance(token: user.token), expecting: 200, as: TurnstileAPI.Balance.self)
         guard before.balance == 0 else {
@@ -53,11 +44,11 @@ public struct CreditsSuite: Sendable {
         _ = try await session.call(
             TurnstileAPI.topUp(amount: race.balance, token: user.token), expecting: 200,
             as: TurnstileAPI.CreditChange.self)
-        let (phase, responses) = try await BarrierExecutor(timeouts: timeouts).run(
+        let (phase, responses) = try await BarrierExecutor(timeouts: context.timeouts).run(
             race.name,
             requests: Array(
                 repeating: TurnstileAPI.deduct(amount: race.amount, token: user.token), count: race.deductions),
-            target: target, group: group)
+            target: context.target, group: context.group)
         report.phases.append(phase)
         let seen = Seen(responses, success: 200, refusal: 402)
         report.invariants += seen.checks(

@@ -32,19 +32,10 @@ public struct FanoutSuite: Sendable {
     /// How long to wait, after the last bid was accepted, for its deliveries.
     static let deliveryGrace = TimeAmount.seconds(10)
 
-    public let target: LoadTarget
-    public let group: any EventLoopGroup
-    public let timeouts: HTTPClientConnection.Timeouts
-    public let progress: ProgressReporter?
+    public let context: SuiteContext
 
-    public init(
-        target: LoadTarget, group: any EventLoopGroup, timeouts: HTTPClientConnection.Timeouts = .init(),
-        progress: ProgressReporter? = nil
-    ) {
-        self.target = target
-        self.group = group
-        self.timeouts = timeouts
-        self.progress = progress
+    public init(_ context: SuiteContext) {
+        self.context = context
     }
 
     /// Runs the fan-out with `bidder` placing the bids. `residentMemory`, when given, reads the target's resident
@@ -59,7 +50,7 @@ public struct FanoutSuite: Sendable {
                 "\(shape.connections) subscribers need more open files than this process may have (\(openFiles)); "
                     + "raise the hard limit (ulimit -Hn) or use fewer --connections")
         }
-        let session = APISession(target: target, eventLoop: group.next(), timeouts: timeouts)
+        let session = context.session()
         let item = try await session.call(
             TurnstileAPI.createItem(
                 title: shape.name, startingPriceCents: 100, minIncrementCents: 1, token: bidder.token),
@@ -69,12 +60,12 @@ public struct FanoutSuite: Sendable {
         let startedAt = Date()
         let began = NIODeadline.now()
 
-        progress?.note("\(shape.name): connecting \(shape.connections) subscribers to item \(item.id)…")
+        context.progress?.note("\(shape.name): connecting \(shape.connections) subscribers to item \(item.id)…")
         let subscribers = try await subscribe(shape.connections, to: TurnstileAPI.itemFeed(item.id), tally: tally)
         defer { for subscriber in subscribers { subscriber.client.close() } }
         let memoryConnected = residentMemory?()
 
-        progress?.note("\(shape.name): \(shape.connections) subscribed; placing \(shape.bids) bids")
+        context.progress?.note("\(shape.name): \(shape.connections) subscribed; placing \(shape.bids) bids")
         var bidStats = EndpointStats(name: "bid")
         for index in 1...shape.bids {
             let sent = NIODeadline.now()
@@ -123,7 +114,7 @@ public struct FanoutSuite: Sendable {
     private func subscribe(
         _ count: Int, to path: String, tally: FanoutTally
     ) async throws -> [(client: LiveFeedClient, receipts: FanoutTally.Receipts)] {
-        let reporter = progress.map { progress in
+        let reporter = context.progress.map { progress in
             Task {
                 while !Task.isCancelled {
                     do { try await Task.sleep(for: .seconds(1)) } catch { return }
@@ -140,7 +131,7 @@ public struct FanoutSuite: Sendable {
                     for _ in stride(from: worker, to: count, by: workers) {
                         let receipts = FanoutTally.Receipts()
                         let client = try await LiveFeedClient.subscribe(
-                            to: target, path: path, on: group.next(), timeouts: timeouts,
+                            to: context.target, path: path, on: context.group.next(), timeouts: context.timeouts,
                             onEvent: { tally.record($0, into: receipts) })
                         subscribers.append((client, receipts))
                     }

@@ -34,20 +34,11 @@ public struct MixedSuite: Sendable {
     public static let hotEventSeats = 100_000
 
     public let mix: Mix
-    public let target: LoadTarget
-    public let group: any EventLoopGroup
-    public let timeouts: HTTPClientConnection.Timeouts
-    public let progress: ProgressReporter?
+    public let context: SuiteContext
 
-    public init(
-        mix: Mix, target: LoadTarget, group: any EventLoopGroup, timeouts: HTTPClientConnection.Timeouts = .init(),
-        progress: ProgressReporter? = nil
-    ) {
+    public init(mix: Mix, context: SuiteContext) {
         self.mix = mix
-        self.target = target
-        self.group = group
-        self.timeouts = timeouts
-        self.progress = progress
+        self.context = context
     }
 
     /// How the phase's load is shaped.
@@ -72,7 +63,7 @@ public struct MixedSuite: Sendable {
 
     /// Runs this mix as `name` in the given shape, then checks the books over all the phases it made.
     public func run(_ name: String, users: [VirtualUser], shape: Shape, into report: inout RunReport) async throws {
-        let session = APISession(target: target, eventLoop: group.next(), timeouts: timeouts)
+        let session = context.session()
         let organizer = users[0]
         var eventIDs: [Int64] = []
         for index in 0..<Self.catalogueSize {
@@ -94,20 +85,22 @@ public struct MixedSuite: Sendable {
         case .closed(let duration, let thinkTime):
             phases = [
                 try await ClosedExecutor(
-                    users: users.count, duration: duration, thinkTime: thinkTime, timeouts: timeouts
+                    users: users.count, duration: duration, thinkTime: thinkTime, timeouts: context.timeouts
                 )
-                .run(name, scenario: scenario, target: target, group: group, progress: progress)
+                .run(name, scenario: scenario, target: context.target, group: context.group, progress: context.progress)
             ]
         case .open(let rate, let rateEnd, let duration):
             phases = [
                 try await OpenExecutor(
-                    rate: rate, rateEnd: rateEnd, duration: duration, connectionsMax: users.count, timeouts: timeouts
+                    rate: rate, rateEnd: rateEnd, duration: duration, connectionsMax: users.count,
+                    timeouts: context.timeouts
                 )
-                .run(name, scenario: scenario, target: target, group: group, progress: progress)
+                .run(name, scenario: scenario, target: context.target, group: context.group, progress: context.progress)
             ]
         case .ramp(let ramp):
             precondition(users.count >= ramp.usersMax, "provision as many users as the largest stage")
-            phases = try await ramp.run(name, scenario: scenario, target: target, group: group, progress: progress)
+            phases = try await ramp.run(
+                name, scenario: scenario, target: context.target, group: context.group, progress: context.progress)
         }
         report.phases += phases
 

@@ -30,30 +30,21 @@ public struct OrdersSuite: Sendable {
     /// Units each order of the lifecycle run takes.
     static let unitsPerOrder = 2
 
-    public let target: LoadTarget
-    public let group: any EventLoopGroup
-    public let timeouts: HTTPClientConnection.Timeouts
-    public let progress: ProgressReporter?
+    public let context: SuiteContext
 
-    public init(
-        target: LoadTarget, group: any EventLoopGroup, timeouts: HTTPClientConnection.Timeouts = .init(),
-        progress: ProgressReporter? = nil
-    ) {
-        self.target = target
-        self.group = group
-        self.timeouts = timeouts
-        self.progress = progress
+    public init(_ context: SuiteContext) {
+        self.context = context
     }
 
     /// The drop, on the first `drop.buyers` of `users`.
     public func runDrop(_ drop: Drop, users: [VirtualUser], into report: inout RunReport) async throws {
-        progress?.note("\(drop.name): \(drop.buyers) buyers, \(drop.stock) units, one each")
+        context.progress?.note("\(drop.name): \(drop.buyers) buyers, \(drop.stock) units, one each")
         let buyers = Array(users.prefix(drop.buyers))
-        let session = APISession(target: target, eventLoop: group.next(), timeouts: timeouts)
+        let session = context.session()
         let product = try await createProduct(stock: drop.stock, session: session, token: buyers[0].token)
-        let (phase, responses) = try await BarrierExecutor(timeouts: timeouts).run(
+        let (phase, responses) = try await BarrierExecutor(timeouts: context.timeouts).run(
             drop.name, requests: buyers.map { TurnstileAPI.order(productID: product.id, quantity: 1, token: $0.token) },
-            target: target, group: group)
+            target: context.target, group: context.group)
         report.phases.append(phase)
         let seen = Seen(responses)
         report.invariants += seen.checks(
@@ -78,18 +69,18 @@ public struct OrdersSuite: Sendable {
     /// The lifecycle run on `users`, one order each.
     public func runLifecycle(users: [VirtualUser], into report: inout RunReport) async throws {
         let name = "orders lifecycle ×\(users.count)"
-        progress?.note("\(name): order, then pay or cancel, then ship, pay or cancel, all at once")
-        let session = APISession(target: target, eventLoop: group.next(), timeouts: timeouts)
+        context.progress?.note("\(name): order, then pay or cancel, then ship, pay or cancel, all at once")
+        let session = context.session()
         let initialStock = users.count * Self.unitsPerOrder
         let product = try await createProduct(stock: initialStock, session: session, token: users[0].token)
-        let barrier = BarrierExecutor(timeouts: timeouts)
+        let barrier = BarrierExecutor(timeouts: context.timeouts)
 
         var (phase, responses) = try await barrier.run(
             name,
             requests: users.map {
                 TurnstileAPI.order(productID: product.id, quantity: Self.unitsPerOrder, token: $0.token)
             },
-            target: target, group: group)
+            target: context.target, group: context.group)
         let orderIDs: [Int64?] = responses.map { response in
             guard let response = try? response.get(), response.status == 201 else { return nil }
             return try? JSONDecoder().decode(TurnstileAPI.Order.self, from: Data(response.body.readableBytesView)).id
@@ -106,7 +97,8 @@ public struct OrdersSuite: Sendable {
                 let action = Self.moves[round][index % Self.moves[round].count]
                 return TurnstileAPI.advance(orderID: orderID, action: action, token: pair.0.token)
             }
-            let (movePhase, _) = try await barrier.run(name, requests: requests, target: target, group: group)
+            let (movePhase, _) = try await barrier.run(
+                name, requests: requests, target: context.target, group: context.group)
             phase.add(movePhase)
         }
         report.phases.append(phase)

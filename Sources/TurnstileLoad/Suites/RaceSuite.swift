@@ -35,19 +35,10 @@ public struct RaceSuite: Sendable {
         Race(users: 300, capacity: 10, seatsPerUser: 10),
     ]
 
-    public let target: LoadTarget
-    public let group: any EventLoopGroup
-    public let timeouts: HTTPClientConnection.Timeouts
-    public let progress: ProgressReporter?
+    public let context: SuiteContext
 
-    public init(
-        target: LoadTarget, group: any EventLoopGroup, timeouts: HTTPClientConnection.Timeouts = .init(),
-        progress: ProgressReporter? = nil
-    ) {
-        self.target = target
-        self.group = group
-        self.timeouts = timeouts
-        self.progress = progress
+    public init(_ context: SuiteContext) {
+        self.context = context
     }
 
     /// Runs each race in turn on users provisioned once (as many as the largest race needs), adding its phase and
@@ -59,23 +50,23 @@ public struct RaceSuite: Sendable {
         if let provisioned, provisioned.count >= needed {
             users = provisioned
         } else {
-            progress?.note("provisioning \(needed) users…")
-            users = try await Provisioner(target: target, group: group, timeouts: timeouts)
-                .provision(needed, progress: progress)
+            context.progress?.note("provisioning \(needed) users…")
+            users = try await context.provision(needed)
         }
-        let session = APISession(target: target, eventLoop: group.next(), timeouts: timeouts)
+        let session = context.session()
         for race in races {
-            progress?.note("\(race.name): \(race.users) buyers, \(race.capacity) seats, \(race.seatsPerUser) each")
+            context.progress?.note(
+                "\(race.name): \(race.users) buyers, \(race.capacity) seats, \(race.seatsPerUser) each")
             let buyers = Array(users.prefix(race.users))
             let event = try await session.call(
                 TurnstileAPI.createEvent(title: race.name, seats: race.capacity, token: buyers[0].token),
                 expecting: 201, as: TurnstileAPI.Event.self)
-            let (phase, responses) = try await BarrierExecutor(timeouts: timeouts).run(
+            let (phase, responses) = try await BarrierExecutor(timeouts: context.timeouts).run(
                 race.name,
                 requests: buyers.map {
                     TurnstileAPI.book(eventID: event.id, seats: race.seatsPerUser, token: $0.token)
                 },
-                target: target, group: group)
+                target: context.target, group: context.group)
             report.phases.append(phase)
             // What the clients saw is judged first, so an oversell is reported even if reading back fails.
             let seen = Seen(responses)

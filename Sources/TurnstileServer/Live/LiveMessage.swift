@@ -8,10 +8,10 @@ import TurnstileCore
 ///
 /// ```json
 /// {"type": "subscribed", "item_id": 3}
-/// {"type": "bid", "seq": 7, "item_id": 3, "amount_cents": 1500, "bidder_id": 12, "at": "2026-11-22T10:00:00.000Z"}
+/// {"type": "bid", "seq": 7, "item_id": 3, "amount_cents": 1500, "bidder_id": 12, "created_at": "2026-11-22T10:00:00Z"}
 /// {"type": "availability", "seq": 2, "event_id": 5, "available_seats": 3, "seat_count": 10}
-/// {"type": "waitlist_offer", "seq": 3, "event_id": 5, "booking_id": 40, "user_id": 9, "seat_count": 2,
-///  "expires_at": "…", "waitlist_position": 1}
+/// {"type": "waitlist_offer", "seq": 3, "id": 40, "reference": "…", "user_id": 9, "event_id": 5, "seat_count": 2,
+///  "status": "held", "expires_at": "…", "created_at": "…", "waitlist_position": 1}
 /// ```
 enum LiveMessage {
     /// The first message on every feed: the subscription is in place, so every later change will be delivered.
@@ -41,26 +41,25 @@ enum LiveMessage {
         return frame
     }
 
-    /// The text frame announcing `change` as message number `seq`.
+    /// The text frame announcing `change` as message number `seq`. A bid and a waitlist offer's hold have exactly
+    /// the members the REST API gives them, plus `type`, `seq` (and `waitlist_position`).
     static func encode(_ change: LiveChange, seq: Int) -> ByteBuffer {
         let data: Data
         do {
             data =
                 switch change {
                 case .bid(let bid):
-                    try JSONCoding.encoder.encode(
-                        BidMessage(
-                            seq: seq, itemID: bid.itemID, amountCents: bid.amountCents, bidderID: bid.bidderID,
-                            at: bid.createdAt))
+                    try JSONCoding.encoder.encode(Message(type: "bid", seq: seq, body: BidResponse(bid)))
                 case .availability(let eventID, let available, let seatCount):
                     try JSONCoding.encoder.encode(
-                        AvailabilityMessage(seq: seq, eventID: eventID, availableSeats: available, seatCount: seatCount)
-                    )
+                        Message(
+                            type: "availability", seq: seq,
+                            body: Availability(eventID: eventID, availableSeats: available, seatCount: seatCount)))
                 case .waitlistOffer(let entry, let hold):
                     try JSONCoding.encoder.encode(
-                        OfferMessage(
-                            seq: seq, eventID: entry.eventID, bookingID: hold.id, userID: entry.userID,
-                            seatCount: hold.seatCount, expiresAt: hold.expiresAt, waitlistPosition: entry.position))
+                        Message(
+                            type: "waitlist_offer", seq: seq,
+                            body: Offer(hold: BookingResponse(hold), waitlistPosition: entry.position)))
                 }
         } catch {
             preconditionFailure("live messages hold only integers, strings and dates: \(error)")
@@ -68,55 +67,45 @@ enum LiveMessage {
         return textFrame(ByteBuffer(bytes: data))
     }
 
-    private struct BidMessage: Encodable {
-        let type = "bid"
+    /// `type` and `seq`, then the members of `body` beside them.
+    private struct Message<Body: Encodable>: Encodable {
+        let type: String
         let seq: Int
-        let itemID: Int64
-        let amountCents: Int
-        let bidderID: Int64
-        let at: Date
+        let body: Body
 
-        enum CodingKeys: String, CodingKey {
-            case type, seq, at
-            case itemID = "item_id"
-            case amountCents = "amount_cents"
-            case bidderID = "bidder_id"
+        enum CodingKeys: String, CodingKey { case type, seq }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(type, forKey: .type)
+            try container.encode(seq, forKey: .seq)
+            try body.encode(to: encoder)
         }
     }
 
-    private struct AvailabilityMessage: Encodable {
-        let type = "availability"
-        let seq: Int
+    private struct Availability: Encodable {
         let eventID: Int64
         let availableSeats: Int
         let seatCount: Int
 
         enum CodingKeys: String, CodingKey {
-            case type, seq
             case eventID = "event_id"
             case availableSeats = "available_seats"
             case seatCount = "seat_count"
         }
     }
 
-    private struct OfferMessage: Encodable {
-        let type = "waitlist_offer"
-        let seq: Int
-        let eventID: Int64
-        let bookingID: Int64
-        let userID: Int64
-        let seatCount: Int
-        let expiresAt: Date?
+    /// The hold offered, as `GET /bookings/` shows it, and the waitlist place it was offered for.
+    private struct Offer: Encodable {
+        let hold: BookingResponse
         let waitlistPosition: Int
 
-        enum CodingKeys: String, CodingKey {
-            case type, seq
-            case eventID = "event_id"
-            case bookingID = "booking_id"
-            case userID = "user_id"
-            case seatCount = "seat_count"
-            case expiresAt = "expires_at"
-            case waitlistPosition = "waitlist_position"
+        enum CodingKeys: String, CodingKey { case waitlistPosition = "waitlist_position" }
+
+        func encode(to encoder: any Encoder) throws {
+            try hold.encode(to: encoder)
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(waitlistPosition, forKey: .waitlistPosition)
         }
     }
 }
