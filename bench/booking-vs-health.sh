@@ -15,28 +15,12 @@ SEATS=${SEATS:-100000}             # the most one event may have
 PORT=${PORT:-18181}
 DURABILITY=${DURABILITY:-full}
 
-for tool in wrk sqlite3 python3 curl; do
-    command -v "$tool" >/dev/null || { echo "error: $tool is required (apt-get install wrk sqlite3 curl)" >&2; exit 1; }
-done
-
-swift build -c release --product turnstile >/dev/null
-BIN="$(swift build -c release --show-bin-path)/turnstile"
-WORK=$(mktemp -d)
-SERVER_PID=
-cleanup() {
-    [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-# Password hashing strength is not what this measures: 1,000 rounds keeps provisioning quick.
-"$BIN" serve --port "$PORT" --database "$WORK/bench.sqlite" --durability "$DURABILITY" \
-    --password-hash-rounds 1000 --log-level warning >"$WORK/server.log" 2>&1 &
-SERVER_PID=$!
-URL="http://127.0.0.1:$PORT"
-for _ in $(seq 100); do curl -sf "$URL/health" >/dev/null && break; sleep 0.1; done
-
-python3 bench/provision.py "$URL" "$USERS" >"$WORK/tokens.txt"
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+require_tools wrk sqlite3 python3 curl
+build_turnstile
+start_turnstile
+provision_tokens "$USERS"
 ORGANIZER=$(head -1 "$WORK/tokens.txt")
 EVENT_ID=$(curl -sf -X POST "$URL/api/v1/events/" -H "Authorization: Bearer $ORGANIZER" \
     -H 'Content-Type: application/json' \

@@ -19,30 +19,15 @@ RUNS=${RUNS:-3}
 PORT=${PORT:-18182}
 DURABILITY=${DURABILITY:-full}
 
-for tool in wrk sqlite3 python3 curl; do
-    command -v "$tool" >/dev/null || { echo "error: $tool is required (apt-get install wrk sqlite3 curl)" >&2; exit 1; }
-done
-
-swift build -c release --product turnstile >/dev/null
-BIN="$(swift build -c release --show-bin-path)/turnstile"
-WORK=$(mktemp -d)
-SERVER_PID=
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+require_tools wrk sqlite3 python3 curl
+build_turnstile
 SAMPLER_PID=
-cleanup() {
-    [ -n "$SAMPLER_PID" ] && kill "$SAMPLER_PID" 2>/dev/null
-    [ -n "$SERVER_PID" ] && kill "$SERVER_PID" 2>/dev/null && wait "$SERVER_PID" 2>/dev/null
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-
+CLEANUP_EXTRA='[ -n "$SAMPLER_PID" ] && kill "$SAMPLER_PID" 2>/dev/null'
 ulimit -n "$(ulimit -Hn)"
-"$BIN" serve --port "$PORT" --database "$WORK/bench.sqlite" --durability "$DURABILITY" \
-    --password-hash-rounds 1000 --log-level warning >"$WORK/server.log" 2>&1 &
-SERVER_PID=$!
-URL="http://127.0.0.1:$PORT"
-for _ in $(seq 100); do curl -sf "$URL/health" >/dev/null && break; sleep 0.1; done
-
-python3 bench/provision.py "$URL" "$USERS" >"$WORK/tokens.txt"
+start_turnstile
+provision_tokens "$USERS"
 SELLER=$(head -1 "$WORK/tokens.txt")
 ITEM_ID=$(curl -sf -X POST "$URL/api/v1/items/" -H "Authorization: Bearer $SELLER" \
     -H 'Content-Type: application/json' \
