@@ -79,7 +79,9 @@ struct LiveFeedTests {
         }
     }
 
-    @Test("unknown ids are refused before the upgrade with a 404 problem; a plain request to a feed gets 426")
+    @Test(
+        "unknown ids are refused before the upgrade with a 404 problem; a plain request to a feed gets 426; an Upgrade header elsewhere is ignored"
+    )
     func refusals() async throws {
         try await LiveServer.with { server in
             let users = try await server.provisionUsers(1)
@@ -93,8 +95,17 @@ struct LiveFeedTests {
                 #expect(refused.status == 404)
                 #expect(refused.json["code"] as? String == "not_found")
             }
+            // Anything but a feed's path is served as if it asked for nothing: its Upgrade header is ignored.
             let malformed = try await server.send(.init(.GET, "/api/v1/items/abc/live", headers: upgradeHeaders))
-            #expect(malformed.status == 404)
+            #expect((400..<500).contains(malformed.status))
+            #expect(malformed.json["field"] as? String == "id")
+            let health = try await server.send(.init(.GET, "/health", headers: upgradeHeaders))
+            #expect(health.status == 200)
+            let h2c = try await server.send(
+                .init(
+                    .GET, "/api/v1/items/\(itemID)",
+                    headers: [("Connection", "Upgrade, HTTP2-Settings"), ("Upgrade", "h2c")]))
+            #expect(h2c.status == 200 && h2c.json["id"] as? Int == itemID)
             let keyless = try await server.send(
                 .init(
                     .GET, "/api/v1/items/\(itemID)/live",

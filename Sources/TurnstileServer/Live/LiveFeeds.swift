@@ -41,10 +41,11 @@ struct LiveFeeds: Sendable {
         }
     }
 
-    /// The feed a WebSocket upgrade for `path` may join, or the problem that refuses it: 404 for a path that is no
-    /// feed or an unknown item or event, the store's own problem (a 503, say) when it cannot tell.
+    /// The feed a WebSocket upgrade for `path` may join, or the problem that refuses it: 404 for an unknown item or
+    /// event, the store's own problem (a 503, say) when it cannot tell. Only feed paths are asked (see
+    /// ``LiveHTTPChannel``); any other is a 404 too.
     func admit(path: String) async -> Result<LiveTopic, Problem> {
-        guard let topic = Self.topic(path: path) else { return .failure(.noLiveFeed(path)) }
+        guard let topic = Self.topic(path: path) else { return .failure(.routeNotFound(path)) }
         do {
             try await requireExisting(topic)
             return .success(topic)

@@ -11,10 +11,11 @@ import TurnstileCore
 /// Hummingbird's HTTP/1.1 channel, plus WebSocket upgrades for the live feeds.
 ///
 /// The first request on a connection decides. A WebSocket upgrade for an existing feed becomes a live subscriber
-/// (``LiveFeedHandler``). A refused upgrade (an unknown item or event, a path that is no feed, a broken handshake) is
+/// (``LiveFeedHandler``). A refused one (an unknown item or event, a broken handshake, a store that cannot tell) is
 /// answered with its problem+json and the connection closed: NIO consumes a request that asked to upgrade, so it
-/// cannot go on to the router. Anything else is served by the router as usual. Until the first request arrives the
-/// connection is closed on graceful shutdown and after the HTTP idle timeout, exactly as later idle periods are.
+/// cannot go on to the router. Anything else, including an `Upgrade` header on any other path or for any other
+/// protocol (`h2c`, say), is served by the router as usual. Until the first request arrives the connection is closed
+/// on graceful shutdown and after the HTTP idle timeout, exactly as later idle periods are.
 struct LiveHTTPChannel: ServerChildChannel, HTTPChannelHandler {
     enum Negotiated: Sendable {
         case http(NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>)
@@ -49,7 +50,7 @@ struct LiveHTTPChannel: ServerChildChannel, HTTPChannelHandler {
                 upgradePipelineHandler: { channel, _ in
                     channel.eventLoop.makeCompletedFuture {
                         guard case .success(let topic) = first.value.admission else {
-                            preconditionFailure("upgraded without an admitted feed")
+                            throw NIOWebSocketUpgradeError.unsupportedWebSocketTarget
                         }
                         let feed = LiveFeedHandler(hub: feeds.hub, topic: topic)
                         try channel.pipeline.syncOperations.addHandler(feed)
@@ -72,7 +73,7 @@ struct LiveHTTPChannel: ServerChildChannel, HTTPChannelHandler {
                         let http = try NIOAsyncChannel<HTTPRequestPart, HTTPResponsePart>(
                             wrappingChannelSynchronously: channel,
                             configuration: .init(isOutboundHalfClosureEnabled: true))
-                        guard first.value.askedToUpgrade else { return .http(http) }
+                        guard first.value.askedForFeed else { return .http(http) }
                         switch first.value.admission {
                         case .failure(let problem): return .refused(http, problem)
                         case .success, nil: return .refused(http, .invalidWebSocketHandshake)
@@ -128,10 +129,10 @@ struct LiveHTTPChannel: ServerChildChannel, HTTPChannelHandler {
     }
 }
 
-/// Watches a connection until its first request head arrives: notes whether it asked to upgrade (NIO's upgrade
-/// handler consumes such a request, so the refusal must be answered by hand), and closes the connection if the
-/// server shuts down or the idle timeout passes first. Removed once the first request is settled; from then on
-/// ``HTTPConnectionStateHandler`` or ``LiveFeedHandler`` take over.
+/// Watches a connection until its first request head arrives, and closes the connection if the server shuts down or
+/// the idle timeout passes first. It lets only a WebSocket upgrade for a live feed reach NIO's upgrade handler: from
+/// any other request it takes the `Upgrade` header, so the router serves it (NIO's handler would consume it). Removed
+/// once the first request is settled; from then on ``HTTPConnectionStateHandler`` or ``LiveFeedHandler`` take over.
 private final class FirstRequestGuard: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias InboundOut = HTTPServerRequestPart
@@ -141,8 +142,8 @@ private final class FirstRequestGuard: ChannelInboundHandler, RemovableChannelHa
     private var headSeen = false
     /// Whether the server began shutting down after the head arrived, while the request was still being settled.
     private(set) var quiesced = false
-    /// Whether the first request asked for a WebSocket upgrade.
-    private(set) var askedToUpgrade = false
+    /// Whether the first request asked for a WebSocket upgrade of a live feed's path.
+    private(set) var askedForFeed = false
     /// The upgrade's verdict, once the feed was looked up.
     var admission: Result<LiveTopic, Problem>?
 
@@ -161,12 +162,17 @@ private final class FirstRequestGuard: ChannelInboundHandler, RemovableChannelHa
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if !headSeen, case .head(let head) = unwrapInboundIn(data) {
-            headSeen = true
-            askedToUpgrade = head.headers.contains(name: "upgrade")
-            idleClose?.cancel()
+        guard !headSeen, case .head(var head) = unwrapInboundIn(data) else {
+            context.fireChannelRead(data)
+            return
         }
-        context.fireChannelRead(data)
+        headSeen = true
+        idleClose?.cancel()
+        askedForFeed =
+            head.headers[canonicalForm: "upgrade"].contains { $0.lowercased() == "websocket" }
+            && LiveFeeds.topic(path: head.uri) != nil
+        if !askedForFeed { head.headers.remove(name: "upgrade") }
+        context.fireChannelRead(wrapInboundOut(.head(head)))
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {

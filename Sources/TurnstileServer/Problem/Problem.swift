@@ -111,10 +111,6 @@ extension Problem {
         status: .badRequest, code: "bad_request", title: "Bad request",
         detail: "Not a valid WebSocket handshake: Sec-WebSocket-Key and Sec-WebSocket-Version: 13 are required.")
 
-    static func noLiveFeed(_ path: String) -> Problem {
-        Problem(status: .notFound, code: "not_found", title: "Not found", detail: "No live feed at \(path).")
-    }
-
     static func routeNotFound(_ path: String) -> Problem {
         Problem(status: .notFound, code: "not_found", title: "Not found", detail: "No endpoint at \(path).")
     }
