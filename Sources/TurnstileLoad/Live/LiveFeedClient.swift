@@ -31,35 +31,44 @@ public final class LiveFeedClient: Sendable {
         onEvent: @escaping @Sendable (LiveFeedEvent) -> Void
     ) async throws -> LiveFeedClient {
         let firstMessage = eventLoop.makePromise(of: Void.self)
+        let opened = eventLoop.makePromise(of: (any Channel).self)
         let upgraded: EventLoopFuture<(any Channel)?>
         do {
             upgraded = try await ClientBootstrap(group: eventLoop)
                 .connectTimeout(timeouts.connect)
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
                 .connect(host: target.host, port: target.port) { channel in
-                    channel.eventLoop.makeCompletedFuture {
+                    opened.succeed(channel)
+                    return channel.eventLoop.makeCompletedFuture {
                         try configure(
                             channel, path: target.basePath + path, host: target.hostHeader,
                             handler: { LiveFeedClientHandler(firstMessage: firstMessage, onEvent: onEvent) })
                     }
                 }
         } catch {
+            opened.fail(error)
             throw LoadError(.connect, "\(error)")
+        }
+        // Whatever stops the first message from coming ends the wait: a refusal, a failed upgrade, silence.
+        upgraded.whenComplete { result in
+            switch result {
+            case .success(nil):
+                firstMessage.fail(LoadError(.protocol, "the server refused the WebSocket upgrade for \(path)"))
+            case .success: break
+            case .failure(let error): firstMessage.fail(error)
+            }
         }
         let timeout = eventLoop.scheduleTask(in: timeouts.read) {
             firstMessage.fail(LoadError(.timeout, "no message on \(path) within \(timeouts.read)"))
         }
         defer { timeout.cancel() }
         do {
-            guard let channel = try await upgraded.get() else {
-                throw LoadError(.protocol, "the server refused the WebSocket upgrade for \(path)")
-            }
             try await firstMessage.futureResult.get()
-            return LiveFeedClient(channel: channel)
         } catch {
-            firstMessage.fail(error)
+            opened.futureResult.whenSuccess { $0.close(promise: nil) }
             throw error
         }
+        return LiveFeedClient(channel: try await opened.futureResult.get())
     }
 
     /// Closes the feed: sends a close frame (1000) and drops the connection once the server answers.
@@ -89,10 +98,7 @@ public final class LiveFeedClient: Sendable {
         let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: path, headers: headers)
         let upgrade = NIOTypedHTTPClientUpgradeConfiguration<(any Channel)?>(
             upgradeRequestHead: head, upgraders: [upgrader],
-            notUpgradingCompletionHandler: { channel in
-                channel.close(promise: nil)
-                return channel.eventLoop.makeSucceededFuture(nil)
-            })
+            notUpgradingCompletionHandler: { channel in channel.eventLoop.makeSucceededFuture(nil) })
         var pipeline = NIOUpgradableHTTPClientPipelineConfiguration(upgradeConfiguration: upgrade)
         // The server's first frames may arrive in the same read as its 101: they must reach the frame decoder.
         pipeline.leftOverBytesStrategy = .forwardBytes
