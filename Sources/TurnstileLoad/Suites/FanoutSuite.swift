@@ -45,7 +45,9 @@ public struct FanoutSuite: Sendable {
         into report: inout RunReport
     ) async throws {
         let openFiles = LoadLimits.raiseOpenFileLimit()
-        guard openFiles == 0 || Int(openFiles) > shape.connections + 64 else {
+        // An embedded target (the one a memory probe comes with) holds the server's end of each connection too.
+        let filesNeeded = shape.connections * (residentMemory == nil ? 1 : 2) + 64
+        guard openFiles == 0 || Int(openFiles) > filesNeeded else {
             throw SetupError(
                 "\(shape.connections) subscribers need more open files than this process may have (\(openFiles)); "
                     + "raise the hard limit (ulimit -Hn) or use fewer --connections")
