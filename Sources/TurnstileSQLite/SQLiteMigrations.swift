@@ -187,6 +187,19 @@ enum SQLiteMigrations {
             BEGIN SELECT RAISE(ABORT, 'an accepted bid must beat every earlier bid on its item'); END
             """,
         ],
+        // 4: the bids trigger compared each new bid with MAX(amount_cents) over all its item's bids, a scan per bid
+        // (quadratic over an auction). Every bid before it passed the same rule, so the item's latest bid (by seq) is
+        // its highest: comparing with that one, and requiring a later seq, is the same rule in two index lookups.
+        [
+            "DROP TRIGGER bids_strictly_increase",
+            """
+            CREATE TRIGGER bids_strictly_increase BEFORE INSERT ON bids
+            WHEN NEW.seq <= (SELECT MAX(seq) FROM bids WHERE item_id = NEW.item_id)
+                OR NEW.amount_cents <= (
+                    SELECT amount_cents FROM bids WHERE item_id = NEW.item_id ORDER BY seq DESC LIMIT 1)
+            BEGIN SELECT RAISE(ABORT, 'an accepted bid must come after and beat every earlier bid on its item'); END
+            """,
+        ],
     ]
 
     /// Brings the database up to the newest schema, one transaction per migration.

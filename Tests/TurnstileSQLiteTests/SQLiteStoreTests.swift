@@ -163,6 +163,38 @@ struct SQLiteStoreTests {
             }
         }
     }
+
+    @Test("the bids trigger refuses, even behind the decision rules' back, a bid that does not beat the last one")
+    func bidsTrigger() async throws {
+        try await withTemporaryDatabase { configuration in
+            try await SQLiteStore.withStore(configuration) { store in
+                let (_, userIDs) = try await seed(store, seats: 1, users: 1)
+                let item = try await store.createItem(
+                    try NewItem(
+                        title: "Lamp", startingPriceCents: 100, minIncrementCents: 1, endsAt: nil, now: Date()),
+                    sellerID: userIDs[0])
+                let insert =
+                    "INSERT INTO bids (item_id, seq, bidder_id, amount_cents, created_at_ms) VALUES (?, ?, ?, ?, 0)"
+                func bid(seq: Int, amount: Int) async throws {
+                    try await store.writer.execute(
+                        insert, [.init(item.id), .init(seq), .init(userIDs[0]), .init(amount)])
+                }
+                try await bid(seq: 5, amount: 100)
+                try await bid(seq: 6, amount: 150)
+                // Not higher than the last; higher but numbered before it; equal to it.
+                for (seq, amount) in [(7, 120), (4, 500), (7, 150)] {
+                    await #expect {
+                        try await bid(seq: seq, amount: amount)
+                    } throws: { error in
+                        (error as? SQLiteError)?.message.contains("must come after and beat") == true
+                    }
+                }
+                try await bid(seq: 7, amount: 151)
+                let stored = try await store.bids(itemID: item.id).map(\.amountCents)
+                #expect(stored == [100, 150, 151])
+            }
+        }
+    }
 }
 
 extension SQLiteStoreTests {
