@@ -71,6 +71,10 @@ struct ResourceRouterTests {
             #expect(
                 try await api.call(.post, "/api/v1/orders/\(orderID)/cancel").json["status"] as? String == "cancelled")
             #expect(try await api.call(.get, "/api/v1/products/\(productID)").json["stock"] as? Int == 3)
+            let listed = try await api.call(.get, "/api/v1/products/?page=1&page_size=5").json
+            #expect(
+                (listed["products"] as? [[String: Any]])?.compactMap { $0["sku"] as? String } == ["A1"]
+                    && listed["total"] as? Int == 1 && listed["page"] as? Int == 1 && listed["page_size"] as? Int == 5)
             let summary = try await api.call(.get, "/api/v1/summary")
             #expect(
                 summary.json["units_in_stock"] as? Int == 3

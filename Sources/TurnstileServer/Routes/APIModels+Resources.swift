@@ -51,25 +51,6 @@ struct ProductResponse: ResponseEncodable {
     }
 }
 
-struct ProductPageResponse: ResponseEncodable {
-    let products: [ProductResponse]
-    let total: Int
-    let page: Int
-    let pageSize: Int
-
-    enum CodingKeys: String, CodingKey {
-        case products, total, page
-        case pageSize = "page_size"
-    }
-
-    init(_ page: Page<Product>) {
-        products = page.items.map(ProductResponse.init)
-        total = page.total
-        self.page = page.request.page
-        pageSize = page.request.pageSize
-    }
-}
-
 struct NewOrderBody: Decodable {
     let productID: Int64
     let quantity: Int

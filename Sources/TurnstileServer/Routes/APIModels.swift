@@ -137,22 +137,36 @@ struct EventResponse: ResponseEncodable {
     }
 }
 
-struct EventPageResponse: ResponseEncodable {
-    let events: [EventResponse]
+/// One page of a list, `{"<items>": […], "total": …, "page": …, "page_size": …}`, its first member named for what
+/// it lists (`events`, `products`).
+struct PageResponse<Item: Encodable & Sendable>: ResponseEncodable {
+    let itemsKey: String
+    let items: [Item]
     let total: Int
     let page: Int
     let pageSize: Int
 
-    enum CodingKeys: String, CodingKey {
-        case events, total, page
-        case pageSize = "page_size"
-    }
-
-    init(_ page: Page<Event>) {
-        events = page.items.map(EventResponse.init)
+    init<Value>(_ itemsKey: String, _ page: Page<Value>, _ response: (Value) -> Item) {
+        self.itemsKey = itemsKey
+        items = page.items.map(response)
         total = page.total
         self.page = page.request.page
         pageSize = page.request.pageSize
+    }
+
+    private struct Key: CodingKey {
+        let stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: Key.self)
+        try container.encode(items, forKey: Key(stringValue: itemsKey))
+        try container.encode(total, forKey: Key(stringValue: "total"))
+        try container.encode(page, forKey: Key(stringValue: "page"))
+        try container.encode(pageSize, forKey: Key(stringValue: "page_size"))
     }
 }
 

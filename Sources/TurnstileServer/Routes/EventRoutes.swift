@@ -17,7 +17,7 @@ struct EventRoutes<Store: TurnstileStore> {
         group.get { request, _ in
             let page = try PageRequest(page: request.queryInt("page"), pageSize: request.queryInt("page_size"))
             return try await cached(.page(page: page.page, pageSize: page.pageSize)) {
-                EventPageResponse(try await store.events(page))
+                PageResponse("events", try await store.events(page), EventResponse.init)
             }
         }
         group.get(":id") { request, context in

@@ -22,7 +22,7 @@ struct ProductRoutes<Store: TurnstileStore> {
         }
         products.get { request, _ in
             let page = try PageRequest(page: request.queryInt("page"), pageSize: request.queryInt("page_size"))
-            return ProductPageResponse(try await store.products(page))
+            return PageResponse("products", try await store.products(page), ProductResponse.init)
         }
         products.get(":id") { request, context in
             let id = try request.pathID("id", context: context)
