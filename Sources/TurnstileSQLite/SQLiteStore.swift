@@ -31,6 +31,7 @@ public final class SQLiteStore: TurnstileStore {
     let clock: @Sendable () -> Date
     public let identity: String
     public var commitSequence: UInt64 { queue.commitSequence }
+    public var writeActivity: WriteActivity { queue.activity }
 
     private init(
         writer: SQLiteConnection, readers: [SQLiteConnection], threadPools: [NIOThreadPool], identity: String,

@@ -42,8 +42,10 @@ public struct Server<Store: TurnstileStore>: Sendable {
         let cache = configuration.readCacheEnabled ? EventReadCache { store.commitSequence } : nil
 
         let router = Router(context: TurnstileRequestContext.self)
+        let metrics = ServiceMetrics(writes: store.writeActivity, hub: feeds.hub)
         router.add(middleware: ProblemMiddleware())
-        OpsRoutes(store: store).register(on: router)
+        router.add(middleware: MetricsMiddleware(metrics: metrics))
+        OpsRoutes(store: store, metrics: metrics).register(on: router)
         let api = router.group("api/v1")
         AuthRoutes(store: store, hasher: hasher, tokens: tokens).register(on: api.group("auth"))
         EventRoutes(store: store, cache: cache).register(

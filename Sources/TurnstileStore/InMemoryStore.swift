@@ -26,6 +26,8 @@ public final class InMemoryStore: TurnstileStore {
     private let clock: @Sendable () -> Date
     public let identity = UUID().uuidString
     public let changes = ChangeFeed()
+    /// Every write is a batch of one here.
+    public let writeActivity = WriteActivity()
     private let commits = Atomic<UInt64>(0)
     public var commitSequence: UInt64 { commits.load(ordering: .sequentiallyConsistent) }
 
@@ -43,6 +45,7 @@ public final class InMemoryStore: TurnstileStore {
     /// Carries out one write as a batch of one, decided by the same ``BatchPlan`` as the real stores, under the lock.
     public func write(_ command: WriteCommand) throws(TurnstileError) -> WriteOutput {
         let now = clock()
+        defer { writeActivity.report(writes: 1, committed: true) }
         return try state.withLock { state throws(TurnstileError) in
             var plan = BatchPlan(state.inputs(for: BatchPlan.needs(of: [command]), now: now))
             let result = plan.apply(command)

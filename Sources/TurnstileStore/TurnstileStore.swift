@@ -24,6 +24,9 @@ public protocol TurnstileStore: Service {
     /// The changes live feeds announce, published once each batch has committed, in commit order.
     var changes: ChangeFeed { get }
 
+    /// The writer's batches as they are carried out (their sizes, and whether they committed), for metrics.
+    var writeActivity: WriteActivity { get }
+
     /// Carries out one write through the store's writer and answers once it committed. A write refused by a rule
     /// (sold out, bid too low, …) throws that rule's error; nothing of it was written.
     func write(_ command: WriteCommand) async throws(TurnstileError) -> WriteOutput

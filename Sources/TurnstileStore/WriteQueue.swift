@@ -38,6 +38,8 @@ public final class WriteQueue<Command: Sendable, Output: Sendable>: Sendable {
 
     private let state = Mutex(State())
     private let committedBatches = Atomic<UInt64>(0)
+    /// Every batch the writer loop carries out, with its size and whether it committed.
+    public let activity = WriteActivity()
     private let depthMax: Int
     private let batchMax: Int
     private let waitMax: Duration
@@ -100,8 +102,10 @@ public final class WriteQueue<Command: Sendable, Output: Sendable>: Sendable {
                 results = outputs.map { .success($0) }
                 // Counted before anyone is answered: see `TurnstileStore.commitSequence`.
                 committedBatches.add(1, ordering: .sequentiallyConsistent)
+                activity.report(writes: batch.count, committed: true)
             } catch {
                 results = Array(repeating: .failure(error), count: batch.count)
+                activity.report(writes: batch.count, committed: false)
             }
             for (pending, result) in zip(batch, results) {
                 pending.waiter.resume(returning: result)

@@ -139,6 +139,53 @@ struct LiveFeedTests {
         }
     }
 
+    @Test("GET /metrics counts requests by route template, write batches, and live subscribers as they come and go")
+    func metrics() async throws {
+        try await LiveServer.with { server in
+            let users = try await server.provisionUsers(2)
+            let itemID = try await createItem(on: server, token: users[0].token)
+            for _ in 0..<3 { _ = try await server.send(.init(.GET, "/api/v1/items/\(itemID)")) }
+            _ = try await server.send(.init(.GET, "/api/v1/items/999999"))
+            let feeds = try await (0..<3).asyncMap { _ in
+                try await Subscriber.open(port: server.port, path: "/api/v1/items/\(itemID)/live")
+            }
+            let connected = try await Self.metrics(of: server)
+            #expect(connected["turnstile_live_subscribers"] == 3)
+            #expect(
+                connected[#"turnstile_http_requests_total{route="/api/v1/items/{id}",method="GET",status="200"}"#] == 3)
+            #expect(
+                connected[#"turnstile_http_requests_total{route="/api/v1/items/{id}",method="GET",status="404"}"#] == 1)
+            #expect(
+                connected[#"turnstile_http_request_duration_seconds_count{route="/api/v1/items/{id}",method="GET"}"#]
+                    == 4)
+            // Two registrations and an item: three writes, however they were batched.
+            #expect(connected["turnstile_write_batch_writes_sum"] == 3)
+            #expect(connected[#"turnstile_store_errors_total{operation="request"}"#] == 0)
+
+            // A client that closes is out of the hub by the time the server's close answer reaches it.
+            for feed in feeds {
+                feed.client.close()
+                #expect(try await feed.end() == .normalClosure)
+            }
+            #expect(try await Self.metrics(of: server)["turnstile_live_subscribers"] == 0)
+        }
+    }
+
+    /// Every sample of `GET /metrics`, by its name and labels as written.
+    private static func metrics(of server: LiveServer) async throws -> [String: Double] {
+        let response = try await server.send(.init(.GET, "/metrics"))
+        #expect(response.status == 200)
+        #expect(response.headers.first(name: "Content-Type")?.hasPrefix("text/plain; version=0.0.4") == true)
+        var samples: [String: Double] = [:]
+        for line in response.text.split(separator: "\n") where !line.hasPrefix("#") {
+            guard let space = line.lastIndex(of: " "), let value = Double(line[line.index(after: space)...]) else {
+                continue
+            }
+            samples[String(line[..<space])] = value
+        }
+        return samples
+    }
+
     private func createItem(on server: LiveServer, token: String) async throws -> Int {
         let created = try await server.send(
             .json(

@@ -14,28 +14,33 @@ struct ProblemMiddleware: RouterMiddleware {
         do {
             return try await next(request, context)
         } catch {
-            return try problem(for: error, request: request, context: context)
-                .response(from: request, context: context)
+            guard let problem = Problem(answering: error, path: request.uri.path) else {
+                context.logger.error("unexpected error answering \(request.method) \(request.uri.path): \(error)")
+                return try Problem.internalError.response(from: request, context: context)
+            }
+            return try problem.response(from: request, context: context)
         }
     }
+}
 
-    private func problem(for error: any Error, request: Request, context: Context) -> Problem {
+extension Problem {
+    /// The problem that answers `error`, thrown while serving `path`; nil for an error nobody expected (a 500).
+    init?(answering error: any Error, path: String) {
         switch error {
         case let problem as Problem:
-            return problem
+            self = problem
         case let error as TurnstileError:
-            return Problem(error)
+            self.init(error)
         case is NIOTooManyBytesError:
-            return .payloadTooLarge
+            self = .payloadTooLarge
         case let error as HTTPError where error.status == .notFound:
-            return .routeNotFound(request.uri.path)
+            self = .routeNotFound(path)
         case let error as any HTTPResponseError where (400..<500).contains(error.status.code):
-            return Problem(
+            self.init(
                 status: error.status, code: "bad_request", title: error.status.reasonPhrase,
                 detail: (error as? HTTPError)?.body ?? "The request was refused: \(error.status.reasonPhrase).")
         default:
-            context.logger.error("unexpected error answering \(request.method) \(request.uri.path): \(error)")
-            return .internalError
+            return nil
         }
     }
 }

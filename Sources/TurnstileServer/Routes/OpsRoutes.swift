@@ -2,12 +2,18 @@ import Hummingbird
 import TurnstileCore
 import TurnstileStore
 
-/// `GET /health` (the process answers; touches no store), `GET /ready` (the store answers too) and
-/// `GET /api/v1/summary` (counts across products and orders).
+/// `GET /health` (the process answers; touches no store), `GET /ready` (the store answers too), `GET /metrics`
+/// (Prometheus's text format, see ``ServiceMetrics``) and `GET /api/v1/summary` (counts across products and orders).
 struct OpsRoutes<Store: TurnstileStore> {
     let store: Store
+    let metrics: ServiceMetrics
 
     func register(on router: Router<TurnstileRequestContext>) {
+        router.get("metrics") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: metrics.exposition())))
+        }
         router.get("health") { _, _ in StatusResponse(status: "ok") }
         router.get("ready") { _, _ in
             try await store.checkReachable()

@@ -1,0 +1,86 @@
+import Foundation
+import Prometheus
+import TurnstileCore
+import TurnstileStore
+
+/// The service's metrics, in Prometheus's text format at `GET /metrics`. One registry per server, so servers in one
+/// process (tests, the demo) never mix their counts.
+///
+/// - `turnstile_http_requests_total{route, method, status}` and `turnstile_http_request_duration_seconds{route,
+///   method}`: every request the router answered, by route template (`/api/v1/events/{id}`, never the raw path, so
+///   the label set stays bounded; Hummingbird's `NotFound` for unknown paths).
+/// - `turnstile_write_batch_writes`: how many writes each committed batch carried (group commit at work).
+/// - `turnstile_store_errors_total{operation}`: store calls that failed as unavailable (`request`), and write
+///   batches that failed (`batch`).
+/// - `turnstile_live_subscribers`: live-feed connections now.
+final class ServiceMetrics: Sendable {
+    private let registry = PrometheusCollectorRegistry()
+    private let batchWrites: ValueHistogram
+    private let failedRequests: Counter
+    private let failedBatches: Counter
+    private let subscribers: Gauge
+    private let hub: LiveHub
+
+    static let requestDurationBuckets: [Duration] = [
+        .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10),
+        .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500),
+        .seconds(1), .seconds(2.5), .seconds(5),
+    ]
+    static let batchWritesBuckets: [Double] = [1, 2, 5, 10, 25, 50, 100, 250, 500, 1_000]
+
+    private static var requests: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "turnstile", subsystem: "http", metricName: "requests", unitName: "total",
+            helpText: "Requests answered, by route template, method and status.")
+    }
+    private static var requestDuration: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "turnstile", subsystem: "http", metricName: "request_duration", unitName: "seconds",
+            helpText: "Time to answer a request, by route template and method.")
+    }
+    private static var storeErrors: MetricNameDescriptor {
+        MetricNameDescriptor(
+            namespace: "turnstile", subsystem: "store", metricName: "errors", unitName: "total",
+            helpText: "Requests failed because the store was unavailable, and write batches that failed.")
+    }
+
+    init(writes: WriteActivity, hub: LiveHub) {
+        self.hub = hub
+        batchWrites = registry.makeValueHistogram(
+            descriptor: MetricNameDescriptor(
+                namespace: "turnstile", subsystem: "write", metricName: "batch", unitName: "writes",
+                helpText: "Writes carried by each committed write batch."),
+            buckets: Self.batchWritesBuckets)
+        failedRequests = registry.makeCounter(descriptor: Self.storeErrors, labels: [("operation", "request")])
+        failedBatches = registry.makeCounter(descriptor: Self.storeErrors, labels: [("operation", "batch")])
+        subscribers = registry.makeGauge(
+            descriptor: MetricNameDescriptor(
+                namespace: "turnstile", subsystem: "live", metricName: "subscribers", unitName: "",
+                helpText: "Live-feed connections now."))
+        writes.observe { [batchWrites, failedBatches] count, committed in
+            if committed { batchWrites.record(Double(count)) } else { failedBatches.increment() }
+        }
+    }
+
+    /// Records one answered request.
+    func request(route: String, method: String, status: Int, duration: Duration) {
+        registry.makeCounter(
+            descriptor: Self.requests, labels: [("route", route), ("method", method), ("status", String(status))]
+        ).increment()
+        registry.makeDurationHistogram(
+            descriptor: Self.requestDuration, labels: [("route", route), ("method", method)],
+            buckets: Self.requestDurationBuckets
+        ).record(duration)
+    }
+
+    /// Records a request that failed because the store was unavailable.
+    func storeUnavailable() {
+        failedRequests.increment()
+    }
+
+    /// Everything, in Prometheus's text exposition format.
+    func exposition() -> [UInt8] {
+        subscribers.set(Double(hub.subscriberCount))
+        return registry.emitToBuffer()
+    }
+}
