@@ -41,10 +41,17 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The SQL both stores run: the batch's reads and writes, and every read, over a small session protocol.
+        .target(
+            name: "TurnstileSQL",
+            dependencies: ["TurnstileCore", "TurnstileStore"],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "TurnstileSQLite",
             dependencies: [
                 "TurnstileCore",
+                "TurnstileSQL",
                 "TurnstileStore",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -147,6 +154,7 @@ let package = Package(
             name: "TurnstileSQLiteTests",
             dependencies: [
                 "TurnstileCore",
+                "TurnstileSQL",
                 "TurnstileSQLite",
                 "TurnstileStore",
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),

@@ -1,5 +1,6 @@
 import SQLiteNIO
 import TurnstileCore
+import TurnstileSQL
 
 /// The schema, as an ordered list of migrations. Migration `n` (from 1) brings `PRAGMA user_version` from `n - 1`
 /// to `n`; a migration once released is never edited, only followed by a new one.

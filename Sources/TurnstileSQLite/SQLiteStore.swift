@@ -6,6 +6,7 @@ import SQLiteNIO
 import ServiceLifecycle
 import Synchronization
 import TurnstileCore
+import TurnstileSQL
 import TurnstileStore
 
 /// The embedded store: one SQLite file in WAL mode, a single writer connection driven by a ``WriteQueue`` (group
@@ -20,7 +21,7 @@ import TurnstileStore
 ///     let event = try await store.createEvent(newEvent, organizerID: 1)
 /// }
 /// ```
-public final class SQLiteStore: TurnstileStore {
+public final class SQLiteStore: SQLStore {
     let writer: SQLiteConnection
     private let readers: [SQLiteConnection]
     private let nextReader = Atomic<Int>(0)
@@ -80,7 +81,10 @@ public final class SQLiteStore: TurnstileStore {
                 try await writer.execute(pragma)
             }
             try await SQLiteMigrations.migrate(writer)
-            let identity = try await writer.query("SELECT value FROM meta WHERE key = 'identity'")[0].string("value")
+            let identity =
+                try await writer.query("SELECT value FROM meta WHERE key = 'identity'")
+                .first?.column("value")?.string ?? ""
+            precondition(!identity.isEmpty, "migration 2 stores the database's identity")
             var readers: [SQLiteConnection] = []
             for readerPool in readerPools {
                 let reader = try await SQLiteConnection.open(
@@ -156,10 +160,7 @@ public final class SQLiteStore: TurnstileStore {
         while !Task.isCancelled {
             do {
                 try await Task.sleep(for: .milliseconds(Limits.holdSweepIntervalMilliseconds))
-                let due = try await read(
-                    "SELECT 1 AS due FROM bookings WHERE status = 'held' AND expires_at_ms <= ? LIMIT 1",
-                    [SQLiteData(clock())])
-                if !due.isEmpty { try await expireHolds() }
+                if try await holdsHaveRunOut(by: clock()) { try await expireHolds() }
             } catch is CancellationError {
                 return
             } catch {
@@ -168,103 +169,10 @@ public final class SQLiteStore: TurnstileStore {
         }
     }
 
-    // MARK: Reads: on the reader connections, from the last committed state
-
-    public func credentials(email: String) async throws(TurnstileError) -> StoredCredentials? {
-        let rows = try await read(
-            "SELECT \(Columns.user), password_hash FROM users WHERE email = ?", [.text(email)])
-        return rows.first.map { StoredCredentials(user: $0.user(), passwordHash: $0.string("password_hash")) }
-    }
-
-    public func event(id: Int64) async throws(TurnstileError) -> Event? {
-        try await read("SELECT \(Columns.event) FROM events WHERE id = ?", [SQLiteData(id)]).first?.event()
-    }
-
-    public func events(_ page: PageRequest) async throws(TurnstileError) -> Page<Event> {
-        let rows = try await read(
-            "SELECT \(Columns.event) FROM events ORDER BY id LIMIT ? OFFSET ?",
-            [SQLiteData(page.pageSize), SQLiteData(page.offset)])
-        let total = try await read("SELECT COUNT(*) AS total FROM events", []).first?.int("total") ?? 0
-        return Page(items: rows.map { $0.event() }, total: total, request: page)
-    }
-
-    public func bookings(userID: Int64) async throws(TurnstileError) -> [Booking] {
-        try await read(
-            "SELECT \(Columns.booking) FROM bookings WHERE user_id = ? ORDER BY id DESC LIMIT ?",
-            [SQLiteData(userID), SQLiteData(Limits.bookingsListedMax)]
-        ).map { $0.booking() }
-    }
-
-    public func product(id: Int64) async throws(TurnstileError) -> Product? {
-        try await read("SELECT \(Columns.product) FROM products WHERE id = ?", [SQLiteData(id)]).first?.product()
-    }
-
-    public func products(_ page: PageRequest) async throws(TurnstileError) -> Page<Product> {
-        let rows = try await read(
-            "SELECT \(Columns.product) FROM products ORDER BY id LIMIT ? OFFSET ?",
-            [SQLiteData(page.pageSize), SQLiteData(page.offset)])
-        let total = try await read("SELECT COUNT(*) AS total FROM products", []).first?.int("total") ?? 0
-        return Page(items: rows.map { $0.product() }, total: total, request: page)
-    }
-
-    public func orders(userID: Int64) async throws(TurnstileError) -> [Order] {
-        try await read(
-            "SELECT \(Columns.order) FROM orders WHERE user_id = ? ORDER BY id DESC LIMIT ?",
-            [SQLiteData(userID), SQLiteData(Limits.ordersListedMax)]
-        ).map { $0.order() }
-    }
-
-    public func stockSummary() async throws(TurnstileError) -> StockSummary {
-        // One statement, so the counts come from one snapshot and add up.
-        let rows = try await read(
-            """
-            SELECT 'product' AS what, COUNT(*) AS count, COALESCE(SUM(stock), 0) AS units FROM products
-            UNION ALL SELECT status, COUNT(*), SUM(quantity) FROM orders GROUP BY status
-            """, [])
-        var products = 0
-        var units = 0
-        var orders: [OrderStatus: Int] = [:]
-        for row in rows {
-            if let status = OrderStatus(rawValue: row.string("what")) {
-                orders[status] = row.int("count")
-            } else {
-                products = row.int("count")
-                units = row.int("units")
-            }
-        }
-        return StockSummary(products: products, unitsInStock: units, ordersByStatus: orders)
-    }
-
-    public func creditAccount(userID: Int64) async throws(TurnstileError) -> CreditAccount {
-        let row = try await read("SELECT total, balance FROM credit_accounts WHERE user_id = ?", [SQLiteData(userID)])
-            .first
-        return CreditAccount(userID: userID, total: row?.int("total") ?? 0, balance: row?.int("balance") ?? 0)
-    }
-
-    public func ledger(userID: Int64) async throws(TurnstileError) -> [LedgerEntry] {
-        try await read(
-            "SELECT \(Columns.ledgerEntry) FROM ledger WHERE user_id = ? ORDER BY id DESC LIMIT ?",
-            [SQLiteData(userID), SQLiteData(Limits.ledgerEntriesListedMax)]
-        ).map { $0.ledgerEntry() }
-    }
-
-    public func item(id: Int64) async throws(TurnstileError) -> Item? {
-        try await read("SELECT \(Columns.item) FROM items WHERE id = ?", [SQLiteData(id)]).first?.item()
-    }
-
-    public func bids(itemID: Int64) async throws(TurnstileError) -> [Bid] {
-        try await read(
-            "SELECT * FROM (SELECT \(Columns.bid) FROM bids WHERE item_id = ? ORDER BY seq DESC LIMIT ?) ORDER BY seq",
-            [SQLiteData(itemID), SQLiteData(Limits.bidsListedMax)]
-        ).map { $0.bid() }
-    }
-
-    public func checkReachable() async throws(TurnstileError) {
-        _ = try await read("SELECT 1 AS one", [])
-    }
+    // MARK: Reads: every statement is ``SQLStore``'s, on the reader connections, from the last committed state
 
     /// Runs a read on the next reader connection, round robin.
-    private func read(_ sql: String, _ binds: [SQLiteData]) async throws(TurnstileError) -> [SQLiteRow] {
+    public func read(_ sql: String, _ binds: [SQLValue]) async throws(TurnstileError) -> [any SQLRow] {
         let index = nextReader.add(1, ordering: .relaxed).oldValue % readers.count
         do {
             return try await readers[index].query(sql, binds)

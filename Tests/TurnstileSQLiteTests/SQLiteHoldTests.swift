@@ -2,6 +2,7 @@ import Foundation
 import Synchronization
 import Testing
 import TurnstileCore
+import TurnstileSQL
 import TurnstileStore
 
 @testable import TurnstileSQLite

@@ -2,6 +2,7 @@ import Foundation
 import SQLiteNIO
 import Testing
 import TurnstileCore
+import TurnstileSQL
 import TurnstileStore
 
 @testable import TurnstileSQLite

@@ -1,5 +1,6 @@
 import Foundation
 import TurnstileCore
+import TurnstileSQL
 import TurnstileStore
 
 @testable import TurnstileSQLite

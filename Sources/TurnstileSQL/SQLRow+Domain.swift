@@ -1,28 +1,26 @@
 import Foundation
-import SQLiteNIO
 import TurnstileCore
 
 /// Decoding of the domain's values from rows, for the columns the store's queries select.
-extension SQLiteRow {
-    func int64(_ column: String) -> Int64 {
-        guard let value = self.column(column)?.integer else {
+extension SQLRow {
+    public func int64(_ column: String) -> Int64 {
+        guard case .integer(let value) = self.value(column) else {
             preconditionFailure("column \(column) missing or not an integer; the query and the decoder disagree")
         }
-        return Int64(value)
+        return value
     }
 
-    func int(_ column: String) -> Int { Int(int64(column)) }
+    public func int(_ column: String) -> Int { Int(int64(column)) }
 
-    func string(_ column: String) -> String {
-        guard let value = self.column(column)?.string else {
+    public func string(_ column: String) -> String {
+        guard case .text(let value) = self.value(column) else {
             preconditionFailure("column \(column) missing or not text; the query and the decoder disagree")
         }
         return value
     }
 
-    func optionalString(_ column: String) -> String? {
-        guard let data = self.column(column), !data.isNull else { return nil }
-        return data.string
+    public func optionalString(_ column: String) -> String? {
+        self.value(column) == .null ? nil : string(column)
     }
 
     func date(_ column: String) -> Date { Date(millisecondsSince1970: int64(column)) }
@@ -39,9 +37,8 @@ extension SQLiteRow {
             createdAt: date("created_at_ms"))
     }
 
-    func optionalInt64(_ column: String) -> Int64? {
-        guard let data = self.column(column), !data.isNull else { return nil }
-        return int64(column)
+    public func optionalInt64(_ column: String) -> Int64? {
+        self.value(column) == .null ? nil : int64(column)
     }
 
     func optionalDate(_ column: String) -> Date? { optionalInt64(column).map(Date.init(millisecondsSince1970:)) }
@@ -101,27 +98,6 @@ extension SQLiteRow {
     }
 }
 
-extension SQLiteData {
-    init(_ value: Int64) { self = .integer(SQLiteInt64(value)) }
-    init(_ value: Int) { self = .integer(SQLiteInt64(value)) }
-    init(_ value: Date) { self = .integer(SQLiteInt64(value.millisecondsSince1970)) }
-    init(_ value: String?) { self = value.map { .text($0) } ?? .null }
-    init(_ value: Int64?) { self = value.map { SQLiteData($0) } ?? .null }
-    init(_ value: Int?) { self = value.map { SQLiteData($0) } ?? .null }
-    init(_ value: Date?) { self = value.map { SQLiteData($0) } ?? .null }
-}
-
-extension Date {
-    init(millisecondsSince1970 milliseconds: Int64) {
-        self.init(timeIntervalSince1970: Double(milliseconds) / 1_000)
-    }
-
-    /// Milliseconds since 1970, clamped to what 64 bits hold (domain validation keeps dates far inside that).
-    var millisecondsSince1970: Int64 {
-        Int64(exactly: (timeIntervalSince1970 * 1_000).rounded()) ?? (timeIntervalSince1970 < 0 ? .min : .max)
-    }
-}
-
 /// Columns selected for each domain value, so that queries and decoders stay in step.
 enum Columns {
     static let user = "id, email, username, created_at_ms"
@@ -141,12 +117,5 @@ enum Columns {
     /// `(?, ?, …)` with `count` placeholders.
     static func placeholders(_ count: Int) -> String {
         "(" + Array(repeating: "?", count: count).joined(separator: ", ") + ")"
-    }
-}
-
-extension SQLiteConnection {
-    /// Runs a statement whose rows, if any, are not needed.
-    func execute(_ sql: String, _ binds: [SQLiteData] = []) async throws {
-        _ = try await query(sql, binds)
     }
 }

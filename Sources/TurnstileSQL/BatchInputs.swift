@@ -1,15 +1,13 @@
 import Foundation
-import SQLiteNIO
 import TurnstileCore
 import TurnstileStore
 
-/// Reads, inside the write transaction, what a batch's plan needs: SQLite's half of ``BatchPlan``.
+/// Reads, inside the write transaction, what a batch's plan needs: the database's half of ``BatchPlan``.
 ///
 /// Each kind of row is read with one statement for the whole batch, so a batch of a thousand claims on one event
 /// costs the same handful of statements as a batch of one.
 enum BatchInputs {
-    static func load(_ needs: BatchPlan.Needs, now: Date, on writer: SQLiteConnection) async throws -> BatchPlan.Inputs
-    {
+    static func load(_ needs: BatchPlan.Needs, now: Date, on writer: some SQLSession) async throws -> BatchPlan.Inputs {
         var inputs = BatchPlan.Inputs(now: now)
         let reader = BatchReader(connection: writer)
 
@@ -33,17 +31,17 @@ enum BatchInputs {
 
         // Holds that ran out on the events the batch touches (on every event, for the sweep) are released first.
         let seatEvents = needs.seatEventIDs.union(bookings.values.map(\.eventID))
-        let expired: [SQLiteRow]
+        let expired: [any SQLRow]
         if needs.sweepsHolds {
             expired = try await writer.query(
                 """
                 SELECT \(Columns.booking) FROM bookings WHERE status = 'held' AND expires_at_ms <= ?
                 ORDER BY expires_at_ms LIMIT ?
-                """, [SQLiteData(now), SQLiteData(Limits.holdSweepBookingsMax)])
+                """, [SQLValue(now), SQLValue(Limits.holdSweepBookingsMax)])
         } else {
             expired = try await reader.rows(
                 "SELECT \(Columns.booking) FROM bookings WHERE status = 'held' AND expires_at_ms <= ?",
-                binds: [SQLiteData(now)], where: "event_id", in: seatEvents)
+                binds: [SQLValue(now)], where: "event_id", in: seatEvents)
         }
         for booking in expired.map({ $0.booking() }) { bookings[booking.id] = booking }
         inputs.bookings = bookings
@@ -69,7 +67,7 @@ enum BatchInputs {
     }
 
     private static func loadBalances(
-        of needs: BatchPlan.Needs, into inputs: inout BatchPlan.Inputs, reader: BatchReader
+        of needs: BatchPlan.Needs, into inputs: inout BatchPlan.Inputs, reader: BatchReader<some SQLSession>
     ) async throws {
         var eventIDs: Set<Int64> = []
         var productIDs: Set<Int64> = []
@@ -105,7 +103,7 @@ enum BatchInputs {
     }
 
     private static func loadStoredGrants(
-        _ refs: Set<IdempotencyRef>, into inputs: inout BatchPlan.Inputs, on writer: SQLiteConnection
+        _ refs: Set<IdempotencyRef>, into inputs: inout BatchPlan.Inputs, on writer: some SQLSession
     ) async throws {
         guard !refs.isEmpty else { return }
         let pairs = Array(refs)
@@ -114,7 +112,7 @@ enum BatchInputs {
             """
             SELECT user_id, key, resource_kind, resource_id, amount, grant_id FROM claim_keys
             WHERE (user_id, key) IN (VALUES \(values))
-            """, pairs.flatMap { [SQLiteData($0.userID), SQLiteData.text($0.key)] })
+            """, pairs.flatMap { [SQLValue($0.userID), SQLValue.text($0.key)] })
         var grantIDs: [ResourceKey.Kind: [IdempotencyRef: Int64]] = [:]
         for row in rows {
             let ref = IdempotencyRef(userID: row.int64("user_id"), key: row.string("key"))
@@ -151,13 +149,13 @@ enum BatchInputs {
     }
 
     /// The next id of every table, in one statement: each is a lookup of the last key of its primary index.
-    private static func nextIDs(on writer: SQLiteConnection) async throws -> BatchPlan.NextIDs {
+    private static func nextIDs(on writer: some SQLSession) async throws -> BatchPlan.NextIDs {
         let tables = [
             ("user", "users"), ("event", "events"), ("booking", "bookings"), ("product", "products"),
             ("order_", "orders"), ("ledger", "ledger"), ("item", "items"), ("waitlist", "waitlist"),
         ]
         let selects = tables.map { "(SELECT COALESCE(MAX(id), 0) + 1 FROM \($0.1)) AS \($0.0)" }
-        let row = try await writer.query("SELECT " + selects.joined(separator: ", "))[0]
+        let row = try await writer.query("SELECT " + selects.joined(separator: ", "), [])[0]
         var next = BatchPlan.NextIDs()
         next.user = row.int64("user")
         next.event = row.int64("event")
@@ -172,12 +170,12 @@ enum BatchInputs {
 }
 
 /// Runs `SELECT … WHERE column IN (…)` for a set of keys, skipping the statement when the set is empty.
-struct BatchReader {
-    let connection: SQLiteConnection
+struct BatchReader<Session: SQLSession> {
+    let connection: Session
 
     func rows<Key: Hashable & Sendable>(
-        _ select: String, binds: [SQLiteData] = [], where column: String, in keys: Set<Key>, orderBy: String? = nil
-    ) async throws -> [SQLiteRow] {
+        _ select: String, binds: [SQLValue] = [], where column: String, in keys: Set<Key>, orderBy: String? = nil
+    ) async throws -> [any SQLRow] {
         guard !keys.isEmpty else { return [] }
         let keyBinds = keys.map(Self.bind)
         let joiner = select.contains(" WHERE ") ? " AND " : " WHERE "
@@ -186,9 +184,9 @@ struct BatchReader {
         return try await connection.query(sql, binds + keyBinds)
     }
 
-    private static func bind(_ key: some Hashable & Sendable) -> SQLiteData {
+    private static func bind(_ key: some Hashable & Sendable) -> SQLValue {
         switch key {
-        case let id as Int64: SQLiteData(id)
+        case let id as Int64: SQLValue(id)
         case let text as String: .text(text)
         default: preconditionFailure("keys are ids or text")
         }

@@ -1,0 +1,112 @@
+import Foundation
+import TurnstileCore
+import TurnstileStore
+
+/// A store whose data lives in a SQL database. It supplies ``read(_:_:)`` (on committed state, away from the
+/// writer) and gets every read of ``TurnstileStore`` from here, so both databases answer with the same statements.
+public protocol SQLStore: TurnstileStore {
+    /// Runs one read statement on the last committed state.
+    func read(_ sql: String, _ binds: [SQLValue]) async throws(TurnstileError) -> [any SQLRow]
+}
+
+extension SQLStore {
+    public func credentials(email: String) async throws(TurnstileError) -> StoredCredentials? {
+        let rows = try await read(
+            "SELECT \(Columns.user), password_hash FROM users WHERE email = ?", [SQLValue(email)])
+        return rows.first.map { StoredCredentials(user: $0.user(), passwordHash: $0.string("password_hash")) }
+    }
+
+    public func event(id: Int64) async throws(TurnstileError) -> Event? {
+        try await read("SELECT \(Columns.event) FROM events WHERE id = ?", [SQLValue(id)]).first?.event()
+    }
+
+    public func events(_ page: PageRequest) async throws(TurnstileError) -> Page<Event> {
+        let rows = try await read(
+            "SELECT \(Columns.event) FROM events ORDER BY id LIMIT ? OFFSET ?",
+            [SQLValue(page.pageSize), SQLValue(page.offset)])
+        let total = try await read("SELECT COUNT(*) AS total FROM events", []).first?.int("total") ?? 0
+        return Page(items: rows.map { $0.event() }, total: total, request: page)
+    }
+
+    public func bookings(userID: Int64) async throws(TurnstileError) -> [Booking] {
+        try await read(
+            "SELECT \(Columns.booking) FROM bookings WHERE user_id = ? ORDER BY id DESC LIMIT ?",
+            [SQLValue(userID), SQLValue(Limits.bookingsListedMax)]
+        ).map { $0.booking() }
+    }
+
+    public func product(id: Int64) async throws(TurnstileError) -> Product? {
+        try await read("SELECT \(Columns.product) FROM products WHERE id = ?", [SQLValue(id)]).first?.product()
+    }
+
+    public func products(_ page: PageRequest) async throws(TurnstileError) -> Page<Product> {
+        let rows = try await read(
+            "SELECT \(Columns.product) FROM products ORDER BY id LIMIT ? OFFSET ?",
+            [SQLValue(page.pageSize), SQLValue(page.offset)])
+        let total = try await read("SELECT COUNT(*) AS total FROM products", []).first?.int("total") ?? 0
+        return Page(items: rows.map { $0.product() }, total: total, request: page)
+    }
+
+    public func orders(userID: Int64) async throws(TurnstileError) -> [Order] {
+        try await read(
+            "SELECT \(Columns.order) FROM orders WHERE user_id = ? ORDER BY id DESC LIMIT ?",
+            [SQLValue(userID), SQLValue(Limits.ordersListedMax)]
+        ).map { $0.order() }
+    }
+
+    public func stockSummary() async throws(TurnstileError) -> StockSummary {
+        // One statement, so the counts come from one snapshot and add up.
+        let rows = try await read(
+            """
+            SELECT 'product' AS what, COUNT(*) AS count, COALESCE(SUM(stock), 0) AS units FROM products
+            UNION ALL SELECT status, COUNT(*), SUM(quantity) FROM orders GROUP BY status
+            """, [])
+        var products = 0
+        var units = 0
+        var orders: [OrderStatus: Int] = [:]
+        for row in rows {
+            if let status = OrderStatus(rawValue: row.string("what")) {
+                orders[status] = row.int("count")
+            } else {
+                products = row.int("count")
+                units = row.int("units")
+            }
+        }
+        return StockSummary(products: products, unitsInStock: units, ordersByStatus: orders)
+    }
+
+    public func creditAccount(userID: Int64) async throws(TurnstileError) -> CreditAccount {
+        let row = try await read("SELECT total, balance FROM credit_accounts WHERE user_id = ?", [SQLValue(userID)])
+            .first
+        return CreditAccount(userID: userID, total: row?.int("total") ?? 0, balance: row?.int("balance") ?? 0)
+    }
+
+    public func ledger(userID: Int64) async throws(TurnstileError) -> [LedgerEntry] {
+        try await read(
+            "SELECT \(Columns.ledgerEntry) FROM ledger WHERE user_id = ? ORDER BY id DESC LIMIT ?",
+            [SQLValue(userID), SQLValue(Limits.ledgerEntriesListedMax)]
+        ).map { $0.ledgerEntry() }
+    }
+
+    public func item(id: Int64) async throws(TurnstileError) -> Item? {
+        try await read("SELECT \(Columns.item) FROM items WHERE id = ?", [SQLValue(id)]).first?.item()
+    }
+
+    public func bids(itemID: Int64) async throws(TurnstileError) -> [Bid] {
+        try await read(
+            "SELECT * FROM (SELECT \(Columns.bid) FROM bids WHERE item_id = ? ORDER BY seq DESC LIMIT ?) ORDER BY seq",
+            [SQLValue(itemID), SQLValue(Limits.bidsListedMax)]
+        ).map { $0.bid() }
+    }
+
+    public func checkReachable() async throws(TurnstileError) {
+        _ = try await read("SELECT 1 AS one", [])
+    }
+
+    /// Whether any hold had run out by `now`: the cheap check that keeps idle sweeps from writing at all.
+    public func holdsHaveRunOut(by now: Date) async throws(TurnstileError) -> Bool {
+        try await !read(
+            "SELECT 1 AS due FROM bookings WHERE status = 'held' AND expires_at_ms <= ? LIMIT 1", [SQLValue(now)]
+        ).isEmpty
+    }
+}
