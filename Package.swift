@@ -23,6 +23,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1", traits: []),
         .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.2"),
     ],
     targets: [
@@ -44,7 +45,7 @@ let package = Package(
         // The SQL both stores run: the batch's reads and writes, and every read, over a small session protocol.
         .target(
             name: "TurnstileSQL",
-            dependencies: ["TurnstileCore", "TurnstileStore"],
+            dependencies: ["TurnstileCore", "TurnstileStore", .product(name: "Logging", package: "swift-log")],
             swiftSettings: swiftSettings
         ),
         .target(
@@ -57,6 +58,19 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The shared store on PostgreSQL, for several instances behind a load balancer.
+        .target(
+            name: "TurnstilePostgres",
+            dependencies: [
+                "TurnstileCore",
+                "TurnstileSQL",
+                "TurnstileStore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
@@ -110,6 +124,7 @@ let package = Package(
             dependencies: [
                 "TurnstileCore",
                 "TurnstileLoad",
+                "TurnstilePostgres",
                 "TurnstileReport",
                 "TurnstileSQLite",
                 "TurnstileServer",
@@ -126,6 +141,7 @@ let package = Package(
             dependencies: [
                 "TurnstileCore",
                 "TurnstileLoad",
+                "TurnstilePostgres",
                 "TurnstileSQLite",
                 "TurnstileServer",
                 "TurnstileStore",
@@ -135,6 +151,7 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Tests/TurnstileTestSupport",
@@ -158,6 +175,21 @@ let package = Package(
                 "TurnstileSQLite",
                 "TurnstileStore",
                 .product(name: "SQLiteNIO", package: "sqlite-nio"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        // The storage contract, against SQLite and (when a server is configured) PostgreSQL alike.
+        .testTarget(
+            name: "TurnstileStoreContractTests",
+            dependencies: [
+                "TurnstileCore",
+                "TurnstilePostgres",
+                "TurnstileSQL",
+                "TurnstileSQLite",
+                "TurnstileStore",
+                "TurnstileTestSupport",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -203,6 +235,7 @@ let package = Package(
             name: "turnstileTests",
             dependencies: [
                 "turnstile",
+                "TurnstileLoad",
                 "TurnstileReport",
                 "TurnstileSQLite",
                 "TurnstileTestSupport",

@@ -150,21 +150,19 @@ enum BatchInputs {
 
     /// The next id of every table, in one statement: each is a lookup of the last key of its primary index.
     private static func nextIDs(on writer: some SQLSession) async throws -> BatchPlan.NextIDs {
-        let tables = [
-            ("user", "users"), ("event", "events"), ("booking", "bookings"), ("product", "products"),
-            ("order_", "orders"), ("ledger", "ledger"), ("item", "items"), ("waitlist", "waitlist"),
-        ]
-        let selects = tables.map { "(SELECT COALESCE(MAX(id), 0) + 1 FROM \($0.1)) AS \($0.0)" }
+        // Each table's next id is selected as `next_<table>` (plain `user` and `order` are reserved words in SQL).
+        let tables = ["users", "events", "bookings", "products", "orders", "ledger", "items", "waitlist"]
+        let selects = tables.map { "(SELECT COALESCE(MAX(id), 0) + 1 FROM \($0)) AS next_\($0)" }
         let row = try await writer.query("SELECT " + selects.joined(separator: ", "), [])[0]
         var next = BatchPlan.NextIDs()
-        next.user = row.int64("user")
-        next.event = row.int64("event")
-        next.booking = row.int64("booking")
-        next.product = row.int64("product")
-        next.order = row.int64("order_")
-        next.ledgerEntry = row.int64("ledger")
-        next.item = row.int64("item")
-        next.waitlistEntry = row.int64("waitlist")
+        next.user = row.int64("next_users")
+        next.event = row.int64("next_events")
+        next.booking = row.int64("next_bookings")
+        next.product = row.int64("next_products")
+        next.order = row.int64("next_orders")
+        next.ledgerEntry = row.int64("next_ledger")
+        next.item = row.int64("next_items")
+        next.waitlistEntry = row.int64("next_waitlist")
         return next
     }
 }

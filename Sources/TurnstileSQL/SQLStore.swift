@@ -1,4 +1,5 @@
 import Foundation
+import Logging
 import TurnstileCore
 import TurnstileStore
 
@@ -58,8 +59,8 @@ extension SQLStore {
         // One statement, so the counts come from one snapshot and add up.
         let rows = try await read(
             """
-            SELECT 'product' AS what, COUNT(*) AS count, COALESCE(SUM(stock), 0) AS units FROM products
-            UNION ALL SELECT status, COUNT(*), SUM(quantity) FROM orders GROUP BY status
+            SELECT 'product' AS what, COUNT(*) AS count, CAST(COALESCE(SUM(stock), 0) AS BIGINT) AS units FROM products
+            UNION ALL SELECT status, COUNT(*), CAST(SUM(quantity) AS BIGINT) FROM orders GROUP BY status
             """, [])
         var products = 0
         var units = 0
@@ -94,13 +95,39 @@ extension SQLStore {
 
     public func bids(itemID: Int64) async throws(TurnstileError) -> [Bid] {
         try await read(
-            "SELECT * FROM (SELECT \(Columns.bid) FROM bids WHERE item_id = ? ORDER BY seq DESC LIMIT ?) ORDER BY seq",
+            """
+            SELECT * FROM (SELECT \(Columns.bid) FROM bids WHERE item_id = ? ORDER BY seq DESC LIMIT ?) AS newest
+            ORDER BY seq
+            """,
             [SQLValue(itemID), SQLValue(Limits.bidsListedMax)]
         ).map { $0.bid() }
     }
 
     public func checkReachable() async throws(TurnstileError) {
         _ = try await read("SELECT 1 AS one", [])
+    }
+
+    /// Every ``Limits/holdSweepIntervalMilliseconds``, releases the holds that ran out, until cancelled. Expiry
+    /// lives in the database (`expires_at_ms`), so a restart loses nothing: the first sweep after it releases
+    /// whatever ran out meanwhile. A cheap read first keeps idle sweeps from writing at all.
+    public func sweepHolds(clock: @Sendable () -> Date, logger: Logger) async {
+        while !Task.isCancelled {
+            do {
+                try await Task.sleep(for: .milliseconds(Limits.holdSweepIntervalMilliseconds))
+                if try await holdsHaveRunOut(by: clock()) { try await expireHolds() }
+            } catch is CancellationError {
+                return
+            } catch {
+                logger.warning("sweeping expired holds failed; the next sweep retries: \(error)")
+            }
+        }
+    }
+
+    /// Maps any error below the store to the domain's: SQL never leaks upwards, not even in a message. The caller
+    /// logs the database's own words; clients get a sentence of ours.
+    public static func storeError(_ error: any Error) -> TurnstileError {
+        if let error = error as? TurnstileError { return error }
+        return .storeUnavailable(detail: "the database failed to carry out the request; retry shortly.")
     }
 
     /// Whether any hold had run out by `now`: the cheap check that keeps idle sweeps from writing at all.

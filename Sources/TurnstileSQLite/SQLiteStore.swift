@@ -131,7 +131,7 @@ public final class SQLiteStore: SQLStore {
         await withTaskCancellationHandler {
             await withGracefulShutdownHandler {
                 await withDiscardingTaskGroup { group in
-                    group.addTask { await self.sweepHolds() }
+                    group.addTask { await self.sweepHolds(clock: self.clock, logger: self.logger) }
                     await queue.run { batch throws(TurnstileError) in try await self.commit(batch) }
                     group.cancelAll()
                 }
@@ -153,22 +153,6 @@ public final class SQLiteStore: SQLStore {
         try await queue.submit(command).get()
     }
 
-    /// Every ``Limits/holdSweepIntervalMilliseconds``, releases the holds that ran out, until cancelled. Expiry
-    /// lives in the file (`expires_at_ms`), so a restart loses nothing: the first sweep after it releases whatever
-    /// ran out meanwhile. A cheap read first keeps idle sweeps from writing at all.
-    private func sweepHolds() async {
-        while !Task.isCancelled {
-            do {
-                try await Task.sleep(for: .milliseconds(Limits.holdSweepIntervalMilliseconds))
-                if try await holdsHaveRunOut(by: clock()) { try await expireHolds() }
-            } catch is CancellationError {
-                return
-            } catch {
-                logger.warning("sweeping expired holds failed; the next sweep retries: \(error)")
-            }
-        }
-    }
-
     // MARK: Reads: every statement is ``SQLStore``'s, on the reader connections, from the last committed state
 
     /// Runs a read on the next reader connection, round robin.
@@ -180,12 +164,5 @@ public final class SQLiteStore: SQLStore {
             logger.error("read failed: \(error)")
             throw Self.storeError(error)
         }
-    }
-
-    /// Maps any error below the store to the domain's: SQL never leaks upwards, not even in a message. The caller
-    /// logs the database's own words; clients get a sentence of ours.
-    static func storeError(_ error: any Error) -> TurnstileError {
-        if let error = error as? TurnstileError { return error }
-        return .storeUnavailable(detail: "the database failed to carry out the request; retry shortly.")
     }
 }

@@ -2,21 +2,25 @@ import ArgumentParser
 import Foundation
 import Logging
 import TurnstileLoad
+import TurnstilePostgres
 import TurnstileSQLite
 import TurnstileServer
+import TurnstileStore
 
-/// `turnstile serve`: the reservation service on an embedded SQLite store.
+/// `turnstile serve`: the reservation service on an embedded SQLite store, or on a shared PostgreSQL database.
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
         abstract: "Run the reservation service.",
         discussion: """
-            Listens on http://HOST:PORT and keeps everything in one SQLite file (created on first start). \
-            SIGINT or SIGTERM stops it cleanly: it stops accepting, answers requests in flight, commits the \
-            writes it accepted, then exits.
+            Listens on http://HOST:PORT and keeps everything in one SQLite file (created on first start), or, \
+            with --database postgres://user[:password]@host[:port]/database, in PostgreSQL, where several \
+            instances may share the load (migrated on first start). SIGINT or SIGTERM stops it cleanly: it stops \
+            accepting, answers requests in flight, commits the writes it accepted, then exits.
 
-            Access tokens are signed with --jwt-secret (or TURNSTILE_JWT_SECRET). Without one, a random secret is \
-            made on first start and kept beside the database as DATABASE.jwt-secret, so tokens survive restarts.
+            Access tokens are signed with --jwt-secret (or TURNSTILE_JWT_SECRET). On SQLite, without one, a random \
+            secret is made on first start and kept beside the database as DATABASE.jwt-secret, so tokens survive \
+            restarts. Instances sharing a PostgreSQL database must share one secret, so there it is required.
             """
     )
 
@@ -26,7 +30,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "The port to listen on (0 picks a free one).")
     var port = 8080
 
-    @Option(help: "The SQLite database file; created if missing.")
+    @Option(help: "The SQLite database file (created if missing), or a postgres:// URL.")
     var database = "./turnstile.sqlite"
 
     @Option(help: "How commits are synced: full (survives power loss), normal (survives a crash), off.")
@@ -44,15 +48,28 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(help: "Answer event lists and details from the store every time (the read cache is on by default).")
     var noCache = false
 
+    @Option(help: "PostgreSQL: the most pooled connections.")
+    var poolSize = 16
+
+    @Flag(help: "PostgreSQL: commit every write in its own transaction (only to measure what batching buys).")
+    var noBatching = false
+
     @Option(help: "The least severe log level printed: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
     func validate() throws {
         guard (0...65_535).contains(port) else { throw ValidationError("--port must be within 0...65535.") }
         guard passwordHashRounds >= 1 else { throw ValidationError("--password-hash-rounds must be at least 1.") }
-        if let secret = jwtSecret ?? ProcessInfo.processInfo.environment["TURNSTILE_JWT_SECRET"], secret.utf8.count < 32
-        {
+        let secret = jwtSecret ?? ProcessInfo.processInfo.environment["TURNSTILE_JWT_SECRET"]
+        if let secret, secret.utf8.count < 32 {
             throw ValidationError("The JWT secret must be at least 32 characters long.")
+        }
+        if let postgres = try postgres {
+            guard secret != nil else {
+                throw ValidationError(
+                    "Instances sharing \(postgres.redacted) must share --jwt-secret (or TURNSTILE_JWT_SECRET).")
+            }
+            guard poolSize >= 2 else { throw ValidationError("--pool-size must be at least 2.") }
         }
     }
 
@@ -61,17 +78,46 @@ struct ServeCommand: AsyncParsableCommand {
         logger.logLevel = logLevel
         // Every live-feed subscriber holds a connection: let the system's hard limit, not its default, bound them.
         LoadLimits.raiseOpenFileLimit()
-        let secret = try JWTSecret.resolve(
-            explicit: jwtSecret ?? ProcessInfo.processInfo.environment["TURNSTILE_JWT_SECRET"],
-            keptBeside: database)
-        let store = try await SQLiteStore.open(
-            SQLiteStoreConfiguration(path: database, durability: durability), logger: logger)
+        let explicitSecret = jwtSecret ?? ProcessInfo.processInfo.environment["TURNSTILE_JWT_SECRET"]
+        if var postgres = try postgres {
+            postgres.poolSize = poolSize
+            postgres.batching = !noBatching
+            let store = try await PostgresStore.open(postgres, logger: logger)
+            // Each instance's read cache knows only its own commits; until instances tell each other (issue 5's
+            // LISTEN/NOTIFY), a shared database is read fresh every time.
+            if !noCache {
+                logger.notice("the read cache is off on PostgreSQL: other instances' writes would not clear it")
+            }
+            try await serve(
+                store, secret: Array((explicitSecret ?? "").utf8), readCache: false,
+                describing: postgres.redacted, logger: logger)
+        } else {
+            let store = try await SQLiteStore.open(
+                SQLiteStoreConfiguration(path: database, durability: durability), logger: logger)
+            try await serve(
+                store, secret: try JWTSecret.resolve(explicit: explicitSecret, keptBeside: database),
+                readCache: !noCache, describing: database, logger: logger)
+        }
+    }
+
+    /// The PostgreSQL configuration when --database is a postgres:// URL.
+    private var postgres: PostgresStoreConfiguration? {
+        get throws {
+            guard database.hasPrefix("postgres://") || database.hasPrefix("postgresql://") else { return nil }
+            do { return try PostgresStoreConfiguration(url: database) } catch { throw ValidationError("\(error)") }
+        }
+    }
+
+    private func serve(
+        _ store: some TurnstileStore, secret: [UInt8], readCache: Bool, describing description: String,
+        logger: Logger
+    ) async throws {
         let configuration = ServerConfiguration(
             host: host, port: port, jwtSecret: secret, passwordHashRounds: passwordHashRounds,
-            readCacheEnabled: !noCache)
+            readCacheEnabled: readCache)
         let server = Server(configuration: configuration, store: store, logger: logger) { [host] port in
             // Written unbuffered: scripts and tests read this line through a pipe.
-            let line = "Turnstile listening on http://\(host):\(port) (database \(database))\n"
+            let line = "Turnstile listening on http://\(host):\(port) (database \(description))\n"
             FileHandle.standardOutput.write(Data(line.utf8))
         }
         try await server.run()

@@ -1,0 +1,132 @@
+import Foundation
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+import TurnstileCore
+import TurnstileSQL
+import TurnstileStore
+
+/// The shared store: PostgreSQL, for several Turnstile instances behind a load balancer.
+///
+/// It runs the same statements as the SQLite store (``BatchCommit``, ``SQLStore``). Every instance batches its
+/// writes through its own ``WriteQueue``, and each batch is one transaction that first takes a database-wide
+/// advisory lock: the plan numbers new rows from `MAX(id) + 1` and decides claims from the balances it read, so one
+/// batch at a time across all instances is what keeps them exact. Batching is what makes that fast: a thousand
+/// claims on one hot event cost one transaction, not a thousand lock hand-offs.
+///
+/// ```swift
+/// let store = try await PostgresStore.open(PostgresStoreConfiguration(url: "postgres://turnstile@db/turnstile"))
+/// try await ServiceGroup(services: [store, …]).run()
+/// ```
+public final class PostgresStore: SQLStore {
+    private let client: PostgresClient
+    private let clientRun: Task<Void, Never>
+    private let queue: WriteQueue<WriteCommand, WriteResult>
+    public let changes = ChangeFeed()
+    public let identity: String
+    public var commitSequence: UInt64 { queue.commitSequence }
+    public var writeActivity: WriteActivity { queue.activity }
+    let logger: Logger
+    let clock: @Sendable () -> Date
+
+    /// The advisory lock every write batch holds for its transaction.
+    static let writerLock: Int64 = 7_031_002
+
+    private init(
+        client: PostgresClient, clientRun: Task<Void, Never>, identity: String, batching: Bool, logger: Logger,
+        clock: @escaping @Sendable () -> Date
+    ) {
+        self.client = client
+        self.clientRun = clientRun
+        self.identity = identity
+        queue = WriteQueue(batchMax: batching ? Limits.writeBatchCommandsMax : 1)
+        self.logger = logger
+        self.clock = clock
+    }
+
+    /// Connects, migrates and reads the database's identity. Call ``run()`` (or run the store as a service) to
+    /// start the writer; it closes the connections when it ends.
+    public static func open(
+        _ configuration: PostgresStoreConfiguration,
+        logger: Logger = Logger(label: "turnstile.postgres"),
+        clock: @escaping @Sendable () -> Date = { Date() }
+    ) async throws -> PostgresStore {
+        var clientConfiguration = PostgresClient.Configuration(
+            host: configuration.host, port: configuration.port, username: configuration.username,
+            password: configuration.password, database: configuration.database, tls: .disable)
+        clientConfiguration.options.maximumConnections = configuration.poolSize
+        clientConfiguration.options.connectTimeout = configuration.connectTimeout
+        let client = PostgresClient(configuration: clientConfiguration, backgroundLogger: logger)
+        let clientRun = Task { await client.run() }
+        do {
+            try await PostgresMigrations.migrate(client, logger: logger)
+            let identity =
+                try await PostgresSession.rows(
+                    of: client.query("SELECT value FROM meta WHERE key = 'identity'", logger: logger)
+                ).first?.string("value") ?? ""
+            precondition(!identity.isEmpty, "migration 1 stores the database's identity")
+            return PostgresStore(
+                client: client, clientRun: clientRun, identity: identity, batching: configuration.batching,
+                logger: logger, clock: clock)
+        } catch {
+            clientRun.cancel()
+            await clientRun.value
+            throw error
+        }
+    }
+
+    /// Runs the writer and the hold sweep until graceful shutdown (or cancellation), then finishes the writes
+    /// already accepted and closes the connections.
+    public func run() async throws {
+        await withTaskCancellationHandler {
+            await withGracefulShutdownHandler {
+                await withDiscardingTaskGroup { group in
+                    group.addTask { await self.sweepHolds(clock: self.clock, logger: self.logger) }
+                    await queue.run { batch throws(TurnstileError) in try await self.commit(batch) }
+                    group.cancelAll()
+                }
+            } onGracefulShutdown: {
+                self.queue.close()
+            }
+        } onCancel: {
+            self.queue.close()
+        }
+        clientRun.cancel()
+        await clientRun.value
+    }
+
+    public func write(_ command: WriteCommand) async throws(TurnstileError) -> WriteOutput {
+        try await queue.submit(command).get()
+    }
+
+    /// One batch in one transaction, under the writer lock; rolled back whole if the database fails, so nothing is
+    /// acknowledged that did not commit. The batch's live changes are published after the commit.
+    private func commit(_ batch: [WriteCommand]) async throws(TurnstileError) -> [WriteResult] {
+        // Truncated to what the store keeps, so a value answered now equals the same value read back later.
+        let now = Date(millisecondsSince1970: clock().millisecondsSince1970)
+        do {
+            let logger = self.logger
+            let (results, effects) = try await client.withTransaction(logger: logger) { connection in
+                let session = PostgresSession(connection: connection, logger: logger)
+                try await session.execute("SELECT pg_advisory_xact_lock(?)", [SQLValue(Self.writerLock)])
+                return try await BatchCommit.decideAndWrite(batch, now: now, on: session)
+            }
+            changes.publish(effects.changes)
+            return results
+        } catch {
+            logger.error("write batch of \(batch.count) failed and was rolled back: \(String(reflecting: error))")
+            throw Self.storeError(error)
+        }
+    }
+
+    /// Runs a read on a pooled connection, from the last committed state.
+    public func read(_ sql: String, _ binds: [SQLValue]) async throws(TurnstileError) -> [any SQLRow] {
+        do {
+            return try await PostgresSession.rows(
+                of: client.query(PostgresSession.query(sql, binds), logger: logger))
+        } catch {
+            logger.error("read failed: \(String(reflecting: error))")
+            throw Self.storeError(error)
+        }
+    }
+}

@@ -1,0 +1,49 @@
+import Foundation
+import TurnstileCore
+
+/// Where the PostgreSQL store connects, and how.
+public struct PostgresStoreConfiguration: Sendable {
+    public var host: String
+    public var port: Int
+    public var username: String
+    public var password: String?
+    public var database: String
+    /// The most connections the pool opens (reads run on them; the writer takes one per batch).
+    public var poolSize: Int
+    /// How long opening a connection may take.
+    public var connectTimeout: Duration
+    /// Whether the writer batches claims (one transaction for up to ``Limits/writeBatchCommandsMax`` writes), or
+    /// commits each claim in its own transaction: the latter only to measure what batching buys.
+    public var batching: Bool
+
+    public init(
+        host: String, port: Int = 5432, username: String, password: String? = nil, database: String,
+        poolSize: Int = 16, connectTimeout: Duration = .seconds(5), batching: Bool = true
+    ) {
+        self.host = host
+        self.port = port
+        self.username = username
+        self.password = password
+        self.database = database
+        self.poolSize = poolSize
+        self.connectTimeout = connectTimeout
+        self.batching = batching
+    }
+
+    /// Parses `postgres://user[:password]@host[:port]/database` (or `postgresql://`). TLS is not offered: run the
+    /// database on a private network or loopback.
+    public init(url text: String) throws {
+        guard let url = URLComponents(string: text), let scheme = url.scheme,
+            ["postgres", "postgresql"].contains(scheme)
+        else { throw PostgresStoreError.badURL(text, reason: "it must start with postgres://") }
+        guard let host = url.host, !host.isEmpty else { throw PostgresStoreError.badURL(text, reason: "no host") }
+        guard let user = url.user, !user.isEmpty else { throw PostgresStoreError.badURL(text, reason: "no user") }
+        let database = String(url.path.drop { $0 == "/" })
+        guard !database.isEmpty else { throw PostgresStoreError.badURL(text, reason: "no database after the host") }
+        self.init(
+            host: host, port: url.port ?? 5432, username: user, password: url.password, database: database)
+    }
+
+    /// The URL without its password, for logs and messages.
+    public var redacted: String { "postgres://\(username)@\(host):\(port)/\(database)" }
+}

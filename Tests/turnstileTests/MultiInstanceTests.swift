@@ -1,0 +1,175 @@
+import Foundation
+import NIOHTTP1
+import Testing
+import TurnstileLoad
+import TurnstileTestSupport
+
+/// Two `turnstile serve` processes on one PostgreSQL database, with requests split across both and released at once:
+/// the books stay exact across instances.
+@Suite(
+    "Two instances on one PostgreSQL", .serialized, .timeLimit(.minutes(2)),
+    .enabled(
+        if: PostgresTestDatabase.url != nil,
+        "TURNSTILE_POSTGRES_URL is not set: the multi-instance tests are skipped"))
+struct MultiInstanceTests {
+    @Test("300 buyers split across two instances for 299 seats: exactly 299 × 201 and one 409, 0 left")
+    func seatsAcrossInstances() async throws {
+        try await withTwoInstances { ports in
+            let users = try await Self.provision(300, on: ports[0])
+            let organizer = users[0]
+            let created = try await send(
+                .json(
+                    .POST, "/api/v1/events/", ["title": "Split", "date": "2027-01-01T20:00:00Z", "seat_count": 299],
+                    token: organizer.token), to: ports[1])
+            let eventID = try #require(created.json["id"] as? Int)
+            let responses = try await Self.race(
+                users.enumerated().map { index, user in
+                    (
+                        ports[index % 2],
+                        .json(.POST, "/api/v1/bookings/", ["event_id": eventID, "seat_count": 1], token: user.token)
+                    )
+                })
+            #expect(responses.filter { $0.status == 201 }.count == 299)
+            #expect(responses.filter { $0.status == 409 }.count == 1)
+            for port in ports {
+                let event = try await send(.init(.GET, "/api/v1/events/\(eventID)"), to: port)
+                #expect(event.json["available_seats"] as? Int == 0)
+            }
+        }
+    }
+
+    @Test("50 deductions of 5 from 100, split across two instances: exactly 20 × 200 and 30 × 402, balance 0")
+    func creditsAcrossInstances() async throws {
+        try await withTwoInstances { ports in
+            let user = try #require(try await Self.provision(1, on: ports[0]).first)
+            let topUp = try await send(
+                .json(.POST, "/api/v1/credits/topup", ["amount": 100], token: user.token), to: ports[1])
+            #expect(topUp.status == 200)
+            let responses = try await Self.race(
+                (0..<50).map { index in
+                    (
+                        ports[index % 2],
+                        .json(.POST, "/api/v1/credits/deduct", ["amount": 5, "reason": "split"], token: user.token)
+                    )
+                })
+            #expect(responses.filter { $0.status == 200 }.count == 20)
+            #expect(responses.filter { $0.status == 402 }.count == 30)
+            let auth = [("Authorization", "Bearer \(user.token)")]
+            let balance = try await send(.init(.GET, "/api/v1/credits/balance", headers: auth), to: ports[0])
+            let ledger = try await send(.init(.GET, "/api/v1/credits/transactions", headers: auth), to: ports[1])
+            let amounts = (ledger.json["transactions"] as? [[String: Any]])?.compactMap { $0["amount"] as? Int } ?? []
+            #expect(balance.json["balance"] as? Int == 0)
+            #expect(amounts.count == 21 && amounts.reduce(0, +) == 0)
+        }
+    }
+
+    @Test("60 bidders split across two instances: accepted bids strictly increase and are numbered 1…n")
+    func bidsAcrossInstances() async throws {
+        try await withTwoInstances { ports in
+            let users = try await Self.provision(60, on: ports[0])
+            let created = try await send(
+                .json(
+                    .POST, "/api/v1/items/", ["title": "Lamp", "starting_price_cents": 100, "min_increment_cents": 10],
+                    token: users[0].token), to: ports[1])
+            let itemID = try #require(created.json["id"] as? Int)
+            let responses = try await Self.race(
+                users.enumerated().map { index, user in
+                    (
+                        ports[index % 2],
+                        .json(
+                            .POST, "/api/v1/items/\(itemID)/bids", ["amount_cents": 100 + index * 7], token: user.token)
+                    )
+                })
+            let accepted = responses.filter { $0.status == 201 }
+            #expect(responses.allSatisfy { $0.status == 201 || $0.status == 409 })
+            let stored = try await send(.init(.GET, "/api/v1/items/\(itemID)/bids"), to: ports[0])
+            let bids = (stored.json["bids"] as? [[String: Any]]) ?? []
+            let amounts = bids.compactMap { $0["amount_cents"] as? Int }
+            #expect(!accepted.isEmpty && bids.count == accepted.count)
+            #expect(zip(amounts, amounts.dropFirst()).allSatisfy { $0 + 10 <= $1 })
+            #expect(bids.compactMap { $0["seq"] as? Int } == Array(1..<(bids.count + 1)))
+        }
+    }
+
+    /// Two `turnstile serve` processes on one fresh database, sharing a JWT secret, for `body`; stopped with
+    /// SIGTERM afterwards, which must end each with status 0.
+    private func withTwoInstances(_ body: ([Int]) async throws -> Void) async throws {
+        try await PostgresTestDatabase.withFresh { url in
+            var processes: [Process] = []
+            defer { for process in processes where process.isRunning { process.interrupt() } }
+            var ports: [Int] = []
+            for _ in 0..<2 {
+                let (process, port) = try await ServedProcess.start([
+                    "serve", "--port", "0", "--database", url, "--jwt-secret", String(repeating: "s", count: 32),
+                    "--password-hash-rounds", "1", "--log-level", "error", "--pool-size", "8",
+                ])
+                processes.append(process)
+                ports.append(port)
+            }
+            try await body(ports)
+            for process in processes {
+                process.terminate()
+                await ServedProcess.waitForExit(process)
+                #expect(process.terminationReason == .exit && process.terminationStatus == 0)
+            }
+        }
+    }
+
+    private static func provision(_ count: Int, on port: Int) async throws -> [VirtualUser] {
+        try await SuiteContext(target: try LoadTarget(parsing: "http://127.0.0.1:\(port)")).provision(count)
+    }
+
+    /// Prepares every request on its own connection to its port, releases all their last bytes together, and
+    /// gathers the responses in order.
+    private static func race(_ requests: [(port: Int, request: HTTPTestRequest)]) async throws -> [HTTPTestResponse] {
+        let exchanges = try await withThrowingTaskGroup(of: (Int, PreparedExchange).self) { group in
+            for (index, (port, request)) in requests.enumerated() {
+                group.addTask { (index, try await PreparedExchange.prepare(request, to: port)) }
+            }
+            var exchanges = [PreparedExchange?](repeating: nil, count: requests.count)
+            for try await (index, exchange) in group { exchanges[index] = exchange }
+            return exchanges.map { $0! }
+        }
+        for exchange in exchanges { exchange.release() }
+        var responses: [HTTPTestResponse] = []
+        for exchange in exchanges { responses.append(try await exchange.response()) }
+        return responses
+    }
+}
+
+/// A `turnstile serve` child process, started and read until it names its port.
+enum ServedProcess {
+    static func start(_ arguments: [String]) async throws -> (Process, port: Int) {
+        let process = Process()
+        process.executableURL = TurnstileProcess.executable
+        process.arguments = arguments
+        let output = Pipe()
+        process.standardOutput = output
+        try process.run()
+        let line = await Task.detached {
+            var bytes = Data()
+            while !bytes.contains(UInt8(ascii: "\n")) {
+                let chunk = output.fileHandleForReading.availableData
+                if chunk.isEmpty { return nil as String? }
+                bytes.append(chunk)
+            }
+            return String(decoding: bytes.prefix { $0 != UInt8(ascii: "\n") }, as: UTF8.self)
+        }.value
+        guard let line,
+            let port = line.split(separator: ":").dropFirst(2).first.flatMap({ Int($0.prefix { $0.isNumber }) })
+        else {
+            process.interrupt()
+            throw ServedProcessError(line: line)
+        }
+        return (process, port)
+    }
+
+    static func waitForExit(_ process: Process) async {
+        await Task.detached { process.waitUntilExit() }.value
+    }
+}
+
+struct ServedProcessError: Error, CustomStringConvertible {
+    let line: String?
+    var description: String { "turnstile serve did not name its port; it said: \(line ?? "nothing")" }
+}
