@@ -2,6 +2,7 @@ import Foundation
 import Logging
 import PostgresNIO
 import ServiceLifecycle
+import Synchronization
 import TurnstileCore
 import TurnstileSQL
 import TurnstileStore
@@ -14,6 +15,9 @@ import TurnstileStore
 /// batch at a time across all instances is what keeps them exact. Batching is what makes that fast: a thousand
 /// claims on one hot event cost one transaction, not a thousand lock hand-offs.
 ///
+/// Live changes reach the subscribers of every instance: each batch sends its changes with `NOTIFY`, and every
+/// instance listens (see ``ChangeNotifications``).
+///
 /// ```swift
 /// let store = try await PostgresStore.open(PostgresStoreConfiguration(url: "postgres://turnstile@db/turnstile"))
 /// try await ServiceGroup(services: [store, …]).run()
@@ -22,6 +26,8 @@ public final class PostgresStore: SQLStore {
     private let client: PostgresClient
     private let clientRun: Task<Void, Never>
     private let queue: WriteQueue<WriteCommand, WriteResult>
+    private let notifications = ChangeNotifications()
+    private let listener = Mutex<Task<Void, Never>?>(nil)
     public let changes = ChangeFeed()
     public let identity: String
     public var commitSequence: UInt64 { queue.commitSequence }
@@ -65,9 +71,13 @@ public final class PostgresStore: SQLStore {
                     of: client.query("SELECT value FROM meta WHERE key = 'identity'", logger: logger)
                 ).first?.string("value") ?? ""
             precondition(!identity.isEmpty, "migration 1 stores the database's identity")
-            return PostgresStore(
+            let store = PostgresStore(
                 client: client, clientRun: clientRun, identity: identity, batching: configuration.batching,
                 logger: logger, clock: clock)
+            // Listening before anyone can subscribe: from the moment the server answers, no other instance's
+            // change is missed.
+            try await store.startListening()
+            return store
         } catch {
             clientRun.cancel()
             await clientRun.value
@@ -91,6 +101,10 @@ public final class PostgresStore: SQLStore {
         } onCancel: {
             self.queue.close()
         }
+        if let listener = listener.withLock({ $0 }) {
+            listener.cancel()
+            await listener.value
+        }
         clientRun.cancel()
         await clientRun.value
     }
@@ -109,13 +123,69 @@ public final class PostgresStore: SQLStore {
             let (results, effects) = try await client.withTransaction(logger: logger) { connection in
                 let session = PostgresSession(connection: connection, logger: logger)
                 try await session.execute("SELECT pg_advisory_xact_lock(?)", [SQLValue(Self.writerLock)])
-                return try await BatchCommit.decideAndWrite(batch, now: now, on: session)
+                let decided = try await BatchCommit.decideAndWrite(batch, now: now, on: session)
+                // Delivered to the other instances only if, and once, this transaction commits.
+                for payload in try notifications.payloads(decided.effects.changes) {
+                    try await session.execute(
+                        "SELECT pg_notify(?, ?)", [SQLValue(ChangeNotifications.channel), SQLValue(payload)])
+                }
+                return decided
             }
             changes.publish(effects.changes)
             return results
         } catch {
             logger.error("write batch of \(batch.count) failed and was rolled back: \(String(reflecting: error))")
             throw Self.storeError(error)
+        }
+    }
+
+    /// Starts publishing the other instances' committed changes to this one's subscribers, and returns once the
+    /// `LISTEN` is in place (or throws if it could not be put in place).
+    private func startListening() async throws {
+        let (started, announce) = AsyncStream.makeStream(of: Result<Void, any Error>.self)
+        let task = Task { await self.listenToOtherInstances(announce: announce) }
+        listener.withLock { $0 = task }
+        for await result in started { try result.get() }
+    }
+
+    /// Listens on a pooled connection held for the purpose until cancelled, announcing once whether the first
+    /// `LISTEN` succeeded; if the connection is lost later, listens again a moment later.
+    private func listenToOtherInstances(announce: AsyncStream<Result<Void, any Error>>.Continuation) async {
+        var listenedBefore = false
+        defer {
+            // Cancelled before the first LISTEN: the store that waits for it must not wait forever.
+            if !listenedBefore { announce.yield(.failure(CancellationError())) }
+            announce.finish()
+        }
+        while !Task.isCancelled {
+            do {
+                try await client.withConnection { connection in
+                    try await connection.listen(on: ChangeNotifications.channel) { notifications in
+                        if !listenedBefore {
+                            listenedBefore = true
+                            announce.yield(.success(()))
+                            announce.finish()
+                        }
+                        for try await notification in notifications {
+                            guard let changes = self.notifications.changes(fromOthers: notification.payload) else {
+                                continue
+                            }
+                            self.changes.publish(changes)
+                        }
+                    }
+                }
+            } catch is CancellationError {
+                return
+            } catch {
+                guard listenedBefore else {
+                    announce.yield(.failure(error))
+                    announce.finish()
+                    return
+                }
+                guard !Task.isCancelled else { return }
+                logger.warning("listening for other instances' changes failed; retrying: \(String(reflecting: error))")
+                try? await Task.sleep(for: .seconds(1))
+            }
         }
     }
 

@@ -1,5 +1,7 @@
 import Foundation
+import NIOCore
 import NIOHTTP1
+import NIOPosix
 import Testing
 import TurnstileLoad
 import TurnstileTestSupport
@@ -88,6 +90,40 @@ struct MultiInstanceTests {
             #expect(!accepted.isEmpty && bids.count == accepted.count)
             #expect(zip(amounts, amounts.dropFirst()).allSatisfy { $0 + 10 <= $1 })
             #expect(bids.compactMap { $0["seq"] as? Int } == Array(1..<(bids.count + 1)))
+        }
+    }
+
+    @Test("a WebSocket subscriber on one instance receives, in order, every bid accepted on the other")
+    func liveFeedAcrossInstances() async throws {
+        try await withTwoInstances { ports in
+            let users = try await Self.provision(2, on: ports[0])
+            let created = try await send(
+                .json(
+                    .POST, "/api/v1/items/", ["title": "Lamp", "starting_price_cents": 100, "min_increment_cents": 10],
+                    token: users[0].token), to: ports[0])
+            let itemID = try #require(created.json["id"] as? Int)
+            let (events, continuation) = AsyncStream.makeStream(of: LiveFeedEvent.self)
+            let feed = try await LiveFeedClient.subscribe(
+                to: try LoadTarget(parsing: "http://127.0.0.1:\(ports[1])"), path: "/api/v1/items/\(itemID)/live",
+                on: MultiThreadedEventLoopGroup.singleton.next()
+            ) { continuation.yield($0) }
+            defer { feed.close() }
+            for amount in [100, 150, 200, 250, 300] {
+                let bid = try await send(
+                    .json(.POST, "/api/v1/items/\(itemID)/bids", ["amount_cents": amount], token: users[1].token),
+                    to: ports[0])
+                #expect(bid.status == 201)
+            }
+            var received: [[String: Any]] = []
+            for await event in events {
+                guard case .message(let message, _) = event else { break }
+                let object = try JSONSerialization.jsonObject(with: Data(message.readableBytesView))
+                guard let bid = object as? [String: Any], bid["type"] as? String == "bid" else { continue }
+                received.append(bid)
+                if received.count == 5 { break }
+            }
+            #expect(received.compactMap { $0["seq"] as? Int } == [1, 2, 3, 4, 5])
+            #expect(received.compactMap { $0["amount_cents"] as? Int } == [100, 150, 200, 250, 300])
         }
     }
 

@@ -63,7 +63,7 @@ public struct Item: Equatable, Sendable {
 }
 
 /// An accepted bid: the `seq`-th highest bid on its item.
-public struct Bid: Equatable, Sendable {
+public struct Bid: Codable, Equatable, Sendable {
     public let itemID: Int64
     /// The bid's place in the item's accepted bids, from 1; strictly increasing, with no gaps.
     public let seq: Int

@@ -1,9 +1,9 @@
 import Foundation
 
 /// Seats held by one user at one event.
-public struct Booking: Equatable, Sendable {
+public struct Booking: Codable, Equatable, Sendable {
     /// Whether the booking holds its seats.
-    public enum Status: String, Equatable, Sendable {
+    public enum Status: String, Codable, Equatable, Sendable {
         /// The seats are held until ``Booking/expiresAt``; confirming before then keeps them.
         case held
         /// The booking holds its seats for good.

@@ -2,8 +2,8 @@ import Foundation
 
 /// A request for seats queued on a sold-out event. Seats released later (a cancellation, an expired hold) are offered
 /// to waiting entries in order, as holds.
-public struct WaitlistEntry: Equatable, Sendable {
-    public enum Status: String, Equatable, Sendable {
+public struct WaitlistEntry: Codable, Equatable, Sendable {
+    public enum Status: String, Codable, Equatable, Sendable {
         /// Still waiting for seats.
         case waiting
         /// Seats were offered: ``WaitlistEntry/offeredBookingID`` is the hold made for it.

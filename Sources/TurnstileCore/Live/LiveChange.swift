@@ -1,7 +1,7 @@
 import Foundation
 
 /// Something a live feed announces, produced by a committed write batch, in commit order.
-public enum LiveChange: Equatable, Sendable {
+public enum LiveChange: Codable, Equatable, Sendable {
     /// A bid became the highest on its item.
     case bid(Bid)
     /// An event's available seats changed.
