@@ -7,6 +7,7 @@ import TurnstileSQL
 struct PostgresSession: SQLSession {
     let connection: PostgresConnection
     let logger: Logger
+    let rowLock = " FOR UPDATE"
 
     func query(_ sql: String, _ binds: [SQLValue]) async throws -> [any SQLRow] {
         try await Self.rows(of: connection.query(Self.query(sql, binds), logger: logger))

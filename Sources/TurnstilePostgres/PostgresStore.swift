@@ -11,8 +11,9 @@ import TurnstileStore
 ///
 /// It runs the same statements as the SQLite store (``BatchCommit``, ``SQLStore``). Every instance batches its
 /// writes through its own ``WriteQueue``, and each batch is one transaction that first takes a database-wide
-/// advisory lock: the plan numbers new rows from `MAX(id) + 1` and decides claims from the balances it read, so one
-/// batch at a time across all instances is what keeps them exact. Batching is what makes that fast: a thousand
+/// advisory lock, then reads each resource it claims from with `SELECT … FOR UPDATE`, once. The plan numbers new rows
+/// from `MAX(id) + 1`, so one batch at a time across all instances is what keeps them exact today; the row locks are
+/// what would keep claims exact once ids come from sequences and the database-wide lock goes (docs/deploy.md). Batching is what makes that fast: a thousand
 /// claims on one hot event cost one transaction, not a thousand lock hand-offs.
 ///
 /// Live changes reach the subscribers of every instance: each batch sends its changes with `NOTIFY`, and every

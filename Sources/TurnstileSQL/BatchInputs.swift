@@ -58,7 +58,9 @@ enum BatchInputs {
         }
 
         try await loadBalances(of: needs, into: &inputs, reader: reader)
-        for row in try await reader.rows("SELECT \(Columns.item) FROM items", where: "id", in: needs.itemIDs) {
+        for row in try await reader.rows(
+            "SELECT \(Columns.item) FROM items", where: "id", in: needs.itemIDs, locking: true)
+        {
             inputs.items[row.int64("id")] = row.item()
         }
         try await loadStoredGrants(needs.idempotencyRefs, into: &inputs, on: writer)
@@ -80,12 +82,14 @@ enum BatchInputs {
             }
         }
         for row in try await reader.rows(
-            "SELECT id, seat_count, available_seats FROM events", where: "id", in: eventIDs)
+            "SELECT id, seat_count, available_seats FROM events", where: "id", in: eventIDs, locking: true)
         {
             inputs.balances[.seats(eventID: row.int64("id"))] = ResourceBalance(
                 capacity: row.int("seat_count"), remaining: row.int("available_seats"))
         }
-        for row in try await reader.rows("SELECT \(Columns.product) FROM products", where: "id", in: productIDs) {
+        for row in try await reader.rows(
+            "SELECT \(Columns.product) FROM products", where: "id", in: productIDs, locking: true)
+        {
             let product = row.product()
             inputs.products[product.id] = product
             inputs.balances[product.resource] = ResourceBalance(capacity: product.stockTotal, remaining: product.stock)
@@ -95,7 +99,7 @@ enum BatchInputs {
             inputs.balances[.credits(userID: userID)] = ResourceBalance(capacity: 0, remaining: 0)
         }
         for row in try await reader.rows(
-            "SELECT user_id, total, balance FROM credit_accounts", where: "user_id", in: userIDs)
+            "SELECT user_id, total, balance FROM credit_accounts", where: "user_id", in: userIDs, locking: true)
         {
             inputs.balances[.credits(userID: row.int64("user_id"))] = ResourceBalance(
                 capacity: row.int("total"), remaining: row.int("balance"))
@@ -171,14 +175,18 @@ enum BatchInputs {
 struct BatchReader<Session: SQLSession> {
     let connection: Session
 
+    /// With `locking`, the rows stay locked until the transaction ends: each resource a batch claims from is
+    /// locked once, by the statement that reads its balance.
     func rows<Key: Hashable & Sendable>(
-        _ select: String, binds: [SQLValue] = [], where column: String, in keys: Set<Key>, orderBy: String? = nil
+        _ select: String, binds: [SQLValue] = [], where column: String, in keys: Set<Key>, orderBy: String? = nil,
+        locking: Bool = false
     ) async throws -> [any SQLRow] {
         guard !keys.isEmpty else { return [] }
         let keyBinds = keys.map(Self.bind)
         let joiner = select.contains(" WHERE ") ? " AND " : " WHERE "
         var sql = select + joiner + "\(column) IN \(Columns.placeholders(keyBinds.count))"
         if let orderBy { sql += " ORDER BY \(orderBy)" }
+        if locking { sql += connection.rowLock }
         return try await connection.query(sql, binds + keyBinds)
     }
 

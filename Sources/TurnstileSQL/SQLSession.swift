@@ -27,9 +27,15 @@ public protocol SQLRow {
 /// an adapter whose database numbers them (`$1`, `$2`, …) rewrites them.
 public protocol SQLSession: Sendable {
     func query(_ sql: String, _ binds: [SQLValue]) async throws -> [any SQLRow]
+
+    /// The clause that locks the rows a writer's `SELECT` reads until its transaction ends (` FOR UPDATE`), or
+    /// nothing where the transaction already holds the whole database (SQLite).
+    var rowLock: String { get }
 }
 
 extension SQLSession {
+    public var rowLock: String { "" }
+
     /// Runs a statement whose rows, if any, are not needed.
     public func execute(_ sql: String, _ binds: [SQLValue] = []) async throws {
         _ = try await query(sql, binds)

@@ -51,6 +51,9 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "PostgreSQL: the most pooled connections.")
     var poolSize = 16
 
+    @Option(help: "PostgreSQL: seconds that opening a connection may take.")
+    var connectTimeout: Double = 5
+
     @Flag(help: "PostgreSQL: commit every write in its own transaction (only to measure what batching buys).")
     var noBatching = false
 
@@ -70,6 +73,7 @@ struct ServeCommand: AsyncParsableCommand {
                     "Instances sharing \(postgres.redacted) must share --jwt-secret (or TURNSTILE_JWT_SECRET).")
             }
             guard poolSize >= 2 else { throw ValidationError("--pool-size must be at least 2.") }
+            guard connectTimeout > 0 else { throw ValidationError("--connect-timeout must be positive.") }
         }
     }
 
@@ -81,6 +85,7 @@ struct ServeCommand: AsyncParsableCommand {
         let explicitSecret = jwtSecret ?? ProcessInfo.processInfo.environment["TURNSTILE_JWT_SECRET"]
         if var postgres = try postgres {
             postgres.poolSize = poolSize
+            postgres.connectTimeout = .milliseconds(Int64(connectTimeout * 1_000))
             postgres.batching = !noBatching
             let store = try await PostgresStore.open(postgres, logger: logger)
             // Each instance's read cache knows only its own commits; until instances tell each other (issue 5's
