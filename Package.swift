@@ -45,7 +45,12 @@ let package = Package(
         // The SQL both stores run: the batch's reads and writes, and every read, over a small session protocol.
         .target(
             name: "TurnstileSQL",
-            dependencies: ["TurnstileCore", "TurnstileStore", .product(name: "Logging", package: "swift-log")],
+            dependencies: [
+                "TurnstileCore",
+                "TurnstileStore",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(

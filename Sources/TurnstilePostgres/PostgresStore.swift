@@ -89,18 +89,8 @@ public final class PostgresStore: SQLStore {
     /// Runs the writer and the hold sweep until graceful shutdown (or cancellation), then finishes the writes
     /// already accepted and closes the connections.
     public func run() async throws {
-        await withTaskCancellationHandler {
-            await withGracefulShutdownHandler {
-                await withDiscardingTaskGroup { group in
-                    group.addTask { await self.sweepHolds(clock: self.clock, logger: self.logger) }
-                    await queue.run { batch throws(TurnstileError) in try await self.commit(batch) }
-                    group.cancelAll()
-                }
-            } onGracefulShutdown: {
-                self.queue.close()
-            }
-        } onCancel: {
-            self.queue.close()
+        await runWriter(queue, clock: clock, logger: logger) { batch throws(TurnstileError) in
+            try await self.commit(batch)
         }
         if let listener = listener.withLock({ $0 }) {
             listener.cancel()

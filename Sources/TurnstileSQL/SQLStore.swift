@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import ServiceLifecycle
 import TurnstileCore
 import TurnstileStore
 
@@ -105,6 +106,27 @@ extension SQLStore {
 
     public func checkReachable() async throws(TurnstileError) {
         _ = try await read("SELECT 1 AS one", [])
+    }
+
+    /// Runs `queue`'s writer loop with `commit`, and the hold sweep beside it, until graceful shutdown (or
+    /// cancellation) closes the queue; returns once every write the queue accepted has been carried out.
+    public func runWriter(
+        _ queue: WriteQueue<WriteCommand, WriteResult>, clock: @escaping @Sendable () -> Date, logger: Logger,
+        commit: @escaping @Sendable ([WriteCommand]) async throws(TurnstileError) -> [WriteResult]
+    ) async {
+        await withTaskCancellationHandler {
+            await withGracefulShutdownHandler {
+                await withDiscardingTaskGroup { group in
+                    group.addTask { await self.sweepHolds(clock: clock, logger: logger) }
+                    await queue.run(commit)
+                    group.cancelAll()
+                }
+            } onGracefulShutdown: {
+                queue.close()
+            }
+        } onCancel: {
+            queue.close()
+        }
     }
 
     /// Every ``Limits/holdSweepIntervalMilliseconds``, releases the holds that ran out, until cancelled. Expiry

@@ -128,18 +128,8 @@ public final class SQLiteStore: SQLStore {
     /// Runs the writer until graceful shutdown (or cancellation), then finishes the writes already accepted and
     /// closes every connection.
     public func run() async throws {
-        await withTaskCancellationHandler {
-            await withGracefulShutdownHandler {
-                await withDiscardingTaskGroup { group in
-                    group.addTask { await self.sweepHolds(clock: self.clock, logger: self.logger) }
-                    await queue.run { batch throws(TurnstileError) in try await self.commit(batch) }
-                    group.cancelAll()
-                }
-            } onGracefulShutdown: {
-                self.queue.close()
-            }
-        } onCancel: {
-            self.queue.close()
+        await runWriter(queue, clock: clock, logger: logger) { batch throws(TurnstileError) in
+            try await self.commit(batch)
         }
         for connection in [writer] + readers {
             do { try await connection.close() } catch { logger.error("closing SQLite failed: \(error)") }
