@@ -187,6 +187,7 @@ enum PostgresMigrations {
 enum PostgresStoreError: Error, CustomStringConvertible {
     case newerSchema(found: Int, known: Int)
     case badURL(String, reason: String)
+    case noIdentity
 
     var description: String {
         switch self {
@@ -194,6 +195,7 @@ enum PostgresStoreError: Error, CustomStringConvertible {
             "the database has schema version \(found), but this Turnstile knows only up to \(known): "
                 + "use a newer Turnstile"
         case .badURL(let url, let reason): "\(url) is not a PostgreSQL URL: \(reason)"
+        case .noIdentity: "the database has Turnstile's tables but no identity in meta: it was not made by Turnstile"
         }
     }
 }

@@ -77,3 +77,22 @@ struct UnexpectedColumnType: Error, CustomStringConvertible {
 
     var description: String { "column \(column) arrived as \(type), which the shared statements never select" }
 }
+
+/// What may be logged of a database error: PostgreSQL's error code, SQLSTATE and message, never the statement or its
+/// values (a password hash, say), which `String(reflecting:)` of PostgresNIO's errors would include.
+func loggable(_ error: any Error) -> String {
+    switch error {
+    case let error as PSQLError:
+        let state = error.serverInfo?[.sqlState].map { " SQLSTATE \($0)" } ?? ""
+        let message = error.serverInfo?[.message].map { ": \($0)" } ?? ""
+        return "PostgreSQL \(error.code)\(state)\(message)"
+    case let error as PostgresTransactionError:
+        let parts = [
+            ("begin", error.beginError), ("in the transaction", error.closureError),
+            ("commit", error.commitError), ("rollback", error.rollbackError),
+        ]
+        return parts.compactMap { step, error in error.map { "\(step): \(loggable($0))" } }.joined(separator: "; ")
+    default:
+        return "\(error)"
+    }
+}

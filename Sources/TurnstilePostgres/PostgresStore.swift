@@ -71,7 +71,7 @@ public final class PostgresStore: SQLStore {
                 try await PostgresSession.rows(
                     of: client.query("SELECT value FROM meta WHERE key = 'identity'", logger: logger)
                 ).first?.string("value") ?? ""
-            precondition(!identity.isEmpty, "migration 1 stores the database's identity")
+            guard !identity.isEmpty else { throw PostgresStoreError.noIdentity }
             let store = PostgresStore(
                 client: client, clientRun: clientRun, identity: identity, batching: configuration.batching,
                 logger: logger, clock: clock)
@@ -125,7 +125,7 @@ public final class PostgresStore: SQLStore {
             changes.publish(effects.changes)
             return results
         } catch {
-            logger.error("write batch of \(batch.count) failed and was rolled back: \(String(reflecting: error))")
+            logger.error("write batch of \(batch.count) failed and was rolled back: \(loggable(error))")
             throw Self.storeError(error)
         }
     }
@@ -174,7 +174,7 @@ public final class PostgresStore: SQLStore {
                     return
                 }
                 guard !Task.isCancelled else { return }
-                logger.warning("listening for other instances' changes failed; retrying: \(String(reflecting: error))")
+                logger.warning("listening for other instances' changes failed; retrying: \(loggable(error))")
                 try? await Task.sleep(for: .seconds(1))
             }
         }
@@ -186,7 +186,7 @@ public final class PostgresStore: SQLStore {
             return try await PostgresSession.rows(
                 of: client.query(PostgresSession.query(sql, binds), logger: logger))
         } catch {
-            logger.error("read failed: \(String(reflecting: error))")
+            logger.error("read failed: \(loggable(error))")
             throw Self.storeError(error)
         }
     }

@@ -35,11 +35,15 @@ public struct PostgresStoreConfiguration: Sendable {
     public init(url text: String) throws {
         guard let url = URLComponents(string: text), let scheme = url.scheme,
             ["postgres", "postgresql"].contains(scheme)
-        else { throw PostgresStoreError.badURL(text, reason: "it must start with postgres://") }
-        guard let host = url.host, !host.isEmpty else { throw PostgresStoreError.badURL(text, reason: "no host") }
-        guard let user = url.user, !user.isEmpty else { throw PostgresStoreError.badURL(text, reason: "no user") }
+        else { throw PostgresStoreError.badURL("the database URL", reason: "it must start with postgres://") }
+        // Named in messages without its password.
+        var shown = url
+        shown.password = nil
+        let named = shown.string ?? "the database URL"
+        guard let host = url.host, !host.isEmpty else { throw PostgresStoreError.badURL(named, reason: "no host") }
+        guard let user = url.user, !user.isEmpty else { throw PostgresStoreError.badURL(named, reason: "no user") }
         let database = String(url.path.drop { $0 == "/" })
-        guard !database.isEmpty else { throw PostgresStoreError.badURL(text, reason: "no database after the host") }
+        guard !database.isEmpty else { throw PostgresStoreError.badURL(named, reason: "no database after the host") }
         self.init(
             host: host, port: url.port ?? 5432, username: user, password: url.password, database: database)
     }
