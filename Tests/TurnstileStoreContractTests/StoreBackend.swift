@@ -93,19 +93,3 @@ func seed(_ store: any SQLStore, seats: Int, users: Int) async throws -> (event:
         organizerID: userIDs[0])
     return (event, userIDs)
 }
-
-/// Fires `count` operations at once and gathers their results.
-func concurrently<Value: Sendable>(
-    _ count: Int, _ operation: @escaping @Sendable (Int) async throws(TurnstileError) -> Value
-) async -> [Result<Value, TurnstileError>] {
-    await withTaskGroup(of: Result<Value, TurnstileError>.self) { group in
-        for index in 0..<count {
-            group.addTask {
-                do throws(TurnstileError) { return .success(try await operation(index)) } catch {
-                    return .failure(error)
-                }
-            }
-        }
-        return await group.reduce(into: []) { $0.append($1) }
-    }
-}
