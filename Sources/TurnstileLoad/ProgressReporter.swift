@@ -18,6 +18,16 @@ public struct ProgressReporter: Sendable {
         write(line + "\n")
     }
 
+    /// Notes `line()` once a second, for set-up work of unknown length, until the returned task is cancelled.
+    func noteEverySecond(_ line: @escaping @Sendable () -> String) -> Task<Void, Never> {
+        Task {
+            while !Task.isCancelled {
+                do { try await Task.sleep(for: .seconds(1)) } catch { return }
+                note(line())
+            }
+        }
+    }
+
     func start(_ phase: String, users: Int, recorders: RecorderSet) -> Task<Void, Never> {
         Task {
             var elapsed = 0

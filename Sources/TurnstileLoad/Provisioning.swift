@@ -34,14 +34,7 @@ public struct Provisioner: Sendable {
     /// `count` users, in index order; reports progress once a second while it works.
     public func provision(_ count: Int, progress: ProgressReporter? = nil) async throws -> [VirtualUser] {
         let done = ProvisionedCount()
-        let reporter = progress.map { progress in
-            Task {
-                while !Task.isCancelled {
-                    do { try await Task.sleep(for: .seconds(1)) } catch { return }
-                    progress.note("provisioning users: \(done.value)/\(count)")
-                }
-            }
-        }
+        let reporter = progress?.noteEverySecond { "provisioning users: \(done.value)/\(count)" }
         defer { reporter?.cancel() }
         let workers = min(Self.concurrencyMax, count)
         return try await withThrowingTaskGroup(of: [VirtualUser].self) { tasks in

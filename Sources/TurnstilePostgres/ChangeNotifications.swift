@@ -13,25 +13,32 @@ struct ChangeNotifications: Sendable {
     /// This instance's name in its messages, so it can pass over its own.
     let origin = UUID().uuidString
 
-    private struct Message: Codable {
+    private struct Message: Decodable {
         let origin: String
         let changes: [LiveChange]
     }
 
-    /// The payloads that carry `changes`, in order, each under the limit.
+    /// The payloads that carry `changes`, in order, each under the limit. Each change is encoded once; a payload
+    /// is the envelope around as many encoded changes as fit.
     func payloads(_ changes: [LiveChange]) throws -> [String] {
+        let encoder = JSONEncoder()
+        let head = #"{"origin":"\#(origin)","changes":["#
+        let tail = "]}"
         var payloads: [String] = []
-        var pending: [LiveChange] = []
+        var pending: [String] = []
+        var size = head.utf8.count + tail.utf8.count
         for change in changes {
-            let candidate = try encode(pending + [change])
-            if candidate.utf8.count > Self.payloadBytesMax, !pending.isEmpty {
-                payloads.append(try encode(pending))
-                pending = [change]
-            } else {
-                pending.append(change)
+            let encoded = String(decoding: try encoder.encode(change), as: UTF8.self)
+            let added = encoded.utf8.count + (pending.isEmpty ? 0 : 1)
+            if !pending.isEmpty, size + added > Self.payloadBytesMax {
+                payloads.append(head + pending.joined(separator: ",") + tail)
+                pending = []
+                size = head.utf8.count + tail.utf8.count
             }
+            size += encoded.utf8.count + (pending.isEmpty ? 0 : 1)
+            pending.append(encoded)
         }
-        if !pending.isEmpty { payloads.append(try encode(pending)) }
+        if !pending.isEmpty { payloads.append(head + pending.joined(separator: ",") + tail) }
         return payloads
     }
 
@@ -41,9 +48,5 @@ struct ChangeNotifications: Sendable {
             message.origin != origin
         else { return nil }
         return message.changes
-    }
-
-    private func encode(_ changes: [LiveChange]) throws -> String {
-        String(decoding: try JSONEncoder().encode(Message(origin: origin, changes: changes)), as: UTF8.self)
     }
 }

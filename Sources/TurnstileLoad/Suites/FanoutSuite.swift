@@ -116,14 +116,7 @@ public struct FanoutSuite: Sendable {
     private func subscribe(
         _ count: Int, to path: String, tally: FanoutTally
     ) async throws -> [(client: LiveFeedClient, receipts: FanoutTally.Receipts)] {
-        let reporter = context.progress.map { progress in
-            Task {
-                while !Task.isCancelled {
-                    do { try await Task.sleep(for: .seconds(1)) } catch { return }
-                    progress.note("subscribers connected: \(tally.connected)/\(count)")
-                }
-            }
-        }
+        let reporter = context.progress?.noteEverySecond { "subscribers connected: \(tally.connected)/\(count)" }
         defer { reporter?.cancel() }
         let workers = min(LoadLimits.liveConnectConcurrencyMax, count)
         return try await withThrowingTaskGroup(of: [(LiveFeedClient, FanoutTally.Receipts)].self) { tasks in
