@@ -127,11 +127,20 @@ public enum Limits {
     /// without bound.
     public static let writeQueueDepthMax = 50_000
     /// The longest a write waits in the queue for the writer to take it; a write still waiting then (the store is
-    /// stalled) is refused with 503 rather than left hanging. Writes already taken into a batch wait for its commit.
-    public static let writeQueueWaitMilliseconds = 5_000
+    /// down or stalled) is refused with 503 rather than left hanging. It was never carried out, so a retry is safe.
+    public static let writeQueueWaitMilliseconds = 500
+    /// The longest the writer's batch may take to commit before its callers are answered 503 anyway. Their outcome
+    /// is then unknown (the commit may still land), which the answer says: retry with the same `Idempotency-Key`.
+    /// A batch of one takes a few milliseconds on a healthy store; the margin is for a machine under heavy load.
+    public static let writeCommitTimeoutMilliseconds = 1_000
+    /// The longest one read may take before it is answered 503; the read is abandoned (its connection closed).
+    public static let storeReadTimeoutMilliseconds = 1_000
     /// The most values bound in one SQL statement (SQLite's default limit is 32,766). A batch's largest statement
     /// binds 6 values per command, so ``writeBatchCommandsMax`` must stay below a sixth of this.
     public static let sqlBindsPerStatementMax = 30_000
+    /// How long PostgreSQL lets one statement run, or one transaction sit idle, before it ends it on its side. Far
+    /// above the client's own bounds, it only cleans up after calls the service has already answered.
+    public static let postgresStatementTimeoutMilliseconds = 5_000
     /// How long an SQLite statement waits for a lock held by another connection or process before failing.
     public static let sqliteBusyTimeoutMilliseconds = 5_000
 }

@@ -63,6 +63,12 @@ public final class PostgresStore: SQLStore {
             password: configuration.password, database: configuration.database, tls: .disable)
         clientConfiguration.options.maximumConnections = configuration.poolSize
         clientConfiguration.options.connectTimeout = configuration.connectTimeout
+        // The server's side of the bounds: a statement or a transaction left behind by a call that was abandoned
+        // (its connection closed on a link that never delivered the close) ends by itself and frees the writer lock.
+        clientConfiguration.options.additionalStartupParameters = [
+            ("statement_timeout", "\(Limits.postgresStatementTimeoutMilliseconds)"),
+            ("idle_in_transaction_session_timeout", "\(Limits.postgresStatementTimeoutMilliseconds)"),
+        ]
         let client = PostgresClient(configuration: clientConfiguration, backgroundLogger: logger)
         let clientRun = Task { await client.run() }
         do {
@@ -104,14 +110,17 @@ public final class PostgresStore: SQLStore {
         try await queue.submit(command).get()
     }
 
-    /// One batch in one transaction, under the writer lock; rolled back whole if the database fails, so nothing is
-    /// acknowledged that did not commit. The batch's live changes are published after the commit.
+    /// One batch in one transaction, under the writer lock; rolled back whole if the database fails or the batch
+    /// runs out of time (its connection is closed), so nothing is acknowledged that did not commit. The batch's live
+    /// changes are published after the commit.
     private func commit(_ batch: [WriteCommand]) async throws(TurnstileError) -> [WriteResult] {
         // Truncated to what the store keeps, so a value answered now equals the same value read back later.
         let now = Date(millisecondsSince1970: clock().millisecondsSince1970)
-        do {
-            let logger = self.logger
-            let (results, effects) = try await client.withTransaction(logger: logger) { connection in
+        let (logger, notifications) = (self.logger, self.notifications)
+        let timeout = Duration.milliseconds(Limits.writeCommitTimeoutMilliseconds)
+        let (results, effects) = try await onConnection(within: timeout, "write batch of \(batch.count)") {
+            connection in
+            try await connection.withTransaction(logger: logger) { connection in
                 let session = PostgresSession(connection: connection, logger: logger)
                 try await session.execute("SELECT pg_advisory_xact_lock(?)", [SQLValue(Self.writerLock)])
                 let decided = try await BatchCommit.decideAndWrite(batch, now: now, on: session)
@@ -122,11 +131,33 @@ public final class PostgresStore: SQLStore {
                 }
                 return decided
             }
-            changes.publish(effects.changes)
-            return results
-        } catch {
-            logger.error("write batch of \(batch.count) failed and was rolled back: \(loggable(error))")
-            throw Self.storeError(error)
+        }
+        changes.publish(effects.changes)
+        return results
+    }
+
+    /// Runs `body` on a pooled connection within `timeout`. Past it, the caller is answered `storeUnavailable` at
+    /// once and the connection is closed under the work, so a query stuck on a dead or blackholed link ends too
+    /// (PostgresNIO cannot cancel a running query) and the pool opens a fresh connection for the next caller.
+    private func onConnection<Value: Sendable>(
+        within timeout: Duration, _ what: String, _ body: @escaping @Sendable (PostgresConnection) async throws -> Value
+    ) async throws(TurnstileError) -> Value {
+        let leased = Mutex<PostgresConnection?>(nil)
+        let (client, logger) = (self.client, self.logger)
+        let abandon: @Sendable () -> Void = {
+            logger.error("\(what) did not finish within \(timeout); its connection is closed")
+            leased.withLock { $0 }?.close().whenComplete { _ in }
+        }
+        return try await StoreDeadline.run(within: timeout, what, abandon: abandon) { () throws(TurnstileError) in
+            do {
+                return try await client.withConnection { connection in
+                    leased.withLock { $0 = connection }
+                    return try await body(connection)
+                }
+            } catch {
+                logger.error("\(what) failed: \(loggable(error))")
+                throw Self.storeError(error)
+            }
         }
     }
 
@@ -180,14 +211,12 @@ public final class PostgresStore: SQLStore {
         }
     }
 
-    /// Runs a read on a pooled connection, from the last committed state.
+    /// Runs a read on a pooled connection, from the last committed state, within ``Limits/storeReadTimeoutMilliseconds``.
     public func read(_ sql: String, _ binds: [SQLValue]) async throws(TurnstileError) -> [any SQLRow] {
-        do {
-            return try await PostgresSession.rows(
-                of: client.query(PostgresSession.query(sql, binds), logger: logger))
-        } catch {
-            logger.error("read failed: \(loggable(error))")
-            throw Self.storeError(error)
+        let (query, logger) = (PostgresSession.query(sql, binds), self.logger)
+        return try await onConnection(within: .milliseconds(Limits.storeReadTimeoutMilliseconds), "read") {
+            connection in
+            try await PostgresSession.rows(of: connection.query(query, logger: logger))
         }
     }
 }

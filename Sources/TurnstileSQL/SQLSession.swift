@@ -18,7 +18,7 @@ public enum SQLValue: Sendable, Equatable {
 }
 
 /// One row a statement returned, read by column name.
-public protocol SQLRow {
+public protocol SQLRow: Sendable {
     /// The column's value; nil when the row has no such column.
     func value(_ column: String) -> SQLValue?
 }

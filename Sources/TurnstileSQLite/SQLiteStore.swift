@@ -145,14 +145,18 @@ public final class SQLiteStore: SQLStore {
 
     // MARK: Reads: every statement is ``SQLStore``'s, on the reader connections, from the last committed state
 
-    /// Runs a read on the next reader connection, round robin.
+    /// Runs a read on the next reader connection, round robin, within ``Limits/storeReadTimeoutMilliseconds``.
     public func read(_ sql: String, _ binds: [SQLValue]) async throws(TurnstileError) -> [any SQLRow] {
-        let index = nextReader.add(1, ordering: .relaxed).oldValue % readers.count
-        do {
-            return try await readers[index].query(sql, binds)
-        } catch {
-            logger.error("read failed: \(error)")
-            throw Self.storeError(error)
+        let reader = readers[nextReader.add(1, ordering: .relaxed).oldValue % readers.count]
+        let logger = self.logger
+        return try await StoreDeadline.run(within: .milliseconds(Limits.storeReadTimeoutMilliseconds), "read") {
+            () throws(TurnstileError) in
+            do {
+                return try await reader.query(sql, binds)
+            } catch {
+                logger.error("read failed: \(error)")
+                throw Self.storeError(error)
+            }
         }
     }
 }

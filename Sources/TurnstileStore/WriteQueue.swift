@@ -34,6 +34,9 @@ public final class WriteQueue<Command: Sendable, Output: Sendable>: Sendable {
         var pending: [Pending] = []
         var writerWakeUp: CheckedContinuation<Void, Never>?
         var isClosed = false
+        /// The batch the writer is carrying out, until it is answered (by the writer, or by the reaper once it has
+        /// taken longer than ``commitMax``).
+        var inFlight: (batch: [Pending], startedAt: ContinuousClock.Instant)?
     }
 
     private let state = Mutex(State())
@@ -43,20 +46,25 @@ public final class WriteQueue<Command: Sendable, Output: Sendable>: Sendable {
     private let depthMax: Int
     private let batchMax: Int
     private let waitMax: Duration
+    private let commitMax: Duration
 
     /// Creates a queue.
     /// - Parameters:
     ///   - depthMax: the most writes that may wait; further writes are refused with `overloaded`.
     ///   - batchMax: the most writes carried out in one batch.
     ///   - waitMax: the longest a write may wait to be taken into a batch before it is refused as unavailable.
+    ///   - commitMax: the longest a batch may take before its writes are answered as unavailable, outcome unknown.
     public init(
         depthMax: Int = Limits.writeQueueDepthMax, batchMax: Int = Limits.writeBatchCommandsMax,
-        waitMax: Duration = .milliseconds(Limits.writeQueueWaitMilliseconds)
+        waitMax: Duration = .milliseconds(Limits.writeQueueWaitMilliseconds),
+        commitMax: Duration = .milliseconds(Limits.writeCommitTimeoutMilliseconds)
     ) {
-        precondition(depthMax > 0 && batchMax > 0 && waitMax > .zero, "queue limits must be positive")
+        precondition(
+            depthMax > 0 && batchMax > 0 && waitMax > .zero && commitMax > .zero, "queue limits must be positive")
         self.depthMax = depthMax
         self.batchMax = batchMax
         self.waitMax = waitMax
+        self.commitMax = commitMax
     }
 
     /// Queues a write and waits until the batch carrying it has committed.
@@ -85,16 +93,19 @@ public final class WriteQueue<Command: Sendable, Output: Sendable>: Sendable {
     /// per command, in order, after the batch committed. If `execute` throws, every write of that batch fails with
     /// its error. Returns once the queue is closed and everything accepted has been carried out.
     public func run(_ execute: ([Command]) async throws(TurnstileError) -> [Output]) async {
-        // Beside the writer, a reaper refuses writes that waited too long to be taken: if the writer stalls (a disk
-        // that hangs, say), callers get a fast 503 instead of hanging with it.
+        // Beside the writer, a reaper answers writes that waited too long to be taken, or whose batch takes too long
+        // to commit: if the writer stalls (a database that is down, a disk that hangs), callers get a fast 503
+        // instead of hanging with it.
         let reaper = Task { [self] in
             while !Task.isCancelled {
-                do { try await Task.sleep(for: waitMax / 10) } catch { return }
+                do { try await Task.sleep(for: min(waitMax, commitMax) / 16) } catch { return }
                 refuseOverdue()
+                answerOverdueBatch()
             }
         }
         defer { reaper.cancel() }
         while let batch = await nextBatch() {
+            state.withLock { $0.inFlight = (batch, .now) }
             let results: [Result<Output, TurnstileError>]
             do {
                 let outputs = try await execute(batch.map(\.command))
@@ -107,9 +118,37 @@ public final class WriteQueue<Command: Sendable, Output: Sendable>: Sendable {
                 results = Array(repeating: .failure(error), count: batch.count)
                 activity.report(writes: batch.count, committed: false)
             }
-            for (pending, result) in zip(batch, results) {
+            // Nil when the reaper has answered this batch already.
+            guard let answering = takeInFlight() else { continue }
+            for (pending, result) in zip(answering.batch, results) {
                 pending.waiter.resume(returning: result)
             }
+        }
+    }
+
+    /// Takes the batch in flight out of the state, so that exactly one of the writer and the reaper answers it.
+    private func takeInFlight() -> (batch: [Pending], startedAt: ContinuousClock.Instant)? {
+        state.withLock { state in
+            defer { state.inFlight = nil }
+            return state.inFlight
+        }
+    }
+
+    /// Answers the writes of a batch that has been committing for longer than ``commitMax`` with `storeUnavailable`.
+    /// The commit may still land, so the detail says the outcome is unknown; the writer drops the batch's results
+    /// when it finishes.
+    private func answerOverdueBatch() {
+        let deadline = ContinuousClock.now - commitMax
+        let overdue = state.withLock { state -> [Pending] in
+            guard let inFlight = state.inFlight, inFlight.startedAt < deadline else { return [] }
+            state.inFlight = nil
+            return inFlight.batch
+        }
+        let detail =
+            StoreDeadline.timedOut("write", commitMax)
+            + "; whether it was carried out is unknown, so retry it with the same Idempotency-Key"
+        for pending in overdue {
+            pending.waiter.resume(returning: .failure(.storeUnavailable(detail: detail)))
         }
     }
 
@@ -123,7 +162,7 @@ public final class WriteQueue<Command: Sendable, Output: Sendable>: Sendable {
             defer { state.pending.removeFirst(count) }
             return Array(state.pending.prefix(count))
         }
-        let seconds = Double(waitMax.components.seconds) + Double(waitMax.components.attoseconds) / 1e18
+        let seconds = StoreDeadline.seconds(waitMax)
         for pending in overdue {
             pending.waiter.resume(
                 returning: .failure(.storeUnavailable(detail: "the store did not take the write within \(seconds) s")))

@@ -4,30 +4,6 @@ import TurnstileCore
 
 @testable import TurnstileStore
 
-/// A one-shot gate a test opens to let a blocked writer go on.
-private final class Gate: Sendable {
-    private let state = Mutex<(isOpen: Bool, waiters: [CheckedContinuation<Void, Never>])>((false, []))
-
-    func wait() async {
-        await withCheckedContinuation { continuation in
-            let isOpen = state.withLock { state in
-                if !state.isOpen { state.waiters.append(continuation) }
-                return state.isOpen
-            }
-            if isOpen { continuation.resume() }
-        }
-    }
-
-    func open() {
-        let waiters = state.withLock { state in
-            state.isOpen = true
-            defer { state.waiters = [] }
-            return state.waiters
-        }
-        for waiter in waiters { waiter.resume() }
-    }
-}
-
 /// A value shared between test tasks.
 private final class Shared<Value: Sendable>: Sendable {
     private let mutex: Mutex<Value>
@@ -183,6 +159,41 @@ extension WriteQueueTests {
             await #expect(throws: refusal) { try await queue.submit(2) }
             releaseWriter.open()
             try await group.next()
+            queue.close()
+            try await group.waitForAll()
+        }
+    }
+}
+
+extension WriteQueueTests {
+    @Test("a batch that outlives commitMax: its writes are answered 503, outcome unknown, and the writer goes on")
+    func overdueBatchIsAnsweredAndWriterContinues() async throws {
+        let queue = WriteQueue<Int, Int>(commitMax: .milliseconds(100))
+        let stalled = Gate()
+        let releaseWriter = Gate()
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask {
+                await queue.run { batch in
+                    if batch == [1] {
+                        stalled.open()
+                        await releaseWriter.wait()
+                    }
+                    return batch
+                }
+            }
+            let answer: Result<Int, TurnstileError>
+            do throws(TurnstileError) { answer = .success(try await queue.submit(1)) } catch {
+                answer = .failure(error)
+            }
+            await stalled.wait()
+            guard case .failure(.storeUnavailable(let detail)) = answer else {
+                Issue.record("expected store_unavailable, got \(answer)")
+                return
+            }
+            #expect(detail.contains("unknown") && detail.contains("Idempotency-Key"))
+            // The stalled batch ends later; its result goes to nobody, and the next write is served normally.
+            releaseWriter.open()
+            #expect(try await queue.submit(2) == 2)
             queue.close()
             try await group.waitForAll()
         }
