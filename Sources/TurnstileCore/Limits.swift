@@ -119,6 +119,9 @@ public enum Limits {
     /// The `Retry-After` sent with 503s: the writer's queue drains, and the store recovers, within moments.
     public static let retryAfterSeconds = 1
 
+    /// The most users whose request budgets (rate limits) are remembered at once.
+    public static let rateLimitedUsersMax = 100_000
+
     // MARK: Writer
 
     /// The most commands one write transaction carries (one group commit).

@@ -43,6 +43,8 @@ public enum TurnstileError: Error, Equatable, Sendable {
     case overloaded
     /// The store cannot be reached or failed; the caller should retry shortly.
     case storeUnavailable(detail: String)
+    /// The user sent more requests than their budget allows; they may retry after this many seconds.
+    case rateLimited(retryAfterSeconds: Int)
 
     /// A stable machine word naming the case, for clients to switch on.
     public var code: String {
@@ -66,6 +68,7 @@ public enum TurnstileError: Error, Equatable, Sendable {
         case .idempotencyKeyReused: "idempotency_key_reused"
         case .overloaded: "overloaded"
         case .storeUnavailable: "store_unavailable"
+        case .rateLimited: "rate_limited"
         }
     }
 
@@ -104,6 +107,8 @@ public enum TurnstileError: Error, Equatable, Sendable {
             "This Idempotency-Key was already used for a different request; use a new key for a new request."
         case .overloaded: "Too many writes are waiting; retry in a moment."
         case .storeUnavailable(let detail): "The store is unavailable: \(detail)"
+        case .rateLimited(let seconds):
+            "Too many requests from this user; retry in \(seconds) s."
         }
     }
 }

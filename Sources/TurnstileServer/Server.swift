@@ -38,6 +38,7 @@ public struct Server<Store: TurnstileStore>: Sendable {
         let tokens = TokenAuthority(secret: configuration.jwtSecret, audience: store.identity)
         let hasher = PasswordHasher(rounds: configuration.passwordHashRounds)
         let authenticate = BearerAuthMiddleware(tokens: tokens)
+        let rateLimit = configuration.rateLimit.map { RateLimitMiddleware(limiter: RateLimiter($0)) }
         let store = self.store
         let cache = configuration.readCacheEnabled ? EventReadCache { store.commitSequence } : nil
 
@@ -47,16 +48,20 @@ public struct Server<Store: TurnstileStore>: Sendable {
         router.add(middleware: MetricsMiddleware(metrics: metrics))
         OpsRoutes(store: store, metrics: metrics).register(on: router)
         let api = router.group("api/v1")
+        /// A group whose routes need a bearer token, and spend its user's request budget.
+        func authenticated(_ path: RouterPath) -> RouterGroup<TurnstileRequestContext> {
+            let group = api.group(path).add(middleware: authenticate)
+            return rateLimit.map { group.add(middleware: $0) } ?? group
+        }
         AuthRoutes(store: store, hasher: hasher, tokens: tokens).register(on: api.group("auth"))
         EventRoutes(store: store, cache: cache).register(
-            public: api.group("events"), authenticated: api.group("events").add(middleware: authenticate))
-        BookingRoutes(store: store).register(on: api.group("bookings").add(middleware: authenticate))
+            public: api.group("events"), authenticated: authenticated("events"))
+        BookingRoutes(store: store).register(on: authenticated("bookings"))
         ProductRoutes(store: store).register(
-            products: api.group("products"), authenticatedProducts: api.group("products").add(middleware: authenticate),
-            orders: api.group("orders").add(middleware: authenticate))
-        CreditRoutes(store: store).register(on: api.group("credits").add(middleware: authenticate))
-        ItemRoutes(store: store).register(
-            public: api.group("items"), authenticated: api.group("items").add(middleware: authenticate))
+            products: api.group("products"), authenticatedProducts: authenticated("products"),
+            orders: authenticated("orders"))
+        CreditRoutes(store: store).register(on: authenticated("credits"))
+        ItemRoutes(store: store).register(public: api.group("items"), authenticated: authenticated("items"))
         LiveRoutes(feeds: feeds).register(items: api.group("items"), events: api.group("events"))
         return router
     }

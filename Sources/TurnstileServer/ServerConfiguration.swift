@@ -12,6 +12,8 @@ public struct ServerConfiguration: Sendable {
     /// Whether event lists and details are answered from the read cache (invalidated by every write that changes
     /// them). On unless turned off, e.g. to measure the store alone.
     public var readCacheEnabled: Bool
+    /// Each authenticated user's request budget; nil turns rate limiting off.
+    public var rateLimit: RateLimit?
 
     /// The rounds used unless changed: about 30 ms of one core per hash here, slow enough to make guessing costly
     /// and fast enough for thousands of logins a minute.
@@ -22,7 +24,8 @@ public struct ServerConfiguration: Sendable {
         port: Int = 8080,
         jwtSecret: [UInt8],
         passwordHashRounds: Int = ServerConfiguration.passwordHashRoundsDefault,
-        readCacheEnabled: Bool = true
+        readCacheEnabled: Bool = true,
+        rateLimit: RateLimit? = .default
     ) {
         precondition(jwtSecret.count >= 32, "an HS256 secret needs at least 32 bytes")
         precondition(passwordHashRounds >= 1, "password hashing needs at least one round")
@@ -31,5 +34,6 @@ public struct ServerConfiguration: Sendable {
         self.jwtSecret = jwtSecret
         self.passwordHashRounds = passwordHashRounds
         self.readCacheEnabled = readCacheEnabled
+        self.rateLimit = rateLimit
     }
 }

@@ -48,13 +48,9 @@ public enum StoreDeadline {
 
     /// The detail of a timed-out call, e.g. "the store did not answer a read within 0.8 s".
     public static func timedOut(_ what: String, _ timeout: Duration) -> String {
-        "the store did not answer a \(what) within \(seconds(timeout)) s"
+        "the store did not answer a \(what) within \(timeout.secondsWithFraction) s"
     }
 
-    /// A duration in seconds, for messages: "0.8", "5.0".
-    static func seconds(_ duration: Duration) -> Double {
-        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
-    }
 }
 
 /// A continuation resumed exactly once, by whichever of the work and its timer gets there first; the timer is

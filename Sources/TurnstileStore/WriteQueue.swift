@@ -162,7 +162,7 @@ public final class WriteQueue<Command: Sendable, Output: Sendable>: Sendable {
             defer { state.pending.removeFirst(count) }
             return Array(state.pending.prefix(count))
         }
-        let seconds = StoreDeadline.seconds(waitMax)
+        let seconds = waitMax.secondsWithFraction
         for pending in overdue {
             pending.waiter.resume(
                 returning: .failure(.storeUnavailable(detail: "the store did not take the write within \(seconds) s")))

@@ -48,6 +48,12 @@ struct ServeCommand: AsyncParsableCommand {
     @Flag(help: "Answer event lists and details from the store every time (the read cache is on by default).")
     var noCache = false
 
+    @Option(
+        help: ArgumentHelp(
+            "Each user's request budget: N/s, N/min or N/h, or off.",
+            discussion: "Authenticated requests past it are answered 429 with Retry-After."))
+    var rateLimit = RateLimitArgument(RateLimit.default)
+
     @Option(help: "PostgreSQL: the most pooled connections.")
     var poolSize = 16
 
@@ -119,7 +125,7 @@ struct ServeCommand: AsyncParsableCommand {
     ) async throws {
         let configuration = ServerConfiguration(
             host: host, port: port, jwtSecret: secret, passwordHashRounds: passwordHashRounds,
-            readCacheEnabled: readCache)
+            readCacheEnabled: readCache, rateLimit: rateLimit.limit)
         let server = Server(configuration: configuration, store: store, logger: logger) { [host] port in
             // Written unbuffered: scripts and tests read this line through a pipe.
             let line = "Turnstile listening on http://\(host):\(port) (database \(description))\n"
@@ -130,4 +136,26 @@ struct ServeCommand: AsyncParsableCommand {
 }
 
 extension SQLiteStoreConfiguration.Durability: ExpressibleByArgument {}
+
+/// `--rate-limit`: a ``RateLimit`` such as `500/s`, or `off`.
+struct RateLimitArgument: ExpressibleByArgument {
+    let limit: RateLimit?
+
+    init(_ limit: RateLimit?) {
+        self.limit = limit
+    }
+
+    init?(argument: String) {
+        if argument == "off" {
+            limit = nil
+            return
+        }
+        guard let limit = try? RateLimit(parsing: argument) else { return nil }
+        self.limit = limit
+    }
+
+    var defaultValueDescription: String {
+        limit.map { "\(Int($0.requestsPerSecond))/s" } ?? "off"
+    }
+}
 extension Logger.Level: @retroactive ExpressibleByArgument {}

@@ -58,3 +58,56 @@ struct ServeProcessTests {
         await Task.detached { process.waitUntilExit() }.value
     }
 }
+
+extension ServeProcessTests {
+    @Test("at trace level, the log holds no JWT secret, password, password hash or access token")
+    func secretsNeverLogged() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("turnstile-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let secret = "jwt-secret-\(UUID().uuidString)"
+        let password = "password-\(UUID().uuidString)"
+
+        let process = Process()
+        process.executableURL = TurnstileProcess.executable
+        process.arguments = [
+            "serve", "--port", "0", "--database", directory.appendingPathComponent("t.sqlite").path,
+            "--password-hash-rounds", "1", "--log-level", "trace", "--jwt-secret", secret,
+        ]
+        let output = Pipe()
+        let errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        defer { if process.isRunning { process.interrupt() } }
+        // Read all along, so that a full pipe never stalls the server.
+        let logged = Task.detached { errors.fileHandleForReading.readDataToEndOfFile() }
+        let firstLine = try #require(await Self.firstLine(of: output.fileHandleForReading))
+        let port = try #require(firstLine.split(separator: ":").last.flatMap { Int($0.prefix { $0.isNumber }) })
+
+        let credentials = ["email": "s@t.io", "password": password]
+        _ = try await send(
+            .json(.POST, "/api/v1/auth/register", credentials.merging(["username": "secretive"]) { $1 }), to: port)
+        let login = try await send(.json(.POST, "/api/v1/auth/login", credentials), to: port)
+        let token = try #require(login.json["access_token"] as? String)
+        let balance = try await send(
+            .init(.GET, "/api/v1/credits/balance", headers: [("Authorization", "Bearer \(token)")]), to: port)
+        #expect(balance.status == 200)
+        // A failing login and a bad token are logged too, if anything is: neither may echo what was sent.
+        _ = try await send(
+            .json(.POST, "/api/v1/auth/login", ["email": "s@t.io", "password": password + "x"]), to: port)
+        _ = try await send(
+            .init(.GET, "/api/v1/credits/balance", headers: [("Authorization", "Bearer \(token)x")]), to: port)
+
+        process.terminate()
+        await Self.waitForExit(process)
+        let log =
+            String(decoding: await logged.value, as: UTF8.self)
+            + String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(log.contains("trace"), "trace logging was not on; the check would prove nothing")
+        for secretText in [secret, password, token, String(token.split(separator: ".").last ?? "")] {
+            #expect(!log.contains(secretText), "the log holds a secret")
+        }
+        #expect(!log.contains("pbkdf2"), "the log holds a password hash")
+    }
+}

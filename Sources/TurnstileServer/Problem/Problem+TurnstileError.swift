@@ -27,6 +27,7 @@ extension Problem {
             case .idempotencyKeyReused: (.unprocessableContent, "Idempotency key reused")
             case .overloaded: (.serviceUnavailable, "Overloaded")
             case .storeUnavailable: (.serviceUnavailable, "Store unavailable")
+            case .rateLimited: (.tooManyRequests, "Too many requests")
             }
         self.init(status: status, code: error.code, title: title, detail: error.detail)
         switch error {
@@ -43,6 +44,7 @@ extension Problem {
             minNextCents = minimumNext
         case .illegalTransition(_, _, let status, _): currentStatus = status
         case .overloaded, .storeUnavailable: retryAfterSeconds = Limits.retryAfterSeconds
+        case .rateLimited(let seconds): retryAfterSeconds = seconds
         default: break
         }
     }
