@@ -3,7 +3,8 @@ import TurnstileCore
 import TurnstileStore
 
 /// `GET /health` (the process answers; touches no store), `GET /ready` (the store answers too), `GET /metrics`
-/// (Prometheus's text format, see ``ServiceMetrics``) and `GET /api/v1/summary` (counts across products and orders).
+/// (Prometheus's text format, see ``ServiceMetrics``), `GET /openapi.json` (see ``OpenAPIDocument``) and
+/// `GET /api/v1/summary` (counts across products and orders).
 struct OpsRoutes<Store: TurnstileStore> {
     let store: Store
     let metrics: ServiceMetrics
@@ -13,6 +14,11 @@ struct OpsRoutes<Store: TurnstileStore> {
             Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
                 body: ResponseBody(byteBuffer: ByteBuffer(bytes: metrics.exposition())))
+        }
+        router.get("openapi.json") { _, _ in
+            Response(
+                status: .ok, headers: [.contentType: "application/json"],
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: OpenAPIDocument.json)))
         }
         router.get("health") { _, _ in StatusResponse(status: "ok") }
         router.get("ready") { _, _ in

@@ -1,0 +1,69 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Testing
+import TurnstileStore
+
+@testable import TurnstileServer
+
+@Suite("OpenAPI document")
+struct OpenAPIDocumentTests {
+    private let server = Server(
+        configuration: ServerConfiguration(jwtSecret: Array(repeating: 9, count: 32), passwordHashRounds: 1),
+        store: InMemoryStore())
+
+    /// "GET /api/v1/events/{id}", from either spelling: the router's `:id` or the document's `{id}`, with or without
+    /// a trailing slash (the service answers both).
+    private func normalized(_ method: String, _ path: String) -> String {
+        var path = path.split(separator: "/").map { $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0) }
+            .joined(separator: "/")
+        path = "/" + path
+        return "\(method.uppercased()) \(path)"
+    }
+
+    @Test("every route the server registers is in the document, and every operation of the document is a route")
+    func routesEqualDocument() {
+        let routes = Set(server.router().routes.map { normalized($0.method.rawValue, $0.path.description) })
+        let documented = Set(OpenAPIDocument.operations.map { normalized($0.method, $0.path) })
+        #expect(routes.subtracting(documented).isEmpty, "routes missing from the document")
+        #expect(documented.subtracting(routes).isEmpty, "documented operations the server lacks")
+        #expect(routes.count >= 30)
+    }
+
+    @Test("GET /openapi.json serves an OpenAPI 3.1 document whose references all resolve")
+    func served() async throws {
+        try await server.application().test(.router) { client in
+            let response = try await client.execute(uri: "/openapi.json", method: .get)
+            #expect(response.status == .ok)
+            let document = try #require(
+                try JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)) as? [String: Any])
+            #expect(document["openapi"] as? String == "3.1.0")
+            let schemas = try #require((document["components"] as? [String: Any])?["schemas"] as? [String: Any])
+            let text = String(decoding: response.body.readableBytesView, as: UTF8.self)
+            let references = text.matches(of: /"\$ref":"#\/components\/schemas\/([A-Za-z]+)"/).map { String($0.1) }
+            #expect(!references.isEmpty)
+            for reference in Set(references) { #expect(schemas[reference] != nil, "unresolved \(reference)") }
+        }
+    }
+
+    @Test("each documented problem code is one the service can answer with")
+    func problemCodes() throws {
+        let text = String(decoding: OpenAPIDocument.json, as: UTF8.self)
+        let codes = Set(
+            text.matches(of: /"enum":\[("[a-z_]+"(,"[a-z_]+")*)\]/).flatMap {
+                $0.1.split(separator: ",").map { $0.trimmingCharacters(in: CharacterSet(charactersIn: "\"")) }
+            })
+        let known: Set<String> = [
+            "validation_failed", "malformed_json", "not_found", "email_taken", "invalid_credentials", "unauthorized",
+            "sold_out", "insufficient_stock", "insufficient_credits", "credit_limit_exceeded", "bid_too_low",
+            "auction_closed", "hold_expired", "illegal_transition", "sku_taken", "waitlist_full",
+            "idempotency_key_reused", "overloaded", "store_unavailable", "rate_limited", "payload_too_large",
+            "unsupported_media_type", "upgrade_required", "bad_request",
+        ]
+        let statusWords: Set<String> = [
+            "held", "confirmed", "cancelled", "expired", "pending", "paid", "shipped", "topup", "deduct",
+        ]
+        #expect(codes.subtracting(known).subtracting(statusWords).isEmpty)
+        #expect(codes.contains("sold_out") && codes.contains("rate_limited"))
+    }
+}
