@@ -89,12 +89,15 @@ struct LiveHTTPChannel: ServerChildChannel, HTTPChannelHandler {
             pipeline.decoderConfiguration.maxHeaderFieldCount = configuration.httpDecoder.maxHeaderFieldCount
             let sync = channel.pipeline.syncOperations
             let negotiated = try sync.configureUpgradableHTTPServerPipeline(configuration: pipeline)
-            // The guard must see the first request head before the upgrade handler takes it.
-            try sync.addHandler(
-                firstRequest,
+            // The guard must see the first request head before the upgrade handler takes it; the responder, the
+            // decoder's errors before the guard does.
+            let parseErrors = NIOLoopBound(ParseErrorResponder(), eventLoop: channel.eventLoop)
+            try sync.addHandlers(
+                [parseErrors.value, firstRequest],
                 position: .before(try sync.handler(type: NIOTypedHTTPServerUpgradeHandler<Negotiated>.self)))
             negotiated.whenComplete { _ in
                 channel.pipeline.removeHandler(first.value, promise: nil)
+                channel.pipeline.removeHandler(parseErrors.value, promise: nil)
             }
             return Value(negotiated: negotiated, channel: channel)
         }

@@ -1,6 +1,7 @@
 import Hummingbird
 import Logging
 import NIOCore
+import NIOHTTP1
 import TurnstileCore
 
 /// Turns every error a route throws into a problem+json response, so no client ever sees an HTML page, an empty
@@ -33,6 +34,9 @@ extension Problem {
             self.init(error)
         case is NIOTooManyBytesError:
             self = .payloadTooLarge
+        case is HTTPParserError:
+            // A body that broke off or is not valid HTTP: the client's fault, and its connection is gone anyway.
+            self = .unparsableRequest
         case let error as HTTPError where error.status == .notFound:
             self = .routeNotFound(path)
         case let error as any HTTPResponseError where (400..<500).contains(error.status.code):

@@ -1,0 +1,26 @@
+import ArgumentParser
+import TurnstileLoad
+
+/// `turnstile stress edge`: the catalogue of bad inputs.
+struct StressEdgeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "edge",
+        abstract: "Send a catalogue of bad inputs to every endpoint; each must get its 4xx, never a 5xx or a hang.",
+        discussion: """
+            \(EdgeCatalogue.cases.count) cases: malformed and empty JSON, wrong types, integer overflow, floats for \
+            integers, nulls, arrays for objects, dates in the wrong format, unicode edge cases, SQL-injection and \
+            path-traversal strings, bad and missing tokens, other users' things, wrong content types, a huge body, \
+            an oversized header, and a body that never finishes (the server must give up on it by itself, so the \
+            suite takes as long as the target's idle timeout). Each case is listed with its expected and actual \
+            answer; any 5xx, hang or reset fails the run, and the target must answer /health afterwards.
+            """
+    )
+
+    @OptionGroup var options: StressOptions
+
+    func run() async throws {
+        try await options.runSuite("edge") { context, report in
+            try await EdgeSuite(context).run(into: &report)
+        }
+    }
+}
