@@ -13,7 +13,9 @@ struct DemoCommand: AsyncParsableCommand {
             Runs `turnstile serve` in-process on 127.0.0.1 (an ephemeral port, a temporary SQLite file with full \
             durability), then the race grid (100→10, 300→299, 300×10→10), the last-item drop (20 buyers → 5 \
             units) and an order lifecycle, 50 deductions of 5 from 100 credits, 100 bidders on one item, 1,000 \
-            WebSocket subscribers watching its bids, and a mixed run, checking the books after each; then \
+            WebSocket subscribers watching its bids, a mixed run, and the catalogue of bad inputs (each must get its \
+            4xx), checking the books after each; then a crash: a second service, a child process, is killed with \
+            SIGKILL in the middle of a race and restarted, and every acknowledged booking must survive; then \
             read-heavy throughput with the read cache on and off, side by side. Prints a scorecard, writes the \
             JSON result, and exits non-zero if anything failed (the codes of `turnstile stress`).
             """
@@ -33,7 +35,8 @@ struct DemoCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let report = try await EmbeddedService.with { target in await prove(target: target) }
+        var report = try await EmbeddedService.with { target in await prove(target: target) }
+        if report.failure == nil { await Self.crashDurability(into: &report) }
         var withComparison = report
         if report.failure == nil {
             do {
@@ -69,7 +72,16 @@ struct DemoCommand: AsyncParsableCommand {
                 into: &report)
             try await MixedSuite(mix: .classic, context: context)
                 .run("mixed", users: Array(provisioned.prefix(users)), duration: duration.timeAmount, into: &report)
+            try await EdgeSuite(context).run(into: &report)
         }
+    }
+
+    /// kill -9 in the middle of a race, on a service of its own (a child process over a temporary SQLite file).
+    private static func crashDurability(into report: inout RunReport) async {
+        let crash = await CrashCheck.run(CrashSuite.classic, database: nil, progress: ProgressReporter())
+        report.invariants += crash.invariants
+        report.notes += crash.notes
+        if let failure = crash.failure { report.failure = "the crash check failed: \(failure)" }
     }
 }
 
@@ -92,6 +104,20 @@ enum Scorecard {
             }
             rows.append([
                 invariants.allSatisfy(\.passed) ? "PASS" : "FAIL", phase.name, highlight,
+                "\(held)/\(invariants.count) invariants",
+            ])
+        }
+        // Checks without a load phase of their own (bad inputs, the crash) get a row of their own too.
+        let loadPhases = Set(report.phases.map(\.name))
+        var checkPhases: [String] = []
+        for invariant in report.invariants where !loadPhases.contains(invariant.phase) {
+            if !checkPhases.contains(invariant.phase) { checkPhases.append(invariant.phase) }
+        }
+        for phase in checkPhases {
+            let invariants = report.invariants.filter { $0.phase == phase }
+            let held = invariants.filter(\.passed).count
+            rows.append([
+                held == invariants.count ? "PASS" : "FAIL", phase, "\(invariants.count) checks",
                 "\(held)/\(invariants.count) invariants",
             ])
         }

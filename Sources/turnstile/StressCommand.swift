@@ -18,7 +18,8 @@ struct StressCommand: AsyncParsableCommand {
         subcommands: [
             StressRaceCommand.self, StressURLCommand.self, StressMixedCommand.self, StressThroughputCommand.self,
             StressBreakingPointCommand.self, StressOrdersCommand.self, StressCreditsCommand.self,
-            StressBidsCommand.self, StressFanoutCommand.self, StressEdgeCommand.self, StressMergeCommand.self,
+            StressBidsCommand.self, StressFanoutCommand.self, StressEdgeCommand.self, StressCrashCommand.self,
+            StressMergeCommand.self,
         ]
     )
 }

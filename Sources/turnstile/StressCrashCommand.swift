@@ -1,0 +1,86 @@
+import ArgumentParser
+import Foundation
+import Synchronization
+import TurnstileLoad
+import TurnstileReport
+
+/// `turnstile stress crash`: kill -9 the service in the middle of a race, restart it, and check the books.
+struct StressCrashCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "crash",
+        abstract: "Kill the service (kill -9) in the middle of a race, restart it, and check that nothing was lost.",
+        discussion: """
+            Starts `turnstile serve` as a child process on --database (a temporary SQLite file unless given; a \
+            postgres:// URL works too), releases --buyers bookings for --seats seats, kills the service with \
+            SIGKILL once --kill-after answers have arrived, starts it again on the same store, and checks: every \
+            acknowledged (201) booking is there, no booking appeared beyond the answers the kill cut off, seats \
+            left = seats − bookings present, and nothing is oversold.
+            """
+    )
+
+    @Option(help: "The store: an SQLite file or a postgres:// URL (default: a temporary SQLite file).")
+    var database: String?
+
+    @Option(help: "Buyers, one booking of one seat each.")
+    var buyers = CrashSuite.classic.buyers
+
+    @Option(help: "Seats of the contested event.")
+    var seats = CrashSuite.classic.seats
+
+    @Option(help: "Kill the service once this many answers have arrived.")
+    var killAfter = CrashSuite.classic.killAfterAnswers
+
+    @OptionGroup var run: RunOptions
+
+    func validate() throws {
+        guard buyers >= 2, seats >= 1, killAfter >= 1, killAfter < buyers else {
+            throw ValidationError("need --buyers ≥ 2, --seats ≥ 1 and 1 ≤ --kill-after < --buyers")
+        }
+        guard buyers <= LoadLimits.barrierUsersMax else {
+            throw ValidationError("at most \(LoadLimits.barrierUsersMax) buyers: each holds a connection")
+        }
+    }
+
+    func run() async throws {
+        let race = CrashSuite.Race(buyers: buyers, seats: seats, killAfterAnswers: killAfter)
+        let report = await CrashCheck.run(race, database: database, progress: ProgressReporter())
+        try self.run.finish(report)
+    }
+}
+
+/// The crash suite against a child `turnstile serve` that it kills and restarts: for `stress crash` and the demo.
+enum CrashCheck {
+    static func run(
+        _ race: CrashSuite.Race, database: String?, progress: ProgressReporter?, suite: String = "crash"
+    ) async -> RunReport {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("turnstile-crash-\(UUID())")
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let store = database ?? directory.appendingPathComponent("crash.sqlite").path
+        // One secret for both lives of the service, so that the buyers' tokens stay valid across the restart.
+        let secret = (0..<48).map { _ in "abcdefghijklmnopqrstuvwxyz0123456789".randomElement()! }
+        let arguments = [
+            "--database", store, "--jwt-secret", String(secret), "--password-hash-rounds", "1", "--rate-limit", "off",
+        ]
+        let running = Mutex<ChildService?>(nil)
+        defer { if let child = running.withLock({ $0 }), child.process.isRunning { child.process.terminate() } }
+        // The child's port is known only once it runs; the report names it then.
+        let unstarted = try! LoadTarget(parsing: "http://127.0.0.1")
+        return await StressRun.execute(suite: suite, target: unstarted, thresholds: []) { report in
+            try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+            let first = try await ChildService.start(arguments)
+            running.withLock { $0 = first }
+            let target = try LoadTarget(parsing: "http://127.0.0.1:\(first.port)")
+            report.target = target.description
+            try await CrashSuite(SuiteContext(target: target, progress: progress)).run(
+                race,
+                crash: { await first.kill() },
+                restart: {
+                    let second = try await ChildService.start(arguments)
+                    running.withLock { $0 = second }
+                    return try LoadTarget(parsing: "http://127.0.0.1:\(second.port)")
+                },
+                into: &report)
+            if let last = running.withLock({ $0 }) { await last.stop() }
+        }
+    }
+}

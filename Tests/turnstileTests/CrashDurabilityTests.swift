@@ -1,0 +1,35 @@
+import Foundation
+import Testing
+import TurnstileReport
+import TurnstileTestSupport
+
+/// `turnstile stress crash`: a real `turnstile serve` killed with SIGKILL in the middle of a race, then restarted on
+/// the same store; every acknowledged booking must survive and the books must add up.
+@Suite("kill -9 mid-race", .serialized, .timeLimit(.minutes(2)))
+struct CrashDurabilityTests {
+    @Test("SQLite: no acknowledged booking is lost, none appears from nowhere, and the seats add up")
+    func sqlite() async throws {
+        try await expectDurable(database: nil)
+    }
+
+    @Test(
+        "PostgreSQL: no acknowledged booking is lost, none appears from nowhere, and the seats add up",
+        .enabled(if: PostgresTestDatabase.url != nil, "TURNSTILE_POSTGRES_URL is not set: skipped"))
+    func postgres() async throws {
+        try await PostgresTestDatabase.withFresh { url in try await expectDurable(database: url) }
+    }
+
+    private func expectDurable(database: String?) async throws {
+        let json = FileManager.default.temporaryDirectory.appendingPathComponent("crash-\(UUID().uuidString).json")
+        defer { try? FileManager.default.removeItem(at: json) }
+        let (status, output) = try await TurnstileProcess.run(
+            ["stress", "crash", "--buyers", "150", "--seats", "80", "--kill-after", "30", "--json", json.path]
+                + (database.map { ["--database", $0] } ?? []))
+        #expect(status == 0, "\(output)")
+        let report = try JSONReport.decode(Data(contentsOf: json))
+        #expect(report.invariants.count == 5 && report.invariants.allSatisfy(\.passed), "\(output)")
+        // The kill really cut the race short: some buyers never got an answer.
+        let cutOff = try #require(report.invariants.first { $0.rule.contains("killed with answers") })
+        #expect((Int(cutOff.actual) ?? 0) > 0)
+    }
+}
