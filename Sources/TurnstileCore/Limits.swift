@@ -132,9 +132,13 @@ public enum Limits {
     /// The longest a write waits in the queue for the writer to take it; a write still waiting then (the store is
     /// down or stalled) is refused with 503 rather than left hanging. It was never carried out, so a retry is safe.
     public static let writeQueueWaitMilliseconds = 500
-    /// The longest the writer's batch may take to commit before its callers are answered 503 anyway. Their outcome
-    /// is then unknown (the commit may still land), which the answer says: retry with the same `Idempotency-Key`.
-    /// A batch of one takes a few milliseconds on a healthy store; the margin is for a machine under heavy load.
+    /// The longest from submitting a write to its answer. A write taken into a batch that has not committed by then
+    /// is answered 503 anyway; its outcome is unknown (the commit may still land), which the answer says: retry with
+    /// the same `Idempotency-Key`. A batch of one takes a few milliseconds on a healthy store; the margin is for a
+    /// machine under heavy load.
+    public static let writeAnswerTimeoutMilliseconds = 1_000
+    /// The longest a batch may take to commit on PostgreSQL before its connection is closed under it, so that a
+    /// writer stuck on a dead link frees itself for the next batch.
     public static let writeCommitTimeoutMilliseconds = 1_000
     /// The longest one read may take before it is answered 503; the read is abandoned (its connection closed).
     public static let storeReadTimeoutMilliseconds = 1_000

@@ -34,9 +34,9 @@ public final class WriteQueue<Command: Sendable, Output: Sendable>: Sendable {
         var pending: [Pending] = []
         var writerWakeUp: CheckedContinuation<Void, Never>?
         var isClosed = false
-        /// The batch the writer is carrying out, until it is answered (by the writer, or by the reaper once it has
-        /// taken longer than ``commitMax``).
-        var inFlight: (batch: [Pending], startedAt: ContinuousClock.Instant)?
+        /// The batch the writer is carrying out, in order; a write the reaper has answered already (it was submitted
+        /// longer than ``answerMax`` ago) is nil, and the writer answers the rest.
+        var inFlight: [Pending?] = []
     }
 
     private let state = Mutex(State())
@@ -46,25 +46,26 @@ public final class WriteQueue<Command: Sendable, Output: Sendable>: Sendable {
     private let depthMax: Int
     private let batchMax: Int
     private let waitMax: Duration
-    private let commitMax: Duration
+    private let answerMax: Duration
 
     /// Creates a queue.
     /// - Parameters:
     ///   - depthMax: the most writes that may wait; further writes are refused with `overloaded`.
     ///   - batchMax: the most writes carried out in one batch.
     ///   - waitMax: the longest a write may wait to be taken into a batch before it is refused as unavailable.
-    ///   - commitMax: the longest a batch may take before its writes are answered as unavailable, outcome unknown.
+    ///   - answerMax: the longest from submitting a write to its answer; a write taken into a batch that has not
+    ///     committed by then is answered as unavailable, outcome unknown.
     public init(
         depthMax: Int = Limits.writeQueueDepthMax, batchMax: Int = Limits.writeBatchCommandsMax,
         waitMax: Duration = .milliseconds(Limits.writeQueueWaitMilliseconds),
-        commitMax: Duration = .milliseconds(Limits.writeCommitTimeoutMilliseconds)
+        answerMax: Duration = .milliseconds(Limits.writeAnswerTimeoutMilliseconds)
     ) {
         precondition(
-            depthMax > 0 && batchMax > 0 && waitMax > .zero && commitMax > .zero, "queue limits must be positive")
+            depthMax > 0 && batchMax > 0 && waitMax > .zero && answerMax > waitMax, "queue limits must be positive")
         self.depthMax = depthMax
         self.batchMax = batchMax
         self.waitMax = waitMax
-        self.commitMax = commitMax
+        self.answerMax = answerMax
     }
 
     /// Queues a write and waits until the batch carrying it has committed.
@@ -98,14 +99,14 @@ public final class WriteQueue<Command: Sendable, Output: Sendable>: Sendable {
         // instead of hanging with it.
         let reaper = Task { [self] in
             while !Task.isCancelled {
-                do { try await Task.sleep(for: min(waitMax, commitMax) / 16) } catch { return }
+                do { try await Task.sleep(for: waitMax / 16) } catch { return }
                 refuseOverdue()
                 answerOverdueBatch()
             }
         }
         defer { reaper.cancel() }
         while let batch = await nextBatch() {
-            state.withLock { $0.inFlight = (batch, .now) }
+            state.withLock { $0.inFlight = batch }
             let results: [Result<Output, TurnstileError>]
             do {
                 let outputs = try await execute(batch.map(\.command))
@@ -118,34 +119,33 @@ public final class WriteQueue<Command: Sendable, Output: Sendable>: Sendable {
                 results = Array(repeating: .failure(error), count: batch.count)
                 activity.report(writes: batch.count, committed: false)
             }
-            // Nil when the reaper has answered this batch already.
-            guard let answering = takeInFlight() else { continue }
-            for (pending, result) in zip(answering.batch, results) {
-                pending.waiter.resume(returning: result)
+            // Those the reaper answered already are nil.
+            let answering = state.withLock { state in
+                defer { state.inFlight = [] }
+                return state.inFlight
+            }
+            for (pending, result) in zip(answering, results) {
+                pending?.waiter.resume(returning: result)
             }
         }
     }
 
-    /// Takes the batch in flight out of the state, so that exactly one of the writer and the reaper answers it.
-    private func takeInFlight() -> (batch: [Pending], startedAt: ContinuousClock.Instant)? {
-        state.withLock { state in
-            defer { state.inFlight = nil }
-            return state.inFlight
-        }
-    }
-
-    /// Answers the writes of a batch that has been committing for longer than ``commitMax`` with `storeUnavailable`.
-    /// The commit may still land, so the detail says the outcome is unknown; the writer drops the batch's results
-    /// when it finishes.
+    /// Answers each write of the batch in flight that was submitted longer than ``answerMax`` ago with
+    /// `storeUnavailable`. Its commit may still land, so the detail says the outcome is unknown; the writer answers
+    /// the batch's other writes when it finishes.
     private func answerOverdueBatch() {
-        let deadline = ContinuousClock.now - commitMax
+        let deadline = ContinuousClock.now - answerMax
         let overdue = state.withLock { state -> [Pending] in
-            guard let inFlight = state.inFlight, inFlight.startedAt < deadline else { return [] }
-            state.inFlight = nil
-            return inFlight.batch
+            var overdue: [Pending] = []
+            for index in state.inFlight.indices {
+                guard let pending = state.inFlight[index], pending.queuedAt < deadline else { continue }
+                overdue.append(pending)
+                state.inFlight[index] = nil
+            }
+            return overdue
         }
         let detail =
-            StoreDeadline.timedOut("write", commitMax)
+            StoreDeadline.timedOut("write", answerMax)
             + "; whether it was carried out is unknown, so retry it with the same Idempotency-Key"
         for pending in overdue {
             pending.waiter.resume(returning: .failure(.storeUnavailable(detail: detail)))

@@ -13,7 +13,7 @@ private final class Shared<Value: Sendable>: Sendable {
 
 /// Bounds far beyond any test's length, for the tests of batching: a loaded machine must never make the reaper
 /// answer a write those tests expect to see committed.
-private let patient = (waitMax: Duration.seconds(600), commitMax: Duration.seconds(600))
+private let patient = (waitMax: Duration.seconds(600), answerMax: Duration.seconds(1_200))
 
 /// Waits, yielding, until `condition` holds: synchronises on observable state, never on time.
 private func waitUntil(_ condition: () -> Bool) async {
@@ -24,7 +24,7 @@ private func waitUntil(_ condition: () -> Bool) async {
 struct WriteQueueTests {
     @Test("writes queued while a batch commits form the next batch, answered in order")
     func groupCommit() async throws {
-        let queue = WriteQueue<Int, Int>(waitMax: patient.waitMax, commitMax: patient.commitMax)
+        let queue = WriteQueue<Int, Int>(waitMax: patient.waitMax, answerMax: patient.answerMax)
         let batchSizes = Shared<[Int]>([])
         let firstBatchStarted = Gate()
         let releaseFirstBatch = Gate()
@@ -66,7 +66,7 @@ struct WriteQueueTests {
 
     @Test("batches never exceed the batch limit")
     func batchLimit() async throws {
-        let queue = WriteQueue<Int, Int>(batchMax: 8, waitMax: patient.waitMax, commitMax: patient.commitMax)
+        let queue = WriteQueue<Int, Int>(batchMax: 8, waitMax: patient.waitMax, answerMax: patient.answerMax)
         let batchSizes = Shared<[Int]>([])
         try await withThrowingTaskGroup(of: Void.self) { group in
             for value in 0..<20 { group.addTask { _ = try await queue.submit(value) } }
@@ -86,7 +86,7 @@ struct WriteQueueTests {
 
     @Test("a full queue refuses at once with overloaded")
     func overloaded() async throws {
-        let queue = WriteQueue<Int, Int>(depthMax: 2, waitMax: patient.waitMax, commitMax: patient.commitMax)
+        let queue = WriteQueue<Int, Int>(depthMax: 2, waitMax: patient.waitMax, answerMax: patient.answerMax)
         try await withThrowingTaskGroup(of: Void.self) { group in
             for value in 0..<2 { group.addTask { _ = try await queue.submit(value) } }
             await waitUntil { queue.depth == 2 }
@@ -100,7 +100,7 @@ struct WriteQueueTests {
 
     @Test("close drains what was accepted, then refuses new writes")
     func closeDrains() async throws {
-        let queue = WriteQueue<Int, Int>(waitMax: patient.waitMax, commitMax: patient.commitMax)
+        let queue = WriteQueue<Int, Int>(waitMax: patient.waitMax, answerMax: patient.answerMax)
         try await withThrowingTaskGroup(of: Int.self) { group in
             for value in 1...5 { group.addTask { try await queue.submit(value) } }
             await waitUntil { queue.depth == 5 }
@@ -117,7 +117,7 @@ struct WriteQueueTests {
 
     @Test("a batch that fails fails every write in it, and the next batch still runs")
     func failingBatch() async throws {
-        let queue = WriteQueue<Int, Int>(waitMax: patient.waitMax, commitMax: patient.commitMax)
+        let queue = WriteQueue<Int, Int>(waitMax: patient.waitMax, answerMax: patient.answerMax)
         let failure = TurnstileError.storeUnavailable(detail: "disk on fire")
         try await withThrowingTaskGroup(of: Void.self) { group in
             for value in 0..<3 {
@@ -141,7 +141,7 @@ struct WriteQueueTests {
 extension WriteQueueTests {
     @Test("a stalled writer: writes waiting to be taken are refused in bounded time; the one in its batch is not")
     func stalledWriterRefusesWaitingWrites() async throws {
-        let queue = WriteQueue<Int, Int>(waitMax: .milliseconds(200), commitMax: patient.commitMax)
+        let queue = WriteQueue<Int, Int>(waitMax: .milliseconds(200), answerMax: patient.answerMax)
         let firstBatchStarted = Gate()
         let releaseWriter = Gate()
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -170,9 +170,9 @@ extension WriteQueueTests {
 }
 
 extension WriteQueueTests {
-    @Test("a batch that outlives commitMax: its writes are answered 503, outcome unknown, and the writer goes on")
+    @Test("a write whose batch outlives answerMax is answered 503, outcome unknown, and the writer goes on")
     func overdueBatchIsAnsweredAndWriterContinues() async throws {
-        let queue = WriteQueue<Int, Int>(waitMax: patient.waitMax, commitMax: .milliseconds(100))
+        let queue = WriteQueue<Int, Int>(waitMax: .milliseconds(50), answerMax: .milliseconds(100))
         let stalled = Gate()
         let releaseWriter = Gate()
         try await withThrowingTaskGroup(of: Void.self) { group in
