@@ -8,7 +8,7 @@ import TurnstileCore
 ///
 /// Until a connection's first request is read, the upgrade handler holds the pipeline and nothing else would answer
 /// or close it: the client would hang until the idle timeout. Later requests are Hummingbird's, which closes the
-/// connection on a parse error. Removed with ``FirstRequestGuard`` once the first request is negotiated.
+/// connection on a parse error. Removed with the `FirstRequestGuard` once the first request is negotiated.
 final class ParseErrorResponder: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias InboundOut = HTTPServerRequestPart
