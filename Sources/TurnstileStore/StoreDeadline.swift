@@ -50,7 +50,6 @@ public enum StoreDeadline {
     public static func timedOut(_ what: String, _ timeout: Duration) -> String {
         "the store did not answer a \(what) within \(timeout.secondsWithFraction) s"
     }
-
 }
 
 /// A continuation resumed exactly once, by whichever of the work and its timer gets there first; the timer is

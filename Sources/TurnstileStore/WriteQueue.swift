@@ -61,7 +61,8 @@ public final class WriteQueue<Command: Sendable, Output: Sendable>: Sendable {
         answerMax: Duration = .milliseconds(Limits.writeAnswerTimeoutMilliseconds)
     ) {
         precondition(
-            depthMax > 0 && batchMax > 0 && waitMax > .zero && answerMax > waitMax, "queue limits must be positive")
+            depthMax > 0 && batchMax > 0 && waitMax > .zero && answerMax > waitMax,
+            "queue limits must be positive, and a write's answer must be due after its wait for the writer")
         self.depthMax = depthMax
         self.batchMax = batchMax
         self.waitMax = waitMax

@@ -95,11 +95,8 @@ struct DurationArgument: ExpressibleByArgument, Sendable {
     let timeAmount: TimeAmount
 
     init?(argument: String) {
-        let units: [(String, Double)] = [("ms", 1e6), ("s", 1e9), ("m", 60e9)]
-        guard let (unit, factor) = units.first(where: { argument.hasSuffix($0.0) }),
-            let value = Double(argument.dropLast(unit.count)), value > 0
-        else { return nil }
-        timeAmount = .nanoseconds(Int64(value * factor))
+        guard let time = TimeAmount(parsing: argument), time > .zero else { return nil }
+        timeAmount = time
     }
 
     init(seconds: Int64) {

@@ -67,7 +67,8 @@ public struct ScheduledFault: Sendable, Equatable, CustomStringConvertible {
         }
         guard let at = rest.firstIndex(of: "@") else { throw FaultSpecError(text, "say when: FAULT@START+LENGTH") }
         let timing = rest[rest.index(after: at)...].split(separator: "+", maxSplits: 1)
-        guard timing.count == 2, let start = Self.time(timing[0]), let length = Self.time(timing[1]),
+        guard timing.count == 2, let start = TimeAmount(parsing: timing[0]),
+            let length = TimeAmount(parsing: timing[1]),
             length > .zero
         else { throw FaultSpecError(text, "the window must read START+LENGTH, e.g. 10s+10s") }
         self.start = start
@@ -80,7 +81,9 @@ public struct ScheduledFault: Sendable, Equatable, CustomStringConvertible {
         case ("blackhole", nil): fault = .blackhole
         case ("latency", let value?):
             let parts = value.split(separator: "~", maxSplits: 1)
-            guard let delay = Self.time(parts[0]), let jitter = parts.count == 2 ? Self.time(parts[1]) : .zero else {
+            guard let delay = TimeAmount(parsing: parts[0]),
+                let jitter = parts.count == 2 ? TimeAmount(parsing: parts[1]) : .zero
+            else {
                 throw FaultSpecError(text, "latency takes a time, e.g. latency=200ms or latency=200ms~50ms")
             }
             fault = .latency(delay: delay, jitter: jitter)
@@ -94,18 +97,6 @@ public struct ScheduledFault: Sendable, Equatable, CustomStringConvertible {
             throw FaultSpecError(
                 text, "unknown fault: use outage, reset, blackhole, latency=, bandwidth= or close-after=")
         }
-    }
-
-    /// `10s`, `500ms`, `2m`, `0`.
-    static func time(_ text: Substring) -> TimeAmount? {
-        if text == "0" { return .zero }
-        for (suffix, nanoseconds) in [("ms", 1_000_000), ("s", 1_000_000_000), ("m", 60_000_000_000)]
-            as [(String, Int64)]
-        where text.hasSuffix(suffix) {
-            guard let value = Double(text.dropLast(suffix.count)), value >= 0 else { return nil }
-            return .nanoseconds(Int64(value * Double(nanoseconds)))
-        }
-        return nil
     }
 }
 
