@@ -243,6 +243,7 @@ let package = Package(
                 "TurnstileLoad",
                 "TurnstileReport",
                 "TurnstileSQLite",
+                "TurnstileStore",
                 "TurnstileTestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -137,9 +137,6 @@ public enum Limits {
     /// the same `Idempotency-Key`. A batch of one takes a few milliseconds on a healthy store; the margin is for a
     /// machine under heavy load.
     public static let writeAnswerTimeoutMilliseconds = 1_000
-    /// The longest a batch may take to commit on PostgreSQL before its connection is closed under it, so that a
-    /// writer stuck on a dead link frees itself for the next batch.
-    public static let writeCommitTimeoutMilliseconds = 1_000
     /// The longest one read may take before it is answered 503; the read is abandoned (its connection closed).
     public static let storeReadTimeoutMilliseconds = 1_000
     /// The most values bound in one SQL statement (SQLite's default limit is 32,766). A batch's largest statement
@@ -148,6 +145,8 @@ public enum Limits {
     /// How long PostgreSQL lets one statement run, or one transaction sit idle, before it ends it on its side. Far
     /// above the client's own bounds, it only cleans up after calls the service has already answered.
     public static let postgresStatementTimeoutMilliseconds = 5_000
+    /// How long closing the PostgreSQL store waits for its connection pool and change listener to stop.
+    public static let postgresShutdownSeconds = 5
     /// How long an SQLite statement waits for a lock held by another connection or process before failing.
     public static let sqliteBusyTimeoutMilliseconds = 5_000
 }

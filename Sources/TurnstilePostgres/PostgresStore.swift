@@ -27,6 +27,7 @@ public final class PostgresStore: SQLStore {
     private let client: PostgresClient
     private let clientRun: Task<Void, Never>
     private let queue: WriteQueue<WriteCommand, WriteResult>
+    private let timeouts: StoreTimeouts
     private let notifications = ChangeNotifications()
     private let listener = Mutex<Task<Void, Never>?>(nil)
     public let changes = ChangeFeed()
@@ -40,13 +41,14 @@ public final class PostgresStore: SQLStore {
     static let writerLock: Int64 = 7_031_002
 
     private init(
-        client: PostgresClient, clientRun: Task<Void, Never>, identity: String, batching: Bool, logger: Logger,
-        clock: @escaping @Sendable () -> Date
+        client: PostgresClient, clientRun: Task<Void, Never>, identity: String, batching: Bool,
+        timeouts: StoreTimeouts, logger: Logger, clock: @escaping @Sendable () -> Date
     ) {
         self.client = client
         self.clientRun = clientRun
         self.identity = identity
-        queue = WriteQueue(batchMax: batching ? Limits.writeBatchCommandsMax : 1)
+        self.timeouts = timeouts
+        queue = WriteQueue(batchMax: batching ? Limits.writeBatchCommandsMax : 1, timeouts: timeouts)
         self.logger = logger
         self.clock = clock
     }
@@ -80,6 +82,7 @@ public final class PostgresStore: SQLStore {
             guard !identity.isEmpty else { throw PostgresStoreError.noIdentity }
             let store = PostgresStore(
                 client: client, clientRun: clientRun, identity: identity, batching: configuration.batching,
+                timeouts: configuration.timeouts,
                 logger: logger, clock: clock)
             // Listening before anyone can subscribe: from the moment the server answers, no other instance's
             // change is missed.
@@ -100,10 +103,22 @@ public final class PostgresStore: SQLStore {
         }
         if let listener = listener.withLock({ $0 }) {
             listener.cancel()
-            await listener.value
+            await Self.waitForEnd(of: listener, "the change listener", logger: logger)
         }
         clientRun.cancel()
-        await clientRun.value
+        await Self.waitForEnd(of: clientRun, "the connection pool", logger: logger)
+    }
+
+    /// Waits for `task` to end, but no longer than ``Limits/postgresShutdownSeconds``: the pool waits for every
+    /// leased connection to come back, and a shutdown must not hang on one that never does.
+    private static func waitForEnd(of task: Task<Void, Never>, _ what: String, logger: Logger) async {
+        do {
+            try await StoreDeadline.run(within: .seconds(Limits.postgresShutdownSeconds), "shutdown") {
+                () throws(TurnstileError) in await task.value
+            }
+        } catch {
+            logger.warning("\(what) did not stop within \(Limits.postgresShutdownSeconds) s; the store closes anyway")
+        }
     }
 
     public func write(_ command: WriteCommand) async throws(TurnstileError) -> WriteOutput {
@@ -117,8 +132,9 @@ public final class PostgresStore: SQLStore {
         // Truncated to what the store keeps, so a value answered now equals the same value read back later.
         let now = Date(millisecondsSince1970: clock().millisecondsSince1970)
         let (logger, notifications) = (self.logger, self.notifications)
-        let timeout = Duration.milliseconds(Limits.writeCommitTimeoutMilliseconds)
-        let (results, effects) = try await onConnection(within: timeout, "write batch of \(batch.count)") {
+        // The batch's callers are answered by the queue at their own deadlines; this frees the writer itself from a
+        // batch stuck on a dead link.
+        let (results, effects) = try await onConnection(within: timeouts.writeAnswer, "write batch of \(batch.count)") {
             connection in
             try await connection.withTransaction(logger: logger) { connection in
                 let session = PostgresSession(connection: connection, logger: logger)
@@ -211,10 +227,10 @@ public final class PostgresStore: SQLStore {
         }
     }
 
-    /// Runs a read on a pooled connection, from the last committed state, within ``Limits/storeReadTimeoutMilliseconds``.
+    /// Runs a read on a pooled connection, from the last committed state, within ``StoreTimeouts/read``.
     public func read(_ sql: String, _ binds: [SQLValue]) async throws(TurnstileError) -> [any SQLRow] {
         let (query, logger) = (PostgresSession.query(sql, binds), self.logger)
-        return try await onConnection(within: .milliseconds(Limits.storeReadTimeoutMilliseconds), "read") {
+        return try await onConnection(within: timeouts.read, "read") {
             connection in
             try await PostgresSession.rows(of: connection.query(query, logger: logger))
         }

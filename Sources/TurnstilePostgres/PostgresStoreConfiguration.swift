@@ -1,5 +1,6 @@
 import Foundation
 import TurnstileCore
+import TurnstileStore
 
 /// Where the PostgreSQL store connects, and how.
 public struct PostgresStoreConfiguration: Sendable {
@@ -15,10 +16,14 @@ public struct PostgresStoreConfiguration: Sendable {
     /// Whether the writer batches claims (one transaction for up to ``Limits/writeBatchCommandsMax`` writes), or
     /// commits each claim in its own transaction: the latter only to measure what batching buys.
     public var batching: Bool
+    /// How long reads and writes may take before they are answered 503; a call past its bound has its connection
+    /// closed.
+    public var timeouts: StoreTimeouts
 
     public init(
         host: String, port: Int = 5432, username: String, password: String? = nil, database: String,
-        poolSize: Int = 16, connectTimeout: Duration = .seconds(5), batching: Bool = true
+        poolSize: Int = 16, connectTimeout: Duration = .seconds(5), batching: Bool = true,
+        timeouts: StoreTimeouts = StoreTimeouts()
     ) {
         self.host = host
         self.port = port
@@ -28,6 +33,7 @@ public struct PostgresStoreConfiguration: Sendable {
         self.poolSize = poolSize
         self.connectTimeout = connectTimeout
         self.batching = batching
+        self.timeouts = timeouts
     }
 
     /// Parses `postgres://user[:password]@host[:port]/database` (or `postgresql://`). TLS is not offered: run the

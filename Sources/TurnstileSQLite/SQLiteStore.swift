@@ -26,7 +26,8 @@ public final class SQLiteStore: SQLStore {
     private let readers: [SQLiteConnection]
     private let nextReader = Atomic<Int>(0)
     private let threadPools: [NIOThreadPool]
-    private let queue = WriteQueue<WriteCommand, WriteResult>()
+    private let queue: WriteQueue<WriteCommand, WriteResult>
+    private let timeouts: StoreTimeouts
     public let changes = ChangeFeed()
     let logger: Logger
     let clock: @Sendable () -> Date
@@ -36,8 +37,10 @@ public final class SQLiteStore: SQLStore {
 
     private init(
         writer: SQLiteConnection, readers: [SQLiteConnection], threadPools: [NIOThreadPool], identity: String,
-        logger: Logger, clock: @escaping @Sendable () -> Date
+        timeouts: StoreTimeouts, logger: Logger, clock: @escaping @Sendable () -> Date
     ) {
+        queue = WriteQueue(timeouts: timeouts)
+        self.timeouts = timeouts
         self.writer = writer
         self.readers = readers
         self.threadPools = threadPools
@@ -95,8 +98,8 @@ public final class SQLiteStore: SQLStore {
                 readers.append(reader)
             }
             return SQLiteStore(
-                writer: writer, readers: readers, threadPools: threadPools, identity: identity, logger: logger,
-                clock: clock)
+                writer: writer, readers: readers, threadPools: threadPools, identity: identity,
+                timeouts: configuration.timeouts, logger: logger, clock: clock)
         } catch {
             for connection in opened { try? await connection.close() }
             for pool in threadPools { try? await pool.shutdownGracefully() }
@@ -145,11 +148,11 @@ public final class SQLiteStore: SQLStore {
 
     // MARK: Reads: every statement is ``SQLStore``'s, on the reader connections, from the last committed state
 
-    /// Runs a read on the next reader connection, round robin, within ``Limits/storeReadTimeoutMilliseconds``.
+    /// Runs a read on the next reader connection, round robin, within ``StoreTimeouts/read``.
     public func read(_ sql: String, _ binds: [SQLValue]) async throws(TurnstileError) -> [any SQLRow] {
         let reader = readers[nextReader.add(1, ordering: .relaxed).oldValue % readers.count]
         let logger = self.logger
-        return try await StoreDeadline.run(within: .milliseconds(Limits.storeReadTimeoutMilliseconds), "read") {
+        return try await StoreDeadline.run(within: timeouts.read, "read") {
             () throws(TurnstileError) in
             do {
                 return try await reader.query(sql, binds)

@@ -1,3 +1,5 @@
+import TurnstileStore
+
 /// How an ``SQLiteStore`` opens its file.
 public struct SQLiteStoreConfiguration: Sendable {
     /// How hard a commit works to survive crashes.
@@ -16,12 +18,18 @@ public struct SQLiteStoreConfiguration: Sendable {
     public var durability: Durability
     /// How many read-only connections serve reads beside the writer, each with a thread of its own.
     public var readerCount: Int
+    /// How long reads and writes may take before they are answered 503.
+    public var timeouts: StoreTimeouts
 
     /// Creates a configuration with every default written down.
-    public init(path: String = "turnstile.sqlite", durability: Durability = .full, readerCount: Int = 2) {
+    public init(
+        path: String = "turnstile.sqlite", durability: Durability = .full, readerCount: Int = 2,
+        timeouts: StoreTimeouts = StoreTimeouts()
+    ) {
         precondition(readerCount >= 1, "at least one reader is needed")
         self.path = path
         self.durability = durability
         self.readerCount = readerCount
+        self.timeouts = timeouts
     }
 }

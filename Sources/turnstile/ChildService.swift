@@ -19,7 +19,7 @@ final class ChildService: Sendable {
         let output = Pipe()
         process.standardOutput = output
         try process.run()
-        let line = await Task.detached {
+        let line = await onOwnThread {
             var bytes = Data()
             while !bytes.contains(UInt8(ascii: "\n")) {
                 let chunk = output.fileHandleForReading.availableData
@@ -27,7 +27,7 @@ final class ChildService: Sendable {
                 bytes.append(chunk)
             }
             return String(decoding: bytes.prefix { $0 != UInt8(ascii: "\n") }, as: UTF8.self)
-        }.value
+        }
         guard let line,
             let port = line.split(separator: ":").dropFirst(2).first.flatMap({ Int($0.prefix(while: \.isNumber)) })
         else {
@@ -51,7 +51,7 @@ final class ChildService: Sendable {
 
     private func waitForExit() async {
         let process = self.process
-        await Task.detached { process.waitUntilExit() }.value
+        await onOwnThread { process.waitUntilExit() }
     }
 }
 

@@ -2,6 +2,8 @@ import ArgumentParser
 import Foundation
 import TurnstileLoad
 import TurnstileReport
+import TurnstileCore
+import TurnstileStore
 
 /// `turnstile demo`: the whole proof in one command. Starts the embedded service and runs the engine against it.
 struct DemoCommand: AsyncParsableCommand {
@@ -30,19 +32,27 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "Virtual users for the load phases.")
     var users = 50
 
+    @Option(help: "Seconds a store call may take before the service answers 503 (as for serve).")
+    var storeTimeout = StoreTimeouts().writeAnswer.secondsWithFraction
+
     func validate() throws {
         guard users >= 1 else { throw ValidationError("--users must be at least 1") }
+        guard storeTimeout >= 0.01 else { throw ValidationError("--store-timeout must be at least 0.01 seconds.") }
     }
 
+    private var storeTimeouts: StoreTimeouts { StoreTimeouts(bound: .milliseconds(Int64(storeTimeout * 1_000))) }
+
     func run() async throws {
-        var report = try await EmbeddedService.with { target in await prove(target: target) }
-        if report.failure == nil { await Self.crashDurability(into: &report) }
+        var report = try await EmbeddedService.with(storeTimeouts: storeTimeouts) { target in
+            await prove(target: target)
+        }
+        if report.failure == nil { await crashDurability(into: &report) }
         var withComparison = report
         if report.failure == nil {
             do {
                 try await EmbeddedService.compareCache(
                     users: users, shape: .closed(duration: duration.timeAmount), timeouts: .init(),
-                    progress: ProgressReporter(), into: &withComparison)
+                    progress: ProgressReporter(), storeTimeouts: storeTimeouts, into: &withComparison)
             } catch {
                 withComparison.failure = "the cache comparison failed: \(error)"
             }
@@ -77,8 +87,10 @@ struct DemoCommand: AsyncParsableCommand {
     }
 
     /// kill -9 in the middle of a race, on a service of its own (a child process over a temporary SQLite file).
-    private static func crashDurability(into report: inout RunReport) async {
-        let crash = await CrashCheck.run(CrashSuite.classic, database: nil, progress: ProgressReporter())
+    private func crashDurability(into report: inout RunReport) async {
+        let crash = await CrashCheck.run(
+            CrashSuite.classic, database: nil, progress: ProgressReporter(),
+            serveArguments: ["--store-timeout", String(storeTimeout)])
         report.invariants += crash.invariants
         report.notes += crash.notes
         if let failure = crash.failure { report.failure = "the crash check failed: \(failure)" }

@@ -6,13 +6,15 @@ import ServiceLifecycle
 import TurnstileLoad
 import TurnstileSQLite
 import TurnstileServer
+import TurnstileStore
 
 /// The service run in-process on 127.0.0.1 (an ephemeral port, a temporary SQLite file with full durability), for
 /// `demo` and for suites that compare settings of the service itself.
 enum EmbeddedService {
     /// Starts the service, runs `body` against it, then shuts it down gracefully and removes its files.
     static func with<Result: Sendable>(
-        readCache: Bool = true, _ body: @Sendable (LoadTarget) async throws -> Result
+        readCache: Bool = true, storeTimeouts: StoreTimeouts = StoreTimeouts(),
+        _ body: @Sendable (LoadTarget) async throws -> Result
     ) async throws -> Result {
         var logger = Logger(label: "turnstile.embedded")
         logger.logLevel = .warning
@@ -22,7 +24,9 @@ enum EmbeddedService {
         defer { try? FileManager.default.removeItem(at: directory) }
 
         let store = try await SQLiteStore.open(
-            SQLiteStoreConfiguration(path: directory.appendingPathComponent("embedded.sqlite").path), logger: logger)
+            SQLiteStoreConfiguration(
+                path: directory.appendingPathComponent("embedded.sqlite").path, timeouts: storeTimeouts),
+            logger: logger)
         var random = SystemRandomNumberGenerator()
         // The accounts made against an embedded service are throwaway: a light password hash keeps provisioning
         // hundreds of them quick.
@@ -61,10 +65,10 @@ enum EmbeddedService {
     /// on (or off).
     static func compareCache(
         users: Int, shape: MixedSuite.Shape, timeouts: HTTPClientConnection.Timeouts, progress: ProgressReporter,
-        into report: inout RunReport
+        storeTimeouts: StoreTimeouts = StoreTimeouts(), into report: inout RunReport
     ) async throws {
         for readCache in [true, false] {
-            let phases = try await with(readCache: readCache) { target in
+            let phases = try await with(readCache: readCache, storeTimeouts: storeTimeouts) { target in
                 let context = SuiteContext(target: target, timeouts: timeouts, progress: progress)
                 let name = "throughput (cache \(readCache ? "on" : "off"))"
                 var part = RunReport(suite: "throughput", target: target.description)

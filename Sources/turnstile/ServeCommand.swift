@@ -5,6 +5,7 @@ import TurnstileLoad
 import TurnstilePostgres
 import TurnstileSQLite
 import TurnstileServer
+import TurnstileCore
 import TurnstileStore
 
 /// `turnstile serve`: the reservation service on an embedded SQLite store, or on a shared PostgreSQL database.
@@ -54,6 +55,12 @@ struct ServeCommand: AsyncParsableCommand {
             discussion: "Authenticated requests past it are answered 429 with Retry-After."))
     var rateLimit = RateLimitArgument(RateLimit.default)
 
+    @Option(
+        help: ArgumentHelp(
+            "Seconds a store call may take before it is answered 503 store_unavailable.",
+            discussion: "Reads and writes alike; a write waits at most half of it for the writer."))
+    var storeTimeout = StoreTimeouts().writeAnswer.secondsWithFraction
+
     @Option(help: "PostgreSQL: the most pooled connections.")
     var poolSize = 16
 
@@ -69,6 +76,7 @@ struct ServeCommand: AsyncParsableCommand {
     func validate() throws {
         guard (0...65_535).contains(port) else { throw ValidationError("--port must be within 0...65535.") }
         guard passwordHashRounds >= 1 else { throw ValidationError("--password-hash-rounds must be at least 1.") }
+        guard storeTimeout >= 0.01 else { throw ValidationError("--store-timeout must be at least 0.01 seconds.") }
         let secret = jwtSecret ?? ProcessInfo.processInfo.environment["TURNSTILE_JWT_SECRET"]
         if let secret, secret.utf8.count < 32 {
             throw ValidationError("The JWT secret must be at least 32 characters long.")
@@ -93,6 +101,7 @@ struct ServeCommand: AsyncParsableCommand {
             postgres.poolSize = poolSize
             postgres.connectTimeout = .milliseconds(Int64(connectTimeout * 1_000))
             postgres.batching = !noBatching
+            postgres.timeouts = storeTimeouts
             let store = try await PostgresStore.open(postgres, logger: logger)
             // Each instance's read cache knows only its own commits; until instances tell each other (issue 5's
             // LISTEN/NOTIFY), a shared database is read fresh every time.
@@ -104,12 +113,15 @@ struct ServeCommand: AsyncParsableCommand {
                 describing: postgres.redacted, logger: logger)
         } else {
             let store = try await SQLiteStore.open(
-                SQLiteStoreConfiguration(path: database, durability: durability), logger: logger)
+                SQLiteStoreConfiguration(path: database, durability: durability, timeouts: storeTimeouts),
+                logger: logger)
             try await serve(
                 store, secret: try JWTSecret.resolve(explicit: explicitSecret, keptBeside: database),
                 readCache: !noCache, describing: database, logger: logger)
         }
     }
+
+    private var storeTimeouts: StoreTimeouts { StoreTimeouts(bound: .milliseconds(Int64(storeTimeout * 1_000))) }
 
     /// The PostgreSQL configuration when --database is a postgres:// URL.
     private var postgres: PostgresStoreConfiguration? {

@@ -51,16 +51,19 @@ struct StressCrashCommand: AsyncParsableCommand {
 /// The crash suite against a child `turnstile serve` that it kills and restarts: for `stress crash` and the demo.
 enum CrashCheck {
     static func run(
-        _ race: CrashSuite.Race, database: String?, progress: ProgressReporter?, suite: String = "crash"
+        _ race: CrashSuite.Race, database: String?, progress: ProgressReporter?, suite: String = "crash",
+        serveArguments: [String] = []
     ) async -> RunReport {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("turnstile-crash-\(UUID())")
         defer { try? FileManager.default.removeItem(at: directory) }
         let store = database ?? directory.appendingPathComponent("crash.sqlite").path
         // One secret for both lives of the service, so that the buyers' tokens stay valid across the restart.
         let secret = (0..<48).map { _ in "abcdefghijklmnopqrstuvwxyz0123456789".randomElement()! }
-        let arguments = [
-            "--database", store, "--jwt-secret", String(secret), "--password-hash-rounds", "1", "--rate-limit", "off",
-        ]
+        let arguments =
+            [
+                "--database", store, "--jwt-secret", String(secret), "--password-hash-rounds", "1", "--rate-limit",
+                "off",
+            ] + serveArguments
         let running = Mutex<ChildService?>(nil)
         defer { if let child = running.withLock({ $0 }), child.process.isRunning { child.process.terminate() } }
         // The child's port is known only once it runs; the report names it then.

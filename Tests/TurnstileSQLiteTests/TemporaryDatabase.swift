@@ -14,7 +14,9 @@ func withTemporaryDatabase<Result>(
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("turnstile-\(UUID().uuidString)")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(at: directory) }
-    return try await body(SQLiteStoreConfiguration(path: directory.appendingPathComponent("t.sqlite").path))
+    return try await body(
+        SQLiteStoreConfiguration(
+            path: directory.appendingPathComponent("t.sqlite").path, timeouts: StoreTimeouts(bound: .seconds(30))))
 }
 
 let someDate = Date(timeIntervalSince1970: 1_900_000_000)

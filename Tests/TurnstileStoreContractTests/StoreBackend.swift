@@ -36,7 +36,8 @@ enum StoreBackend: String, CaseIterable, CustomTestStringConvertible, Sendable {
                 .appendingPathComponent("turnstile-contract-\(UUID().uuidString)")
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             defer { try? FileManager.default.removeItem(at: directory) }
-            let configuration = SQLiteStoreConfiguration(path: directory.appendingPathComponent("t.sqlite").path)
+            let configuration = SQLiteStoreConfiguration(
+                path: directory.appendingPathComponent("t.sqlite").path, timeouts: .patient)
             return try await body { clock in
                 try await SQLiteStore.open(configuration, logger: logger, clock: clock)
             }
@@ -44,6 +45,7 @@ enum StoreBackend: String, CaseIterable, CustomTestStringConvertible, Sendable {
             return try await PostgresTestDatabase.withFresh { url in
                 var configuration = try PostgresStoreConfiguration(url: url)
                 configuration.poolSize = 8
+                configuration.timeouts = .patient
                 return try await body { [configuration] clock in
                     try await PostgresStore.open(configuration, logger: logger, clock: clock)
                 }

@@ -30,7 +30,8 @@ public struct LiveServer: Sendable {
 
         var logger = Logger(label: "turnstile.test")
         logger.logLevel = .warning
-        let store = try await SQLiteStore.open(SQLiteStoreConfiguration(path: databasePath), logger: logger)
+        let store = try await SQLiteStore.open(
+            SQLiteStoreConfiguration(path: databasePath, timeouts: .patient), logger: logger)
         let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
         // One PBKDF2 round: tests provision hundreds of users, and hashing strength is not what they test.
         let configuration = ServerConfiguration(

@@ -16,23 +16,29 @@ public struct PostgresCluster: Sendable {
     public static func with<Result>(_ body: (PostgresCluster) async throws -> Result) async throws -> Result {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("turnstile-pg-\(UUID())")
         defer { try? FileManager.default.removeItem(at: directory) }
-        try script(["init", directory.path])
+        try await onOwnThread { try script(["init", directory.path]) }
         let cluster = PostgresCluster(directory: directory, port: Int.random(in: 40_000..<50_000))
         try await cluster.start()
-        defer { try? script(["stop", directory.path, "immediate"]) }
-        return try await body(cluster)
+        do {
+            let result = try await body(cluster)
+            try? await cluster.stop(mode: "immediate")
+            return result
+        } catch {
+            try? await cluster.stop(mode: "immediate")
+            throw error
+        }
     }
 
     /// Starts the cluster and returns once it accepts connections.
     public func start() async throws {
         let (path, port) = (directory.path, port)
-        try await Task.detached { try Self.script(["start", path, String(port)]) }.value
+        try await onOwnThread { try Self.script(["start", path, String(port)]) }
     }
 
     /// Stops the cluster: `fast` (clients are disconnected, work in progress rolled back) unless told otherwise.
     public func stop(mode: String = "fast") async throws {
         let path = directory.path
-        try await Task.detached { try Self.script(["stop", path, mode]) }.value
+        try await onOwnThread { try Self.script(["stop", path, mode]) }
     }
 
     /// Runs the script to its end. Its output goes to a file, not a pipe: the server it starts inherits the

@@ -4,6 +4,7 @@ import NIOHTTP1
 import NIOPosix
 import Testing
 import TurnstileLoad
+import TurnstileStore
 import TurnstileTestSupport
 
 /// Two `turnstile serve` processes on one PostgreSQL database, with requests split across both and released at once:
@@ -135,10 +136,11 @@ struct MultiInstanceTests {
             defer { for process in processes where process.isRunning { process.interrupt() } }
             var ports: [Int] = []
             for _ in 0..<2 {
-                let (process, port) = try await ServedProcess.start([
-                    "serve", "--port", "0", "--database", url, "--jwt-secret", String(repeating: "s", count: 32),
-                    "--password-hash-rounds", "1", "--log-level", "error", "--pool-size", "8",
-                ])
+                let (process, port) = try await ServedProcess.start(
+                    [
+                        "serve", "--port", "0", "--database", url, "--jwt-secret", String(repeating: "s", count: 32),
+                        "--password-hash-rounds", "1", "--log-level", "error", "--pool-size", "8",
+                    ] + StoreTimeouts.patientArguments)
                 processes.append(process)
                 ports.append(port)
             }
@@ -182,7 +184,7 @@ enum ServedProcess {
         let output = Pipe()
         process.standardOutput = output
         try process.run()
-        let line = await Task.detached {
+        let line = await onOwnThread {
             var bytes = Data()
             while !bytes.contains(UInt8(ascii: "\n")) {
                 let chunk = output.fileHandleForReading.availableData
@@ -190,7 +192,7 @@ enum ServedProcess {
                 bytes.append(chunk)
             }
             return String(decoding: bytes.prefix { $0 != UInt8(ascii: "\n") }, as: UTF8.self)
-        }.value
+        }
         guard let line,
             let port = line.split(separator: ":").dropFirst(2).first.flatMap({ Int($0.prefix { $0.isNumber }) })
         else {
@@ -201,7 +203,7 @@ enum ServedProcess {
     }
 
     static func waitForExit(_ process: Process) async {
-        await Task.detached { process.waitUntilExit() }.value
+        await onOwnThread { process.waitUntilExit() }
     }
 }
 

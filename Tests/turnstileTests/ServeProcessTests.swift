@@ -43,7 +43,7 @@ struct ServeProcessTests {
     }
 
     private static func firstLine(of handle: FileHandle) async -> String? {
-        await Task.detached {
+        await onOwnThread {
             var bytes = Data()
             while !bytes.contains(UInt8(ascii: "\n")) {
                 let chunk = handle.availableData
@@ -51,11 +51,11 @@ struct ServeProcessTests {
                 bytes.append(chunk)
             }
             return String(decoding: bytes.prefix { $0 != UInt8(ascii: "\n") }, as: UTF8.self)
-        }.value
+        }
     }
 
     private static func waitForExit(_ process: Process) async {
-        await Task.detached { process.waitUntilExit() }.value
+        await onOwnThread { process.waitUntilExit() }
     }
 }
 
@@ -81,7 +81,7 @@ extension ServeProcessTests {
         try process.run()
         defer { if process.isRunning { process.interrupt() } }
         // Read all along, so that a full pipe never stalls the server.
-        let logged = Task.detached { errors.fileHandleForReading.readDataToEndOfFile() }
+        let logged = Task { await onOwnThread { errors.fileHandleForReading.readDataToEndOfFile() } }
         let firstLine = try #require(await Self.firstLine(of: output.fileHandleForReading))
         let port = try #require(firstLine.split(separator: ":").last.flatMap { Int($0.prefix { $0.isNumber }) })
 

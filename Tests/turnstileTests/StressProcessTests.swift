@@ -41,7 +41,7 @@ struct StressProcessTests {
         let json = FileManager.default.temporaryDirectory.appendingPathComponent("demo-\(UUID().uuidString).json")
         defer { try? FileManager.default.removeItem(at: json) }
         let (status, output) = try await TurnstileProcess.run([
-            "demo", "--duration", "300ms", "--users", "4", "--json", json.path,
+            "demo", "--duration", "300ms", "--users", "4", "--json", json.path, "--store-timeout", "30",
         ])
         #expect(status == 0, "\(output)")
         let report = try JSONReport.decode(Data(contentsOf: json))

@@ -1,4 +1,5 @@
 import Foundation
+import TurnstileTestSupport
 
 /// The `turnstile` executable that `swift test` built beside the test bundle, run as a user runs it.
 enum TurnstileProcess {
@@ -15,8 +16,8 @@ enum TurnstileProcess {
         process.standardError = output
         try process.run()
         // Read to the end before waiting, so a full pipe can never stall the child.
-        let data = await Task.detached { output.fileHandleForReading.readDataToEndOfFile() }.value
-        await Task.detached { process.waitUntilExit() }.value
+        let data = await onOwnThread { output.fileHandleForReading.readDataToEndOfFile() }
+        await onOwnThread { process.waitUntilExit() }
         return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 }
