@@ -22,8 +22,10 @@ enum JSONCoding {
         return decoder
     }()
 
-    /// Parses an RFC 3339 date-time, with or without fractional seconds.
+    /// Parses an RFC 3339 date-time, with or without fractional seconds; `t` and `z` may be lower case (RFC 3339
+    /// § 5.6).
     static func parseDate(_ text: String) -> Date? {
+        let text = text.uppercased()
         if let date = try? Date(text, strategy: .iso8601) { return date }
         return try? Date(text, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true))
     }

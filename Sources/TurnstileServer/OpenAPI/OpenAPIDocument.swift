@@ -116,6 +116,7 @@ enum OpenAPIDocument {
                         "201": ok(
                             "Booking", "The booking (Idempotent-Replayed: true when the key matched an earlier one)."),
                         "202": ok("Waitlisted", "Sold out: the request waits in line."),
+                        "404": problem("No such event.", ["not_found"]),
                         "409": problem(
                             "Not enough seats left, or the waitlist is full.", ["sold_out", "waitlist_full"]),
                     ]),
@@ -157,6 +158,7 @@ enum OpenAPIDocument {
                     idempotent: true,
                     responses: [
                         "201": ok("Order", "The order, pending payment."),
+                        "404": problem("No such product.", ["not_found"]),
                         "409": problem("Not enough stock left.", ["insufficient_stock"]),
                     ]),
             ],
@@ -342,7 +344,9 @@ enum OpenAPIDocument {
             "Register": object(
                 [
                     "email": string(maxLength: Limits.emailLengthMax, format: "email"),
-                    "username": string(minLength: Limits.usernameLengthMin, maxLength: Limits.usernameLengthMax),
+                    "username": string(
+                        minLength: Limits.usernameLengthMin, maxLength: Limits.usernameLengthMax,
+                        pattern: "^[A-Za-z0-9_.-]+$"),
                     "password": string(minLength: Limits.passwordLengthMin, maxLength: Limits.passwordLengthMax),
                 ], strict: false),
             "Login": object(["email": string, "password": string], strict: false),
@@ -355,7 +359,7 @@ enum OpenAPIDocument {
                 [
                     "title": string(minLength: 1, maxLength: Limits.eventTitleLengthMax),
                     "description": nullable(string(maxLength: Limits.eventDescriptionLengthMax)),
-                    "date": dateTime,
+                    "date": keptDateTime,
                     "location": nullable(string(maxLength: Limits.eventLocationLengthMax)),
                     "seat_count": integer(1, Limits.eventSeatCountMax),
                 ], required: ["title", "date", "seat_count"], strict: false),
@@ -387,7 +391,7 @@ enum OpenAPIDocument {
                 [
                     "sku": string(minLength: 1, maxLength: Limits.skuLengthMax),
                     "name": string(minLength: 1, maxLength: Limits.productNameLengthMax),
-                    "price_cents": integer(0, Limits.priceCentsMax), "stock": integer(0, Limits.productStockMax),
+                    "price_cents": integer(0, Limits.priceCentsMax), "stock": integer(1, Limits.productStockMax),
                 ], strict: false),
             "Product": object([
                 "id": id, "sku": string, "name": string, "price_cents": integer, "stock": integer,
@@ -424,7 +428,7 @@ enum OpenAPIDocument {
                 [
                     "title": string(minLength: 1, maxLength: Limits.itemTitleLengthMax),
                     "starting_price_cents": integer(1, Limits.priceCentsMax),
-                    "min_increment_cents": integer(1, Limits.priceCentsMax), "ends_at": nullable(dateTime),
+                    "min_increment_cents": integer(1, Limits.priceCentsMax), "ends_at": nullable(keptDateTime),
                 ], required: ["title", "starting_price_cents", "min_increment_cents"], strict: false),
             "Item": object([
                 "id": id, "seller_id": id, "title": string, "starting_price_cents": integer,
@@ -444,9 +448,16 @@ enum OpenAPIDocument {
     private static var integer: [String: Any] { ["type": "integer", "format": "int64"] }
     private static var id: [String: Any] { ["type": "integer", "format": "int64", "minimum": 1] }
     private static var dateTime: [String: Any] { ["type": "string", "format": "date-time"] }
+    /// A date-time the service keeps: from 1970 to 9999.
+    private static var keptDateTime: [String: Any] {
+        ["type": "string", "format": "date-time", "pattern": "^(19[7-9][0-9]|[2-9][0-9]{3})-"]
+    }
 
-    private static func string(minLength: Int? = nil, maxLength: Int, format: String? = nil) -> [String: Any] {
+    private static func string(
+        minLength: Int? = nil, maxLength: Int, format: String? = nil, pattern: String? = nil
+    ) -> [String: Any] {
         var schema: [String: Any] = ["type": "string", "maxLength": maxLength]
+        if let pattern { schema["pattern"] = pattern }
         if let minLength { schema["minLength"] = minLength }
         if let format { schema["format"] = format }
         return schema

@@ -1,0 +1,24 @@
+import Foundation
+import Testing
+
+@testable import TurnstileServer
+
+@Suite("JSON coding")
+struct JSONCodingTests {
+    @Test(
+        "RFC 3339 date-times parse with fractions, offsets and lower-case t and z",
+        arguments: [
+            ("2027-01-01T00:00:00Z", 1_798_761_600.0), ("2027-01-01t00:00:00z", 1_798_761_600),
+            ("2027-01-01T00:00:00.5Z", 1_798_761_600.5), ("2027-01-01T01:00:00+01:00", 1_798_761_600),
+        ])
+    func dates(_ text: String, _ seconds: Double) throws {
+        let date = try #require(JSONCoding.parseDate(text))
+        #expect(date.timeIntervalSince1970 == seconds)
+    }
+
+    @Test(
+        "text that is not an RFC 3339 date-time is refused", arguments: ["2027-01-01", "tomorrow", "2027-01-01 00:00"])
+    func notDates(_ text: String) {
+        #expect(JSONCoding.parseDate(text) == nil)
+    }
+}
