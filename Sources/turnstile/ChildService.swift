@@ -14,7 +14,7 @@ final class ChildService: Sendable {
     /// Starts `turnstile serve` with `arguments` (plus `--port 0`) and returns once it names its port.
     static func start(_ arguments: [String]) async throws -> ChildService {
         let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/proc/self/exe").resolvingSymlinksInPath()
+        process.executableURL = Bundle.main.executableURL ?? URL(fileURLWithPath: CommandLine.arguments[0])
         process.arguments = ["serve", "--port", "0", "--log-level", "critical"] + arguments
         let output = Pipe()
         process.standardOutput = output
