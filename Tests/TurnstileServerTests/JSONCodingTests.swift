@@ -10,6 +10,7 @@ struct JSONCodingTests {
         arguments: [
             ("2027-01-01T00:00:00Z", 1_798_761_600.0), ("2027-01-01t00:00:00z", 1_798_761_600),
             ("2027-01-01T00:00:00.5Z", 1_798_761_600.5), ("2027-01-01T01:00:00+01:00", 1_798_761_600),
+            ("2028-02-29T00:00:00Z", 1_835_395_200),
         ])
     func dates(_ text: String, _ seconds: Double) throws {
         let date = try #require(JSONCoding.parseDate(text))
@@ -17,7 +18,11 @@ struct JSONCodingTests {
     }
 
     @Test(
-        "text that is not an RFC 3339 date-time is refused", arguments: ["2027-01-01", "tomorrow", "2027-01-01 00:00"])
+        "text that is not an RFC 3339 date-time, or names a day the calendar lacks, is refused",
+        arguments: [
+            "2027-01-01", "tomorrow", "2027-01-01 00:00", "2027-02-29T00:00:00Z", "2027-04-31T00:00:00Z",
+            "2027-13-01T00:00:00Z",
+        ])
     func notDates(_ text: String) {
         #expect(JSONCoding.parseDate(text) == nil)
     }

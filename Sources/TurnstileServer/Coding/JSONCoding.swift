@@ -26,8 +26,21 @@ enum JSONCoding {
     /// § 5.6).
     static func parseDate(_ text: String) -> Date? {
         let text = text.uppercased()
+        // Foundation rolls an impossible day over (2027-02-29 becomes 1 March): refuse it instead.
+        guard hasRealCalendarDay(text) else { return nil }
         if let date = try? Date(text, strategy: .iso8601) { return date }
         return try? Date(text, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+    }
+
+    /// Whether the `YYYY-MM-DD` that starts `text` names a day the calendar has.
+    private static func hasRealCalendarDay(_ text: String) -> Bool {
+        let parts = text.prefix(10).split(separator: "-")
+        guard parts.count == 3, let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2]),
+            (1...12).contains(month)
+        else { return false }
+        let isLeap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
+        let daysInMonth = [31, isLeap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
+        return (1...daysInMonth).contains(day)
     }
 
     /// Decodes a request body, telling "not JSON at all" (400) from "JSON of the wrong shape" (422).
