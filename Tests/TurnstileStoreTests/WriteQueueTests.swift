@@ -141,7 +141,8 @@ struct WriteQueueTests {
 extension WriteQueueTests {
     @Test("a stalled writer: writes waiting to be taken are refused in bounded time; the one in its batch is not")
     func stalledWriterRefusesWaitingWrites() async throws {
-        let queue = WriteQueue<Int, Int>(waitMax: .milliseconds(200), answerMax: patient.answerMax)
+        // A wait long enough that even a loaded machine takes the first write before the queue would refuse it.
+        let queue = WriteQueue<Int, Int>(waitMax: .seconds(1), answerMax: patient.answerMax)
         let firstBatchStarted = Gate()
         let releaseWriter = Gate()
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -158,8 +159,8 @@ extension WriteQueueTests {
                 #expect(answer == 1)
             }
             await firstBatchStarted.wait()
-            // Queued behind the stalled batch: refused once it has waited 200 ms, while the writer is still stuck.
-            let refusal = TurnstileError.storeUnavailable(detail: "the store did not take the write within 0.2 s")
+            // Queued behind the stalled batch: refused once it has waited 1 s, while the writer is still stuck.
+            let refusal = TurnstileError.storeUnavailable(detail: "the store did not take the write within 1.0 s")
             await #expect(throws: refusal) { try await queue.submit(2) }
             releaseWriter.open()
             try await group.next()
