@@ -1,4 +1,5 @@
 import Foundation
+import TurnstileLoad
 
 /// `turnstile serve` as a child process of this very executable, for the checks that must kill or restart the
 /// service (crash durability) or put something between it and its database (faults).
@@ -13,21 +14,20 @@ final class ChildService: Sendable {
 
     /// Starts `turnstile serve` with `arguments` (plus `--port 0`) and returns once it names its port.
     static func start(_ arguments: [String]) async throws -> ChildService {
+        try await launch(
+            Bundle.main.executableURL ?? URL(fileURLWithPath: CommandLine.arguments[0]),
+            ["serve", "--port", "0", "--log-level", "critical"] + arguments)
+    }
+
+    /// Runs `executable` with a whole `serve` command line and returns once it names its port on its first line.
+    static func launch(_ executable: URL, _ arguments: [String]) async throws -> ChildService {
         let process = Process()
-        process.executableURL = Bundle.main.executableURL ?? URL(fileURLWithPath: CommandLine.arguments[0])
-        process.arguments = ["serve", "--port", "0", "--log-level", "critical"] + arguments
+        process.executableURL = executable
+        process.arguments = arguments
         let output = Pipe()
         process.standardOutput = output
         try process.run()
-        let line = await onOwnThread {
-            var bytes = Data()
-            while !bytes.contains(UInt8(ascii: "\n")) {
-                let chunk = output.fileHandleForReading.availableData
-                if chunk.isEmpty { return nil as String? }
-                bytes.append(chunk)
-            }
-            return String(decoding: bytes.prefix { $0 != UInt8(ascii: "\n") }, as: UTF8.self)
-        }
+        let line = await firstLine(of: output.fileHandleForReading)
         guard let line,
             let port = line.split(separator: ":").dropFirst(2).first.flatMap({ Int($0.prefix(while: \.isNumber)) })
         else {
@@ -35,6 +35,19 @@ final class ChildService: Sendable {
             throw ChildServiceError(description: "turnstile serve did not start; it said: \(line ?? "nothing")")
         }
         return ChildService(process: process, port: port)
+    }
+
+    /// The first line `handle` yields, or nil if it ends first (the process died before naming its port).
+    static func firstLine(of handle: FileHandle) async -> String? {
+        await onOwnThread {
+            var bytes = Data()
+            while !bytes.contains(UInt8(ascii: "\n")) {
+                let chunk = handle.availableData
+                if chunk.isEmpty { return nil }
+                bytes.append(chunk)
+            }
+            return String(decoding: bytes.prefix { $0 != UInt8(ascii: "\n") }, as: UTF8.self)
+        }
     }
 
     /// Kills the service at once, as a crash or `kill -9` would: no graceful shutdown, nothing flushed.
@@ -49,8 +62,12 @@ final class ChildService: Sendable {
         await waitForExit()
     }
 
-    private func waitForExit() async {
-        let process = self.process
+    func waitForExit() async {
+        await Self.waitForExit(process)
+    }
+
+    /// Waits for `process` to end, on a thread of its own.
+    static func waitForExit(_ process: Process) async {
         await onOwnThread { process.waitUntilExit() }
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import TurnstileLoad
 
 /// A PostgreSQL cluster of a test's own, on 127.0.0.1, made with `.ci/pg-cluster.sh`: unlike the shared server of
 /// ``PostgresTestDatabase``, a test may stop and start it (an outage) without disturbing any other test.

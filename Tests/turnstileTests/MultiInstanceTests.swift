@@ -7,6 +7,8 @@ import TurnstileLoad
 import TurnstileStore
 import TurnstileTestSupport
 
+@testable import turnstile
+
 /// Two `turnstile serve` processes on one PostgreSQL database, with requests split across both and released at once:
 /// the books stay exact across instances.
 @Suite(
@@ -136,18 +138,19 @@ struct MultiInstanceTests {
             defer { for process in processes where process.isRunning { process.interrupt() } }
             var ports: [Int] = []
             for _ in 0..<2 {
-                let (process, port) = try await ServedProcess.start(
+                let service = try await ChildService.launch(
+                    TurnstileProcess.executable,
                     [
                         "serve", "--port", "0", "--database", url, "--jwt-secret", String(repeating: "s", count: 32),
                         "--password-hash-rounds", "1", "--log-level", "error", "--pool-size", "8",
                     ] + StoreTimeouts.patientArguments)
-                processes.append(process)
-                ports.append(port)
+                processes.append(service.process)
+                ports.append(service.port)
             }
             try await body(ports)
             for process in processes {
                 process.terminate()
-                await ServedProcess.waitForExit(process)
+                await ChildService.waitForExit(process)
                 #expect(process.terminationReason == .exit && process.terminationStatus == 0)
             }
         }
@@ -173,41 +176,4 @@ struct MultiInstanceTests {
         for exchange in exchanges { responses.append(try await exchange.response()) }
         return responses
     }
-}
-
-/// A `turnstile serve` child process, started and read until it names its port.
-enum ServedProcess {
-    static func start(_ arguments: [String]) async throws -> (Process, port: Int) {
-        let process = Process()
-        process.executableURL = TurnstileProcess.executable
-        process.arguments = arguments
-        let output = Pipe()
-        process.standardOutput = output
-        try process.run()
-        let line = await onOwnThread {
-            var bytes = Data()
-            while !bytes.contains(UInt8(ascii: "\n")) {
-                let chunk = output.fileHandleForReading.availableData
-                if chunk.isEmpty { return nil as String? }
-                bytes.append(chunk)
-            }
-            return String(decoding: bytes.prefix { $0 != UInt8(ascii: "\n") }, as: UTF8.self)
-        }
-        guard let line,
-            let port = line.split(separator: ":").dropFirst(2).first.flatMap({ Int($0.prefix { $0.isNumber }) })
-        else {
-            process.interrupt()
-            throw ServedProcessError(line: line)
-        }
-        return (process, port)
-    }
-
-    static func waitForExit(_ process: Process) async {
-        await onOwnThread { process.waitUntilExit() }
-    }
-}
-
-struct ServedProcessError: Error, CustomStringConvertible {
-    let line: String?
-    var description: String { "turnstile serve did not name its port; it said: \(line ?? "nothing")" }
 }

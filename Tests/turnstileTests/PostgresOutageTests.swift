@@ -4,6 +4,8 @@ import Testing
 import TurnstileLoad
 import TurnstileTestSupport
 
+@testable import turnstile
+
 /// `turnstile serve` on a PostgreSQL cluster of the test's own, which the test stops and starts: a real outage.
 @Suite(
     "PostgreSQL outage and recovery", .serialized, .timeLimit(.minutes(2)),
@@ -14,10 +16,14 @@ struct PostgresOutageTests {
     @Test("cluster stopped: fast 503 store_unavailable with Retry-After, /health 200, /ready 503; started: recovers")
     func outageAndRecovery() async throws {
         try await PostgresCluster.with { cluster in
-            let (process, port) = try await ServedProcess.start([
-                "serve", "--port", "0", "--database", cluster.url, "--jwt-secret", String(repeating: "s", count: 32),
-                "--password-hash-rounds", "1", "--log-level", "critical",
-            ])
+            let service = try await ChildService.launch(
+                TurnstileProcess.executable,
+                [
+                    "serve", "--port", "0", "--database", cluster.url, "--jwt-secret",
+                    String(repeating: "s", count: 32),
+                    "--password-hash-rounds", "1", "--log-level", "critical",
+                ])
+            let (process, port) = (service.process, service.port)
             defer { if process.isRunning { process.interrupt() } }
             let user = try #require(
                 try await SuiteContext(target: LoadTarget(parsing: "http://127.0.0.1:\(port)")).provision(1).first)
@@ -72,7 +78,7 @@ struct PostgresOutageTests {
             #expect(event.json["available_seats"] as? Int == 10 - stored.count)
 
             process.terminate()
-            await ServedProcess.waitForExit(process)
+            await ChildService.waitForExit(process)
             #expect(process.terminationReason == .exit && process.terminationStatus == 0)
         }
     }

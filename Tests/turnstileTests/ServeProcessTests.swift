@@ -1,7 +1,10 @@
 import Foundation
 import NIOHTTP1
 import Testing
+import TurnstileLoad
 import TurnstileTestSupport
+
+@testable import turnstile
 
 /// `turnstile serve` as a user runs it: the built executable, in its own process.
 @Suite("turnstile serve process", .timeLimit(.minutes(1)))
@@ -24,7 +27,7 @@ struct ServeProcessTests {
         defer { if process.isRunning { process.interrupt() } }
 
         // The first line names the port; reading ends at EOF if the process dies instead.
-        let firstLine = try #require(await Self.firstLine(of: output.fileHandleForReading))
+        let firstLine = try #require(await ChildService.firstLine(of: output.fileHandleForReading))
         let port = try #require(firstLine.split(separator: ":").last.flatMap { Int($0.prefix { $0.isNumber }) })
         #expect(firstLine.hasPrefix("Turnstile listening on http://127.0.0.1:"))
 
@@ -36,26 +39,10 @@ struct ServeProcessTests {
         #expect(user.status == 201)
 
         process.terminate()
-        await Self.waitForExit(process)
+        await ChildService.waitForExit(process)
         #expect(process.terminationReason == .exit)
         #expect(process.terminationStatus == 0)
         #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("t.sqlite.jwt-secret").path))
-    }
-
-    private static func firstLine(of handle: FileHandle) async -> String? {
-        await onOwnThread {
-            var bytes = Data()
-            while !bytes.contains(UInt8(ascii: "\n")) {
-                let chunk = handle.availableData
-                if chunk.isEmpty { return nil }
-                bytes.append(chunk)
-            }
-            return String(decoding: bytes.prefix { $0 != UInt8(ascii: "\n") }, as: UTF8.self)
-        }
-    }
-
-    private static func waitForExit(_ process: Process) async {
-        await onOwnThread { process.waitUntilExit() }
     }
 }
 
@@ -82,7 +69,7 @@ extension ServeProcessTests {
         defer { if process.isRunning { process.interrupt() } }
         // Read all along, so that a full pipe never stalls the server.
         let logged = Task { await onOwnThread { errors.fileHandleForReading.readDataToEndOfFile() } }
-        let firstLine = try #require(await Self.firstLine(of: output.fileHandleForReading))
+        let firstLine = try #require(await ChildService.firstLine(of: output.fileHandleForReading))
         let port = try #require(firstLine.split(separator: ":").last.flatMap { Int($0.prefix { $0.isNumber }) })
 
         let credentials = ["email": "s@t.io", "password": password]
@@ -100,7 +87,7 @@ extension ServeProcessTests {
             .init(.GET, "/api/v1/credits/balance", headers: [("Authorization", "Bearer \(token)x")]), to: port)
 
         process.terminate()
-        await Self.waitForExit(process)
+        await ChildService.waitForExit(process)
         let log =
             String(decoding: await logged.value, as: UTF8.self)
             + String(decoding: output.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)

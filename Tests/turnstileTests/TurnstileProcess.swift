@@ -1,5 +1,5 @@
 import Foundation
-import TurnstileTestSupport
+import TurnstileLoad
 
 /// The `turnstile` executable that `swift test` built beside the test bundle, run as a user runs it.
 enum TurnstileProcess {
