@@ -37,6 +37,11 @@ final class ChildService: Sendable {
         return ChildService(process: process, port: port)
     }
 
+    /// A fresh JWT secret for a child service, passed on its command line so that a restart keeps its tokens valid.
+    static func randomSecret() -> String {
+        String((0..<48).map { _ in "abcdefghijklmnopqrstuvwxyz0123456789".randomElement()! })
+    }
+
     /// The first line `handle` yields, or nil if it ends first (the process died before naming its port).
     static func firstLine(of handle: FileHandle) async -> String? {
         await onOwnThread {

@@ -58,10 +58,10 @@ enum CrashCheck {
         defer { try? FileManager.default.removeItem(at: directory) }
         let store = database ?? directory.appendingPathComponent("crash.sqlite").path
         // One secret for both lives of the service, so that the buyers' tokens stay valid across the restart.
-        let secret = (0..<48).map { _ in "abcdefghijklmnopqrstuvwxyz0123456789".randomElement()! }
+        let secret = ChildService.randomSecret()
         let arguments =
             [
-                "--database", store, "--jwt-secret", String(secret), "--password-hash-rounds", "1", "--rate-limit",
+                "--database", store, "--jwt-secret", secret, "--password-hash-rounds", "1", "--rate-limit",
                 "off",
             ] + serveArguments
         let running = Mutex<ChildService?>(nil)

@@ -93,7 +93,7 @@ struct StressFaultsCommand: AsyncParsableCommand {
             throw ValidationError("--database is not a URL")
         }
         let upstream = (host: host, port: url.port ?? 5432)
-        let secret = String((0..<48).map { _ in "abcdefghijklmnopqrstuvwxyz0123456789".randomElement()! })
+        let secret = ChildService.randomSecret()
         // The proxy must start (its schedule with it) only after set-up: a placeholder first forwards plainly.
         let plain = try await FaultProxy.start(listeningOn: ("127.0.0.1", 0), upstream: upstream, schedule: [])
         url.host = "127.0.0.1"

@@ -163,7 +163,8 @@ final class FaultyForwarder: ChannelInboundHandler {
         let buffer = unwrapInboundIn(data)
         let now = NIODeadline.now()
         var due = now
-        for fault in proxy.active(at: now) {
+        let faults = proxy.active(at: now)
+        for fault in faults {
             switch fault {
             case .outage, .reset:
                 FaultProxy.reset(context.channel)
@@ -186,7 +187,7 @@ final class FaultyForwarder: ChannelInboundHandler {
                 due = max(due, max(lastDue, now) + transfer)
             }
         }
-        if proxy.active(at: now).allSatisfy({ if case .closeAfter = $0 { false } else { true } }) {
+        if faults.allSatisfy({ if case .closeAfter = $0 { false } else { true } }) {
             bytesUnderCloseAfter = 0
         }
         due = max(due, lastDue)
