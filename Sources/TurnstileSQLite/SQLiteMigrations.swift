@@ -225,12 +225,21 @@ enum SQLiteMigrations {
 }
 
 /// Why a database file could not be opened for service.
-enum SQLiteStoreError: Error, CustomStringConvertible {
+public enum SQLiteStoreError: Error, CustomStringConvertible {
     case newerSchema(found: Int, known: Int)
     case notWAL(journalMode: String, path: String)
+    /// Another process serves the file.
+    case inUse(path: String)
+    /// The file cannot be opened or created, e.g. its folder does not exist.
+    case cannotOpen(path: String, reason: String)
 
-    var description: String {
+    public var description: String {
         switch self {
+        case .inUse(let path):
+            "\(path) is in use by another process (a second `turnstile serve`?): one process serves an SQLite file; "
+                + "for several instances use --database postgres://…"
+        case .cannotOpen(let path, let reason):
+            "cannot open \(path): \(reason)"
         case .notWAL(let journalMode, let path):
             "\(path) stays in journal mode '\(journalMode)', but Turnstile needs WAL: is it on a network file system?"
         case .newerSchema(let found, let known):

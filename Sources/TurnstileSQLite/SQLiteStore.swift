@@ -26,6 +26,7 @@ public final class SQLiteStore: SQLStore {
     private let readers: [SQLiteConnection]
     private let nextReader = Atomic<Int>(0)
     private let threadPools: [NIOThreadPool]
+    private let lock: DatabaseLock
     private let queue: WriteQueue<WriteCommand, WriteResult>
     private let timeouts: StoreTimeouts
     public let changes = ChangeFeed()
@@ -36,10 +37,11 @@ public final class SQLiteStore: SQLStore {
     public var writeActivity: WriteActivity { queue.activity }
 
     private init(
-        writer: SQLiteConnection, readers: [SQLiteConnection], threadPools: [NIOThreadPool], identity: String,
-        timeouts: StoreTimeouts, logger: Logger, clock: @escaping @Sendable () -> Date
+        writer: SQLiteConnection, readers: [SQLiteConnection], threadPools: [NIOThreadPool], lock: DatabaseLock,
+        identity: String, timeouts: StoreTimeouts, logger: Logger, clock: @escaping @Sendable () -> Date
     ) {
         queue = WriteQueue(timeouts: timeouts)
+        self.lock = lock
         self.timeouts = timeouts
         self.writer = writer
         self.readers = readers
@@ -49,8 +51,9 @@ public final class SQLiteStore: SQLStore {
         self.clock = clock
     }
 
-    /// Opens (creating if needed) and migrates the database. Call ``run()`` to start the writer, or use
-    /// ``withStore(_:logger:clock:_:)`` for a scoped lifetime.
+    /// Opens (creating if needed) and migrates the database, taking an exclusive lock on it: a file another process
+    /// serves is refused with ``SQLiteStoreError/inUse(path:)``. Call ``run()`` to start the writer (it releases the
+    /// lock when it ends), or use ``withStore(_:logger:clock:_:)`` for a scoped lifetime.
     public static func open(
         _ configuration: SQLiteStoreConfiguration,
         logger: Logger = Logger(label: "turnstile.sqlite"),
@@ -60,6 +63,7 @@ public final class SQLiteStore: SQLStore {
         // - the writer's must never wait behind reads (a pool is one FIFO queue);
         // - two statements active at once on one connection share its read transaction, so a read started beside
         //   another would see that one's older snapshot, and miss a write its caller has already seen acknowledged.
+        let lock = try DatabaseLock.acquire(configuration.path)
         let writerPool = NIOThreadPool(numberOfThreads: 1)
         let readerPools = (0..<configuration.readerCount).map { _ in NIOThreadPool(numberOfThreads: 1) }
         let threadPools = [writerPool] + readerPools
@@ -98,11 +102,12 @@ public final class SQLiteStore: SQLStore {
                 readers.append(reader)
             }
             return SQLiteStore(
-                writer: writer, readers: readers, threadPools: threadPools, identity: identity,
+                writer: writer, readers: readers, threadPools: threadPools, lock: lock, identity: identity,
                 timeouts: configuration.timeouts, logger: logger, clock: clock)
         } catch {
             for connection in opened { try? await connection.close() }
             for pool in threadPools { try? await pool.shutdownGracefully() }
+            lock.release()
             throw error
         }
     }
@@ -137,6 +142,7 @@ public final class SQLiteStore: SQLStore {
         for connection in [writer] + readers {
             do { try await connection.close() } catch { logger.error("closing SQLite failed: \(error)") }
         }
+        lock.release()
         for pool in threadPools { try await pool.shutdownGracefully() }
     }
 

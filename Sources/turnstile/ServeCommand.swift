@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import NIOCore
 import Logging
 import TurnstileLoad
 import TurnstilePostgres
@@ -22,6 +23,14 @@ struct ServeCommand: AsyncParsableCommand {
             Access tokens are signed with --jwt-secret (or TURNSTILE_JWT_SECRET). On SQLite, without one, a random \
             secret is made on first start and kept beside the database as DATABASE.jwt-secret, so tokens survive \
             restarts. Instances sharing a PostgreSQL database must share one secret, so there it is required.
+
+            One process serves an SQLite file: a second `serve` on the same file is refused. GET / lists where to \
+            look: /openapi.json, /health, /ready, /metrics and the API under /api/v1.
+
+            Examples:
+              turnstile serve
+              turnstile serve --port 9000 --database /var/lib/turnstile/shop.sqlite --rate-limit 50/s
+              turnstile serve --database postgres://turnstile@db.internal:5432/turnstile --jwt-secret "$SECRET"
             """
     )
 
@@ -57,15 +66,15 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(
         help: ArgumentHelp(
-            "Seconds a store call may take before it is answered 503 store_unavailable.",
+            "How long a store call may take before it is answered 503 store_unavailable, e.g. 1s.",
             discussion: "Reads and writes alike; a write waits at most half of it for the writer."))
-    var storeTimeout = StoreTimeouts().writeAnswer.secondsWithFraction
+    var storeTimeout = DurationArgument(StoreTimeouts().writeAnswer)
 
     @Option(help: "PostgreSQL: the most pooled connections.")
     var poolSize = 16
 
-    @Option(help: "PostgreSQL: seconds that opening a connection may take.")
-    var connectTimeout: Double = 5
+    @Option(help: "PostgreSQL: how long opening a connection may take, e.g. 5s.")
+    var connectTimeout = DurationArgument(seconds: 5)
 
     @Flag(help: "PostgreSQL: commit every write in its own transaction (only to measure what batching buys).")
     var noBatching = false
@@ -76,7 +85,9 @@ struct ServeCommand: AsyncParsableCommand {
     func validate() throws {
         guard (0...65_535).contains(port) else { throw ValidationError("--port must be within 0...65535.") }
         guard passwordHashRounds >= 1 else { throw ValidationError("--password-hash-rounds must be at least 1.") }
-        guard storeTimeout >= 0.01 else { throw ValidationError("--store-timeout must be at least 0.01 seconds.") }
+        guard storeTimeout.timeAmount >= .milliseconds(10) else {
+            throw ValidationError("--store-timeout must be at least 10ms.")
+        }
         let secret = jwtSecret ?? ProcessInfo.processInfo.environment["TURNSTILE_JWT_SECRET"]
         if let secret, secret.utf8.count < 32 {
             throw ValidationError("The JWT secret must be at least 32 characters long.")
@@ -87,11 +98,34 @@ struct ServeCommand: AsyncParsableCommand {
                     "Instances sharing \(postgres.redacted) must share --jwt-secret (or TURNSTILE_JWT_SECRET).")
             }
             guard poolSize >= 2 else { throw ValidationError("--pool-size must be at least 2.") }
-            guard connectTimeout > 0 else { throw ValidationError("--connect-timeout must be positive.") }
         }
     }
 
+    /// Runs the service; whatever stops it from starting (a port in use, a database another process serves, a
+    /// folder that does not exist) is one line on standard error and exit code 1.
     func run() async throws {
+        do {
+            try await ListenCheck.available(host: host, port: port)
+            if try postgres == nil { try Self.checkFolder(of: database) }
+            try await serveUntilStopped()
+            FileHandle.standardOutput.write(Data("Turnstile stopped cleanly.\n".utf8))
+        } catch {
+            let line = String(describing: error).split(whereSeparator: \.isNewline).joined(separator: " ")
+            FileHandle.standardError.write(Data("error: \(line)\n".utf8))
+            throw ExitCode.failure
+        }
+    }
+
+    /// Throws unless the folder the SQLite file goes in exists.
+    private static func checkFolder(of path: String) throws {
+        let folder = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
+            throw ValidationError("the folder \(folder) for --database \(path) does not exist")
+        }
+    }
+
+    private func serveUntilStopped() async throws {
         var logger = Logger(label: "turnstile")
         logger.logLevel = logLevel
         // Every live-feed subscriber holds a connection: let the system's hard limit, not its default, bound them.
@@ -99,7 +133,7 @@ struct ServeCommand: AsyncParsableCommand {
         let explicitSecret = jwtSecret ?? ProcessInfo.processInfo.environment["TURNSTILE_JWT_SECRET"]
         if var postgres = try postgres {
             postgres.poolSize = poolSize
-            postgres.connectTimeout = .milliseconds(Int64(connectTimeout * 1_000))
+            postgres.connectTimeout = .nanoseconds(connectTimeout.timeAmount.nanoseconds)
             postgres.batching = !noBatching
             postgres.timeouts = storeTimeouts
             let store = try await PostgresStore.open(postgres, logger: logger)
@@ -121,7 +155,7 @@ struct ServeCommand: AsyncParsableCommand {
         }
     }
 
-    private var storeTimeouts: StoreTimeouts { StoreTimeouts(bound: .milliseconds(Int64(storeTimeout * 1_000))) }
+    private var storeTimeouts: StoreTimeouts { StoreTimeouts(bound: .nanoseconds(storeTimeout.timeAmount.nanoseconds)) }
 
     /// The PostgreSQL configuration when --database is a postgres:// URL.
     private var postgres: PostgresStoreConfiguration? {
@@ -140,7 +174,10 @@ struct ServeCommand: AsyncParsableCommand {
             readCacheEnabled: readCache, rateLimit: rateLimit.limit)
         let server = Server(configuration: configuration, store: store, logger: logger) { [host] port in
             // Written unbuffered: scripts and tests read this line through a pipe.
-            let line = "Turnstile listening on http://\(host):\(port) (database \(description))\n"
+            let base = "http://\(host.contains(":") ? "[\(host)]" : host):\(port)"
+            let line =
+                "Turnstile listening on \(base) (database \(description)): API \(base)/api/v1, "
+                + "\(base)/openapi.json, /health, /ready, /metrics\n"
             FileHandle.standardOutput.write(Data(line.utf8))
         }
         try await server.run()

@@ -98,3 +98,77 @@ extension ServeProcessTests {
         #expect(!log.contains("pbkdf2"), "the log holds a password hash")
     }
 }
+
+/// What stops `serve` from starting is one clear line, and leaves nothing behind.
+@Suite("turnstile serve refusals", .serialized, .timeLimit(.minutes(1)))
+struct ServeRefusalTests {
+    private func temporaryDirectory() throws -> URL {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("turnstile-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        return directory
+    }
+
+    @Test("one serve per SQLite file: a second is refused while the first runs; GET / is an index; a stop says so")
+    func oneServePerFile() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let database = directory.appendingPathComponent("t.sqlite").path
+        let first = try await ChildService.launch(
+            TurnstileProcess.executable,
+            ["serve", "--port", "0", "--database", database, "--log-level", "critical"])
+        defer { if first.process.isRunning { first.process.interrupt() } }
+
+        let second = try await TurnstileProcess.runApart([
+            "serve", "--port", "0", "--database", database, "--log-level", "critical",
+        ])
+        #expect(second.status == 1)
+        #expect(
+            second.errors == "error: \(database) is in use by another process (a second `turnstile serve`?): "
+                + "one process serves an SQLite file; for several instances use --database postgres://…\n")
+
+        let index = try await send(.init(.GET, "/"), to: first.port)
+        #expect(index.status == 200)
+        let links = try #require(index.json["links"] as? [String: String])
+        #expect(links["openapi"] == "/openapi.json" && links["health"] == "/health" && links["metrics"] == "/metrics")
+
+        first.process.terminate()
+        await ChildService.waitForExit(first.process)
+        #expect(first.process.terminationStatus == 0)
+        // Once the first has stopped, the file is free again.
+        let again = try await ChildService.launch(
+            TurnstileProcess.executable,
+            ["serve", "--port", "0", "--database", database, "--log-level", "critical"])
+        again.process.terminate()
+        await ChildService.waitForExit(again.process)
+        #expect(again.process.terminationStatus == 0)
+    }
+
+    @Test("a port in use and a folder that does not exist: one line each, and no files left behind")
+    func cannotStart() async throws {
+        let directory = try temporaryDirectory()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let running = try await ChildService.launch(
+            TurnstileProcess.executable,
+            [
+                "serve", "--port", "0", "--database", directory.appendingPathComponent("a.sqlite").path,
+                "--log-level", "critical",
+            ])
+        defer { if running.process.isRunning { running.process.interrupt() } }
+
+        let other = directory.appendingPathComponent("b.sqlite").path
+        let busy = try await TurnstileProcess.runApart(["serve", "--port", String(running.port), "--database", other])
+        #expect(busy.status == 1)
+        #expect(
+            busy.errors == "error: cannot listen on 127.0.0.1:\(running.port): the port is in use by another "
+                + "process; pick another --port\n")
+        #expect(!FileManager.default.fileExists(atPath: other))
+        #expect(!FileManager.default.fileExists(atPath: other + ".jwt-secret"))
+
+        let nowhere = try await TurnstileProcess.runApart([
+            "serve", "--port", "0", "--database", "/nonexistent/x.sqlite",
+        ])
+        #expect(nowhere.status == 1)
+        #expect(
+            nowhere.errors == "error: the folder /nonexistent for --database /nonexistent/x.sqlite does not exist\n")
+    }
+}

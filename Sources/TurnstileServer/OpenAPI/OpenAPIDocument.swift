@@ -42,6 +42,11 @@ enum OpenAPIDocument {
 
     private static var paths: [String: [String: Any]] {
         [
+            "/": [
+                "get": operation(
+                    "index", "Where to look: the OpenAPI document, health, readiness, metrics and the API.",
+                    responses: ["200": ok("Index")])
+            ],
             "/health": [
                 "get": operation("health", "The process answers (touches no store).", responses: ["200": ok("Status")])
             ],
@@ -337,6 +342,12 @@ enum OpenAPIDocument {
                     "current_bid_cents": nullable(integer), "min_next_cents": integer, "current_status": string,
                 ], required: ["type", "title", "status", "code", "detail"]),
             "Status": object(["status": string]),
+            "Index": object([
+                "service": string,
+                "links": object([
+                    "openapi": string, "health": string, "ready": string, "metrics": string, "api": string,
+                ]),
+            ]),
             "Summary": object([
                 "products": integer, "units_in_stock": integer,
                 "orders": ["type": "object", "additionalProperties": integer],

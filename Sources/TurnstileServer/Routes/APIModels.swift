@@ -249,3 +249,17 @@ struct BookingListResponse: ResponseEncodable {
 struct StatusResponse: ResponseEncodable {
     let status: String
 }
+
+/// `GET /`: where to look next.
+struct IndexResponse: ResponseEncodable {
+    struct Links: Encodable {
+        let openapi = "/openapi.json"
+        let health = "/health"
+        let ready = "/ready"
+        let metrics = "/metrics"
+        let api = "/api/v1"
+    }
+
+    let service = "turnstile"
+    let links = Links()
+}

@@ -2,7 +2,7 @@ import Hummingbird
 import TurnstileCore
 import TurnstileStore
 
-/// `GET /health` (the process answers; touches no store), `GET /ready` (the store answers too), `GET /metrics`
+/// `GET /` (an index of what follows), `GET /health` (the process answers; touches no store), `GET /ready` (the store answers too), `GET /metrics`
 /// (Prometheus's text format, see ``ServiceMetrics``), `GET /openapi.json` (see ``OpenAPIDocument``) and
 /// `GET /api/v1/summary` (counts across products and orders).
 struct OpsRoutes<Store: TurnstileStore> {
@@ -10,6 +10,7 @@ struct OpsRoutes<Store: TurnstileStore> {
     let metrics: ServiceMetrics
 
     func register(on router: Router<TurnstileRequestContext>) {
+        router.get("/") { _, _ in IndexResponse() }
         router.get("metrics") { _, _ in
             Response(
                 status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
