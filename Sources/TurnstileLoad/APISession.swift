@@ -34,6 +34,15 @@ final class APISession {
     {
         let response = try await call(request)
         let body = Data(response.body.readableBytesView)
+        let contentType = response.headers.first(name: "Content-Type")?.lowercased() ?? ""
+        if contentType.contains("html")
+            || body.first(where: { !Character(UnicodeScalar($0)).isWhitespace }) == UInt8(ascii: "<")
+        {
+            throw SetupError(
+                "\(request.method) \(target.description)\(request.path) answered an HTML page (\(response.status)) where "
+                    + "Turnstile's API answers JSON: is \(target) a Turnstile service? For another API use "
+                    + "`turnstile stress url`")
+        }
         guard response.status == expected else {
             throw SetupError(
                 "\(request.method) \(request.path) answered \(response.status), expected \(expected): "

@@ -28,8 +28,11 @@ public struct ProgressReporter: Sendable {
         }
     }
 
+    /// Prints a progress line for `phase` once a second; `driver` names what `users` counts (`users`, or
+    /// `connections` for the url suite).
     func start(_ phase: String, users: Int, recorders: RecorderSet) -> Task<Void, Never> {
-        Task {
+        let driver = phase == "url" ? "connections" : "users"
+        return Task {
             var elapsed = 0
             while !Task.isCancelled {
                 do { try await Task.sleep(for: .seconds(1)) } catch { break }
@@ -39,9 +42,9 @@ public struct ProgressReporter: Sendable {
                 // The second under way has only just begun: show the last complete one.
                 let current = Int((NIODeadline.now() - recorders.phaseStart).nanoseconds / 1_000_000_000)
                 let last = snapshot.seconds.first { $0.second == current - 1 }
+                let p95 = last.flatMap { $0.latency.isEmpty ? nil : Format.microseconds($0.latency.percentile(95)) }
                 let line =
-                    "\(phase) [\(elapsed)s] users \(users) | \(last?.requests ?? 0) req/s | "
-                    + "p95 \(Format.microseconds(last?.latency.percentile(95) ?? 0)) | "
+                    "\(phase) [\(elapsed)s] \(users) \(driver) | \(last?.requests ?? 0) req/s | p95 \(p95 ?? "—") | "
                     + "failed \(Format.percent(total.failureRatio * 100))"
                 write(isTerminal ? "\r\u{1B}[2K" + line : line + "\n")
             }

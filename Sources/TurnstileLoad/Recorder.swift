@@ -7,18 +7,21 @@ import TurnstileReport
 final class Recorder {
     /// One endpoint's counters while the phase runs.
     private struct Accumulator {
+        let expected: StatusSet
         var statuses = [UInt64](repeating: 0, count: LoadLimits.statusCodesCounted)
         var errors = [UInt64](repeating: 0, count: EndpointStats.ErrorKind.allCases.count)
         var latency = LatencyHistogram()
 
-        mutating func record(status: Int, microseconds: UInt64) {
-            statuses[status] += 1
-            latency.record(microseconds: microseconds)
+        init(expected: StatusSet) {
+            self.expected = expected
         }
 
         func stats(name: String) -> EndpointStats {
-            var stats = EndpointStats(name: name)
-            for (status, count) in statuses.enumerated() where count > 0 { stats.statusCounts[String(status)] = count }
+            var stats = EndpointStats(name: name, expected: expected)
+            for (status, count) in statuses.enumerated() where count > 0 {
+                stats.statusCounts[String(status)] = count
+                if !expected.contains(status) { stats.unexpectedResponses += count }
+            }
             for (index, kind) in EndpointStats.ErrorKind.allCases.enumerated() where errors[index] > 0 {
                 stats.errorCounts[kind.rawValue] = errors[index]
             }
@@ -35,8 +38,11 @@ final class Recorder {
         self.phaseStart = phaseStart
     }
 
-    /// Records one request that started (or was meant to start) at `start` and ended at `end`.
-    func record(_ endpoint: String, start: NIODeadline, end: NIODeadline, result: Result<LoadResponse, LoadError>) {
+    /// Records one request that started (or was meant to start) at `start` and ended at `end`: a response with a
+    /// status `request` did not expect is a failure.
+    func record(
+        _ request: LoadRequest, start: NIODeadline, end: NIODeadline, result: Result<LoadResponse, LoadError>
+    ) {
         let microseconds = UInt64(max(0, (end - start).nanoseconds / 1_000))
         let secondIndex = Int(max(0, (end - phaseStart).nanoseconds / 1_000_000_000))
         while seconds.count <= secondIndex { seconds.append(PhaseReport.Second(second: seconds.count)) }
@@ -44,12 +50,13 @@ final class Recorder {
         switch result {
         case .success(let response):
             let status = min(max(response.status, 0), LoadLimits.statusCodesCounted - 1)
-            endpoints[endpoint, default: Accumulator()].record(status: status, microseconds: microseconds)
+            endpoints[request.endpoint, default: Accumulator(expected: request.expected)].statuses[status] += 1
+            endpoints[request.endpoint]!.latency.record(microseconds: microseconds)
             seconds[secondIndex].latency.record(microseconds: microseconds)
-            if status >= 500 { seconds[secondIndex].failures += 1 }
+            if !request.expected.contains(status) { seconds[secondIndex].failures += 1 }
         case .failure(let error):
             let index = EndpointStats.ErrorKind.allCases.firstIndex(of: error.kind)!
-            endpoints[endpoint, default: Accumulator()].errors[index] += 1
+            endpoints[request.endpoint, default: Accumulator(expected: request.expected)].errors[index] += 1
             seconds[secondIndex].failures += 1
         }
     }

@@ -4,17 +4,41 @@ import TurnstileReport
 /// Carries out one run of a suite: whatever the suite throws (an unreachable target, a refused set-up call) becomes
 /// the report's `failure` (exit 3), and the thresholds are judged on what it measured.
 public enum StressRun {
+    /// Runs `body` as suite `suite` against `target` and judges `thresholds` on what it measured.
+    ///
+    /// - Parameter endpoints: the endpoint names the suite can produce, when known: a threshold naming any other is
+    ///   refused before anything is sent (a typo must not cost a run, nor pass silently).
+    /// - Parameter runID: the run's id; shards of one run share it.
     public static func execute(
-        suite: String, target: LoadTarget, thresholds: [Threshold],
-        _ body: (inout RunReport) async throws -> Void
+        suite: String, target: LoadTarget, thresholds: [Threshold], endpoints: [String]? = nil,
+        runID: String = RunReport.newRunID(), _ body: (inout RunReport) async throws -> Void
     ) async -> RunReport {
-        var report = RunReport(suite: suite, target: target.description)
+        var report = RunReport(suite: suite, target: target.description, runID: runID)
+        if let endpoints,
+            let unknown = thresholds.first(where: { $0.endpoint.map { !endpoints.contains($0) } ?? false })
+        {
+            report.failure =
+                "threshold '\(unknown)' names no endpoint of \(suite); its endpoints are "
+                + endpoints.map { "'\($0)'" }.joined(separator: ", ")
+            return report
+        }
         do {
             try await body(&report)
         } catch {
-            report.failure = String(describing: error)
+            report.failure = describe(error, target: target)
+        }
+        if report.failure == nil, let unmeasured = report.unmeasuredReason(target: target.description) {
+            report.failure = unmeasured
         }
         report.thresholds = ThresholdSet.judge(thresholds, on: report)
         return report
+    }
+
+    /// One line saying why the run stopped, with a hint where there is one.
+    static func describe(_ error: any Error, target: LoadTarget) -> String {
+        if let error = error as? LoadError, error.kind == .connect {
+            return "nothing listens on \(target) (\(error.detail)) — start `turnstile serve` or pass --target"
+        }
+        return String(describing: error).split(whereSeparator: \.isNewline).joined(separator: " ")
     }
 }

@@ -1,4 +1,5 @@
 import NIOHTTP1
+import TurnstileReport
 
 /// The shapes of the Turnstile API the suites use, and the requests that produce them. Any server with the same
 /// API can be a target.
@@ -126,7 +127,7 @@ enum TurnstileAPI {
     static func book(eventID: Int64, seats: Int, token: String) -> LoadRequest {
         .json(
             endpoint: "book", .POST, "/api/v1/bookings/", body: #"{"event_id":\#(eventID),"seat_count":\#(seats)}"#,
-            token: token)
+            token: token, expected: .success(and: 409))
     }
 
     static func event(_ id: Int64, endpoint: String = "detail") -> LoadRequest {
@@ -157,12 +158,14 @@ enum TurnstileAPI {
     static func order(productID: Int64, quantity: Int, token: String) -> LoadRequest {
         .json(
             endpoint: "order", .POST, "/api/v1/orders/",
-            body: #"{"product_id":\#(productID),"quantity":\#(quantity)}"#, token: token)
+            body: #"{"product_id":\#(productID),"quantity":\#(quantity)}"#, token: token, expected: .success(and: 409))
     }
 
-    /// `pay`, `ship` or `cancel`.
+    /// `pay`, `ship` or `cancel`: a move the order's state does not allow is refused with 409, as expected.
     static func advance(orderID: Int64, action: String, token: String) -> LoadRequest {
-        .json(endpoint: action, .POST, "/api/v1/orders/\(orderID)/\(action)", body: "{}", token: token)
+        .json(
+            endpoint: action, .POST, "/api/v1/orders/\(orderID)/\(action)", body: "{}", token: token,
+            expected: .success(and: 409))
     }
 
     static func myOrders(token: String) -> LoadRequest {
@@ -180,7 +183,7 @@ enum TurnstileAPI {
     static func deduct(amount: Int, token: String) -> LoadRequest {
         .json(
             endpoint: "deduct", .POST, "/api/v1/credits/deduct", body: #"{"amount":\#(amount),"reason":"stress"}"#,
-            token: token)
+            token: token, expected: .success(and: 402))
     }
 
     static func balance(token: String) -> LoadRequest {
@@ -216,7 +219,7 @@ enum TurnstileAPI {
     static func bid(itemID: Int64, amountCents: Int, token: String) -> LoadRequest {
         .json(
             endpoint: "bid", .POST, "/api/v1/items/\(itemID)/bids", body: #"{"amount_cents":\#(amountCents)}"#,
-            token: token)
+            token: token, expected: .success(and: 409))
     }
 
     static func bids(itemID: Int64) -> LoadRequest {

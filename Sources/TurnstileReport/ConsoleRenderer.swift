@@ -4,7 +4,8 @@ public enum ConsoleRenderer {
     public static func render(_ report: RunReport) -> String {
         var out = ""
         for phase in report.phases {
-            out += phaseTable(phase) + "\n"
+            // `url` drives connections, as wrk and hey do, not users with identities.
+            out += phaseTable(phase, drivers: report.suite == "url" ? "connections" : "users") + "\n"
         }
         if !report.invariants.isEmpty {
             out += "Invariants\n"
@@ -41,28 +42,32 @@ public enum ConsoleRenderer {
         }
     }
 
-    /// One phase: a line per endpoint and an overall line.
-    public static func phaseTable(_ phase: PhaseReport) -> String {
+    /// One phase: a line per endpoint and an overall line, then the phase's warnings. A latency that was not
+    /// measured (no response) shows as `—`, never as a number.
+    public static func phaseTable(_ phase: PhaseReport, drivers: String = "users") -> String {
         var title =
-            "\(phase.name) — \(phase.executor), \(phase.users) users, \(Format.fixed(phase.durationSeconds, digits: 2))s"
+            "\(phase.name) — \(phase.executor), \(phase.users) \(drivers), "
+            + "\(Format.fixed(phase.durationSeconds, digits: 2))s"
         if let spread = phase.releaseSpreadMicroseconds { title += ", release spread \(Format.microseconds(spread))" }
         if let late = phase.lateStarts, late > 0 { title += ", \(late) late starts" }
         if let dropped = phase.droppedStarts, dropped > 0 { title += ", \(dropped) dropped" }
         let stats = phase.endpoints.count > 1 ? phase.endpoints + [phase.overall] : phase.endpoints
         let rows = stats.map { endpoint -> [String] in
             let latency = endpoint.latency
+            let measured = [
+                latency.mean, Double(latency.percentile(50)), Double(latency.percentile(95)),
+                Double(latency.percentile(99)), Double(latency.maximum),
+            ].map { latency.isEmpty ? "—" : Format.microseconds($0) }
             return [
                 endpoint.name, String(endpoint.requests), Format.rate(phase.rate(endpoint)),
-                Format.percent(endpoint.failureRatio * 100), Format.microseconds(latency.mean),
-                Format.microseconds(latency.percentile(50)), Format.microseconds(latency.percentile(95)),
-                Format.microseconds(latency.percentile(99)), Format.microseconds(latency.maximum),
-                statuses(endpoint),
-            ]
+                Format.percent(endpoint.failureRatio * 100),
+            ] + measured + [statuses(endpoint)]
         }
         return title + "\n"
             + table(
                 header: ["endpoint", "requests", "rps", "fail", "avg", "p50", "p95", "p99", "max", "statuses"],
                 rows: rows)
+            + phase.warnings.map { "Warning: \($0)\n" }.joined()
     }
 
     /// `201×10 409×90 timeout×1`.

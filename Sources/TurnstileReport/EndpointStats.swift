@@ -10,6 +10,9 @@ public struct EndpointStats: Codable, Sendable, Equatable {
         case reset
         /// The response was not valid HTTP/1.1.
         case `protocol`
+        /// A barrier's request was answered before its held-back bytes were released: the target answered a request
+        /// it had not fully received, so the answer says nothing about the race and no latency was measured.
+        case answeredBeforeRelease = "before-release"
 
         public static func < (lhs: ErrorKind, rhs: ErrorKind) -> Bool { lhs.rawValue < rhs.rawValue }
     }
@@ -22,13 +25,19 @@ public struct EndpointStats: Codable, Sendable, Equatable {
     public var errorCounts: [String: UInt64] = [:]
     /// Latency of every request that got a response, from its (intended) start to its last byte.
     public var latency = LatencyHistogram()
+    /// The statuses this endpoint's requests count as expected.
+    public var expected: StatusSet
+    /// Responses with a status their request did not expect: failures, like errors.
+    public var unexpectedResponses: UInt64 = 0
 
-    public init(name: String) {
+    public init(name: String, expected: StatusSet = .success) {
         self.name = name
+        self.expected = expected
     }
 
     public mutating func record(status: Int, microseconds: UInt64) {
         statusCounts[String(status), default: 0] += 1
+        if !expected.contains(status) { unexpectedResponses += 1 }
         latency.record(microseconds: microseconds)
     }
 
@@ -36,8 +45,11 @@ public struct EndpointStats: Codable, Sendable, Equatable {
         errorCounts[error.rawValue, default: 0] += 1
     }
 
-    /// Adds another shard's results for the same endpoint: counts add, histograms add.
+    /// Adds another shard's results for the same endpoint: counts add, histograms add. An endpoint with nothing
+    /// recorded yet takes the other's expected statuses.
     public mutating func add(_ other: EndpointStats) {
+        if requests == 0 { expected = other.expected }
+        unexpectedResponses += other.unexpectedResponses
         statusCounts.merge(other.statusCounts, uniquingKeysWith: +)
         errorCounts.merge(other.errorCounts, uniquingKeysWith: +)
         latency.add(other.latency)
@@ -47,11 +59,9 @@ public struct EndpointStats: Codable, Sendable, Equatable {
     public var errors: UInt64 { errorCounts.values.reduce(0, +) }
     public var requests: UInt64 { responses + errors }
 
-    /// Failed requests: errors and 5xx responses. A 4xx is an answer the client asked for (a 409 sold out is a
-    /// correct refusal), so it does not count as a failure.
-    public var failures: UInt64 {
-        errors + statusCounts.filter { ($0.key.first ?? "0") == "5" }.values.reduce(0, +)
-    }
+    /// Failed requests: errors, and responses with a status their request did not expect (by default any status of
+    /// 400 or more, as in k6; a race expects its 409 "sold out", a correct refusal).
+    public var failures: UInt64 { errors + unexpectedResponses }
 
     /// Failures as a fraction of requests, 0...1.
     public var failureRatio: Double { requests == 0 ? 0 : Double(failures) / Double(requests) }
@@ -68,9 +78,11 @@ extension EndpointStats {
         return byName.values.sorted { $0.name < $1.name }
     }
 
-    /// Every endpoint together, as the `overall` line.
+    /// Every endpoint together, as the `overall` line: each endpoint's answers judged by its own expected statuses.
     public static func overall(_ stats: [EndpointStats]) -> EndpointStats {
-        stats.reduce(into: EndpointStats(name: "overall")) { $0.add($1) }
+        var overall = stats.reduce(into: EndpointStats(name: "overall")) { $0.add($1) }
+        overall.expected = StatusSet(ranges: stats.flatMap(\.expected.ranges))
+        return overall
     }
 }
 
@@ -80,21 +92,29 @@ extension EndpointStats {
     public struct Summary: Codable, Sendable, Equatable {
         public let requests: UInt64
         public let failures: UInt64
+        /// Requests per second over the phase.
+        public let rps: Double
+        /// Nothing when no response was measured: a latency that was not measured is never written as 0.
         public let latencyMicroseconds: [String: Double]
     }
 
-    public var summary: Summary {
-        var latency: [String: Double] = [
-            "min": Double(self.latency.minimum), "avg": self.latency.mean, "max": Double(self.latency.maximum),
-        ]
-        for (name, percentile) in [("p50", 50.0), ("p90", 90), ("p95", 95), ("p99", 99), ("p99.9", 99.9)] {
-            latency[name] = Double(self.latency.percentile(percentile))
+    /// The summary over a phase of `durationSeconds`.
+    public func summary(durationSeconds: Double) -> Summary {
+        var latency: [String: Double] = [:]
+        if self.latency.count > 0 {
+            latency = [
+                "min": Double(self.latency.minimum), "avg": self.latency.mean, "max": Double(self.latency.maximum),
+            ]
+            for (name, percentile) in [("p50", 50.0), ("p90", 90), ("p95", 95), ("p99", 99), ("p99.9", 99.9)] {
+                latency[name] = Double(self.latency.percentile(percentile))
+            }
         }
-        return Summary(requests: requests, failures: failures, latencyMicroseconds: latency)
+        let rps = durationSeconds > 0 ? Double(requests) / durationSeconds : 0
+        return Summary(requests: requests, failures: failures, rps: rps, latencyMicroseconds: latency)
     }
 
     private enum CodingKeys: String, CodingKey {
-        case name, statusCounts, errorCounts, latency, summary
+        case name, statusCounts, errorCounts, latency, expected, unexpectedResponses
     }
 
     public init(from decoder: any Decoder) throws {
@@ -103,6 +123,11 @@ extension EndpointStats {
         statusCounts = try container.decode([String: UInt64].self, forKey: .statusCounts)
         errorCounts = try container.decode([String: UInt64].self, forKey: .errorCounts)
         latency = try container.decode(LatencyHistogram.self, forKey: .latency)
+        // Results written before statuses were judged counted only 5xx as failures.
+        expected = try container.decodeIfPresent(StatusSet.self, forKey: .expected) ?? StatusSet(ranges: [100...499])
+        unexpectedResponses =
+            try container.decodeIfPresent(UInt64.self, forKey: .unexpectedResponses)
+            ?? statusCounts.filter { !expected.contains(Int($0.key) ?? 0) }.values.reduce(0, +)
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -111,6 +136,7 @@ extension EndpointStats {
         try container.encode(statusCounts, forKey: .statusCounts)
         try container.encode(errorCounts, forKey: .errorCounts)
         try container.encode(latency, forKey: .latency)
-        try container.encode(summary, forKey: .summary)
+        try container.encode(expected, forKey: .expected)
+        try container.encode(unexpectedResponses, forKey: .unexpectedResponses)
     }
 }

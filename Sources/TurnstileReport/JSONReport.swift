@@ -1,11 +1,13 @@
 import Foundation
 
 /// The complete report as JSON: everything needed to merge shards (histograms included) and to render again.
+/// Compact (one line): a run's histograms make a pretty-printed file several times larger for no reader's gain;
+/// `python3 -m json.tool` or `jq` print it readably.
 public enum JSONReport {
     public static func encode(_ report: RunReport) throws -> Data {
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        encoder.outputFormatting = [.withoutEscapingSlashes]
         return try encoder.encode(report)
     }
 

@@ -43,8 +43,11 @@ public struct PhaseReport: Codable, Sendable {
     public var releaseSpreadMicroseconds: UInt64?
     /// For an open executor: starts that could not begin on time (no free connection at their intended time).
     public var lateStarts: UInt64?
-    /// For an open executor: arrivals never sent (the backlog was full, or still waiting when the drain ran out).
+    /// For an open executor: arrivals never sent (no connection was free before the phase ended, or the backlog
+    /// was full).
     public var droppedStarts: UInt64?
+    /// What the reader should know about how the phase ran, e.g. that its connections could not carry the rate.
+    public var warnings: [String] = []
 
     public init(
         name: String, executor: String, startedAt: Date, durationSeconds: Double, users: Int,
@@ -61,6 +64,58 @@ public struct PhaseReport: Codable, Sendable {
         self.releaseSpreadMicroseconds = releaseSpreadMicroseconds
         self.lateStarts = lateStarts
         self.droppedStarts = droppedStarts
+    }
+
+    private enum CodingKeys: String, CodingKey {
+        case name, executor, startedAt, durationSeconds, users, endpoints, timeline, releaseSpreadMicroseconds
+        case lateStarts, droppedStarts, warnings
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        name = try container.decode(String.self, forKey: .name)
+        executor = try container.decode(String.self, forKey: .executor)
+        startedAt = try container.decode(Date.self, forKey: .startedAt)
+        durationSeconds = try container.decode(Double.self, forKey: .durationSeconds)
+        users = try container.decode(Int.self, forKey: .users)
+        endpoints = try container.decode([EndpointStats].self, forKey: .endpoints)
+        timeline = try container.decode([Second].self, forKey: .timeline)
+        releaseSpreadMicroseconds = try container.decodeIfPresent(UInt64.self, forKey: .releaseSpreadMicroseconds)
+        lateStarts = try container.decodeIfPresent(UInt64.self, forKey: .lateStarts)
+        droppedStarts = try container.decodeIfPresent(UInt64.self, forKey: .droppedStarts)
+        warnings = try container.decodeIfPresent([String].self, forKey: .warnings) ?? []
+    }
+
+    /// Writes each endpoint with a `summary` beside its counts and histogram (rps over this phase included), for
+    /// readers that do not want to walk histogram buckets; the summary is never read back.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(name, forKey: .name)
+        try container.encode(executor, forKey: .executor)
+        try container.encode(startedAt, forKey: .startedAt)
+        try container.encode(durationSeconds, forKey: .durationSeconds)
+        try container.encode(users, forKey: .users)
+        try container.encode(
+            endpoints.map { SummarizedEndpoint(stats: $0, durationSeconds: durationSeconds) }, forKey: .endpoints)
+        try container.encode(timeline, forKey: .timeline)
+        try container.encodeIfPresent(releaseSpreadMicroseconds, forKey: .releaseSpreadMicroseconds)
+        try container.encodeIfPresent(lateStarts, forKey: .lateStarts)
+        try container.encodeIfPresent(droppedStarts, forKey: .droppedStarts)
+        if !warnings.isEmpty { try container.encode(warnings, forKey: .warnings) }
+    }
+
+    /// An endpoint's stats and, beside them, its summary over the phase.
+    private struct SummarizedEndpoint: Encodable {
+        let stats: EndpointStats
+        let durationSeconds: Double
+
+        private enum CodingKeys: String, CodingKey { case summary }
+
+        func encode(to encoder: any Encoder) throws {
+            try stats.encode(to: encoder)
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(stats.summary(durationSeconds: durationSeconds), forKey: .summary)
+        }
     }
 
     /// Every endpoint together.
@@ -86,5 +141,6 @@ public struct PhaseReport: Codable, Sendable {
         }
         if let late = other.lateStarts { lateStarts = (lateStarts ?? 0) + late }
         if let dropped = other.droppedStarts { droppedStarts = (droppedStarts ?? 0) + dropped }
+        warnings += other.warnings.filter { !warnings.contains($0) }
     }
 }

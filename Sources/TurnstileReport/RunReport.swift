@@ -15,6 +15,9 @@ public struct RunReport: Codable, Sendable {
         case couldNotRun = 3
     }
 
+    /// Tells runs apart: the shards of one run share it (`--run-id`), and only results with the same run id and
+    /// suite are merged.
+    public var runID: String
     public var suite: String
     public var target: String
     public var startedAt: Date
@@ -27,12 +30,13 @@ public struct RunReport: Codable, Sendable {
     public var notes: [String] = []
 
     private enum CodingKeys: String, CodingKey {
-        case suite, target, startedAt, phases, invariants, thresholds, failure, notes
+        case result, runID = "runId", suite, target, startedAt, phases, invariants, thresholds, failure, notes
     }
 
-    /// Decodes a report; `notes` may be absent (reports written before it existed).
+    /// Decodes a report; `notes` and the run id may be absent (reports written before they existed).
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
+        runID = try container.decodeIfPresent(String.self, forKey: .runID) ?? ""
         suite = try container.decode(String.self, forKey: .suite)
         target = try container.decode(String.self, forKey: .target)
         startedAt = try container.decode(Date.self, forKey: .startedAt)
@@ -43,7 +47,23 @@ public struct RunReport: Codable, Sendable {
         notes = try container.decodeIfPresent([String].self, forKey: .notes) ?? []
     }
 
-    public init(suite: String, target: String, startedAt: Date = Date()) {
+    /// Writes the verdict first (`result`: passed, exit code and the reasons), then everything it rests on.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(Verdict(self), forKey: .result)
+        try container.encode(runID, forKey: .runID)
+        try container.encode(suite, forKey: .suite)
+        try container.encode(target, forKey: .target)
+        try container.encode(startedAt, forKey: .startedAt)
+        try container.encode(phases, forKey: .phases)
+        try container.encode(invariants, forKey: .invariants)
+        try container.encode(thresholds, forKey: .thresholds)
+        try container.encodeIfPresent(failure, forKey: .failure)
+        try container.encode(notes, forKey: .notes)
+    }
+
+    public init(suite: String, target: String, startedAt: Date = Date(), runID: String = RunReport.newRunID()) {
+        self.runID = runID
         self.suite = suite
         self.target = target
         self.startedAt = startedAt
@@ -56,6 +76,46 @@ public struct RunReport: Codable, Sendable {
         if failure != nil { return .couldNotRun }
         if thresholds.contains(where: { !$0.passed }) { return .thresholdBreached }
         return .passed
+    }
+
+    /// A fresh run id: 12 random base-36 digits.
+    public static func newRunID() -> String {
+        String((0..<12).map { _ in "0123456789abcdefghijklmnopqrstuvwxyz".randomElement()! })
+    }
+
+    /// Why the verdict is what it is, one line each: why the run could not be carried out, every broken invariant
+    /// and every breached threshold. Empty for a pass.
+    public var reasons: [String] {
+        var reasons: [String] = []
+        if let failure { reasons.append("could not run: \(failure)") }
+        for invariant in invariants where !invariant.passed {
+            reasons.append(
+                "invariant broken in \(invariant.phase): \(invariant.rule): expected \(invariant.expected), "
+                    + "got \(invariant.actual)")
+        }
+        for threshold in thresholds where !threshold.passed {
+            reasons.append("threshold breached in \(threshold.phase): \(threshold.threshold) (\(threshold.actual))")
+        }
+        return reasons
+    }
+
+    /// Why the run measured nothing it could judge, if so: a phase in which no request got an answer (everything
+    /// failed to connect, timed out or was reset) or that sent none. Such a run could not be carried out; it must
+    /// never read as a pass.
+    public func unmeasuredReason(target: String) -> String? {
+        for phase in phases {
+            let overall = phase.overall
+            guard overall.responses == 0 else { continue }
+            guard overall.requests > 0 else { return "phase '\(phase.name)' sent no request" }
+            if Array(overall.errorCounts.keys) == [EndpointStats.ErrorKind.connect.rawValue] {
+                return "nothing listens on \(target): \(overall.requests) connections failed — start `turnstile serve` "
+                    + "or pass --target"
+            }
+            let errors = overall.errorCounts.sorted { $0.key < $1.key }.map { "\($0.key)×\($0.value)" }
+            return "none of the \(overall.requests) requests of phase '\(phase.name)' got an answer ("
+                + errors.joined(separator: " ") + ")"
+        }
+        return nil
     }
 
     /// Adds another shard of the same run: phases of the same name add; invariants and thresholds are kept from
@@ -72,6 +132,19 @@ public struct RunReport: Codable, Sendable {
         notes += other.notes
         failure = failure ?? other.failure
         startedAt = min(startedAt, other.startedAt)
+    }
+}
+
+/// The verdict as the JSON result states it first: whether the run passed, its exit code and why.
+public struct Verdict: Codable, Sendable, Equatable {
+    public var passed: Bool
+    public var exitCode: Int32
+    public var reasons: [String]
+
+    public init(_ report: RunReport) {
+        passed = report.outcome == .passed
+        exitCode = report.outcome.rawValue
+        reasons = report.reasons
     }
 }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import NIOCore
 import TurnstileLoad
 import TurnstileReport
 import TurnstileCore
@@ -20,27 +21,37 @@ struct DemoCommand: AsyncParsableCommand {
             SIGKILL in the middle of a race and restarted, and every acknowledged booking must survive; then \
             read-heavy throughput with the read cache on and off, side by side. Prints a scorecard, writes the \
             JSON result, and exits non-zero if anything failed (the codes of `turnstile stress`).
+
+            Examples:
+              turnstile demo
+              turnstile demo --duration 10s --users 100 --json proof.json
             """
     )
 
-    @Option(help: "Write the complete result as JSON to this file.")
+    @Option(
+        help: ArgumentHelp("Write the complete result as JSON to this file ('-': standard output).", valueName: "file"))
     var json = "turnstile-demo.json"
 
-    @Option(help: "Length of each load phase, e.g. 5s.")
+    @Option(name: [.customLong("duration"), .customShort("d")], help: "Length of each load phase, e.g. 5s.")
     var duration = DurationArgument(seconds: 5)
 
-    @Option(help: "Virtual users for the load phases.")
+    @Option(name: [.customLong("users"), .customShort("c")], help: "Virtual users for the load phases.")
     var users = 50
 
-    @Option(help: "Seconds a store call may take before the service answers 503 (as for serve).")
-    var storeTimeout = StoreTimeouts().writeAnswer.secondsWithFraction
+    @Option(help: "How long a store call may take before the service answers 503 (as for serve), e.g. 1s.")
+    var storeTimeout = DurationArgument(StoreTimeouts().writeAnswer)
 
     func validate() throws {
         guard users >= 1 else { throw ValidationError("--users must be at least 1") }
-        guard storeTimeout >= 0.01 else { throw ValidationError("--store-timeout must be at least 0.01 seconds.") }
+        guard storeTimeout.timeAmount >= .milliseconds(10) else {
+            throw ValidationError("--store-timeout must be at least 10ms.")
+        }
+        try OutputPath.validate(json, flag: "--json")
     }
 
-    private var storeTimeouts: StoreTimeouts { StoreTimeouts(bound: .milliseconds(Int64(storeTimeout * 1_000))) }
+    private var storeTimeouts: StoreTimeouts {
+        StoreTimeouts(bound: .nanoseconds(storeTimeout.timeAmount.nanoseconds))
+    }
 
     func run() async throws {
         var report = try await EmbeddedService.with(storeTimeouts: storeTimeouts) { target in
@@ -90,7 +101,7 @@ struct DemoCommand: AsyncParsableCommand {
     private func crashDurability(into report: inout RunReport) async {
         let crash = await CrashCheck.run(
             CrashSuite.classic, database: nil, progress: ProgressReporter(),
-            serveArguments: ["--store-timeout", String(storeTimeout)])
+            serveArguments: ["--store-timeout", storeTimeout.defaultValueDescription])
         report.invariants += crash.invariants
         report.notes += crash.notes
         if let failure = crash.failure { report.failure = "the crash check failed: \(failure)" }

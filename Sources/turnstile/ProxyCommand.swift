@@ -15,6 +15,10 @@ struct ProxyCommand: AsyncParsableCommand {
             (accepted, nothing goes through), latency=200ms[~50ms] (each chunk held back, with jitter), \
             bandwidth=BYTES (per second, per connection and direction), close-after=BYTES. Point the service at \
             the proxy, e.g. turnstile serve --database postgres://user@127.0.0.1:6432/db.
+
+            Examples:
+              turnstile proxy --listen 127.0.0.1:6432 --upstream 127.0.0.1:5432 --fault 'db:outage@10s+10s'
+              turnstile proxy --listen 127.0.0.1:6432 --upstream 127.0.0.1:5432 --fault 'latency=200ms~50ms@0s+60s' -d 60s
             """
     )
 
@@ -27,7 +31,9 @@ struct ProxyCommand: AsyncParsableCommand {
     @Option(name: .customLong("fault"), help: "A scheduled fault; repeat for more.")
     var faults: [String] = []
 
-    @Option(help: "Stop by itself after this long (e.g. 60s); otherwise run until SIGINT or SIGTERM.")
+    @Option(
+        name: [.customLong("duration"), .customShort("d")],
+        help: "Stop by itself after this long (e.g. 60s); otherwise run until SIGINT or SIGTERM.")
     var duration: DurationArgument?
 
     func validate() throws {

@@ -11,21 +11,25 @@ struct StressCrashCommand: AsyncParsableCommand {
         abstract: "Kill the service (kill -9) in the middle of a race, restart it, and check that nothing was lost.",
         discussion: """
             Starts `turnstile serve` as a child process on --database (a temporary SQLite file unless given; a \
-            postgres:// URL works too), releases --buyers bookings for --seats seats, kills the service with \
+            postgres:// URL works too), releases --users bookings for --capacity seats, kills the service with \
             SIGKILL once --kill-after answers have arrived, starts it again on the same store, and checks: every \
             acknowledged (201) booking is there, no booking appeared beyond the answers the kill cut off, seats \
-            left = seats − bookings present, and nothing is oversold.
+            left = capacity − bookings present, and nothing is oversold.
+
+            Examples:
+              turnstile stress crash
+              turnstile stress crash --database postgres://turnstile@127.0.0.1:5432/turnstile -c 300 --capacity 150
             """
     )
 
     @Option(help: "The store: an SQLite file or a postgres:// URL (default: a temporary SQLite file).")
     var database: String?
 
-    @Option(help: "Buyers, one booking of one seat each.")
-    var buyers = CrashSuite.classic.buyers
+    @Option(name: [.customLong("users"), .customShort("c")], help: "Buyers, one booking of one seat each.")
+    var users = CrashSuite.classic.buyers
 
     @Option(help: "Seats of the contested event.")
-    var seats = CrashSuite.classic.seats
+    var capacity = CrashSuite.classic.seats
 
     @Option(help: "Kill the service once this many answers have arrived.")
     var killAfter = CrashSuite.classic.killAfterAnswers
@@ -33,16 +37,14 @@ struct StressCrashCommand: AsyncParsableCommand {
     @OptionGroup var run: RunOptions
 
     func validate() throws {
-        guard buyers >= 2, seats >= 1, killAfter >= 1, killAfter < buyers else {
-            throw ValidationError("need --buyers ≥ 2, --seats ≥ 1 and 1 ≤ --kill-after < --buyers")
-        }
-        guard buyers <= LoadLimits.barrierUsersMax else {
-            throw ValidationError("at most \(LoadLimits.barrierUsersMax) buyers: each holds a connection")
+        try UserCount.validate(users, minimum: 2)
+        guard capacity >= 1, killAfter >= 1, killAfter < users else {
+            throw ValidationError("need --capacity ≥ 1 and 1 ≤ --kill-after < --users")
         }
     }
 
     func run() async throws {
-        let race = CrashSuite.Race(buyers: buyers, seats: seats, killAfterAnswers: killAfter)
+        let race = CrashSuite.Race(buyers: users, seats: capacity, killAfterAnswers: killAfter)
         let report = await CrashCheck.run(race, database: database, progress: ProgressReporter())
         try self.run.finish(report)
     }

@@ -13,6 +13,10 @@ struct StressEdgeCommand: AsyncParsableCommand {
             an oversized header, and a body that never finishes (the server must give up on it by itself, so the \
             suite takes as long as the target's idle timeout). Each case is listed with its expected and actual \
             answer; any 5xx, hang or reset fails the run, and the target must answer /health afterwards.
+
+            Examples:
+              turnstile stress edge
+              turnstile stress edge --target http://127.0.0.1:8080 --json edge.json
             """
     )
 

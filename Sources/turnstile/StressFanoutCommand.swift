@@ -14,12 +14,16 @@ struct StressFanoutCommand: AsyncParsableCommand {
             every bid, in seq order. Reports the delivery ratio and delivery latency p50/p95/p99, measured from \
             sending each bid to a subscriber reading it. With --embedded, ignores --target, runs the service \
             in-process and reports its resident memory too.
+
+            Examples:
+              turnstile stress fanout --connections 10000 --bids 50
+              turnstile stress fanout --embedded -c 1000
             """
     )
 
     @OptionGroup var options: StressOptions
 
-    @Option(help: "WebSocket subscribers on the item.")
+    @Option(name: [.customLong("connections"), .customShort("c")], help: "WebSocket subscribers on the item.")
     var connections = 1_000
 
     @Option(help: "Bids placed, one after another.")

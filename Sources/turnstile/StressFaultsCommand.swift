@@ -19,6 +19,11 @@ struct StressFaultsCommand: AsyncParsableCommand {
             With --database postgres://…, it starts `turnstile serve` itself, pointed at the database through the \
             proxy. Otherwise point your --target's database at --proxy-listen yourself, and name the real \
             database with --proxy-upstream.
+
+            Examples:
+              turnstile stress faults --database postgres://turnstile@127.0.0.1:5432/turnstile
+              turnstile stress faults --target http://127.0.0.1:8080 --proxy-listen 127.0.0.1:6432 \\
+                --proxy-upstream 127.0.0.1:5432 --fault 'db:outage@5s+5s'
             """
     )
 
@@ -35,15 +40,13 @@ struct StressFaultsCommand: AsyncParsableCommand {
         name: .customLong("fault"), help: "A scheduled fault (as for `turnstile proxy`); replaces the default plan.")
     var faults: [String] = []
 
-    @Option(help: "Virtual users, each with their own account.")
+    @Option(name: [.customLong("users"), .customShort("c")], help: "Virtual users, each with their own account.")
     var users = 20
 
     @OptionGroup var options: StressOptions
 
     func validate() throws {
-        guard users >= 1, users <= LoadLimits.barrierUsersMax else {
-            throw ValidationError("--users: 1…\(LoadLimits.barrierUsersMax)")
-        }
+        try UserCount.validate(users)
         if database == nil {
             guard let proxyListen, let proxyUpstream else {
                 throw ValidationError(

@@ -8,9 +8,15 @@ struct StressMergeCommand: AsyncParsableCommand {
         commandName: "merge",
         abstract: "Merge the JSON results of a run's shards into one, with exact global percentiles.",
         discussion: """
-            Each machine of a sharded run writes its own --json result. Merging adds the phases of the same name \
-            (histograms add, so percentiles stay exact), keeps every shard's invariants, and judges the thresholds \
-            on the merged whole. The exit code is the merged run's, as for any suite.
+            Each machine of a sharded run writes its own --json result; start every shard with the same --run-id. \
+            Merging adds the phases of the same name (histograms add, so percentiles stay exact), keeps every \
+            shard's invariants, and judges every threshold, each shard's own and those given here, on the merged \
+            whole. Results of different runs or suites are refused unless --force. The exit code is the merged \
+            run's, as for any suite.
+
+            Examples:
+              turnstile stress mixed --run-id nightly-42 --json shard-1.json    # on each machine
+              turnstile stress merge shard-*.json --json all.json --threshold 'p99<1s'
             """)
 
     @Argument(help: "The shards' JSON results.")
@@ -21,30 +27,55 @@ struct StressMergeCommand: AsyncParsableCommand {
         help: ArgumentHelp("A pass/fail limit on the merged result; repeat for several.", valueName: "limit"))
     var thresholds: [String] = []
 
-    @Option(help: "Write the merged result as JSON to this file.")
+    @Option(
+        help: ArgumentHelp("Write the merged result as JSON to this file ('-': standard output).", valueName: "file"))
     var json: String?
+
+    @Flag(help: "Merge results of different runs or suites anyway.")
+    var force = false
 
     func validate() throws {
         guard !files.isEmpty else { throw ValidationError("name at least one result file") }
         for threshold in thresholds {
             do { _ = try Threshold(parsing: threshold) } catch { throw ValidationError("\(error)") }
         }
+        try OutputPath.validate(json, flag: "--json")
     }
 
     func run() async throws {
-        var merged: RunReport?
+        var shards: [RunReport] = []
         for file in files {
-            let shard: RunReport
+            guard FileManager.default.fileExists(atPath: file) else { fail("\(file): no such file") }
+            guard let data = FileManager.default.contents(atPath: file) else { fail("\(file): cannot be read") }
             do {
-                shard = try JSONReport.decode(Data(contentsOf: URL(fileURLWithPath: file)))
+                shards.append(try JSONReport.decode(data))
             } catch {
-                FileHandle.standardError.write(Data("cannot read \(file) as a Turnstile result: \(error)\n".utf8))
-                throw ExitCode(RunExit.couldNotRun)
+                fail("\(file) is not a Turnstile JSON result (\(Self.describe(error)))")
             }
-            if merged == nil { merged = shard } else { merged!.add(shard) }
         }
-        var report = merged!
-        report.thresholds = ThresholdSet.judge(try thresholds.map { try Threshold(parsing: $0) }, on: report)
-        try RunOutput.finish(report, json: json)
+        do {
+            let report = try RunReport.merged(
+                shards, thresholds: try thresholds.map { try Threshold(parsing: $0) }, force: force)
+            try RunOutput.finish(report, json: json)
+        } catch let error as MergeError {
+            fail(error.description)
+        }
+    }
+
+    /// Ends the command with one line on standard error and exit code 3.
+    private func fail(_ message: String) -> Never {
+        FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+        Foundation.exit(RunExit.couldNotRun)
+    }
+
+    /// A decoding error in a few words.
+    private static func describe(_ error: any Error) -> String {
+        switch error {
+        case DecodingError.keyNotFound(let key, _): "no '\(key.stringValue)' field"
+        case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context),
+            DecodingError.dataCorrupted(let context):
+            context.debugDescription
+        default: "\(error)"
+        }
     }
 }

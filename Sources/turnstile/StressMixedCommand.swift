@@ -4,13 +4,17 @@ import TurnstileLoad
 
 /// Flags shared by the suites that loop provisioned users over a mix of requests.
 struct LoadShapeOptions: ParsableArguments {
-    @Option(help: "Virtual users, each with their own account and connection.")
+    @Option(
+        name: [.customLong("users"), .customShort("c")],
+        help: "Virtual users, each with their own account and connection.")
     var users = 50
 
-    @Option(help: "How long: e.g. 10s, 500ms, 2m.")
+    @Option(name: [.customLong("duration"), .customShort("d")], help: "How long: e.g. 10s, 500ms, 2m.")
     var duration = DurationArgument(seconds: 10)
 
-    @Option(help: "Requests per second for an open-loop run (latency from the intended start); closed-loop without.")
+    @Option(
+        name: [.customLong("rate"), .customShort("R")],
+        help: "Requests per second for an open-loop run (latency from the intended start); closed-loop without.")
     var rate: Double?
 
     @Option(help: "With --rate: ramp the arrival rate linearly to this many requests per second by the end.")
@@ -56,7 +60,10 @@ struct LoadShapeOptions: ParsableArguments {
         let target = try options.loadTarget
         let context = SuiteContext(target: target, timeouts: options.timeouts, progress: ProgressReporter())
         let (shape, needed) = try shape(timeouts: options.timeouts)
-        let report = await StressRun.execute(suite: name, target: target, thresholds: try options.parsedThresholds) {
+        let report = await StressRun.execute(
+            suite: name, target: target, thresholds: try options.parsedThresholds, endpoints: mix.endpoints,
+            runID: options.run.newRunID
+        ) {
             context.progress?.note("provisioning \(needed) users…")
             let provisioned = try await context.provision(needed)
             try await MixedSuite(mix: mix, context: context).run(name, users: provisioned, shape: shape, into: &$0)
@@ -70,7 +77,15 @@ struct StressMixedCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "mixed",
         abstract: "Realistic mixed traffic: 60 % browse, 25 % detail, 12 % book, 3 % create events.",
-        discussion: "Afterwards the hot event's seats taken must equal the bookings granted.")
+        discussion: """
+            Endpoints, for thresholds: browse, detail, book, create. Afterwards the hot event's seats taken must \
+            equal the bookings granted.
+
+            Examples:
+              turnstile stress mixed --users 50 --duration 30s --threshold 'p95<200ms' --threshold 'errors<1%'
+              turnstile stress mixed -c 64 -R 2000 -d 20s
+              turnstile stress mixed --stages 10:5s,50:10s,100:10s
+            """)
 
     @OptionGroup var options: StressOptions
     @OptionGroup var shape: LoadShapeOptions
@@ -86,8 +101,12 @@ struct StressThroughputCommand: AsyncParsableCommand {
         commandName: "throughput",
         abstract: "Read-heavy traffic: half event lists, half event details.",
         discussion: """
-            With --embedded, ignores --target: starts the service in-process twice, with its read cache on and \
-            then off, and reports both phases side by side.
+            Endpoints, for thresholds: browse, detail. With --embedded, ignores --target: starts the service \
+            in-process twice, with its read cache on and then off, and reports both phases side by side.
+
+            Examples:
+              turnstile stress throughput --users 64 --rate 2000 --duration 20s
+              turnstile stress throughput --embedded -c 64
             """)
 
     @OptionGroup var options: StressOptions
@@ -103,7 +122,8 @@ struct StressThroughputCommand: AsyncParsableCommand {
         let target = try LoadTarget(parsing: "http://127.0.0.1")
         let (loadShape, needed) = try shape.shape(timeouts: options.timeouts)
         let report = await StressRun.execute(
-            suite: "throughput", target: target, thresholds: try options.parsedThresholds
+            suite: "throughput", target: target, thresholds: try options.parsedThresholds,
+            endpoints: MixedSuite.Mix.readHeavy.endpoints, runID: options.run.newRunID
         ) { report in
             try await EmbeddedService.compareCache(
                 users: needed, shape: loadShape, timeouts: options.timeouts, progress: ProgressReporter(),
@@ -119,6 +139,11 @@ struct StressBreakingPointCommand: AsyncParsableCommand {
         commandName: "stress",
         abstract:
             "Ramp mixed traffic in stages (doubling users) until failures or p99 pass a limit: the breaking point.",
+        discussion: """
+            Examples:
+              turnstile stress stress --start-users 8 --max-users 256
+              turnstile stress breaking-point --stage-duration 10s --max-p99 200ms
+            """,
         aliases: ["breaking-point"])
 
     @OptionGroup var options: StressOptions
@@ -135,23 +160,25 @@ struct StressBreakingPointCommand: AsyncParsableCommand {
     @Option(help: "A stage breaks when more than this percentage of requests fail.")
     var maxErrorPercent = 1.0
 
-    @Option(help: "A stage breaks when its p99 latency passes this many milliseconds.")
-    var maxP99Ms = 500.0
+    @Option(help: "A stage breaks when its p99 latency passes this, e.g. 500ms.")
+    var maxP99 = DurationArgument(milliseconds: 500)
 
     func validate() throws {
         guard startUsers >= 1, maxUsers >= startUsers else {
             throw ValidationError("--start-users must be at least 1 and at most --max-users")
         }
-        guard maxErrorPercent >= 0, maxP99Ms > 0 else { throw ValidationError("limits must be positive") }
+        guard maxErrorPercent >= 0 else { throw ValidationError("--max-error-percent must not be negative") }
     }
 
     func run() async throws {
         let target = try options.loadTarget
         let suite = BreakingPointSuite(
             startUsers: startUsers, usersMax: maxUsers, stageDuration: stageDuration.timeAmount,
-            failureRatioMax: maxErrorPercent / 100, p99MicrosecondsMax: UInt64(maxP99Ms * 1_000))
-        let report = await StressRun.execute(suite: "stress", target: target, thresholds: try options.parsedThresholds)
-        {
+            failureRatioMax: maxErrorPercent / 100, p99MicrosecondsMax: UInt64(maxP99.timeAmount.nanoseconds / 1_000))
+        let report = await StressRun.execute(
+            suite: "stress", target: target, thresholds: try options.parsedThresholds,
+            endpoints: MixedSuite.Mix.classic.endpoints, runID: options.run.newRunID
+        ) {
             try await suite.run(
                 SuiteContext(target: target, timeouts: options.timeouts, progress: ProgressReporter()), into: &$0)
         }

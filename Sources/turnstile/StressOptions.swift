@@ -13,25 +13,38 @@ struct RunOptions: ParsableArguments {
             valueName: "limit"))
     var thresholds: [String] = []
 
-    @Option(help: "Write the complete, mergeable result as JSON to this file.")
+    @Option(
+        help: ArgumentHelp(
+            "Write the complete, mergeable result as JSON to this file ('-': standard output).",
+            valueName: "file"))
     var json: String?
 
-    @Option(help: "Seconds a response may take in all before it counts as a timeout.")
-    var timeout: Double = 30
+    @Option(help: "How long a response may take in all before it counts as a timeout, e.g. 5s.")
+    var timeout = DurationArgument(seconds: 30)
 
-    @Option(help: "Seconds of silence (nothing received) while awaiting a response before it counts as a timeout.")
-    var readTimeout: Double = 10
+    @Option(help: "How long a silence (nothing received) may last while awaiting a response, e.g. 2s.")
+    var readTimeout = DurationArgument(seconds: 10)
+
+    @Option(
+        help: ArgumentHelp(
+            "The run's id in the JSON result (random unless given); give every shard of one run the same one.",
+            discussion: "`turnstile stress merge` merges only results of one run id and suite.", valueName: "id"))
+    var runID: String?
+
+    /// The run id given, or a fresh one: read it once per run.
+    var newRunID: String { runID ?? RunReport.newRunID() }
 
     var parsedThresholds: [Threshold] { get throws { try thresholds.map { try Threshold(parsing: $0) } } }
     var timeouts: HTTPClientConnection.Timeouts {
         HTTPClientConnection.Timeouts(
-            read: .nanoseconds(Int64(min(readTimeout, timeout) * 1e9)), response: .nanoseconds(Int64(timeout * 1e9)))
+            read: min(readTimeout.timeAmount, timeout.timeAmount), response: timeout.timeAmount)
     }
 
     func validate() throws {
         do { _ = try parsedThresholds } catch { throw ValidationError("\(error)") }
-        guard timeout > 0, readTimeout > 0 else {
-            throw ValidationError("--timeout and --read-timeout must be positive")
+        try OutputPath.validate(json, flag: "--json")
+        if let runID, runID.isEmpty || !runID.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) {
+            throw ValidationError("--run-id takes letters, digits, '-' and '_'")
         }
     }
 
@@ -41,9 +54,31 @@ struct RunOptions: ParsableArguments {
     }
 }
 
+/// Where a run writes a result: checked before the run, so a typo costs nothing.
+enum OutputPath {
+    /// Throws unless `path` (when given, and not `-` for standard output) can be written: its folder exists and is
+    /// writable, and the file, if it exists, is a writable file.
+    static func validate(_ path: String?, flag: String) throws {
+        guard let path, path != "-" else { return }
+        let url = URL(fileURLWithPath: path)
+        let folder = url.deletingLastPathComponent().path
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: folder, isDirectory: &isFolder), isFolder.boolValue else {
+            throw ValidationError("\(flag) \(path): the folder \(folder) does not exist")
+        }
+        if FileManager.default.fileExists(atPath: url.path, isDirectory: &isFolder) {
+            guard !isFolder.boolValue, FileManager.default.isWritableFile(atPath: url.path) else {
+                throw ValidationError("\(flag) \(path): not a file that can be written")
+            }
+        } else if !FileManager.default.isWritableFile(atPath: folder) {
+            throw ValidationError("\(flag) \(path): the folder \(folder) is not writable")
+        }
+    }
+}
+
 /// Flags every `turnstile stress` suite against an API takes: the target, and the run's own.
 struct StressOptions: ParsableArguments {
-    @Option(help: "The API under test: an http:// base URL.")
+    @Option(help: "The service under test: its http:// base URL, without the /api/v1 prefix.")
     var target = "http://127.0.0.1:8080"
 
     @OptionGroup var run: RunOptions
@@ -53,7 +88,13 @@ struct StressOptions: ParsableArguments {
     var timeouts: HTTPClientConnection.Timeouts { run.timeouts }
 
     func validate() throws {
-        do { _ = try loadTarget } catch { throw ValidationError("\(error)") }
+        let parsed: LoadTarget
+        do { parsed = try loadTarget } catch { throw ValidationError("\(error)") }
+        // The suites add the API's own prefix to every path: a target that carries it would double it.
+        if let prefix = ["/api/v1", "/api"].first(where: { parsed.basePath.hasSuffix($0) }) {
+            let base = String(target.dropLast(target.hasSuffix("/") ? prefix.count + 1 : prefix.count))
+            throw ValidationError("--target \(target) includes the API prefix \(prefix): pass --target \(base)")
+        }
     }
 
     func finish(_ report: RunReport) throws -> Never {
@@ -61,10 +102,16 @@ struct StressOptions: ParsableArguments {
     }
 
     /// Runs `body` as the suite `name` against the target (progress on standard error), judges the thresholds, and
-    /// ends the command with the report's exit code.
-    func runSuite(_ name: String, _ body: (SuiteContext, inout RunReport) async throws -> Void) async throws -> Never {
+    /// ends the command with the report's exit code. A threshold naming none of `endpoints` is refused before the
+    /// run.
+    func runSuite(
+        _ name: String, endpoints: [String]? = nil, _ body: (SuiteContext, inout RunReport) async throws -> Void
+    ) async throws -> Never {
         let context = SuiteContext(target: try loadTarget, timeouts: timeouts, progress: ProgressReporter())
-        let report = await StressRun.execute(suite: name, target: context.target, thresholds: try parsedThresholds) {
+        let report = await StressRun.execute(
+            suite: name, target: context.target, thresholds: try parsedThresholds, endpoints: endpoints,
+            runID: run.newRunID
+        ) {
             try await body(context, &$0)
         }
         try finish(report)
@@ -72,25 +119,33 @@ struct StressOptions: ParsableArguments {
 }
 
 /// How every run ends: the tables, an optional epilogue (the demo's scorecard), the JSON result if asked for, and
-/// the outcome's exit code.
+/// the outcome's exit code. With `--json -` the JSON goes to standard output alone and the tables to standard error.
 enum RunOutput {
     static func finish(_ report: RunReport, json: String?, epilogue: String? = nil) throws -> Never {
-        print(ConsoleRenderer.render(report), terminator: "")
-        if let epilogue { print(epilogue) }
-        if let json {
-            do {
-                try JSONReport.encode(report).write(to: URL(fileURLWithPath: json))
-                print("Result written to \(json)")
-            } catch {
-                FileHandle.standardError.write(Data("could not write \(json): \(error)\n".utf8))
-                throw ExitCode(RunExit.couldNotRun)
+        let tables = ConsoleRenderer.render(report) + (epilogue.map { $0 + "\n" } ?? "")
+        if json == "-" {
+            FileHandle.standardError.write(Data(tables.utf8))
+            var data = (try? JSONReport.encode(report)) ?? Data()
+            data.append(UInt8(ascii: "\n"))
+            FileHandle.standardOutput.write(data)
+        } else {
+            print(tables, terminator: "")
+            if let json {
+                do {
+                    try JSONReport.encode(report).write(to: URL(fileURLWithPath: json))
+                    print("Result written to \(json)")
+                } catch {
+                    FileHandle.standardError.write(
+                        Data("error: could not write \(json): \(error.localizedDescription)\n".utf8))
+                    throw ExitCode(RunExit.couldNotRun)
+                }
             }
         }
         throw ExitCode(report.outcome.rawValue)
     }
 }
 
-/// A length of time on the command line: `10s`, `500ms`, `2m`.
+/// A length of time on the command line, always with a unit: `10s`, `500ms`, `2m`, `1h`.
 struct DurationArgument: ExpressibleByArgument, Sendable {
     let timeAmount: TimeAmount
 
@@ -105,6 +160,23 @@ struct DurationArgument: ExpressibleByArgument, Sendable {
 
     init(milliseconds: Int64) {
         timeAmount = .milliseconds(milliseconds)
+    }
+
+    init(_ duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        timeAmount = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+    }
+
+    /// `10s`, `500ms`: how `--help` shows a default.
+    var defaultValueDescription: String { Self.describe(timeAmount) }
+
+    static func describe(_ time: TimeAmount) -> String {
+        let nanoseconds = time.nanoseconds
+        if nanoseconds % 3_600_000_000_000 == 0, nanoseconds > 0 { return "\(nanoseconds / 3_600_000_000_000)h" }
+        if nanoseconds % 60_000_000_000 == 0, nanoseconds > 0 { return "\(nanoseconds / 60_000_000_000)m" }
+        if nanoseconds % 1_000_000_000 == 0 { return "\(nanoseconds / 1_000_000_000)s" }
+        if nanoseconds % 1_000_000 == 0 { return "\(nanoseconds / 1_000_000)ms" }
+        return "\(Double(nanoseconds) / 1e6)ms"
     }
 
     static var defaultCompletionKind: CompletionKind { .default }

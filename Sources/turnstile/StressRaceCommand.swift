@@ -1,4 +1,5 @@
 import ArgumentParser
+import TurnstileCore
 import TurnstileLoad
 
 /// `turnstile stress race`: buyers released at the same instant on one event, then the books checked.
@@ -7,22 +8,28 @@ struct StressRaceCommand: AsyncParsableCommand {
         commandName: "race",
         abstract: "Release many buyers at once on one event and check that exactly the right number succeed.",
         discussion: """
-            Every buyer's request is written up to its last byte first; the last bytes go out together, and the \
-            report states the release spread. Afterwards: successes = min(users, capacity ÷ seats), every other \
-            answer a 409, seats left = capacity − granted ≥ 0, and stored bookings = 201s.
+            Every buyer's request is written but for its end first (the final CRLF of its head, and its body); the \
+            ends go out together, and the report states the release spread. Afterwards: successes = min(users, \
+            capacity ÷ amount), every other answer a 409, seats left = capacity − granted ≥ 0, and stored \
+            bookings = 201s. A race whose bookings the target refuses as requests (e.g. 422) did not happen: exit 3.
+
+            Examples:
+              turnstile stress race --target http://127.0.0.1:8080 --users 100 --capacity 10
+              turnstile stress race -c 300 --capacity 10 --amount 10
+              turnstile stress race --grid --json race.json
             """
     )
 
     @OptionGroup var options: StressOptions
 
-    @Option(help: "Buyers, each with their own account.")
+    @Option(name: [.customLong("users"), .customShort("c")], help: "Buyers, each with their own account.")
     var users = 100
 
     @Option(help: "Seats of the contested event.")
     var capacity = 10
 
     @Option(help: "Seats each buyer asks for.")
-    var seatsPerUser = 1
+    var amount = 1
 
     @Flag(
         help:
@@ -31,22 +38,35 @@ struct StressRaceCommand: AsyncParsableCommand {
     var grid = false
 
     func validate() throws {
-        guard users >= 1, capacity >= 1, seatsPerUser >= 1 else {
-            throw ValidationError("--users, --capacity and --seats-per-user must be at least 1")
+        try UserCount.validate(users)
+        guard (1...Limits.eventSeatCountMax).contains(capacity) else {
+            throw ValidationError("--capacity must be 1...\(Limits.eventSeatCountMax): the service's seats per event")
         }
-        guard users <= LoadLimits.barrierUsersMax else {
-            throw ValidationError("--users may be at most \(LoadLimits.barrierUsersMax): each buyer holds a connection")
+        guard (1...Limits.bookingSeatCountMax).contains(amount) else {
+            throw ValidationError("--amount must be 1...\(Limits.bookingSeatCountMax): the service's seats per booking")
         }
     }
 
     func run() async throws {
-        let races = grid ? RaceSuite.grid : [.init(users: users, capacity: capacity, seatsPerUser: seatsPerUser)]
-        try await options.runSuite("race") { context, report in
+        let races = grid ? RaceSuite.grid : [.init(users: users, capacity: capacity, seatsPerUser: amount)]
+        let endpoints = grid ? RaceSuite.endpoints + OrdersSuite.dropEndpoints : RaceSuite.endpoints
+        try await options.runSuite("race", endpoints: endpoints) { context, report in
             guard grid else { return try await RaceSuite(context).run(races, into: &report) }
             let drop = OrdersSuite.classicDrop
             let users = try await context.provision(max(races.map(\.users).max() ?? 0, drop.buyers))
             try await RaceSuite(context).run(races, into: &report, users: users)
             try await OrdersSuite(context).runDrop(drop, users: users, into: &report)
+        }
+    }
+}
+
+/// The count of virtual users every suite takes as `--users` (or `-c`).
+enum UserCount {
+    /// Throws unless `users` is at least `minimum` and at most what a barrier can hold (each user a connection).
+    static func validate(_ users: Int, minimum: Int = 1, flag: String = "--users") throws {
+        guard users >= minimum else { throw ValidationError("\(flag) must be at least \(minimum)") }
+        guard users <= LoadLimits.barrierUsersMax else {
+            throw ValidationError("\(flag) may be at most \(LoadLimits.barrierUsersMax): each user holds a connection")
         }
     }
 }

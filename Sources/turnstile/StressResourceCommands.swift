@@ -7,39 +7,43 @@ struct StressOrdersCommand: AsyncParsableCommand {
         commandName: "orders",
         abstract: "Race buyers for the last units of a product, then move orders through pay, ship and cancel at once.",
         discussion: """
-            The drop: exactly min(buyers, stock) orders are created, every other buyer gets a 409, and the stock \
-            left = stock − units ordered. The lifecycle: every user orders, then all orders are paid or cancelled \
-            at once, then shipped, paid again or cancelled at once; afterwards stock + units in live orders = the \
-            initial stock, and every order is where its moves lead.
+            The drop: exactly min(users, capacity) orders are created, every other buyer gets a 409, and the stock \
+            left = capacity − units ordered. The lifecycle: every user orders, then all orders are paid or \
+            cancelled at once, then shipped, paid again or cancelled at once; afterwards stock + units in live \
+            orders = the initial stock, and every order is where its moves lead.
+
+            Examples:
+              turnstile stress orders --users 20 --capacity 5
+              turnstile stress orders -c 200 --capacity 50 --lifecycle-users 0
             """
     )
 
     @OptionGroup var options: StressOptions
 
-    @Option(help: "Buyers in the drop, each with their own account.")
-    var buyers = OrdersSuite.classicDrop.buyers
+    @Option(name: [.customLong("users"), .customShort("c")], help: "Buyers in the drop, each with their own account.")
+    var users = OrdersSuite.classicDrop.buyers
 
     @Option(help: "Units of the contested product.")
-    var stock = OrdersSuite.classicDrop.stock
+    var capacity = OrdersSuite.classicDrop.stock
 
     @Option(help: "Users in the lifecycle run, one order each (0 skips it).")
     var lifecycleUsers = 30
 
     func validate() throws {
-        guard buyers >= 1, stock >= 1, lifecycleUsers >= 0 else {
-            throw ValidationError("--buyers and --stock must be at least 1, --lifecycle-users at least 0")
-        }
-        guard max(buyers, lifecycleUsers) <= LoadLimits.barrierUsersMax else {
-            throw ValidationError("at most \(LoadLimits.barrierUsersMax) users: each holds a connection")
-        }
+        try UserCount.validate(users)
+        try UserCount.validate(lifecycleUsers, minimum: 0, flag: "--lifecycle-users")
+        guard capacity >= 1 else { throw ValidationError("--capacity must be at least 1") }
     }
 
     func run() async throws {
-        try await options.runSuite("orders") { context, report in
-            let users = try await context.provision(max(buyers, lifecycleUsers))
-            try await OrdersSuite(context).runDrop(.init(buyers: buyers, stock: stock), users: users, into: &report)
+        let endpoints = lifecycleUsers > 0 ? OrdersSuite.endpoints : OrdersSuite.dropEndpoints
+        try await options.runSuite("orders", endpoints: endpoints) { context, report in
+            let provisioned = try await context.provision(max(users, lifecycleUsers))
+            try await OrdersSuite(context).runDrop(
+                .init(buyers: users, stock: capacity), users: provisioned, into: &report)
             if lifecycleUsers > 0 {
-                try await OrdersSuite(context).runLifecycle(users: Array(users.prefix(lifecycleUsers)), into: &report)
+                try await OrdersSuite(context).runLifecycle(
+                    users: Array(provisioned.prefix(lifecycleUsers)), into: &report)
             }
         }
     }
@@ -51,35 +55,37 @@ struct StressCreditsCommand: AsyncParsableCommand {
         commandName: "credits",
         abstract: "Release many deductions from one credit account at once and check that none leaks.",
         discussion: """
-            One account is topped up to --balance, then --deductions requests of --amount are released together. \
-            Exactly min(deductions, balance ÷ amount) succeed, every other one gets a 402, and the balance \
-            afterwards is never negative and equals the ledger's sum.
+            One account is topped up to --capacity credits, then --users deductions of --amount are released \
+            together, each on its own connection. Exactly min(users, capacity ÷ amount) succeed, every other one \
+            gets a 402, and the balance afterwards is never negative and equals the ledger's sum.
+
+            Examples:
+              turnstile stress credits --users 50 --amount 5 --capacity 100
+              turnstile stress credits -c 500 --amount 1 --capacity 250 --json credits.json
             """
     )
 
     @OptionGroup var options: StressOptions
 
-    @Option(help: "Deductions released at once, each on its own connection.")
-    var deductions = CreditsSuite.classic.deductions
+    @Option(
+        name: [.customLong("users"), .customShort("c")],
+        help: "Deductions released at once, each on its own connection.")
+    var users = CreditsSuite.classic.deductions
 
     @Option(help: "Credits each deduction asks for.")
     var amount = CreditsSuite.classic.amount
 
     @Option(help: "The account's balance before the race.")
-    var balance = CreditsSuite.classic.balance
+    var capacity = CreditsSuite.classic.balance
 
     func validate() throws {
-        guard deductions >= 1, amount >= 1, balance >= 1 else {
-            throw ValidationError("--deductions, --amount and --balance must be at least 1")
-        }
-        guard deductions <= LoadLimits.barrierUsersMax else {
-            throw ValidationError("--deductions may be at most \(LoadLimits.barrierUsersMax)")
-        }
+        try UserCount.validate(users)
+        guard amount >= 1, capacity >= 1 else { throw ValidationError("--amount and --capacity must be at least 1") }
     }
 
     func run() async throws {
-        let race = CreditsSuite.Race(deductions: deductions, amount: amount, balance: balance)
-        try await options.runSuite("credits") { context, report in
+        let race = CreditsSuite.Race(deductions: users, amount: amount, balance: capacity)
+        try await options.runSuite("credits", endpoints: CreditsSuite.endpoints) { context, report in
             try await CreditsSuite(context).run(race, user: try await context.provision(1)[0], into: &report)
         }
     }
@@ -94,28 +100,30 @@ struct StressBidsCommand: AsyncParsableCommand {
             Each round, every bidder bids at once, each a different amount above all earlier ones. Afterwards the \
             accepted bids strictly increase and are numbered 1…n, the item's highest bid is the largest accepted, \
             and its bid count the number accepted. Reports bids answered per second on the one item.
+
+            Examples:
+              turnstile stress bids --users 100 --rounds 5
+              turnstile stress bids -c 20 --rounds 50 --threshold 'bid:p99<50ms'
             """
     )
 
     @OptionGroup var options: StressOptions
 
-    @Option(help: "Bidders, each with their own account.")
-    var bidders = BidsSuite.classic.bidders
+    @Option(name: [.customLong("users"), .customShort("c")], help: "Bidders, each with their own account.")
+    var users = BidsSuite.classic.bidders
 
     @Option(help: "Rounds: in each, every bidder bids once, all at the same instant.")
     var rounds = BidsSuite.classic.rounds
 
     func validate() throws {
-        guard bidders >= 1, rounds >= 1 else { throw ValidationError("--bidders and --rounds must be at least 1") }
-        guard bidders <= LoadLimits.barrierUsersMax else {
-            throw ValidationError("--bidders may be at most \(LoadLimits.barrierUsersMax)")
-        }
+        try UserCount.validate(users)
+        guard rounds >= 1 else { throw ValidationError("--rounds must be at least 1") }
     }
 
     func run() async throws {
-        try await options.runSuite("bids") { context, report in
-            let users = try await context.provision(bidders)
-            try await BidsSuite(context).run(.init(bidders: bidders, rounds: rounds), users: users, into: &report)
+        try await options.runSuite("bids", endpoints: BidsSuite.endpoints) { context, report in
+            let provisioned = try await context.provision(users)
+            try await BidsSuite(context).run(.init(bidders: users, rounds: rounds), users: provisioned, into: &report)
         }
     }
 }

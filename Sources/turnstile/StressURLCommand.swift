@@ -10,20 +10,41 @@ import TurnstileReport
 struct StressURLCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "url",
-        abstract: "Load one URL for a while, like wrk or hey: closed-loop, or at a fixed rate with -R."
+        abstract: "Load one URL for a while, like wrk or hey: closed-loop, or at a fixed rate with -R.",
+        discussion: """
+            Every answer with a status outside --expect-status (2xx unless changed) counts as a failure, as in k6. \
+            The endpoint is named 'METHOD PATH' in the report and in thresholds, e.g. 'GET /health:p99<5ms'. A run \
+            in which no request got an answer could not be carried out (exit 3). With -R, the run ends at its \
+            duration: arrivals that found no free connection by then are counted as dropped, and the report says \
+            how many connections the rate would need.
+
+            Examples:
+              turnstile stress url http://127.0.0.1:8080/health -c 64 -d 10s
+              turnstile stress url http://127.0.0.1:8080/health -c 16 -R 5000 -d 30s --threshold 'p99<10ms'
+              turnstile stress url http://127.0.0.1:8080/api/v1/events/999 --expect-status 404
+            """
     )
 
     @Argument(help: "The URL to load, e.g. http://127.0.0.1:8080/health.")
     var url: String
 
-    @Option(name: .short, help: "Connections (closed-loop: each loops send → answer → send).")
+    @Option(
+        name: [.customShort("c"), .customLong("connections"), .customLong("users")],
+        help: "Connections (closed-loop: each loops send → answer → send).")
     var connections = 50
 
-    @Option(name: .short, help: "How long: e.g. 10s, 500ms, 2m.")
+    @Option(name: [.customShort("d"), .customLong("duration")], help: "How long: e.g. 10s, 500ms, 2m.")
     var duration = DurationArgument(seconds: 10)
 
-    @Option(name: .customShort("R"), help: "Requests per second (open loop, latency from the intended start).")
+    @Option(
+        name: [.customShort("R"), .customLong("rate")],
+        help: "Requests per second (open loop, latency from the intended start).")
     var rate: Double?
+
+    @Option(
+        help: ArgumentHelp(
+            "The statuses that count as expected, e.g. 200-299,404; any other is a failure.", valueName: "statuses"))
+    var expectStatus = "200-299"
 
     @Option(name: .short, help: "HTTP method.")
     var method = "GET"
@@ -38,6 +59,7 @@ struct StressURLCommand: AsyncParsableCommand {
 
     func validate() throws {
         _ = try split()
+        do { _ = try StatusSet(parsing: expectStatus) } catch { throw ValidationError("--expect-status: \(error)") }
         guard connections >= 1 else { throw ValidationError("-c must be at least 1") }
         if let rate, rate <= 0 { throw ValidationError("-R must be positive") }
         for header in headers {
@@ -73,10 +95,13 @@ struct StressURLCommand: AsyncParsableCommand {
         }
         let request = LoadRequest(
             endpoint: "\(method.uppercased()) \(path)", method: HTTPMethod(rawValue: method.uppercased()), path: path,
-            headers: httpHeaders, body: body.map { ByteBuffer(string: $0) })
+            headers: httpHeaders, body: body.map { ByteBuffer(string: $0) },
+            expected: try StatusSet(parsing: expectStatus))
         let suite = URLSuite(request: request, connections: connections, duration: duration.timeAmount, rate: rate)
-        let report = await StressRun.execute(suite: "url", target: target, thresholds: try run.parsedThresholds) {
-            report in
+        let report = await StressRun.execute(
+            suite: "url", target: target, thresholds: try run.parsedThresholds, endpoints: [request.endpoint],
+            runID: run.newRunID
+        ) { report in
             report.phases.append(
                 try await suite.run(
                     target: target, group: MultiThreadedEventLoopGroup.singleton, timeouts: run.timeouts,

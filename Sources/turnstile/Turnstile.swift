@@ -16,19 +16,18 @@ struct Turnstile: AsyncParsableCommand {
         subcommands: [ServeCommand.self, StressCommand.self, DemoCommand.self, ProxyCommand.self]
     )
 
-    /// Parses and runs, with one change to ArgumentParser's defaults: bad flags given to `stress` or `demo` exit
-    /// with 3 ("the run could not be carried out"), the code CI scripts watch for, rather than 64.
+    /// Parses and runs, with one change to ArgumentParser's defaults: every usage error (a misspelt command, an
+    /// unknown flag, a value out of range) is one line on standard error, with the nearest command where one fits,
+    /// and exits with 3 ("the run could not be carried out"), the code CI scripts watch for, rather than 64.
     static func main() async {
         let command: any ParsableCommand
         do {
             command = try parseAsRoot()
         } catch {
-            let isRun = ["stress", "demo"].contains(CommandLine.arguments.dropFirst().first ?? "")
-            if isRun, exitCode(for: error) != .success {
-                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
-                Foundation.exit(RunExit.couldNotRun)
-            }
-            exit(withError: error)
+            guard exitCode(for: error) != .success else { exit(withError: error) }  // --help, --version
+            let arguments = Array(CommandLine.arguments.dropFirst())
+            FileHandle.standardError.write(Data((UsageError.line(for: error, arguments: arguments) + "\n").utf8))
+            Foundation.exit(RunExit.couldNotRun)
         }
         do {
             if var asyncCommand = command as? any AsyncParsableCommand {

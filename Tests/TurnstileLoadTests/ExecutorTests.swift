@@ -1,4 +1,5 @@
 import NIOCore
+import Synchronization
 import NIOHTTP1
 import NIOPosix
 import Testing
@@ -38,11 +39,34 @@ struct ExecutorTests {
             defer { Task { try? await twoLoops.shutdownGracefully() } }
             let phase = try await OpenExecutor(rate: 200, duration: .seconds(1), connectionsMax: 8)
                 .run("open", scenario: { _, _ in request }, target: target, group: twoLoops)
-            // Arrivals are scheduled, not measured: 200 per second for one second, whatever the latency. None is
-            // dropped on loopback with 8 connections, so all 200 are recorded.
-            #expect(phase.overall.requests == 200)
-            #expect(phase.overall.count(status: 200) == 200)
+            // Arrivals are scheduled, not measured: 200 per second for one second, whatever the latency. Each is
+            // either sent and recorded or, if no connection was free before the end (a loaded machine), dropped.
+            let dropped = try #require(phase.droppedStarts)
+            #expect(phase.overall.requests + dropped == 200)
+            #expect(phase.overall.count(status: 200) == phase.overall.requests)
             #expect(phase.lateStarts != nil)
+        }
+    }
+
+    @Test("open: the phase ends at its duration; arrivals no connection could take are dropped, with a warning")
+    func openEndsOnTime() async throws {
+        // One connection to a server that answers after 50 ms carries about 20 requests a second, not 1,000: the
+        // phase must still end at its 400 ms (plus the request in flight), not drain 400 arrivals one by one.
+        try await StampingServer.with(delay: .milliseconds(50)) { server in
+            let target = try LoadTarget(parsing: "http://127.0.0.1:\(server.port)")
+            let request = health
+            let oneLoop = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+            defer { Task { try? await oneLoop.shutdownGracefully() } }
+            let phase = try await OpenExecutor(rate: 1_000, duration: .milliseconds(400), connectionsMax: 1)
+                .run("open", scenario: { _, _ in request }, target: target, group: oneLoop)
+            let sent = phase.overall.requests
+            // A request takes at least 50 ms and one connection carries one at a time: at most 400 / 50 start
+            // before the end, plus the one in flight.
+            #expect(sent >= 1 && sent <= 9, "\(sent) requests")
+            #expect((phase.droppedStarts ?? 0) + sent == 400, "every arrival is either sent or dropped")
+            let warning = try #require(phase.warnings.first)
+            #expect(warning.hasPrefix("1 connections could not carry 1000.0/s"), "\(warning)")
+            #expect(warning.contains("connections would"))
         }
     }
 
@@ -69,9 +93,52 @@ extension ExecutorTests {
             let phase = try await OpenExecutor(rate: 100, rateEnd: 300, duration: .seconds(1), connectionsMax: 8)
                 .run("open ramp", scenario: { _, _ in request }, target: target, group: twoLoops)
             // The arrivals are the integral of the rate: (100 + 300) / 2 × 1 s, give or take the rounding of each
-            // loop's intervals.
-            #expect((195...205).contains(phase.overall.requests))
+            // loop's intervals; each is sent, or dropped when no connection was free before the end.
+            #expect((195...205).contains(phase.overall.requests + (phase.droppedStarts ?? 0)))
             #expect(phase.overall.count(status: 200) == phase.overall.requests)
         }
+    }
+}
+
+/// What every run shares: thresholds checked before anything is sent, and a run that measured nothing never passing.
+@Suite("Stress run")
+struct StressRunTests {
+    @Test("a threshold naming no endpoint of the suite is refused before the run starts")
+    func unknownEndpoint() async throws {
+        let target = try LoadTarget(parsing: "http://127.0.0.1:1")
+        let ran = Mutex(false)
+        let report = await StressRun.execute(
+            suite: "url", target: target, thresholds: [try Threshold(parsing: "book:p95<1ms")],
+            endpoints: ["GET /health"]
+        ) { _ in ran.withLock { $0 = true } }
+        #expect(!ran.withLock { $0 })
+        #expect(report.outcome == .couldNotRun)
+        #expect(report.failure?.contains("'book:p95<1ms' names no endpoint of url") == true)
+    }
+
+    @Test("a run against a closed port could not be carried out: exit 3, a hint, and no latency")
+    func closedPort() async throws {
+        let target = try LoadTarget(parsing: "http://127.0.0.1:1")
+        let request = LoadRequest(endpoint: "GET /health", method: .GET, path: "/health")
+        let report = await StressRun.execute(suite: "url", target: target, thresholds: []) { report in
+            report.phases.append(
+                try await ClosedExecutor(users: 2, duration: .milliseconds(200))
+                    .run(
+                        "url", scenario: { _, _ in request }, target: target,
+                        group: MultiThreadedEventLoopGroup.singleton))
+        }
+        #expect(report.outcome == .couldNotRun)
+        #expect(report.failure?.hasPrefix("nothing listens on http://127.0.0.1:1") == true)
+        #expect(ConsoleRenderer.render(report).contains("—"))
+    }
+
+    @Test("an error thrown during set-up by a refused connect names the target and what to do")
+    func setUpConnectRefused() async throws {
+        let target = try LoadTarget(parsing: "http://127.0.0.1:1")
+        let report = await StressRun.execute(suite: "race", target: target, thresholds: []) { report in
+            try await RaceSuite(SuiteContext(target: target)).run([.init(users: 2, capacity: 1)], into: &report)
+        }
+        #expect(report.outcome == .couldNotRun)
+        #expect(report.failure?.hasPrefix("nothing listens on http://127.0.0.1:1 (connection refused)") == true)
     }
 }

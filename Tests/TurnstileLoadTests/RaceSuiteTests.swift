@@ -25,6 +25,21 @@ struct RaceSuiteTests {
         }
     }
 
+    @Test("a race whose bookings the target refuses as requests did not happen: could not run, not an oversell")
+    func refusedRace() async throws {
+        try await LiveServer.with { server in
+            let target = try LoadTarget(parsing: "http://127.0.0.1:\(server.port)")
+            let report = await StressRun.execute(suite: "race", target: target, thresholds: []) { report in
+                // 20 seats per booking: the service refuses each with 422, before any seat is considered.
+                try await RaceSuite(SuiteContext(target: target))
+                    .run([.init(users: 5, capacity: 2, seatsPerUser: 20)], into: &report)
+            }
+            #expect(report.outcome == .couldNotRun, "\(report.invariants)")
+            #expect(report.failure?.contains("refused 5 of 5 requests of 'race 5×20→2' with 422") == true)
+            #expect(report.invariants.isEmpty)
+        }
+    }
+
     @Test("against a target that oversells: the engine says so, as a broken invariant")
     func catchesOversell() async throws {
         try await BrokenTarget.with(buyers: 20) { broken in

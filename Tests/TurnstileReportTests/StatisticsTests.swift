@@ -34,18 +34,65 @@ struct StatisticsTests {
         #expect(abs(Double(histogram.maximum) - 1_000_000) / 1_000_000 < 0.001)
     }
 
-    @Test("failures are errors and 5xx; 4xx answers are not failures")
+    @Test("failures are errors and statuses the request did not expect: by default every status of 400 or more")
     func failures() {
-        var stats = EndpointStats(name: "book")
-        for _ in 0..<6 { stats.record(status: 201, microseconds: 100) }
-        stats.record(status: 409, microseconds: 100)
+        var stats = EndpointStats(name: "GET /nope")
+        stats.record(status: 200, microseconds: 100)
+        stats.record(status: 404, microseconds: 100)
         stats.record(status: 503, microseconds: 100)
         stats.record(error: .timeout)
-        stats.record(error: .reset)
-        #expect(stats.requests == 10)
-        #expect(stats.failures == 3)
-        #expect(stats.failureRatio == 0.3)
-        #expect(stats.count(status: 409) == 1)
+        #expect(stats.requests == 4 && stats.failures == 3)
+
+        var book = EndpointStats(name: "book", expected: .success(and: 409))
+        for _ in 0..<6 { book.record(status: 201, microseconds: 100) }
+        book.record(status: 409, microseconds: 100)
+        book.record(status: 422, microseconds: 100)
+        book.record(status: 503, microseconds: 100)
+        book.record(error: .timeout)
+        book.record(error: .reset)
+        #expect(book.requests == 11)
+        #expect(book.failures == 4, "the 409 is the expected refusal; 422, 503 and the two errors are failures")
+        #expect(book.count(status: 409) == 1)
+
+        let overall = EndpointStats.overall([stats, book])
+        #expect(overall.failures == 7, "each endpoint's answers are judged by its own expected statuses")
+    }
+
+    @Test("expected statuses parse from the command line's form and print back the same")
+    func statusSets() throws {
+        let set = try StatusSet(parsing: "404,200-299, 301")
+        #expect(set.description == "200-299,301,404")
+        #expect(set.contains(204) && set.contains(404) && !set.contains(409) && !set.contains(500))
+        #expect(StatusSet.success(and: 409).description == "200-299,409")
+        for bad in ["", "2xx", "300-200", "99", "200-", "600"] {
+            #expect(throws: StatusSetError.self) { try StatusSet(parsing: bad) }
+        }
+    }
+
+    @Test("a run in which no request got an answer could not be carried out, and says why in one line")
+    func unmeasured() {
+        var refused = EndpointStats(name: "GET /health")
+        for _ in 0..<80 { refused.record(error: .connect) }
+        var report = RunReport(suite: "url", target: "http://127.0.0.1:9")
+        report.phases = [
+            PhaseReport(
+                name: "url", executor: "closed", startedAt: Date(), durationSeconds: 2, users: 4, endpoints: [refused],
+                timeline: [])
+        ]
+        let reason = report.unmeasuredReason(target: report.target)
+        #expect(reason?.hasPrefix("nothing listens on http://127.0.0.1:9") == true)
+        #expect(reason?.contains("\n") == false)
+
+        var timedOut = EndpointStats(name: "book")
+        timedOut.record(error: .timeout)
+        timedOut.record(error: .connect)
+        report.phases[0].endpoints = [timedOut]
+        #expect(report.unmeasuredReason(target: report.target)?.contains("connect×1 timeout×1") == true)
+
+        var answered = timedOut
+        answered.record(status: 503, microseconds: 10)
+        report.phases[0].endpoints = [answered]
+        #expect(report.unmeasuredReason(target: report.target) == nil, "an answer, even a failing one, was measured")
     }
 
     @Test("phases from two shards add endpoint by endpoint and second by second")
@@ -106,7 +153,89 @@ struct StatisticsTests {
         let latency = summary?["latencyMicroseconds"] as? [String: Double]
         #expect(Set(latency?.keys ?? [:].keys) == ["min", "avg", "p50", "p90", "p95", "p99", "p99.9", "max"])
         #expect(summary?["requests"] as? Int == 1)
+        #expect(summary?["rps"] as? Double == 2, "one request over half a second")
         #expect(decoded.invariants == report.invariants)
         #expect(decoded.outcome == .passed)
+        #expect(decoded.runID == report.runID && report.runID.count == 12)
+        // The verdict comes first, with its exit code and reasons; the JSON is compact.
+        let result = object?["result"] as? [String: Any]
+        #expect(result?["passed"] as? Bool == true && result?["exitCode"] as? Int == 0)
+        #expect((result?["reasons"] as? [String])?.isEmpty == true)
+        #expect(!json.contains(UInt8(ascii: "\n")))
+
+        report.invariants.append(.equal(11, 10, phase: "race 100→10", rule: "successes"))
+        let failed = try JSONSerialization.jsonObject(with: JSONReport.encode(report)) as? [String: Any]
+        let failedResult = failed?["result"] as? [String: Any]
+        #expect(failedResult?["passed"] as? Bool == false && failedResult?["exitCode"] as? Int == 2)
+        #expect(
+            (failedResult?["reasons"] as? [String]) == [
+                "invariant broken in race 100→10: successes: expected 10, got 11"
+            ])
+    }
+
+    @Test("a latency that was not measured is never written as 0")
+    func unmeasuredLatency() throws {
+        var stats = EndpointStats(name: "GET /health")
+        stats.record(error: .connect)
+        let summary = stats.summary(durationSeconds: 1)
+        #expect(summary.latencyMicroseconds.isEmpty)
+        let phase = PhaseReport(
+            name: "url", executor: "closed", startedAt: Date(), durationSeconds: 1, users: 1, endpoints: [stats],
+            timeline: [])
+        let table = ConsoleRenderer.phaseTable(phase)
+        #expect(!table.contains("0µs"), "\(table)")
+        #expect(table.contains("—"))
+    }
+}
+
+@Suite("Merging shards")
+struct MergeTests {
+    private func shard(
+        runID: String, suite: String = "mixed", p99Milliseconds: UInt64, thresholds: [String] = []
+    )
+        -> RunReport
+    {
+        var stats = EndpointStats(name: "book")
+        for _ in 0..<99 { stats.record(status: 201, microseconds: 1_000) }
+        stats.record(status: 201, microseconds: p99Milliseconds * 1_000)
+        var report = RunReport(suite: suite, target: "http://127.0.0.1:1", runID: runID)
+        report.phases = [
+            PhaseReport(
+                name: "mixed", executor: "closed", startedAt: Date(), durationSeconds: 1, users: 32,
+                endpoints: [stats], timeline: [])
+        ]
+        report.thresholds = ThresholdSet.judge(thresholds.map { try! Threshold(parsing: $0) }, on: report)
+        return report
+    }
+
+    @Test("results of different runs or suites are refused unless forced")
+    func refusesMixtures() throws {
+        #expect(throws: MergeError.self) {
+            try RunReport.merged([shard(runID: "a", p99Milliseconds: 1), shard(runID: "b", p99Milliseconds: 1)])
+        }
+        #expect(throws: MergeError.self) {
+            try RunReport.merged([
+                shard(runID: "a", p99Milliseconds: 1), shard(runID: "a", suite: "race", p99Milliseconds: 1),
+            ])
+        }
+        let forced = try RunReport.merged(
+            [shard(runID: "a", p99Milliseconds: 1), shard(runID: "b", p99Milliseconds: 1)], force: true)
+        #expect(forced.phases[0].users == 64)
+        let shards = try RunReport.merged([
+            shard(runID: "a", p99Milliseconds: 1), shard(runID: "a", p99Milliseconds: 1),
+        ])
+        #expect(shards.phases[0].overall.requests == 200)
+    }
+
+    @Test("every shard's thresholds are judged again on the merged data, and none is dropped")
+    func rejudgesShardThresholds() throws {
+        // Each shard alone passes max<50ms or not; merged, the slow shard's maximum is the whole run's.
+        let fast = shard(runID: "r", p99Milliseconds: 2, thresholds: ["max<50ms"])
+        let slow = shard(runID: "r", p99Milliseconds: 80, thresholds: ["max<50ms", "errors<1%"])
+        #expect(fast.thresholds.allSatisfy(\.passed) && !slow.thresholds[0].passed)
+        let merged = try RunReport.merged([fast, slow], thresholds: [try Threshold(parsing: "p50<5ms")])
+        #expect(Set(merged.thresholds.map(\.threshold)) == ["p50<5ms", "max<50ms", "errors<1%"])
+        #expect(merged.thresholds.first { $0.threshold == "max<50ms" }?.passed == false)
+        #expect(merged.outcome == .thresholdBreached)
     }
 }

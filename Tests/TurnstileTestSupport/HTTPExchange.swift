@@ -75,7 +75,7 @@ public final class PreparedExchange: Sendable {
         let target = try LoadTarget(parsing: "http://127.0.0.1:\(port)")
         let eventLoop = MultiThreadedEventLoopGroup.singleton.next()
         let connection = try await HTTPClientConnection.connect(
-            to: target, on: eventLoop, timeouts: timeouts, holdingLastByte: true
+            to: target, on: eventLoop, timeouts: timeouts, holdingRequestEnd: true
         ).get()
         var headers = HTTPHeaders(request.headers)
         headers.add(name: "Connection", value: "close")
@@ -94,7 +94,7 @@ public final class PreparedExchange: Sendable {
     /// Writes the held-back last byte; the server may now answer.
     public func release() {
         let connection = self.connection
-        connection.eventLoop.execute { _ = connection.releaseHeldByte() }
+        connection.eventLoop.execute { _ = connection.releaseHeldBytes() }
     }
 
     /// Closes the connection without waiting.

@@ -7,5 +7,5 @@ extension StoreTimeouts {
     public static let patient = StoreTimeouts(bound: .seconds(30))
 
     /// The same, as `turnstile serve` and `turnstile demo` take it.
-    public static let patientArguments = ["--store-timeout", "30"]
+    public static let patientArguments = ["--store-timeout", "30s"]
 }

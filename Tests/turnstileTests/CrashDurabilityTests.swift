@@ -23,7 +23,7 @@ struct CrashDurabilityTests {
         let json = FileManager.default.temporaryDirectory.appendingPathComponent("crash-\(UUID().uuidString).json")
         defer { try? FileManager.default.removeItem(at: json) }
         let (status, output) = try await TurnstileProcess.run(
-            ["stress", "crash", "--buyers", "150", "--seats", "80", "--kill-after", "30", "--json", json.path]
+            ["stress", "crash", "--users", "150", "--capacity", "80", "--kill-after", "30", "--json", json.path]
                 + (database.map { ["--database", $0] } ?? []))
         #expect(status == 0, "\(output)")
         let report = try JSONReport.decode(Data(contentsOf: json))

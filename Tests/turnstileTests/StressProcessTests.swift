@@ -41,7 +41,7 @@ struct StressProcessTests {
         let json = FileManager.default.temporaryDirectory.appendingPathComponent("demo-\(UUID().uuidString).json")
         defer { try? FileManager.default.removeItem(at: json) }
         let (status, output) = try await TurnstileProcess.run([
-            "demo", "--duration", "300ms", "--users", "4", "--json", json.path, "--store-timeout", "30",
+            "demo", "--duration", "300ms", "--users", "4", "--json", json.path, "--store-timeout", "30s",
         ])
         #expect(status == 0, "\(output)")
         let report = try JSONReport.decode(Data(contentsOf: json))
@@ -51,6 +51,15 @@ struct StressProcessTests {
                 "credits 50×5 from 100", "bids 100×5", "fanout 1000×20", "mixed", "throughput (cache on)",
                 "throughput (cache off)",
             ])
+        // Every request endpoint of every phase was measured from its release or start: no answer came back early,
+        // and none in a microsecond. (Fan-out's `deliver` is a spread between subscribers, which starts at 0.)
+        for phase in report.phases {
+            for endpoint in phase.endpoints where endpoint.responses > 0 && endpoint.name != "deliver" {
+                #expect(endpoint.errorCounts["before-release"] == nil, "\(phase.name) \(endpoint.name)")
+                #expect(
+                    endpoint.latency.minimum > 1, "\(phase.name) \(endpoint.name): \(endpoint.latency.minimum) µs")
+            }
+        }
         let allHeld = report.invariants.allSatisfy(\.passed)
         #expect(allHeld && report.outcome == .passed)
         #expect(output.contains("Turnstile demo: PASS"))
@@ -99,7 +108,7 @@ struct StressProcessTests {
             for shard in shards {
                 let (status, output) = try await TurnstileProcess.run([
                     "stress", "url", "http://127.0.0.1:\(server.port)/health", "-c", "2", "-d", "300ms", "--json",
-                    shard,
+                    shard, "--run-id", "two-shards",
                 ])
                 #expect(status == 0, "\(output)")
             }

@@ -20,4 +20,23 @@ enum TurnstileProcess {
         await onOwnThread { process.waitUntilExit() }
         return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
+
+    /// Runs `turnstile` with `arguments` to the end; returns its exit status, standard output and standard error
+    /// apart.
+    static func runApart(_ arguments: [String]) async throws -> (status: Int32, output: String, errors: String) {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments
+        let output = Pipe()
+        let errors = Pipe()
+        process.standardOutput = output
+        process.standardError = errors
+        try process.run()
+        // Both pipes are read to the end at once, so neither can fill and stall the child.
+        async let errorData = onOwnThread { errors.fileHandleForReading.readDataToEndOfFile() }
+        let outputData = await onOwnThread { output.fileHandleForReading.readDataToEndOfFile() }
+        let errorText = String(decoding: await errorData, as: UTF8.self)
+        await onOwnThread { process.waitUntilExit() }
+        return (process.terminationStatus, String(decoding: outputData, as: UTF8.self), errorText)
+    }
 }

@@ -4,10 +4,12 @@ import TurnstileReport
 
 /// Every user sends exactly one request, and all are released at the same instant.
 ///
-/// Each request gets its own connection and is written up to its last byte first (see ``LastByteHoldback``). Once
-/// every request is on the wire, each event loop lets its connections' last bytes go in one tight loop. The report
-/// states the achieved release spread: the time between the first and the last byte let go. Latency is measured from
-/// each request's release.
+/// Each request gets its own connection and is written but for its end first (the final CRLF of its head and its
+/// body, see ``ReleaseHoldback``), so no server can answer it yet. Once every request is on the wire, each event loop
+/// lets its connections' held bytes go in one tight loop. The report states the achieved release spread: the time
+/// between the first and the last release. Latency is measured from each request's release; an answer that arrives
+/// before its release is an error of its own kind (``EndpointStats/ErrorKind/answeredBeforeRelease``), never a
+/// latency.
 public struct BarrierExecutor: Sendable {
     public var timeouts: HTTPClientConnection.Timeouts
 
@@ -29,7 +31,7 @@ public struct BarrierExecutor: Sendable {
                 tasks.addTask {
                     do {
                         let connection = try await HTTPClientConnection.connect(
-                            to: target, on: eventLoop, timeouts: timeouts, holdingLastByte: true
+                            to: target, on: eventLoop, timeouts: timeouts, holdingRequestEnd: true
                         ).get()
                         return (index, .success(connection))
                     } catch {
@@ -51,7 +53,7 @@ public struct BarrierExecutor: Sendable {
                     + "lower the number of users or raise the open-file limit")
         }
 
-        // Write every request but its last byte, and wait until all of them are on the wire. Each response is
+        // Write every request but its end, and wait until all of them are on the wire. Each response is
         // recorded on its loop the moment it completes, with latency from its own connection's release.
         let recorders = RecorderSet(group: group)
         // A held request hears nothing until every request is on the wire and released, so until then only the long
@@ -65,9 +67,15 @@ public struct BarrierExecutor: Sendable {
                 let written = connection.eventLoop.makePromise(of: Void.self)
                 let response = connection.send(request, timeouts: sendTimeouts, keepBody: true, written: written)
                 response.whenComplete { result in
+                    let end = NIODeadline.now()
+                    var recorded = result.mapError(ResponseHandler.classify)
+                    if case .success(let answer) = recorded, connection.releasedAt == nil {
+                        recorded = .failure(
+                            LoadError(
+                                .answeredBeforeRelease, "answered \(answer.status) before the request was released"))
+                    }
                     recorders.recorder(on: connection.eventLoop).record(
-                        request.endpoint, start: connection.releasedAt ?? .now(), end: .now(),
-                        result: result.mapError(ResponseHandler.classify))
+                        request, start: connection.releasedAt ?? end, end: end, result: recorded)
                 }
                 return (written.futureResult, response)
             }.get()
@@ -82,7 +90,7 @@ public struct BarrierExecutor: Sendable {
             byLoop[ObjectIdentifier(connection.eventLoop), default: []].append(connection)
         }
         let releases = byLoop.values.map { connections in
-            connections[0].eventLoop.submit { connections.map { $0.releaseHeldByte() } }
+            connections[0].eventLoop.submit { connections.map { $0.releaseHeldBytes() } }
         }
         var releaseTimes: [NIODeadline] = []
         for release in releases { releaseTimes += try await release.get() }

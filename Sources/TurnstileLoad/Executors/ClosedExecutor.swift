@@ -105,7 +105,7 @@ private final class UserLoop {
                     self.send(request, on: connection, start: start)
                 case .failure(let error):
                     self.recorder.record(
-                        request.endpoint, start: start, end: .now(),
+                        request, start: start, end: .now(),
                         result: .failure(ResponseHandler.classify(error)))
                     self.eventLoop.assumeIsolated().scheduleTask(in: Self.reconnectDelay) { self.step() }
                 }
@@ -114,7 +114,8 @@ private final class UserLoop {
 
     private func send(_ request: LoadRequest, on connection: HTTPClientConnection, start: NIODeadline) {
         connection.send(request, timeouts: timeouts) { result in
-            self.recorder.record(request.endpoint, start: start, end: .now(), result: result)
+            self.recorder.record(
+                request, start: start, end: .now(), result: result)
             if case .failure = result { connection.close() }
             if self.thinkTime > .zero {
                 self.eventLoop.assumeIsolated().scheduleTask(in: self.thinkTime) { self.step() }

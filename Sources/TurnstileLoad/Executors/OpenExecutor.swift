@@ -7,9 +7,10 @@ import TurnstileReport
 ///
 /// Latency is measured from each request's *intended* start, so a stalled target cannot hide its stall by slowing the
 /// load down (coordinated omission corrected). A request that could not start on time, because every connection was
-/// busy, waits in a backlog and is a late start; arrivals stop at the end of the phase, but every arrival already due
-/// is still sent and measured. An arrival beyond ``backlogMax``, or still waiting when the drain has lasted as long
-/// as a response may, is dropped, and counted as such.
+/// busy, waits in a backlog and is a late start. The phase ends at its duration: arrivals stop, an arrival still
+/// waiting for a connection then is dropped, and only the requests in flight are awaited (each bounded by the
+/// response timeout). An arrival beyond ``backlogMax`` is dropped too. When arrivals were dropped, the phase warns that
+/// the connections could not carry the rate, and says about how many would.
 public struct OpenExecutor: Sendable {
     public var rate: Double
     /// The rate at the end of the phase, for a linear ramp; nil for a constant rate.
@@ -58,26 +59,46 @@ public struct OpenExecutor: Sendable {
                 ).start()
             }
         }
-        var late: UInt64 = 0
-        var dropped: UInt64 = 0
+        var counts = Pacer.Counts()
         for pacer in pacers {
-            let counts = try await pacer.get()
-            late += counts.late
-            dropped += counts.dropped
+            let part = try await pacer.get()
+            counts.late += part.late
+            counts.dropped += part.dropped
+            counts.arrivals += part.arrivals
         }
         ticker?.cancel()
-        return await recorders.phaseReport(
-            phaseName, executor: "open", startedAt: startedAt, users: connectionsMax, lateStarts: late,
-            droppedStarts: dropped)
+        var report = await recorders.phaseReport(
+            phaseName, executor: "open", startedAt: startedAt, users: connectionsMax, lateStarts: counts.late,
+            droppedStarts: counts.dropped)
+        if counts.dropped > 0 {
+            report.warnings.append(capacityWarning(counts, latency: report.overall.latency))
+        }
+        return report
+    }
+
+    /// Says that the connections could not carry the rate, and about how many would (Little's law: connections in
+    /// use = arrival rate × time each request holds one).
+    private func capacityWarning(_ counts: Pacer.Counts, latency: LatencyHistogram) -> String {
+        let rateAsked = max(rate, rateEnd ?? rate)
+        var text =
+            "\(connectionsMax) connections could not carry \(Format.rate(rateAsked)): \(counts.dropped) of "
+            + "\(counts.arrivals) arrivals were dropped"
+        if latency.count > 0 {
+            let seconds = latency.mean / 1e6
+            let needed = Int((rateAsked * seconds * 1.25).rounded(.up))
+            text +=
+                "; at a mean latency of \(Format.microseconds(latency.mean)) each connection carries about "
+                + "\(Format.rate(1 / seconds)), so about \(max(needed, connectionsMax + 1)) connections would"
+        }
+        return text
     }
 }
 
 /// One event loop's share of the arrivals, confined to that loop.
 ///
 /// Its life has three steps: `running` (arrivals are generated on each tick and sent as connections allow),
-/// `draining` (the deadline passed: no new arrivals, but every arrival already due is still sent, and the phase
-/// waits for the requests in flight; a drain longer than the response timeout drops what is left), and `finished`
-/// (the counts are handed over, once).
+/// `draining` (the deadline passed: no new arrivals, those still waiting for a connection are dropped, and the phase
+/// waits only for the requests in flight), and `finished` (the counts are handed over, once).
 private final class Pacer {
     private enum Step {
         case running
@@ -88,6 +109,8 @@ private final class Pacer {
     struct Counts {
         var late: UInt64 = 0
         var dropped: UInt64 = 0
+        /// Arrivals generated before the deadline, sent or not.
+        var arrivals: UInt64 = 0
     }
 
     private let loopIndex: Int
@@ -148,6 +171,7 @@ private final class Pacer {
         guard case .running = step else { return }
         let now = NIODeadline.now()
         while nextArrival <= now, nextArrival < deadline {
+            counts.arrivals += 1
             if backlog.count - backlogHead < OpenExecutor.backlogMax {
                 backlog.append(nextArrival)
             } else {
@@ -155,23 +179,16 @@ private final class Pacer {
             }
             nextArrival = nextArrival + interval(at: nextArrival)
         }
+        dispatch()
         if now >= deadline {
-            // Every arrival before the deadline is queued now; from here on, only what is due gets sent.
+            // The phase is over: an arrival that could not start by now never will, and only what is in flight is
+            // awaited (each request bounded by its response timeout).
             step = .draining
             ticker?.cancel()
-            let bound = NIOLoopBound(self, eventLoop: eventLoop)
-            eventLoop.scheduleTask(in: timeouts.response) { bound.value.stopDraining() }
+            counts.dropped += UInt64(backlog.count - backlogHead)
+            backlog.removeAll()
+            backlogHead = 0
         }
-        dispatch()
-        finishIfDone()
-    }
-
-    /// The drain took as long as a response may: what still waits for a connection is dropped.
-    private func stopDraining() {
-        guard case .draining = step else { return }
-        counts.dropped += UInt64(backlog.count - backlogHead)
-        backlog.removeAll()
-        backlogHead = 0
         finishIfDone()
     }
 
@@ -226,7 +243,7 @@ private final class Pacer {
                 case .failure(let error):
                     self.open -= 1
                     self.recorder.record(
-                        self.nextRequest().endpoint, start: intended, end: .now(),
+                        self.nextRequest(), start: intended, end: .now(),
                         result: .failure(ResponseHandler.classify(error)))
                     self.dispatch()
                     self.finishIfDone()
@@ -245,7 +262,8 @@ private final class Pacer {
         inFlight += 1
         connection.send(request, timeouts: timeouts) { result in
             self.inFlight -= 1
-            self.recorder.record(request.endpoint, start: intended, end: .now(), result: result)
+            self.recorder.record(
+                request, start: intended, end: .now(), result: result)
             if case .success = result, connection.isReusable {
                 self.idle.append(connection)
             } else {

@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
@@ -30,7 +31,7 @@ public final class HTTPClientConnection: Sendable {
     public let channel: any Channel
     let target: LoadTarget
     private let handler: NIOLoopBound<ResponseHandler>
-    private let holdback: NIOLoopBound<LastByteHoldback>?
+    private let holdback: NIOLoopBound<ReleaseHoldback>?
     /// Requests already encoded for this connection's target, by request identity: bounded, emptied when full.
     private let encoded: NIOLoopBoundBox<[Int: PreEncodedRequest]>
     private let writer: NIOLoopBound<PreEncodedRequestWriter>
@@ -40,7 +41,7 @@ public final class HTTPClientConnection: Sendable {
 
     private init(
         channel: any Channel, target: LoadTarget, handler: ResponseHandler, writer: PreEncodedRequestWriter,
-        holdback: LastByteHoldback?
+        holdback: ReleaseHoldback?
     ) {
         self.channel = channel
         self.target = target
@@ -50,18 +51,18 @@ public final class HTTPClientConnection: Sendable {
         self.writer = NIOLoopBound(writer, eventLoop: channel.eventLoop)
     }
 
-    /// Opens a connection on `eventLoop`. With `holdingLastByte`, every request's last byte waits for
-    /// ``releaseHeldByte()``: the barrier executor's mode.
+    /// Opens a connection on `eventLoop`. With `holdingRequestEnd`, the end of every request (its head's final CRLF
+    /// and its body) waits for ``releaseHeldBytes()``: the barrier executor's mode.
     public static func connect(
         to target: LoadTarget, on eventLoop: any EventLoop, timeouts: Timeouts = Timeouts(),
-        holdingLastByte: Bool = false
+        holdingRequestEnd: Bool = false
     ) -> EventLoopFuture<HTTPClientConnection> {
         ClientBootstrap(group: eventLoop)
             .connectTimeout(timeouts.connect)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    if holdingLastByte { try channel.pipeline.syncOperations.addHandler(LastByteHoldback()) }
+                    if holdingRequestEnd { try channel.pipeline.syncOperations.addHandler(ReleaseHoldback()) }
                     // Requests are encoded once per connection (see `PreEncodedRequestWriter`); NIO's decoder still
                     // sees each request head go by, as it must to parse the response that answers it.
                     try channel.pipeline.syncOperations.addHandler(PreEncodedRequestWriter())
@@ -71,20 +72,20 @@ public final class HTTPClientConnection: Sendable {
                 }
             }
             .connect(host: target.host, port: target.port)
-            .flatMapErrorThrowing { error in throw LoadError(.connect, "\(error)") }
+            .flatMapErrorThrowing { error in throw LoadError(.connect, describeConnectError(error)) }
             .flatMapThrowing { channel in
                 let sync = channel.pipeline.syncOperations
                 return HTTPClientConnection(
                     channel: channel, target: target, handler: try sync.handler(type: ResponseHandler.self),
                     writer: try sync.handler(type: PreEncodedRequestWriter.self),
-                    holdback: holdingLastByte ? try sync.handler(type: LastByteHoldback.self) : nil)
+                    holdback: holdingRequestEnd ? try sync.handler(type: ReleaseHoldback.self) : nil)
             }
     }
 
     /// Sends a request and completes with its response, or fails with a ``LoadError``. On the event loop.
     ///
     /// - Parameter keepBody: keep the response body (for read-backs); load traffic only counts its bytes.
-    /// - Parameter written: completed once every byte of the request (but a held-back last one) is on the socket.
+    /// - Parameter written: completed once every byte of the request (but the held-back end) is on the socket.
     public func send(
         _ request: LoadRequest, timeouts: Timeouts, keepBody: Bool = false, written: EventLoopPromise<Void>? = nil
     ) -> EventLoopFuture<LoadResponse> {
@@ -135,15 +136,15 @@ public final class HTTPClientConnection: Sendable {
         channel.isActive && handler.value.isKeepAlive
     }
 
-    /// Lets the held last byte go and returns when it did. On the event loop.
-    public func releaseHeldByte() -> NIODeadline {
-        // The request's clocks start now: until its last byte went out, the server could not answer it.
+    /// Lets the held end of the request go and returns when it did. On the event loop.
+    public func releaseHeldBytes() -> NIODeadline {
+        // The request's clocks start now: until its end went out, the server could not answer it.
         handler.value.restartClocks()
-        channel.triggerUserOutboundEvent(LastByteHoldback.Release(), promise: nil)
+        channel.triggerUserOutboundEvent(ReleaseHoldback.Release(), promise: nil)
         return releasedAt ?? .now()
     }
 
-    /// When the held last byte went out, once released. On the event loop.
+    /// When the held end of the request went out, once released. On the event loop.
     var releasedAt: NIODeadline? { holdback?.value.releasedAt }
 
     public func close() {
@@ -268,5 +269,21 @@ final class ResponseHandler: ChannelInboundHandler {
         case is HTTPParserError, is NIOHTTPDecoderError: LoadError(.protocol, "\(error)")
         default: LoadError(.reset, "\(error)")
         }
+    }
+}
+
+/// A failed connect in a few words (`connection refused`, `timed out after 5 s`), not NIO's full error value.
+func describeConnectError(_ error: any Error) -> String {
+    switch error {
+    case let error as NIOConnectionError:
+        if let first = error.connectionErrors.first { return describeConnectError(first.error) }
+        if let dns = error.dnsAError ?? error.dnsAAAAError { return "cannot resolve \(error.host): \(dns)" }
+        return "cannot connect to \(error.host):\(error.port)"
+    case let error as IOError:
+        return String(cString: strerror(error.errnoCode)).lowercased()
+    case ChannelError.connectTimeout(let time):
+        return "no connection within \(Double(time.nanoseconds) / 1e9) s"
+    default:
+        return "\(error)"
     }
 }

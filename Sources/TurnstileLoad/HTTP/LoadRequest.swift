@@ -19,15 +19,25 @@ public struct LoadRequest: Sendable {
     public let path: String
     public let headers: HTTPHeaders
     public let body: ByteBuffer?
+    /// The statuses that count as expected; any other is a failure. Every 2xx unless said otherwise.
+    public let expected: StatusSet
 
-    public init(endpoint: String, method: HTTPMethod, path: String, headers: HTTPHeaders = [:], body: ByteBuffer? = nil)
-    {
+    public init(
+        endpoint: String, method: HTTPMethod, path: String, headers: HTTPHeaders = [:], body: ByteBuffer? = nil,
+        expected: StatusSet = .success
+    ) {
         id = Self.nextID.add(1, ordering: .relaxed).oldValue
         self.endpoint = endpoint
         self.method = method
         self.path = path
         self.headers = headers
         self.body = body
+        self.expected = expected
+    }
+
+    /// The same request, counting `statuses` as expected.
+    public func expecting(_ statuses: StatusSet) -> LoadRequest {
+        LoadRequest(endpoint: endpoint, method: method, path: path, headers: headers, body: body, expected: statuses)
     }
 
     /// The request's head for `target`.
@@ -41,12 +51,14 @@ public struct LoadRequest: Sendable {
 
     /// A request with a JSON body and, if given, a bearer token.
     public static func json(
-        endpoint: String, _ method: HTTPMethod, _ path: String, body: String, token: String? = nil
+        endpoint: String, _ method: HTTPMethod, _ path: String, body: String, token: String? = nil,
+        expected: StatusSet = .success
     ) -> LoadRequest {
         var headers: HTTPHeaders = ["Content-Type": "application/json"]
         if let token { headers.add(name: "Authorization", value: "Bearer \(token)") }
         return LoadRequest(
-            endpoint: endpoint, method: method, path: path, headers: headers, body: ByteBuffer(string: body))
+            endpoint: endpoint, method: method, path: path, headers: headers, body: ByteBuffer(string: body),
+            expected: expected)
     }
 }
 

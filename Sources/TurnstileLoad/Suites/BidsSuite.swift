@@ -22,6 +22,8 @@ public struct BidsSuite: Sendable {
     }
 
     public static let classic = Contest(bidders: 100, rounds: 5)
+    /// The endpoint names its statistics use, for thresholds.
+    public static let endpoints = ["bid"]
     static let startingPriceCents = 100
     static let incrementCents = 1
 
@@ -57,6 +59,7 @@ public struct BidsSuite: Sendable {
                 },
                 target: context.target, group: context.group)
             if phase == nil { phase = roundPhase } else { phase?.add(roundPhase) }
+            try Seen(responses).requireCarriedOut(contest.name)
             for (response, amount) in zip(responses, amounts) {
                 guard let status = try? response.get().status else { continue }
                 answered += 1

@@ -25,6 +25,8 @@ public struct CreditsSuite: Sendable {
 
     /// The classic race: 50 deductions of 5 from 100.
     public static let classic = Race(deductions: 50, amount: 5, balance: 100)
+    /// The endpoint names its statistics use, for thresholds.
+    public static let endpoints = ["deduct"]
 
     public let context: SuiteContext
 
@@ -51,6 +53,7 @@ public struct CreditsSuite: Sendable {
             target: context.target, group: context.group)
         report.phases.append(phase)
         let seen = Seen(responses, success: 200, refusal: 402)
+        try seen.requireCarriedOut(race.name)
         report.invariants += seen.checks(
             expected: race.expectedDeductions, attempts: race.deductions, phase: race.name, noun: "deductions")
 

@@ -22,6 +22,11 @@ public struct MixedSuite: Sendable {
             self.create = create
         }
 
+        /// The endpoint names its statistics use, for thresholds: those with a share.
+        public var endpoints: [String] {
+            [("browse", browse), ("detail", detail), ("book", book), ("create", create)].filter { $0.1 > 0 }.map(\.0)
+        }
+
         /// 60 % browse, 25 % detail, 12 % book, 3 % create.
         public static let classic = Mix(browse: 60, detail: 25, book: 12, create: 3)
         /// Reads only: 50 % browse, 50 % detail.

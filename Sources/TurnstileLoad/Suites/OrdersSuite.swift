@@ -27,6 +27,10 @@ public struct OrdersSuite: Sendable {
 
     /// The classic drop: 20 buyers for the last 5 units.
     public static let classicDrop = Drop(buyers: 20, stock: 5)
+    /// The endpoint names the drop's statistics use, for thresholds.
+    public static let dropEndpoints = ["order"]
+    /// The endpoint names the drop's and the lifecycle's statistics use, for thresholds.
+    public static let endpoints = ["order", "pay", "ship", "cancel"]
     /// Units each order of the lifecycle run takes.
     static let unitsPerOrder = 2
 
@@ -47,6 +51,7 @@ public struct OrdersSuite: Sendable {
             target: context.target, group: context.group)
         report.phases.append(phase)
         let seen = Seen(responses)
+        try seen.requireCarriedOut(drop.name)
         report.invariants += seen.checks(
             expected: drop.expectedOrders, attempts: drop.buyers, phase: drop.name, noun: "orders")
 

@@ -30,6 +30,9 @@ public struct RaceSuite: Sendable {
     }
 
     /// The classic grid: 100 buyers for 10 seats, 300 for 299, and 300 wanting 10 seats each of 10.
+    /// The endpoint names its statistics use, for thresholds.
+    public static let endpoints = ["book"]
+
     public static let grid = [
         Race(users: 100, capacity: 10), Race(users: 300, capacity: 299),
         Race(users: 300, capacity: 10, seatsPerUser: 10),
@@ -70,6 +73,7 @@ public struct RaceSuite: Sendable {
             report.phases.append(phase)
             // What the clients saw is judged first, so an oversell is reported even if reading back fails.
             let seen = Seen(responses)
+            try seen.requireCarriedOut(race.name)
             report.invariants += clientChecks(race, seen: seen)
             report.invariants += try await storeChecks(
                 race, event: event.id, buyers: buyers, seen: seen, session: session)
