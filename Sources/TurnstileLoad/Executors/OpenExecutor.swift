@@ -83,12 +83,17 @@ public struct OpenExecutor: Sendable {
         var text =
             "\(connectionsMax) connections could not carry \(Format.rate(rateAsked)): \(counts.dropped) of "
             + "\(counts.arrivals) arrivals were dropped"
-        if latency.count > 0 {
-            let seconds = latency.mean / 1e6
-            let needed = Int((rateAsked * seconds * 1.25).rounded(.up))
-            text +=
-                "; at a mean latency of \(Format.microseconds(latency.mean)) each connection carries about "
-                + "\(Format.rate(1 / seconds)), so about \(max(needed, connectionsMax + 1)) connections would"
+        guard latency.count > 0 else { return text + "; no request was answered" }
+        let seconds = latency.mean / 1e6
+        // A quarter more than the bare product, for the latency's spread around its mean.
+        let needed = Int((rateAsked * seconds * 1.25).rounded(.up))
+        text +=
+            "; at a mean latency of \(Format.microseconds(latency.mean)) each connection carries about "
+            + "\(Format.rate(1 / seconds))"
+        if needed > connectionsMax {
+            text += ", so about \(needed) connections would (-c \(needed))"
+        } else {
+            text += ": the connections sufficed in theory, so the target or this machine could not keep up"
         }
         return text
     }
