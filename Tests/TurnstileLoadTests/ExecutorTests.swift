@@ -132,6 +132,20 @@ struct StressRunTests {
         #expect(ConsoleRenderer.render(report).contains("—"))
     }
 
+    @Test("a target that answers HTML where the API answers JSON is named as such, with where to go instead")
+    func notThisAPI() async throws {
+        try await StampingServer.with(html: true) { server in
+            let target = try LoadTarget(parsing: "http://127.0.0.1:\(server.port)")
+            let report = await StressRun.execute(suite: "race", target: target, thresholds: []) { report in
+                try await RaceSuite(SuiteContext(target: target)).run([.init(users: 2, capacity: 1)], into: &report)
+            }
+            #expect(report.outcome == .couldNotRun)
+            let failure = try #require(report.failure)
+            #expect(failure.contains("/api/v1/auth/register answered an HTML page (200)"), "\(failure)")
+            #expect(failure.contains("`turnstile stress url`"))
+        }
+    }
+
     @Test("an error thrown during set-up by a refused connect names the target and what to do")
     func setUpConnectRefused() async throws {
         let target = try LoadTarget(parsing: "http://127.0.0.1:1")

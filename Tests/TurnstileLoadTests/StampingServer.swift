@@ -4,8 +4,9 @@ import NIOPosix
 import Synchronization
 
 /// A raw HTTP/1.1 server on loopback that stamps when each request's head arrives and answers at once, without
-/// waiting for the body (as a route that ignores its body does), after `delay` if one is given. Requests name
-/// themselves with an `X-Index` header.
+/// waiting for the body (as a route that ignores its body does), after `delay` if one is given: 200 with `ok`, or
+/// an HTML page, as a web server that is not the API under test would. Requests name themselves with an `X-Index`
+/// header.
 final class StampingServer: Sendable {
     let port: Int
     private let stamps: Stamps
@@ -22,7 +23,7 @@ final class StampingServer: Sendable {
 
     /// Runs `body` against a server, then closes it.
     static func with<Result>(
-        delay: TimeAmount = .zero, _ body: (StampingServer) async throws -> Result
+        delay: TimeAmount = .zero, html: Bool = false, _ body: (StampingServer) async throws -> Result
     ) async throws -> Result {
         let stamps = Stamps()
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
@@ -30,7 +31,7 @@ final class StampingServer: Sendable {
             .childChannelInitializer { channel in
                 channel.pipeline.configureHTTPServerPipeline().flatMapThrowing {
                     try channel.pipeline.syncOperations.addHandler(
-                        Handler(delay: delay) { index, at in stamps.received.withLock { $0[index] = at } })
+                        Handler(delay: delay, html: html) { index, at in stamps.received.withLock { $0[index] = at } })
                 }
             }
             .bind(host: "127.0.0.1", port: 0).get()
@@ -53,10 +54,12 @@ final class StampingServer: Sendable {
         typealias OutboundOut = HTTPServerResponsePart
 
         let delay: TimeAmount
+        let html: Bool
         let onHead: @Sendable (Int, NIODeadline) -> Void
 
-        init(delay: TimeAmount, onHead: @escaping @Sendable (Int, NIODeadline) -> Void) {
+        init(delay: TimeAmount, html: Bool, onHead: @escaping @Sendable (Int, NIODeadline) -> Void) {
             self.delay = delay
+            self.html = html
             self.onHead = onHead
         }
 
@@ -72,12 +75,14 @@ final class StampingServer: Sendable {
         }
 
         private func answer(_ context: ChannelHandlerContext) {
+            let body = html ? "<!doctype html><title>Welcome to nginx!</title>" : "ok"
             var headers = HTTPHeaders()
-            headers.add(name: "Content-Length", value: "2")
+            headers.add(name: "Content-Length", value: String(body.utf8.count))
+            headers.add(name: "Content-Type", value: html ? "text/html" : "text/plain")
             context.write(
                 wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil
             )
-            context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: "ok")))), promise: nil)
+            context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: body)))), promise: nil)
             context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
         }
     }

@@ -30,6 +30,7 @@ struct ServeProcessTests {
         let firstLine = try #require(await ChildService.firstLine(of: output.fileHandleForReading))
         let port = try #require(firstLine.split(separator: ":").last.flatMap { Int($0.prefix { $0.isNumber }) })
         #expect(firstLine.hasPrefix("Turnstile listening on http://127.0.0.1:"))
+        #expect(firstLine.hasSuffix("/api/v1, http://127.0.0.1:\(port)/openapi.json, /health, /ready, /metrics"))
 
         let health = try await send(.init(.GET, "/health"), to: port)
         #expect(health.status == 200)
@@ -42,6 +43,8 @@ struct ServeProcessTests {
         await ChildService.waitForExit(process)
         #expect(process.terminationReason == .exit)
         #expect(process.terminationStatus == 0)
+        let rest = await onOwnThread { output.fileHandleForReading.readDataToEndOfFile() }
+        #expect(String(decoding: rest, as: UTF8.self) == "Turnstile stopped cleanly.\n")
         #expect(FileManager.default.fileExists(atPath: directory.appendingPathComponent("t.sqlite.jwt-secret").path))
     }
 }

@@ -98,6 +98,7 @@ struct StressVerdictProcessTests {
         ])
         #expect(status == 3, "\(output)")
         #expect(output.contains("Could not run: nothing listens on http://127.0.0.1:1"))
+        #expect(output.contains("url — closed, 2 connections"), "url drives connections, not users")
         #expect(!output.contains("0µs"))
     }
 
