@@ -81,6 +81,9 @@ public enum Limits {
     public static let liveSubscribersMax = 50_000
     /// How long a closing feed waits for the client's close frame before it drops the connection.
     public static let liveCloseTimeoutSeconds = 2
+    /// How often a feed pings its subscriber; one that has sent nothing back (no pong, no frame at all) by the next
+    /// ping is dropped, so a client that vanished without closing never holds a connection for long.
+    public static let livePingIntervalSeconds = 30
 
     // MARK: Accounts
 

@@ -78,10 +78,68 @@ struct LiveHubTests {
     }
 
     /// A feed connection: the real frame encoder, then the feed's handler (which puts its frame writer first).
-    private func feed(_ hub: LiveHub, _ topic: LiveTopic, on loop: EmbeddedEventLoop) throws -> EmbeddedChannel {
+    @Test("a subscriber whose side of the connection closes leaves the hub at once, close frame or not")
+    func inputClosed() throws {
+        let hub = LiveHub()
+        let loop = EmbeddedEventLoop()
+        let gone = try feed(hub, .item(1), on: loop)
+        let staying = try feed(hub, .item(1), on: loop)
+        #expect(hub.subscriberCount == 2)
+        // What the server sees when a client drops its socket: half-closure is allowed, so EOF is this event.
+        gone.pipeline.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
+        loop.run()
+        #expect(hub.subscriberCount == 1)
+        #expect(!gone.isActive)
+        #expect(staying.isActive)
+    }
+
+    @Test("an idle subscriber is pinged; one that answers stays, one that does not is dropped at the next ping")
+    func pings() throws {
+        let hub = LiveHub()
+        let loop = EmbeddedEventLoop()
+        let answering = try feed(hub, .item(1), on: loop, pingInterval: .seconds(1))
+        let silent = try feed(hub, .item(1), on: loop, pingInterval: .seconds(1))
+        _ = try written(answering)
+        _ = try written(silent)
+
+        loop.advanceTime(by: .seconds(1))
+        #expect(try written(answering).map(\.opcode) == [.ping])
+        #expect(try written(silent).map(\.opcode) == [.ping])
+        try answering.writeInbound(WebSocketFrame(fin: true, opcode: .pong, data: ByteBuffer()))
+
+        loop.advanceTime(by: .seconds(1))
+        #expect(answering.isActive && !silent.isActive)
+        #expect(hub.subscriberCount == 1)
+        #expect(try written(answering).map(\.opcode) == [.ping], "pinged again")
+    }
+
+    @Test("pongs count against the backlog: a client that floods pings without reading is closed with 1008")
+    func pingFlood() throws {
+        let hub = LiveHub()
+        let loop = EmbeddedEventLoop()
+        let flooder = try feed(hub, .item(1), on: loop)
+        _ = try written(flooder)
+        try flooder.writeInbound(WebSocketFrame(fin: true, opcode: .ping, data: ByteBuffer(string: "a")))
+        #expect(try written(flooder).map(\.opcode) == [.pong])
+        // The network stopped taking its bytes: the next ping is not answered, the flooder is closed.
+        flooder.isWritable = false
+        try flooder.writeInbound(WebSocketFrame(fin: true, opcode: .ping, data: ByteBuffer(string: "b")))
+        let frames = try written(flooder)
+        #expect(frames.map(\.opcode) == [.connectionClose])
+        var data = try #require(frames.first).data
+        #expect(data.readWebSocketErrorCode() == .policyViolation)
+        #expect(hub.subscriberCount == 0)
+    }
+
+    private func feed(
+        _ hub: LiveHub, _ topic: LiveTopic, on loop: EmbeddedEventLoop,
+        pingInterval: TimeAmount = .seconds(Int64(Limits.livePingIntervalSeconds))
+    ) throws -> EmbeddedChannel {
         let channel = EmbeddedChannel(loop: loop)
         try channel.pipeline.syncOperations.addHandlers(
-            WebSocketFrameEncoder(), LiveFeedHandler(hub: hub, topic: topic))
+            WebSocketFrameEncoder(), LiveFeedHandler(hub: hub, topic: topic, pingInterval: pingInterval))
+        // Connected, so that `isActive` tells whether the handler closed it.
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
         return channel
     }
 

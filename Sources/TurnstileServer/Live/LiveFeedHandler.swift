@@ -14,6 +14,13 @@ import TurnstileCore
 /// - On graceful shutdown (the server's quiesce event) the feed is closed with 1001 (going away).
 /// - A closing feed waits ``Limits/liveCloseTimeoutSeconds`` for the client's close frame, then drops the
 ///   connection.
+/// - A client that closes its side of the connection (EOF, with or without a close frame) leaves the hub at once and
+///   its connection is closed: the server allows half-closed connections, so without this a dropped subscriber
+///   would stay until the next message on its feed failed to reach it.
+/// - Every ``Limits/livePingIntervalSeconds`` the feed pings its subscriber; one that sent nothing back by the next
+///   ping is dropped.
+/// - Pongs count against the same backlog as feed messages: a client that floods pings without reading the pongs
+///   is closed with 1008 like any slow consumer, so it cannot make memory grow.
 ///
 /// Everything here runs on the channel's event loop.
 final class LiveFeedHandler: ChannelInboundHandler, RemovableChannelHandler {
@@ -26,10 +33,15 @@ final class LiveFeedHandler: ChannelInboundHandler, RemovableChannelHandler {
     private let frameWriter = LiveFrameWriter()
     private var subscription: Int?
     private var closing = false
+    private let pingInterval: TimeAmount
+    private var pings: RepeatedTask?
+    /// Whether a ping went out and nothing has come back since.
+    private var awaitingAnswer = false
 
-    init(hub: LiveHub, topic: LiveTopic) {
+    init(hub: LiveHub, topic: LiveTopic, pingInterval: TimeAmount = .seconds(Int64(Limits.livePingIntervalSeconds))) {
         self.hub = hub
         self.topic = topic
+        self.pingInterval = pingInterval
     }
 
     /// Bounds the connection's backlog, subscribes, and sends the `subscribed` message; from then on every change
@@ -51,11 +63,32 @@ final class LiveFeedHandler: ChannelInboundHandler, RemovableChannelHandler {
         }
         subscription = id
         send([LiveMessage.subscribed(to: topic)])
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        pings = context.eventLoop.scheduleRepeatedTask(initialDelay: pingInterval, delay: pingInterval) { _ in
+            bound.value.pingOrDrop()
+        }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
         unsubscribe()
+        pings?.cancel()
+        pings = nil
         self.context = nil
+    }
+
+    /// Drops a subscriber that did not answer the last ping; pings one that did.
+    private func pingOrDrop() {
+        guard let context, !closing else { return }
+        if awaitingAnswer {
+            unsubscribe()
+            context.close(promise: nil)
+            return
+        }
+        awaitingAnswer = true
+        context.writeAndFlush(
+            wrapOutboundOut(
+                WebSocketFrame(fin: true, opcode: .ping, data: context.channel.allocator.buffer(capacity: 0))),
+            promise: nil)
     }
 
     /// Writes `frames` (complete text frames) and flushes them, or closes a subscriber that has fallen too far
@@ -71,9 +104,17 @@ final class LiveFeedHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
+        awaitingAnswer = false
         switch frame.opcode {
         case .ping:
             guard !closing else { return }
+            // A pong is output like any message: a client that does not read its pongs is a slow consumer.
+            guard context.channel.isWritable else {
+                close(
+                    code: .policyViolation,
+                    reason: "slow consumer: more than \(Limits.liveBacklogBytesMax) bytes behind")
+                return
+            }
             context.writeAndFlush(
                 wrapOutboundOut(WebSocketFrame(fin: true, opcode: .pong, data: frame.unmaskedData)), promise: nil)
         case .connectionClose:
@@ -99,6 +140,10 @@ final class LiveFeedHandler: ChannelInboundHandler, RemovableChannelHandler {
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if event is ChannelShouldQuiesceEvent {
             close(code: .goingAway, reason: "server shutting down")
+        } else if let event = event as? ChannelEvent, event == .inputClosed {
+            // The client is gone (or will send nothing more): nothing can reach it once we close, so leave now.
+            unsubscribe()
+            context.close(promise: nil)
         } else {
             context.fireUserInboundEventTriggered(event)
         }
