@@ -114,6 +114,11 @@ public enum Limits {
 
     /// The largest request body the service reads, in bytes; anything larger is answered 413.
     public static let requestBodyBytesMax = 64 * 1024
+    /// How long a request body may take to arrive, from the moment the route starts reading it; past it, 408
+    /// `request_timeout` and the connection closes. With at most ``requestBodyBytesMax`` bytes, this also sets the
+    /// slowest rate accepted (about 13 KB/s for a full-size body), so a body trickled a byte at a time cannot pin a
+    /// connection for long.
+    public static let requestBodySecondsMax = 5
     /// How long a connection may sit idle (no request, or a request that stopped arriving) before it is closed, so
     /// that a stalled client can neither pin a connection nor hold up a graceful shutdown.
     public static let httpIdleTimeoutSeconds = 30

@@ -11,7 +11,8 @@ struct StressEdgeCommand: AsyncParsableCommand {
             integers, nulls, arrays for objects, dates in the wrong format, unicode edge cases, SQL-injection and \
             path-traversal strings, bad and missing tokens, other users' things, wrong content types, a huge body, \
             an oversized header, and a body that never finishes (the server must give up on it by itself, so the \
-            suite takes as long as the target's idle timeout). Each case is listed with its expected and actual \
+            suite takes as long as the target's body deadline: 5 s on Turnstile, which answers 408; elsewhere often \
+            the idle timeout). Each case is listed with its expected and actual \
             answer; any 5xx, hang or reset fails the run, and the target must answer /health afterwards.
 
             Examples:

@@ -1,4 +1,7 @@
+import NIOCore
 import NIOHTTP1
+import NIOPosix
+import TurnstileLoad
 import Testing
 import TurnstileTestSupport
 
@@ -130,6 +133,25 @@ struct LiveBadInputTests {
             let booking = try await server.send(
                 .json(.POST, "/api/v1/bookings/", ["event_id": eventID, "seat_count": 1], token: user.token))
             #expect(booking.status == 201)
+        }
+    }
+}
+
+extension LiveBadInputTests {
+    @Test("a body trickled a byte at a time is cut off at its deadline: 408 request_timeout, and the connection closes")
+    func trickledBody() async throws {
+        try await LiveServer.with { server in
+            let head =
+                "POST /api/v1/auth/register HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n"
+                + "Content-Length: 1000\r\n\r\n{\"email\":"
+            // A byte every 400 ms keeps the connection busy (so no idle timeout fires) for 16 s, far past the
+            // body's deadline; the exchange gives up on the server after 20 s.
+            let outcome = await RawExchange.send(
+                Array(head.utf8), to: try LoadTarget(parsing: "http://127.0.0.1:\(server.port)"),
+                on: MultiThreadedEventLoopGroup.singleton.next(), timeout: .seconds(20),
+                trickle: (Array(repeating: UInt8(ascii: " "), count: 40), .milliseconds(400)))
+            #expect(outcome == .answered(status: 408, contentType: "application/problem+json"))
+            #expect(try await server.send(.init(.GET, "/health")).status == 200)
         }
     }
 }

@@ -21,9 +21,12 @@ public enum RawExchange {
         case refused(String)
     }
 
-    /// Connects to `target`, writes `bytes`, and reads until the server closes or `timeout` passes.
+    /// Connects to `target`, writes `bytes`, and reads until the server closes or `timeout` passes. With `trickle`,
+    /// it then writes those bytes one at a time, `every` apart, while the connection is open: a client that keeps a
+    /// request alive without ever finishing it.
     public static func send(
-        _ bytes: [UInt8], to target: LoadTarget, on eventLoop: any EventLoop, timeout: TimeAmount
+        _ bytes: [UInt8], to target: LoadTarget, on eventLoop: any EventLoop, timeout: TimeAmount,
+        trickle: (bytes: [UInt8], every: TimeAmount)? = nil
     ) async -> Outcome {
         let collector = eventLoop.makePromise(of: Outcome.self)
         let bootstrap = ClientBootstrap(group: eventLoop).connectTimeout(.seconds(5)).channelInitializer { channel in
@@ -34,6 +37,13 @@ public enum RawExchange {
         do {
             let channel = try await bootstrap.connect(host: target.host, port: target.port).get()
             channel.writeAndFlush(ByteBuffer(bytes: bytes), promise: nil)
+            if let trickle {
+                let remaining = NIOLoopBoundBox.makeBoxSendingValue(trickle.bytes[...], eventLoop: channel.eventLoop)
+                channel.eventLoop.scheduleRepeatedTask(initialDelay: trickle.every, delay: trickle.every) { task in
+                    guard channel.isActive, let byte = remaining.value.popFirst() else { return task.cancel() }
+                    channel.writeAndFlush(ByteBuffer(bytes: [byte]), promise: nil)
+                }
+            }
         } catch {
             return .refused("\(error)")
         }

@@ -255,7 +255,7 @@ public enum EdgeCatalogue {
         EdgeCase("an unknown route", [404]) { $0.get("/api/v1/nothing-here") },
         EdgeCase(
             "a body shorter than its Content-Length, never finished", [408], silentClosePasses: true,
-            timeout: .seconds(45)
+            timeout: .seconds(20)
         ) {
             $0.raw(
                 "POST", booking,

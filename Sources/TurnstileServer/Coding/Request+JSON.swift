@@ -4,19 +4,35 @@ import NIOCore
 import TurnstileCore
 
 extension Request {
-    /// Reads the body (at most ``Limits/requestBodyBytesMax`` bytes) and decodes it as JSON.
+    /// Reads the body (at most ``Limits/requestBodyBytesMax`` bytes, within ``Limits/requestBodySecondsMax``) and
+    /// decodes it as JSON.
     ///
     /// A body that is not JSON is ``TurnstileError/malformedJSON(detail:)`` (400); JSON of the wrong shape or
     /// types is ``TurnstileError/validationFailed(field:detail:)`` (422); a declared content type other than JSON
-    /// is ``Problem/unsupportedMediaType`` (415); a body that is too large is ``Problem/payloadTooLarge`` (413).
+    /// is ``Problem/unsupportedMediaType`` (415); a body that is too large is ``Problem/payloadTooLarge`` (413); a
+    /// body that does not arrive in time is ``Problem/requestTimeout`` (408, and the connection closes).
     mutating func decodeJSON<Value: Decodable>(_ type: Value.Type) async throws -> Value {
         if let contentType = headers[.contentType], !Self.isJSON(contentType) {
             throw Problem.unsupportedMediaType(contentType)
         }
-        // A body over the limit throws NIOTooManyBytesError, which ProblemMiddleware answers 413 for every route.
-        let buffer = try await collectBody(upTo: Limits.requestBodyBytesMax)
+        let buffer = try await Self.collect(body, within: .seconds(Limits.requestBodySecondsMax))
         guard buffer.readableBytes > 0 else { throw TurnstileError.malformedJSON(detail: "the body is empty") }
         return try JSONCoding.decode(type, from: Data(buffer.readableBytesView))
+    }
+
+    /// The whole body, or ``Problem/requestTimeout`` when it has not all arrived within `deadline`. A body over the
+    /// limit throws NIOTooManyBytesError, which ProblemMiddleware answers 413 for every route.
+    static func collect(_ body: RequestBody, within deadline: Duration) async throws -> ByteBuffer {
+        try await withThrowingTaskGroup(of: ByteBuffer?.self) { group in
+            group.addTask { try await body.collect(upTo: Limits.requestBodyBytesMax) }
+            group.addTask {
+                try await Task.sleep(for: deadline)
+                return nil
+            }
+            defer { group.cancelAll() }
+            guard let first = try await group.next(), let buffer = first else { throw Problem.requestTimeout }
+            return buffer
+        }
     }
 
     /// Whether a `Content-Type` names JSON (`application/json`, or any `application/…+json` type), whatever its

@@ -264,6 +264,8 @@ enum OpenAPIDocument {
                 "required": true, "content": ["application/json": ["schema": ["$ref": "#/components/schemas/\(body)"]]],
             ]
             responses["400"] = problem("The body is not JSON.", ["malformed_json"])
+            responses["408"] = problem(
+                "The body did not arrive within \(Limits.requestBodySecondsMax) s.", ["request_timeout"])
             responses["413"] = problem(
                 "The body is larger than \(Limits.requestBodyBytesMax) bytes.", ["payload_too_large"])
             responses["415"] = problem("The body is not declared as JSON.", ["unsupported_media_type"])

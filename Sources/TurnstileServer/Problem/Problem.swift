@@ -2,6 +2,7 @@ import Foundation
 import HTTPTypes
 import Hummingbird
 import NIOCore
+import TurnstileCore
 
 /// An RFC 9457 problem: every error the service answers is one of these, as `application/problem+json`, with a
 /// stable `code` for machines and a `detail` for people. Never a stack trace, never an HTML page.
@@ -29,6 +30,9 @@ public struct Problem: Error, Equatable, Sendable, HTTPResponseError {
     public var currentStatus: String? = nil
     /// Seconds after which a retry may succeed; sent as `Retry-After` too.
     public var retryAfterSeconds: Int? = nil
+    /// Whether the connection closes after this answer (`Connection: close`): the rest of the request cannot be
+    /// trusted to arrive.
+    public var closesConnection = false
 
     public init(status: HTTPResponse.Status, code: String, title: String, detail: String) {
         self.status = status
@@ -45,6 +49,7 @@ public struct Problem: Error, Equatable, Sendable, HTTPResponseError {
     var headers: HTTPFields {
         var headers: HTTPFields = [.contentType: "application/problem+json"]
         if let retryAfterSeconds { headers[.retryAfter] = String(retryAfterSeconds) }
+        if closesConnection { headers[.connection] = "close" }
         return headers
     }
 
@@ -96,6 +101,14 @@ extension Problem {
     static let payloadTooLarge = Problem(
         status: .contentTooLarge, code: "payload_too_large", title: "Payload too large",
         detail: "The request body is larger than the service accepts.")
+
+    static let requestTimeout: Problem = {
+        var problem = Problem(
+            status: .requestTimeout, code: "request_timeout", title: "Request timeout",
+            detail: "The request body did not arrive within \(Limits.requestBodySecondsMax) s; the connection closes.")
+        problem.closesConnection = true
+        return problem
+    }()
 
     static func unsupportedMediaType(_ contentType: String) -> Problem {
         Problem(
