@@ -201,6 +201,7 @@ let package = Package(
         .testTarget(
             name: "TurnstileServerTests",
             dependencies: [
+                .product(name: "Crypto", package: "swift-crypto"),
                 "TurnstileCore",
                 "TurnstileLoad",
                 "TurnstileServer",

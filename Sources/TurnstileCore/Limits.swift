@@ -97,6 +97,9 @@ public enum Limits {
     public static let passwordLengthMax = 128
     /// How long an access token stays valid.
     public static let accessTokenLifetimeSeconds = 3_600
+    /// How far a token's `iat`, `nbf` and `exp` may lie ahead of the service's clock, for clocks that disagree a
+    /// little between instances; anything further is refused.
+    public static let accessTokenClockSkewSeconds = 60
     /// How many verified access tokens are remembered, so that a client's repeated token is not re-verified on
     /// every request; the memory is emptied when it fills.
     public static let verifiedTokensRememberedMax = 20_000

@@ -18,6 +18,10 @@ extension SQLStore {
         return rows.first.map { StoredCredentials(user: $0.user(), passwordHash: $0.string("password_hash")) }
     }
 
+    public func user(id: Int64) async throws(TurnstileError) -> User? {
+        try await read("SELECT \(Columns.user) FROM users WHERE id = ?", [SQLValue(id)]).first?.user()
+    }
+
     public func event(id: Int64) async throws(TurnstileError) -> Event? {
         try await read("SELECT \(Columns.event) FROM events WHERE id = ?", [SQLValue(id)]).first?.event()
     }

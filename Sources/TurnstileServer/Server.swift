@@ -37,7 +37,7 @@ public struct Server<Store: TurnstileStore>: Sendable {
     private func router(feeds: LiveFeeds) -> Router<TurnstileRequestContext> {
         let tokens = TokenAuthority(secret: configuration.jwtSecret, audience: store.identity)
         let hasher = PasswordHasher(rounds: configuration.passwordHashRounds)
-        let authenticate = BearerAuthMiddleware(tokens: tokens)
+        let authenticate = BearerAuthMiddleware(tokens: tokens, store: store)
         let rateLimit = configuration.rateLimit.map { RateLimitMiddleware(limiter: RateLimiter($0)) }
         let store = self.store
         let cache = configuration.readCacheEnabled ? EventReadCache { store.commitSequence } : nil

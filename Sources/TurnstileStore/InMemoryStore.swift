@@ -63,6 +63,8 @@ public final class InMemoryStore: TurnstileStore {
         state.withLock { $0.users.values.first { $0.user.email == email } }
     }
 
+    public func user(id: Int64) -> User? { state.withLock { $0.users[id]?.user } }
+
     public func event(id: Int64) -> Event? { state.withLock { $0.events[id] } }
 
     public func events(_ page: PageRequest) -> Page<Event> {

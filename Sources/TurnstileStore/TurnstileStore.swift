@@ -34,6 +34,9 @@ public protocol TurnstileStore: Service {
     /// The account and password hash for an email address (already normalised), if there is one.
     func credentials(email: String) async throws(TurnstileError) -> StoredCredentials?
 
+    /// One account, if it exists.
+    func user(id: Int64) async throws(TurnstileError) -> User?
+
     /// One event, if it exists.
     func event(id: Int64) async throws(TurnstileError) -> Event?
 

@@ -67,3 +67,38 @@ struct ValidationTests {
         #expect(throws: TurnstileError.self) { try PageRequest(page: 0, pageSize: 10) }
     }
 }
+
+@Suite("Look-alike accounts")
+struct LookAlikeAccountTests {
+    @Test(
+        "invisible and control characters are refused, naming the field and the character",
+        arguments: [
+            ("ka\u{200B}te@example.com", "U+200B"), ("ka\u{00AD}te@example.com", "U+00AD"),
+            ("\u{200F}kate@example.com", "U+200F"), ("kate\u{0}@example.com", "U+0000"),
+        ])
+    func invisible(_ email: String, _ code: String) {
+        #expect(
+            throws: TurnstileError.validationFailed(
+                field: "email", detail: "must not contain control or invisible formatting characters (found \(code))")
+        ) {
+            try Registration(email: email, username: "kate", password: "correct horse")
+        }
+        #expect(throws: TurnstileError.self) {
+            try Registration(email: "kate@example.com", username: "ka\u{200B}te", password: "correct horse")
+        }
+    }
+
+    @Test("compatibility forms and case fold to one address; letters from other scripts are refused")
+    func normalisation() throws {
+        let plain = try Registration(email: "kate@example.com", username: "kate", password: "correct horse")
+        let fullwidth = try Registration(email: "\u{FF4B}ate@example.com", username: "kate2", password: "correct horse")
+        let upper = try Registration(email: "KATE@EXAMPLE.COM", username: "kate3", password: "correct horse")
+        #expect(fullwidth.email == plain.email && upper.email == plain.email)
+        #expect(Registration.normalizedEmail("\u{FF4B}ate@example.com") == "kate@example.com", "logins fold the same")
+        for lookAlike in ["k\u{0430}te@example.com", "kat\u{0065}\u{0301}@example.com", "katé@example.com"] {
+            #expect(throws: TurnstileError.self, "\(lookAlike)") {
+                try Registration(email: lookAlike, username: "kate", password: "correct horse")
+            }
+        }
+    }
+}

@@ -1,3 +1,4 @@
+import Crypto
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -47,10 +48,20 @@ struct SecurityTests {
 
     enum BadToken: String, CaseIterable, Sendable {
         case badSignature, expired, algNone, malformed, notBearer, otherDatabase
+        case issuedInTheFuture, validFromTheFuture, livesTooLong, noSuchAccount
+    }
+
+    /// A token with `claims`, signed with the service's own secret: what someone holding the secret could make.
+    private static func signed(_ claims: String) -> String {
+        let signingInput =
+            Base64URL.encode(Data(#"{"alg":"HS256","typ":"JWT"}"#.utf8)) + "." + Base64URL.encode(Data(claims.utf8))
+        let signature = HMAC<SHA256>.authenticationCode(
+            for: Data(signingInput.utf8), using: SymmetricKey(data: secret))
+        return signingInput + "." + Base64URL.encode(Data(signature))
     }
 
     @Test(
-        "bad signature, expired, alg none, malformed, another scheme, another database: 401",
+        "bad, expired, unsigned, malformed, foreign, future, over-long or accountless tokens: 401",
         arguments: BadToken.allCases)
     func badTokens(_ kind: BadToken) async throws {
         let store = InMemoryStore()
@@ -75,6 +86,25 @@ struct SecurityTests {
             case .otherDatabase:
                 let other = TokenAuthority(secret: Self.secret, audience: "another-database")
                 header = "Bearer \(other.issue(userID: 1).token)"
+            case .issuedInTheFuture:
+                let ahead = TokenAuthority(
+                    secret: Self.secret, audience: store.identity, clock: { Date(timeIntervalSinceNow: 600) })
+                header = "Bearer \(ahead.issue(userID: 1).token)"
+            case .validFromTheFuture:
+                let now = Int64(Date().timeIntervalSince1970)
+                header =
+                    "Bearer "
+                    + Self.signed(
+                        #"{"sub":"1","aud":"\#(store.identity)","iat":\#(now),"nbf":\#(now + 600),"exp":\#(now + 900)}"#
+                    )
+            case .livesTooLong:
+                let forever = TokenAuthority(
+                    secret: Self.secret, audience: store.identity, lifetimeSeconds: 10 * 365 * 86_400)
+                header = "Bearer \(forever.issue(userID: 1).token)"
+            case .noSuchAccount:
+                // Signed right, for an account that was never made: refused on reads as well as writes.
+                let authority = TokenAuthority(secret: Self.secret, audience: store.identity)
+                header = "Bearer \(authority.issue(userID: 999).token)"
             }
             let response = try await client.execute(
                 uri: "/api/v1/credits/balance", method: .get, headers: [.authorization: header])

@@ -1,3 +1,5 @@
+import Foundation
+
 /// A validated request to open an account.
 public struct Registration: Equatable, Sendable {
     /// The email address, trimmed and lower-cased so that `A@x.io` and `a@x.io` are one account.
@@ -8,15 +10,23 @@ public struct Registration: Equatable, Sendable {
     /// Validates the raw fields of a registration.
     /// - Throws: ``TurnstileError/validationFailed(field:detail:)`` naming the first field that is wrong.
     public init(email: String, username: String, password: String) throws(TurnstileError) {
+        try Self.refuseInvisibleCharacters(in: email.trimmingWhitespace(), field: "email")
+        try Self.refuseInvisibleCharacters(in: username.trimmingWhitespace(), field: "username")
         let email = Self.normalizedEmail(email)
         try Validate.length(of: email, field: "email", in: 3...Limits.emailLengthMax)
+        // Look-alike letters from other scripts (a Cyrillic `а` for a Latin `a`) would make a second account that
+        // reads the same as the first: addresses are ASCII once normalised.
+        guard email.unicodeScalars.allSatisfy(\.isASCII) else {
+            throw .validationFailed(
+                field: "email", detail: "must be a plain ASCII address such as ada@example.com (no look-alike letters)")
+        }
         let parts = email.split(separator: "@", omittingEmptySubsequences: false)
         guard parts.count == 2, !parts[0].isEmpty, parts[1].contains("."), !parts[1].hasPrefix("."),
             !parts[1].hasSuffix("."), !email.contains(where: \.isWhitespace)
         else {
             throw .validationFailed(field: "email", detail: "must be an email address such as ada@example.com")
         }
-        let username = username.trimmingWhitespace()
+        let username = username.trimmingWhitespace().precomposedStringWithCompatibilityMapping
         try Validate.length(of: username, field: "username", in: Limits.usernameLengthMin...Limits.usernameLengthMax)
         guard username.allSatisfy({ $0.isLetter || $0.isNumber || "_.-".contains($0) }) else {
             throw .validationFailed(field: "username", detail: "may hold only letters, digits, '_', '.' and '-'")
@@ -27,8 +37,27 @@ public struct Registration: Equatable, Sendable {
         self.password = password
     }
 
-    /// An email address as accounts are keyed: trimmed and lower-cased.
+    /// An email address as accounts are keyed: trimmed, NFKC-normalised (a fullwidth `ｋ` is a `k`, a decomposed `é`
+    /// is one character) and lower-cased, so that `A@x.io`, `ａ@x.io` and `a@x.io` are one account.
     public static func normalizedEmail(_ email: String) -> String {
-        email.trimmingWhitespace().lowercased()
+        email.trimmingWhitespace().precomposedStringWithCompatibilityMapping.lowercased()
+    }
+
+    /// Refuses control characters (NUL and the like) and invisible format characters (zero-width space, soft
+    /// hyphen, direction marks), which would let two accounts look the same to a person.
+    private static func refuseInvisibleCharacters(in text: String, field: String) throws(TurnstileError) {
+        let invisible = text.unicodeScalars.first {
+            [.control, .format].contains($0.properties.generalCategory)
+        }
+        guard let invisible else { return }
+        let code = "U+" + String(invisible.value, radix: 16, uppercase: true).leftPadded(to: 4)
+        throw .validationFailed(
+            field: field, detail: "must not contain control or invisible formatting characters (found \(code))")
+    }
+}
+
+extension String {
+    fileprivate func leftPadded(to length: Int) -> String {
+        String(repeating: "0", count: max(0, length - count)) + self
     }
 }

@@ -38,14 +38,21 @@ public struct TokenAuthority: Sendable {
         let aud: String
         let iat: Int64
         let exp: Int64
+        /// Not before: never issued by this authority, but honoured when present.
+        var nbf: Int64? = nil
     }
 
     private struct Header: Decodable {
         let alg: String
     }
 
+    /// Accounts known to exist: those this authority issued tokens for, and those the store confirmed. Accounts are
+    /// never deleted, so an entry never goes stale.
+    let knownUsers = KnownUsers()
+
     /// A signed token for `userID`, and how many seconds it stays valid.
     public func issue(userID: Int64) -> (token: String, expiresInSeconds: Int) {
+        knownUsers.insert(userID)
         let now = Int64(clock().timeIntervalSince1970)
         let claims = Claims(sub: String(userID), aud: audience, iat: now, exp: now + Int64(lifetimeSeconds))
         // Encoding three plain fields cannot fail.
@@ -93,11 +100,39 @@ public struct TokenAuthority: Sendable {
             throw .unauthorized(detail: "The access token was issued for another database; log in again.")
         }
         guard claims.exp > now else { throw Self.expired }
+        // A token from the future, or one that lives longer than this service issues them for, was not made by
+        // this service as it runs now, whoever holds the secret.
+        let skew = Int64(Limits.accessTokenClockSkewSeconds)
+        guard claims.iat <= now + skew, (claims.nbf ?? now) <= now + skew else {
+            throw .unauthorized(detail: "The access token is not valid yet (issued or valid from the future).")
+        }
+        guard claims.exp - claims.iat <= Int64(lifetimeSeconds), claims.exp <= now + Int64(lifetimeSeconds) + skew
+        else {
+            throw .unauthorized(
+                detail: "The access token lives longer than the \(lifetimeSeconds) s this service issues tokens for.")
+        }
         verified.remember(token, as: VerifiedTokens.Entry(userID: userID, expiresAt: claims.exp))
         return userID
     }
 
     private static let expired = TurnstileError.unauthorized(detail: "The access token has expired; log in again.")
+}
+
+/// Account ids known to exist, so that a valid token is checked against the store once, not on every request.
+/// Bounded: emptied when full, so memory stays within ``Limits/verifiedTokensRememberedMax`` ids.
+final class KnownUsers: Sendable {
+    private let ids = Mutex<Set<Int64>>([])
+
+    func contains(_ id: Int64) -> Bool {
+        ids.withLock { $0.contains(id) }
+    }
+
+    func insert(_ id: Int64) {
+        ids.withLock { ids in
+            if ids.count >= Limits.verifiedTokensRememberedMax { ids.removeAll(keepingCapacity: true) }
+            ids.insert(id)
+        }
+    }
 }
 
 /// Tokens whose signature and claims were verified, with what they say. Bounded: emptied when full, so memory stays
