@@ -115,6 +115,15 @@ public enum Limits {
 
     // MARK: HTTP
 
+    /// The most connections the service holds at once unless `--max-connections` says otherwise; never more than
+    /// the open-file limit less ``fileHandlesReserved``. At the cap it stops accepting until one closes.
+    public static let connectionsMaxDefault = 16_384
+    /// The most connections one client address holds unless `--max-connections-per-client` says otherwise; one more
+    /// is closed at once. Behind a proxy every client shares the proxy's address: raise it there.
+    public static let connectionsPerClientMaxDefault = 1_024
+    /// Open files kept for the store, its files and the logs, never taken by connections.
+    public static let fileHandlesReserved = 128
+
     /// The largest request body the service reads, in bytes; anything larger is answered 413.
     public static let requestBodyBytesMax = 64 * 1024
     /// How long a request body may take to arrive, from the moment the route starts reading it; past it, 408

@@ -31,10 +31,17 @@ public struct Server<Store: TurnstileStore>: Sendable {
 
     /// Every HTTP route, behind the problem+json middleware (live feeds answer plain requests with 404 or 426).
     public func router() -> Router<TurnstileRequestContext> {
-        router(feeds: LiveFeeds(store: store, hub: LiveHub()))
+        router(feeds: LiveFeeds(store: store, hub: LiveHub()), gate: gate())
     }
 
-    private func router(feeds: LiveFeeds) -> Router<TurnstileRequestContext> {
+    /// The connection bounds of ``configuration``.
+    private func gate() -> ConnectionGate {
+        ConnectionGate(
+            connectionsMax: configuration.connectionsMax, connectionsPerClientMax: configuration.connectionsPerClientMax
+        )
+    }
+
+    private func router(feeds: LiveFeeds, gate: ConnectionGate) -> Router<TurnstileRequestContext> {
         let tokens = TokenAuthority(secret: configuration.jwtSecret, audience: store.identity)
         let hasher = PasswordHasher(rounds: configuration.passwordHashRounds)
         let authenticate = BearerAuthMiddleware(tokens: tokens, store: store)
@@ -43,7 +50,7 @@ public struct Server<Store: TurnstileStore>: Sendable {
         let cache = configuration.readCacheEnabled ? EventReadCache { store.commitSequence } : nil
 
         let router = Router(context: TurnstileRequestContext.self)
-        let metrics = ServiceMetrics(writes: store.writeActivity, hub: feeds.hub)
+        let metrics = ServiceMetrics(writes: store.writeActivity, hub: feeds.hub, connections: gate)
         router.add(middleware: ProblemMiddleware())
         router.add(middleware: MetricsMiddleware(metrics: metrics))
         OpsRoutes(store: store, metrics: metrics).register(on: router)
@@ -72,14 +79,20 @@ public struct Server<Store: TurnstileStore>: Sendable {
     public func application() -> some ApplicationProtocol {
         let onServerRunning = self.onServerRunning
         let feeds = LiveFeeds(store: store, hub: LiveHub(feed: store.changes))
+        let gate = gate()
+        if gate.connectionsMax < configuration.connectionsMax {
+            logger.notice(
+                "the open-file limit allows \(gate.connectionsMax) connections, not \(configuration.connectionsMax)")
+        }
         let http1 = HTTP1Channel.Configuration(idleTimeout: .seconds(Int64(Limits.httpIdleTimeoutSeconds)))
         return Application(
-            router: router(feeds: feeds),
+            router: router(feeds: feeds, gate: gate),
             server: HTTPServerBuilder { responder in
-                LiveHTTPChannel(responder: responder, configuration: http1, feeds: feeds)
+                LiveHTTPChannel(responder: responder, configuration: http1, feeds: feeds, gate: gate)
             },
             configuration: .init(
-                address: .hostname(configuration.host, port: configuration.port), serverName: "turnstile"),
+                address: .hostname(configuration.host, port: configuration.port), serverName: "turnstile",
+                availableConnectionsDelegate: gate.availability),
             services: [store],
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },
             logger: logger)

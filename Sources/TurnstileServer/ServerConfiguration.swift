@@ -1,3 +1,5 @@
+import TurnstileCore
+
 /// How the service listens and authenticates. Every default is written down here.
 public struct ServerConfiguration: Sendable {
     /// The address to listen on; loopback unless changed.
@@ -14,6 +16,10 @@ public struct ServerConfiguration: Sendable {
     public var readCacheEnabled: Bool
     /// Each authenticated user's request budget; nil turns rate limiting off.
     public var rateLimit: RateLimit?
+    /// The most connections held at once (lowered to fit the open-file limit, see ``ConnectionGate``).
+    public var connectionsMax: Int
+    /// The most connections one client address holds at once.
+    public var connectionsPerClientMax: Int
 
     /// The rounds used unless changed: about 30 ms of one core per hash here, slow enough to make guessing costly
     /// and fast enough for thousands of logins a minute.
@@ -25,7 +31,9 @@ public struct ServerConfiguration: Sendable {
         jwtSecret: [UInt8],
         passwordHashRounds: Int = ServerConfiguration.passwordHashRoundsDefault,
         readCacheEnabled: Bool = true,
-        rateLimit: RateLimit? = .default
+        rateLimit: RateLimit? = .default,
+        connectionsMax: Int = Limits.connectionsMaxDefault,
+        connectionsPerClientMax: Int = Limits.connectionsPerClientMaxDefault
     ) {
         precondition(jwtSecret.count >= 32, "an HS256 secret needs at least 32 bytes")
         precondition(passwordHashRounds >= 1, "password hashing needs at least one round")
@@ -35,5 +43,7 @@ public struct ServerConfiguration: Sendable {
         self.passwordHashRounds = passwordHashRounds
         self.readCacheEnabled = readCacheEnabled
         self.rateLimit = rateLimit
+        self.connectionsMax = connectionsMax
+        self.connectionsPerClientMax = connectionsPerClientMax
     }
 }

@@ -70,6 +70,21 @@ struct ServeCommand: AsyncParsableCommand {
             discussion: "Reads and writes alike; a write waits at most half of it for the writer."))
     var storeTimeout = DurationArgument(StoreTimeouts().writeAnswer)
 
+    @Option(
+        help: ArgumentHelp(
+            "The most client connections held at once.",
+            discussion: """
+                Never more than the open-file limit less \(Limits.fileHandlesReserved) handles kept for the store and \
+                the logs. At the cap the service stops accepting until a connection closes.
+                """))
+    var maxConnections = Limits.connectionsMaxDefault
+
+    @Option(
+        help: ArgumentHelp(
+            "The most connections one client address holds at once; one more is closed at once.",
+            discussion: "Behind a proxy every client shares the proxy's address: raise it there."))
+    var maxConnectionsPerClient = Limits.connectionsPerClientMaxDefault
+
     @Option(help: "PostgreSQL: the most pooled connections.")
     var poolSize = 16
 
@@ -85,6 +100,9 @@ struct ServeCommand: AsyncParsableCommand {
     func validate() throws {
         guard (0...65_535).contains(port) else { throw ValidationError("--port must be within 0...65535.") }
         guard passwordHashRounds >= 1 else { throw ValidationError("--password-hash-rounds must be at least 1.") }
+        guard maxConnections >= 1, maxConnectionsPerClient >= 1 else {
+            throw ValidationError("--max-connections and --max-connections-per-client must be at least 1.")
+        }
         guard storeTimeout.timeAmount >= .milliseconds(10) else {
             throw ValidationError("--store-timeout must be at least 10ms.")
         }
@@ -171,7 +189,8 @@ struct ServeCommand: AsyncParsableCommand {
     ) async throws {
         let configuration = ServerConfiguration(
             host: host, port: port, jwtSecret: secret, passwordHashRounds: passwordHashRounds,
-            readCacheEnabled: readCache, rateLimit: rateLimit.limit)
+            readCacheEnabled: readCache, rateLimit: rateLimit.limit, connectionsMax: maxConnections,
+            connectionsPerClientMax: maxConnectionsPerClient)
         let server = Server(configuration: configuration, store: store, logger: logger) { [host] port in
             // Written unbuffered: scripts and tests read this line through a pipe.
             let base = "http://\(host.contains(":") ? "[\(host)]" : host):\(port)"

@@ -31,9 +31,18 @@ struct LiveHTTPChannel: ServerChildChannel, HTTPChannelHandler {
     let responder: HTTPChannelHandler.Responder
     let configuration: HTTP1Channel.Configuration
     let feeds: LiveFeeds
+    let gate: ConnectionGate
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
-        channel.eventLoop.makeCompletedFuture {
+        // A client that holds its share of connections gets no more: this one closes before it costs anything.
+        let address = channel.remoteAddress
+        guard gate.admit(address) else {
+            channel.close(promise: nil)
+            return channel.eventLoop.makeFailedFuture(ConnectionRefused())
+        }
+        let gate = self.gate
+        channel.closeFuture.whenComplete { _ in gate.release(address) }
+        return channel.eventLoop.makeCompletedFuture {
             let firstRequest = FirstRequestGuard(idleTimeout: configuration.idleTimeout)
             let first = NIOLoopBound(firstRequest, eventLoop: channel.eventLoop)
             let feeds = self.feeds

@@ -13,6 +13,9 @@ import TurnstileStore
 /// - `turnstile_store_errors_total{operation}`: store calls that failed as unavailable (`request`), and write
 ///   batches that failed (`batch`).
 /// - `turnstile_live_subscribers`: live-feed connections now.
+/// - `turnstile_connections_open`, `turnstile_connections_refused_total` (a client past its share, closed at once)
+///   and `turnstile_connections_deferred_total` (times the server stopped accepting at its cap); see
+///   ``ConnectionGate``.
 final class ServiceMetrics: Sendable {
     private let registry = PrometheusCollectorRegistry()
     private let batchWrites: ValueHistogram
@@ -20,6 +23,10 @@ final class ServiceMetrics: Sendable {
     private let failedBatches: Counter
     private let subscribers: Gauge
     private let hub: LiveHub
+    private let connections: ConnectionGate
+    private let connectionsOpen: Gauge
+    private let connectionsRefused: Gauge
+    private let connectionsDeferred: Gauge
 
     static let requestDurationBuckets: [Duration] = [
         .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10),
@@ -44,8 +51,15 @@ final class ServiceMetrics: Sendable {
             helpText: "Requests failed because the store was unavailable, and write batches that failed.")
     }
 
-    init(writes: WriteActivity, hub: LiveHub) {
+    init(writes: WriteActivity, hub: LiveHub, connections: ConnectionGate) {
         self.hub = hub
+        self.connections = connections
+        connectionsOpen = Self.connectionGauge(registry, "open", "", "Connections open now.")
+        // Kept as gauges set from the gate's own counts when scraped: the gate counts on the event loops.
+        connectionsRefused = Self.connectionGauge(
+            registry, "refused", "total", "Connections closed at once because their client already held its share.")
+        connectionsDeferred = Self.connectionGauge(
+            registry, "deferred", "total", "Times the server stopped accepting because it held its most connections.")
         batchWrites = registry.makeValueHistogram(
             descriptor: MetricNameDescriptor(
                 namespace: "turnstile", subsystem: "write", metricName: "batch", unitName: "writes",
@@ -60,6 +74,14 @@ final class ServiceMetrics: Sendable {
         writes.observe { [batchWrites, failedBatches] count, committed in
             if committed { batchWrites.record(Double(count)) } else { failedBatches.increment() }
         }
+    }
+
+    private static func connectionGauge(
+        _ registry: PrometheusCollectorRegistry, _ name: String, _ unit: String, _ help: String
+    ) -> Gauge {
+        registry.makeGauge(
+            descriptor: MetricNameDescriptor(
+                namespace: "turnstile", subsystem: "connections", metricName: name, unitName: unit, helpText: help))
     }
 
     /// Records one answered request.
@@ -81,6 +103,9 @@ final class ServiceMetrics: Sendable {
     /// Everything, in Prometheus's text exposition format.
     func exposition() -> [UInt8] {
         subscribers.set(Double(hub.subscriberCount))
+        connectionsOpen.set(Double(connections.openCount))
+        connectionsRefused.set(Double(connections.refusedCount))
+        connectionsDeferred.set(Double(connections.deferredCount))
         return registry.emitToBuffer()
     }
 }
