@@ -95,6 +95,16 @@ public enum Limits {
     /// The shortest and longest password, in characters. The maximum keeps hashing cost bounded.
     public static let passwordLengthMin = 8
     public static let passwordLengthMax = 128
+    /// Wrong passwords an account may take before its logins slow down: after each further one it refuses logins
+    /// for twice as long as before (1 s, 2 s, 4 s, …).
+    public static let loginFailuresFree = 5
+    /// The longest an account's logins are refused after failures.
+    public static let loginLockoutSecondsMax = 900
+    /// The most accounts whose failed logins are tracked; the record is emptied when it fills.
+    public static let loginFailuresTrackedMax = 100_000
+    /// Password hashes waiting for a core; one more is answered 503 `overloaded` at once. As many as there are cores
+    /// run at a time.
+    public static let passwordHashesQueuedMax = 64
     /// How long an access token stays valid.
     public static let accessTokenLifetimeSeconds = 3_600
     /// How far a token's `iat`, `nbf` and `exp` may lie ahead of the service's clock, for clocks that disagree a

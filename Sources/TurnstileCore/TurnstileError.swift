@@ -108,7 +108,7 @@ public enum TurnstileError: Error, Equatable, Sendable {
         case .overloaded: "Too many writes are waiting; retry in a moment."
         case .storeUnavailable(let detail): "The store is unavailable: \(detail)"
         case .rateLimited(let seconds):
-            "Too many requests from this user; retry in \(seconds) s."
+            "Too many requests; retry in \(seconds) s."
         }
     }
 }

@@ -26,13 +26,30 @@ final class APISession {
         return try await eventLoop.flatSubmit { connection.send(request, timeouts: timeouts, keepBody: true) }.get()
     }
 
-    /// Sends a request that must answer `expected`, and decodes its JSON body.
+    /// Sends a request that must answer `expected`, and decodes its JSON body. Set-up is not measurement: a 429
+    /// whose `Retry-After` is short is waited out and the request sent again, as a polite client would (a target
+    /// limits sign-ups per address, say), up to ``LoadLimits/setupRateLimitedRetriesMax`` times.
     func call<Value: Decodable>(
         _ request: LoadRequest, expecting expected: Int, as type: Value.Type
     ) async throws
         -> Value
     {
-        let response = try await call(request)
+        var response = try await call(request)
+        var retries = 0
+        while response.status == 429, expected != 429, retries < LoadLimits.setupRateLimitedRetriesMax,
+            let seconds = response.headers.first(name: "Retry-After").flatMap(Int.init),
+            seconds <= LoadLimits.setupRetryAfterSecondsMax
+        {
+            retries += 1
+            try await Task.sleep(for: .seconds(max(1, seconds)))
+            response = try await call(request)
+        }
+        if response.status == 429 {
+            throw SetupError(
+                "\(request.method) \(request.path) was rate-limited (429) during set-up: the target limits requests "
+                    + "per client address; for a load test, start it with a higher limit (turnstile serve "
+                    + "--auth-rate-limit off)")
+        }
         let body = Data(response.body.readableBytesView)
         let contentType = response.headers.first(name: "Content-Type")?.lowercased() ?? ""
         if contentType.contains("html")

@@ -12,6 +12,10 @@ public enum LoadLimits {
     public static let barrierUsersMax = 10_000
     /// The most users set up at once while provisioning.
     public static let provisioningConcurrencyMax = 16
+    /// How often one set-up call answered 429 is sent again after waiting its `Retry-After`.
+    public static let setupRateLimitedRetriesMax = 60
+    /// The longest `Retry-After` set-up waits out; a longer one ends the run (exit 3) with a hint.
+    public static let setupRetryAfterSecondsMax = 5
     /// The most arrivals waiting for a connection on one event loop of an open executor.
     public static let openBacklogMax = 100_000
     /// How many encoded requests a connection remembers.

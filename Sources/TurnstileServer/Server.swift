@@ -43,9 +43,17 @@ public struct Server<Store: TurnstileStore>: Sendable {
 
     private func router(feeds: LiveFeeds, gate: ConnectionGate) -> Router<TurnstileRequestContext> {
         let tokens = TokenAuthority(secret: configuration.jwtSecret, audience: store.identity)
-        let hasher = PasswordHasher(rounds: configuration.passwordHashRounds)
+        let hasher = PasswordHasher(
+            rounds: configuration.passwordHashRounds, queuedMax: configuration.passwordHashesQueuedMax)
         let authenticate = BearerAuthMiddleware(tokens: tokens, store: store)
         let rateLimit = configuration.rateLimit.map { RateLimitMiddleware(limiter: RateLimiter($0)) }
+        let trustForwardedFor = configuration.trustForwardedFor
+        let authLimit = configuration.authRateLimit.map {
+            ClientRateLimitMiddleware(limiter: RateLimiter($0), trustForwardedFor: trustForwardedFor)
+        }
+        let readLimit = configuration.readRateLimit.map {
+            ClientRateLimitMiddleware(limiter: RateLimiter($0), trustForwardedFor: trustForwardedFor)
+        }
         let store = self.store
         let cache = configuration.readCacheEnabled ? EventReadCache { store.commitSequence } : nil
 
@@ -60,15 +68,22 @@ public struct Server<Store: TurnstileStore>: Sendable {
             let group = api.group(path).add(middleware: authenticate)
             return rateLimit.map { group.add(middleware: $0) } ?? group
         }
-        AuthRoutes(store: store, hasher: hasher, tokens: tokens).register(on: api.group("auth"))
+        /// A group whose anonymous requests spend their client address's budget, when one is set.
+        func anonymous(_ path: RouterPath, _ limit: ClientRateLimitMiddleware?) -> RouterGroup<TurnstileRequestContext>
+        {
+            let group = api.group(path)
+            return limit.map { group.add(middleware: $0) } ?? group
+        }
+        AuthRoutes(store: store, hasher: hasher, tokens: tokens).register(on: anonymous("auth", authLimit))
         EventRoutes(store: store, cache: cache).register(
-            public: api.group("events"), authenticated: authenticated("events"))
+            public: anonymous("events", readLimit), authenticated: authenticated("events"))
         BookingRoutes(store: store).register(on: authenticated("bookings"))
         ProductRoutes(store: store).register(
-            products: api.group("products"), authenticatedProducts: authenticated("products"),
+            products: anonymous("products", readLimit), authenticatedProducts: authenticated("products"),
             orders: authenticated("orders"))
         CreditRoutes(store: store).register(on: authenticated("credits"))
-        ItemRoutes(store: store).register(public: api.group("items"), authenticated: authenticated("items"))
+        ItemRoutes(store: store).register(
+            public: anonymous("items", readLimit), authenticated: authenticated("items"))
         LiveRoutes(feeds: feeds).register(items: api.group("items"), events: api.group("events"))
         return router
     }

@@ -11,11 +11,21 @@ public struct ServerConfiguration: Sendable {
     /// PBKDF2-HMAC-SHA256 rounds for new password hashes. Stored hashes carry their own count, so changing this
     /// never locks anyone out.
     public var passwordHashRounds: Int
+    /// Password hashes waiting for a core; one more is answered 503 `overloaded`.
+    public var passwordHashesQueuedMax: Int
     /// Whether event lists and details are answered from the read cache (invalidated by every write that changes
     /// them). On unless turned off, e.g. to measure the store alone.
     public var readCacheEnabled: Bool
     /// Each authenticated user's request budget; nil turns rate limiting off.
     public var rateLimit: RateLimit?
+    /// Each client address's budget for sign-ups and logins together; nil turns it off.
+    public var authRateLimit: RateLimit?
+    /// Each client address's budget for public reads (event, product and item lists and details); off unless set,
+    /// since load tests and benchmarks read from one address.
+    public var readRateLimit: RateLimit?
+    /// Whether per-client limits key on the last `X-Forwarded-For` address (the service runs behind a proxy that
+    /// sets it) rather than on the connection's peer. Off unless set: a client could otherwise name any address.
+    public var trustForwardedFor: Bool
     /// The most connections held at once (lowered to fit the open-file limit, see ``ConnectionGate``).
     public var connectionsMax: Int
     /// The most connections one client address holds at once.
@@ -30,8 +40,12 @@ public struct ServerConfiguration: Sendable {
         port: Int = 8080,
         jwtSecret: [UInt8],
         passwordHashRounds: Int = ServerConfiguration.passwordHashRoundsDefault,
+        passwordHashesQueuedMax: Int = Limits.passwordHashesQueuedMax,
         readCacheEnabled: Bool = true,
         rateLimit: RateLimit? = .default,
+        authRateLimit: RateLimit? = .authDefault,
+        readRateLimit: RateLimit? = nil,
+        trustForwardedFor: Bool = false,
         connectionsMax: Int = Limits.connectionsMaxDefault,
         connectionsPerClientMax: Int = Limits.connectionsPerClientMaxDefault
     ) {
@@ -41,8 +55,12 @@ public struct ServerConfiguration: Sendable {
         self.port = port
         self.jwtSecret = jwtSecret
         self.passwordHashRounds = passwordHashRounds
+        self.passwordHashesQueuedMax = passwordHashesQueuedMax
         self.readCacheEnabled = readCacheEnabled
         self.rateLimit = rateLimit
+        self.authRateLimit = authRateLimit
+        self.readRateLimit = readRateLimit
+        self.trustForwardedFor = trustForwardedFor
         self.connectionsMax = connectionsMax
         self.connectionsPerClientMax = connectionsPerClientMax
     }

@@ -1,17 +1,32 @@
 import Foundation
 import Hummingbird
+import NIOCore
 import TurnstileCore
 
 /// The request context of every Turnstile route: Hummingbird's core storage plus the authenticated user, which
 /// ``BearerAuthMiddleware`` sets.
-public struct TurnstileRequestContext: RequestContext {
+public struct TurnstileRequestContext: RequestContext, RemoteAddressRequestContext {
     public var coreContext: CoreRequestContextStorage
     /// The user the bearer token names; nil on routes that need no authentication.
     public var userID: Int64?
+    /// The peer of the connection: the client, or the proxy in front of it.
+    public let remoteAddress: SocketAddress?
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         userID = nil
+        remoteAddress = source.channel.remoteAddress
+    }
+
+    /// The client's address, for per-client limits: the connection's peer, or, behind a trusted proxy, the last
+    /// address of `X-Forwarded-For` (the one that proxy added; earlier ones are the client's to forge).
+    func clientAddress(of request: Request, trustForwardedFor: Bool) -> String {
+        if trustForwardedFor, let forwarded = request.headers[.init("X-Forwarded-For")!],
+            let last = forwarded.split(separator: ",").last?.trimmingCharacters(in: .whitespaces), !last.isEmpty
+        {
+            return last
+        }
+        return remoteAddress?.ipAddress ?? "unknown"
     }
 
     /// Bodies are read up to ``Limits/requestBodyBytesMax``; larger ones are answered 413.

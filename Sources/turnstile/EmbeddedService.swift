@@ -32,7 +32,7 @@ enum EmbeddedService {
         // hundreds of them quick.
         let configuration = ServerConfiguration(
             host: "127.0.0.1", port: 0, jwtSecret: (0..<32).map { _ in UInt8.random(in: 0...255, using: &random) },
-            passwordHashRounds: 1_000, readCacheEnabled: readCache)
+            passwordHashRounds: 1_000, readCacheEnabled: readCache, authRateLimit: nil)
         let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
         let server = Server(configuration: configuration, store: store, logger: logger) { port in
             portContinuation.yield(port)

@@ -72,6 +72,29 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(
         help: ArgumentHelp(
+            "Each client address's budget for sign-ups and logins together: N/s, N/min or N/h, or off.",
+            discussion: """
+                Past it, 429 with Retry-After. The default lets a burst of 200 through (a test harness provisioning \
+                accounts), then 20 a second. Each account's logins also slow down after 5 wrong passwords (1 s, \
+                2 s, 4 s, … up to 15 min), and at most one password hash per core runs at a time, 64 more queued; \
+                past that, 503 overloaded.
+                """))
+    var authRateLimit = RateLimitArgument(RateLimit.authDefault)
+
+    @Option(
+        help: ArgumentHelp(
+            "Each client address's budget for public reads (lists and details): N/s, N/min or N/h, or off.",
+            discussion: "Off unless set: load tests and benchmarks read from one address."))
+    var readRateLimit = RateLimitArgument(nil)
+
+    @Flag(
+        help: ArgumentHelp(
+            "Key per-client limits on the last X-Forwarded-For address, for a service behind a proxy that sets it.",
+            discussion: "Without a proxy that overwrites it, a client could name any address: leave it off then."))
+    var trustForwardedFor = false
+
+    @Option(
+        help: ArgumentHelp(
             "The most client connections held at once.",
             discussion: """
                 Never more than the open-file limit less \(Limits.fileHandlesReserved) handles kept for the store and \
@@ -189,7 +212,8 @@ struct ServeCommand: AsyncParsableCommand {
     ) async throws {
         let configuration = ServerConfiguration(
             host: host, port: port, jwtSecret: secret, passwordHashRounds: passwordHashRounds,
-            readCacheEnabled: readCache, rateLimit: rateLimit.limit, connectionsMax: maxConnections,
+            readCacheEnabled: readCache, rateLimit: rateLimit.limit, authRateLimit: authRateLimit.limit,
+            readRateLimit: readRateLimit.limit, trustForwardedFor: trustForwardedFor, connectionsMax: maxConnections,
             connectionsPerClientMax: maxConnectionsPerClient)
         let server = Server(configuration: configuration, store: store, logger: logger) { [host] port in
             // Written unbuffered: scripts and tests read this line through a pipe.

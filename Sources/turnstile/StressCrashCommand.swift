@@ -64,7 +64,7 @@ enum CrashCheck {
         let arguments =
             [
                 "--database", store, "--jwt-secret", secret, "--password-hash-rounds", "1", "--rate-limit",
-                "off",
+                "off", "--auth-rate-limit", "off",
             ] + serveArguments
         let running = Mutex<ChildService?>(nil)
         defer { if let child = running.withLock({ $0 }), child.process.isRunning { child.process.terminate() } }

@@ -193,7 +193,7 @@ struct SecurityTests {
 
     @Test("a bucket refills at its rate, up to its burst")
     func bucketRefills() {
-        let limiter = RateLimiter(RateLimit(requestsPerSecond: 2, burst: 2))
+        let limiter = RateLimiter<Int64>(RateLimit(requestsPerSecond: 2, burst: 2))
         let start = ContinuousClock.now
         #expect(limiter.admit(7, now: start) == nil)
         #expect(limiter.admit(7, now: start) == nil)

@@ -35,7 +35,8 @@ public struct LiveServer: Sendable {
         let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
         // One PBKDF2 round: tests provision hundreds of users, and hashing strength is not what they test.
         let configuration = ServerConfiguration(
-            host: "127.0.0.1", port: 0, jwtSecret: Array(repeating: 7, count: 32), passwordHashRounds: 1)
+            host: "127.0.0.1", port: 0, jwtSecret: Array(repeating: 7, count: 32), passwordHashRounds: 1,
+            passwordHashesQueuedMax: 100_000, authRateLimit: nil)
         let server = Server(configuration: configuration, store: store, logger: logger) { port in
             portContinuation.yield(port)
             portContinuation.finish()

@@ -57,15 +57,18 @@ struct HostileClientTests {
         #expect(try await subscribeAndDrop(4) == 0)
         let handlesBefore = try Self.openHandles(of: service.process.processIdentifier)
         let subscribers = try await subscribeAndDrop(50)
+        // Then the handles, without opening connections of our own meanwhile (the polls' close as they go). A few
+        // handles of the service's own may come and go on a busy machine; 50 leaked sockets may not.
+        let slack = 5
         let deadline = ContinuousClock.now + .seconds(5)
-        // Then the handles, without opening connections of our own meanwhile (the polls' have closed).
         var handles = Int.max
-        while handles > handlesBefore, ContinuousClock.now < deadline {
+        while handles > handlesBefore + slack, ContinuousClock.now < deadline {
             handles = try Self.openHandles(of: service.process.processIdentifier)
-            if handles > handlesBefore { try await Task.sleep(for: .milliseconds(20)) }
+            if handles > handlesBefore + slack { try await Task.sleep(for: .milliseconds(20)) }
         }
         #expect(subscribers == 0)
-        #expect(handles <= handlesBefore, "\(handles) open handles, \(handlesBefore) before the subscribers came")
+        #expect(
+            handles <= handlesBefore + slack, "\(handles) open handles, \(handlesBefore) before the subscribers came")
     }
 
     @Test("one client flooding connections gets its share; the rest are closed and counted, /health answers")
@@ -100,6 +103,20 @@ struct HostileClientTests {
                     == .answered(status: 200, contentType: "application/json; charset=utf-8"))
             #expect(try await Self.metric("turnstile_connections_deferred_total", port: service.port) ?? 0 > 0)
             #expect(service.process.isRunning)
+        }
+    }
+
+    @Test("the engine waits out a target's short 429s during set-up, and the race is still exact")
+    func rateLimitedSetUp() async throws {
+        // 10 sign-ups and logins a second from one address: 20 buyers need 40, so most wait for their Retry-After.
+        try await Self.withService(
+            openFiles: 4_096, ["--auth-rate-limit", "10/s", "--password-hash-rounds", "1"]
+        ) { service in
+            let (status, output) = try await TurnstileProcess.run([
+                "stress", "race", "--target", "http://127.0.0.1:\(service.port)", "-c", "20", "--capacity", "5",
+            ])
+            #expect(status == 0, "\(output)")
+            #expect(output.contains("Result: PASS"))
         }
     }
 

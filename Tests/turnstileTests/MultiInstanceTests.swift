@@ -143,6 +143,7 @@ struct MultiInstanceTests {
                     [
                         "serve", "--port", "0", "--database", url, "--jwt-secret", String(repeating: "s", count: 32),
                         "--password-hash-rounds", "1", "--log-level", "error", "--pool-size", "8",
+                        "--auth-rate-limit", "off",
                     ] + StoreTimeouts.patientArguments)
                 processes.append(service.process)
                 ports.append(service.port)

@@ -1,27 +1,32 @@
 import Crypto
 import Foundation
+import NIOCore
 import NIOPosix
+import TurnstileCore
 import _CryptoExtras
 
-/// Hashes passwords with PBKDF2-HMAC-SHA256 and a random 16-byte salt, off the event loops.
+/// Hashes passwords with PBKDF2-HMAC-SHA256 and a random 16-byte salt, off the event loops, at most one per core
+/// at a time and a bounded queue behind them (see ``HashingGate``).
 ///
 /// A hash is stored as `pbkdf2-sha256$<rounds>$<salt>$<key>` (base64url), so every hash carries its own cost and
 /// the configured cost can change without locking anyone out.
 public struct PasswordHasher: Sendable {
     public let rounds: Int
+    private let gate: HashingGate
     private static let scheme = "pbkdf2-sha256"
     private static let keyByteCount = 32
 
-    public init(rounds: Int) {
+    public init(rounds: Int, queuedMax: Int = Limits.passwordHashesQueuedMax) {
         precondition(rounds >= 1, "at least one round")
         self.rounds = rounds
+        gate = HashingGate(concurrency: System.coreCount, queuedMax: queuedMax)
     }
 
     /// A new salted hash of `password`.
     public func hash(_ password: String) async throws -> String {
         let salt = SymmetricKey(size: .bits128).withUnsafeBytes { Data($0) }
         let rounds = self.rounds
-        let key = try await Self.offload { try Self.derive(password, salt: salt, rounds: rounds) }
+        let key = try await offload { try Self.derive(password, salt: salt, rounds: rounds) }
         return [Self.scheme, String(rounds), Base64URL.encode(salt), Base64URL.encode(key)].joined(separator: "$")
     }
 
@@ -31,7 +36,7 @@ public struct PasswordHasher: Sendable {
         guard parts.count == 4, parts[0] == Self.scheme, let rounds = Int(parts[1]), rounds >= 1,
             let salt = Base64URL.decode(parts[2]), let expected = Base64URL.decode(parts[3])
         else { return false }
-        let key = try await Self.offload { try Self.derive(password, salt: salt, rounds: rounds) }
+        let key = try await offload { try Self.derive(password, salt: salt, rounds: rounds) }
         return safeCompare(key, expected)
     }
 
@@ -39,7 +44,7 @@ public struct PasswordHasher: Sendable {
     /// have one.
     public func verifyNothing(_ password: String) async throws {
         let rounds = self.rounds
-        _ = try await Self.offload { try Self.derive(password, salt: Data(count: 16), rounds: rounds) }
+        _ = try await offload { try Self.derive(password, salt: Data(count: 16), rounds: rounds) }
     }
 
     private static func derive(_ password: String, salt: Data, rounds: Int) throws -> Data {
@@ -49,9 +54,10 @@ public struct PasswordHasher: Sendable {
         return key.withUnsafeBytes { Data($0) }
     }
 
-    /// Hashing takes milliseconds of CPU: run it on NIO's blocking pool, not on a cooperative or event-loop thread.
-    private static func offload<Value: Sendable>(_ work: @escaping @Sendable () throws -> Value) async throws -> Value {
-        try await NIOThreadPool.singleton.runIfActive(work)
+    /// Hashing takes milliseconds of CPU: run it on NIO's blocking pool, not on a cooperative or event-loop thread,
+    /// through the gate.
+    private func offload<Value: Sendable>(_ work: @escaping @Sendable () throws -> Value) async throws -> Value {
+        try await gate.run { try await NIOThreadPool.singleton.runIfActive(work) }
     }
 
     private func safeCompare(_ lhs: Data, _ rhs: Data) -> Bool {

@@ -14,6 +14,10 @@ public struct RateLimit: Sendable, Equatable, CustomStringConvertible {
     /// whole service for itself.
     public static let `default` = RateLimit(requestsPerSecond: 500, burst: 500)
 
+    /// Sign-ups and logins from one client address: a burst that lets a test harness provision a couple of hundred
+    /// accounts at once, then 20 a second, far below what would fill the database or the CPU with password hashes.
+    public static let authDefault = RateLimit(requestsPerSecond: 20, burst: 200)
+
     public init(requestsPerSecond: Double, burst: Int) {
         precondition(requestsPerSecond > 0 && burst >= 1, "a rate limit needs a positive rate and burst")
         self.requestsPerSecond = requestsPerSecond
@@ -43,15 +47,16 @@ public struct RateLimitParseError: Error, CustomStringConvertible {
     public var description: String { "'\(text)' is not a rate: write N/s, N/min or N/h (e.g. 500/s), or off" }
 }
 
-/// The buckets of every user who sent a request lately, behind one lock: a few arithmetic operations per request.
-final class RateLimiter: Sendable {
+/// The buckets of every user (or client address) who sent a request lately, behind one lock: a few arithmetic
+/// operations per request.
+final class RateLimiter<Key: Hashable & Sendable>: Sendable {
     private struct Bucket {
         var tokens: Double
         var updatedAt: ContinuousClock.Instant
     }
 
     let limit: RateLimit
-    private let buckets = Mutex<[Int64: Bucket]>([:])
+    private let buckets = Mutex<[Key: Bucket]>([:])
 
     init(_ limit: RateLimit) {
         self.limit = limit
@@ -59,7 +64,7 @@ final class RateLimiter: Sendable {
 
     /// Takes one request from `userID`'s budget; returns nil when allowed, or the whole seconds to wait before the
     /// next request would be.
-    func admit(_ userID: Int64, now: ContinuousClock.Instant = .now) -> Int? {
+    func admit(_ userID: Key, now: ContinuousClock.Instant = .now) -> Int? {
         let limit = self.limit
         return buckets.withLock { buckets in
             // Bounded memory: when full, forget everyone (each starts again with a full bucket). Registration costs

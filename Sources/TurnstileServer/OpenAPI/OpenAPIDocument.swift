@@ -86,6 +86,9 @@ enum OpenAPIDocument {
                     responses: [
                         "201": ok("User", "The account."),
                         "409": problem("The email address is taken.", ["email_taken"]),
+                        "429": problem(
+                            "The client address's budget for sign-ups and logins is spent; see Retry-After.",
+                            ["rate_limited"]),
                     ])
             ],
             "/api/v1/auth/login": [
@@ -93,6 +96,9 @@ enum OpenAPIDocument {
                     "login", "Exchange credentials for an access token.", body: "Login",
                     responses: [
                         "200": ok("Token"), "401": problem("Wrong email address or password.", ["invalid_credentials"]),
+                        "429": problem(
+                            "The client address's budget is spent, or the account's logins are slowed after wrong "
+                                + "passwords; see Retry-After.", ["rate_limited"]),
                     ])
             ],
             "/api/v1/events/": [

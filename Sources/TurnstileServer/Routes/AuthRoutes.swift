@@ -2,11 +2,13 @@ import Hummingbird
 import TurnstileCore
 import TurnstileStore
 
-/// `POST /auth/register` and `POST /auth/login`.
+/// `POST /auth/register` and `POST /auth/login`. Each account's wrong passwords slow its logins down (see
+/// ``FailedLogins``).
 struct AuthRoutes<Store: TurnstileStore> {
     let store: Store
     let hasher: PasswordHasher
     let tokens: TokenAuthority
+    let failedLogins = FailedLogins()
 
     func register(on group: RouterGroup<TurnstileRequestContext>) {
         group.post("register") { request, _ in
@@ -21,13 +23,17 @@ struct AuthRoutes<Store: TurnstileStore> {
             var request = request
             let body = try await request.decodeJSON(LoginBody.self)
             let email = Registration.normalizedEmail(body.email)
+            if let wait = failedLogins.wait(for: email) { throw TurnstileError.rateLimited(retryAfterSeconds: wait) }
             guard let stored = try await store.credentials(email: email) else {
                 try await hasher.verifyNothing(body.password)
+                failedLogins.failed(email)
                 throw TurnstileError.invalidCredentials
             }
             guard try await hasher.verify(body.password, against: stored.passwordHash) else {
+                failedLogins.failed(email)
                 throw TurnstileError.invalidCredentials
             }
+            failedLogins.succeeded(email)
             let (token, expiresIn) = tokens.issue(userID: stored.user.id)
             return TokenResponse(accessToken: token, expiresIn: expiresIn)
         }

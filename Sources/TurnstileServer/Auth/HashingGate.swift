@@ -1,0 +1,76 @@
+import Synchronization
+import TurnstileCore
+
+/// Bounds the password hashes computed at once, and those waiting: hashing is the service's most expensive work per
+/// request, so a flood of sign-ups or logins must queue behind a fixed number of hashes, and past a short queue be
+/// turned away at once (503 `overloaded`, `Retry-After`), rather than take every core from the rest of the service.
+final class HashingGate: Sendable {
+    private struct State {
+        var running = 0
+        var waiting: [CheckedContinuation<Void, Never>] = []
+    }
+
+    let concurrency: Int
+    let queuedMax: Int
+    private let state = Mutex(State())
+
+    init(concurrency: Int, queuedMax: Int) {
+        precondition(concurrency >= 1 && queuedMax >= 0, "a hashing gate lets at least one hash through")
+        self.concurrency = concurrency
+        self.queuedMax = queuedMax
+    }
+
+    /// Hashes waiting for a place now.
+    var waitingCount: Int { state.withLock { $0.waiting.count } }
+
+    /// Runs `work` once a place is free, or throws ``TurnstileError/overloaded`` at once when the queue is full.
+    func run<Value: Sendable>(_ work: () async throws -> Value) async throws -> Value {
+        try await enter()
+        defer { leave() }
+        return try await work()
+    }
+
+    private func enter() async throws(TurnstileError) {
+        enum Admission {
+            case now
+            case wait
+            case refused
+        }
+        let admission = state.withLock { state -> Admission in
+            if state.running < concurrency {
+                state.running += 1
+                return .now
+            }
+            return state.waiting.count < queuedMax ? .wait : .refused
+        }
+        switch admission {
+        case .now: return
+        case .refused: throw .overloaded
+        case .wait:
+            await withCheckedContinuation { continuation in
+                // The place may have freed up meanwhile: take it rather than wait for a leave that already happened.
+                let resumeNow = state.withLock { state -> Bool in
+                    if state.running < concurrency {
+                        state.running += 1
+                        return true
+                    }
+                    state.waiting.append(continuation)
+                    return false
+                }
+                if resumeNow { continuation.resume() }
+            }
+        }
+    }
+
+    /// Hands the place to the next waiter (it keeps the running count), or frees it.
+    private func leave() {
+        let next = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            guard !state.waiting.isEmpty else {
+                state.running -= 1
+                return nil
+            }
+            return state.waiting.removeFirst()
+        }
+        next?.resume()
+    }
+}
