@@ -101,7 +101,7 @@ public struct Server<Store: TurnstileStore>: Sendable {
         }
         let http1 = HTTP1Channel.Configuration(idleTimeout: .seconds(Int64(Limits.httpIdleTimeoutSeconds)))
         return Application(
-            router: router(feeds: feeds, gate: gate),
+            responder: HeadResponder(base: router(feeds: feeds, gate: gate).buildResponder()),
             server: HTTPServerBuilder { responder in
                 LiveHTTPChannel(responder: responder, configuration: http1, feeds: feeds, gate: gate)
             },

@@ -57,7 +57,7 @@ struct LiveHubTests {
         _ = try written(channel)
         var code = ByteBuffer()
         code.write(webSocketErrorCode: .normalClosure)
-        try channel.writeInbound(WebSocketFrame(fin: true, opcode: .connectionClose, data: code))
+        try channel.writeInbound(Self.clientFrame(.connectionClose, code))
         loop.run()
         let echoed = try written(channel)
         #expect(echoed.map(\.opcode) == [.connectionClose])
@@ -105,7 +105,7 @@ struct LiveHubTests {
         loop.advanceTime(by: .seconds(1))
         #expect(try written(answering).map(\.opcode) == [.ping])
         #expect(try written(silent).map(\.opcode) == [.ping])
-        try answering.writeInbound(WebSocketFrame(fin: true, opcode: .pong, data: ByteBuffer()))
+        try answering.writeInbound(Self.clientFrame(.pong, ByteBuffer()))
 
         loop.advanceTime(by: .seconds(1))
         #expect(answering.isActive && !silent.isActive)
@@ -119,16 +119,50 @@ struct LiveHubTests {
         let loop = EmbeddedEventLoop()
         let flooder = try feed(hub, .item(1), on: loop)
         _ = try written(flooder)
-        try flooder.writeInbound(WebSocketFrame(fin: true, opcode: .ping, data: ByteBuffer(string: "a")))
+        try flooder.writeInbound(Self.clientFrame(.ping, ByteBuffer(string: "a")))
         #expect(try written(flooder).map(\.opcode) == [.pong])
         // The network stopped taking its bytes: the next ping is not answered, the flooder is closed.
         flooder.isWritable = false
-        try flooder.writeInbound(WebSocketFrame(fin: true, opcode: .ping, data: ByteBuffer(string: "b")))
+        try flooder.writeInbound(Self.clientFrame(.ping, ByteBuffer(string: "b")))
         let frames = try written(flooder)
         #expect(frames.map(\.opcode) == [.connectionClose])
         var data = try #require(frames.first).data
         #expect(data.readWebSocketErrorCode() == .policyViolation)
         #expect(hub.subscriberCount == 0)
+    }
+
+    @Test(
+        "frames RFC 6455 forbids a client fail the connection with 1002",
+        arguments: ["unmasked", "reserved opcode", "reserved bit"])
+    func invalidClientFrames(_ kind: String) throws {
+        let hub = LiveHub()
+        let loop = EmbeddedEventLoop()
+        let channel = try feed(hub, .item(1), on: loop)
+        _ = try written(channel)
+        let frame: WebSocketFrame =
+            switch kind {
+            case "unmasked": WebSocketFrame(fin: true, opcode: .ping, data: ByteBuffer(string: "x"))
+            case "reserved opcode":
+                WebSocketFrame(
+                    fin: true, opcode: WebSocketOpcode(encodedWebSocketOpcode: 3)!, maskKey: Self.mask,
+                    data: ByteBuffer())
+            default: WebSocketFrame(fin: true, rsv1: true, opcode: .ping, maskKey: Self.mask, data: ByteBuffer())
+            }
+        try channel.writeInbound(frame)
+        let frames = try written(channel)
+        #expect(frames.map(\.opcode) == [.connectionClose])
+        var data = try #require(frames.first).data
+        #expect(data.readWebSocketErrorCode() == .protocolError)
+        #expect(hub.subscriberCount == 0)
+    }
+
+    private static let mask: WebSocketMaskingKey = [1, 2, 3, 4]
+
+    /// A frame as a client must send it: masked.
+    private static func clientFrame(_ opcode: WebSocketOpcode, _ payload: ByteBuffer) -> WebSocketFrame {
+        var data = payload
+        data.webSocketMask(mask)
+        return WebSocketFrame(fin: true, opcode: opcode, maskKey: mask, data: data)
     }
 
     private func feed(

@@ -27,6 +27,9 @@ final class LiveFeedHandler: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = WebSocketFrame
     typealias OutboundOut = WebSocketFrame
 
+    /// Continuation, text, binary, close, ping and pong: the opcodes RFC 6455 defines.
+    private static let opcodes: Set<UInt8> = [0x0, 0x1, 0x2, 0x8, 0x9, 0xA]
+
     private let hub: LiveHub
     private let topic: LiveTopic
     private var context: ChannelHandlerContext?
@@ -105,6 +108,16 @@ final class LiveFeedHandler: ChannelInboundHandler, RemovableChannelHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
         awaitingAnswer = false
+        // RFC 6455 §5.1–5.2: a client masks every frame, sets no reserved bit (no extension was negotiated) and uses
+        // no reserved opcode; anything else fails the connection.
+        guard frame.maskKey != nil, !frame.rsv1, !frame.rsv2, !frame.rsv3,
+            Self.opcodes.contains(UInt8(webSocketOpcode: frame.opcode))
+        else {
+            close(
+                code: .protocolError, reason: "not a valid client frame (RFC 6455: masked, no reserved bits or opcodes)"
+            )
+            return
+        }
         switch frame.opcode {
         case .ping:
             guard !closing else { return }

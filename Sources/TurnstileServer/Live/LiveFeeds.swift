@@ -45,7 +45,7 @@ struct LiveFeeds: Sendable {
     /// event, the store's own problem (a 503, say) when it cannot tell. Only feed paths are asked (see
     /// ``LiveHTTPChannel``); any other is a 404 too.
     func admit(path: String) async -> Result<LiveTopic, Problem> {
-        guard let topic = Self.topic(path: path) else { return .failure(.routeNotFound(path)) }
+        guard let topic = Self.topic(path: path) else { return .failure(.routeNotFound) }
         do {
             try await requireExisting(topic)
             return .success(topic)

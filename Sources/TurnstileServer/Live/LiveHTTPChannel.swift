@@ -45,6 +45,10 @@ struct LiveHTTPChannel: ServerChildChannel, HTTPChannelHandler {
         return channel.eventLoop.makeCompletedFuture {
             let firstRequest = FirstRequestGuard(idleTimeout: configuration.idleTimeout)
             let first = NIOLoopBound(firstRequest, eventLoop: channel.eventLoop)
+            // Every HTTP request's head is checked and its bytes counted, for the connection's life; a live feed
+            // leaves HTTP behind with its upgrade, and these with it.
+            let budget = NIOLoopBound(RequestByteBudget(), eventLoop: channel.eventLoop)
+            let policy = NIOLoopBound(RequestHeadPolicy(budget: budget.value), eventLoop: channel.eventLoop)
             let feeds = self.feeds
             let upgrader = NIOTypedWebSocketServerUpgrader<Negotiated>(
                 maxFrameSize: Limits.liveFrameBytesMax,
@@ -63,6 +67,8 @@ struct LiveHTTPChannel: ServerChildChannel, HTTPChannelHandler {
                         }
                         let feed = LiveFeedHandler(hub: feeds.hub, topic: topic)
                         try channel.pipeline.syncOperations.addHandler(feed)
+                        channel.pipeline.syncOperations.removeHandler(policy.value, promise: nil)
+                        channel.pipeline.syncOperations.removeHandler(budget.value, promise: nil)
                         // A shutdown that began while the feed was looked up finds no feed handler to close.
                         if first.value.quiesced { feed.close(code: .goingAway, reason: "server shutting down") }
                         return .live(channel)
@@ -101,8 +107,10 @@ struct LiveHTTPChannel: ServerChildChannel, HTTPChannelHandler {
             // The guard must see the first request head before the upgrade handler takes it; the responder, the
             // decoder's errors before the guard does.
             let parseErrors = NIOLoopBound(ParseErrorResponder(), eventLoop: channel.eventLoop)
+            // First in the pipeline: it sees the bytes as they arrive, and its answer goes straight to the socket.
+            try sync.addHandler(budget.value, position: .first)
             try sync.addHandlers(
-                [parseErrors.value, firstRequest],
+                [policy.value, parseErrors.value, firstRequest],
                 position: .before(try sync.handler(type: NIOTypedHTTPServerUpgradeHandler<Negotiated>.self)))
             negotiated.whenComplete { _ in
                 channel.pipeline.removeHandler(first.value, promise: nil)

@@ -24,19 +24,7 @@ final class ParseErrorResponder: ChannelInboundHandler, RemovableChannelHandler 
             case .headerOverflow: .headersTooLarge
             default: .unparsableRequest
             }
-        if let body = try? problem.body() {
-            var headers = HTTPHeaders()
-            for field in problem.headers { headers.add(name: field.name.rawName, value: field.value) }
-            headers.add(name: "Content-Length", value: String(body.readableBytes))
-            headers.add(name: "Connection", value: "close")
-            let status = HTTPResponseStatus(statusCode: problem.status.code)
-            context.write(
-                wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))),
-                promise: nil)
-            context.write(wrapOutboundOut(.body(.byteBuffer(body))), promise: nil)
-            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
-        }
-        context.close(promise: nil)
+        problem.writeAndClose(context)
     }
 }
 

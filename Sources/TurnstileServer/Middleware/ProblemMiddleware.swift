@@ -38,7 +38,7 @@ extension Problem {
             // A body that broke off or is not valid HTTP: the client's fault, and its connection is gone anyway.
             self = .unparsableRequest
         case let error as HTTPError where error.status == .notFound:
-            self = .routeNotFound(path)
+            self = .routeNotFound
         case let error as any HTTPResponseError where (400..<500).contains(error.status.code):
             self.init(
                 status: error.status, code: "bad_request", title: error.status.reasonPhrase,

@@ -124,9 +124,10 @@ extension Problem {
         status: .badRequest, code: "bad_request", title: "Bad request",
         detail: "Not a valid WebSocket handshake: Sec-WebSocket-Key and Sec-WebSocket-Version: 13 are required.")
 
-    static func routeNotFound(_ path: String) -> Problem {
-        Problem(status: .notFound, code: "not_found", title: "Not found", detail: "No endpoint at \(path).")
-    }
+    /// The path is not echoed back: a client's raw bytes have no place in an answer that may be shown or logged.
+    static let routeNotFound = Problem(
+        status: .notFound, code: "not_found", title: "Not found",
+        detail: "No endpoint at this path; GET / lists where to look.")
 
     static let internalError = Problem(
         status: .internalServerError, code: "internal_error", title: "Internal error",
