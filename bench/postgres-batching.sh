@@ -33,7 +33,7 @@ run_setting() { # name extra-serve-flags instances
         local port=$((PORT + i))
         # shellcheck disable=SC2086
         "$BIN" serve --port "$port" --database "$url" --jwt-secret "$SECRET" --password-hash-rounds 1000 \
-            --rate-limit off \
+            --rate-limit off --auth-rate-limit off \
             --log-level error $flags >"$WORK/$name-$i.log" 2>&1 &
         pids+=($!)
         ports+=("$port")

@@ -28,6 +28,8 @@ public enum TurnstileError: Error, Equatable, Sendable {
     case bidTooLow(currentBidCents: Int?, minimumNextCents: Int)
     /// Bidding on the item has closed.
     case auctionClosed(itemID: Int64)
+    /// A seller may not bid on their own item: it would let them drive up the price.
+    case ownItem(itemID: Int64)
     /// A hold ran out before it was confirmed; its seats went back.
     case holdExpired(bookingID: Int64)
     /// The thing is not in a state that allows the action (shipping a pending order, confirming a cancelled
@@ -61,6 +63,7 @@ public enum TurnstileError: Error, Equatable, Sendable {
         case .creditLimitExceeded: "credit_limit_exceeded"
         case .bidTooLow: "bid_too_low"
         case .auctionClosed: "auction_closed"
+        case .ownItem: "own_item"
         case .holdExpired: "hold_expired"
         case .illegalTransition: "illegal_transition"
         case .skuTaken: "sku_taken"
@@ -96,6 +99,7 @@ public enum TurnstileError: Error, Equatable, Sendable {
                 "The starting price is \(minimumNext) cents; the first bid must be at least that."
             }
         case .auctionClosed(let itemID): "Bidding on item \(itemID) has closed."
+        case .ownItem(let itemID): "Item \(itemID) is yours: a seller may not bid on their own item."
         case .holdExpired(let bookingID):
             "The hold on booking \(bookingID) ran out before it was confirmed; its seats went back."
         case .illegalTransition(let entity, let id, let status, let action):

@@ -14,8 +14,10 @@ struct LiveFeedTests {
     @Test("every subscriber receives every accepted bid, in order, numbered by seq")
     func everySubscriberEveryBid() async throws {
         try await LiveServer.with { server in
-            let users = try await server.provisionUsers(30)
-            let itemID = try await createItem(on: server, token: users[0].token)
+            // Thirty bidders, and a seller of their own (a seller may not bid on their own item).
+            let provisioned = try await server.provisionUsers(31)
+            let users = Array(provisioned.prefix(30))
+            let itemID = try await createItem(on: server, token: provisioned[30].token)
             let subscribers = try await (0..<20).asyncMap { _ in
                 try await Subscriber.open(port: server.port, path: "/api/v1/items/\(itemID)/live")
             }

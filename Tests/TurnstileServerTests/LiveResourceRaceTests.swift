@@ -66,11 +66,13 @@ struct LiveResourceRaceTests {
     @Test("many bidders at once: accepted bids strictly increase, the item's highest is the largest accepted")
     func bidders() async throws {
         try await LiveServer.with { server in
-            let users = try await server.provisionUsers(60)
+            // Sixty bidders, and a seller of their own (a seller may not bid on their own item).
+            let provisioned = try await server.provisionUsers(61)
+            let users = Array(provisioned.prefix(60))
             let created = try await server.send(
                 .json(
                     .POST, "/api/v1/items/", ["title": "Lamp", "starting_price_cents": 100, "min_increment_cents": 10],
-                    token: users[0].token))
+                    token: provisioned[60].token))
             let itemID = try #require(created.json["id"] as? Int)
             // Every bidder offers a different amount, so the order of arrival decides which are accepted.
             let responses = try await server.race(

@@ -58,7 +58,7 @@ struct OpenAPIDocumentTests {
             "sold_out", "insufficient_stock", "insufficient_credits", "credit_limit_exceeded", "bid_too_low",
             "auction_closed", "hold_expired", "illegal_transition", "sku_taken", "waitlist_full",
             "idempotency_key_reused", "overloaded", "store_unavailable", "rate_limited", "payload_too_large",
-            "unsupported_media_type", "upgrade_required", "bad_request", "request_timeout",
+            "unsupported_media_type", "upgrade_required", "bad_request", "request_timeout", "own_item",
         ]
         let statusWords: Set<String> = [
             "held", "confirmed", "cancelled", "expired", "pending", "paid", "shipped", "topup", "deduct",

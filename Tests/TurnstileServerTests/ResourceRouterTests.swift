@@ -4,6 +4,7 @@ import Hummingbird
 import HummingbirdTesting
 import NIOCore
 import Testing
+import TurnstileCore
 import TurnstileStore
 
 @testable import TurnstileServer
@@ -102,20 +103,43 @@ struct ResourceRouterTests {
         }
     }
 
-    @Test("bids: 201 when highest, 409 bid_too_low with the current bid and the least next, 410 once closed")
+    /// Registers and logs in a second user, `name`, beside the client's own.
+    private func anotherUser(_ api: Client, _ name: String) async throws -> Client {
+        let plain = Client(client: api.client, headers: [.contentType: "application/json"])
+        let credentials = ["email": "\(name)@example.com", "password": "correct horse"]
+        _ = try await plain.call(.post, "/api/v1/auth/register", credentials.merging(["username": name]) { $1 })
+        let token = try #require(
+            try await plain.call(.post, "/api/v1/auth/login", credentials).json["access_token"] as? String)
+        return Client(
+            client: api.client, headers: [.contentType: "application/json", .authorization: "Bearer \(token)"])
+    }
+
+    @Test("bids: 201 when highest, 409 bid_too_low or own_item, 422 past the top, 410 once closed")
     func bids() async throws {
-        try await withClient { api in
-            let item = try await api.call(
+        try await withClient { seller in
+            let bidder = try await anotherUser(seller, "bob")
+            let item = try await seller.call(
                 .post, "/api/v1/items/", ["title": "Lamp", "starting_price_cents": 100, "min_increment_cents": 10])
             let itemID = try #require(item.json["id"] as? Int)
             #expect(item.json["current_bid_cents"] is NSNull && item.json["min_next_cents"] as? Int == 100)
-            #expect(try await api.call(.post, "/api/v1/items/\(itemID)/bids", ["amount_cents": 100]).status == 201)
-            let low = try await api.call(.post, "/api/v1/items/\(itemID)/bids", ["amount_cents": 105])
+            let own = try await seller.call(.post, "/api/v1/items/\(itemID)/bids", ["amount_cents": 500])
+            #expect(own.status == 409 && own.json["code"] as? String == "own_item")
+            #expect(try await bidder.call(.post, "/api/v1/items/\(itemID)/bids", ["amount_cents": 100]).status == 201)
+            let low = try await bidder.call(.post, "/api/v1/items/\(itemID)/bids", ["amount_cents": 105])
             #expect(
                 low.status == 409 && low.json["current_bid_cents"] as? Int == 100
                     && low.json["min_next_cents"] as? Int == 110)
-            let state = try await api.call(.get, "/api/v1/items/\(itemID)").json
-            #expect(state["bid_count"] as? Int == 1 && state["highest_bidder"] as? Int == 1)
+            let state = try await bidder.call(.get, "/api/v1/items/\(itemID)").json
+            #expect(state["bid_count"] as? Int == 1 && state["highest_bidder"] as? Int == 2)
+            // The highest bid leaves room for the increment: an auction can always be outbid.
+            let top = try await bidder.call(
+                .post, "/api/v1/items/\(itemID)/bids", ["amount_cents": Limits.priceCentsMax])
+            #expect(top.status == 422 && top.json["field"] as? String == "amount_cents")
+            #expect(
+                try await bidder.call(
+                    .post, "/api/v1/items/\(itemID)/bids", ["amount_cents": Limits.priceCentsMax - 10]
+                ).status == 201)
+            let api = seller
             let past = try await api.call(
                 .post, "/api/v1/items/",
                 [

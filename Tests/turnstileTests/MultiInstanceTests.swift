@@ -71,11 +71,13 @@ struct MultiInstanceTests {
     @Test("60 bidders split across two instances: accepted bids strictly increase and are numbered 1…n")
     func bidsAcrossInstances() async throws {
         try await withTwoInstances { ports in
-            let users = try await Self.provision(60, on: ports[0])
+            // Sixty bidders, and a seller of their own (a seller may not bid on their own item).
+            let provisioned = try await Self.provision(61, on: ports[0])
+            let users = Array(provisioned.prefix(60))
             let created = try await send(
                 .json(
                     .POST, "/api/v1/items/", ["title": "Lamp", "starting_price_cents": 100, "min_increment_cents": 10],
-                    token: users[0].token), to: ports[1])
+                    token: provisioned[60].token), to: ports[1])
             let itemID = try #require(created.json["id"] as? Int)
             let responses = try await Self.race(
                 users.enumerated().map { index, user in

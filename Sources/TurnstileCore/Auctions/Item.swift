@@ -47,9 +47,19 @@ public struct Item: Equatable, Sendable {
         return endsAt <= now
     }
 
+    /// The highest bid the item accepts: one that leaves room for the increment, so that it can always be outbid.
+    public var maximumBidCents: Int { Limits.priceCentsMax - minIncrementCents }
+
     /// Judges a bid of `amountCents` by `bidderID` at `now`: the accepted bid and the item after it, or why not.
     public func judge(amountCents: Int, bidderID: Int64, at now: Date) -> Result<(Item, Bid), TurnstileError> {
         if isClosed(at: now) { return .failure(.auctionClosed(itemID: id)) }
+        guard bidderID != sellerID else { return .failure(.ownItem(itemID: id)) }
+        guard amountCents <= maximumBidCents else {
+            return .failure(
+                .validationFailed(
+                    field: "amount_cents", detail: "must be at most \(maximumBidCents), so that it can still be outbid")
+            )
+        }
         guard amountCents >= minimumNextBidCents else {
             return .failure(.bidTooLow(currentBidCents: currentBidCents, minimumNextCents: minimumNextBidCents))
         }
@@ -92,8 +102,10 @@ public struct NewItem: Equatable, Sendable {
         title: String, startingPriceCents: Int, minIncrementCents: Int, endsAt: Date?, now: Date
     ) throws(TurnstileError) {
         self.title = try Validate.text(title, field: "title", lengthMax: Limits.itemTitleLengthMax)
-        try Validate.number(startingPriceCents, field: "starting_price_cents", in: 1...Limits.priceCentsMax)
-        try Validate.number(minIncrementCents, field: "min_increment_cents", in: 1...Limits.priceCentsMax)
+        try Validate.number(minIncrementCents, field: "min_increment_cents", in: 1...Limits.priceCentsMax - 1)
+        // The starting price is a bid's floor, and even it must leave room to be outbid.
+        try Validate.number(
+            startingPriceCents, field: "starting_price_cents", in: 1...Limits.priceCentsMax - minIncrementCents)
         if let endsAt {
             guard Limits.eventDateSecondsRange.contains(endsAt.timeIntervalSince1970) else {
                 throw .validationFailed(field: "ends_at", detail: "must be between 1970-01-01 and 9999-12-31")

@@ -37,10 +37,12 @@ public struct BidsSuite: Sendable {
         let bidders = Array(users.prefix(contest.bidders))
         context.progress?.note("\(contest.name): \(bidders.count) bidders on one item, \(contest.rounds) rounds")
         let session = context.session()
+        // A seller of its own: a seller may not bid on their own item.
+        let seller = try await context.provision(1)[0]
         let item = try await session.call(
             TurnstileAPI.createItem(
                 title: contest.name, startingPriceCents: Self.startingPriceCents,
-                minIncrementCents: Self.incrementCents, token: bidders[0].token),
+                minIncrementCents: Self.incrementCents, token: seller.token),
             expecting: 201, as: TurnstileAPI.Item.self)
 
         var phase: PhaseReport?

@@ -53,9 +53,11 @@ public struct FanoutSuite: Sendable {
                     + "raise the hard limit (ulimit -Hn) or use fewer --connections")
         }
         let session = context.session()
+        // A seller of its own: a seller may not bid on their own item.
+        let seller = try await context.provision(1)[0]
         let item = try await session.call(
             TurnstileAPI.createItem(
-                title: shape.name, startingPriceCents: 100, minIncrementCents: 1, token: bidder.token),
+                title: shape.name, startingPriceCents: 100, minIncrementCents: 1, token: seller.token),
             expecting: 201, as: TurnstileAPI.Item.self)
         let memoryBefore = residentMemory?()
         let tally = FanoutTally(bids: shape.bids, expected: shape.connections * shape.bids)

@@ -216,7 +216,9 @@ enum OpenAPIDocument {
                     "bid", "Bid on an item: at least its next minimum.", auth: true, id: "item", body: "NewBid",
                     responses: [
                         "201": ok("Bid", "The accepted bid, numbered by seq."),
-                        "409": problem("The bid is below the next minimum.", ["bid_too_low"]),
+                        "409": problem(
+                            "The bid is below the next minimum, or the bidder is the seller.",
+                            ["bid_too_low", "own_item"]),
                         "410": problem("Bidding has closed.", ["auction_closed"]),
                     ]),
             ],

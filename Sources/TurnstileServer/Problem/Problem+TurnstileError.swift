@@ -20,6 +20,7 @@ extension Problem {
             case .creditLimitExceeded: (.unprocessableContent, "Credit limit exceeded")
             case .bidTooLow: (.conflict, "Bid too low")
             case .auctionClosed: (.gone, "Auction closed")
+            case .ownItem: (.conflict, "Own item")
             case .holdExpired: (.gone, "Hold expired")
             case .illegalTransition: (.conflict, "Illegal transition")
             case .skuTaken: (.conflict, "SKU taken")
