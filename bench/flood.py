@@ -149,11 +149,25 @@ while sent < 100 * 1024 * 1024:
         break
     if sent % (8 * 1024 * 1024) < len(frame) * 512:
         rss_peak = max(rss_peak, rss_mib())
+# Now read what the server sent: pongs until it fell behind, then a close frame with 1008, then the end.
+told_slow, ended = False, False
+s.settimeout(5)
+received = b""
+try:
+    while len(received) < 256 * 1024 * 1024:
+        chunk = s.recv(1 << 20)
+        if not chunk:
+            ended = True
+            break
+        received = received[-64:] + chunk
+        told_slow = told_slow or b"\x03\xf0slow consumer" in received
+except OSError:
+    ended = True
 s.close()
-time.sleep(1)
 row(
-    f"ping flood: {sent / 1048576:.1f} MB sent, {'closed by the server' if closed else 'never closed'}",
-    f"peak {rss_peak:.0f} MiB", health_ms(), f"{rss_mib():.0f} after")
+    f"ping flood: {sent / 1048576:.1f} MB of pings, never reading",
+    ("closed with 1008 slow consumer" if told_slow else "no 1008") + (", connection ended" if ended else "")
+    + f"; peak {rss_peak:.0f} MiB", health_ms(), f"{rss_mib():.0f} after")
 
 # 4. 200 request bodies trickled a byte every 500 ms: each is cut off at the body deadline.
 trickling = []

@@ -65,33 +65,34 @@ public struct OpenExecutor: Sendable {
             counts.late += part.late
             counts.dropped += part.dropped
             counts.arrivals += part.arrivals
+            counts.answered += part.answered
+            counts.busyNanoseconds += part.busyNanoseconds
         }
         ticker?.cancel()
         var report = await recorders.phaseReport(
             phaseName, executor: "open", startedAt: startedAt, users: connectionsMax, lateStarts: counts.late,
             droppedStarts: counts.dropped)
-        if counts.dropped > 0 {
-            report.warnings.append(capacityWarning(counts, latency: report.overall.latency))
-        }
+        if counts.dropped > 0 { report.warnings.append(capacityWarning(counts)) }
         return report
     }
 
     /// Says that the connections could not carry the rate, and about how many would (Little's law: connections in
-    /// use = arrival rate × time each request holds one).
-    private func capacityWarning(_ counts: Pacer.Counts, latency: LatencyHistogram) -> String {
+    /// use = arrival rate × the time each request holds one, from its send to its answer — not its latency, which
+    /// runs from its intended start and so includes the wait for a connection).
+    private func capacityWarning(_ counts: Pacer.Counts) -> String {
         let rateAsked = max(rate, rateEnd ?? rate)
         var text =
             "\(connectionsMax) connections could not carry \(Format.rate(rateAsked)): \(counts.dropped) of "
             + "\(counts.arrivals) arrivals were dropped"
-        guard latency.count > 0 else { return text + "; no request was answered" }
-        let seconds = latency.mean / 1e6
-        // A quarter more than the bare product, for the latency's spread around its mean.
+        guard counts.answered > 0, counts.busyNanoseconds > 0 else { return text + "; no request was answered" }
+        let seconds = Double(counts.busyNanoseconds) / Double(counts.answered) / 1e9
+        // A quarter more than the bare product, for the service time's spread around its mean.
         let needed = Int((rateAsked * seconds * 1.25).rounded(.up))
         text +=
-            "; at a mean latency of \(Format.microseconds(latency.mean)) each connection carries about "
-            + "\(Format.rate(1 / seconds))"
+            "; each request held its connection \(Format.microseconds(seconds * 1e6)) on average, so a connection "
+            + "carries about \(Format.rate(1 / seconds))"
         if needed > connectionsMax {
-            text += ", so about \(needed) connections would (-c \(needed))"
+            text += ": about \(needed) connections would (-c \(needed))"
         } else {
             text += ": the connections sufficed in theory, so the target or this machine could not keep up"
         }
@@ -116,6 +117,9 @@ private final class Pacer {
         var dropped: UInt64 = 0
         /// Arrivals generated before the deadline, sent or not.
         var arrivals: UInt64 = 0
+        /// Requests that completed (answered or not), and the time they held their connections, send to end.
+        var answered: UInt64 = 0
+        var busyNanoseconds: Int64 = 0
     }
 
     private let loopIndex: Int
@@ -265,8 +269,11 @@ private final class Pacer {
         if NIODeadline.now() - intended > OpenExecutor.lateness { counts.late += 1 }
         let request = nextRequest()
         inFlight += 1
+        let sentAt = NIODeadline.now()
         connection.send(request, timeouts: timeouts) { result in
             self.inFlight -= 1
+            self.counts.answered += 1
+            self.counts.busyNanoseconds += (NIODeadline.now() - sentAt).nanoseconds
             self.recorder.record(
                 request, start: intended, end: .now(), result: result)
             if case .success = result, connection.isReusable {
