@@ -20,6 +20,9 @@ public enum Limits {
 
     /// The most seats one booking may claim.
     public static let bookingSeatCountMax = 10
+    /// The most seats one user may hold, have booked and wait for on one event, unless the event was created with
+    /// `max_seats_per_user`: so that one account cannot corner an event with holds, bookings or waitlist places.
+    public static let seatsPerUserPerEventDefault = 10
     /// The longest `Idempotency-Key` header value, in characters.
     public static let idempotencyKeyLengthMax = 128
     /// The most bookings `GET /api/v1/bookings/` returns for one user (newest first).

@@ -18,6 +18,8 @@ public enum TurnstileError: Error, Equatable, Sendable {
     case unauthorized(detail: String)
     /// Fewer seats remain than the claim asked for.
     case soldOut(requested: Int, available: Int)
+    /// The user would hold, have booked and wait for more seats of the event than one person may.
+    case userLimitReached(eventID: Int64, limit: Int, held: Int, requested: Int)
     /// Fewer units are in stock than the order asked for.
     case insufficientStock(requested: Int, available: Int)
     /// The credit balance is smaller than the deduction asked for.
@@ -58,6 +60,7 @@ public enum TurnstileError: Error, Equatable, Sendable {
         case .invalidCredentials: "invalid_credentials"
         case .unauthorized: "unauthorized"
         case .soldOut: "sold_out"
+        case .userLimitReached: "user_limit_reached"
         case .insufficientStock: "insufficient_stock"
         case .insufficientCredits: "insufficient_credits"
         case .creditLimitExceeded: "credit_limit_exceeded"
@@ -86,6 +89,9 @@ public enum TurnstileError: Error, Equatable, Sendable {
         case .unauthorized(let detail): detail
         case .soldOut(let requested, let available):
             "Only \(available) seat\(available == 1 ? "" : "s") left; \(requested) requested."
+        case .userLimitReached(let eventID, let limit, let held, let requested):
+            "One person may have at most \(limit) seats of event \(eventID), held, booked or waited for; you have "
+                + "\(held), and asked for \(requested) more."
         case .insufficientStock(let requested, let available):
             "Only \(available) unit\(available == 1 ? "" : "s") in stock; \(requested) requested."
         case .insufficientCredits(let requested, let balance):

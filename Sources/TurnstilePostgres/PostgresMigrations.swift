@@ -157,7 +157,14 @@ enum PostgresMigrations {
             CREATE TRIGGER bids_strictly_increase BEFORE INSERT ON bids
             FOR EACH ROW EXECUTE FUNCTION bids_strictly_increase()
             """,
-        ]
+        ],
+        // 5: each event's per-person limit on seats held, booked and waited for, as in SQLite's schema v5.
+        [
+            """
+            ALTER TABLE events ADD COLUMN max_seats_per_user BIGINT NOT NULL DEFAULT 10
+                CHECK (max_seats_per_user > 0)
+            """
+        ],
     ]
 
     /// A lock number only Turnstile's migrations take, so instances starting together migrate one at a time.

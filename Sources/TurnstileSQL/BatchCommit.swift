@@ -91,7 +91,7 @@ enum Tables {
         [
             SQLValue($0.id), .text($0.title), SQLValue($0.description), SQLValue($0.date),
             SQLValue($0.location), SQLValue($0.seatCount), SQLValue($0.availableSeats),
-            SQLValue($0.organizerID), SQLValue($0.createdAt),
+            SQLValue($0.organizerID), SQLValue($0.createdAt), SQLValue($0.seatsPerUserMax),
         ]
     }
 

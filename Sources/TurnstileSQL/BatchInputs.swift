@@ -58,6 +58,7 @@ enum BatchInputs {
         }
 
         try await loadBalances(of: needs, into: &inputs, reader: reader)
+        try await loadUserSeats(needs.userEvents, into: &inputs, on: writer)
         for row in try await reader.rows(
             "SELECT \(Columns.item) FROM items", where: "id", in: needs.itemIDs, locking: true)
         {
@@ -82,10 +83,12 @@ enum BatchInputs {
             }
         }
         for row in try await reader.rows(
-            "SELECT id, seat_count, available_seats FROM events", where: "id", in: eventIDs, locking: true)
+            "SELECT id, seat_count, available_seats, max_seats_per_user FROM events", where: "id", in: eventIDs,
+            locking: true)
         {
             inputs.balances[.seats(eventID: row.int64("id"))] = ResourceBalance(
                 capacity: row.int("seat_count"), remaining: row.int("available_seats"))
+            inputs.seatsPerUserMax[row.int64("id")] = row.int("max_seats_per_user")
         }
         for row in try await reader.rows(
             "SELECT \(Columns.product) FROM products", where: "id", in: productIDs, locking: true)
@@ -103,6 +106,31 @@ enum BatchInputs {
         {
             inputs.balances[.credits(userID: row.int64("user_id"))] = ResourceBalance(
                 capacity: row.int("total"), remaining: row.int("balance"))
+        }
+    }
+
+    /// The seats each user of `shares` holds, has booked and waits for on its event: two statements, each over the
+    /// batch's users and events (a superset of the pairs, narrowed here).
+    private static func loadUserSeats(
+        _ shares: Set<UserEvent>, into inputs: inout BatchPlan.Inputs, on writer: some SQLSession
+    ) async throws {
+        guard !shares.isEmpty else { return }
+        for share in shares { inputs.userSeats[share] = 0 }
+        let users = Array(Set(shares.map(\.userID))).map { SQLValue($0) }
+        let events = Array(Set(shares.map(\.eventID))).map { SQLValue($0) }
+        for (table, live) in [("bookings", "status IN ('held', 'confirmed')"), ("waitlist", "status = 'waiting'")] {
+            let rows = try await writer.query(
+                """
+                SELECT user_id, event_id, CAST(SUM(seat_count) AS BIGINT) AS seats FROM \(table)
+                WHERE \(live) AND user_id IN \(Columns.placeholders(users.count))
+                    AND event_id IN \(Columns.placeholders(events.count))
+                GROUP BY user_id, event_id
+                """, users + events)
+            for row in rows {
+                let share = UserEvent(userID: row.int64("user_id"), eventID: row.int64("event_id"))
+                guard shares.contains(share) else { continue }
+                inputs.userSeats[share, default: 0] += row.int("seats")
+            }
         }
     }
 

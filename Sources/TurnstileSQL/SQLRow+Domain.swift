@@ -34,7 +34,7 @@ extension SQLRow {
             id: int64("id"), title: string("title"), description: optionalString("description"),
             date: date("date_ms"), location: optionalString("location"), seatCount: int("seat_count"),
             availableSeats: int("available_seats"), organizerID: int64("organizer_id"),
-            createdAt: date("created_at_ms"))
+            createdAt: date("created_at_ms"), seatsPerUserMax: int("max_seats_per_user"))
     }
 
     public func optionalInt64(_ column: String) -> Int64? {
@@ -102,7 +102,8 @@ extension SQLRow {
 enum Columns {
     static let user = "id, email, username, created_at_ms"
     static let event =
-        "id, title, description, date_ms, location, seat_count, available_seats, organizer_id, created_at_ms"
+        "id, title, description, date_ms, location, seat_count, available_seats, organizer_id, created_at_ms, "
+        + "max_seats_per_user"
     static let booking = "id, user_id, event_id, seat_count, status, expires_at_ms, created_at_ms"
     static let product = "id, sku, name, price_cents, stock_total, stock, created_at_ms"
     static let order = "id, user_id, product_id, quantity, total_cents, status, created_at_ms"

@@ -201,6 +201,14 @@ enum SQLiteMigrations {
             BEGIN SELECT RAISE(ABORT, 'an accepted bid must come after and beat every earlier bid on its item'); END
             """,
         ],
+        // 5: each event's per-person limit on seats held, booked and waited for (issue 13); events made before it
+        // get the service's default.
+        [
+            """
+            ALTER TABLE events ADD COLUMN max_seats_per_user INTEGER NOT NULL DEFAULT 10
+                CHECK (max_seats_per_user > 0)
+            """
+        ],
     ]
 
     /// Brings the database up to the newest schema, one transaction per migration.

@@ -1,6 +1,17 @@
 import Foundation
 import TurnstileCore
 
+/// One user's share of one event: the seats they hold, have booked and wait for there.
+public struct UserEvent: Hashable, Sendable {
+    public let userID: Int64
+    public let eventID: Int64
+
+    public init(userID: Int64, eventID: Int64) {
+        self.userID = userID
+        self.eventID = eventID
+    }
+}
+
 extension BatchPlan {
     /// What a batch's decisions depend on, for the store to read.
     public struct Needs: Equatable, Sendable {
@@ -21,6 +32,8 @@ extension BatchPlan {
         public var skus: Set<String> = []
         /// Events whose waitlist the batch may join or offer seats to.
         public var waitlistEventIDs: Set<Int64> = []
+        /// The users and events of the batch's bookings, whose share against the per-person limit must be known.
+        public var userEvents: Set<UserEvent> = []
         /// Whether the batch releases every hold that ran out, not only those of the events it touches.
         public var sweepsHolds = false
 
@@ -91,6 +104,11 @@ extension BatchPlan {
         public var waitlists: [Int64: [WaitlistEntry]]
         /// The accounts of ``Needs/userIDs`` that exist.
         public var knownUserIDs: Set<Int64>
+        /// For each of ``Needs/userEvents``: the seats the user holds or has booked (live bookings, holds that ran out
+        /// included: the plan releases those first) and waits for (waiting waitlist entries) on the event.
+        public var userSeats: [UserEvent: Int] = [:]
+        /// The per-person limit of each event whose seats are claimed (``Event/seatsPerUserMax``).
+        public var seatsPerUserMax: [Int64: Int] = [:]
         /// The emails and SKUs of ``Needs`` that are taken.
         public var takenEmails: Set<String>
         public var takenSKUs: Set<String>
@@ -165,14 +183,16 @@ extension BatchPlan {
             }
             switch command {
             case .register(let registration, _): needs.emails.insert(registration.email)
-            case .book(let request) where request.joinsWaitlist: needs.waitlistEventIDs.insert(request.eventID)
+            case .book(let request):
+                needs.userEvents.insert(UserEvent(userID: request.claim.userID, eventID: request.eventID))
+                if request.joinsWaitlist { needs.waitlistEventIDs.insert(request.eventID) }
             case .cancelBooking(let id, _), .confirmBooking(let id, _): needs.bookingIDs.insert(id)
             case .expireHolds: needs.sweepsHolds = true
             case .createProduct(let product, _): needs.skus.insert(product.sku)
             case .advanceOrder(let id, _, _): needs.orderIDs.insert(id)
             case .topUp(let request): needs.resources.insert(.credits(userID: request.userID))
             case .bid(let request): needs.itemIDs.insert(request.itemID)
-            case .book, .createEvent, .placeOrder, .deduct, .createItem: break
+            case .createEvent, .placeOrder, .deduct, .createItem: break
             }
         }
         return needs

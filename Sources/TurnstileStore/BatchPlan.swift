@@ -89,11 +89,12 @@ public struct BatchPlan: Sendable {
         let event = Event(
             id: inputs.nextIDs.take(\.event), title: new.title, description: new.description, date: new.date,
             location: new.location, seatCount: new.seatCount, availableSeats: new.seatCount,
-            organizerID: organizerID, createdAt: inputs.now)
+            organizerID: organizerID, createdAt: inputs.now, seatsPerUserMax: new.seatsPerUserMax)
         effects.events.append(event)
         allocator.add(
             .seats(eventID: event.id), balance: ResourceBalance(capacity: event.seatCount, remaining: event.seatCount))
         inputs.waitlists[event.id] = []
+        inputs.seatsPerUserMax[event.id] = event.seatsPerUserMax
         return .success(.event(event))
     }
 
@@ -159,7 +160,33 @@ public struct BatchPlan: Sendable {
         }
     }
 
+    /// A booking: refused at once when it would take its user past the event's per-person limit (seats held, booked
+    /// and waited for together), unless it repeats an earlier grant under its idempotency key; then a claim, which
+    /// may join the waitlist instead.
     private mutating func book(_ request: BookingRequest) -> WriteResult {
+        let share = UserEvent(userID: request.claim.userID, eventID: request.eventID)
+        let repeatsGrant = request.claim.idempotencyRef.map { ref in
+            inputs.storedGrants[ref] != nil || effects.claimKeys.contains { $0.ref == ref }
+        }
+        if repeatsGrant != true, let limit = inputs.seatsPerUserMax[request.eventID] {
+            let held = inputs.userSeats[share, default: 0]
+            guard held + request.claim.amount <= limit else {
+                return .failure(
+                    .userLimitReached(
+                        eventID: request.eventID, limit: limit, held: held, requested: request.claim.amount))
+            }
+        }
+        let result = claimSeats(request)
+        if case .success(.booking(let outcome)) = result {
+            switch outcome {
+            case .created, .waitlisted: inputs.userSeats[share, default: 0] += request.claim.amount
+            case .replayed: break
+            }
+        }
+        return result
+    }
+
+    private mutating func claimSeats(_ request: BookingRequest) -> WriteResult {
         claim(
             request.claim,
             orElse: { plan, decision in
@@ -269,6 +296,8 @@ public struct BatchPlan: Sendable {
         let released = booking.with(status: status)
         effects.bookings[booking.id] = released
         allocator.release(booking.resource, amount: booking.seatCount)
+        let share = UserEvent(userID: booking.userID, eventID: booking.eventID)
+        if let held = inputs.userSeats[share] { inputs.userSeats[share] = max(0, held - booking.seatCount) }
         offerReleasedSeats(eventID: booking.eventID)
         return released
     }

@@ -161,12 +161,23 @@ extension InMemoryStore.State {
             inputs.waitlists[eventID] = waitlist.values.filter { $0.eventID == eventID && $0.status == .waiting }
                 .sorted { $0.id < $1.id }
         }
+        for share in needs.userEvents {
+            let booked = bookings.values.filter {
+                $0.userID == share.userID && $0.eventID == share.eventID && $0.status.holdsSeats
+            }
+            let waiting = waitlist.values.filter {
+                $0.userID == share.userID && $0.eventID == share.eventID && $0.status == .waiting
+            }
+            inputs.userSeats[share] =
+                booked.map(\.seatCount).reduce(0, +) + waiting.map(\.seatCount).reduce(0, +)
+        }
         for resource in needs.resources {
             switch resource {
             case .seats(let id):
                 if let event = events[id] {
                     inputs.balances[resource] = ResourceBalance(
                         capacity: event.seatCount, remaining: event.availableSeats)
+                    inputs.seatsPerUserMax[id] = event.seatsPerUserMax
                 }
             case .stock(let id):
                 if let product = products[id] {

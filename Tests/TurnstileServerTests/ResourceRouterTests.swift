@@ -151,6 +151,32 @@ struct ResourceRouterTests {
         }
     }
 
+    @Test("an event's per-person limit counts holds and bookings; past it, 409 user_limit_reached with what is left")
+    func perPersonLimit() async throws {
+        try await withClient { api in
+            let bad = try await api.call(
+                .post, "/api/v1/events/",
+                ["title": "Gig", "date": "2027-01-01T20:00:00Z", "seat_count": 50, "max_seats_per_user": 0])
+            #expect(bad.status == 422 && bad.json["field"] as? String == "max_seats_per_user")
+            let event = try await api.call(
+                .post, "/api/v1/events/",
+                ["title": "Gig", "date": "2027-01-01T20:00:00Z", "seat_count": 50, "max_seats_per_user": 3])
+            #expect(event.json["max_seats_per_user"] as? Int == 3)
+            let eventID = try #require(event.json["id"] as? Int)
+            let held = try await api.call(
+                .post, "/api/v1/bookings/", ["event_id": eventID, "seat_count": 2, "hold_seconds": 60])
+            #expect(held.status == 201)
+            let past = try await api.call(.post, "/api/v1/bookings/", ["event_id": eventID, "seat_count": 2])
+            #expect(past.status == 409 && past.json["code"] as? String == "user_limit_reached")
+            #expect(past.json["available"] as? Int == 1 && past.json["requested"] as? Int == 2)
+            #expect(
+                try await api.call(.post, "/api/v1/bookings/", ["event_id": eventID, "seat_count": 1]).status == 201)
+            let plain = try await api.call(
+                .post, "/api/v1/events/", ["title": "Gig", "date": "2027-01-01T20:00:00Z", "seat_count": 50])
+            #expect(plain.json["max_seats_per_user"] as? Int == Limits.seatsPerUserPerEventDefault)
+        }
+    }
+
     @Test("holds confirm; a sold-out event puts waitlist requests in line with 202 and their position")
     func holdsAndWaitlist() async throws {
         try await withClient { api in

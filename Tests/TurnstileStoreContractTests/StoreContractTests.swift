@@ -46,6 +46,45 @@ struct StoreContractTests {
     }
 
     @Test(
+        "one user's 50 concurrent bookings on a 1,000-seat event: exactly the per-person limit granted, on every store",
+        arguments: StoreBackend.available)
+    func perUserLimitUnderConcurrency(_ backend: StoreBackend) async throws {
+        try await backend.withFreshDatabase { open in
+            try await running(try await open { Date() }) { store in
+                let (_, userIDs) = try await seed(store, seats: 1, users: 1)
+                let limits: [Int?] = [nil, 20]
+                for limit in limits {
+                    let event = try await store.createEvent(
+                        NewEvent(
+                            title: "Drop", description: nil, date: someDate, location: nil, seatCount: 1_000,
+                            seatsPerUserMax: limit),
+                        organizerID: userIDs[0])
+                    let outcomes = await withTaskGroup(of: Result<BookingOutcome, TurnstileError>.self) { group in
+                        for _ in 0..<50 {
+                            group.addTask {
+                                let request = try! BookingRequest(
+                                    eventID: event.id, seatCount: 1, userID: userIDs[0], idempotencyKey: nil)
+                                do throws(TurnstileError) {
+                                    return .success(try await store.book(request))
+                                } catch { return .failure(error) }
+                            }
+                        }
+                        return await group.reduce(into: []) { $0.append($1) }
+                    }
+                    let expected = limit ?? Limits.seatsPerUserPerEventDefault
+                    let granted = outcomes.filter { if case .success(.created) = $0 { true } else { false } }
+                    let refused = outcomes.filter {
+                        if case .failure(.userLimitReached(_, expected, _, 1)) = $0 { true } else { false }
+                    }
+                    #expect(granted.count == expected && refused.count == 50 - expected)
+                    #expect(try await store.event(id: event.id)?.availableSeats == 1_000 - expected)
+                    #expect(try await store.event(id: event.id)?.seatsPerUserMax == expected)
+                }
+            }
+        }
+    }
+
+    @Test(
         "the same idempotency key sent 50 times at once makes one booking; later replays return it",
         arguments: StoreBackend.available)
     func idempotentReplays(_ backend: StoreBackend) async throws {

@@ -56,6 +56,55 @@ struct BatchPlanTests {
         #expect(needs.bookingIDs == [9] && needs.orderIDs == [3] && needs.itemIDs == [4])
         #expect(needs.userIDs == [7, 8] && needs.emails == ["a@b.io"] && needs.waitlistEventIDs == [42])
         #expect(needs.idempotencyRefs == [IdempotencyRef(userID: 7, key: "k")])
+        #expect(needs.userEvents == [UserEvent(userID: 7, eventID: 42)])
+    }
+
+    @Test("one user may hold, book and wait for at most the event's per-person limit, counted across the batch")
+    func perUserLimit() throws {
+        var start = inputs(seatsLeft: 100, capacity: 100)
+        start.seatsPerUserMax = [42: 10]
+        start.userSeats = [UserEvent(userID: 1, eventID: 42): 4, UserEvent(userID: 2, eventID: 42): 0]
+        var plan = BatchPlan(start)
+        #expect((try? plan.apply(try book(5, user: 1)).get()) != nil, "4 + 5 fits 10")
+        #expect(
+            plan.apply(try book(2, user: 1))
+                == .failure(.userLimitReached(eventID: 42, limit: 10, held: 9, requested: 2)))
+        #expect((try? plan.apply(try book(1, user: 1)).get()) != nil, "exactly at the limit")
+        // Fifty bookings of one seat by one user in one batch: ten granted, whatever the seats left.
+        let results = try (0..<50).map { _ in plan.apply(try book(1, user: 2)) }
+        #expect(results.filter { (try? $0.get()) != nil }.count == 10)
+        #expect(plan.allocator.balances[seats]?.remaining == 100 - 6 - 10, "user 1 took 6 in this batch, user 2 ten")
+    }
+
+    @Test("a repeat under an idempotency key is answered even at the limit; cancelling frees the allowance")
+    func perUserLimitReplaysAndCancels() throws {
+        var start = inputs(seatsLeft: 94, capacity: 100, bookings: [booking(7, user: 1, seats: 6)], waitlist: [])
+        start.seatsPerUserMax = [42: 10]
+        start.userSeats = [UserEvent(userID: 1, eventID: 42): 6]
+        var plan = BatchPlan(start)
+        let first = try book(4, user: 1, key: "once")
+        #expect((try? plan.apply(first).get()) != nil)
+        guard case .success(.booking(.replayed)) = plan.apply(first) else {
+            Issue.record("a repeat of a granted booking is a replay, not a refusal")
+            return
+        }
+        #expect((try? plan.apply(.cancelBooking(id: 7, userID: 1)).get()) != nil)
+        #expect((try? plan.apply(try book(6, user: 1)).get()) != nil, "the cancelled six seats count no more")
+    }
+
+    @Test("waitlist places count against the limit too")
+    func perUserLimitWaitlist() throws {
+        var start = inputs(seatsLeft: 0, capacity: 10, waitlist: [])
+        start.seatsPerUserMax = [42: 3]
+        start.userSeats = [UserEvent(userID: 1, eventID: 42): 0]
+        var plan = BatchPlan(start)
+        guard case .success(.booking(.waitlisted)) = plan.apply(try book(2, user: 1, waitlist: true)) else {
+            Issue.record("a sold-out event puts the request on its waitlist")
+            return
+        }
+        #expect(
+            plan.apply(try book(2, user: 1, waitlist: true))
+                == .failure(.userLimitReached(eventID: 42, limit: 3, held: 2, requested: 2)))
     }
 
     @Test("grants get ids at once; an in-batch replay answers with the grant; refusals say what is left")

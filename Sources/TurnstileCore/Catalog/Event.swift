@@ -14,10 +14,13 @@ public struct Event: Equatable, Sendable {
     public let availableSeats: Int
     public let organizerID: Int64
     public let createdAt: Date
+    /// The most seats one user may hold, have booked and wait for on this event.
+    public let seatsPerUserMax: Int
 
     public init(
         id: Int64, title: String, description: String?, date: Date, location: String?, seatCount: Int,
-        availableSeats: Int, organizerID: Int64, createdAt: Date
+        availableSeats: Int, organizerID: Int64, createdAt: Date,
+        seatsPerUserMax: Int = Limits.seatsPerUserPerEventDefault
     ) {
         self.id = id
         self.title = title
@@ -28,13 +31,14 @@ public struct Event: Equatable, Sendable {
         self.availableSeats = availableSeats
         self.organizerID = organizerID
         self.createdAt = createdAt
+        self.seatsPerUserMax = seatsPerUserMax
     }
 
     /// The same event with another count of available seats.
     public func withAvailableSeats(_ seats: Int) -> Event {
         Event(
             id: id, title: title, description: description, date: date, location: location, seatCount: seatCount,
-            availableSeats: seats, organizerID: organizerID, createdAt: createdAt)
+            availableSeats: seats, organizerID: organizerID, createdAt: createdAt, seatsPerUserMax: seatsPerUserMax)
     }
 }
 
@@ -45,11 +49,15 @@ public struct NewEvent: Equatable, Sendable {
     public let date: Date
     public let location: String?
     public let seatCount: Int
+    /// The most seats one user may hold, have booked and wait for: ``Limits/seatsPerUserPerEventDefault`` unless
+    /// given.
+    public let seatsPerUserMax: Int
 
     /// Validates the raw fields of a new event.
     /// - Throws: ``TurnstileError/validationFailed(field:detail:)`` naming the first field that is wrong.
     public init(
-        title: String, description: String?, date: Date, location: String?, seatCount: Int
+        title: String, description: String?, date: Date, location: String?, seatCount: Int,
+        seatsPerUserMax: Int? = nil
     )
         throws(TurnstileError)
     {
@@ -68,7 +76,11 @@ public struct NewEvent: Equatable, Sendable {
         self.title = title
         self.description = description
         self.date = date
+        if let seatsPerUserMax {
+            try Validate.number(seatsPerUserMax, field: "max_seats_per_user", in: 1...Limits.eventSeatCountMax)
+        }
         self.location = location
         self.seatCount = seatCount
+        self.seatsPerUserMax = seatsPerUserMax ?? Limits.seatsPerUserPerEventDefault
     }
 }

@@ -52,7 +52,8 @@ public struct FaultsSuite: Sendable {
         let organizer = users[0]
         let setup = context.session()
         let event = try await setup.call(
-            TurnstileAPI.createEvent(title: "Faults", seats: 100_000, token: organizer.token), expecting: 201,
+            TurnstileAPI.createEvent(
+                title: "Faults", seats: 100_000, seatsPerUserMax: 100_000, token: organizer.token), expecting: 201,
             as: TurnstileAPI.Event.self)
 
         let timeouts = HTTPClientConnection.Timeouts(

@@ -78,7 +78,9 @@ public struct MixedSuite: Sendable {
             eventIDs.append(event.id)
         }
         let hot = try await session.call(
-            TurnstileAPI.createEvent(title: "Hot event", seats: Self.hotEventSeats, token: organizer.token),
+            TurnstileAPI.createEvent(
+                title: "Hot event", seats: Self.hotEventSeats, seatsPerUserMax: Self.hotEventSeats,
+                token: organizer.token),
             expecting: 201, as: TurnstileAPI.Event.self)
         let totalBefore = try await session.call(
             TurnstileAPI.events(page: 1, pageSize: 1), expecting: 200, as: EventPage.self

@@ -129,7 +129,8 @@ enum OpenAPIDocument {
                         "202": ok("Waitlisted", "Sold out: the request waits in line."),
                         "404": problem("No such event.", ["not_found"]),
                         "409": problem(
-                            "Not enough seats left, or the waitlist is full.", ["sold_out", "waitlist_full"]),
+                            "Not enough seats left, the waitlist is full, or the caller would pass the event's per-person limit.",
+                            ["sold_out", "waitlist_full", "user_limit_reached"]),
                     ]),
             ],
             "/api/v1/bookings/{id}": [
@@ -383,11 +384,12 @@ enum OpenAPIDocument {
                     "date": keptDateTime,
                     "location": nullable(string(maxLength: Limits.eventLocationLengthMax)),
                     "seat_count": integer(1, Limits.eventSeatCountMax),
+                    "max_seats_per_user": nullable(integer(1, Limits.eventSeatCountMax)),
                 ], required: ["title", "date", "seat_count"], strict: false),
             "Event": object([
                 "id": id, "title": string, "description": nullable(string), "date": dateTime,
                 "location": nullable(string), "seat_count": integer, "available_seats": integer, "organizer_id": id,
-                "created_at": dateTime,
+                "created_at": dateTime, "max_seats_per_user": integer,
             ]),
             "EventPage": page("events", "Event"),
             "NewBooking": object(

@@ -14,6 +14,7 @@ extension Problem {
             case .invalidCredentials: (.unauthorized, "Invalid credentials")
             case .unauthorized: (.unauthorized, "Unauthorized")
             case .soldOut: (.conflict, "Sold out")
+            case .userLimitReached: (.conflict, "Per-person limit reached")
             case .insufficientStock: (.conflict, "Insufficient stock")
             case .insufficientCredits:
                 (HTTPResponse.Status(code: 402, reasonPhrase: "Payment Required"), "Insufficient credits")
@@ -36,6 +37,9 @@ extension Problem {
         case .soldOut(let requested, let available), .insufficientStock(let requested, let available):
             self.requested = requested
             self.available = available
+        case .userLimitReached(_, let limit, let held, let requested):
+            self.requested = requested
+            self.available = max(0, limit - held)
         case .insufficientCredits(let requested, let balance):
             self.requested = requested
             self.balance = balance

@@ -21,10 +21,12 @@ struct NewEventBody: Decodable {
     let date: Date
     let location: String?
     let seatCount: Int
+    let seatsPerUserMax: Int?
 
     enum CodingKeys: String, CodingKey {
         case title, description, date, location
         case seatCount = "seat_count"
+        case seatsPerUserMax = "max_seats_per_user"
     }
 
     init(from decoder: any Decoder) throws {
@@ -34,6 +36,8 @@ struct NewEventBody: Decodable {
         date = try container.decode(Date.self, forKey: .date)
         location = try container.decodeIfPresent(String.self, forKey: .location)
         seatCount = try container.decodeWholeNumber(Int.self, forKey: .seatCount)
+        let hasLimit = try container.contains(.seatsPerUserMax) && !container.decodeNil(forKey: .seatsPerUserMax)
+        seatsPerUserMax = hasLimit ? try container.decodeWholeNumber(Int.self, forKey: .seatsPerUserMax) : nil
     }
 }
 
@@ -101,6 +105,7 @@ struct EventResponse: ResponseEncodable {
     let availableSeats: Int
     let organizerID: Int64
     let createdAt: Date
+    let seatsPerUserMax: Int
 
     enum CodingKeys: String, CodingKey {
         case id, title, description, date, location
@@ -108,6 +113,7 @@ struct EventResponse: ResponseEncodable {
         case availableSeats = "available_seats"
         case organizerID = "organizer_id"
         case createdAt = "created_at"
+        case seatsPerUserMax = "max_seats_per_user"
     }
 
     init(_ event: Event) {
@@ -120,6 +126,7 @@ struct EventResponse: ResponseEncodable {
         availableSeats = event.availableSeats
         organizerID = event.organizerID
         createdAt = event.createdAt
+        seatsPerUserMax = event.seatsPerUserMax
     }
 
     // Absent optionals are sent as null, so every event has the same members.
@@ -134,6 +141,7 @@ struct EventResponse: ResponseEncodable {
         try container.encode(availableSeats, forKey: .availableSeats)
         try container.encode(organizerID, forKey: .organizerID)
         try container.encode(createdAt, forKey: .createdAt)
+        try container.encode(seatsPerUserMax, forKey: .seatsPerUserMax)
     }
 }
 

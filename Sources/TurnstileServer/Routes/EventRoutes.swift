@@ -35,7 +35,7 @@ struct EventRoutes<Store: TurnstileStore> {
             let body = try await request.decodeJSON(NewEventBody.self)
             let event = try NewEvent(
                 title: body.title, description: body.description, date: body.date, location: body.location,
-                seatCount: body.seatCount)
+                seatCount: body.seatCount, seatsPerUserMax: body.seatsPerUserMax)
             let created = try await store.createEvent(event, organizerID: organizerID)
             return EditedResponse(status: .created, response: EventResponse(created))
         }
