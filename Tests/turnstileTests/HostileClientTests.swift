@@ -14,16 +14,12 @@ import TurnstileTestSupport
 struct HostileClientTests {
     @Test("subscribers that drop their sockets without a close frame leave, handles and all, with nothing published")
     func droppedSubscribers() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("turnstile-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let service = try await ChildService.launch(
-            TurnstileProcess.executable,
-            [
-                "serve", "--port", "0", "--database", directory.appendingPathComponent("t.sqlite").path,
-                "--password-hash-rounds", "1", "--log-level", "critical",
-            ])
-        defer { if service.process.isRunning { service.process.interrupt() } }
+        try await Self.withService(openFiles: 4_096, ["--password-hash-rounds", "1"]) { service in
+            try await dropSubscribers(service)
+        }
+    }
+
+    private func dropSubscribers(_ service: ChildService) async throws {
         let target = try LoadTarget(parsing: "http://127.0.0.1:\(service.port)")
         let user = try await Provisioner(target: target, group: MultiThreadedEventLoopGroup.singleton).provision(1)[0]
         let item = try await send(
