@@ -31,7 +31,7 @@ public struct ProgressReporter: Sendable {
     /// Prints a progress line for `phase` once a second; `driver` names what `users` counts (`users`, or
     /// `connections` for the url suite).
     func start(_ phase: String, users: Int, recorders: RecorderSet) -> Task<Void, Never> {
-        let driver = phase == "url" ? "connections" : "users"
+        let driver = ConsoleRenderer.drivers(of: phase)
         return Task {
             var elapsed = 0
             while !Task.isCancelled {

@@ -18,10 +18,8 @@ final class Recorder {
 
         func stats(name: String) -> EndpointStats {
             var stats = EndpointStats(name: name, expected: expected)
-            for (status, count) in statuses.enumerated() where count > 0 {
-                stats.statusCounts[String(status)] = count
-                if !expected.contains(status) { stats.unexpectedResponses += count }
-            }
+            for (status, count) in statuses.enumerated() where count > 0 { stats.statusCounts[String(status)] = count }
+            stats.unexpectedResponses = stats.unexpectedInStatusCounts
             for (index, kind) in EndpointStats.ErrorKind.allCases.enumerated() where errors[index] > 0 {
                 stats.errorCounts[kind.rawValue] = errors[index]
             }

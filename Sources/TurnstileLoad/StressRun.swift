@@ -37,7 +37,7 @@ public enum StressRun {
     /// One line saying why the run stopped, with a hint where there is one.
     static func describe(_ error: any Error, target: LoadTarget) -> String {
         if let error = error as? LoadError, error.kind == .connect {
-            return "nothing listens on \(target) (\(error.detail)) — start `turnstile serve` or pass --target"
+            return RunReport.unreachable(target.description, error.detail)
         }
         return String(describing: error).split(whereSeparator: \.isNewline).joined(separator: " ")
     }

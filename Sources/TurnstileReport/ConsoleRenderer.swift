@@ -4,8 +4,7 @@ public enum ConsoleRenderer {
     public static func render(_ report: RunReport) -> String {
         var out = ""
         for phase in report.phases {
-            // `url` drives connections, as wrk and hey do, not users with identities.
-            out += phaseTable(phase, drivers: report.suite == "url" ? "connections" : "users") + "\n"
+            out += phaseTable(phase, drivers: drivers(of: report.suite)) + "\n"
         }
         if !report.invariants.isEmpty {
             out += "Invariants\n"
@@ -31,6 +30,11 @@ public enum ConsoleRenderer {
         }
         out += "Result: \(verdict(report.outcome)) (exit \(report.outcome.rawValue))\n"
         return out
+    }
+
+    /// What a suite's `users` count: `url` drives connections, as wrk and hey do, not users with identities.
+    public static func drivers(of suite: String) -> String {
+        suite == "url" ? "connections" : "users"
     }
 
     public static func verdict(_ outcome: RunReport.Outcome) -> String {

@@ -63,6 +63,12 @@ public struct EndpointStats: Codable, Sendable, Equatable {
     /// 400 or more, as in k6; a race expects its 409 "sold out", a correct refusal).
     public var failures: UInt64 { errors + unexpectedResponses }
 
+    /// The responses of ``statusCounts`` whose status ``expected`` does not hold: what ``unexpectedResponses``
+    /// counts, for stats built from status counts rather than recorded one by one.
+    public var unexpectedInStatusCounts: UInt64 {
+        statusCounts.filter { !expected.contains(Int($0.key) ?? 0) }.values.reduce(0, +)
+    }
+
     /// Failures as a fraction of requests, 0...1.
     public var failureRatio: Double { requests == 0 ? 0 : Double(failures) / Double(requests) }
 
@@ -126,8 +132,7 @@ extension EndpointStats {
         // Results written before statuses were judged counted only 5xx as failures.
         expected = try container.decodeIfPresent(StatusSet.self, forKey: .expected) ?? StatusSet(ranges: [100...499])
         unexpectedResponses =
-            try container.decodeIfPresent(UInt64.self, forKey: .unexpectedResponses)
-            ?? statusCounts.filter { !expected.contains(Int($0.key) ?? 0) }.values.reduce(0, +)
+            try container.decodeIfPresent(UInt64.self, forKey: .unexpectedResponses) ?? unexpectedInStatusCounts
     }
 
     public func encode(to encoder: any Encoder) throws {

@@ -108,14 +108,19 @@ public struct RunReport: Codable, Sendable {
             guard overall.responses == 0 else { continue }
             guard overall.requests > 0 else { return "phase '\(phase.name)' sent no request" }
             if Array(overall.errorCounts.keys) == [EndpointStats.ErrorKind.connect.rawValue] {
-                return "nothing listens on \(target): \(overall.requests) connections failed — start `turnstile serve` "
-                    + "or pass --target"
+                return Self.unreachable(target, "\(overall.requests) connections failed")
             }
             let errors = overall.errorCounts.sorted { $0.key < $1.key }.map { "\($0.key)×\($0.value)" }
             return "none of the \(overall.requests) requests of phase '\(phase.name)' got an answer ("
                 + errors.joined(separator: " ") + ")"
         }
         return nil
+    }
+
+    /// Why a run against a target nothing answers at could not be carried out, and what to do: one wording for
+    /// every way the engine finds out.
+    public static func unreachable(_ target: String, _ detail: String) -> String {
+        "nothing listens on \(target) (\(detail)) — start `turnstile serve` or pass --target"
     }
 
     /// Adds another shard of the same run: phases of the same name add; invariants and thresholds are kept from

@@ -48,12 +48,11 @@ public struct Server<Store: TurnstileStore>: Sendable {
         let authenticate = BearerAuthMiddleware(tokens: tokens, store: store)
         let rateLimit = configuration.rateLimit.map { RateLimitMiddleware(limiter: RateLimiter($0)) }
         let trustForwardedFor = configuration.trustForwardedFor
-        let authLimit = configuration.authRateLimit.map {
-            ClientRateLimitMiddleware(limiter: RateLimiter($0), trustForwardedFor: trustForwardedFor)
+        func perClient(_ limit: RateLimit?) -> ClientRateLimitMiddleware? {
+            limit.map { ClientRateLimitMiddleware(limiter: RateLimiter($0), trustForwardedFor: trustForwardedFor) }
         }
-        let readLimit = configuration.readRateLimit.map {
-            ClientRateLimitMiddleware(limiter: RateLimiter($0), trustForwardedFor: trustForwardedFor)
-        }
+        let authLimit = perClient(configuration.authRateLimit)
+        let readLimit = perClient(configuration.readRateLimit)
         let store = self.store
         let cache = configuration.readCacheEnabled ? EventReadCache { store.commitSequence } : nil
 

@@ -165,10 +165,7 @@ public struct BatchPlan: Sendable {
     /// may join the waitlist instead.
     private mutating func book(_ request: BookingRequest) -> WriteResult {
         let share = UserEvent(userID: request.claim.userID, eventID: request.eventID)
-        let repeatsGrant = request.claim.idempotencyRef.map { ref in
-            inputs.storedGrants[ref] != nil || effects.claimKeys.contains { $0.ref == ref }
-        }
-        if repeatsGrant != true, let limit = inputs.seatsPerUserMax[request.eventID] {
+        if !allocator.repeatsGrant(request.claim), let limit = inputs.seatsPerUserMax[request.eventID] {
             let held = inputs.userSeats[share, default: 0]
             guard held + request.claim.amount <= limit else {
                 return .failure(

@@ -42,6 +42,12 @@ public struct BatchAllocator: Sendable {
         self.keyedGrants = storedGrants
     }
 
+    /// Whether `claim` carries an idempotency key that already made a grant, stored or earlier in the batch: deciding
+    /// it would answer that grant again (or refuse a different claim under the key), never take from a balance.
+    public func repeatsGrant(_ claim: Claim) -> Bool {
+        claim.idempotencyRef.map { keyedGrants[$0] != nil } ?? false
+    }
+
     /// Decides one claim, the next in arrival order.
     @discardableResult
     public mutating func decide(_ claim: Claim) -> ClaimDecision {

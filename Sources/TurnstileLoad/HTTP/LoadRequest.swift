@@ -35,11 +35,6 @@ public struct LoadRequest: Sendable {
         self.expected = expected
     }
 
-    /// The same request, counting `statuses` as expected.
-    public func expecting(_ statuses: StatusSet) -> LoadRequest {
-        LoadRequest(endpoint: endpoint, method: method, path: path, headers: headers, body: body, expected: statuses)
-    }
-
     /// The request's head for `target`.
     func head(for target: LoadTarget) -> HTTPRequestHead {
         var head = HTTPRequestHead(version: .http1_1, method: method, uri: target.basePath + path)

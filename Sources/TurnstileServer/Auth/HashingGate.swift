@@ -7,7 +7,7 @@ import TurnstileCore
 final class HashingGate: Sendable {
     private struct State {
         var running = 0
-        var waiting: [CheckedContinuation<Void, Never>] = []
+        var waiting: [CheckedContinuation<Void, any Error>] = []
     }
 
     let concurrency: Int
@@ -30,41 +30,30 @@ final class HashingGate: Sendable {
         return try await work()
     }
 
-    private func enter() async throws(TurnstileError) {
-        enum Admission {
-            case now
-            case wait
-            case refused
-        }
-        let admission = state.withLock { state -> Admission in
-            if state.running < concurrency {
-                state.running += 1
-                return .now
-            }
-            return state.waiting.count < queuedMax ? .wait : .refused
-        }
-        switch admission {
-        case .now: return
-        case .refused: throw .overloaded
-        case .wait:
-            await withCheckedContinuation { continuation in
-                // The place may have freed up meanwhile: take it rather than wait for a leave that already happened.
-                let resumeNow = state.withLock { state -> Bool in
-                    if state.running < concurrency {
-                        state.running += 1
-                        return true
-                    }
-                    state.waiting.append(continuation)
-                    return false
+    /// Takes a free place, waits in line for one, or throws ``TurnstileError/overloaded`` when the line is full:
+    /// decided under one lock, so the line never grows past ``queuedMax``.
+    private func enter() async throws {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, any Error>) in
+            let admitted = state.withLock { state -> Bool? in
+                if state.running < concurrency {
+                    state.running += 1
+                    return true
                 }
-                if resumeNow { continuation.resume() }
+                guard state.waiting.count < queuedMax else { return false }
+                state.waiting.append(continuation)
+                return nil
+            }
+            switch admitted {
+            case true: continuation.resume()
+            case false: continuation.resume(throwing: TurnstileError.overloaded)
+            case nil: break  // resumed by the `leave()` that hands it a place
             }
         }
     }
 
     /// Hands the place to the next waiter (it keeps the running count), or frees it.
     private func leave() {
-        let next = state.withLock { state -> CheckedContinuation<Void, Never>? in
+        let next = state.withLock { state -> CheckedContinuation<Void, any Error>? in
             guard !state.waiting.isEmpty else {
                 state.running -= 1
                 return nil

@@ -59,15 +59,6 @@ final class RequestByteBudget: ChannelInboundHandler, RemovableChannelHandler {
     private var inRequest = false
     private var received = 0
     private var exhausted = false
-    private var context: ChannelHandlerContext?
-
-    func handlerAdded(context: ChannelHandlerContext) {
-        self.context = context
-    }
-
-    func handlerRemoved(context: ChannelHandlerContext) {
-        self.context = nil
-    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard !exhausted else { return }
@@ -100,10 +91,11 @@ final class RequestByteBudget: ChannelInboundHandler, RemovableChannelHandler {
             context.close(promise: nil)
             return
         }
+        let head = problem.closingHead(contentLength: body.readableBytes)
         var bytes = context.channel.allocator.buffer(capacity: 256 + body.readableBytes)
-        bytes.writeString("HTTP/1.1 413 Content Too Large\r\n")
-        for field in problem.headers { bytes.writeString("\(field.name.rawName): \(field.value)\r\n") }
-        bytes.writeString("Content-Length: \(body.readableBytes)\r\nConnection: close\r\n\r\n")
+        bytes.writeString("HTTP/1.1 \(head.status.code) \(head.status.reasonPhrase)\r\n")
+        for (name, value) in head.headers { bytes.writeString("\(name): \(value)\r\n") }
+        bytes.writeString("\r\n")
         bytes.writeBuffer(&body)
         context.writeAndFlush(NIOAny(bytes)).whenComplete { _ in context.close(promise: nil) }
     }
@@ -118,17 +110,24 @@ extension Problem {
         status: .badRequest, code: "bad_request", title: "Bad request",
         detail: "An HTTP/1.1 request needs a Host header (RFC 9112 §3.2).")
 
+    /// The head of this problem's answer on a connection that closes after it.
+    func closingHead(contentLength: Int) -> HTTPResponseHead {
+        var fields = HTTPHeaders()
+        for field in headers { fields.add(name: field.name.rawName, value: field.value) }
+        fields.add(name: "Content-Length", value: String(contentLength))
+        fields.add(name: "Connection", value: "close")
+        return HTTPResponseHead(
+            version: .http1_1, status: .init(statusCode: status.code, reasonPhrase: status.reasonPhrase),
+            headers: fields)
+    }
+
     /// Answers with this problem, on NIO's HTTP/1 types, and closes the connection once it is written.
     func writeAndClose(_ context: ChannelHandlerContext) {
         guard let body = try? body() else {
             context.close(promise: nil)
             return
         }
-        var fields = HTTPHeaders()
-        for field in headers { fields.add(name: field.name.rawName, value: field.value) }
-        fields.add(name: "Content-Length", value: String(body.readableBytes))
-        fields.add(name: "Connection", value: "close")
-        let head = HTTPResponseHead(version: .http1_1, status: .init(statusCode: status.code), headers: fields)
+        let head = closingHead(contentLength: body.readableBytes)
         context.write(NIOAny(HTTPServerResponsePart.head(head)), promise: nil)
         context.write(NIOAny(HTTPServerResponsePart.body(.byteBuffer(body))), promise: nil)
         context.writeAndFlush(NIOAny(HTTPServerResponsePart.end(nil))).whenComplete { _ in
