@@ -25,6 +25,8 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
         .package(url: "https://github.com/vapor/sqlite-nio.git", from: "1.13.2"),
+        .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/swiftcsv/SwiftCSV.git", from: "0.10.0"),
     ],
     targets: [
         // Pure domain: no I/O, no async, no NIO. Everything depends on it.
@@ -121,6 +123,17 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "SwiftCSV", package: "SwiftCSV"),
+                .product(name: "Yams", package: "Yams"),
+            ],
+            // The built-in suites' scenarios, compiled into the binary; `Scenarios` links to the repository's
+            // `scenarios/` folder, so the files users read are the ones that run.
+            resources: [
+                .embedInCode("Scenarios/bids.yaml"),
+                .embedInCode("Scenarios/credits.yaml"),
+                .embedInCode("Scenarios/orders-lifecycle.yaml"),
+                .embedInCode("Scenarios/orders.yaml"),
+                .embedInCode("Scenarios/race.yaml"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import NIOHTTP1
+import TurnstileReport
 
 /// A sequential client for set-up and read-back calls (provisioning users, creating events, reading state back):
 /// not measured, so it favours plainness over speed. One keep-alive connection, reopened when needed; use it from
@@ -26,25 +27,71 @@ final class APISession {
         return try await eventLoop.flatSubmit { connection.send(request, timeouts: timeouts, keepBody: true) }.get()
     }
 
-    /// Sends a request that must answer `expected`, and decodes its JSON body. Set-up is not measurement: a 429
-    /// whose `Retry-After` is short is waited out and the request sent again, as a polite client would (a target
-    /// limits sign-ups per address, say), up to ``LoadLimits/setupRateLimitedRetriesMax`` times.
+    /// Sends a request that must answer `expected`, and decodes its JSON body. See ``call(_:expecting:retry:)``.
     func call<Value: Decodable>(
-        _ request: LoadRequest, expecting expected: Int, as type: Value.Type
-    ) async throws
-        -> Value
-    {
-        var response = try await call(request)
-        var retries = 0
-        while response.status == 429, expected != 429, retries < LoadLimits.setupRateLimitedRetriesMax,
-            let seconds = response.headers.first(name: "Retry-After").flatMap(Int.init),
-            seconds <= LoadLimits.setupRetryAfterSecondsMax
-        {
-            retries += 1
-            try await Task.sleep(for: .seconds(max(1, seconds)))
-            response = try await call(request)
+        _ request: LoadRequest, expecting expected: Int, as type: Value.Type, retry: Bool = false
+    ) async throws -> Value {
+        let response = try await call(request, expecting: StatusSet(ranges: [expected...expected]), retry: retry)
+        do {
+            return try JSONDecoder().decode(type, from: Data(response.body.readableBytesView))
+        } catch {
+            throw SetupError("\(request.method) \(request.path) answered JSON of an unexpected shape: \(error)")
         }
-        if response.status == 429 {
+    }
+
+    /// Sends a set-up request that must answer one of `expected`. Set-up is not measurement, so it is patient:
+    ///
+    /// - a 429 whose `Retry-After` is short is waited out and the request sent again, as a polite client would (a
+    ///   target limits sign-ups per address, say), up to ``LoadLimits/setupRateLimitedRetriesMax`` times;
+    /// - a request that is safe to send again (`retry`, or a GET, HEAD, PUT or DELETE) is, after an answer that
+    ///   says nothing about it (a timeout, a reset, a 502, 503 or 504), up to ``LoadLimits/setupRetriesMax`` times
+    ///   with a growing pause.
+    ///
+    /// A page of HTML where JSON was expected, or any other status, ends the run with a message that says which.
+    func call(
+        _ request: LoadRequest, expecting expected: StatusSet, retry: Bool = false
+    ) async throws
+        -> LoadResponse
+    {
+        let mayRetry = retry || [.GET, .HEAD, .PUT, .DELETE].contains(request.method)
+        var rateLimitedRetries = 0
+        var retries = 0
+        while true {
+            let response: LoadResponse
+            do {
+                response = try await call(request)
+            } catch let error as LoadError
+                where mayRetry && retries < LoadLimits.setupRetriesMax
+                && error.kind != .connect
+            {
+                retries += 1
+                try await Task.sleep(for: LoadLimits.setupRetryPause * retries)
+                _ = error
+                continue
+            }
+            if response.status == 429, !expected.contains(429),
+                rateLimitedRetries < LoadLimits.setupRateLimitedRetriesMax,
+                let seconds = response.headers.first(name: "Retry-After").flatMap(Int.init),
+                seconds <= LoadLimits.setupRetryAfterSecondsMax
+            {
+                rateLimitedRetries += 1
+                try await Task.sleep(for: .seconds(max(1, seconds)))
+                continue
+            }
+            if [502, 503, 504].contains(response.status), !expected.contains(response.status), mayRetry,
+                retries < LoadLimits.setupRetriesMax
+            {
+                retries += 1
+                try await Task.sleep(for: LoadLimits.setupRetryPause * retries)
+                continue
+            }
+            try check(response, of: request, expected: expected)
+            return response
+        }
+    }
+
+    private func check(_ response: LoadResponse, of request: LoadRequest, expected: StatusSet) throws {
+        if response.status == 429, !expected.contains(429) {
             throw SetupError(
                 "\(request.method) \(request.path) was rate-limited (429) during set-up: the target limits requests "
                     + "per client address; for a load test, start it with a higher limit (turnstile serve "
@@ -56,19 +103,14 @@ final class APISession {
             || body.first(where: { !Character(UnicodeScalar($0)).isWhitespace }) == UInt8(ascii: "<")
         {
             throw SetupError(
-                "\(request.method) \(target.description)\(request.path) answered an HTML page (\(response.status)) where "
-                    + "Turnstile's API answers JSON: is \(target) a Turnstile service? For another API use "
-                    + "`turnstile stress url`")
+                "\(request.method) \(target.description)\(request.path) answered an HTML page (\(response.status)) "
+                    + "where an API answers JSON: is \(target) the API under test, and its path right? To load a page "
+                    + "rather than an API, use `turnstile stress url`")
         }
-        guard response.status == expected else {
+        guard expected.contains(response.status) else {
             throw SetupError(
                 "\(request.method) \(request.path) answered \(response.status), expected \(expected): "
                     + String(decoding: body.prefix(300), as: UTF8.self))
-        }
-        do {
-            return try JSONDecoder().decode(type, from: body)
-        } catch {
-            throw SetupError("\(request.method) \(request.path) answered JSON of an unexpected shape: \(error)")
         }
     }
 

@@ -16,6 +16,18 @@ public enum LoadLimits {
     public static let setupRateLimitedRetriesMax = 60
     /// The longest `Retry-After` set-up waits out; a longer one ends the run (exit 3) with a hint.
     public static let setupRetryAfterSecondsMax = 5
+    /// How often a set-up request that is safe to repeat is sent again after a timeout, a reset or a 502–504.
+    public static let setupRetriesMax = 3
+    /// The pause before a set-up request's first retry; the k-th waits k times as long.
+    public static let setupRetryPause = Duration.milliseconds(500)
+    /// Set-up calls slower than this halve how many run at once; faster ones let one more run, up to
+    /// ``provisioningConcurrencyMax``.
+    public static let setupSlowCall = Duration.seconds(1)
+    /// How long a set-up, provisioning or read-back request may take by default: longer than a measured one,
+    /// because a slow target's sign-up (password hashing, say) is not what is being measured.
+    public static let setupTimeout = TimeAmount.seconds(60)
+    /// ``setupTimeout`` as a `Duration`.
+    public static let setupTimeoutDuration = Duration.seconds(60)
     /// The most arrivals waiting for a connection on one event loop of an open executor.
     public static let openBacklogMax = 100_000
     /// How many encoded requests a connection remembers.

@@ -62,26 +62,6 @@ enum TurnstileAPI {
         }
     }
 
-    struct Orders: Decodable {
-        let orders: [Order]
-    }
-
-    struct Balance: Decodable {
-        let balance: Int
-    }
-
-    struct CreditChange: Decodable {
-        let account: Balance
-    }
-
-    struct Transactions: Decodable {
-        struct Entry: Decodable {
-            let amount: Int
-        }
-
-        let transactions: [Entry]
-    }
-
     struct Item: Decodable {
         let id: Int64
         let currentBidCents: Int?
@@ -92,20 +72,6 @@ enum TurnstileAPI {
             case currentBidCents = "current_bid_cents"
             case bidCount = "bid_count"
         }
-    }
-
-    struct Bid: Decodable {
-        let seq: Int
-        let amountCents: Int
-
-        enum CodingKeys: String, CodingKey {
-            case seq
-            case amountCents = "amount_cents"
-        }
-    }
-
-    struct Bids: Decodable {
-        let bids: [Bid]
     }
 
     static func register(email: String, username: String, password: String) -> LoadRequest {
@@ -154,51 +120,10 @@ enum TurnstileAPI {
             body: #"{"sku":"\#(sku)","name":"\#(sku)","price_cents":1000,"stock":\#(stock)}"#, token: token)
     }
 
-    static func product(_ id: Int64) -> LoadRequest {
-        LoadRequest(endpoint: "product", method: .GET, path: "/api/v1/products/\(id)")
-    }
-
     static func order(productID: Int64, quantity: Int, token: String) -> LoadRequest {
         .json(
             endpoint: "order", .POST, "/api/v1/orders/",
             body: #"{"product_id":\#(productID),"quantity":\#(quantity)}"#, token: token, expected: .success(and: 409))
-    }
-
-    /// `pay`, `ship` or `cancel`: a move the order's state does not allow is refused with 409, as expected.
-    static func advance(orderID: Int64, action: String, token: String) -> LoadRequest {
-        .json(
-            endpoint: action, .POST, "/api/v1/orders/\(orderID)/\(action)", body: "{}", token: token,
-            expected: .success(and: 409))
-    }
-
-    static func myOrders(token: String) -> LoadRequest {
-        LoadRequest(
-            endpoint: "my orders", method: .GET, path: "/api/v1/orders/",
-            headers: ["Authorization": "Bearer \(token)"])
-    }
-
-    // MARK: Credits
-
-    static func topUp(amount: Int, token: String) -> LoadRequest {
-        .json(endpoint: "topup", .POST, "/api/v1/credits/topup", body: #"{"amount":\#(amount)}"#, token: token)
-    }
-
-    static func deduct(amount: Int, token: String) -> LoadRequest {
-        .json(
-            endpoint: "deduct", .POST, "/api/v1/credits/deduct", body: #"{"amount":\#(amount),"reason":"stress"}"#,
-            token: token, expected: .success(and: 402))
-    }
-
-    static func balance(token: String) -> LoadRequest {
-        LoadRequest(
-            endpoint: "balance", method: .GET, path: "/api/v1/credits/balance",
-            headers: ["Authorization": "Bearer \(token)"])
-    }
-
-    static func transactions(token: String) -> LoadRequest {
-        LoadRequest(
-            endpoint: "transactions", method: .GET, path: "/api/v1/credits/transactions",
-            headers: ["Authorization": "Bearer \(token)"])
     }
 
     // MARK: Auctions
@@ -215,18 +140,10 @@ enum TurnstileAPI {
             token: token)
     }
 
-    static func item(_ id: Int64) -> LoadRequest {
-        LoadRequest(endpoint: "item", method: .GET, path: "/api/v1/items/\(id)")
-    }
-
     static func bid(itemID: Int64, amountCents: Int, token: String) -> LoadRequest {
         .json(
             endpoint: "bid", .POST, "/api/v1/items/\(itemID)/bids", body: #"{"amount_cents":\#(amountCents)}"#,
             token: token, expected: .success(and: 409))
-    }
-
-    static func bids(itemID: Int64) -> LoadRequest {
-        LoadRequest(endpoint: "bids", method: .GET, path: "/api/v1/items/\(itemID)/bids")
     }
 
     /// The path of an item's live feed.

@@ -78,16 +78,24 @@ struct DemoCommand: AsyncParsableCommand {
         let context = SuiteContext(target: target, progress: progress)
         progress.note("Turnstile demo: the service is listening on \(target)")
         return await StressRun.execute(suite: "demo", target: target, thresholds: []) { report in
-            let needed = max(RaceSuite.grid.map(\.users).max() ?? 0, users)
+            let needed = max(300, users)
             progress.note("provisioning \(needed) users (each with their own account and token)…")
             let provisioned = try await context.provision(needed)
-            try await RaceSuite(context).run(RaceSuite.grid, into: &report, users: provisioned)
-            try await OrdersSuite(context).runDrop(OrdersSuite.classicDrop, users: provisioned, into: &report)
-            try await OrdersSuite(context).runLifecycle(users: Array(provisioned.prefix(30)), into: &report)
-            // The credits race needs an account nothing else in the demo touches: the last user's.
-            try await CreditsSuite(context)
-                .run(CreditsSuite.classic, user: provisioned[provisioned.count - 1], into: &report)
-            try await BidsSuite(context).run(BidsSuite.classic, users: provisioned, into: &report)
+            // The bundled scenarios, on the users provisioned once: the race grid, the drop, the lifecycle, credits
+            // and bids.
+            let pool = ScenarioUserPool()
+            let race = try BundledScenario.race.load()
+            await pool.adopt(provisioned, for: race)
+            let scenarios: [(ScenarioFile, [String: ScenarioValue])] = [
+                (race, ["users": 100, "capacity": 10]), (race, ["users": 300, "capacity": 299]),
+                (race, ["users": 300, "capacity": 10, "amount": 10]), (try BundledScenario.orders.load(), [:]),
+                (try BundledScenario.ordersLifecycle.load(), [:]), (try BundledScenario.credits.load(), [:]),
+                (try BundledScenario.bids.load(), [:]),
+            ]
+            for (scenario, overrides) in scenarios {
+                try await ScenarioRunner(scenario, context: context, overrides: overrides, pool: pool).run(
+                    into: &report)
+            }
             try await FanoutSuite(context).run(
                 .init(connections: 1_000, bids: 20), bidder: provisioned[0], residentMemory: ResidentMemory.bytes,
                 into: &report)

@@ -27,6 +27,12 @@ struct RunOptions: ParsableArguments {
 
     @Option(
         help: ArgumentHelp(
+            "How long a set-up call (provisioning, set-up, read-back) may take; it is not measured, so longer.",
+            valueName: "time"))
+    var setupTimeout = DurationArgument(LoadLimits.setupTimeoutDuration)
+
+    @Option(
+        help: ArgumentHelp(
             "The run's id in the JSON result (random unless given); give every shard of one run the same one.",
             discussion: "`turnstile stress merge` merges only results of one run id and suite.", valueName: "id"))
     var runID: String?
@@ -35,6 +41,9 @@ struct RunOptions: ParsableArguments {
     var newRunID: String { runID ?? RunReport.newRunID() }
 
     var parsedThresholds: [Threshold] { get throws { try thresholds.map { try Threshold(parsing: $0) } } }
+    var setupTimeouts: HTTPClientConnection.Timeouts {
+        HTTPClientConnection.Timeouts(read: setupTimeout.timeAmount, response: setupTimeout.timeAmount)
+    }
     var timeouts: HTTPClientConnection.Timeouts {
         HTTPClientConnection.Timeouts(
             read: min(readTimeout.timeAmount, timeout.timeAmount), response: timeout.timeAmount)
@@ -86,6 +95,7 @@ struct StressOptions: ParsableArguments {
     var loadTarget: LoadTarget { get throws { try LoadTarget(parsing: target) } }
     var parsedThresholds: [Threshold] { get throws { try run.parsedThresholds } }
     var timeouts: HTTPClientConnection.Timeouts { run.timeouts }
+    var setupTimeouts: HTTPClientConnection.Timeouts { run.setupTimeouts }
 
     func validate() throws {
         let parsed: LoadTarget
@@ -107,7 +117,8 @@ struct StressOptions: ParsableArguments {
     func runSuite(
         _ name: String, endpoints: [String]? = nil, _ body: (SuiteContext, inout RunReport) async throws -> Void
     ) async throws -> Never {
-        let context = SuiteContext(target: try loadTarget, timeouts: timeouts, progress: ProgressReporter())
+        let context = SuiteContext(
+            target: try loadTarget, timeouts: timeouts, progress: ProgressReporter(), setupTimeouts: setupTimeouts)
         let report = await StressRun.execute(
             suite: name, target: context.target, thresholds: try parsedThresholds, endpoints: endpoints,
             runID: run.newRunID

@@ -48,15 +48,16 @@ struct StressRaceCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let races = grid ? RaceSuite.grid : [.init(users: users, capacity: capacity, seatsPerUser: amount)]
-        let endpoints = grid ? RaceSuite.endpoints + OrdersSuite.dropEndpoints : RaceSuite.endpoints
-        try await options.runSuite("race", endpoints: endpoints) { context, report in
-            guard grid else { return try await RaceSuite(context).run(races, into: &report) }
-            let drop = OrdersSuite.classicDrop
-            let users = try await context.provision(max(races.map(\.users).max() ?? 0, drop.buyers))
-            try await RaceSuite(context).run(races, into: &report, users: users)
-            try await OrdersSuite(context).runDrop(drop, users: users, into: &report)
-        }
+        // The bundled scenarios/race.yaml (and, for the grid, scenarios/orders.yaml), on users provisioned once.
+        let races: [[String: ScenarioValue]] =
+            grid
+            ? [
+                ["users": 100, "capacity": 10], ["users": 300, "capacity": 299],
+                ["users": 300, "capacity": 10, "amount": 10],
+            ] : [["users": .int(users), "capacity": .int(capacity), "amount": .int(amount)]]
+        var scenarios = try races.map { try ScenarioOptions.bundled(.race, $0) }
+        if grid { scenarios.append(try ScenarioOptions.bundled(.orders, [:])) }
+        try await options.runScenarios("race", scenarios, endpoints: grid ? ["book", "order"] : ["book"])
     }
 }
 

@@ -21,10 +21,10 @@ struct StressOrdersCommand: AsyncParsableCommand {
     @OptionGroup var options: StressOptions
 
     @Option(name: [.customLong("users"), .customShort("c")], help: "Buyers in the drop, each with their own account.")
-    var users = OrdersSuite.classicDrop.buyers
+    var users = 20
 
     @Option(help: "Units of the contested product.")
-    var capacity = OrdersSuite.classicDrop.stock
+    var capacity = 5
 
     @Option(help: "Users in the lifecycle run, one order each (0 skips it).")
     var lifecycleUsers = 30
@@ -36,16 +36,12 @@ struct StressOrdersCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let endpoints = lifecycleUsers > 0 ? OrdersSuite.endpoints : OrdersSuite.dropEndpoints
-        try await options.runSuite("orders", endpoints: endpoints) { context, report in
-            let provisioned = try await context.provision(max(users, lifecycleUsers))
-            try await OrdersSuite(context).runDrop(
-                .init(buyers: users, stock: capacity), users: provisioned, into: &report)
-            if lifecycleUsers > 0 {
-                try await OrdersSuite(context).runLifecycle(
-                    users: Array(provisioned.prefix(lifecycleUsers)), into: &report)
-            }
+        var scenarios = [try ScenarioOptions.bundled(.orders, ["users": .int(users), "capacity": .int(capacity)])]
+        if lifecycleUsers > 0 {
+            scenarios.append(try ScenarioOptions.bundled(.ordersLifecycle, ["users": .int(lifecycleUsers)]))
         }
+        try await options.runScenarios(
+            "orders", scenarios, endpoints: lifecycleUsers > 0 ? ["order", "pay", "ship", "cancel"] : ["order"])
     }
 }
 
@@ -70,13 +66,13 @@ struct StressCreditsCommand: AsyncParsableCommand {
     @Option(
         name: [.customLong("users"), .customShort("c")],
         help: "Deductions released at once, each on its own connection.")
-    var users = CreditsSuite.classic.deductions
+    var users = 50
 
     @Option(help: "Credits each deduction asks for.")
-    var amount = CreditsSuite.classic.amount
+    var amount = 5
 
     @Option(help: "The account's balance before the race.")
-    var capacity = CreditsSuite.classic.balance
+    var capacity = 100
 
     func validate() throws {
         try UserCount.validate(users)
@@ -84,10 +80,9 @@ struct StressCreditsCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let race = CreditsSuite.Race(deductions: users, amount: amount, balance: capacity)
-        try await options.runSuite("credits", endpoints: CreditsSuite.endpoints) { context, report in
-            try await CreditsSuite(context).run(race, user: try await context.provision(1)[0], into: &report)
-        }
+        let scenario = try ScenarioOptions.bundled(
+            .credits, ["users": .int(users), "amount": .int(amount), "capacity": .int(capacity)])
+        try await options.runScenarios("credits", [scenario], endpoints: ["deduct"])
     }
 }
 
@@ -110,10 +105,10 @@ struct StressBidsCommand: AsyncParsableCommand {
     @OptionGroup var options: StressOptions
 
     @Option(name: [.customLong("users"), .customShort("c")], help: "Bidders, each with their own account.")
-    var users = BidsSuite.classic.bidders
+    var users = 100
 
     @Option(help: "Rounds: in each, every bidder bids once, all at the same instant.")
-    var rounds = BidsSuite.classic.rounds
+    var rounds = 5
 
     func validate() throws {
         try UserCount.validate(users)
@@ -121,9 +116,7 @@ struct StressBidsCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try await options.runSuite("bids", endpoints: BidsSuite.endpoints) { context, report in
-            let provisioned = try await context.provision(users)
-            try await BidsSuite(context).run(.init(bidders: users, rounds: rounds), users: provisioned, into: &report)
-        }
+        let scenario = try ScenarioOptions.bundled(.bids, ["users": .int(users), "rounds": .int(rounds)])
+        try await options.runScenarios("bids", [scenario], endpoints: ["bid"])
     }
 }

@@ -137,11 +137,14 @@ struct StressRunTests {
         try await StampingServer.with(html: true) { server in
             let target = try LoadTarget(parsing: "http://127.0.0.1:\(server.port)")
             let report = await StressRun.execute(suite: "race", target: target, thresholds: []) { report in
-                try await RaceSuite(SuiteContext(target: target)).run([.init(users: 2, capacity: 1)], into: &report)
+                try await ScenarioRunner(
+                    try BundledScenario.race.load(), context: SuiteContext(target: target),
+                    overrides: ["users": 2, "capacity": 1]
+                ).run(into: &report)
             }
             #expect(report.outcome == .couldNotRun)
             let failure = try #require(report.failure)
-            #expect(failure.contains("/api/v1/auth/register answered an HTML page (200)"), "\(failure)")
+            #expect(failure.contains("'register'") && failure.contains("answered an HTML page (200)"), "\(failure)")
             #expect(failure.contains("`turnstile stress url`"))
         }
     }
@@ -150,7 +153,10 @@ struct StressRunTests {
     func setUpConnectRefused() async throws {
         let target = try LoadTarget(parsing: "http://127.0.0.1:1")
         let report = await StressRun.execute(suite: "race", target: target, thresholds: []) { report in
-            try await RaceSuite(SuiteContext(target: target)).run([.init(users: 2, capacity: 1)], into: &report)
+            try await ScenarioRunner(
+                try BundledScenario.race.load(), context: SuiteContext(target: target),
+                overrides: ["users": 2, "capacity": 1]
+            ).run(into: &report)
         }
         #expect(report.outcome == .couldNotRun)
         #expect(report.failure?.hasPrefix("nothing listens on http://127.0.0.1:1 (connection refused)") == true)

@@ -6,53 +6,10 @@ import TurnstileTestSupport
 
 @testable import TurnstileLoad
 
-/// The orders, credits, bids and fan-out suites against the real service on 127.0.0.1: each must pass with the
-/// exact counts its rules name.
+/// The fan-out suite against the real service on 127.0.0.1: it must pass with the exact counts its rules name.
+/// (Orders, credits and bids are bundled scenarios: see `BundledScenarioTests`.)
 @Suite("Resource suites", .serialized, .timeLimit(.minutes(2)))
 struct ResourceSuiteTests {
-    @Test("orders: 20 buyers for 5 units give exactly 5 orders; the pay/ship/cancel mix keeps the stock whole")
-    func orders() async throws {
-        let report = try await run("orders", users: 30) { target, users, report in
-            let suite = OrdersSuite(SuiteContext(target: target))
-            try await suite.runDrop(OrdersSuite.classicDrop, users: users, into: &report)
-            try await suite.runLifecycle(users: users, into: &report)
-        }
-        #expect(report.outcome == .passed)
-        #expect(report.invariants.count == 10 && report.invariants.allSatisfy(\.passed))
-        let drop = try #require(report.phases.first)
-        #expect(drop.overall.count(status: 201) == 5 && drop.overall.count(status: 409) == 15)
-        // Ten of the thirty orders are cancelled and then paid: those ten payments are refused.
-        let lifecycle = try #require(report.phases.last)
-        #expect(lifecycle.endpoints.first { $0.name == "pay" }?.count(status: 409) == 10)
-    }
-
-    @Test("credits: 50 deductions of 5 from 100 give exactly 20 × 200 and 30 × 402, balance 0 = the ledger's sum")
-    func credits() async throws {
-        let report = try await run("credits", users: 1) { target, users, report in
-            try await CreditsSuite(SuiteContext(target: target))
-                .run(CreditsSuite.classic, user: users[0], into: &report)
-        }
-        #expect(report.outcome == .passed)
-        #expect(report.invariants.count == 7 && report.invariants.allSatisfy(\.passed))
-        let phase = try #require(report.phases.first)
-        #expect(phase.overall.count(status: 200) == 20 && phase.overall.count(status: 402) == 30)
-    }
-
-    @Test("bids: rounds of simultaneous bids leave strictly increasing accepted bids and report bids per second")
-    func bids() async throws {
-        let report = try await run("bids", users: 25) { target, users, report in
-            try await BidsSuite(SuiteContext(target: target))
-                .run(.init(bidders: 25, rounds: 3), users: users, into: &report)
-        }
-        #expect(report.outcome == .passed)
-        #expect(report.invariants.count == 6 && report.invariants.allSatisfy(\.passed))
-        let phase = try #require(report.phases.first)
-        #expect(phase.overall.requests == 75)
-        // The first round's lowest bid always wins; every round's highest bid is above all earlier ones.
-        #expect(phase.overall.count(status: 201) >= 3)
-        #expect(report.notes.contains { $0.contains("75 bids answered") })
-    }
-
     @Test("fanout: every one of 50 subscribers receives all 10 bids in order")
     func fanout() async throws {
         let report = try await run("fanout", users: 1) { target, users, report in

@@ -25,73 +25,120 @@ public struct ClosedExecutor: Sendable {
         _ phaseName: String, scenario: @escaping Scenario, target: LoadTarget, group: any EventLoopGroup,
         progress: ProgressReporter? = nil
     ) async throws -> PhaseReport {
+        let thinkTime = self.thinkTime
+        return try await run(
+            phaseName, scripts: { user, _ in FixedScript(user: user, scenario: scenario, thinkTime: thinkTime) },
+            target: target, group: group, progress: progress
+        ).report
+    }
+
+    /// Runs one script per user, each made on its user's event loop; returns the phase's report and what each
+    /// script says when its user stops, in user order.
+    public func run<Script: UserScript>(
+        _ phaseName: String,
+        scripts makeScript: @escaping @Sendable (_ user: Int, _ eventLoop: any EventLoop) -> Script,
+        target: LoadTarget, group: any EventLoopGroup, progress: ProgressReporter? = nil
+    ) async throws -> (report: PhaseReport, summaries: [Script.Summary]) {
         let startedAt = Date()
         let recorders = RecorderSet(group: group)
         let deadline = recorders.phaseStart + duration
         let ticker = progress?.start(phaseName, users: users, recorders: recorders)
+        let timeouts = self.timeouts
         let finished = (0..<users).map { user in
             let eventLoop = group.next()
             return eventLoop.flatSubmit {
                 let loop = UserLoop(
-                    user: user, scenario: scenario, target: target, eventLoop: eventLoop, deadline: deadline,
-                    thinkTime: thinkTime, timeouts: timeouts, recorder: recorders.recorder(on: eventLoop))
+                    script: makeScript(user, eventLoop), target: target, eventLoop: eventLoop, deadline: deadline,
+                    timeouts: timeouts, recorder: recorders.recorder(on: eventLoop))
                 return loop.start()
             }
         }
-        for user in finished { try await user.get() }
+        var summaries: [Script.Summary] = []
+        for user in finished { summaries.append(try await user.get()) }
         ticker?.cancel()
-        return await recorders.phaseReport(phaseName, executor: "closed", startedAt: startedAt, users: users)
+        let report = await recorders.phaseReport(phaseName, executor: "closed", startedAt: startedAt, users: users)
+        return (report, summaries)
     }
 }
 
-/// One virtual user's loop, confined to its event loop.
-private final class UserLoop {
+/// What one looping virtual user sends, one request after another. Made on its user's event loop and used only
+/// there, so it may keep state (captured values, where it is in a sequence) without locks.
+public protocol UserScript: AnyObject, SendableMetatype {
+    /// What the script says when its user stops, carried off the event loop.
+    associatedtype Summary: Sendable
+
+    /// The next request, and whether its body is needed; nil when the user has nothing more to send.
+    func nextRequest() -> (request: LoadRequest, keepBody: Bool)?
+    /// The outcome of the request last returned; returns how long to think before the next one.
+    func received(_ result: Result<LoadResponse, LoadError>) -> TimeAmount
+    /// Called once, when the user stops.
+    func finish() -> Summary
+}
+
+/// A ``Scenario`` closure as a script: the same think time after every request.
+private final class FixedScript: UserScript {
     private let user: Int
     private let scenario: Scenario
+    private let thinkTime: TimeAmount
+    private var iteration = 0
+
+    init(user: Int, scenario: @escaping Scenario, thinkTime: TimeAmount) {
+        self.user = user
+        self.scenario = scenario
+        self.thinkTime = thinkTime
+    }
+
+    func nextRequest() -> (request: LoadRequest, keepBody: Bool)? {
+        defer { iteration += 1 }
+        return (scenario(user, iteration), false)
+    }
+
+    func received(_ result: Result<LoadResponse, LoadError>) -> TimeAmount { thinkTime }
+
+    func finish() {}
+}
+
+/// One virtual user's loop, confined to its event loop.
+private final class UserLoop<Script: UserScript> {
+    private let script: Script
     private let target: LoadTarget
     private let eventLoop: any EventLoop
     private let deadline: NIODeadline
-    private let thinkTime: TimeAmount
     private let timeouts: HTTPClientConnection.Timeouts
     private let recorder: Recorder
-    private let done: EventLoopPromise<Void>
+    private let done: EventLoopPromise<Script.Summary>
     private var connection: HTTPClientConnection?
-    private var iteration = 0
 
     /// After a failed connect, wait this long before trying again, so a dead target is not hammered in a loop.
-    private static let reconnectDelay = LoadLimits.reconnectDelay
+    private static var reconnectDelay: TimeAmount { LoadLimits.reconnectDelay }
 
     init(
-        user: Int, scenario: @escaping Scenario, target: LoadTarget, eventLoop: any EventLoop, deadline: NIODeadline,
-        thinkTime: TimeAmount, timeouts: HTTPClientConnection.Timeouts, recorder: Recorder
+        script: Script, target: LoadTarget, eventLoop: any EventLoop, deadline: NIODeadline,
+        timeouts: HTTPClientConnection.Timeouts, recorder: Recorder
     ) {
-        self.user = user
-        self.scenario = scenario
+        self.script = script
         self.target = target
         self.eventLoop = eventLoop
         self.deadline = deadline
-        self.thinkTime = thinkTime
         self.timeouts = timeouts
         self.recorder = recorder
         done = eventLoop.makePromise()
     }
 
-    func start() -> EventLoopFuture<Void> {
+    func start() -> EventLoopFuture<Script.Summary> {
         step()
         return done.futureResult
     }
 
     private func step() {
-        guard NIODeadline.now() < deadline else {
+        guard NIODeadline.now() < deadline, let (request, keepBody) = script.nextRequest() else {
             connection?.close()
-            done.succeed()
+            done.succeed(script.finish())
             return
         }
-        let request = scenario(user, iteration)
-        iteration += 1
         let start = NIODeadline.now()
         if let connection, connection.isReusable {
-            send(request, on: connection, start: start)
+            send(request, keepBody: keepBody, on: connection, start: start)
             return
         }
         connection?.close()
@@ -102,23 +149,23 @@ private final class UserLoop {
                 switch result {
                 case .success(let connection):
                     self.connection = connection
-                    self.send(request, on: connection, start: start)
+                    self.send(request, keepBody: keepBody, on: connection, start: start)
                 case .failure(let error):
-                    self.recorder.record(
-                        request, start: start, end: .now(),
-                        result: .failure(ResponseHandler.classify(error)))
+                    let failure = ResponseHandler.classify(error)
+                    self.recorder.record(request, start: start, end: .now(), result: .failure(failure))
+                    _ = self.script.received(.failure(failure))
                     self.eventLoop.assumeIsolated().scheduleTask(in: Self.reconnectDelay) { self.step() }
                 }
             }
     }
 
-    private func send(_ request: LoadRequest, on connection: HTTPClientConnection, start: NIODeadline) {
-        connection.send(request, timeouts: timeouts) { result in
-            self.recorder.record(
-                request, start: start, end: .now(), result: result)
+    private func send(_ request: LoadRequest, keepBody: Bool, on connection: HTTPClientConnection, start: NIODeadline) {
+        connection.send(request, timeouts: timeouts, keepBody: keepBody) { result in
+            self.recorder.record(request, start: start, end: .now(), result: result)
             if case .failure = result { connection.close() }
-            if self.thinkTime > .zero {
-                self.eventLoop.assumeIsolated().scheduleTask(in: self.thinkTime) { self.step() }
+            let thinkTime = self.script.received(result)
+            if thinkTime > .zero {
+                self.eventLoop.assumeIsolated().scheduleTask(in: thinkTime) { self.step() }
             } else {
                 self.step()
             }

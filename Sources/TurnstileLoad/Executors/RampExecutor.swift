@@ -61,11 +61,28 @@ public struct RampExecutor: Sendable {
         var phases: [PhaseReport] = []
         for (index, stage) in stages.enumerated() {
             let phase = try await ClosedExecutor(users: stage.users, duration: stage.duration, timeouts: timeouts).run(
-                "\(name) (stage \(index + 1): \(stage.users) users)", scenario: scenario, target: target, group: group,
-                progress: progress)
+                stageName(name, index), scenario: scenario, target: target, group: group, progress: progress)
             phases.append(phase)
         }
         return phases
+    }
+
+    /// Runs every stage with one script per user (see ``ClosedExecutor/run(_:scripts:target:group:progress:)``).
+    public func run<Script: UserScript>(
+        _ name: String, scripts: @escaping @Sendable (Int, any EventLoop) -> Script, target: LoadTarget,
+        group: any EventLoopGroup, progress: ProgressReporter? = nil
+    ) async throws -> [(report: PhaseReport, summaries: [Script.Summary])] {
+        var phases: [(report: PhaseReport, summaries: [Script.Summary])] = []
+        for (index, stage) in stages.enumerated() {
+            phases.append(
+                try await ClosedExecutor(users: stage.users, duration: stage.duration, timeouts: timeouts).run(
+                    stageName(name, index), scripts: scripts, target: target, group: group, progress: progress))
+        }
+        return phases
+    }
+
+    private func stageName(_ name: String, _ index: Int) -> String {
+        "\(name) (stage \(index + 1): \(stages[index].users) users)"
     }
 }
 

@@ -1,0 +1,130 @@
+/// Checks a scenario before anything is sent: every name an expression reads is defined somewhere in the file
+/// (a variable, a built-in, a CSV column, a capture or a `let`), every `count(request.outcome)` names a request and
+/// one of its outcomes, and each executor gets only what it can use.
+struct ScenarioChecker {
+    /// Names every expression may read: the user's index, the run's id, the loop's iteration, the barrier's round.
+    static let builtins = ["user", "run", "iteration", "round"]
+    /// Outcomes every request has.
+    static let builtinOutcomes = ["answered", "unanswered", "other"]
+
+    let scenario: ScenarioFile
+
+    init(_ scenario: ScenarioFile) {
+        self.scenario = scenario
+    }
+
+    func check() throws(ScenarioError) {
+        let requests = scenario.allRequests
+        var defined = Set(Self.builtins + scenario.variables.map(\.name))
+        defined.formUnion(scenario.users.accounts?.columns ?? [])
+        for request in requests {
+            defined.formUnion(request.captures.map(\.name))
+            defined.formUnion(request.lets.map(\.name))
+        }
+        // Requests counted by `count(…)`: the phases' requests with a fixed name, and their outcomes.
+        var outcomes: [String: Set<String>] = [:]
+        for request in scenario.phases.flatMap({ $0.tasks.flatMap(\.steps) }) where request.name.isConstant {
+            outcomes[request.name.text, default: Set(Self.builtinOutcomes)].formUnion(request.outcomes.map(\.name))
+        }
+        for expression in expressions {
+            for (path, position) in expression.names {
+                if defined.contains(path[0]) { continue }
+                if let known = outcomes[path[0]] {
+                    if path.count == 1 { continue }
+                    if path.count == 2, known.contains(path[1]) { continue }
+                    throw ScenarioError(
+                        "request '\(path[0])' has no outcome '\(path[1])'; its outcomes are "
+                            + known.sorted().joined(separator: ", "), at: position)
+                }
+                let near = defined.union(outcomes.keys).min {
+                    YAMLReaderDistance.distance($0, path[0]) < YAMLReaderDistance.distance($1, path[0])
+                }
+                let hint = near.map { YAMLReaderDistance.distance($0, path[0]) <= 2 ? " (did you mean '\($0)'?)" : "" }
+                throw ScenarioError(
+                    "'\(path[0])' is not defined: not a variable, a capture, a let, a CSV column or a request"
+                        + (hint ?? ""), at: position)
+            }
+        }
+        for phase in scenario.phases {
+            guard case .open = phase.executor else { continue }
+            for task in phase.tasks {
+                let first = task.steps[0]
+                guard task.steps.count == 1, first.captures.isEmpty, first.lets.isEmpty, first.when == nil else {
+                    throw ScenarioError(
+                        "an open phase sends single requests (each arrival is one request): no 'steps', 'capture', "
+                            + "'let' or 'when'; use a closed phase for sequences", at: first.position)
+                }
+            }
+        }
+    }
+
+    /// Every expression in the file, templates' included.
+    private var expressions: [ScenarioExpression] {
+        var found: [ScenarioExpression] = []
+        func add(_ template: ScenarioTemplate?) { found += template?.expressions ?? [] }
+        func add(_ body: ScenarioFile.Body?) {
+            switch body {
+            case .template(let template): add(template)
+            case .list(let items): items.forEach { add($0) }
+            case .object(let fields): fields.forEach { add($0.1) }
+            case .value, nil: break
+            }
+        }
+        for request in scenario.allRequests {
+            add(request.name)
+            add(request.path)
+            request.headers.forEach { add($0.value) }
+            add(request.body)
+            request.captures.forEach { add($0.path) }
+            found += request.lets.map(\.expression)
+            found += [request.when].compactMap { $0 }
+        }
+        scenario.users.headers.forEach { add($0.value) }
+        found += [scenario.users.count].compactMap { $0 }
+        for phase in scenario.phases {
+            add(phase.name)
+            found += [phase.users].compactMap { $0 }
+            switch phase.executor {
+            case .barrier(let rounds, let each): found += [rounds, each].compactMap { $0 }
+            case .closed(let duration, let think):
+                add(duration)
+                add(think)
+            case .open(let rate, let rateEnd, let duration, let connections):
+                found += [rate, rateEnd, connections].compactMap { $0 }
+                add(duration)
+            case .ramp(let stages):
+                for stage in stages {
+                    found.append(stage.users)
+                    add(stage.duration)
+                }
+            }
+        }
+        for invariant in scenario.invariants {
+            found += [invariant.check, invariant.when].compactMap { $0 }
+            add(invariant.name)
+            add(invariant.phase)
+        }
+        scenario.notes.forEach { add($0) }
+        return found
+    }
+}
+
+/// Edit distance between two names, for "did you mean".
+enum YAMLReaderDistance {
+    static func distance(_ a: String, _ b: String) -> Int {
+        let a = Array(a)
+        let b = Array(b)
+        guard !a.isEmpty, !b.isEmpty else { return max(a.count, b.count) }
+        var row = Array(0...b.count)
+        for i in 1...a.count {
+            var previous = row[0]
+            row[0] = i
+            for j in 1...b.count {
+                let current = row[j]
+                row[j] = min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] == b[j - 1] ? 0 : 1))
+                previous = current
+            }
+        }
+        return row[b.count]
+    }
+}

@@ -1,0 +1,129 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+extension ScenarioFile.Request {
+    /// The request to send for `scope`, carrying `userHeaders` (the request's own headers win).
+    func render(
+        in scope: some ScenarioScope, userHeaders: [ScenarioFile.Header]
+    ) throws(ScenarioError)
+        -> LoadRequest
+    {
+        var headers = HTTPHeaders()
+        // A user's header joins once every value it reads is set: provisioning's registration goes without the
+        // token its login will capture.
+        for header in userHeaders
+        where header.value.expressions.allSatisfy({ $0.names.allSatisfy { scope.value(of: $0.name[0]) != nil } }) {
+            headers.replaceOrAdd(name: header.name, value: try header.value.render(in: scope))
+        }
+        for header in self.headers {
+            headers.replaceOrAdd(name: header.name, value: try header.value.render(in: scope))
+        }
+        var body: ByteBuffer?
+        if let template = self.body {
+            body = ByteBuffer(string: try template.json(in: scope))
+            if !headers.contains(name: "Content-Type") { headers.add(name: "Content-Type", value: "application/json") }
+        }
+        return LoadRequest(
+            endpoint: try name.render(in: scope), method: method, path: try renderPath(in: scope), headers: headers,
+            body: body, expected: expected)
+    }
+
+    /// The path with each expression's value percent-encoded where a path needs it.
+    private func renderPath(in scope: some ScenarioScope) throws(ScenarioError) -> String {
+        var out = ""
+        for part in path.parts {
+            switch part {
+            case .text(let text): out += text
+            case .expression(let expression):
+                let value = try expression.evaluate(in: scope).description
+                out += value.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? value
+            }
+        }
+        return out
+    }
+
+    /// Whether the request needs its answer's body: to capture from it.
+    var needsBody: Bool { !captures.isEmpty }
+
+    /// What the request's captures take from `response`, a 2xx answer, then its `let`s: each name and its value.
+    /// A definite path that finds nothing, or a body that is not JSON, is an error that names the request.
+    func values(
+        from response: LoadResponse, in scope: some ScenarioScope, label: String
+    ) throws(ScenarioError)
+        -> [(String, ScenarioValue)]
+    {
+        var found: [(String, ScenarioValue)] = []
+        if (200...299).contains(response.status), !captures.isEmpty {
+            let bytes = Data(response.body.readableBytesView)
+            let body: ScenarioValue
+            do { body = try JSONDecoder().decode(ScenarioValue.self, from: bytes) } catch {
+                throw ScenarioError(
+                    "\(label) answered \(response.status) with a body that is not JSON, so nothing could be "
+                        + "captured: \(Self.snippet(bytes))", at: position)
+            }
+            for capture in captures {
+                let text = try capture.path.render(in: scope)
+                let path: JSONPath
+                do { path = try JSONPath(text) } catch {
+                    throw ScenarioError("capture '\(capture.name)': \(error.message)", at: capture.position)
+                }
+                let selected = path.select(in: body)
+                if path.isDefinite {
+                    guard let value = selected.first else {
+                        throw ScenarioError(
+                            "capture '\(capture.name)' found nothing at \(text) in the answer of \(label) "
+                                + "(\(response.status)): \(Self.snippet(bytes))", at: capture.position)
+                    }
+                    found.append((capture.name, value))
+                } else {
+                    found.append((capture.name, .list(selected)))
+                }
+            }
+        }
+        if !lets.isEmpty {
+            var scope = ExtendedScope(base: scope, added: [:])
+            for (name, value) in found { scope.added[name] = value }
+            for (name, expression) in lets {
+                let value = try expression.evaluate(in: scope)
+                scope.added[name] = value
+                found.append((name, value))
+            }
+        }
+        return found
+    }
+
+    static func snippet(_ bytes: Data) -> String {
+        let text = String(decoding: bytes.prefix(200), as: UTF8.self)
+        return bytes.count > 200 ? text + "…" : text
+    }
+}
+
+/// A scope with a few names added in front of another.
+struct ExtendedScope<Base: ScenarioScope>: ScenarioScope {
+    let base: Base
+    var added: [String: ScenarioValue]
+
+    func value(of name: String) -> ScenarioValue? { added[name] ?? base.value(of: name) }
+    func count(request: String, outcome: String?) -> Int? { base.count(request: request, outcome: outcome) }
+    func rate(of request: String) -> Double? { base.rate(of: request) }
+}
+
+extension ScenarioFile.Body {
+    /// The body as JSON text, its templates rendered.
+    func json(in scope: some ScenarioScope) throws(ScenarioError) -> String {
+        switch self {
+        case .value(let value): return value.json
+        case .template(let template): return try template.value(in: scope).json
+        case .list(let items):
+            return "["
+                + (try items.map { item throws(ScenarioError) in try item.json(in: scope) })
+                .joined(separator: ",") + "]"
+        case .object(let fields):
+            return "{"
+                + (try fields.map { field throws(ScenarioError) in
+                    ScenarioValue.string(field.0).json + ":" + (try field.1.json(in: scope))
+                }).joined(separator: ",") + "}"
+        }
+    }
+}

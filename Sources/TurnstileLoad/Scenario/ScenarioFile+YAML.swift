@@ -1,0 +1,498 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+import SwiftCSV
+import TurnstileReport
+import Yams
+
+extension ScenarioFile {
+    /// Reads and checks a scenario from YAML (or JSON, which YAML reads too). `file` names it in messages; CSV files
+    /// it names are read relative to `folder`.
+    public init(yaml text: String, file: String, folder: URL? = nil) throws(ScenarioError) {
+        let root: Node
+        do {
+            guard let node = try Yams.compose(yaml: text) else { throw ScenarioError("the file is empty", at: nil) }
+            root = node
+        } catch let error as ScenarioError {
+            throw ScenarioError("\(file): \(error.message)")
+        } catch let error as YamlError {
+            throw Self.describe(error, file: file)
+        } catch {
+            throw ScenarioError("\(file): \(error)")
+        }
+        let reader = YAMLReader(file: file, folder: folder)
+        self = try reader.scenario(root)
+        try ScenarioChecker(self).check()
+    }
+
+    /// Reads a scenario file from disk; messages name it `path` (as the user wrote it) unless told otherwise.
+    public init(contentsOf url: URL, name: String? = nil) throws(ScenarioError) {
+        let text: String
+        do { text = try String(contentsOf: url, encoding: .utf8) } catch {
+            throw ScenarioError("cannot read \(name ?? url.path): \(error.localizedDescription)")
+        }
+        try self.init(yaml: text, file: name ?? url.path, folder: url.deletingLastPathComponent())
+    }
+
+    private static func describe(_ error: YamlError, file: String) -> ScenarioError {
+        switch error {
+        case .scanner(_, let problem, let mark, _), .parser(_, let problem, let mark, _):
+            return ScenarioError(
+                "not valid YAML: \(problem)",
+                at: SourcePosition(
+                    file: file, line: mark.line,
+                    column: mark.column))
+        case .composer(_, let problem, let mark, _):
+            return ScenarioError(
+                "not valid YAML: \(problem)",
+                at: SourcePosition(
+                    file: file, line: mark.line,
+                    column: mark.column))
+        default:
+            return ScenarioError("\(file): not valid YAML: \(error)")
+        }
+    }
+}
+
+/// Walks a YAML document into a ``ScenarioFile``, refusing any key it does not know with the key's position.
+private struct YAMLReader {
+    let file: String
+    let folder: URL?
+
+    func position(_ node: Node) -> SourcePosition {
+        SourcePosition(file: file, line: node.mark?.line ?? 0, column: node.mark?.column ?? 0)
+    }
+
+    /// Where a scalar's text starts: after its opening quote, if it has one.
+    func contentPosition(_ node: Node) -> SourcePosition {
+        let start = position(node)
+        if case .scalar(let scalar) = node, scalar.style == .singleQuoted || scalar.style == .doubleQuoted {
+            return start.advanced(by: 1)
+        }
+        return start
+    }
+
+    func error(_ message: String, _ node: Node) -> ScenarioError {
+        ScenarioError(message, at: position(node))
+    }
+
+    // MARK: Shapes
+
+    func mapping(_ node: Node, _ what: String, keys: [String]) throws(ScenarioError) -> Mapping {
+        guard case .mapping(let mapping) = node else { throw error("\(what) must be a mapping of keys", node) }
+        var entries: [(key: String, keyNode: Node, value: Node)] = []
+        for (key, value) in mapping {
+            guard let name = key.string else { throw error("a key must be text", key) }
+            guard keys.contains(name) else {
+                let near = keys.min { YAMLReaderDistance.distance($0, name) < YAMLReaderDistance.distance($1, name) }
+                let hint =
+                    near.map { YAMLReaderDistance.distance($0, name) <= 2 ? " (did you mean '\($0)'?)" : "" } ?? ""
+                throw error(
+                    "unknown key '\(name)' in \(what)\(hint); its keys are \(keys.joined(separator: ", "))", key)
+            }
+            entries.append((name, key, value))
+        }
+        return Mapping(node: node, entries: entries)
+    }
+
+    struct Mapping {
+        let node: Node
+        let entries: [(key: String, keyNode: Node, value: Node)]
+        subscript(key: String) -> Node? { entries.first { $0.key == key }?.value }
+        func has(_ key: String) -> Bool { self[key] != nil }
+    }
+
+    func sequence(_ node: Node, _ what: String) throws(ScenarioError) -> [Node] {
+        guard case .sequence(let sequence) = node else { throw error("\(what) must be a list", node) }
+        return Array(sequence)
+    }
+
+    func string(_ node: Node, _ what: String) throws(ScenarioError) -> String {
+        guard case .scalar(let scalar) = node else { throw error("\(what) must be a single value", node) }
+        return scalar.string
+    }
+
+    func template(_ node: Node, _ what: String) throws(ScenarioError) -> ScenarioTemplate {
+        try ScenarioTemplate(try string(node, what), at: contentPosition(node))
+    }
+
+    /// A count or rate: a number, an expression (`users * 2`), or one `${…}`.
+    func expression(_ node: Node, _ what: String) throws(ScenarioError) -> ScenarioExpression {
+        let text = try string(node, what)
+        let start = contentPosition(node)
+        let template = try ScenarioTemplate(text, at: start)
+        if template.parts.count == 1, case .expression(let expression) = template.parts[0] { return expression }
+        return try ScenarioExpression(text, at: start)
+    }
+
+    func value(_ node: Node) throws(ScenarioError) -> ScenarioValue {
+        switch node {
+        case .scalar(let scalar):
+            if scalar.style == .plain {
+                if let number = Int(scalar.string) { return .int(number) }
+                if let number = node.float, scalar.string.contains(".") { return .double(number) }
+                if let truth = node.bool { return .bool(truth) }
+                if node.null != nil { return .null }
+            }
+            return .string(scalar.string)
+        case .sequence(let sequence):
+            return .list(try sequence.map { item throws(ScenarioError) in try value(item) })
+        case .mapping(let mapping):
+            var fields: [String: ScenarioValue] = [:]
+            for (key, item) in mapping { fields[try string(key, "a key")] = try value(item) }
+            return .object(fields)
+        case .alias:
+            throw error("aliases are not supported", node)
+        }
+    }
+
+    func duration(_ node: Node, _ what: String) throws(ScenarioError) -> ScenarioTemplate {
+        let template = try template(node, what)
+        if template.isConstant, TimeAmount(parsing: template.text) == nil {
+            throw error("\(what) '\(template.text)' must be a time with a unit: 500ms, 10s, 2m", node)
+        }
+        return template
+    }
+
+    func statuses(_ node: Node, _ what: String) throws(ScenarioError) -> StatusSet {
+        let text: String
+        switch node {
+        case .sequence(let items):
+            text = try items.map { item throws(ScenarioError) in try string(item, what) }.joined(separator: ",")
+        default:
+            text = try string(node, what)
+        }
+        do { return try StatusSet(parsing: text) } catch { throw self.error("\(what): \(error)", node) }
+    }
+
+    // MARK: The file
+
+    func scenario(_ node: Node) throws(ScenarioError) -> ScenarioFile {
+        let top = try mapping(
+            node, "the scenario",
+            keys: [
+                "name", "description", "vars", "users", "setup", "phases", "readback", "invariants", "thresholds",
+                "notes",
+            ])
+        guard let phasesNode = top["phases"] else { throw error("a scenario needs 'phases'", node) }
+        var variables: [ScenarioFile.Variable] = []
+        if let vars = top["vars"] {
+            guard case .mapping(let mapping) = vars else { throw error("'vars' must map names to values", vars) }
+            for (key, item) in mapping {
+                let name = try string(key, "a variable's name")
+                guard Self.isName(name) else {
+                    throw error("'\(name)' is not a name: letters, digits and '_', not starting with a digit", key)
+                }
+                variables.append(.init(name: name, value: try value(item), position: position(key)))
+            }
+        }
+        let phases = try sequence(phasesNode, "'phases'").map { item throws(ScenarioError) in try phase(item) }
+        guard !phases.isEmpty else { throw error("'phases' needs at least one phase", phasesNode) }
+        return ScenarioFile(
+            name: try top["name"].map { node throws(ScenarioError) in try string(node, "'name'") }
+                ?? URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent,
+            summary: try top["description"].map { node throws(ScenarioError) in try string(node, "'description'") },
+            variables: variables,
+            users: try top["users"].map { node throws(ScenarioError) in try users(node) }
+                ?? ScenarioFile.Users(count: nil, accounts: nil, provision: [], headers: []),
+            setup: try requests(top["setup"], "'setup'"),
+            phases: phases,
+            readback: try requests(top["readback"], "'readback'", readback: true),
+            invariants: try top["invariants"].map { node throws(ScenarioError) in
+                try sequence(node, "'invariants'").map { item throws(ScenarioError) in try invariant(item) }
+            } ?? [],
+            thresholds: try top["thresholds"].map { node throws(ScenarioError) in
+                try sequence(node, "'thresholds'").map { item throws(ScenarioError) in
+                    let text = try string(item, "a threshold")
+                    do { _ = try Threshold(parsing: text) } catch { throw self.error("\(error)", item) }
+                    return text
+                }
+            } ?? [],
+            notes: try top["notes"].map { node throws(ScenarioError) in
+                try sequence(node, "'notes'").map { item throws(ScenarioError) in try template(item, "a note") }
+            } ?? [],
+            file: file)
+    }
+
+    private func users(_ node: Node) throws(ScenarioError) -> ScenarioFile.Users {
+        let map = try mapping(node, "'users'", keys: ["count", "csv", "provision", "headers"])
+        return ScenarioFile.Users(
+            count: try map["count"].map { node throws(ScenarioError) in try expression(node, "'count'") },
+            accounts: try map["csv"].map { node throws(ScenarioError) in try accounts(node) },
+            provision: try requests(map["provision"], "'provision'"),
+            headers: try headers(map["headers"]))
+    }
+
+    private func accounts(_ node: Node) throws(ScenarioError) -> ScenarioFile.Accounts {
+        let path = try string(node, "'csv'")
+        let url =
+            path.hasPrefix("/")
+            ? URL(fileURLWithPath: path)
+            : (folder ?? URL(fileURLWithPath: "."))
+                .appendingPathComponent(path)
+        let csv: NamedCSV
+        do {
+            csv = try NamedCSV(string: try String(contentsOf: url, encoding: .utf8), loadColumns: false)
+        } catch let error as CSVParseError {
+            throw self.error("\(path) is not valid CSV: \(error)", node)
+        } catch {
+            throw self.error("cannot read \(url.path): \(error.localizedDescription)", node)
+        }
+        for column in csv.header where !Self.isName(column) {
+            throw self.error("\(path): column '\(column)' is not a name (letters, digits and '_')", node)
+        }
+        guard !csv.rows.isEmpty else { throw self.error("\(path) has a header but no rows", node) }
+        return ScenarioFile.Accounts(path: path, columns: csv.header, rows: csv.rows, position: position(node))
+    }
+
+    private func headers(_ node: Node?) throws(ScenarioError) -> [ScenarioFile.Header] {
+        guard let node else { return [] }
+        guard case .mapping(let mapping) = node else { throw error("'headers' must map names to values", node) }
+        var headers: [ScenarioFile.Header] = []
+        for (key, value) in mapping {
+            headers.append(.init(name: try string(key, "a header's name"), value: try template(value, "a header")))
+        }
+        return headers
+    }
+
+    private func requests(
+        _ node: Node?, _ what: String, readback: Bool = false
+    ) throws(ScenarioError)
+        -> [ScenarioFile.Request]
+    {
+        guard let node else { return [] }
+        return try sequence(node, what).map { item throws(ScenarioError) in try request(item, readback: readback) }
+    }
+
+    private static let requestKeys = [
+        "name", "method", "path", "headers", "body", "expect", "outcomes", "capture", "let", "when", "retry",
+    ]
+
+    func request(_ node: Node, readback: Bool = false) throws(ScenarioError) -> ScenarioFile.Request {
+        let map = try mapping(node, "a request", keys: Self.requestKeys + (readback ? ["per_user"] : []))
+        guard let pathNode = map["path"] else { throw error("a request needs a 'path'", node) }
+        let methodText = try map["method"].map { node throws(ScenarioError) in try string(node, "'method'") } ?? "GET"
+        let method = HTTPMethod(rawValue: methodText.uppercased())
+        if case .RAW = method { throw error("'\(methodText)' is not an HTTP method", map["method"]!) }
+        var outcomes: [(name: String, statuses: StatusSet)] = []
+        if let node = map["outcomes"] {
+            guard case .mapping(let mapping) = node else { throw error("'outcomes' must map names to statuses", node) }
+            for (key, value) in mapping {
+                let name = try string(key, "an outcome's name")
+                guard Self.isName(name), !["answered", "unanswered", "other"].contains(name) else {
+                    throw error("'\(name)' cannot name an outcome (answered, unanswered and other are built in)", key)
+                }
+                outcomes.append((name, try statuses(value, "outcome '\(name)'")))
+            }
+        }
+        // Without `expect`, the named outcomes are what is expected; without either, every 2xx.
+        let expected =
+            try map["expect"].map { node throws(ScenarioError) in try statuses(node, "'expect'") }
+            ?? (outcomes.isEmpty ? .success : StatusSet(ranges: outcomes.flatMap(\.statuses.ranges)))
+        var captures: [ScenarioFile.Capture] = []
+        if let node = map["capture"] {
+            guard case .mapping(let mapping) = node else { throw error("'capture' must map names to paths", node) }
+            for (key, value) in mapping {
+                let name = try string(key, "a capture's name")
+                guard Self.isName(name) else { throw error("'\(name)' is not a name", key) }
+                let path = try template(value, "a capture's path")
+                if path.isConstant {
+                    do { _ = try JSONPath(path.text) } catch {
+                        throw ScenarioError(error.message, at: path.origin.advanced(by: error.offset))
+                    }
+                }
+                captures.append(.init(name: name, path: path, position: position(key)))
+            }
+        }
+        var lets: [(name: String, expression: ScenarioExpression)] = []
+        if let node = map["let"] {
+            guard case .mapping(let mapping) = node else { throw error("'let' must map names to expressions", node) }
+            for (key, value) in mapping {
+                let name = try string(key, "a name")
+                guard Self.isName(name) else { throw error("'\(name)' is not a name", key) }
+                lets.append((name, try expression(value, "'\(name)'")))
+            }
+        }
+        let path = try template(pathNode, "'path'")
+        let name = try map["name"].map { node throws(ScenarioError) in try template(node, "'name'") }
+        return ScenarioFile.Request(
+            name: try name.orDefault("\(method.rawValue) \(path.text)", at: path.origin),
+            method: method, path: path, headers: try headers(map["headers"]),
+            body: try map["body"].map { node throws(ScenarioError) in try body(node) },
+            expected: expected, outcomes: outcomes, captures: captures, lets: lets,
+            when: try map["when"].map { node throws(ScenarioError) in try expression(node, "'when'") },
+            retry: try map["retry"].map { node throws(ScenarioError) in try flag(node, "'retry'") } ?? false,
+            perUser: try map["per_user"].map { node throws(ScenarioError) in try flag(node, "'per_user'") } ?? false,
+            position: position(node))
+    }
+
+    private func flag(_ node: Node, _ what: String) throws(ScenarioError) -> Bool {
+        guard let value = node.bool else { throw error("\(what) must be true or false", node) }
+        return value
+    }
+
+    private func body(_ node: Node) throws(ScenarioError) -> ScenarioFile.Body {
+        switch node {
+        case .scalar(let scalar):
+            guard scalar.style != .plain || value(ofPlain: node) == nil else { return .value(try value(node)) }
+            let template = try template(node, "a body value")
+            return template.isConstant ? .value(.string(template.text)) : .template(template)
+        case .sequence(let sequence):
+            return .list(try sequence.map { item throws(ScenarioError) in try body(item) })
+        case .mapping(let mapping):
+            var fields: [(String, ScenarioFile.Body)] = []
+            for (key, item) in mapping { fields.append((try string(key, "a key"), try body(item))) }
+            return .object(fields)
+        case .alias:
+            throw error("aliases are not supported", node)
+        }
+    }
+
+    /// A plain scalar's non-string value (number, boolean, null), if it has one.
+    private func value(ofPlain node: Node) -> ScenarioValue? {
+        guard let value = try? value(node), !(value.isString) else { return nil }
+        return value
+    }
+
+    private static let phaseKeys = [
+        "name", "executor", "users", "request", "steps", "tasks", "rounds", "each", "duration", "think", "rate",
+        "rate_end", "connections", "stages",
+    ]
+
+    private func phase(_ node: Node) throws(ScenarioError) -> ScenarioFile.Phase {
+        let map = try mapping(node, "a phase", keys: Self.phaseKeys)
+        guard let executorNode = map["executor"] else {
+            throw error("a phase needs an 'executor': barrier, closed, open or ramp", node)
+        }
+        let executorName = try string(executorNode, "'executor'")
+        func require(_ key: String) throws(ScenarioError) -> Node {
+            guard let value = map[key] else { throw error("a \(executorName) phase needs '\(key)'", node) }
+            return value
+        }
+        func refuse(_ keys: [String]) throws(ScenarioError) {
+            if let key = keys.first(where: map.has) {
+                throw error(
+                    "'\(key)' does not apply to a \(executorName) phase", map.entries.first { $0.key == key }!.keyNode)
+            }
+        }
+        let executor: ScenarioFile.Executor
+        switch executorName {
+        case "barrier":
+            try refuse(["duration", "think", "rate", "rate_end", "connections", "stages", "tasks"])
+            executor = .barrier(
+                rounds: try map["rounds"].map { node throws(ScenarioError) in try expression(node, "'rounds'") },
+                each: try map["each"].map { node throws(ScenarioError) in try expression(node, "'each'") })
+        case "closed":
+            try refuse(["rounds", "each", "rate", "rate_end", "connections", "stages"])
+            executor = .closed(
+                duration: try duration(try require("duration"), "'duration'"),
+                think: try map["think"].map { node throws(ScenarioError) in try duration(node, "'think'") })
+        case "open":
+            try refuse(["rounds", "each", "think", "stages", "users"])
+            executor = .open(
+                rate: try expression(try require("rate"), "'rate'"),
+                rateEnd: try map["rate_end"].map { node throws(ScenarioError) in try expression(node, "'rate_end'") },
+                duration: try duration(try require("duration"), "'duration'"),
+                connections: try map["connections"].map { node throws(ScenarioError) in
+                    try expression(node, "'connections'")
+                })
+        case "ramp":
+            try refuse(["rounds", "each", "duration", "rate", "rate_end", "connections", "users"])
+            executor = .ramp(
+                stages: try sequence(try require("stages"), "'stages'").map { stage throws(ScenarioError) in
+                    let stageMap = try mapping(stage, "a stage", keys: ["users", "duration"])
+                    guard let users = stageMap["users"], let duration = stageMap["duration"] else {
+                        throw error("a stage needs 'users' and 'duration'", stage)
+                    }
+                    return (try expression(users, "'users'"), try self.duration(duration, "'duration'"))
+                })
+        default:
+            throw error("unknown executor '\(executorName)': barrier, closed, open or ramp", executorNode)
+        }
+        let given = ["request", "steps", "tasks"].filter(map.has)
+        guard given.count == 1 else {
+            throw error("a phase needs exactly one of 'request', 'steps' or 'tasks'", node)
+        }
+        let tasks: [ScenarioFile.Task]
+        if let request = map["request"] {
+            tasks = [.init(weight: 1, steps: [try self.request(request)], think: .zero)]
+        } else if let steps = map["steps"] {
+            tasks = [.init(weight: 1, steps: try self.steps(steps), think: .zero)]
+        } else {
+            tasks = try sequence(map["tasks"]!, "'tasks'").map { item throws(ScenarioError) in try task(item) }
+        }
+        let name = try map["name"].map { node throws(ScenarioError) in try template(node, "'name'") }
+        return ScenarioFile.Phase(
+            name: try name.orDefault(executorName, at: position(node)),
+            executor: executor, tasks: tasks,
+            users: try map["users"].map { node throws(ScenarioError) in try expression(node, "'users'") },
+            position: position(node))
+    }
+
+    private func steps(_ node: Node) throws(ScenarioError) -> [ScenarioFile.Request] {
+        let steps = try sequence(node, "'steps'").map { item throws(ScenarioError) in try request(item) }
+        guard !steps.isEmpty else { throw error("'steps' needs at least one request", node) }
+        return steps
+    }
+
+    private func task(_ node: Node) throws(ScenarioError) -> ScenarioFile.Task {
+        let map = try mapping(node, "a task", keys: ["weight", "request", "steps", "think"])
+        let weight =
+            try map["weight"].map { node throws(ScenarioError) in
+                guard let weight = node.int, weight >= 1 else {
+                    throw error("'weight' must be a whole number ≥ 1", node)
+                }
+                return weight
+            } ?? 1
+        let think =
+            try map["think"].map { node throws(ScenarioError) in
+                let text = try string(node, "'think'")
+                guard let time = TimeAmount(parsing: text) else {
+                    throw error("'think' must be a time with a unit: 100ms, 1s", node)
+                }
+                return time
+            } ?? .zero
+        if let request = map["request"], !map.has("steps") {
+            return .init(weight: weight, steps: [try self.request(request)], think: think)
+        }
+        guard let steps = map["steps"], !map.has("request") else {
+            throw error("a task needs exactly one of 'request' or 'steps'", node)
+        }
+        return .init(weight: weight, steps: try self.steps(steps), think: think)
+    }
+
+    private func invariant(_ node: Node) throws(ScenarioError) -> ScenarioFile.Invariant {
+        let map = try mapping(node, "an invariant", keys: ["name", "check", "when", "phase"])
+        guard let check = map["check"] else {
+            throw error("an invariant needs 'check': the expression that must hold", node)
+        }
+        let expression = try expression(check, "'check'")
+        let name = try map["name"].map { node throws(ScenarioError) in try template(node, "'name'") }
+        return ScenarioFile.Invariant(
+            name: try name.orDefault(
+                expression.text.replacingOccurrences(of: "${", with: "$${"), at: expression.origin),
+            check: expression,
+            when: try map["when"].map { node throws(ScenarioError) in try self.expression(node, "'when'") },
+            phase: try map["phase"].map { node throws(ScenarioError) in try template(node, "'phase'") })
+    }
+
+    static func isName(_ text: String) -> Bool {
+        guard let first = text.first, first.isLetter || first == "_" else { return false }
+        return text.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" }
+    }
+}
+
+extension ScenarioValue {
+    var isString: Bool {
+        if case .string = self { return true }
+        return false
+    }
+}
+
+extension ScenarioTemplate? {
+    /// The template, or one made of `text` when there is none.
+    func orDefault(_ text: String, at position: SourcePosition) throws(ScenarioError) -> ScenarioTemplate {
+        if let self { return self }
+        return try ScenarioTemplate(text, at: position)
+    }
+}

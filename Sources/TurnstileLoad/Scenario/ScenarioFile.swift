@@ -1,0 +1,159 @@
+import NIOCore
+import NIOHTTP1
+import TurnstileReport
+
+/// A scenario, read from its file and checked: who the users are and how they get their identity, what is set up,
+/// the phases of traffic, what is read back afterwards, and what must then hold. See `docs/scenarios.md`.
+public struct ScenarioFile: Sendable {
+    /// The scenario's name: the run's suite in the report.
+    public var name: String
+    public var summary: String?
+    /// The variables and their defaults, in the file's order; `--set name=value` overrides them.
+    public var variables: [Variable]
+    public var users: Users
+    /// Requests sent once before the phases, as the first user.
+    public var setup: [Request]
+    public var phases: [Phase]
+    /// Requests sent after the phases: once, or once per user.
+    public var readback: [Request]
+    public var invariants: [Invariant]
+    /// Threshold texts, as on the command line.
+    public var thresholds: [String]
+    /// Lines added to the report's notes, rendered after the invariants are judged.
+    public var notes: [ScenarioTemplate]
+    /// Where the file came from, for messages.
+    public var file: String
+
+    public struct Variable: Sendable {
+        public let name: String
+        public let value: ScenarioValue
+        public let position: SourcePosition
+    }
+
+    /// Who the virtual users are.
+    public struct Users: Sendable {
+        /// How many; a number or an expression over the variables.
+        public var count: ScenarioExpression?
+        /// Existing accounts, one row per user, its columns the user's values.
+        public var accounts: Accounts?
+        /// Requests each user sends once, in order, before the phases (register, log in): set-up, not measured.
+        public var provision: [Request]
+        /// Headers every request of the user carries (`Authorization: Bearer ${token}`).
+        public var headers: [Header]
+    }
+
+    /// Rows of a CSV file of existing accounts.
+    public struct Accounts: Sendable {
+        public let path: String
+        public let columns: [String]
+        public let rows: [[String: String]]
+        public let position: SourcePosition
+    }
+
+    public struct Header: Sendable {
+        public let name: String
+        public let value: ScenarioTemplate
+    }
+
+    /// One request, as the file describes it.
+    public struct Request: Sendable {
+        /// The statistics' endpoint name.
+        public var name: ScenarioTemplate
+        public var method: HTTPMethod
+        public var path: ScenarioTemplate
+        public var headers: [Header]
+        public var body: Body?
+        /// The statuses that count as expected: any other is a failure.
+        public var expected: StatusSet
+        /// Named sets of statuses, counted by `count(name.outcome)`.
+        public var outcomes: [(name: String, statuses: StatusSet)]
+        /// Values taken from a 2xx answer's JSON body.
+        public var captures: [Capture]
+        /// Values computed after the answer, whatever its status.
+        public var lets: [(name: String, expression: ScenarioExpression)]
+        /// Sent only for the users for whom this holds.
+        public var when: ScenarioExpression?
+        /// Whether set-up may send it again after a failure that left its fate unknown.
+        public var retry: Bool
+        /// For read-back: once per user rather than once.
+        public var perUser: Bool
+        public var position: SourcePosition
+    }
+
+    public struct Capture: Sendable {
+        public let name: String
+        public let path: ScenarioTemplate
+        public let position: SourcePosition
+    }
+
+    /// A JSON body whose strings may hold templates.
+    public indirect enum Body: Sendable {
+        case value(ScenarioValue)
+        case template(ScenarioTemplate)
+        case list([Body])
+        case object([(String, Body)])
+    }
+
+    /// One request, or a short sequence whose captures pass along (order → pay), chosen by weight.
+    public struct Task: Sendable {
+        public var weight: Int
+        public var steps: [Request]
+        public var think: TimeAmount
+    }
+
+    public enum Executor: Sendable {
+        /// Every user sends its request at the same instant: `rounds` times, `each` requests per user.
+        case barrier(rounds: ScenarioExpression?, each: ScenarioExpression?)
+        /// Users loop for `duration`, thinking `think` between tasks.
+        case closed(duration: ScenarioTemplate, think: ScenarioTemplate?)
+        /// Arrivals at `rate` per second (ramping to `rateEnd`), on at most `connections` connections.
+        case open(
+            rate: ScenarioExpression, rateEnd: ScenarioExpression?, duration: ScenarioTemplate,
+            connections: ScenarioExpression?)
+        /// Closed stages one after another.
+        case ramp(stages: [(users: ScenarioExpression, duration: ScenarioTemplate)])
+
+        /// The executor's name, as the file writes it.
+        public var name: String {
+            switch self {
+            case .barrier: "barrier"
+            case .closed: "closed"
+            case .open: "open"
+            case .ramp: "ramp"
+            }
+        }
+    }
+
+    public struct Phase: Sendable {
+        public var name: ScenarioTemplate
+        public var executor: Executor
+        public var tasks: [Task]
+        /// The first this many users take part; all by default.
+        public var users: ScenarioExpression?
+        public var position: SourcePosition
+    }
+
+    public struct Invariant: Sendable {
+        public var name: ScenarioTemplate
+        public var check: ScenarioExpression
+        /// Judged only when this holds (e.g. when every request was answered).
+        public var when: ScenarioExpression?
+        /// The phase its row belongs to; the last phase's by default.
+        public var phase: ScenarioTemplate?
+    }
+
+    /// Every request of the file, wherever it is.
+    var allRequests: [Request] {
+        users.provision + setup + phases.flatMap { $0.tasks.flatMap(\.steps) } + readback
+    }
+
+    /// The endpoint names the phases' statistics use, when every one is fixed (no template in a name).
+    public var endpoints: [String]? {
+        var names: [String] = []
+        for request in phases.flatMap({ $0.tasks.flatMap(\.steps) }) {
+            guard request.name.isConstant else { return nil }
+            if !names.contains(request.name.text) { names.append(request.name.text) }
+        }
+        return names
+    }
+}

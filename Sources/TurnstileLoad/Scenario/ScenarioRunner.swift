@@ -1,0 +1,506 @@
+import Foundation
+import NIOCore
+import Synchronization
+import TurnstileReport
+
+/// Runs a ``ScenarioFile`` against a target: provisions its users, sends its set-up, drives its phases, reads the
+/// target back, and judges its invariants into the report.
+///
+/// Provisioning, set-up and read-back are not measurement: they use the context's set-up timeouts, retry what is
+/// safe to retry, and run as many at once as the target answers quickly. Only the phases are in the statistics.
+public struct ScenarioRunner: Sendable {
+    public let scenario: ScenarioFile
+    public let context: SuiteContext
+    /// Variable values given on the command line (`--set name=value`), over the file's defaults.
+    public let overrides: [String: ScenarioValue]
+    /// Users provisioned by an earlier scenario of the same run, shared when the provisioning is the same.
+    public let pool: ScenarioUserPool?
+
+    public init(
+        _ scenario: ScenarioFile, context: SuiteContext, overrides: [String: ScenarioValue] = [:],
+        pool: ScenarioUserPool? = nil
+    ) {
+        self.scenario = scenario
+        self.context = context
+        self.overrides = overrides
+        self.pool = pool
+    }
+
+    /// The variables with the overrides applied, and `run`. An override naming no variable is an error.
+    public func variables(runID: String) throws(ScenarioError) -> [String: ScenarioValue] {
+        var values: [String: ScenarioValue] = ["run": .string(runID)]
+        for variable in scenario.variables { values[variable.name] = variable.value }
+        for (name, value) in overrides {
+            guard values[name] != nil, name != "run" else {
+                throw ScenarioError(
+                    "--set \(name): \(scenario.file) has no variable '\(name)'; its variables are "
+                        + (scenario.variables.isEmpty
+                            ? "none" : scenario.variables.map(\.name).joined(separator: ", ")))
+            }
+            values[name] = value
+        }
+        return values
+    }
+
+    /// Runs the scenario, adding its phases, invariants and notes to `report`.
+    public func run(into report: inout RunReport) async throws {
+        var state = RunState(globals: try variables(runID: pool?.runID ?? Self.newRunID()))
+        // Earlier scenarios of the same run have their own phases in the report; this one counts only its own.
+        let firstPhase = report.phases.count
+        let count = try users(in: state.globals)
+        context.progress?.note("\(scenario.name): \(count) user\(count == 1 ? "" : "s")")
+        state.users = try await provision(count, globals: state.globals)
+        for user in state.users.indices {
+            for (name, value) in state.users[user] where name != "user" {
+                state.history[name, default: []].append(value)
+            }
+        }
+        for request in scenario.setup {
+            try await callOnce(request, state: &state, what: "set-up")
+        }
+        for phase in scenario.phases {
+            try await run(phase, state: &state, into: &report)
+        }
+        for request in scenario.readback {
+            if request.perUser {
+                try await readBackPerUser(request, state: &state)
+            } else {
+                try await callOnce(request, state: &state, what: "read-back")
+            }
+        }
+        let scope = SummaryScope(
+            globals: state.globals, history: state.history, counts: outcomeCounts(Array(report.phases[firstPhase...])))
+        let lastPhase = report.phases.count > firstPhase ? report.phases[report.phases.count - 1].name : scenario.name
+        for invariant in scenario.invariants {
+            if let when = invariant.when, !(try when.isTrue(in: scope)) { continue }
+            let (passed, expected, actual) = try invariant.check.judge(in: scope)
+            report.invariants.append(
+                InvariantResult(
+                    phase: try invariant.phase?.render(in: scope) ?? lastPhase,
+                    rule: try invariant.name.render(in: scope),
+                    expected: expected, actual: actual, passed: passed))
+        }
+        for note in scenario.notes { report.notes.append(try note.render(in: scope)) }
+    }
+
+    /// A fresh id that makes this run's names (emails, SKUs) unique on a long-lived target.
+    public static func newRunID() -> String { String(UInt32.random(in: .min ... .max), radix: 36) }
+
+    /// What the run knows as it goes.
+    struct RunState {
+        var globals: [String: ScenarioValue]
+        var users: [UserValues] = []
+        var history: [String: [ScenarioValue]] = [:]
+
+        mutating func take(_ found: [(String, ScenarioValue)], user: Int) {
+            for (name, value) in found {
+                users[user][name] = value
+                history[name, default: []].append(value)
+            }
+        }
+    }
+
+    // MARK: Users
+
+    private func users(in globals: [String: ScenarioValue]) throws(ScenarioError) -> Int {
+        let rows = scenario.users.accounts?.rows.count
+        guard let expression = scenario.users.count else { return rows ?? 1 }
+        guard case .int(let count) = try expression.evaluate(in: UserScope(user: [:], globals: globals)), count >= 1
+        else {
+            throw ScenarioError("'count' must be a whole number ≥ 1", at: expression.origin)
+        }
+        if let rows, let accounts = scenario.users.accounts, count > rows {
+            throw ScenarioError(
+                "'count' is \(count), but \(accounts.path) has \(rows) account\(rows == 1 ? "" : "s")",
+                at: expression.origin)
+        }
+        guard count <= LoadLimits.barrierUsersMax else {
+            throw ScenarioError("'count' may be at most \(LoadLimits.barrierUsersMax)", at: expression.origin)
+        }
+        return count
+    }
+
+    private func provision(_ count: Int, globals: [String: ScenarioValue]) async throws -> [UserValues] {
+        let users = scenario.users
+        let make: @Sendable (Int) async throws -> [UserValues] = { count in
+            try await context.forEach(count, label: users.provision.isEmpty ? nil : "provisioning users") {
+                index, session in
+                var values: UserValues = ["user": .int(index)]
+                if let accounts = users.accounts {
+                    for (column, text) in accounts.rows[index] { values[column] = .string(text) }
+                }
+                for request in users.provision {
+                    let scope = UserScope(user: values, globals: globals)
+                    if let when = request.when, !(try when.isTrue(in: scope)) { continue }
+                    for (name, value) in try await call(request, scope: scope, session: session, what: "provisioning") {
+                        values[name] = value
+                    }
+                }
+                return values
+            }
+        }
+        if let pool { return try await pool.users(count, key: scenario.provisioningKey, make: make) }
+        return try await make(count)
+    }
+
+    // MARK: Set-up and read-back
+
+    /// Sends a set-up or read-back request and returns what it captured; any answer but an expected one, or a
+    /// capture that finds nothing, ends the run.
+    private func call(
+        _ request: ScenarioFile.Request, scope: UserScope, session: APISession, what: String
+    )
+        async throws -> [(String, ScenarioValue)]
+    {
+        let load = try request.render(in: scope, userHeaders: scenario.users.headers)
+        let response: LoadResponse
+        do {
+            response = try await session.call(load, expecting: request.expected, retry: request.retry)
+        } catch let error as SetupError {
+            throw ScenarioError("\(what) request '\(load.endpoint)': \(error.description)", at: request.position)
+        } catch let error as LoadError where error.kind != .connect {
+            // A refused connect is the target's absence, which the run reports as such; anything else is this call's.
+            throw ScenarioError(
+                "\(what) request '\(load.endpoint)' got no answer: \(error) (set-up calls may take --setup-timeout)",
+                at: request.position)
+        }
+        return try request.values(from: response, in: scope, label: "\(what) request '\(load.endpoint)'")
+    }
+
+    /// A request sent once, as the first user; its captures become the run's.
+    private func callOnce(_ request: ScenarioFile.Request, state: inout RunState, what: String) async throws {
+        let scope = UserScope(user: state.users.first ?? [:], globals: state.globals)
+        if let when = request.when, !(try when.isTrue(in: scope)) { return }
+        let session = context.setupSession()
+        for (name, value) in try await call(request, scope: scope, session: session, what: what) {
+            state.globals[name] = value
+        }
+    }
+
+    private func readBackPerUser(_ request: ScenarioFile.Request, state: inout RunState) async throws {
+        let users = state.users
+        let globals = state.globals
+        let found = try await context.forEach(users.count, label: "reading back") { index, session in
+            let scope = UserScope(user: users[index], globals: globals)
+            if let when = request.when, !(try when.isTrue(in: scope)) { return [(String, ScenarioValue)]() }
+            return try await call(request, scope: scope, session: session, what: "read-back")
+        }
+        for (user, values) in found.enumerated() { state.take(values, user: user) }
+    }
+
+    // MARK: Phases
+
+    private func run(_ phase: ScenarioFile.Phase, state: inout RunState, into report: inout RunReport) async throws {
+        let globalScope = UserScope(user: [:], globals: state.globals)
+        let name = try phase.name.render(in: globalScope)
+        let participants =
+            try phase.users.map { expression throws(ScenarioError) in
+                try count(expression, in: globalScope, "'users'", maximum: state.users.count)
+            } ?? state.users.count
+        switch phase.executor {
+        case .barrier(let rounds, let each):
+            let rounds =
+                try rounds.map { expression throws(ScenarioError) in
+                    try count(expression, in: globalScope, "'rounds'")
+                } ?? 1
+            let each =
+                try each.map { expression throws(ScenarioError) in
+                    try count(expression, in: globalScope, "'each'")
+                } ?? 1
+            try await runBarrier(
+                phase, name: name, users: participants, rounds: rounds, each: each, state: &state, into: &report)
+        case .closed(let duration, let think):
+            context.progress?.note("\(name): \(participants) users in a closed loop")
+            let summaries = try await ClosedExecutor(
+                users: participants, duration: try time(duration, in: globalScope), timeouts: context.timeouts
+            ).run(
+                name,
+                scripts: scripts(
+                    phase, state: state,
+                    think: try think.map { template throws(ScenarioError) in
+                        try time(template, in: globalScope)
+                    } ?? .zero),
+                target: context.target, group: context.group, progress: context.progress)
+            report.phases.append(summaries.report)
+            try take(summaries.summaries, state: &state)
+        case .ramp(let stages):
+            var parsed: [RampExecutor.Stage] = []
+            for stage in stages {
+                parsed.append(
+                    .init(
+                        users: try count(stage.users, in: globalScope, "a stage's 'users'", maximum: state.users.count),
+                        duration: try time(stage.duration, in: globalScope)))
+            }
+            let ramp = try await RampExecutor(stages: parsed, timeouts: context.timeouts).run(
+                name, scripts: scripts(phase, state: state, think: .zero), target: context.target,
+                group: context.group, progress: context.progress)
+            report.phases += ramp.map(\.report)
+            for stage in ramp { try take(stage.summaries, state: &state) }
+        case .open(let rate, let rateEnd, let duration, let connections):
+            let rate = try number(rate, in: globalScope, "'rate'")
+            let rateEnd = try rateEnd.map { expression throws(ScenarioError) in
+                try number(expression, in: globalScope, "'rate_end'")
+            }
+            let connections =
+                try connections.map { expression throws(ScenarioError) in
+                    try count(expression, in: globalScope, "'connections'")
+                } ?? max(1, participants)
+            context.progress?.note("\(name): \(Format.rate(rate)) on up to \(connections) connections")
+            let arrivals = try OpenArrivals(
+                phase: phase, users: Array(state.users.prefix(participants)),
+                globals: state.globals, userHeaders: scenario.users.headers)
+            let phaseReport = try await OpenExecutor(
+                rate: rate, rateEnd: rateEnd, duration: try time(duration, in: globalScope),
+                connectionsMax: connections, timeouts: context.timeouts
+            ).run(
+                name, scenario: arrivals.next, target: context.target, group: context.group, progress: context.progress)
+            if let error = arrivals.error { throw error }
+            report.phases.append(phaseReport)
+        }
+    }
+
+    private func scripts(
+        _ phase: ScenarioFile.Phase, state: RunState, think: TimeAmount
+    )
+        -> @Sendable (Int, any EventLoop) -> ScenarioUserScript
+    {
+        let users = state.users
+        let globals = state.globals
+        let headers = scenario.users.headers
+        return { user, _ in
+            ScenarioUserScript(
+                user: user, values: users[user], globals: globals, phase: phase, userHeaders: headers, think: think)
+        }
+    }
+
+    private func take(_ summaries: [ScenarioUserScript.Summary], state: inout RunState) throws {
+        if let error = summaries.lazy.compactMap(\.error).first { throw error }
+        for summary in summaries {
+            state.users[summary.user] = summary.values
+            for (name, values) in summary.history { state.history[name, default: []] += values }
+        }
+    }
+
+    /// Each step of the phase's task, `rounds` times, as one barrier over the users for whom its `when` holds;
+    /// all reported as one phase. An answer the request did not expect with a 4xx means the target refused the
+    /// request itself (a 422, say), so the race did not happen: the run could not be carried out.
+    private func runBarrier(
+        _ phase: ScenarioFile.Phase, name: String, users: Int, rounds: Int, each: Int, state: inout RunState,
+        into report: inout RunReport
+    ) async throws {
+        let steps = phase.tasks[0].steps
+        context.progress?.note(
+            "\(name): \(users) users at once" + (rounds > 1 ? ", \(rounds) rounds" : "")
+                + (each > 1 ? ", \(each) requests each" : ""))
+        var merged: PhaseReport?
+        for round in 0..<rounds {
+            for step in steps {
+                var requests: [LoadRequest] = []
+                var owners: [Int] = []
+                for user in 0..<users {
+                    let scope = UserScope(user: state.users[user], globals: state.globals, round: round)
+                    if let when = step.when, !(try when.isTrue(in: scope)) { continue }
+                    let request = try step.render(in: scope, userHeaders: scenario.users.headers)
+                    for _ in 0..<each {
+                        requests.append(request)
+                        owners.append(user)
+                    }
+                }
+                guard !requests.isEmpty else { continue }
+                guard requests.count <= LoadLimits.barrierUsersMax else {
+                    throw ScenarioError(
+                        "a barrier releases at most \(LoadLimits.barrierUsersMax) requests; this one has "
+                            + "\(requests.count)", at: phase.position)
+                }
+                let (stepReport, responses) = try await BarrierExecutor(timeouts: context.timeouts).run(
+                    name, requests: requests, target: context.target, group: context.group)
+                if merged == nil { merged = stepReport } else { merged?.add(stepReport) }
+                try Self.requireCarriedOut(responses, requests: requests, phase: name)
+                for (owner, response) in zip(owners, responses) {
+                    guard case .success(let answer) = response else { continue }
+                    let scope = UserScope(user: state.users[owner], globals: state.globals, round: round)
+                    state.take(
+                        try step.values(from: answer, in: scope, label: "'\(requests[0].endpoint)'"), user: owner)
+                }
+            }
+        }
+        if let merged { report.phases.append(merged) }
+    }
+
+    /// Throws when the target refused requests of a barrier as requests: a 4xx the request did not expect.
+    static func requireCarriedOut(
+        _ responses: [Result<LoadResponse, LoadError>], requests: [LoadRequest], phase: String
+    ) throws {
+        let refused = zip(responses, requests).compactMap { response, request -> LoadResponse? in
+            guard let answer = try? response.get(), (400...499).contains(answer.status),
+                !request.expected.contains(answer.status)
+            else { return nil }
+            return answer
+        }
+        guard let first = refused.first else { return }
+        let body = String(decoding: first.body.readableBytesView.prefix(300), as: UTF8.self)
+        throw SetupError(
+            "the target refused \(refused.count) of \(responses.count) requests of '\(phase)' with \(first.status), "
+                + "so the race did not happen: \(body)")
+    }
+
+    // MARK: Values
+
+    private func outcomeCounts(_ phases: [PhaseReport]) -> OutcomeCounts {
+        var outcomes: [String: [(name: String, statuses: StatusSet)]] = [:]
+        for request in scenario.phases.flatMap({ $0.tasks.flatMap(\.steps) }) where request.name.isConstant {
+            outcomes[request.name.text, default: []] += request.outcomes
+        }
+        return OutcomeCounts(phases: phases, outcomes: outcomes)
+    }
+
+    private func count(
+        _ expression: ScenarioExpression, in scope: UserScope, _ what: String, maximum: Int = .max
+    ) throws(ScenarioError) -> Int {
+        guard case .int(let value) = try expression.evaluate(in: scope), value >= 1, value <= maximum else {
+            throw ScenarioError(
+                "\(what) must be a whole number ≥ 1" + (maximum == .max ? "" : " and ≤ \(maximum) (the users)"),
+                at: expression.origin)
+        }
+        return value
+    }
+
+    private func number(
+        _ expression: ScenarioExpression, in scope: UserScope, _ what: String
+    ) throws(ScenarioError)
+        -> Double
+    {
+        guard let value = try expression.evaluate(in: scope).number, value > 0 else {
+            throw ScenarioError("\(what) must be a number > 0", at: expression.origin)
+        }
+        return value
+    }
+
+    private func time(_ template: ScenarioTemplate, in scope: UserScope) throws(ScenarioError) -> TimeAmount {
+        let text = try template.render(in: scope)
+        guard let time = TimeAmount(parsing: text), time > .zero else {
+            throw ScenarioError("'\(text)' is not a time with a unit: 500ms, 10s, 2m", at: template.origin)
+        }
+        return time
+    }
+}
+
+/// The users of one run, provisioned once and shared by its scenarios whose provisioning is the same (the race
+/// grid's races, the demo's suites), so a run registers each account once.
+public actor ScenarioUserPool {
+    /// The run id the users' templates saw.
+    public nonisolated let runID: String
+    private var users: [String: [UserValues]] = [:]
+
+    public init(runID: String = ScenarioRunner.newRunID()) {
+        self.runID = runID
+    }
+
+    /// Takes users provisioned elsewhere (by ``Provisioner``, with Turnstile's register and log-in) for the
+    /// scenarios whose provisioning is `scenario`'s: each user's index and `token`.
+    public func adopt(_ provisioned: [VirtualUser], for scenario: ScenarioFile) {
+        users[scenario.provisioningKey] = provisioned.map { ["user": .int($0.index), "token": .string($0.token)] }
+    }
+
+    /// The first `count` users made with `key`'s provisioning, making more with `make` when there are too few.
+    func users(
+        _ count: Int, key: String, make: @Sendable (Int) async throws -> [UserValues]
+    ) async throws
+        -> [UserValues]
+    {
+        if let existing = users[key], existing.count >= count { return Array(existing.prefix(count)) }
+        let made = try await make(count)
+        users[key] = made
+        return made
+    }
+}
+
+/// The requests of an open phase: each arrival is one request of a task chosen by weight, for user `arrival % n`.
+/// Requests that read nothing volatile are built once per user; an error while building one is kept and ends the
+/// run after the phase (the arrival then repeats that user's first request, which was built before the phase).
+final class OpenArrivals: Sendable {
+    private let tasks: [ScenarioFile.Task]
+    private let weights: [Int]
+    private let users: [UserValues]
+    private let globals: [String: ScenarioValue]
+    private let userHeaders: [ScenarioFile.Header]
+    /// Per user and task: the request built before the phase, and whether it can be reused as is.
+    private let built: [[LoadRequest]]
+    private let fixed: [Bool]
+    private let firstError = Mutex<ScenarioError?>(nil)
+
+    init(
+        phase: ScenarioFile.Phase, users: [UserValues], globals: [String: ScenarioValue],
+        userHeaders: [ScenarioFile.Header]
+    ) throws(ScenarioError) {
+        tasks = phase.tasks
+        var total = 0
+        weights = phase.tasks.map {
+            total += $0.weight
+            return total
+        }
+        self.users = users
+        self.globals = globals
+        self.userHeaders = userHeaders
+        let volatile: Set<String> = ["iteration"]
+        fixed = phase.tasks.map { task in
+            let request = task.steps[0]
+            let templates = [request.name, request.path] + request.headers.map(\.value) + userHeaders.map(\.value)
+            return !templates.contains { $0.expressions.contains { $0.isVolatile(changing: volatile) } }
+                && !(request.body?.isVolatile(changing: volatile) ?? false)
+        }
+        var built: [[LoadRequest]] = []
+        for values in users {
+            var row: [LoadRequest] = []
+            for task in phase.tasks {
+                let scope = UserScope(user: values, globals: globals, iteration: 0)
+                row.append(try task.steps[0].render(in: scope, userHeaders: userHeaders))
+            }
+            built.append(row)
+        }
+        self.built = built
+    }
+
+    var error: ScenarioError? { firstError.withLock { $0 } }
+
+    /// The request of arrival `iteration` (the open executor numbers arrivals per pacer).
+    var next: Scenario {
+        { user, iteration in self.request(user: user, iteration: iteration) }
+    }
+
+    private func request(user: Int, iteration: Int) -> LoadRequest {
+        let index = user % users.count
+        let task: Int
+        if tasks.count == 1 {
+            task = 0
+        } else {
+            let draw = Int.random(in: 0..<weights[weights.count - 1])
+            task = weights.firstIndex { draw < $0 } ?? 0
+        }
+        if fixed[task] { return built[index][task] }
+        do {
+            let scope = UserScope(user: users[index], globals: globals, iteration: iteration)
+            return try tasks[task].steps[0].render(in: scope, userHeaders: userHeaders)
+        } catch {
+            firstError.withLock { if $0 == nil { $0 = error } }
+            return built[index][task]
+        }
+    }
+}
+
+extension ScenarioFile {
+    /// What makes two scenarios' users interchangeable: the same provisioning requests and accounts.
+    var provisioningKey: String {
+        ([users.accounts?.path ?? ""]
+            + users.provision.map { request in
+                "\(request.method) \(request.path.text) \(request.body.map { "\($0)" } ?? "")"
+            }).joined(separator: "\n")
+    }
+}
+
+extension ScenarioFile {
+    /// Each phase's name with `variables` written in (as written, where it reads what only the run knows).
+    public func phaseNames(with variables: [String: ScenarioValue]) -> [String] {
+        phases.map { (try? $0.name.render(in: UserScope(user: [:], globals: variables))) ?? $0.name.text }
+    }
+}

@@ -1,0 +1,140 @@
+import Foundation
+import Testing
+import TurnstileLoad
+import TurnstileReport
+import TurnstileTestSupport
+
+/// The built-in suites are bundled scenario files: each runs against the real service on 127.0.0.1 and passes with
+/// the exact counts its invariants name; against targets that oversell or lose writes, they fail, naming the rule.
+@Suite("Bundled scenarios", .serialized, .timeLimit(.minutes(3)))
+struct BundledScenarioTests {
+    @Test("every bundled file is the repository's scenarios/ file, and reads without error")
+    func bundledFilesAreTheRepositorysFiles() throws {
+        let folder = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+            "../../scenarios")
+        for scenario in BundledScenario.allCases {
+            let onDisk = try String(contentsOf: folder.appendingPathComponent(scenario.fileName), encoding: .utf8)
+            #expect(onDisk == scenario.text, "\(scenario.fileName)")
+            _ = try scenario.load()
+        }
+    }
+
+    @Test("race: 60 buyers for 7 seats and 30 buyers of 3 seats for 20, exact; the JSON round-trips")
+    func race() async throws {
+        try await LiveServer.with { server in
+            let target = try LoadTarget(parsing: "http://127.0.0.1:\(server.port)")
+            let report = await run(
+                [(.race, ["users": 60, "capacity": 7]), (.race, ["users": 30, "capacity": 20, "amount": 3])],
+                target: target, thresholds: [try Threshold(parsing: "errors<1%")])
+            #expect(report.failure == nil)
+            #expect(report.outcome == .passed)
+            #expect(report.invariants.count == 14 && report.invariants.allSatisfy(\.passed))
+            #expect(report.phases.map(\.name) == ["race 60→7", "race 30×3→20"])
+            #expect(report.phases.map { $0.overall.count(status: 201) } == [7, 6])
+            #expect(report.phases.allSatisfy { $0.releaseSpreadMicroseconds != nil })
+            let decoded = try JSONReport.decode(JSONReport.encode(report))
+            #expect(decoded.outcome == .passed && decoded.phases.count == 2)
+        }
+    }
+
+    @Test("a race whose bookings the target refuses as requests did not happen: could not run, not an oversell")
+    func refusedRace() async throws {
+        try await LiveServer.with { server in
+            let target = try LoadTarget(parsing: "http://127.0.0.1:\(server.port)")
+            // 20 seats per booking: the service refuses each with 422, before any seat is considered.
+            let report = await run([(.race, ["users": 5, "capacity": 2, "amount": 20])], target: target)
+            #expect(report.outcome == .couldNotRun, "\(report.invariants)")
+            #expect(report.failure?.contains("refused 5 of 5 requests of 'race 5×20→2' with 422") == true)
+            #expect(report.invariants.isEmpty)
+        }
+    }
+
+    @Test("orders: 20 buyers for 5 units give exactly 5 orders; the pay/ship/cancel mix keeps the stock whole")
+    func orders() async throws {
+        try await LiveServer.with { server in
+            let target = try LoadTarget(parsing: "http://127.0.0.1:\(server.port)")
+            let report = await run([(.orders, [:]), (.ordersLifecycle, ["users": 30])], target: target)
+            #expect(report.outcome == .passed, "\(report.failure ?? "")")
+            #expect(report.invariants.count == 10 && report.invariants.allSatisfy(\.passed))
+            let drop = try #require(report.phases.first)
+            #expect(drop.overall.count(status: 201) == 5 && drop.overall.count(status: 409) == 15)
+            // Ten of the thirty orders are cancelled and then paid: those ten payments are refused.
+            let lifecycle = try #require(report.phases.last)
+            #expect(lifecycle.endpoints.first { $0.name == "pay" }?.count(status: 409) == 10)
+            let statuses = try #require(report.invariants.last)
+            #expect(statuses.actual == "cancelled 20, shipped 10" && statuses.expected == statuses.actual)
+        }
+    }
+
+    @Test("credits: 50 deductions of 5 from 100 give exactly 20 × 200 and 30 × 402, balance 0 = the ledger's sum")
+    func credits() async throws {
+        try await LiveServer.with { server in
+            let target = try LoadTarget(parsing: "http://127.0.0.1:\(server.port)")
+            let report = await run([(.credits, [:])], target: target)
+            #expect(report.outcome == .passed, "\(report.failure ?? "")")
+            #expect(report.invariants.count == 7 && report.invariants.allSatisfy(\.passed))
+            let phase = try #require(report.phases.first)
+            #expect(phase.overall.count(status: 200) == 20 && phase.overall.count(status: 402) == 30)
+        }
+    }
+
+    @Test("bids: rounds of simultaneous bids leave strictly increasing accepted bids and report bids per second")
+    func bids() async throws {
+        try await LiveServer.with { server in
+            let target = try LoadTarget(parsing: "http://127.0.0.1:\(server.port)")
+            let report = await run([(.bids, ["users": 25, "rounds": 3])], target: target)
+            #expect(report.outcome == .passed, "\(report.failure ?? "")")
+            #expect(report.invariants.count == 6 && report.invariants.allSatisfy(\.passed))
+            let phase = try #require(report.phases.first)
+            #expect(phase.overall.requests == 75)
+            // The first round's lowest bid always wins; every round's highest bid is above all earlier ones.
+            #expect(phase.overall.count(status: 201) >= 3)
+            #expect(report.notes.contains { $0.contains("75 bids answered") })
+        }
+    }
+
+    @Test("against a target that oversells: the race says so, as a broken invariant")
+    func catchesOversell() async throws {
+        try await BrokenTarget.with(buyers: 20) { broken in
+            let target = try LoadTarget(parsing: "http://127.0.0.1:\(broken.port)")
+            let report = await run([(.race, ["users": 20, "capacity": 5])], target: target)
+            #expect(report.failure == nil)
+            #expect(report.outcome == .invariantBroken)
+            let successes = try #require(report.invariants.first { $0.rule.hasPrefix("successes ≤") })
+            #expect(!successes.passed && successes.actual == "20")
+        }
+    }
+
+    @Test("against a target that loses acknowledged bookings: the read-back catches it")
+    func catchesLostWrites() async throws {
+        try await BrokenTarget.with(buyers: 10, defect: .losesBookings) { broken in
+            let target = try LoadTarget(parsing: "http://127.0.0.1:\(broken.port)")
+            let report = await run([(.race, ["users": 10, "capacity": 3])], target: target)
+            #expect(report.outcome == .invariantBroken)
+            let stored = try #require(report.invariants.first { $0.rule.hasPrefix("stored bookings") })
+            #expect(!stored.passed && stored.actual == "0")
+        }
+    }
+
+    @Test("an unreachable target is a run that could not be carried out")
+    func unreachable() async throws {
+        let target = try LoadTarget(parsing: "http://127.0.0.1:1")
+        let report = await run([(.race, ["users": 3, "capacity": 1])], target: target)
+        #expect(report.outcome == .couldNotRun)
+        #expect(report.failure?.hasPrefix("nothing listens on http://127.0.0.1:1") == true, "\(report.failure ?? "")")
+    }
+
+    /// Runs bundled scenarios one after another as one run, sharing their users, as the commands do.
+    private func run(
+        _ scenarios: [(BundledScenario, [String: ScenarioValue])], target: LoadTarget, thresholds: [Threshold] = []
+    ) async -> RunReport {
+        let pool = ScenarioUserPool()
+        return await StressRun.execute(suite: "scenarios", target: target, thresholds: thresholds) { report in
+            for (scenario, overrides) in scenarios {
+                try await ScenarioRunner(
+                    try scenario.load(), context: SuiteContext(target: target), overrides: overrides, pool: pool
+                ).run(into: &report)
+            }
+        }
+    }
+}

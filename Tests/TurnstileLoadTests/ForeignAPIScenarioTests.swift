@@ -1,0 +1,117 @@
+import Foundation
+import NIOCore
+import Testing
+import TurnstileLoad
+import TurnstileReport
+import TurnstileTestSupport
+
+/// The tutorial's scenario (`docs/examples/shop.yaml`), written for an API that is not Turnstile's, against that
+/// API: sound, it passes; overselling or losing acknowledged sales, it fails with the broken rule named (exit 2).
+@Suite("A scenario for a foreign API", .serialized, .timeLimit(.minutes(2)))
+struct ForeignAPIScenarioTests {
+    static let shopFile = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("../../docs/examples/shop.yaml").standardizedFileURL
+
+    @Test("a sound shop passes: exactly 5 sales of 5 units to 50 buyers, 45 sold out, the books add up")
+    func soundShopPasses() async throws {
+        try await ForeignShop.with { shop in
+            let report = await run(against: shop)
+            #expect(report.outcome == .passed, "\(report.failure ?? "") \(report.invariants.filter { !$0.passed })")
+            #expect(report.invariants.count == 5 && report.invariants.allSatisfy(\.passed))
+            let phase = try #require(report.phases.first)
+            #expect(phase.overall.count(status: 200) == 5 && phase.overall.count(status: 410) == 45)
+            #expect(report.thresholds.map(\.threshold) == ["buy:p99<2s"])
+        }
+    }
+
+    @Test("a shop that reads, pauses and writes oversells under the race: exit 2, the broken rule named")
+    func overSellingShopFails() async throws {
+        try await ForeignShop.with(defect: .oversells, buyers: 20) { shop in
+            let report = await run(against: shop, overrides: ["buyers": 20])
+            #expect(report.outcome == .invariantBroken && report.outcome.rawValue == 2)
+            let broken = report.invariants.filter { !$0.passed }.map(\.rule)
+            #expect(broken.contains("never more sold than there was"), "\(broken)")
+            let oversold = try #require(report.invariants.first { $0.rule == "never more sold than there was" })
+            #expect(oversold.actual == "20" && oversold.expected == "≤ 5")
+        }
+    }
+
+    @Test("a shop that loses acknowledged sales: the read-back catches it, exit 2")
+    func losingShopFails() async throws {
+        try await ForeignShop.with(defect: .losesPurchases) { shop in
+            let report = await run(against: shop, overrides: ["buyers": 10])
+            #expect(report.outcome == .invariantBroken)
+            let broken = report.invariants.filter { !$0.passed }.map(\.rule)
+            #expect(broken.contains("purchases stored = sales confirmed: none lost, no phantom"), "\(broken)")
+            #expect(!broken.contains("never more sold than there was"))
+        }
+    }
+
+    @Test("set-up is patient: a slow sign-up on one worker and lost answers do not end the run; short timeouts would")
+    func patientSetUp() async throws {
+        // 12 buyers, each a sign-up and a log-in of 0.1 s on one worker: 2.4 s in all, while a measured request
+        // may take 0.5 s. Two sign-ups are stored but answered 503: sent again, they are answered 409, "exists".
+        let accounts = ForeignShop.Accounts(callCost: .milliseconds(100), lostSignUpAnswers: 2)
+        let measured = HTTPClientConnection.Timeouts(read: .milliseconds(500), response: .milliseconds(500))
+        try await ForeignShop.with(accounts: accounts) { shop in
+            let report = await run(
+                against: shop, overrides: ["buyers": 12], context: { SuiteContext(target: $0, timeouts: measured) })
+            #expect(report.outcome == .passed, "\(report.failure ?? "")")
+            #expect(report.invariants.count == 5 && report.invariants.allSatisfy(\.passed))
+        }
+        try await ForeignShop.with(accounts: accounts) { shop in
+            let report = await run(
+                against: shop, overrides: ["buyers": 12],
+                context: { SuiteContext(target: $0, timeouts: measured, setupTimeouts: measured) })
+            #expect(report.outcome == .couldNotRun)
+            #expect(report.failure?.contains("provisioning request") == true, "\(report.failure ?? "")")
+        }
+    }
+
+    @Test("a capture that finds nothing ends the run with the request, its status and what it answered")
+    func captureFindsNothing() async throws {
+        try await ForeignShop.with { shop in
+            let text = try String(contentsOf: Self.shopFile, encoding: .utf8)
+                .replacingOccurrences(of: "capture: {jwt: $.jwt}", with: "capture: {jwt: $.token}")
+            let scenario = try ScenarioFile(yaml: text, file: "shop.yaml")
+            let report = await run(scenario, against: shop)
+            #expect(report.outcome == .couldNotRun)
+            let failure = try #require(report.failure)
+            #expect(failure.hasPrefix("shop.yaml:23:17: capture 'jwt' found nothing at $.token"), "\(failure)")
+            #expect(failure.contains("in the answer of provisioning request 'token' (200): {\"jwt\":"), "\(failure)")
+        }
+    }
+
+    private func run(
+        against shop: ForeignShop, overrides: [String: ScenarioValue] = [:],
+        context: @Sendable (LoadTarget) -> SuiteContext = { SuiteContext(target: $0) }
+    ) async -> RunReport {
+        do {
+            return await run(
+                try ScenarioFile(contentsOf: Self.shopFile), against: shop, overrides: overrides,
+                context: context)
+        } catch {
+            Issue.record("\(error)")
+            return RunReport(suite: "shop", target: "")
+        }
+    }
+
+    private func run(
+        _ scenario: ScenarioFile, against shop: ForeignShop, overrides: [String: ScenarioValue] = [:],
+        context: @Sendable (LoadTarget) -> SuiteContext = { SuiteContext(target: $0) }
+    ) async -> RunReport {
+        do {
+            let target = try LoadTarget(parsing: "http://127.0.0.1:\(shop.port)")
+            let thresholds = try scenario.thresholds.map { try Threshold(parsing: $0) }
+            return await StressRun.execute(
+                suite: scenario.name, target: target, thresholds: thresholds, endpoints: scenario.endpoints
+            ) { report in
+                try await ScenarioRunner(scenario, context: context(target), overrides: overrides)
+                    .run(into: &report)
+            }
+        } catch {
+            Issue.record("\(error)")
+            return RunReport(suite: "shop", target: "")
+        }
+    }
+}

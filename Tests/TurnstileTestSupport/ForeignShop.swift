@@ -1,0 +1,213 @@
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+
+/// A small shop whose API looks nothing like Turnstile's: its own paths (no `/api/v1`), field names, status codes
+/// and auth header, and a bare JSON array for a user's purchases. The tutorial in `docs/scenarios.md` writes its
+/// scenario, `docs/examples/shop.yaml`, for this API; the tests run that file against it, sound and broken.
+///
+/// - `POST /signup {"login", "secret"}` → 201 `{"user": {"uid"}}`; 409 when the login exists.
+/// - `POST /token {"login", "secret"}` → 200 `{"jwt"}`.
+/// - `POST /shop/items {"sku", "units"}` → 200 `{"item": {"sku", "units_left"}}`.
+/// - `GET /shop/items/{sku}` → 200 `{"item": {"sku", "units_left"}}`.
+/// - `POST /shop/items/{sku}/purchase {"count"}`, `X-Auth: <jwt>` → 200 `{"purchase": {"ref", "count"}}`, or 410
+///   `{"reason": "sold out"}`.
+/// - `GET /shop/purchases`, `X-Auth: <jwt>` → 200 `[{"ref", "sku", "count"}]`.
+public struct ForeignShop: Sendable {
+    /// What is wrong with it, if anything.
+    public enum Defect: Sendable {
+        /// A purchase reads the units left, waits until every buyer's purchase has read, then writes what it read:
+        /// the read-pause-write race, made deterministic by a gate on a count. Every buyer sees the full stock.
+        case oversells
+        /// It answers 200 to a purchase that fits and takes the units, but never stores the purchase: acknowledged
+        /// writes are lost.
+        case losesPurchases
+    }
+
+    public let port: Int
+
+    /// How the shop treats accounts: the CPU a sign-up or log-in costs on its one worker (calls queue behind each
+    /// other), and how many sign-ups are stored but answered 503, as when a proxy loses the answer.
+    public struct Accounts: Sendable {
+        public var callCost: Duration
+        public var lostSignUpAnswers: Int
+
+        public init(callCost: Duration = .zero, lostSignUpAnswers: Int = 0) {
+            self.callCost = callCost
+            self.lostSignUpAnswers = lostSignUpAnswers
+        }
+    }
+
+    /// Runs `body` against a shop; `buyers` is how many purchases an overselling one waits for.
+    public static func with<Result: Sendable>(
+        defect: Defect? = nil, buyers: Int = 0, accounts: Accounts = .init(),
+        _ body: @Sendable (ForeignShop) async throws -> Result
+    ) async throws -> Result {
+        let shop = ShopState(defect: defect, buyers: buyers, accounts: accounts)
+        let router = Router()
+        router.post("signup") { request, context in
+            let body = try await request.decode(as: [String: String].self, context: context)
+            switch await shop.signUp(login: body["login"] ?? "", secret: body["secret"] ?? "") {
+            case .created(let uid): return try json(["user": ["uid": uid]], status: .created)
+            case .taken: return try json(["reason": "login taken"], status: .conflict)
+            case .answerLost: return try json(["reason": "bad gateway"], status: .serviceUnavailable)
+            }
+        }
+        router.post("token") { request, context in
+            let body = try await request.decode(as: [String: String].self, context: context)
+            guard let jwt = await shop.token(login: body["login"] ?? "", secret: body["secret"] ?? "") else {
+                return try json(["reason": "wrong login or secret"], status: .unauthorized)
+            }
+            return try json(["jwt": jwt])
+        }
+        router.post("shop/items") { request, context in
+            let body = try await request.decode(as: NewItem.self, context: context)
+            return try await json(["item": shop.addItem(sku: body.sku, units: body.units)])
+        }
+        router.get("shop/items/:sku") { _, context in
+            let sku = try context.parameters.require("sku")
+            guard let item = await shop.item(sku) else {
+                return try json(["reason": "no such item"], status: .notFound)
+            }
+            return try json(["item": item])
+        }
+        router.post("shop/items/:sku/purchase") { request, context in
+            guard let user = await shop.user(token: request.headers[HTTPField.Name("X-Auth")!] ?? "") else {
+                return try json(["reason": "who are you?"], status: .unauthorized)
+            }
+            let body = try await request.decode(as: [String: Int].self, context: context)
+            let sku = try context.parameters.require("sku")
+            guard let purchase = await shop.purchase(user: user, sku: sku, count: body["count"] ?? 1) else {
+                return try json(["reason": "sold out"], status: .gone)
+            }
+            return try json(["purchase": purchase])
+        }
+        router.get("shop/purchases") { request, _ in
+            guard let user = await shop.user(token: request.headers[HTTPField.Name("X-Auth")!] ?? "") else {
+                return try json(["reason": "who are you?"], status: .unauthorized)
+            }
+            let data = try JSONSerialization.data(withJSONObject: await shop.purchases(user: user))
+            return Response(
+                status: .ok, headers: [.contentType: "application/json"],
+                body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+        }
+
+        var logger = Logger(label: "foreign-shop")
+        logger.logLevel = .error
+        let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
+        let app = Application(
+            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            onServerRunning: { channel in
+                portContinuation.yield(channel.localAddress?.port ?? 0)
+                portContinuation.finish()
+            }, logger: logger)
+        let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: logger))
+        return try await serve(group, portReportedOn: ports) { port, _ in try await body(ForeignShop(port: port)) }
+    }
+
+    private struct NewItem: Decodable {
+        let sku: String
+        let units: Int
+    }
+
+    private static func json(_ object: [String: any Sendable], status: HTTPResponse.Status = .ok) throws -> Response {
+        let data = try JSONSerialization.data(withJSONObject: object)
+        return Response(
+            status: status, headers: [.contentType: "application/json"],
+            body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+    }
+}
+
+/// The shop's state. An actor, so every step is atomic, except across the `await` in an overselling `purchase`:
+/// that suspension is the bug on purpose.
+private actor ShopState {
+    private let defect: ForeignShop.Defect?
+    private let buyers: Int
+    private var accounts: [String: (uid: Int, secret: String)] = [:]
+    private var units: [String: Int] = [:]
+    private var purchasesByUser: [Int: [[String: any Sendable]]] = [:]
+    private var nextReference = 1
+    private var readers = 0
+    private var waiting: [CheckedContinuation<Void, Never>] = []
+
+    private let costs: ForeignShop.Accounts
+    private var lostAnswers = 0
+    private var busyUntil = ContinuousClock.now
+
+    init(defect: ForeignShop.Defect?, buyers: Int, accounts: ForeignShop.Accounts) {
+        self.defect = defect
+        self.buyers = buyers
+        self.costs = accounts
+    }
+
+    enum SignUp {
+        case created(Int)
+        case taken
+        case answerLost
+    }
+
+    func signUp(login: String, secret: String) async -> SignUp {
+        await work()
+        guard accounts[login] == nil else { return .taken }
+        accounts[login] = (accounts.count + 1, secret)
+        if lostAnswers < costs.lostSignUpAnswers {
+            lostAnswers += 1
+            return .answerLost
+        }
+        return .created(accounts.count)
+    }
+
+    /// Spends the call's cost on the one worker: each call finishes `callCost` after the one before it.
+    private func work() async {
+        guard costs.callCost > .zero else { return }
+        let finish = max(ContinuousClock.now, busyUntil) + costs.callCost
+        busyUntil = finish
+        try? await Task.sleep(until: finish)
+    }
+
+    func token(login: String, secret: String) async -> String? {
+        await work()
+        guard let account = accounts[login], account.secret == secret else { return nil }
+        return "jwt-\(account.uid)"
+    }
+
+    func user(token: String) -> Int? {
+        guard token.hasPrefix("jwt-"), let uid = Int(token.dropFirst(4)) else { return nil }
+        return uid
+    }
+
+    func addItem(sku: String, units count: Int) -> [String: any Sendable] {
+        units[sku] = count
+        return ["sku": sku, "units_left": count]
+    }
+
+    func item(_ sku: String) -> [String: any Sendable]? {
+        units[sku].map { ["sku": sku, "units_left": $0] }
+    }
+
+    func purchase(user: Int, sku: String, count: Int) async -> [String: any Sendable]? {
+        let left = units[sku] ?? 0
+        if defect == .oversells {
+            // Read, pause until every buyer has read, then write what was read: a lost update for all but the last.
+            readers += 1
+            if readers >= buyers {
+                for buyer in waiting { buyer.resume() }
+                waiting.removeAll()
+            } else {
+                await withCheckedContinuation { waiting.append($0) }
+            }
+        }
+        guard left >= count else { return nil }
+        let reference = "p-\(nextReference)"
+        nextReference += 1
+        units[sku] = left - count
+        if defect == .losesPurchases { return ["ref": reference, "count": count] }
+        purchasesByUser[user, default: []].append(["ref": reference, "sku": sku, "count": count])
+        return ["ref": reference, "count": count]
+    }
+
+    func purchases(user: Int) -> [[String: any Sendable]] { purchasesByUser[user] ?? [] }
+}

@@ -1,0 +1,65 @@
+import Foundation
+import Testing
+import TurnstileReport
+import TurnstileTestSupport
+
+/// `turnstile stress run` and `stress check` end to end: a scenario file's verdict is the exit code, and a mistake in
+/// the file is one line with its position, exit 3, before anything is sent.
+@Suite("turnstile stress run and check", .serialized, .timeLimit(.minutes(2)))
+struct ScenarioProcessTests {
+    static let repository = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+        .appendingPathComponent("../..").standardizedFileURL
+
+    @Test("stress run scenarios/race.yaml gives the same verdict as stress race: exit 0 against the service")
+    func bundledFileAgainstService() async throws {
+        let json = FileManager.default.temporaryDirectory.appendingPathComponent("run-\(UUID().uuidString).json")
+        defer { try? FileManager.default.removeItem(at: json) }
+        let file = Self.repository.appendingPathComponent("scenarios/race.yaml").path
+        let (status, output) = try await LiveServer.with { server in
+            try await TurnstileProcess.run([
+                "stress", "run", file, "--target", "http://127.0.0.1:\(server.port)", "--set", "users=30", "--set",
+                "capacity=4", "--json", json.path,
+            ])
+        }
+        #expect(status == 0, "\(output)")
+        let report = try JSONReport.decode(Data(contentsOf: json))
+        #expect(report.suite == "race" && report.phases.map(\.name) == ["race 30→4"])
+        #expect(report.phases.first?.overall.count(status: 201) == 4)
+        #expect(report.invariants.count == 7 && report.invariants.allSatisfy(\.passed))
+    }
+
+    @Test("the tutorial's scenario against a shop that oversells: exit 2, the broken rule on the console")
+    func foreignBrokenTarget() async throws {
+        let file = Self.repository.appendingPathComponent("docs/examples/shop.yaml").path
+        let (status, output) = try await ForeignShop.with(defect: .oversells, buyers: 12) { shop in
+            try await TurnstileProcess.run([
+                "stress", "run", file, "--target", "http://127.0.0.1:\(shop.port)", "--set", "buyers=12",
+            ])
+        }
+        #expect(status == 2, "\(output)")
+        #expect(output.contains("FAIL  flash sale  never more sold than there was"), "\(output)")
+    }
+
+    @Test("check: a sound file prints what it will do; a mistake is one line with file:line:column, exit 3")
+    func check() async throws {
+        let file = Self.repository.appendingPathComponent("docs/examples/shop.yaml").path
+        let (okStatus, okOutput) = try await TurnstileProcess.run(["stress", "check", file, "--set", "buyers=9"])
+        #expect(okStatus == 0, "\(okOutput)")
+        #expect(okOutput.contains("OK — flash sale") && okOutput.contains("buyers=9"), "\(okOutput)")
+
+        let broken = FileManager.default.temporaryDirectory.appendingPathComponent("bad-\(UUID().uuidString).yaml")
+        defer { try? FileManager.default.removeItem(at: broken) }
+        try String(contentsOfFile: file, encoding: .utf8).replacingOccurrences(of: "<= stock", with: "<= stok")
+            .write(to: broken, atomically: true, encoding: .utf8)
+        let (status, output) = try await TurnstileProcess.run(["stress", "check", broken.path])
+        #expect(status == 3, "\(output)")
+        #expect(output.contains("error: \(broken.path):55:31: 'stok' is not defined"), "\(output)")
+        #expect(output.split(whereSeparator: \.isNewline).count == 1, "\(output)")
+
+        let (unknownStatus, unknownOutput) = try await TurnstileProcess.run([
+            "stress", "run", file, "--set", "seats=3", "--target", "http://127.0.0.1:1",
+        ])
+        #expect(unknownStatus == 3, "\(unknownOutput)")
+        #expect(unknownOutput.contains("has no variable 'seats'; its variables are buyers, stock"), "\(unknownOutput)")
+    }
+}
