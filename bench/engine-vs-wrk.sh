@@ -72,12 +72,15 @@ cpu_of() { # output_file command...
     awk '{print $1 + $2}' "$out.time"
 }
 
-echo "== (a, c) wrk vs turnstile stress url, -c$CONNECTIONS -d$DURATION against nginx"
+echo "== (a, c, d) wrk vs turnstile stress url vs a scenario's closed phase, -c$CONNECTIONS -d$DURATION against nginx"
 WRK_CPU=$(cpu_of "$WORK/wrk.txt" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$URL")
 TS_CPU=$(cpu_of "$WORK/ts.txt" "$BIN" stress url "$URL" -c "$CONNECTIONS" -d "$DURATION" --json "$WORK/ts.json")
-python3 - "$WORK" "$WRK_CPU" "$TS_CPU" <<'PY'
+# (d) the same load from bench/static.yaml: a path rendered per request, a capture parsed from every answer.
+SC_CPU=$(cpu_of "$WORK/sc.txt" "$BIN" stress run bench/static.yaml --target "${URL%/}" --set users="$CONNECTIONS" \
+    --set duration="$DURATION" --json "$WORK/sc.json")
+python3 - "$WORK" "$WRK_CPU" "$TS_CPU" "$SC_CPU" <<'PY'
 import json, re, sys
-work, wrk_cpu, ts_cpu = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
+work, wrk_cpu, ts_cpu, sc_cpu = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
 wrk = open(f"{work}/wrk.txt").read()
 wrk_requests = int(re.search(r"(\d+) requests in", wrk).group(1))
 wrk_rps = float(re.search(r"Requests/sec:\s+([\d.]+)", wrk).group(1))
@@ -85,26 +88,31 @@ unit = {"us": 1, "ms": 1000, "s": 1_000_000}
 value, suffix = re.search(r"50%\s+([\d.]+)(us|ms|s)", wrk).groups()
 wrk_p50 = float(value) * unit[suffix]
 
-report = json.load(open(f"{work}/ts.json"))
-phase = report["phases"][0]
-stats = phase["endpoints"][0]
-ts_requests = sum(stats["statusCounts"].values()) + sum(stats["errorCounts"].values())
-ts_rps = ts_requests / phase["durationSeconds"]
-buckets = sorted(stats["latency"]["buckets"])
-total, seen, ts_p50 = sum(c for _, c in buckets), 0, 0
-for value, count in buckets:
-    seen += count
-    if seen * 2 >= total:
-        ts_p50 = value
-        break
+def measured(path):
+    phase = json.load(open(path))["phases"][0]
+    stats = phase["endpoints"][0]
+    requests = sum(stats["statusCounts"].values()) + sum(stats["errorCounts"].values())
+    buckets = sorted(stats["latency"]["buckets"])
+    total, seen, p50 = sum(c for _, c in buckets), 0, 0
+    for value, count in buckets:
+        seen += count
+        if seen * 2 >= total:
+            p50 = value
+            break
+    return requests, requests / phase["durationSeconds"], p50, sum(stats["errorCounts"].values())
+
+ts_requests, ts_rps, ts_p50, errors = measured(f"{work}/ts.json")
+sc_requests, sc_rps, sc_p50, sc_errors = measured(f"{work}/sc.json")
 
 print(f"{'':10} {'requests':>10} {'req/s':>10} {'p50':>9} {'CPU s':>7} {'CPU µs/req':>11}")
 print(f"{'wrk':10} {wrk_requests:>10} {wrk_rps:>10.0f} {wrk_p50:>7.0f}µs {wrk_cpu:>7.2f} {wrk_cpu * 1e6 / wrk_requests:>11.2f}")
 print(f"{'turnstile':10} {ts_requests:>10} {ts_rps:>10.0f} {ts_p50:>7.0f}µs {ts_cpu:>7.2f} {ts_cpu * 1e6 / ts_requests:>11.2f}")
+print(f"{'scenario':10} {sc_requests:>10} {sc_rps:>10.0f} {sc_p50:>7.0f}µs {sc_cpu:>7.2f} {sc_cpu * 1e6 / sc_requests:>11.2f}")
 print(f"CPU per request: turnstile / wrk = {(ts_cpu / ts_requests) / (wrk_cpu / wrk_requests):.2f} (goal ≤ 1.5)")
+print(f"CPU per request: scenario / url = {(sc_cpu / sc_requests) / (ts_cpu / ts_requests):.2f} (goal ≤ 1.2); "
+      f"scenario / wrk = {(sc_cpu / sc_requests) / (wrk_cpu / wrk_requests):.2f}")
 print(f"requests/s: turnstile / wrk = {ts_rps / wrk_rps:.2f}; p50: turnstile / wrk = {ts_p50 / wrk_p50:.2f} (goal: within 10 %)")
-errors = sum(stats["errorCounts"].values())
-print(f"turnstile errors: {errors}")
+print(f"turnstile errors: {errors}; scenario errors: {sc_errors}")
 PY
 
 echo

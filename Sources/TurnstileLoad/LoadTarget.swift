@@ -4,6 +4,8 @@ public struct LoadTarget: Sendable, Equatable, CustomStringConvertible {
     public let port: Int
     /// A path prefix every request path is appended to (empty for the root).
     public let basePath: String
+    /// The `Host` header value, made once: every request carries it.
+    let hostHeader: String
 
     /// Parses `http://host[:port][/base]`. HTTPS is refused with a clear message: the engine speaks plain HTTP/1.1.
     public init(parsing text: String) throws(LoadTargetError) {
@@ -40,16 +42,12 @@ public struct LoadTarget: Sendable, Equatable, CustomStringConvertible {
         self.host = String(host)
         self.port = port
         self.basePath = path
+        hostHeader = (host.contains(":") ? "[\(host)]" : String(host)) + (port == 80 ? "" : ":\(port)")
     }
 
     public var description: String {
         let hostText = host.contains(":") ? "[\(host)]" : host
         return "http://\(hostText):\(port)\(basePath)"
-    }
-
-    /// The `Host` header value.
-    var hostHeader: String {
-        (host.contains(":") ? "[\(host)]" : host) + (port == 80 ? "" : ":\(port)")
     }
 }
 

@@ -7,7 +7,9 @@ struct StressCommand: AsyncParsableCommand {
         abstract: "Race, load and check any HTTP API; exit codes for CI.",
         discussion: """
             Each suite provisions its own users (each with their own account and token), drives traffic, reads the \
-            target's state back and checks the business invariants, then judges --threshold limits.
+            target's state back and checks the business invariants, then judges --threshold limits. The races \
+            (race, orders, credits, bids) are scenario files; `stress run FILE` runs one written for any other \
+            HTTP API (docs/scenarios.md).
 
             Exit codes:
               0  every invariant held and every threshold passed

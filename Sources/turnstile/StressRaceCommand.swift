@@ -11,7 +11,10 @@ struct StressRaceCommand: AsyncParsableCommand {
             Every buyer's request is written but for its end first (the final CRLF of its head, and its body); the \
             ends go out together, and the report states the release spread. Afterwards: successes = min(users, \
             capacity ÷ amount), every other answer a 409, seats left = capacity − granted ≥ 0, and stored \
-            bookings = 201s. A race whose bookings the target refuses as requests (e.g. 422) did not happen: exit 3.
+            bookings = 201s. A race whose bookings the target refuses as requests (e.g. 422) did not happen: exit 3. \
+            It runs the bundled scenarios/race.yaml (the grid adds scenarios/orders.yaml): `turnstile stress run \
+            scenarios/race.yaml --set users=100` is the same test, and a copy of the file is where to start for \
+            another API.
 
             Examples:
               turnstile stress race --target http://127.0.0.1:8080 --users 100 --capacity 10

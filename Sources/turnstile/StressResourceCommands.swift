@@ -10,7 +10,8 @@ struct StressOrdersCommand: AsyncParsableCommand {
             The drop: exactly min(users, capacity) orders are created, every other buyer gets a 409, and the stock \
             left = capacity − units ordered. The lifecycle: every user orders, then all orders are paid or \
             cancelled at once, then shipped, paid again or cancelled at once; afterwards stock + units in live \
-            orders = the initial stock, and every order is where its moves lead.
+            orders = the initial stock, and every order is where its moves lead. Runs the bundled \
+            scenarios/orders.yaml and scenarios/orders-lifecycle.yaml.
 
             Examples:
               turnstile stress orders --users 20 --capacity 5
@@ -53,7 +54,8 @@ struct StressCreditsCommand: AsyncParsableCommand {
         discussion: """
             One account is topped up to --capacity credits, then --users deductions of --amount are released \
             together, each on its own connection. Exactly min(users, capacity ÷ amount) succeed, every other one \
-            gets a 402, and the balance afterwards is never negative and equals the ledger's sum.
+            gets a 402, and the balance afterwards is never negative and equals the ledger's sum. Runs the bundled \
+            scenarios/credits.yaml.
 
             Examples:
               turnstile stress credits --users 50 --amount 5 --capacity 100
@@ -94,7 +96,8 @@ struct StressBidsCommand: AsyncParsableCommand {
         discussion: """
             Each round, every bidder bids at once, each a different amount above all earlier ones. Afterwards the \
             accepted bids strictly increase and are numbered 1…n, the item's highest bid is the largest accepted, \
-            and its bid count the number accepted. Reports bids answered per second on the one item.
+            and its bid count the number accepted. Reports bids answered per second on the one item. Runs the \
+            bundled scenarios/bids.yaml.
 
             Examples:
               turnstile stress bids --users 100 --rounds 5

@@ -138,3 +138,87 @@ struct BundledScenarioTests {
         }
     }
 }
+
+/// The looping executors from a file: weighted tasks, a sequence whose capture passes along (order → pay), think
+/// time, an open phase's arrivals and a ramp's stages, all against the real service; the books read back agree with
+/// the counts the phases saw.
+@Suite("Scenario executors", .serialized, .timeLimit(.minutes(2)))
+struct ScenarioExecutorTests {
+    static let yaml = """
+        name: shop floor
+        vars: {stock: 100000}
+        users:
+          count: 4
+          provision:
+            - {name: register, method: POST, path: /api/v1/auth/register, expect: [201],
+               body: {email: "t${run}u${user}@x.test", username: "t${run}u${user}", password: "pw-${run}-${user}"}}
+            - {name: login, method: POST, path: /api/v1/auth/login, retry: true, capture: {token: $.access_token},
+               body: {email: "t${run}u${user}@x.test", password: "pw-${run}-${user}"}}
+          headers: {Authorization: "Bearer ${token}"}
+        setup:
+          - {name: product, method: POST, path: /api/v1/products/, capture: {product: $.id},
+             body: {sku: "sku-${run}", name: "n", price_cents: 100, stock: "${stock}"}}
+        phases:
+          - name: buy and pay
+            executor: closed
+            duration: 1s
+            tasks:
+              - weight: 1
+                think: 5ms
+                steps:
+                  - {name: order, method: POST, path: /api/v1/orders/, capture: {order: $.id}, outcomes: {granted: [201]},
+                     body: {product_id: "${product}", quantity: "${1 + iteration % 2}"}}
+                  - {name: pay, method: POST, path: "/api/v1/orders/${order}/pay", body: {}, outcomes: {granted: [200]}}
+              - weight: 2
+                request: {name: look, path: "/api/v1/products/${product}"}
+          - name: arrivals
+            executor: open
+            rate: 200
+            duration: 300ms
+            connections: 4
+            request: {name: glance, path: "/api/v1/products/${product}?n=${random(1, 9)}"}
+          - name: steps
+            executor: ramp
+            stages: [{users: 1, duration: 100ms}, {users: 3, duration: 100ms}]
+            request: {name: look, path: "/api/v1/products/${product}"}
+        readback:
+          - {name: product, path: "/api/v1/products/${product}", capture: {left: $.stock}}
+          - name: my orders
+            path: /api/v1/orders/
+            per_user: true
+            capture:
+              statuses: "$.orders[?(@.product_id == ${product})].status"
+              units: "$.orders[?(@.product_id == ${product})].quantity"
+        invariants:
+          - {name: some orders, check: count(order.granted) >= 1}
+          - {name: every order stored, check: len(statuses) == count(order.granted)}
+          - {name: every payment stored, check: 'count(statuses, "paid") == count(pay.granted)'}
+          - {name: no payment without its order, check: count(pay) <= count(order.granted)}
+          - {name: stock adds up, check: left + sum(units) == stock}
+          - {name: arrivals came, check: count(glance.answered) >= 1}
+        """
+
+    @Test("closed tasks with a capture passed along, open arrivals and ramp stages: the books agree")
+    func loopingExecutors() async throws {
+        try await LiveServer.with { server in
+            let target = try LoadTarget(parsing: "http://127.0.0.1:\(server.port)")
+            let scenario = try ScenarioFile(yaml: Self.yaml, file: "floor.yaml")
+            let report = await StressRun.execute(suite: "floor", target: target, thresholds: []) { report in
+                try await ScenarioRunner(scenario, context: SuiteContext(target: target)).run(into: &report)
+            }
+            #expect(report.failure == nil, "\(report.failure ?? "")")
+            #expect(report.outcome == .passed, "\(report.invariants.filter { !$0.passed })")
+            #expect(report.invariants.count == 6)
+            #expect(
+                report.phases.map(\.name) == [
+                    "buy and pay", "arrivals", "steps (stage 1: 1 users)", "steps (stage 2: 3 users)",
+                ])
+            #expect(report.phases.map(\.executor) == ["closed", "open", "closed", "closed"])
+            let closed = try #require(report.phases.first)
+            #expect(Set(closed.endpoints.map(\.name)) == ["order", "pay", "look"])
+            let orders = closed.endpoints.first { $0.name == "order" }?.count(status: 201) ?? 0
+            let pays = closed.endpoints.first { $0.name == "pay" }?.requests ?? 0
+            #expect(pays >= orders - 4 && pays <= orders, "a pay follows each order, but for the last of each user")
+        }
+    }
+}

@@ -168,16 +168,16 @@ struct ScenarioLanguageTests {
 
     @Test("captures: the JSON-path subset")
     func jsonPaths() throws {
-        let body = try JSONDecoder().decode(
-            ScenarioValue.self,
-            from: Data(
-                #"""
-                {"id": 7, "ok": true, "price": 2.5, "items": [{"qty": 2, "sku": "a"}, {"qty": 5, "sku": "b"}],
-                 "orders": [{"quantity": 1, "status": "paid", "product_id": 9},
-                            {"quantity": 3, "status": "cancelled", "product_id": 9},
-                            {"quantity": 4, "status": "paid", "product_id": 8}],
-                 "odd key": "x"}
-                """#.utf8))
+        let body = try #require(
+            ScenarioValue(
+                jsonBytes: Array(
+                    #"""
+                    {"id": 7, "ok": true, "price": 2.5, "items": [{"qty": 2, "sku": "a"}, {"qty": 5, "sku": "b"}],
+                     "orders": [{"quantity": 1, "status": "paid", "product_id": 9},
+                                {"quantity": 3, "status": "cancelled", "product_id": 9},
+                                {"quantity": 4, "status": "paid", "product_id": 8}],
+                     "odd key": "x"}
+                    """#.utf8)))
         func select(_ path: String) throws -> [ScenarioValue] { try JSONPath(path).select(in: body) }
         #expect(try select("$.id") == [7])
         #expect(try select("$.ok") == [true])
@@ -197,6 +197,46 @@ struct ScenarioLanguageTests {
         ] {
             #expect(throws: JSONPathError.self) { try JSONPath(bad) }
             do { _ = try JSONPath(bad) } catch { #expect(error.message.contains(message), "\(bad): \(error)") }
+        }
+    }
+
+    @Test("answers are read as JSON: escapes, Unicode, numbers, nesting; anything else is not JSON")
+    func jsonReader() throws {
+        func read(_ text: String) -> ScenarioValue? { ScenarioValue(jsonBytes: Array(text.utf8)) }
+        #expect(
+            read(#" {"a": [1, -2, 3.5, 1e3, true, false, null], "b": {}} "#)
+                == .object(["a": .list([1, -2, .double(3.5), .double(1000), true, false, .null]), "b": .object([:])]))
+        #expect(read(#""tab\t quote\" slash\/ \u00e9 \ud83d\ude00 é""#) == "tab\t quote\" slash/ é 😀 é")
+        #expect(read("[]") == .list([]))
+        #expect(read("9223372036854775807") == .int(Int.max))
+        for bad in ["", "{", "[1,]", "{\"a\" 1}", "tru", "\"open", "1 2", "{\"a\":1,}", "\"\\x\"", "\"\\ud83d\""] {
+            #expect(read(bad) == nil, "\(bad)")
+        }
+        #expect(read(String(repeating: "[", count: 600) + String(repeating: "]", count: 600)) == nil)
+    }
+
+    @Test("a definite path reads only what lies on it, and finds what a full parse finds")
+    func selectiveCapture() throws {
+        let text = #"""
+            {"skip": {"deep": [1, {"x": "]}"}], "s": "a\"b"}, "k\u0065y": 5, "items": [{"qty": 2}, [3, 4], {"qty": 7}],
+             "id": 42, "none": null}
+            """#
+        let full = try #require(ScenarioValue(jsonBytes: Array(text.utf8)))
+        for path in [
+            "$.id", "$.key", "$.items[2].qty", "$.items[1][0]", "$.items[-1].qty", "$.none", "$.skip.s",
+            "$.missing", "$.items[9]", "$.id.x", "$",
+        ] {
+            let parsed = try JSONPath(path)
+            let selective = parsed.select(inJSON: Array(text.utf8))
+            switch selective {
+            case .found(let value): #expect(parsed.select(in: full) == [value], "\(path)")
+            case .missing: #expect(parsed.select(in: full).isEmpty, "\(path)")
+            case .notJSON: Issue.record("\(path): not JSON")
+            }
+        }
+        guard case .notJSON = try JSONPath("$.id").select(inJSON: Array("<html>".utf8)) else {
+            Issue.record("HTML read as JSON")
+            return
         }
     }
 

@@ -28,43 +28,35 @@ public struct BrokenTarget: Sendable {
         let api = router.group("api/v1")
         api.post("auth/register") { request, context in
             let body = try await request.decode(as: [String: String].self, context: context)
-            return try await json(["id": books.register(email: body["email"] ?? "")], status: .created)
+            return try await ImitationTarget.json(["id": books.register(email: body["email"] ?? "")], status: .created)
         }
         api.post("auth/login") { request, context in
             let body = try await request.decode(as: [String: String].self, context: context)
-            return try await json(["access_token": "user-\(books.userID(email: body["email"] ?? ""))"])
+            return try await ImitationTarget.json(["access_token": "user-\(books.userID(email: body["email"] ?? ""))"])
         }
         api.post("events") { request, context in
             let body = try await request.decode(as: NewEvent.self, context: context)
-            return try await json(books.createEvent(seats: body.seat_count), status: .created)
+            return try await ImitationTarget.json(books.createEvent(seats: body.seat_count), status: .created)
         }
         api.get("events/:id") { _, context in
-            try await json(books.event(context.parameters.require("id", as: Int.self)))
+            try await ImitationTarget.json(books.event(context.parameters.require("id", as: Int.self)))
         }
         api.post("bookings") { request, context in
             let user = Int(request.headers[.authorization]?.split(separator: "-").last ?? "") ?? 0
             let body = try await request.decode(as: NewBooking.self, context: context)
             guard let id = await books.book(user: user, event: body.event_id, seats: body.seat_count) else {
-                return try json(["code": "sold_out"], status: .conflict)
+                return try ImitationTarget.json(["code": "sold_out"], status: .conflict)
             }
-            return try json(["id": id], status: .created)
+            return try ImitationTarget.json(["id": id], status: .created)
         }
         api.get("bookings") { request, _ in
             let user = Int(request.headers[.authorization]?.split(separator: "-").last ?? "") ?? 0
-            return try await json(["bookings": books.bookings(user: user)])
+            return try await ImitationTarget.json(["bookings": books.bookings(user: user)])
         }
 
-        var logger = Logger(label: "broken-target")
-        logger.logLevel = .error
-        let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
-        let app = Application(
-            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { channel in
-                portContinuation.yield(channel.localAddress?.port ?? 0)
-                portContinuation.finish()
-            }, logger: logger)
-        let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: logger))
-        return try await serve(group, portReportedOn: ports) { port, _ in try await body(BrokenTarget(port: port)) }
+        return try await ImitationTarget.serve(router, label: "broken-target") { port in
+            try await body(BrokenTarget(port: port))
+        }
     }
 
     private struct NewEvent: Decodable {
@@ -75,30 +67,21 @@ public struct BrokenTarget: Sendable {
         let event_id: Int
         let seat_count: Int
     }
-
-    private static func json(_ object: [String: any Sendable], status: HTTPResponse.Status = .ok) throws -> Response {
-        let data = try JSONSerialization.data(withJSONObject: object)
-        return Response(
-            status: status, headers: [.contentType: "application/json"],
-            body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
-    }
 }
 
 /// The broken target's state. An actor, so every step is atomic, except across the `await` in `book`: that
 /// suspension is the bug on purpose.
 private actor BrokenBooks {
-    private let buyers: Int
     private let defect: BrokenTarget.Defect
     private var users: [String: Int] = [:]
     private var events: [Int: (seats: Int, available: Int)] = [:]
     private var bookingsByUser: [Int: [[String: any Sendable]]] = [:]
     private var nextBookingID = 1
-    private var readers = 0
-    private var waiting: [CheckedContinuation<Void, Never>] = []
+    private let gate: ArrivalGate
 
     init(buyers: Int, defect: BrokenTarget.Defect) {
-        self.buyers = buyers
         self.defect = defect
+        gate = ArrivalGate(count: buyers)
     }
 
     func register(email: String) -> Int {
@@ -127,13 +110,7 @@ private actor BrokenBooks {
         }
         let available = events[id]?.available ?? 0
         // Read, pause until every buyer has read, then write what was read: a lost update for all but the last.
-        readers += 1
-        if readers >= buyers {
-            for buyer in waiting { buyer.resume() }
-            waiting.removeAll()
-        } else {
-            await withCheckedContinuation { waiting.append($0) }
-        }
+        await gate.arrive()
         guard available >= seats else { return nil }
         events[id]?.available = available - seats
         defer { nextBookingID += 1 }

@@ -51,73 +51,55 @@ public struct ForeignShop: Sendable {
         router.post("signup") { request, context in
             let body = try await request.decode(as: [String: String].self, context: context)
             switch await shop.signUp(login: body["login"] ?? "", secret: body["secret"] ?? "") {
-            case .created(let uid): return try json(["user": ["uid": uid]], status: .created)
-            case .taken: return try json(["reason": "login taken"], status: .conflict)
-            case .answerLost: return try json(["reason": "bad gateway"], status: .serviceUnavailable)
+            case .created(let uid): return try ImitationTarget.json(["user": ["uid": uid]], status: .created)
+            case .taken: return try ImitationTarget.json(["reason": "login taken"], status: .conflict)
+            case .answerLost: return try ImitationTarget.json(["reason": "bad gateway"], status: .serviceUnavailable)
             }
         }
         router.post("token") { request, context in
             let body = try await request.decode(as: [String: String].self, context: context)
             guard let jwt = await shop.token(login: body["login"] ?? "", secret: body["secret"] ?? "") else {
-                return try json(["reason": "wrong login or secret"], status: .unauthorized)
+                return try ImitationTarget.json(["reason": "wrong login or secret"], status: .unauthorized)
             }
-            return try json(["jwt": jwt])
+            return try ImitationTarget.json(["jwt": jwt])
         }
         router.post("shop/items") { request, context in
             let body = try await request.decode(as: NewItem.self, context: context)
-            return try await json(["item": shop.addItem(sku: body.sku, units: body.units)])
+            return try await ImitationTarget.json(["item": shop.addItem(sku: body.sku, units: body.units)])
         }
         router.get("shop/items/:sku") { _, context in
             let sku = try context.parameters.require("sku")
             guard let item = await shop.item(sku) else {
-                return try json(["reason": "no such item"], status: .notFound)
+                return try ImitationTarget.json(["reason": "no such item"], status: .notFound)
             }
-            return try json(["item": item])
+            return try ImitationTarget.json(["item": item])
         }
         router.post("shop/items/:sku/purchase") { request, context in
             guard let user = await shop.user(token: request.headers[HTTPField.Name("X-Auth")!] ?? "") else {
-                return try json(["reason": "who are you?"], status: .unauthorized)
+                return try ImitationTarget.json(["reason": "who are you?"], status: .unauthorized)
             }
             let body = try await request.decode(as: [String: Int].self, context: context)
             let sku = try context.parameters.require("sku")
             guard let purchase = await shop.purchase(user: user, sku: sku, count: body["count"] ?? 1) else {
-                return try json(["reason": "sold out"], status: .gone)
+                return try ImitationTarget.json(["reason": "sold out"], status: .gone)
             }
-            return try json(["purchase": purchase])
+            return try ImitationTarget.json(["purchase": purchase])
         }
         router.get("shop/purchases") { request, _ in
             guard let user = await shop.user(token: request.headers[HTTPField.Name("X-Auth")!] ?? "") else {
-                return try json(["reason": "who are you?"], status: .unauthorized)
+                return try ImitationTarget.json(["reason": "who are you?"], status: .unauthorized)
             }
-            let data = try JSONSerialization.data(withJSONObject: await shop.purchases(user: user))
-            return Response(
-                status: .ok, headers: [.contentType: "application/json"],
-                body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+            return try await ImitationTarget.json(shop.purchases(user: user))
         }
 
-        var logger = Logger(label: "foreign-shop")
-        logger.logLevel = .error
-        let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
-        let app = Application(
-            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { channel in
-                portContinuation.yield(channel.localAddress?.port ?? 0)
-                portContinuation.finish()
-            }, logger: logger)
-        let group = ServiceGroup(configuration: .init(services: [app], gracefulShutdownSignals: [], logger: logger))
-        return try await serve(group, portReportedOn: ports) { port, _ in try await body(ForeignShop(port: port)) }
+        return try await ImitationTarget.serve(router, label: "foreign-shop") { port in
+            try await body(ForeignShop(port: port))
+        }
     }
 
     private struct NewItem: Decodable {
         let sku: String
         let units: Int
-    }
-
-    private static func json(_ object: [String: any Sendable], status: HTTPResponse.Status = .ok) throws -> Response {
-        let data = try JSONSerialization.data(withJSONObject: object)
-        return Response(
-            status: status, headers: [.contentType: "application/json"],
-            body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
     }
 }
 
@@ -125,13 +107,11 @@ public struct ForeignShop: Sendable {
 /// that suspension is the bug on purpose.
 private actor ShopState {
     private let defect: ForeignShop.Defect?
-    private let buyers: Int
     private var accounts: [String: (uid: Int, secret: String)] = [:]
     private var units: [String: Int] = [:]
     private var purchasesByUser: [Int: [[String: any Sendable]]] = [:]
     private var nextReference = 1
-    private var readers = 0
-    private var waiting: [CheckedContinuation<Void, Never>] = []
+    private let gate: ArrivalGate
 
     private let costs: ForeignShop.Accounts
     private var lostAnswers = 0
@@ -139,8 +119,8 @@ private actor ShopState {
 
     init(defect: ForeignShop.Defect?, buyers: Int, accounts: ForeignShop.Accounts) {
         self.defect = defect
-        self.buyers = buyers
         self.costs = accounts
+        gate = ArrivalGate(count: buyers)
     }
 
     enum SignUp {
@@ -192,13 +172,7 @@ private actor ShopState {
         let left = units[sku] ?? 0
         if defect == .oversells {
             // Read, pause until every buyer has read, then write what was read: a lost update for all but the last.
-            readers += 1
-            if readers >= buyers {
-                for buyer in waiting { buyer.resume() }
-                waiting.removeAll()
-            } else {
-                await withCheckedContinuation { waiting.append($0) }
-            }
+            await gate.arrive()
         }
         guard left >= count else { return nil }
         let reference = "p-\(nextReference)"

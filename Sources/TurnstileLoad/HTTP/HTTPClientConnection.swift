@@ -116,7 +116,9 @@ public final class HTTPClientConnection: Sendable {
         handler.value.expect(completion, keepBody: keepBody, timeouts: timeouts)
 
         let prepared: PreEncodedRequest
-        if let known = encoded.value[request.id] {
+        if request.isSentOnce {
+            prepared = PreEncodedRequest(request.head(for: target), body: request.body, allocator: channel.allocator)
+        } else if let known = encoded.value[request.id] {
             prepared = known
         } else {
             prepared = PreEncodedRequest(request.head(for: target), body: request.body, allocator: channel.allocator)

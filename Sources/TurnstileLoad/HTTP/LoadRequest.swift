@@ -21,26 +21,38 @@ public struct LoadRequest: Sendable {
     public let body: ByteBuffer?
     /// The statuses that count as expected; any other is a failure. Every 2xx unless said otherwise.
     public let expected: StatusSet
+    /// Whether the request is built for one sending only (a scenario's request whose path changes each time): a
+    /// connection then does not remember its encoding, which would only push out the ones that are sent again.
+    public let isSentOnce: Bool
 
     public init(
         endpoint: String, method: HTTPMethod, path: String, headers: HTTPHeaders = [:], body: ByteBuffer? = nil,
-        expected: StatusSet = .success
+        expected: StatusSet = .success, isSentOnce: Bool = false
     ) {
-        id = Self.nextID.add(1, ordering: .relaxed).oldValue
+        // A request sent once is never looked up by identity: it need not touch the counter the event loops share.
+        id = isSentOnce ? -1 : Self.nextID.add(1, ordering: .relaxed).oldValue
         self.endpoint = endpoint
         self.method = method
         self.path = path
         self.headers = headers
         self.body = body
         self.expected = expected
+        self.isSentOnce = isSentOnce
     }
 
     /// The request's head for `target`.
     func head(for target: LoadTarget) -> HTTPRequestHead {
-        var head = HTTPRequestHead(version: .http1_1, method: method, uri: target.basePath + path)
+        var head = HTTPRequestHead(
+            version: .http1_1, method: method, uri: target.basePath.isEmpty ? path : target.basePath + path)
         head.headers = headers
-        head.headers.replaceOrAdd(name: "Host", value: target.hostHeader)
-        head.headers.replaceOrAdd(name: "Content-Length", value: String(body?.readableBytes ?? 0))
+        if headers.isEmpty {
+            // The common case of a GET: nothing to replace, so no search.
+            head.headers.add(name: "Host", value: target.hostHeader)
+            head.headers.add(name: "Content-Length", value: String(body?.readableBytes ?? 0))
+        } else {
+            head.headers.replaceOrAdd(name: "Host", value: target.hostHeader)
+            head.headers.replaceOrAdd(name: "Content-Length", value: String(body?.readableBytes ?? 0))
+        }
         return head
     }
 

@@ -9,7 +9,10 @@ struct PreEncodedRequest {
 
     init(_ head: HTTPRequestHead, body: ByteBuffer?, allocator: ByteBufferAllocator) {
         var bytes = allocator.buffer(capacity: 256 + (body?.readableBytes ?? 0))
-        bytes.writeString("\(head.method.rawValue) \(head.uri) HTTP/1.1\r\n")
+        bytes.writeString(head.method.rawValue)
+        bytes.writeString(" ")
+        bytes.writeString(head.uri)
+        bytes.writeString(" HTTP/1.1\r\n")
         for (name, value) in head.headers {
             bytes.writeString(name)
             bytes.writeString(": ")

@@ -7,7 +7,10 @@ import Foundation
 /// rounds down), comparisons `== != < <= > >=` (also `≤ ≥ ≠`), `and or not` (also `&& || !`), indexing `list[0]`,
 /// and the functions of ``ScenarioFunction``. Nothing in it can run code, touch files or loop: every expression
 /// ends, in time linear in its length and the data it reads.
-public struct ScenarioExpression: Sendable, CustomStringConvertible {
+///
+/// A class: immutable once parsed, and read on the hot path of every templated request, where copying its parts
+/// would cost more than evaluating it.
+public final class ScenarioExpression: Sendable, CustomStringConvertible {
     indirect enum Node: Sendable {
         case literal(ScenarioValue)
         /// `a` or `a.b.c`: a variable, a field of one, or (inside `count` and `rate`) a request and its outcome.

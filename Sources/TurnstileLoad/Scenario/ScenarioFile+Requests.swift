@@ -4,16 +4,16 @@ import NIOHTTP1
 
 extension ScenarioFile.Request {
     /// The request to send for `scope`, carrying `userHeaders` (the request's own headers win).
+    /// `isSentOnce` when it will not be sent again as is (see ``LoadRequest/isSentOnce``).
     func render(
-        in scope: some ScenarioScope, userHeaders: [ScenarioFile.Header]
-    ) throws(ScenarioError)
-        -> LoadRequest
+        in scope: some ScenarioScope, userHeaders: [ScenarioFile.Header], isSentOnce: Bool = false
+    )
+        throws(ScenarioError) -> LoadRequest
     {
         var headers = HTTPHeaders()
         // A user's header joins once every value it reads is set: provisioning's registration goes without the
         // token its login will capture.
-        for header in userHeaders
-        where header.value.expressions.allSatisfy({ $0.names.allSatisfy { scope.value(of: $0.name[0]) != nil } }) {
+        for header in userHeaders where header.reads.allSatisfy({ scope.value(of: $0) != nil }) {
             headers.replaceOrAdd(name: header.name, value: try header.value.render(in: scope))
         }
         for header in self.headers {
@@ -26,7 +26,7 @@ extension ScenarioFile.Request {
         }
         return LoadRequest(
             endpoint: try name.render(in: scope), method: method, path: try renderPath(in: scope), headers: headers,
-            body: body, expected: expected)
+            body: body, expected: expected, isSentOnce: isSentOnce)
     }
 
     /// The path with each expression's value percent-encoded where a path needs it.
@@ -37,7 +37,14 @@ extension ScenarioFile.Request {
             case .text(let text): out += text
             case .expression(let expression):
                 let value = try expression.evaluate(in: scope).description
-                out += value.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? value
+                // Most values (ids, numbers, plain words) need no encoding: check before paying for it.
+                let plain = value.utf8.allSatisfy { byte in
+                    (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
+                        || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
+                        || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || byte == UInt8(ascii: "-")
+                        || byte == UInt8(ascii: "_") || byte == UInt8(ascii: ".")
+                }
+                out += plain ? value : value.addingPercentEncoding(withAllowedCharacters: .urlPathAllowed) ?? value
             }
         }
         return out
@@ -55,18 +62,38 @@ extension ScenarioFile.Request {
     {
         var found: [(String, ScenarioValue)] = []
         if (200...299).contains(response.status), !captures.isEmpty {
-            let bytes = Data(response.body.readableBytesView)
-            let body: ScenarioValue
-            do { body = try JSONDecoder().decode(ScenarioValue.self, from: bytes) } catch {
+            let bytes = response.body.readableBytesView
+            // One definite path, known before the answer: read only what lies on it.
+            if captures.count == 1, let path = captures[0].parsed, path.isDefinite {
+                let capture = captures[0]
+                switch path.select(inJSON: bytes) {
+                case .found(let value): found.append((capture.name, value))
+                case .missing:
+                    throw ScenarioError(
+                        "capture '\(capture.name)' found nothing at \(path) in the answer of \(label) "
+                            + "(\(response.status)): \(Self.snippet(bytes))", at: capture.position)
+                case .notJSON:
+                    throw ScenarioError(
+                        "\(label) answered \(response.status) with a body that is not JSON, so nothing could be "
+                            + "captured: \(Self.snippet(bytes))", at: position)
+                }
+                return try addingLets(to: found, in: scope)
+            }
+            guard let body = ScenarioValue(jsonBytes: bytes) else {
                 throw ScenarioError(
                     "\(label) answered \(response.status) with a body that is not JSON, so nothing could be "
                         + "captured: \(Self.snippet(bytes))", at: position)
             }
             for capture in captures {
-                let text = try capture.path.render(in: scope)
                 let path: JSONPath
-                do { path = try JSONPath(text) } catch {
-                    throw ScenarioError("capture '\(capture.name)': \(error.message)", at: capture.position)
+                let text: String
+                if let parsed = capture.parsed {
+                    (path, text) = (parsed, parsed.description)
+                } else {
+                    text = try capture.path.render(in: scope)
+                    do { path = try JSONPath(text) } catch {
+                        throw ScenarioError("capture '\(capture.name)': \(error.message)", at: capture.position)
+                    }
                 }
                 let selected = path.select(in: body)
                 if path.isDefinite {
@@ -81,19 +108,28 @@ extension ScenarioFile.Request {
                 }
             }
         }
-        if !lets.isEmpty {
-            var scope = ExtendedScope(base: scope, added: [:])
-            for (name, value) in found { scope.added[name] = value }
-            for (name, expression) in lets {
-                let value = try expression.evaluate(in: scope)
-                scope.added[name] = value
-                found.append((name, value))
-            }
+        return try addingLets(to: found, in: scope)
+    }
+
+    /// `found`, then each `let` computed with what was found in scope.
+    private func addingLets(
+        to found: [(String, ScenarioValue)], in scope: some ScenarioScope
+    ) throws(ScenarioError)
+        -> [(String, ScenarioValue)]
+    {
+        guard !lets.isEmpty else { return found }
+        var found = found
+        var extended = ExtendedScope(base: scope, added: [:])
+        for (name, value) in found { extended.added[name] = value }
+        for (name, expression) in lets {
+            let value = try expression.evaluate(in: extended)
+            extended.added[name] = value
+            found.append((name, value))
         }
         return found
     }
 
-    static func snippet(_ bytes: Data) -> String {
+    static func snippet(_ bytes: some Collection<UInt8>) -> String {
         let text = String(decoding: bytes.prefix(200), as: UTF8.self)
         return bytes.count > 200 ? text + "…" : text
     }

@@ -295,13 +295,8 @@ private struct YAMLReader {
             for (key, value) in mapping {
                 let name = try string(key, "a capture's name")
                 guard Self.isName(name) else { throw error("'\(name)' is not a name", key) }
-                let path = try template(value, "a capture's path")
-                if path.isConstant {
-                    do { _ = try JSONPath(path.text) } catch {
-                        throw ScenarioError(error.message, at: path.origin.advanced(by: error.offset))
-                    }
-                }
-                captures.append(.init(name: name, path: path, position: position(key)))
+                captures.append(
+                    try .init(name: name, path: try template(value, "a capture's path"), position: position(key)))
             }
         }
         var lets: [(name: String, expression: ScenarioExpression)] = []

@@ -53,37 +53,82 @@ public struct ScenarioFile: Sendable {
     public struct Header: Sendable {
         public let name: String
         public let value: ScenarioTemplate
+        /// The names its value reads, found once.
+        let reads: [String]
+
+        init(name: String, value: ScenarioTemplate) {
+            self.name = name
+            self.value = value
+            reads = value.expressions.flatMap { $0.names.map(\.name[0]) }
+        }
     }
 
-    /// One request, as the file describes it.
-    public struct Request: Sendable {
+    /// One request, as the file describes it. A class: immutable once read, and shared by every user that sends
+    /// it, so the hot loop of a phase never copies it.
+    public final class Request: Sendable {
         /// The statistics' endpoint name.
-        public var name: ScenarioTemplate
-        public var method: HTTPMethod
-        public var path: ScenarioTemplate
-        public var headers: [Header]
-        public var body: Body?
+        public let name: ScenarioTemplate
+        public let method: HTTPMethod
+        public let path: ScenarioTemplate
+        public let headers: [Header]
+        public let body: Body?
         /// The statuses that count as expected: any other is a failure.
-        public var expected: StatusSet
+        public let expected: StatusSet
         /// Named sets of statuses, counted by `count(name.outcome)`.
-        public var outcomes: [(name: String, statuses: StatusSet)]
+        public let outcomes: [(name: String, statuses: StatusSet)]
         /// Values taken from a 2xx answer's JSON body.
-        public var captures: [Capture]
+        public let captures: [Capture]
         /// Values computed after the answer, whatever its status.
-        public var lets: [(name: String, expression: ScenarioExpression)]
+        public let lets: [(name: String, expression: ScenarioExpression)]
         /// Sent only for the users for whom this holds.
-        public var when: ScenarioExpression?
+        public let when: ScenarioExpression?
         /// Whether set-up may send it again after a failure that left its fate unknown.
-        public var retry: Bool
+        public let retry: Bool
         /// For read-back: once per user rather than once.
-        public var perUser: Bool
-        public var position: SourcePosition
+        public let perUser: Bool
+        public let position: SourcePosition
+
+        init(
+            name: ScenarioTemplate, method: HTTPMethod, path: ScenarioTemplate, headers: [Header], body: Body?,
+            expected: StatusSet, outcomes: [(name: String, statuses: StatusSet)], captures: [Capture],
+            lets: [(name: String, expression: ScenarioExpression)], when: ScenarioExpression?, retry: Bool,
+            perUser: Bool, position: SourcePosition
+        ) {
+            self.name = name
+            self.method = method
+            self.path = path
+            self.headers = headers
+            self.body = body
+            self.expected = expected
+            self.outcomes = outcomes
+            self.captures = captures
+            self.lets = lets
+            self.when = when
+            self.retry = retry
+            self.perUser = perUser
+            self.position = position
+        }
     }
 
     public struct Capture: Sendable {
         public let name: String
         public let path: ScenarioTemplate
         public let position: SourcePosition
+        /// The path, parsed once, when it has no template in it.
+        let parsed: JSONPath?
+
+        init(name: String, path: ScenarioTemplate, position: SourcePosition) throws(ScenarioError) {
+            self.name = name
+            self.path = path
+            self.position = position
+            guard path.isConstant else {
+                parsed = nil
+                return
+            }
+            do { parsed = try JSONPath(path.text) } catch {
+                throw ScenarioError(error.message, at: path.origin.advanced(by: error.offset))
+            }
+        }
     }
 
     /// A JSON body whose strings may hold templates.

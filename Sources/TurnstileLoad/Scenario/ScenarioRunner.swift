@@ -222,7 +222,7 @@ public struct ScenarioRunner: Sendable {
                     } ?? .zero),
                 target: context.target, group: context.group, progress: context.progress)
             report.phases.append(summaries.report)
-            try take(summaries.summaries, state: &state)
+            try take(summaries.summaries, of: phase, state: &state)
         case .ramp(let stages):
             var parsed: [RampExecutor.Stage] = []
             for stage in stages {
@@ -235,7 +235,7 @@ public struct ScenarioRunner: Sendable {
                 name, scripts: scripts(phase, state: state, think: .zero), target: context.target,
                 group: context.group, progress: context.progress)
             report.phases += ramp.map(\.report)
-            for stage in ramp { try take(stage.summaries, state: &state) }
+            for stage in ramp { try take(stage.summaries, of: phase, state: &state) }
         case .open(let rate, let rateEnd, let duration, let connections):
             let rate = try number(rate, in: globalScope, "'rate'")
             let rateEnd = try rateEnd.map { expression throws(ScenarioError) in
@@ -266,18 +266,22 @@ public struct ScenarioRunner: Sendable {
     {
         let users = state.users
         let globals = state.globals
-        let headers = scenario.users.headers
-        return { user, _ in
-            ScenarioUserScript(
-                user: user, values: users[user], globals: globals, phase: phase, userHeaders: headers, think: think)
-        }
+        let plan = ScenarioUserScript.Plan(phase, userHeaders: scenario.users.headers, think: think)
+        return { user, _ in ScenarioUserScript(user: user, values: users[user], globals: globals, plan: plan) }
     }
 
-    private func take(_ summaries: [ScenarioUserScript.Summary], state: inout RunState) throws {
+    /// Takes what a looping phase's users end with: each name its requests capture or compute contributes each
+    /// user's last value to the run's history (a loop keeps no more, so memory does not grow with requests).
+    private func take(
+        _ summaries: [ScenarioUserScript.Summary], of phase: ScenarioFile.Phase, state: inout RunState
+    ) throws {
         if let error = summaries.lazy.compactMap(\.error).first { throw error }
+        let names = phase.tasks.flatMap(\.steps).flatMap { $0.captures.map(\.name) + $0.lets.map(\.name) }
         for summary in summaries {
+            for name in names where summary.values[name] != state.users[summary.user][name] {
+                if let value = summary.values[name] { state.history[name, default: []].append(value) }
+            }
             state.users[summary.user] = summary.values
-            for (name, values) in summary.history { state.history[name, default: []] += values }
         }
     }
 
@@ -480,7 +484,7 @@ final class OpenArrivals: Sendable {
         if fixed[task] { return built[index][task] }
         do {
             let scope = UserScope(user: users[index], globals: globals, iteration: iteration)
-            return try tasks[task].steps[0].render(in: scope, userHeaders: userHeaders)
+            return try tasks[task].steps[0].render(in: scope, userHeaders: userHeaders, isSentOnce: true)
         } catch {
             firstError.withLock { if $0 == nil { $0 = error } }
             return built[index][task]

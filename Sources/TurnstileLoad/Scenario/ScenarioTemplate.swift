@@ -74,6 +74,7 @@ public struct ScenarioTemplate: Sendable, CustomStringConvertible {
 
     /// The template's text with every expression's value written in.
     func render(in scope: some ScenarioScope) throws(ScenarioError) -> String {
+        if parts.count == 1, case .text(let text) = parts[0] { return text }
         var out = ""
         for part in parts {
             switch part {

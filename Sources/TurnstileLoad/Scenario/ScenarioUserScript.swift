@@ -10,59 +10,77 @@ import TurnstileReport
 final class ScenarioUserScript: UserScript {
     struct Summary: Sendable {
         let user: Int
+        /// The user's values when it stopped: each name holds the last value it took. A loop keeps no more than
+        /// that, so a long phase's memory does not grow with its requests.
         let values: UserValues
-        /// Every value captured or computed during the phase, in order, by name.
-        let history: [String: [ScenarioValue]]
         let error: ScenarioError?
+    }
+
+    /// A phase's tasks, prepared once for all its users.
+    final class Plan: Sendable {
+        /// One step of a task: its request, and whether it can be built once per user and sent again as is.
+        final class Step: Sendable {
+            let request: ScenarioFile.Request
+            let isFixed: Bool
+
+            init(_ request: ScenarioFile.Request, isFixed: Bool) {
+                self.request = request
+                self.isFixed = isFixed
+            }
+        }
+
+        let tasks: [[Step]]
+        let thinks: [TimeAmount]
+        /// The running sums of the tasks' weights, for drawing one.
+        let weights: [Int]
+        let userHeaders: [ScenarioFile.Header]
+
+        init(_ phase: ScenarioFile.Phase, userHeaders: [ScenarioFile.Header], think: TimeAmount) {
+            // Names that change while the phase runs: the loop's iteration, and whatever its requests capture.
+            var changing: Set<String> = ["iteration"]
+            for request in phase.tasks.flatMap(\.steps) {
+                changing.formUnion(request.captures.map(\.name))
+                changing.formUnion(request.lets.map(\.name))
+            }
+            tasks = phase.tasks.map { task in
+                task.steps.map { request in
+                    let templates =
+                        [request.name, request.path] + request.headers.map(\.value) + userHeaders.map(\.value)
+                    let isFixed =
+                        request.when == nil
+                        && !templates.contains { $0.expressions.contains { $0.isVolatile(changing: changing) } }
+                        && !(request.body?.isVolatile(changing: changing) ?? false)
+                    return Step(request, isFixed: isFixed)
+                }
+            }
+            thinks = phase.tasks.map { $0.think > .zero ? $0.think : think }
+            var total = 0
+            weights = phase.tasks.map {
+                total += $0.weight
+                return total
+            }
+            self.userHeaders = userHeaders
+        }
     }
 
     private let user: Int
     private var values: UserValues
     private let globals: [String: ScenarioValue]
-    private let tasks: [ScenarioFile.Task]
-    private let weights: [Int]
-    private let userHeaders: [ScenarioFile.Header]
-    private let phaseThink: TimeAmount
+    private let plan: Plan
     /// Per task and step: the request built once, when it can be.
     private var built: [[LoadRequest?]]
-    private let fixed: [[Bool]]
-    private var history: [String: [ScenarioValue]] = [:]
     private var error: ScenarioError?
     private var iteration = 0
     private var task = 0
     private var step = 0
-    private var inFlight: ScenarioFile.Request?
+    private var inFlight: Plan.Step?
 
-    init(
-        user: Int, values: UserValues, globals: [String: ScenarioValue], phase: ScenarioFile.Phase,
-        userHeaders: [ScenarioFile.Header], think: TimeAmount
-    ) {
+    init(user: Int, values: UserValues, globals: [String: ScenarioValue], plan: Plan) {
         self.user = user
         self.values = values
         self.globals = globals
-        tasks = phase.tasks
-        var total = 0
-        weights = phase.tasks.map {
-            total += $0.weight
-            return total
-        }
-        self.userHeaders = userHeaders
-        phaseThink = think
-        // Names that change while the phase runs: the loop's iteration, and whatever its requests capture.
-        var changing: Set<String> = ["iteration"]
-        for request in phase.tasks.flatMap(\.steps) {
-            changing.formUnion(request.captures.map(\.name))
-            changing.formUnion(request.lets.map(\.name))
-        }
-        fixed = phase.tasks.map { task in
-            task.steps.map { request in
-                let templates = [request.name, request.path] + request.headers.map(\.value) + userHeaders.map(\.value)
-                return request.when == nil
-                    && !templates.contains { $0.expressions.contains { $0.isVolatile(changing: changing) } }
-                    && !(request.body?.isVolatile(changing: changing) ?? false)
-            }
-        }
-        built = phase.tasks.map { Array(repeating: nil, count: $0.steps.count) }
+        self.plan = plan
+        built = plan.tasks.map { Array(repeating: nil, count: $0.count) }
         startTask()
     }
 
@@ -70,20 +88,24 @@ final class ScenarioUserScript: UserScript {
         guard error == nil else { return nil }
         // A whole pass over every task that sends nothing means this user has nothing to send.
         var skipped = 0
-        while skipped <= tasks.map(\.steps.count).reduce(0, +) {
-            let request = tasks[task].steps[step]
+        while skipped <= plan.tasks.map(\.count).reduce(0, +) {
+            let current = plan.tasks[task][step]
+            if let cached = built[task][step] {
+                inFlight = current
+                return (cached, current.request.needsBody)
+            }
             do {
                 let scope = UserScope(user: values, globals: globals, iteration: iteration)
-                if let when = request.when, !(try when.isTrue(in: scope)) {
+                if let when = current.request.when, !(try when.isTrue(in: scope)) {
                     skipped += 1
                     advance()
                     continue
                 }
-                inFlight = request
-                if let cached = built[task][step] { return (cached, request.needsBody) }
-                let rendered = try request.render(in: scope, userHeaders: userHeaders)
-                if fixed[task][step] { built[task][step] = rendered }
-                return (rendered, request.needsBody)
+                inFlight = current
+                let rendered = try current.request.render(
+                    in: scope, userHeaders: plan.userHeaders, isSentOnce: !current.isFixed)
+                if current.isFixed { built[task][step] = rendered }
+                return (rendered, current.request.needsBody)
             } catch {
                 self.error = error
                 return nil
@@ -93,15 +115,16 @@ final class ScenarioUserScript: UserScript {
     }
 
     func received(_ result: Result<LoadResponse, LoadError>) -> TimeAmount {
-        guard let request = inFlight else { return .zero }
+        guard let step = inFlight else { return .zero }
         inFlight = nil
         guard case .success(let response) = result else { return endTask() }
         do {
-            let scope = UserScope(user: values, globals: globals, iteration: iteration)
-            for (name, value) in try request.values(from: response, in: scope, label: "'\(request.name.text)'") {
-                values[name] = value
-                history[name, default: []].append(value)
-            }
+            // Found first, written after: the scope holds the values, and writing to them while it lives would
+            // copy them.
+            let found = try step.request.values(
+                from: response, in: UserScope(user: values, globals: globals, iteration: iteration),
+                label: "'\(step.request.name.text)'")
+            for (name, value) in found { values[name] = value }
         } catch {
             self.error = error
             return .zero
@@ -111,18 +134,18 @@ final class ScenarioUserScript: UserScript {
     }
 
     func finish() -> Summary {
-        Summary(user: user, values: values, history: history, error: error)
+        Summary(user: user, values: values, error: error)
     }
 
     /// Moves to the next step, or ends the task after its last one; returns the think time.
     @discardableResult
     private func advance() -> TimeAmount {
         step += 1
-        return step < tasks[task].steps.count ? .zero : endTask()
+        return step < plan.tasks[task].count ? .zero : endTask()
     }
 
     private func endTask() -> TimeAmount {
-        let think = tasks[task].think > .zero ? tasks[task].think : phaseThink
+        let think = plan.thinks[task]
         iteration += 1
         startTask()
         return think
@@ -130,12 +153,12 @@ final class ScenarioUserScript: UserScript {
 
     private func startTask() {
         step = 0
-        guard tasks.count > 1 else {
+        guard plan.tasks.count > 1 else {
             task = 0
             return
         }
-        let draw = Int.random(in: 0..<weights[weights.count - 1])
-        task = weights.firstIndex { draw < $0 } ?? 0
+        let draw = Int.random(in: 0..<plan.weights[plan.weights.count - 1])
+        task = plan.weights.firstIndex { draw < $0 } ?? 0
     }
 }
 

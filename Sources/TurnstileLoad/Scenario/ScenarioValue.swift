@@ -96,28 +96,6 @@ public enum ScenarioValue: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
-extension ScenarioValue: Decodable {
-    /// Reads any JSON value: booleans stay booleans, whole numbers become `int`.
-    public init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if container.decodeNil() {
-            self = .null
-        } else if let value = try? container.decode(Bool.self) {
-            self = .bool(value)
-        } else if let value = try? container.decode(Int.self) {
-            self = .int(value)
-        } else if let value = try? container.decode(Double.self) {
-            self = .double(value)
-        } else if let value = try? container.decode(String.self) {
-            self = .string(value)
-        } else if let value = try? container.decode([ScenarioValue].self) {
-            self = .list(value)
-        } else {
-            self = .object(try container.decode([String: ScenarioValue].self))
-        }
-    }
-}
-
 extension ScenarioValue: ExpressibleByIntegerLiteral, ExpressibleByStringLiteral, ExpressibleByBooleanLiteral {
     public init(integerLiteral value: Int) { self = .int(value) }
     public init(stringLiteral value: String) { self = .string(value) }
