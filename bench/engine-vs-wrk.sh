@@ -75,12 +75,15 @@ cpu_of() { # output_file command...
 echo "== (a, c, d) wrk vs turnstile stress url vs a scenario's closed phase, -c$CONNECTIONS -d$DURATION against nginx"
 WRK_CPU=$(cpu_of "$WORK/wrk.txt" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$URL")
 TS_CPU=$(cpu_of "$WORK/ts.txt" "$BIN" stress url "$URL" -c "$CONNECTIONS" -d "$DURATION" --json "$WORK/ts.json")
-# (d) the same load from bench/static.yaml: a path rendered per request, a capture parsed from every answer.
+# (d) the same load from bench/static.yaml: a path rendered per request, a capture parsed from every answer; and
+# `stress url` again, on a path as long as the scenario's, just before it, for the fairest ratio.
+TQ_CPU=$(cpu_of "$WORK/tq.txt" "$BIN" stress url "${URL}?user=12&i=123456" -c "$CONNECTIONS" -d "$DURATION" \
+    --json "$WORK/tq.json")
 SC_CPU=$(cpu_of "$WORK/sc.txt" "$BIN" stress run bench/static.yaml --target "${URL%/}" --set users="$CONNECTIONS" \
     --set duration="$DURATION" --json "$WORK/sc.json")
-python3 - "$WORK" "$WRK_CPU" "$TS_CPU" "$SC_CPU" <<'PY'
+python3 - "$WORK" "$WRK_CPU" "$TS_CPU" "$SC_CPU" "$TQ_CPU" <<'PY'
 import json, re, sys
-work, wrk_cpu, ts_cpu, sc_cpu = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
+work, wrk_cpu, ts_cpu, sc_cpu, tq_cpu = sys.argv[1], *map(float, sys.argv[2:6])
 wrk = open(f"{work}/wrk.txt").read()
 wrk_requests = int(re.search(r"(\d+) requests in", wrk).group(1))
 wrk_rps = float(re.search(r"Requests/sec:\s+([\d.]+)", wrk).group(1))
@@ -103,16 +106,19 @@ def measured(path):
 
 ts_requests, ts_rps, ts_p50, errors = measured(f"{work}/ts.json")
 sc_requests, sc_rps, sc_p50, sc_errors = measured(f"{work}/sc.json")
+tq_requests, tq_rps, tq_p50, tq_errors = measured(f"{work}/tq.json")
 
 print(f"{'':10} {'requests':>10} {'req/s':>10} {'p50':>9} {'CPU s':>7} {'CPU µs/req':>11}")
 print(f"{'wrk':10} {wrk_requests:>10} {wrk_rps:>10.0f} {wrk_p50:>7.0f}µs {wrk_cpu:>7.2f} {wrk_cpu * 1e6 / wrk_requests:>11.2f}")
 print(f"{'turnstile':10} {ts_requests:>10} {ts_rps:>10.0f} {ts_p50:>7.0f}µs {ts_cpu:>7.2f} {ts_cpu * 1e6 / ts_requests:>11.2f}")
+print(f"{'url ?query':10} {tq_requests:>10} {tq_rps:>10.0f} {tq_p50:>7.0f}µs {tq_cpu:>7.2f} {tq_cpu * 1e6 / tq_requests:>11.2f}")
 print(f"{'scenario':10} {sc_requests:>10} {sc_rps:>10.0f} {sc_p50:>7.0f}µs {sc_cpu:>7.2f} {sc_cpu * 1e6 / sc_requests:>11.2f}")
 print(f"CPU per request: turnstile / wrk = {(ts_cpu / ts_requests) / (wrk_cpu / wrk_requests):.2f} (goal ≤ 1.5)")
-print(f"CPU per request: scenario / url = {(sc_cpu / sc_requests) / (ts_cpu / ts_requests):.2f} (goal ≤ 1.2); "
+print(f"CPU per request: scenario / url = {(sc_cpu / sc_requests) / (ts_cpu / ts_requests):.2f}, "
+      f"scenario / url ?query = {(sc_cpu / sc_requests) / (tq_cpu / tq_requests):.2f} (goal ≤ 1.2); "
       f"scenario / wrk = {(sc_cpu / sc_requests) / (wrk_cpu / wrk_requests):.2f}")
 print(f"requests/s: turnstile / wrk = {ts_rps / wrk_rps:.2f}; p50: turnstile / wrk = {ts_p50 / wrk_p50:.2f} (goal: within 10 %)")
-print(f"turnstile errors: {errors}; scenario errors: {sc_errors}")
+print(f"turnstile errors: {errors}; url ?query errors: {tq_errors}; scenario errors: {sc_errors}")
 PY
 
 echo
