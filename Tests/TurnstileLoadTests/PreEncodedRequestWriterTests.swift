@@ -9,13 +9,18 @@ import Testing
 struct PreEncodedRequestWriterTests {
     @Test("a request goes out as its pre-encoded bytes, once, body included; the decoder still sees the head")
     func writesPreEncodedBytesOnce() throws {
-        var head = HTTPRequestHead(version: .http1_1, method: .POST, uri: "/api/v1/bookings/")
-        head.headers.add(name: "Host", value: "127.0.0.1:8080")
-        head.headers.add(name: "Content-Length", value: "2")
-        let request = PreEncodedRequest(head, body: ByteBuffer(string: "{}"), allocator: ByteBufferAllocator())
+        // A stale Content-Length and Host of the request's own give way to the right ones.
+        let load = LoadRequest(
+            endpoint: "book", method: .POST, path: "/bookings/",
+            headers: ["content-length": "99", "Authorization": "Bearer t", "HOST": "elsewhere"],
+            body: ByteBuffer(string: "{}"))
+        let target = try LoadTarget(parsing: "http://127.0.0.1:8080/api/v1")
+        let request = PreEncodedRequest(load, for: target, allocator: ByteBufferAllocator())
         #expect(
             String(buffer: request.bytes)
-                == "POST /api/v1/bookings/ HTTP/1.1\r\nHost: 127.0.0.1:8080\r\nContent-Length: 2\r\n\r\n{}")
+                == "POST /api/v1/bookings/ HTTP/1.1\r\nAuthorization: Bearer t\r\nHost: 127.0.0.1:8080\r\n"
+                + "Content-Length: 2\r\n\r\n{}")
+        #expect(request.head.method == .POST && request.head.uri == "/api/v1/bookings/")
 
         let writer = PreEncodedRequestWriter()
         let channel = EmbeddedChannel(handler: writer)

@@ -117,11 +117,11 @@ public final class HTTPClientConnection: Sendable {
 
         let prepared: PreEncodedRequest
         if request.isSentOnce {
-            prepared = PreEncodedRequest(request.head(for: target), body: request.body, allocator: channel.allocator)
+            prepared = PreEncodedRequest(request, for: target, allocator: channel.allocator)
         } else if let known = encoded.value[request.id] {
             prepared = known
         } else {
-            prepared = PreEncodedRequest(request.head(for: target), body: request.body, allocator: channel.allocator)
+            prepared = PreEncodedRequest(request, for: target, allocator: channel.allocator)
             if encoded.value.count >= Self.requestsEncodedRememberedMax {
                 encoded.value.removeAll(keepingCapacity: true)
             }

@@ -40,22 +40,6 @@ public struct LoadRequest: Sendable {
         self.isSentOnce = isSentOnce
     }
 
-    /// The request's head for `target`.
-    func head(for target: LoadTarget) -> HTTPRequestHead {
-        var head = HTTPRequestHead(
-            version: .http1_1, method: method, uri: target.basePath.isEmpty ? path : target.basePath + path)
-        head.headers = headers
-        if headers.isEmpty {
-            // The common case of a GET: nothing to replace, so no search.
-            head.headers.add(name: "Host", value: target.hostHeader)
-            head.headers.add(name: "Content-Length", value: String(body?.readableBytes ?? 0))
-        } else {
-            head.headers.replaceOrAdd(name: "Host", value: target.hostHeader)
-            head.headers.replaceOrAdd(name: "Content-Length", value: String(body?.readableBytes ?? 0))
-        }
-        return head
-    }
-
     /// A request with a JSON body and, if given, a bearer token.
     public static func json(
         endpoint: String, _ method: HTTPMethod, _ path: String, body: String, token: String? = nil,

@@ -2,26 +2,36 @@ import NIOCore
 import NIOHTTP1
 
 /// A request as it goes on the wire: its head (for NIO's response decoder, which must see every request head to
-/// parse the answer to it) and its bytes, head and body, encoded once.
+/// parse the answer to it: a HEAD's answer has no body) and its bytes, head and body, encoded once.
 struct PreEncodedRequest {
     let head: HTTPRequestHead
     let bytes: ByteBuffer
 
-    init(_ head: HTTPRequestHead, body: ByteBuffer?, allocator: ByteBufferAllocator) {
+    /// `request` for `target`, encoded straight from its parts: its own headers, then `Host` and `Content-Length`
+    /// unless it set them. The head kept for the decoder carries only what the decoder reads, the method and URI.
+    init(_ request: LoadRequest, for target: LoadTarget, allocator: ByteBufferAllocator) {
+        let body = request.body
         var bytes = allocator.buffer(capacity: 256 + (body?.readableBytes ?? 0))
-        bytes.writeString(head.method.rawValue)
+        let uri = target.basePath.isEmpty ? request.path : target.basePath + request.path
+        bytes.writeString(request.method.rawValue)
         bytes.writeString(" ")
-        bytes.writeString(head.uri)
+        bytes.writeString(uri)
         bytes.writeString(" HTTP/1.1\r\n")
-        for (name, value) in head.headers {
+        // The request's own Host and Content-Length, if it has them, give way to the right ones.
+        for (name, value) in request.headers
+        where !name.caseInsensitiveEquals("Host") && !name.caseInsensitiveEquals("Content-Length") {
             bytes.writeString(name)
             bytes.writeString(": ")
             bytes.writeString(value)
             bytes.writeString("\r\n")
         }
-        bytes.writeString("\r\n")
+        bytes.writeString("Host: ")
+        bytes.writeString(target.hostHeader)
+        bytes.writeString("\r\nContent-Length: ")
+        bytes.writeString(String(body?.readableBytes ?? 0))
+        bytes.writeString("\r\n\r\n")
         if var body { bytes.writeBuffer(&body) }
-        self.head = head
+        head = HTTPRequestHead(version: .http1_1, method: request.method, uri: uri)
         self.bytes = bytes
     }
 }
@@ -53,5 +63,15 @@ final class PreEncodedRequestWriter: ChannelOutboundHandler, RemovableChannelHan
             // Nothing left to write; the promise completes in order behind the bytes before it.
             context.write(wrapOutboundOut(.byteBuffer(context.channel.allocator.buffer(capacity: 0))), promise: promise)
         }
+    }
+}
+
+extension String {
+    /// ASCII case-insensitive equality, for header names.
+    fileprivate func caseInsensitiveEquals(_ other: String) -> Bool {
+        utf8.count == other.utf8.count
+            && zip(utf8, other.utf8).allSatisfy { a, b in
+                a == b || ((a | 0x20) == (b | 0x20) && (0x61...0x7A).contains(a | 0x20))
+            }
     }
 }

@@ -60,7 +60,6 @@ struct JSONReader {
         index += 1
         skipSpace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") { return false }
-        let wanted = Array(name.utf8)
         while true {
             skipSpace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { return nil }
@@ -83,7 +82,7 @@ struct JSONReader {
                 ? {
                     var copy = JSONReader(UnsafeBufferPointer(rebasing: bytes[(keyStart - 1)..<index]))
                     return copy.string() == name
-                }() : keyBytes.elementsEqual(wanted)
+                }() : keyBytes.elementsEqual(name.utf8)
             skipSpace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { return nil }
             index += 1
