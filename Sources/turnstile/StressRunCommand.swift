@@ -70,14 +70,16 @@ struct StressCheckCommand: AsyncParsableCommand {
     func run() async throws {
         let loaded = try ScenarioOptions.load(file)
         let overrides = try scenario.overrides
+        let runner = ScenarioRunner(loaded, context: SuiteContext(target: .localDefault), overrides: overrides)
         let variables: [String: ScenarioValue]
+        let users: Int
         do {
-            variables = try ScenarioRunner(loaded, context: SuiteContext(target: .localDefault), overrides: overrides)
-                .variables(runID: "check")
+            variables = try runner.variables(runID: "check")
+            users = try runner.users(in: variables)
         } catch {
             throw ScenarioOptions.fail(error)
         }
-        print(ScenarioOptions.describe(loaded, variables: variables))
+        print(ScenarioOptions.describe(loaded, variables: variables, users: users))
     }
 }
 
@@ -123,7 +125,7 @@ struct ScenarioOptions: ParsableArguments {
     }
 
     /// What `check` prints: the scenario's parts, in a few lines.
-    static func describe(_ scenario: ScenarioFile, variables: [String: ScenarioValue]) -> String {
+    static func describe(_ scenario: ScenarioFile, variables: [String: ScenarioValue], users count: Int) -> String {
         var lines = ["\(scenario.file): OK — \(scenario.name)"]
         if let summary = scenario.summary { lines.append("  \(summary)") }
         if !scenario.variables.isEmpty {
@@ -134,7 +136,7 @@ struct ScenarioOptions: ParsableArguments {
         }
         let users = scenario.users
         lines.append(
-            "  users: \(users.count?.text ?? (users.accounts.map { "\($0.rows.count) (CSV rows)" } ?? "1"))"
+            "  users: \(count)" + (users.count.map { $0.text == String(count) ? "" : " (\($0.text))" } ?? "")
                 + (users.accounts.map { ", accounts from \($0.path) (\($0.columns.joined(separator: ", ")))" } ?? "")
                 + ", \(users.provision.count) provisioning request\(users.provision.count == 1 ? "" : "s") each")
         lines.append("  set-up: \(scenario.setup.count) request\(scenario.setup.count == 1 ? "" : "s")")

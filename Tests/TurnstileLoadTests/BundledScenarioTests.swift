@@ -221,4 +221,30 @@ struct ScenarioExecutorTests {
             #expect(pays >= orders - 4 && pays <= orders, "a pay follows each order, but for the last of each user")
         }
     }
+
+    @Test("an expression that fails while a loop runs ends the run with its position, exit 3, not a crash or a pass")
+    func runtimeErrorInALoop() async throws {
+        try await LiveServer.with { server in
+            let target = try LoadTarget(parsing: "http://127.0.0.1:\(server.port)")
+            for (executor, line) in [
+                ("executor: closed\n    duration: 300ms", 5), ("executor: open\n    rate: 50\n    duration: 300ms", 6),
+            ] {
+                // `iteration` is a number; a string times a number is a type error, found only when it is evaluated.
+                let yaml = """
+                    name: broken
+                    phases:
+                      - \(executor)
+                        request: {name: health, path: "/health?n=${if(iteration > 2, 'x' * 2, 1)}"}
+                    """
+                let scenario = try ScenarioFile(yaml: yaml, file: "broken.yaml")
+                let report = await StressRun.execute(suite: "broken", target: target, thresholds: []) { report in
+                    try await ScenarioRunner(scenario, context: SuiteContext(target: target)).run(into: &report)
+                }
+                #expect(report.outcome == .couldNotRun, "\(executor): \(report.failure ?? "")")
+                #expect(
+                    report.failure == "broken.yaml:\(line):70: '*' needs numbers, not a string and a number",
+                    "\(report.failure ?? "")")
+            }
+        }
+    }
 }

@@ -102,7 +102,9 @@ public struct ScenarioRunner: Sendable {
 
     // MARK: Users
 
-    private func users(in globals: [String: ScenarioValue]) throws(ScenarioError) -> Int {
+    /// How many users the scenario has with `variables` (from ``variables(runID:)``); an error names the file's
+    /// position.
+    public func users(in globals: [String: ScenarioValue]) throws(ScenarioError) -> Int {
         let rows = scenario.users.accounts?.rows.count
         guard let expression = scenario.users.count else { return rows ?? 1 }
         guard case .int(let count) = try expression.evaluate(in: UserScope(user: [:], globals: globals)), count >= 1
