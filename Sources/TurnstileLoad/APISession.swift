@@ -60,13 +60,12 @@ final class APISession {
             let response: LoadResponse
             do {
                 response = try await call(request)
-            } catch let error as LoadError
-                where mayRetry && retries < LoadLimits.setupRetriesMax
-                && error.kind != .connect
+            } catch let failure as LoadError
+                where mayRetry && retries < LoadLimits.setupRetriesMax && failure.kind != .connect
             {
+                // No answer says nothing about the request: it is safe to send again, so it is.
                 retries += 1
                 try await Task.sleep(for: LoadLimits.setupRetryPause * retries)
-                _ = error
                 continue
             }
             if response.status == 429, !expected.contains(429),

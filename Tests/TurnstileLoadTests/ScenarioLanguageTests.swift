@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import Testing
 import TurnstileReport
 
@@ -302,6 +303,9 @@ struct ScenarioLanguageTests {
             fileError(Self.minimal.replacingOccurrences(of: "executor: barrier", with: "executor: closed"))
                 == "s.yaml:7:5: a closed phase needs 'duration'")
         #expect(fileError(Self.minimal.replacingOccurrences(of: "count: 2", with: "count: [2")) != nil)
+        #expect(
+            fileError(Self.minimal.replacingOccurrences(of: "  stock: 5", with: "  stock: 5\n  user: 1"))
+                == "s.yaml:4:3: 'user' is a built-in name; call the variable something else")
         #expect(fileError("phases: {")?.hasPrefix("s.yaml:") == true)
         #expect(
             fileError(Self.minimal.replacingOccurrences(of: "outcomes:", with: "capture: {x: id}\n      outcomes:"))
@@ -344,6 +348,21 @@ struct ScenarioLanguageTests {
         )
         let absent = yaml.replacingOccurrences(of: "accounts.csv", with: "nowhere.csv")
         #expect(fileError(absent, folder: folder)?.hasPrefix("s.yaml:5:8: cannot read ") == true)
+    }
+
+    @Test("a run's scenarios share users: a later one that needs more makes only the users missing")
+    func userPool() async throws {
+        let pool = ScenarioUserPool(runID: "r")
+        let asked = Mutex<[Range<Int>]>([])
+        let make: @Sendable (Range<Int>) async throws -> [UserValues] = { indices in
+            asked.withLock { $0.append(indices) }
+            return indices.map { ["user": .int($0)] }
+        }
+        #expect(try await pool.users(100, key: "k", make: make).count == 100)
+        #expect(try await pool.users(300, key: "k", make: make).count == 300)
+        #expect(try await pool.users(20, key: "k", make: make).map { $0["user"] } == (0..<20).map { .int($0) })
+        #expect(try await pool.users(2, key: "other", make: make).count == 2)
+        #expect(asked.withLock { $0 } == [0..<100, 100..<300, 0..<2])
     }
 
     @Test("every bundled scenario reads, and `--set` refuses a variable the file does not have")

@@ -15,6 +15,23 @@ struct ScenarioChecker {
 
     func check() throws(ScenarioError) {
         let requests = scenario.allRequests
+        // A built-in's value is the engine's: a variable, column, capture or let of the same name would hide it.
+        for variable in scenario.variables where Self.builtins.contains(variable.name) {
+            throw ScenarioError(
+                "'\(variable.name)' is a built-in name; call the variable something else", at: variable.position)
+        }
+        if let accounts = scenario.users.accounts, let column = accounts.columns.first(where: Self.builtins.contains) {
+            throw ScenarioError("\(accounts.path): column '\(column)' is a built-in name", at: accounts.position)
+        }
+        for request in requests {
+            if let capture = request.captures.first(where: { Self.builtins.contains($0.name) }) {
+                throw ScenarioError(
+                    "'\(capture.name)' is a built-in name; capture it as something else", at: capture.position)
+            }
+            if let name = request.lets.first(where: { Self.builtins.contains($0.name) })?.name {
+                throw ScenarioError("'\(name)' is a built-in name; let it be something else", at: request.position)
+            }
+        }
         var defined = Set(Self.builtins + scenario.variables.map(\.name))
         defined.formUnion(scenario.users.accounts?.columns ?? [])
         for request in requests {

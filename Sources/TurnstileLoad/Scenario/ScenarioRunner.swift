@@ -124,9 +124,10 @@ public struct ScenarioRunner: Sendable {
 
     private func provision(_ count: Int, globals: [String: ScenarioValue]) async throws -> [UserValues] {
         let users = scenario.users
-        let make: @Sendable (Int) async throws -> [UserValues] = { count in
-            try await context.forEach(count, label: users.provision.isEmpty ? nil : "provisioning users") {
-                index, session in
+        let make: @Sendable (Range<Int>) async throws -> [UserValues] = { indices in
+            try await context.forEach(indices.count, label: users.provision.isEmpty ? nil : "provisioning users") {
+                offset, session in
+                let index = indices.lowerBound + offset
                 var values: UserValues = ["user": .int(index)]
                 if let accounts = users.accounts {
                     for (column, text) in accounts.rows[index] { values[column] = .string(text) }
@@ -142,7 +143,7 @@ public struct ScenarioRunner: Sendable {
             }
         }
         if let pool { return try await pool.users(count, key: scenario.provisioningKey, make: make) }
-        return try await make(count)
+        return try await make(0..<count)
     }
 
     // MARK: Set-up and read-back
@@ -408,16 +409,18 @@ public actor ScenarioUserPool {
         users[scenario.provisioningKey] = provisioned.map { ["user": .int($0.index), "token": .string($0.token)] }
     }
 
-    /// The first `count` users made with `key`'s provisioning, making more with `make` when there are too few.
+    /// The first `count` users made with `key`'s provisioning; when there are too few, `make` makes the users of
+    /// the indices missing.
     func users(
-        _ count: Int, key: String, make: @Sendable (Int) async throws -> [UserValues]
+        _ count: Int, key: String, make: @Sendable (Range<Int>) async throws -> [UserValues]
     ) async throws
         -> [UserValues]
     {
-        if let existing = users[key], existing.count >= count { return Array(existing.prefix(count)) }
-        let made = try await make(count)
-        users[key] = made
-        return made
+        let existing = users[key] ?? []
+        if existing.count >= count { return Array(existing.prefix(count)) }
+        let all = existing + (try await make(existing.count..<count))
+        users[key] = all
+        return all
     }
 }
 
