@@ -28,6 +28,9 @@ public enum LoadLimits {
     public static let setupTimeout = TimeAmount.seconds(60)
     /// ``setupTimeout`` as a `Duration`.
     public static let setupTimeoutDuration = Duration.seconds(60)
+    /// The deepest nesting of arrays and objects a scenario reads in an answer; deeper is "not JSON", so a hostile
+    /// answer cannot exhaust the stack.
+    public static let answerJSONDepthMax = 512
     /// The most arrivals waiting for a connection on one event loop of an open executor.
     public static let openBacklogMax = 100_000
     /// How many encoded requests a connection remembers.

@@ -280,6 +280,23 @@ struct ScenarioLanguageTests {
         #expect(scenario.invariants.first?.name.text == "count(buy.sold) <= stock")
     }
 
+    @Test("a scenario in JSON reads as its YAML does, and its mistakes have positions too")
+    func jsonFile() throws {
+        let json = """
+            {"name": "mini", "vars": {"stock": 5}, "users": {"count": 2},
+             "phases": [{"executor": "barrier",
+                         "request": {"name": "buy", "method": "POST", "path": "/buy",
+                                     "outcomes": {"sold": [200], "gone": [410]}}}],
+             "invariants": [{"check": "count(buy.sold) <= stock"}]}
+            """
+        let scenario = try ScenarioFile(yaml: json, file: "s.json")
+        #expect(scenario.endpoints == ["buy"] && scenario.invariants.count == 1)
+        #expect(
+            fileError(json.replacingOccurrences(of: "<= stock", with: "<= stok"))?
+                .hasPrefix("s.yaml:5:47: 'stok' is not defined") == true,
+            "\(fileError(json.replacingOccurrences(of: "<= stock", with: "<= stok")) ?? "")")
+    }
+
     @Test("mistakes in a file are one line each, with file, line and column")
     func fileErrors() {
         #expect(
@@ -322,7 +339,7 @@ struct ScenarioLanguageTests {
         #expect(
             fileError(open)
                 == "s.yaml:6:9: an open phase sends single requests (each arrival is one request): no 'steps', "
-                + "'capture', 'let' or 'when'; use a closed phase for sequences")
+                + "'capture', 'let', 'when' or 'think'; use a closed phase for sequences")
     }
 
     @Test("accounts from CSV: columns are names, and a name no column has is an error with its position")

@@ -1,3 +1,5 @@
+import NIOCore
+
 /// Checks a scenario before anything is sent: every name an expression reads is defined somewhere in the file
 /// (a variable, a built-in, a CSV column, a capture or a `let`), every `count(request.outcome)` names a request and
 /// one of its outcomes, and each executor gets only what it can use.
@@ -66,10 +68,12 @@ struct ScenarioChecker {
             guard case .open = phase.executor else { continue }
             for task in phase.tasks {
                 let first = task.steps[0]
-                guard task.steps.count == 1, first.captures.isEmpty, first.lets.isEmpty, first.when == nil else {
+                guard task.steps.count == 1, first.captures.isEmpty, first.lets.isEmpty, first.when == nil,
+                    task.think == .zero
+                else {
                     throw ScenarioError(
                         "an open phase sends single requests (each arrival is one request): no 'steps', 'capture', "
-                            + "'let' or 'when'; use a closed phase for sequences", at: first.position)
+                            + "'let', 'when' or 'think'; use a closed phase for sequences", at: first.position)
                 }
             }
         }

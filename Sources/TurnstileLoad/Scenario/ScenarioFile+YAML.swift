@@ -392,7 +392,7 @@ private struct YAMLReader {
                     try expression(node, "'connections'")
                 })
         case "ramp":
-            try refuse(["rounds", "each", "duration", "rate", "rate_end", "connections", "users"])
+            try refuse(["rounds", "each", "duration", "think", "rate", "rate_end", "connections", "users"])
             executor = .ramp(
                 stages: try sequence(try require("stages"), "'stages'").map { stage throws(ScenarioError) in
                     let stageMap = try mapping(stage, "a stage", keys: ["users", "duration"])

@@ -22,7 +22,7 @@ extension ScenarioValue {
 
 /// A recursive-descent JSON reader over a buffer; nesting is bounded so a hostile answer cannot exhaust the stack.
 struct JSONReader {
-    private static let depthMax = 512
+    private static let depthMax = LoadLimits.answerJSONDepthMax
 
     private let bytes: UnsafeBufferPointer<UInt8>
     private var index = 0
