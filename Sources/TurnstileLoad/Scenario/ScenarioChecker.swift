@@ -56,9 +56,9 @@ struct ScenarioChecker {
                             + known.sorted().joined(separator: ", "), at: position)
                 }
                 let near = defined.union(outcomes.keys).min {
-                    YAMLReaderDistance.distance($0, path[0]) < YAMLReaderDistance.distance($1, path[0])
+                    EditDistance.distance($0, path[0]) < EditDistance.distance($1, path[0])
                 }
-                let hint = near.map { YAMLReaderDistance.distance($0, path[0]) <= 2 ? " (did you mean '\($0)'?)" : "" }
+                let hint = near.map { EditDistance.distance($0, path[0]) <= 2 ? " (did you mean '\($0)'?)" : "" }
                 throw ScenarioError(
                     "'\(path[0])' is not defined: not a variable, a capture, a let, a CSV column or a request"
                         + (hint ?? ""), at: position)
@@ -131,7 +131,7 @@ struct ScenarioChecker {
 }
 
 /// Edit distance between two names, for "did you mean".
-enum YAMLReaderDistance {
+enum EditDistance {
     static func distance(_ a: String, _ b: String) -> Int {
         let a = Array(a)
         let b = Array(b)

@@ -84,9 +84,9 @@ private struct YAMLReader {
         for (key, value) in mapping {
             guard let name = key.string else { throw error("a key must be text", key) }
             guard keys.contains(name) else {
-                let near = keys.min { YAMLReaderDistance.distance($0, name) < YAMLReaderDistance.distance($1, name) }
+                let near = keys.min { EditDistance.distance($0, name) < EditDistance.distance($1, name) }
                 let hint =
-                    near.map { YAMLReaderDistance.distance($0, name) <= 2 ? " (did you mean '\($0)'?)" : "" } ?? ""
+                    near.map { EditDistance.distance($0, name) <= 2 ? " (did you mean '\($0)'?)" : "" } ?? ""
                 throw error(
                     "unknown key '\(name)' in \(what)\(hint); its keys are \(keys.joined(separator: ", "))", key)
             }
