@@ -234,7 +234,7 @@ let package = Package(
         ),
         .testTarget(
             name: "TurnstileReportTests",
-            dependencies: ["TurnstileReport"],
+            dependencies: ["TurnstileReport", .product(name: "SwiftCSV", package: "SwiftCSV")],
             swiftSettings: swiftSettings
         ),
         .testTarget(
@@ -264,6 +264,7 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "SwiftCSV", package: "SwiftCSV"),
             ],
             swiftSettings: swiftSettings
         ),

@@ -32,6 +32,11 @@ struct DemoCommand: AsyncParsableCommand {
         help: ArgumentHelp("Write the complete result as JSON to this file ('-': standard output).", valueName: "file"))
     var json = "turnstile-demo.json"
 
+    @Option(
+        help: ArgumentHelp(
+            "Also write stats.csv, history.csv and invariants.csv into this folder.", valueName: "folder"))
+    var csv: String?
+
     @Option(name: [.customLong("duration"), .customShort("d")], help: "Length of each load phase, e.g. 5s.")
     var duration = DurationArgument(seconds: 5)
 
@@ -47,6 +52,7 @@ struct DemoCommand: AsyncParsableCommand {
             throw ValidationError("--store-timeout must be at least 10ms.")
         }
         try OutputPath.validate(json, flag: "--json")
+        try OutputPath.validateFolder(csv, flag: "--csv")
     }
 
     private var storeTimeouts: StoreTimeouts {
@@ -68,7 +74,7 @@ struct DemoCommand: AsyncParsableCommand {
                 withComparison.failure = "the cache comparison failed: \(error)"
             }
         }
-        try RunOutput.finish(withComparison, json: json, epilogue: Scorecard.render(withComparison))
+        try RunOutput.finish(withComparison, json: json, csv: csv, epilogue: Scorecard.render(withComparison))
     }
 
     /// The proof against one embedded service: the race grid, every other resource, the live feed, then mixed

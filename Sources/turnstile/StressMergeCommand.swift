@@ -31,6 +31,12 @@ struct StressMergeCommand: AsyncParsableCommand {
         help: ArgumentHelp("Write the merged result as JSON to this file ('-': standard output).", valueName: "file"))
     var json: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "Write stats.csv, history.csv and invariants.csv of the merged result into this folder.",
+            valueName: "folder"))
+    var csv: String?
+
     @Flag(help: "Merge results of different runs or suites anyway.")
     var force = false
 
@@ -40,6 +46,7 @@ struct StressMergeCommand: AsyncParsableCommand {
             do { _ = try Threshold(parsing: threshold) } catch { throw ValidationError("\(error)") }
         }
         try OutputPath.validate(json, flag: "--json")
+        try OutputPath.validateFolder(csv, flag: "--csv")
     }
 
     func run() async throws {
@@ -56,7 +63,7 @@ struct StressMergeCommand: AsyncParsableCommand {
         do {
             let report = try RunReport.merged(
                 shards, thresholds: try thresholds.map { try Threshold(parsing: $0) }, force: force)
-            try RunOutput.finish(report, json: json)
+            try RunOutput.finish(report, json: json, csv: csv)
         } catch let error as MergeError {
             fail(error.description)
         }

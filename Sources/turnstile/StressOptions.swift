@@ -19,6 +19,12 @@ struct RunOptions: ParsableArguments {
             valueName: "file"))
     var json: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "Write stats.csv, history.csv and invariants.csv into this folder (made if it does not exist).",
+            valueName: "folder"))
+    var csv: String?
+
     @Option(help: "How long a response may take in all before it counts as a timeout, e.g. 5s.")
     var timeout = DurationArgument(seconds: 30)
 
@@ -52,6 +58,7 @@ struct RunOptions: ParsableArguments {
     func validate() throws {
         do { _ = try parsedThresholds } catch { throw ValidationError("\(error)") }
         try OutputPath.validate(json, flag: "--json")
+        try OutputPath.validateFolder(csv, flag: "--csv")
         if let runID, runID.isEmpty || !runID.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) {
             throw ValidationError("--run-id takes letters, digits, '-' and '_'")
         }
@@ -59,12 +66,28 @@ struct RunOptions: ParsableArguments {
 
     /// Prints the report's tables, writes its JSON if asked, and ends the command with its outcome's exit code.
     func finish(_ report: RunReport) throws -> Never {
-        try RunOutput.finish(report, json: json)
+        try RunOutput.finish(report, json: json, csv: csv)
     }
 }
 
 /// Where a run writes a result: checked before the run, so a typo costs nothing.
 enum OutputPath {
+    /// Throws unless `path` (when given) is a writable folder, or one that can be made in a folder that exists.
+    static func validateFolder(_ path: String?, flag: String) throws {
+        guard let path else { return }
+        var isFolder: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) {
+            guard isFolder.boolValue, FileManager.default.isWritableFile(atPath: path) else {
+                throw ValidationError("\(flag) \(path): not a folder that can be written")
+            }
+            return
+        }
+        let parent = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        guard FileManager.default.fileExists(atPath: parent, isDirectory: &isFolder), isFolder.boolValue else {
+            throw ValidationError("\(flag) \(path): the folder \(parent) does not exist")
+        }
+    }
+
     /// Throws unless `path` (when given, and not `-` for standard output) can be written: its folder exists and is
     /// writable, and the file, if it exists, is a writable file.
     static func validate(_ path: String?, flag: String) throws {
@@ -132,7 +155,8 @@ struct StressOptions: ParsableArguments {
 /// How every run ends: the tables, an optional epilogue (the demo's scorecard), the JSON result if asked for, and
 /// the outcome's exit code. With `--json -` the JSON goes to standard output alone and the tables to standard error.
 enum RunOutput {
-    static func finish(_ report: RunReport, json: String?, epilogue: String? = nil) throws -> Never {
+    static func finish(_ report: RunReport, json: String?, csv: String? = nil, epilogue: String? = nil) throws -> Never
+    {
         let tables = ConsoleRenderer.render(report) + (epilogue.map { $0 + "\n" } ?? "")
         if json == "-" {
             FileHandle.standardError.write(Data(tables.utf8))
@@ -152,7 +176,26 @@ enum RunOutput {
                 }
             }
         }
+        if let csv { try writeCSV(report, to: csv) }
         throw ExitCode(report.outcome.rawValue)
+    }
+
+    /// Writes the CSV files into `folder`, made if needed; says where on standard error when the JSON took standard
+    /// output.
+    private static func writeCSV(_ report: RunReport, to folder: String) throws {
+        let files = CSVReport.files(for: report)
+        do {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            for file in files {
+                try Data(file.text.utf8).write(to: URL(fileURLWithPath: folder).appendingPathComponent(file.name))
+            }
+        } catch {
+            FileHandle.standardError.write(
+                Data("error: could not write the CSV files into \(folder): \(error.localizedDescription)\n".utf8))
+            throw ExitCode(RunExit.couldNotRun)
+        }
+        let line = "CSV written to \(folder) (\(files.map(\.name).joined(separator: ", ")))\n"
+        FileHandle.standardError.write(Data(line.utf8))
     }
 }
 

@@ -1,4 +1,5 @@
 import Foundation
+import SwiftCSV
 import Testing
 import TurnstileReport
 import TurnstileTestSupport
@@ -22,6 +23,35 @@ struct StressProcessTests {
         #expect(report.phases.first?.overall.count(status: 201) == 9)
         #expect(!report.invariants.isEmpty && report.invariants.allSatisfy(\.passed))
         #expect(output.contains("Result: PASS"))
+    }
+
+    @Test("--csv writes stats, history and invariants that parse, and whose totals are the JSON's")
+    func csvFiles() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("csv-\(UUID().uuidString)/out")
+        let json = folder.deletingLastPathComponent().appendingPathComponent("race.json")
+        defer { try? FileManager.default.removeItem(at: folder.deletingLastPathComponent()) }
+        try FileManager.default.createDirectory(
+            at: folder.deletingLastPathComponent(), withIntermediateDirectories: true)
+        let (status, output) = try await LiveServer.with { server in
+            try await TurnstileProcess.run([
+                "stress", "race", "--target", "http://127.0.0.1:\(server.port)", "--users", "30", "--capacity", "7",
+                "--json", json.path, "--csv", folder.path,
+            ])
+        }
+        #expect(status == 0, "\(output)")
+        #expect(output.contains("CSV written to \(folder.path) (stats.csv, history.csv, invariants.csv)"))
+        let report = try JSONReport.decode(Data(contentsOf: json))
+        let stats = try NamedCSV(url: folder.appendingPathComponent("stats.csv"))
+        let overall = try #require(stats.rows.first { $0["endpoint"] == "overall" })
+        #expect(overall["requests"] == String(report.phases[0].overall.requests))
+        #expect(overall["statuses"] == "201:7 409:23")
+        let history = try NamedCSV(url: folder.appendingPathComponent("history.csv"))
+        let historyRequests: UInt64 = history.rows.compactMap { UInt64($0["requests"] ?? "") }.reduce(0, +)
+        let timelineRequests: UInt64 = report.phases[0].timeline.map(\.requests).reduce(0, +)
+        #expect(historyRequests == timelineRequests && historyRequests == 30)
+        let invariants = try NamedCSV(url: folder.appendingPathComponent("invariants.csv"))
+        #expect(invariants.rows.map { $0["rule"] } == report.invariants.map(\.rule))
+        #expect(invariants.rows.allSatisfy { $0["passed"] == "true" })
     }
 
     @Test("race against a target that oversells: exit 2, and the report names the broken rule")

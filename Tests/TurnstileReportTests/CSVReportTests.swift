@@ -1,0 +1,76 @@
+import Foundation
+import SwiftCSV
+import Testing
+import TurnstileReport
+
+/// The CSV files of a run: each parses (here with SwiftCSV, as a spreadsheet would), and its totals are the JSON's.
+@Suite("CSV report")
+struct CSVReportTests {
+    static func report() -> RunReport {
+        var report = RunReport(suite: "race", target: "http://127.0.0.1:8080")
+        var book = EndpointStats(name: "book", expected: .success(and: 409))
+        for index in 0..<10 { book.record(status: index < 3 ? 201 : 409, microseconds: UInt64(1_000 + index * 100)) }
+        book.record(status: 500, microseconds: 9_000)
+        book.record(error: .timeout)
+        var quiet = EndpointStats(name: "GET /a,b")
+        quiet.record(error: .connect)
+        var second = PhaseReport.Second(second: 0)
+        second.requests = 13
+        second.failures = 3
+        second.latency.record(microseconds: 1_500)
+        report.phases = [
+            PhaseReport(
+                name: "race 12→3", executor: "barrier", startedAt: Date(), durationSeconds: 0.5, users: 12,
+                endpoints: [book, quiet], timeline: [second, PhaseReport.Second(second: 1)])
+        ]
+        report.invariants = [
+            InvariantResult(
+                phase: "race 12→3", rule: "seats stored ≤ capacity, seats left ≥ 0", expected: "≤ 3, ≥ 0",
+                actual: "3, 0", passed: true),
+            InvariantResult(
+                phase: "race 12→3", rule: #"every answer is a "201" or a 409"#, expected: "0", actual: "1",
+                passed: false),
+        ]
+        return report
+    }
+
+    func parse(_ name: String, of report: RunReport) throws -> NamedCSV {
+        let file = try #require(CSVReport.files(for: report).first { $0.name == name })
+        #expect(file.text.hasSuffix("\r\n"))
+        return try NamedCSV(string: file.text)
+    }
+
+    @Test("stats.csv: a row per endpoint and an overall row; totals as in the JSON; unmeasured latency empty")
+    func stats() throws {
+        let report = Self.report()
+        let csv = try parse("stats.csv", of: report)
+        #expect(csv.header.prefix(4) == ["phase", "endpoint", "requests", "responses"])
+        #expect(csv.rows.map { $0["endpoint"] } == ["GET /a,b", "book", "overall"])
+        let decoded = try JSONReport.decode(JSONReport.encode(report))
+        let overall = decoded.phases[0].overall
+        let row = try #require(csv.rows.last)
+        #expect(row["requests"] == String(overall.requests) && row["failures"] == String(overall.failures))
+        #expect(
+            csv.rows.dropLast().compactMap { Int($0["requests"] ?? "") }.reduce(0, +) == Int(overall.requests))
+        #expect(row["statuses"] == "201:3 409:7 500:1" && row["errors"] == "connect:1 timeout:1")
+        #expect(row["rps"] == "26", "13 requests in 0.5 s")
+        let quiet = try #require(csv.rows.first)
+        #expect(quiet["p50_us"] == "" && quiet["max_us"] == "", "a latency that was not measured is not 0")
+        let book = report.phases[0].endpoints[1].summary(durationSeconds: 0.5).latencyMicroseconds
+        #expect(csv.rows[1]["min_us"] == "1000" && csv.rows[1]["max_us"].flatMap(Double.init) == book["max"])
+        #expect(csv.rows[1]["p99_us"].flatMap(Double.init) == book["p99"])
+    }
+
+    @Test("history.csv: a row per second, quiet seconds included; invariants.csv keeps commas and quotes")
+    func historyAndInvariants() throws {
+        let report = Self.report()
+        let history = try parse("history.csv", of: report)
+        #expect(history.rows.map { $0["second"] } == ["0", "1"])
+        #expect(history.rows[0]["requests"] == "13" && history.rows[0]["failures"] == "3")
+        #expect(history.rows[1]["requests"] == "0" && history.rows[1]["p99_us"] == "")
+        let invariants = try parse("invariants.csv", of: report)
+        #expect(invariants.rows.map { $0["rule"] } == report.invariants.map(\.rule))
+        #expect(invariants.rows.map { $0["expected"] } == ["≤ 3, ≥ 0", "0"])
+        #expect(invariants.rows.map { $0["passed"] } == ["true", "false"])
+    }
+}
