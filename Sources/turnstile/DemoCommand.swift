@@ -37,6 +37,9 @@ struct DemoCommand: AsyncParsableCommand {
             "Also write stats.csv, history.csv and invariants.csv into this folder.", valueName: "folder"))
     var csv: String?
 
+    @Option(help: ArgumentHelp("Write the HTML report to this file.", valueName: "file"))
+    var html = "turnstile-demo.html"
+
     @Option(name: [.customLong("duration"), .customShort("d")], help: "Length of each load phase, e.g. 5s.")
     var duration = DurationArgument(seconds: 5)
 
@@ -53,6 +56,7 @@ struct DemoCommand: AsyncParsableCommand {
         }
         try OutputPath.validate(json, flag: "--json")
         try OutputPath.validateFolder(csv, flag: "--csv")
+        try OutputPath.validate(html, flag: "--html")
     }
 
     private var storeTimeouts: StoreTimeouts {
@@ -74,7 +78,8 @@ struct DemoCommand: AsyncParsableCommand {
                 withComparison.failure = "the cache comparison failed: \(error)"
             }
         }
-        try RunOutput.finish(withComparison, json: json, csv: csv, epilogue: Scorecard.render(withComparison))
+        try RunOutput.finish(
+            withComparison, json: json, csv: csv, html: html, epilogue: Scorecard.render(withComparison))
     }
 
     /// The proof against one embedded service: the race grid, every other resource, the live feed, then mixed

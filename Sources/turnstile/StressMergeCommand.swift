@@ -37,6 +37,9 @@ struct StressMergeCommand: AsyncParsableCommand {
             valueName: "folder"))
     var csv: String?
 
+    @Option(help: ArgumentHelp("Write the merged result as a self-contained HTML report.", valueName: "file"))
+    var html: String?
+
     @Flag(help: "Merge results of different runs or suites anyway.")
     var force = false
 
@@ -47,42 +50,19 @@ struct StressMergeCommand: AsyncParsableCommand {
         }
         try OutputPath.validate(json, flag: "--json")
         try OutputPath.validateFolder(csv, flag: "--csv")
+        try OutputPath.validate(html, flag: "--html")
     }
 
     func run() async throws {
-        var shards: [RunReport] = []
-        for file in files {
-            guard FileManager.default.fileExists(atPath: file) else { fail("\(file): no such file") }
-            guard let data = FileManager.default.contents(atPath: file) else { fail("\(file): cannot be read") }
-            do {
-                shards.append(try JSONReport.decode(data))
-            } catch {
-                fail("\(file) is not a Turnstile JSON result (\(Self.describe(error)))")
-            }
-        }
+        let shards = files.map(ResultFile.read)
         do {
             let report = try RunReport.merged(
                 shards, thresholds: try thresholds.map { try Threshold(parsing: $0) }, force: force)
-            try RunOutput.finish(report, json: json, csv: csv)
+            try RunOutput.finish(report, json: json, csv: csv, html: html)
         } catch let error as MergeError {
-            fail(error.description)
+            ResultFile.fail(error.description)
         }
-    }
-
-    /// Ends the command with one line on standard error and exit code 3.
-    private func fail(_ message: String) -> Never {
-        FileHandle.standardError.write(Data("error: \(message)\n".utf8))
-        Foundation.exit(RunExit.couldNotRun)
     }
 
     /// A decoding error in a few words.
-    private static func describe(_ error: any Error) -> String {
-        switch error {
-        case DecodingError.keyNotFound(let key, _): "no '\(key.stringValue)' field"
-        case DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context),
-            DecodingError.dataCorrupted(let context):
-            context.debugDescription
-        default: "\(error)"
-        }
-    }
 }

@@ -25,6 +25,12 @@ struct RunOptions: ParsableArguments {
             valueName: "folder"))
     var csv: String?
 
+    @Option(
+        help: ArgumentHelp(
+            "Write a self-contained HTML report (tables and charts, nothing fetched from elsewhere) to this file.",
+            valueName: "file"))
+    var html: String?
+
     @Option(help: "How long a response may take in all before it counts as a timeout, e.g. 5s.")
     var timeout = DurationArgument(seconds: 30)
 
@@ -59,6 +65,7 @@ struct RunOptions: ParsableArguments {
         do { _ = try parsedThresholds } catch { throw ValidationError("\(error)") }
         try OutputPath.validate(json, flag: "--json")
         try OutputPath.validateFolder(csv, flag: "--csv")
+        try OutputPath.validate(html, flag: "--html")
         if let runID, runID.isEmpty || !runID.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) {
             throw ValidationError("--run-id takes letters, digits, '-' and '_'")
         }
@@ -66,7 +73,7 @@ struct RunOptions: ParsableArguments {
 
     /// Prints the report's tables, writes its JSON if asked, and ends the command with its outcome's exit code.
     func finish(_ report: RunReport) throws -> Never {
-        try RunOutput.finish(report, json: json, csv: csv)
+        try RunOutput.finish(report, json: json, csv: csv, html: html)
     }
 }
 
@@ -155,8 +162,9 @@ struct StressOptions: ParsableArguments {
 /// How every run ends: the tables, an optional epilogue (the demo's scorecard), the JSON result if asked for, and
 /// the outcome's exit code. With `--json -` the JSON goes to standard output alone and the tables to standard error.
 enum RunOutput {
-    static func finish(_ report: RunReport, json: String?, csv: String? = nil, epilogue: String? = nil) throws -> Never
-    {
+    static func finish(
+        _ report: RunReport, json: String?, csv: String? = nil, html: String? = nil, epilogue: String? = nil
+    ) throws -> Never {
         let tables = ConsoleRenderer.render(report) + (epilogue.map { $0 + "\n" } ?? "")
         if json == "-" {
             FileHandle.standardError.write(Data(tables.utf8))
@@ -177,12 +185,27 @@ enum RunOutput {
             }
         }
         if let csv { try writeCSV(report, to: csv) }
+        if let html { try writeHTML(report, to: html) }
         throw ExitCode(report.outcome.rawValue)
+    }
+
+    /// Writes the HTML report to `path`, with the command line that ran the run (this process's, unless the report
+    /// is rendered later, when it is not known).
+    static func writeHTML(_ report: RunReport, to path: String, ranHere: Bool = true) throws {
+        let command = ranHere ? (["turnstile"] + CommandLine.arguments.dropFirst()).joined(separator: " ") : nil
+        do {
+            try Data(HTMLReport.render(report, command: command).utf8).write(to: URL(fileURLWithPath: path))
+        } catch {
+            FileHandle.standardError.write(
+                Data("error: could not write \(path): \(error.localizedDescription)\n".utf8))
+            throw ExitCode(RunExit.couldNotRun)
+        }
+        FileHandle.standardError.write(Data("HTML report written to \(path)\n".utf8))
     }
 
     /// Writes the CSV files into `folder`, made if needed; says where on standard error when the JSON took standard
     /// output.
-    private static func writeCSV(_ report: RunReport, to folder: String) throws {
+    static func writeCSV(_ report: RunReport, to folder: String) throws {
         let files = CSVReport.files(for: report)
         do {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)

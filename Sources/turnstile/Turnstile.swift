@@ -13,7 +13,7 @@ struct Turnstile: AsyncParsableCommand {
             does both: it starts the service and proves it.
             """,
         version: "0.2.0",
-        subcommands: [ServeCommand.self, StressCommand.self, DemoCommand.self, ProxyCommand.self]
+        subcommands: [ServeCommand.self, StressCommand.self, DemoCommand.self, ReportCommand.self, ProxyCommand.self]
     )
 
     /// Parses and runs, with one change to ArgumentParser's defaults: every usage error (a misspelt command, an

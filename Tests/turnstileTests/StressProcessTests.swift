@@ -54,6 +54,35 @@ struct StressProcessTests {
         #expect(invariants.rows.allSatisfy { $0["passed"] == "true" })
     }
 
+    @Test("report renders a saved result as HTML and CSV; a file that is not a result is one line, exit 3")
+    func reportCommand() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("report-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let json = folder.appendingPathComponent("race.json")
+        let (raceStatus, raceOutput) = try await LiveServer.with { server in
+            try await TurnstileProcess.run([
+                "stress", "race", "--target", "http://127.0.0.1:\(server.port)", "--users", "12", "--capacity", "3",
+                "--json", json.path,
+            ])
+        }
+        #expect(raceStatus == 0, "\(raceOutput)")
+        let html = folder.appendingPathComponent("race.html")
+        let (status, output) = try await TurnstileProcess.run([
+            "report", json.path, "--html", html.path, "--csv", folder.appendingPathComponent("csv").path,
+        ])
+        #expect(status == 0, "\(output)")
+        let page = try String(contentsOf: html, encoding: .utf8)
+        #expect(page.contains("<h1>PASS · race</h1>") && page.contains("<h2>race 12→3</h2>"))
+        #expect(!page.contains("<dt>command</dt>"), "the command that ran the race is not known to `report`")
+        #expect(FileManager.default.fileExists(atPath: folder.appendingPathComponent("csv/stats.csv").path))
+
+        let (badStatus, badOutput) = try await TurnstileProcess.run(["report", html.path, "--html", html.path])
+        #expect(badStatus == 3 && badOutput.contains("is not a Turnstile JSON result"), "\(badOutput)")
+        let (usageStatus, usageOutput) = try await TurnstileProcess.run(["report", json.path])
+        #expect(usageStatus == 3 && usageOutput.contains("--html FILE, --csv FOLDER"), "\(usageOutput)")
+    }
+
     @Test("race against a target that oversells: exit 2, and the report names the broken rule")
     func brokenTarget() async throws {
         let (status, output) = try await BrokenTarget.with(buyers: 20) { broken in
@@ -70,11 +99,23 @@ struct StressProcessTests {
     func demo() async throws {
         let json = FileManager.default.temporaryDirectory.appendingPathComponent("demo-\(UUID().uuidString).json")
         defer { try? FileManager.default.removeItem(at: json) }
+        let html = json.deletingPathExtension().appendingPathExtension("html")
+        defer { try? FileManager.default.removeItem(at: html) }
         let (status, output) = try await TurnstileProcess.run([
-            "demo", "--duration", "300ms", "--users", "4", "--json", json.path, "--store-timeout", "30s",
+            "demo", "--duration", "300ms", "--users", "4", "--json", json.path, "--html", html.path,
+            "--store-timeout", "30s",
         ])
         #expect(status == 0, "\(output)")
+        #expect(output.contains("HTML report written to \(html.path)"))
         let report = try JSONReport.decode(Data(contentsOf: json))
+        // The HTML of the whole proof: the race grid, mixed traffic and every other phase, each with its section,
+        // and nothing fetched from elsewhere.
+        let page = try String(contentsOf: html, encoding: .utf8)
+        #expect(page.contains("<h1>PASS · demo</h1>") && page.contains("\(report.invariants.count) of "))
+        for (index, phase) in report.phases.enumerated() {
+            #expect(page.contains("<section class=\"phase\" id=\"phase-\(index)\"><h2>\(phase.name)</h2>"))
+        }
+        #expect(!["src=", "href=", "url(", "<script", "<link", "https://"].contains { page.contains($0) })
         #expect(
             report.phases.map(\.name) == [
                 "race 100→10", "race 300→299", "race 300×10→10", "orders 20→5", "orders lifecycle ×30",

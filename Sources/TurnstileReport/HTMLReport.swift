@@ -1,0 +1,289 @@
+import Foundation
+
+/// A run as one self-contained HTML page: the verdict, the invariants (what the tool is for) and thresholds first,
+/// then each phase's table and charts. The charts are SVG drawn here, in Swift: the page needs no script, no
+/// stylesheet, font or library from elsewhere, and reads the same in any browser, printed, or with scripts off.
+public enum HTMLReport {
+    /// The page for `report`; `command` is the command line that ran it, when known.
+    public static func render(_ report: RunReport, command: String? = nil) -> String {
+        var page = Page()
+        page.raw(
+            """
+            <!DOCTYPE html>
+            <html lang="en"><head><meta charset="utf-8">
+            <meta name="viewport" content="width=device-width, initial-scale=1">
+            <title>Turnstile: \(escape(report.suite)) — \(report.outcome == .passed ? "PASS" : "FAIL")</title>
+            <style>\(style)</style></head><body>
+            """)
+        banner(report, command: command, into: &page)
+        invariants(report, into: &page)
+        thresholds(report, into: &page)
+        for (index, phase) in report.phases.enumerated() { self.phase(phase, index: index, into: &page) }
+        if !report.notes.isEmpty {
+            page.raw("<section><h2>Notes</h2><ul>")
+            for note in report.notes { page.raw("<li>\(escape(note))</li>") }
+            page.raw("</ul></section>")
+        }
+        page.raw(
+            "<footer>Turnstile report · run \(escape(report.runID)) · "
+                + "made \(escape(ISO8601DateFormatter().string(from: Date())))</footer></body></html>\n")
+        return page.text
+    }
+
+    // MARK: Sections
+
+    private static func banner(_ report: RunReport, command: String?, into page: inout Page) {
+        let passed = report.outcome == .passed
+        page.raw(
+            """
+            <header class="\(passed ? "pass" : "fail")"><h1>\(passed ? "PASS" : "FAIL") · \(escape(report.suite))</h1>
+            <p class="verdict">exit \(report.outcome.rawValue)
+            """)
+        if !report.reasons.isEmpty {
+            page.raw(": " + report.reasons.map(escape).joined(separator: "; "))
+        }
+        page.raw("</p><dl>")
+        let duration = report.phases.map(\.durationSeconds).reduce(0, +)
+        for (term, value) in [
+            ("target", report.target), ("command", command ?? ""),
+            ("started", ISO8601DateFormatter().string(from: report.startedAt)),
+            ("measured", Format.fixed(duration, digits: 2) + " s in \(report.phases.count) phases"),
+        ] where !value.isEmpty {
+            page.raw("<dt>\(term)</dt><dd><code>\(escape(value))</code></dd>")
+        }
+        page.raw("</dl></header>")
+    }
+
+    private static func invariants(_ report: RunReport, into page: inout Page) {
+        page.raw("<section id=\"invariants\"><h2>Invariants</h2>")
+        guard !report.invariants.isEmpty else {
+            page.raw("<p class=\"quiet\">This run checks no invariants.</p></section>")
+            return
+        }
+        let broken = report.invariants.filter { !$0.passed }.count
+        page.raw(
+            "<p>\(report.invariants.count - broken) of \(report.invariants.count) held"
+                + (broken > 0 ? ", <strong class=\"bad\">\(broken) broken</strong>" : "") + ".</p>")
+        table(
+            ["", "phase", "rule", "expected", "actual"],
+            report.invariants.map { [verdict($0.passed), $0.phase, $0.rule, $0.expected, $0.actual] },
+            into: &page)
+        page.raw("</section>")
+    }
+
+    private static func thresholds(_ report: RunReport, into page: inout Page) {
+        guard !report.thresholds.isEmpty else { return }
+        page.raw("<section id=\"thresholds\"><h2>Thresholds</h2>")
+        table(
+            ["", "phase", "threshold", "actual"],
+            report.thresholds.map { [verdict($0.passed), $0.phase, $0.threshold, $0.actual] }, into: &page)
+        page.raw("</section>")
+    }
+
+    private static func phase(_ phase: PhaseReport, index: Int, into page: inout Page) {
+        page.raw("<section class=\"phase\" id=\"phase-\(index)\"><h2>\(escape(phase.name))</h2><p class=\"quiet\">")
+        var facts = [
+            phase.executor, "\(phase.users) users", Format.fixed(phase.durationSeconds, digits: 2) + " s",
+        ]
+        if let spread = phase.releaseSpreadMicroseconds {
+            facts.append("release spread " + Format.microseconds(spread))
+        }
+        if let late = phase.lateStarts { facts.append("\(late) late starts") }
+        if let dropped = phase.droppedStarts { facts.append("\(dropped) arrivals dropped") }
+        page.raw(facts.map(escape).joined(separator: " · ") + "</p>")
+        for warning in phase.warnings { page.raw("<p class=\"warning\">\(escape(warning))</p>") }
+        endpointTable(phase, into: &page)
+        // Whole seconds only: a phase's last second is usually a fraction of one, and its count would read as a drop.
+        let timeline = phase.timeline.filter { Double($0.second + 1) <= phase.durationSeconds + 0.01 }
+        if timeline.count >= 2 {
+            page.raw("<div class=\"charts\">")
+            let seconds = timeline.map { Double($0.second) }
+            page.raw(
+                chart(
+                    title: "requests and failures per second", x: seconds,
+                    series: [
+                        ("requests/s", timeline.map { Double($0.requests) }, "#2563eb"),
+                        ("failures/s", timeline.map { Double($0.failures) }, "#dc2626"),
+                    ], xLabel: "second", yLabel: "per second"))
+            let measured = timeline.filter { $0.latency.count > 0 }
+            if measured.count >= 2 {
+                page.raw(
+                    chart(
+                        title: "latency over time", x: measured.map { Double($0.second) },
+                        series: [(50.0, "#16a34a"), (95, "#d97706"), (99, "#dc2626")].map { percentile, colour in
+                            (
+                                "p\(Format.fixed(percentile, digits: 0))",
+                                measured.map { Double($0.latency.percentile(percentile)) / 1000 }, colour
+                            )
+                        }, xLabel: "second", yLabel: "ms"))
+            }
+            page.raw("</div>")
+        }
+        let plotted = phase.endpoints.filter { $0.latency.count > 0 }
+        if !plotted.isEmpty {
+            page.raw("<div class=\"charts\">" + percentilePlot(plotted) + "</div>")
+        }
+        page.raw("</section>")
+    }
+
+    private static func endpointTable(_ phase: PhaseReport, into page: inout Page) {
+        let rows = (phase.endpoints + (phase.endpoints.count > 1 ? [phase.overall] : [])).map { stats -> [String] in
+            let failurePercent = stats.requests > 0 ? Double(stats.failures) * 100 / Double(stats.requests) : 0
+            let latency = stats.latency
+            let measured: [String] =
+                latency.count > 0
+                ? [Format.microseconds(latency.minimum), Format.microseconds(latency.mean)]
+                    + [50.0, 90, 95, 99, 99.9].map { Format.microseconds(latency.percentile($0)) }
+                    + [Format.microseconds(latency.maximum)]
+                : Array(repeating: "—", count: 8)
+            let statuses = stats.statusCounts.sorted { $0.key < $1.key }.map { "\($0.key)×\($0.value)" }
+            let errors = stats.errorCounts.sorted { $0.key < $1.key }.map { "\($0.key)×\($0.value)" }
+            return [stats.name, String(stats.requests), Format.rate(phase.rate(stats)), Format.percent(failurePercent)]
+                + measured + [(statuses + errors).joined(separator: " ")]
+        }
+        table(
+            [
+                "endpoint", "requests", "rps", "fail", "min", "avg", "p50", "p90", "p95", "p99", "p99.9", "max",
+                "statuses and errors",
+            ], rows, into: &page)
+    }
+
+    // MARK: Charts
+
+    private static let width = 640.0
+    private static let height = 240.0
+    private static let margin = (left: 56.0, right: 36.0, top: 28.0, bottom: 36.0)
+
+    /// A line chart of several series over the same x values, with axes, ticks and a legend.
+    static func chart(
+        title: String, x: [Double], series: [(name: String, values: [Double], colour: String)], xLabel: String,
+        yLabel: String, logX: Bool = false, xTickLabels: [(Double, String)]? = nil
+    ) -> String {
+        let xMin = x.min() ?? 0
+        let xMax = max(x.max() ?? 1, xMin + 1e-9)
+        let yMax = niceCeiling(series.flatMap(\.values).max() ?? 1)
+        let plotWidth = width - margin.left - margin.right
+        let plotHeight = height - margin.top - margin.bottom
+        func px(_ value: Double) -> Double { margin.left + (value - xMin) / (xMax - xMin) * plotWidth }
+        func py(_ value: Double) -> Double { margin.top + plotHeight - value / yMax * plotHeight }
+        var svg =
+            "<figure><svg viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" aria-label=\"\(escape(title))\">"
+            + "<text class=\"title\" x=\"\(margin.left)\" y=\"16\">\(escape(title))</text>"
+        for step in 0...4 {
+            let value = yMax * Double(step) / 4
+            let y = py(value)
+            svg +=
+                "<line class=\"grid\" x1=\"\(margin.left)\" x2=\"\(width - margin.right)\" y1=\"\(f(y))\" y2=\"\(f(y))\"/>"
+                + "<text class=\"tick\" x=\"\(margin.left - 6)\" y=\"\(f(y + 4))\" text-anchor=\"end\">"
+                + "\(escape(Format.fixed(value, digits: value < 10 && value != value.rounded() ? 1 : 0)))</text>"
+        }
+        // Whole seconds: each of them on a short axis, five spread out on a long one, never one label twice.
+        let span = xMax - xMin
+        let tickValues: [Double] =
+            span <= 8
+            ? Array(stride(from: xMin.rounded(.up), through: xMax, by: 1))
+            : Set((0...4).map { (xMin + span * Double($0) / 4).rounded() }).sorted()
+        let ticks = xTickLabels ?? tickValues.map { ($0, Format.fixed($0, digits: 0)) }
+        for (value, label) in ticks {
+            svg +=
+                "<text class=\"tick\" x=\"\(f(px(value)))\" y=\"\(height - margin.bottom + 16)\" "
+                + "text-anchor=\"middle\">\(escape(label))</text>"
+        }
+        svg +=
+            "<text class=\"axis\" x=\"\(f(margin.left + plotWidth / 2))\" y=\"\(height - 4)\" text-anchor=\"middle\">"
+            + "\(escape(xLabel))</text>"
+            + "<text class=\"axis\" x=\"12\" y=\"\(f(margin.top + plotHeight / 2))\" text-anchor=\"middle\" "
+            + "transform=\"rotate(-90 12 \(f(margin.top + plotHeight / 2)))\">\(escape(yLabel))</text>"
+        // The legend runs along the top, right of the title, each name in its line's colour.
+        var legendX = width - margin.right
+        for line in series.reversed() {
+            legendX -= Double(line.name.count) * 7 + 14
+            svg +=
+                "<text class=\"legend\" x=\"\(f(legendX))\" y=\"16\" style=\"fill:\(line.colour)\">"
+                + "\(escape(line.name))</text>"
+        }
+        for line in series {
+            let points = zip(x, line.values).map { "\(f(px($0))),\(f(py($1)))" }.joined(separator: " ")
+            svg +=
+                "<polyline class=\"series\" data-points=\"\(line.values.count)\" fill=\"none\" "
+                + "stroke=\"\(line.colour)\" stroke-width=\"2\" points=\"\(points)\"/>"
+        }
+        return svg + "</svg></figure>"
+    }
+
+    /// The latency distribution as HdrHistogram's plotter draws it: latency against percentile, the percentile axis
+    /// stretched so that the tail (99 %, 99.9 %, 99.99 %) gets as much room as the body.
+    static func percentilePlot(_ endpoints: [EndpointStats]) -> String {
+        let colours = ["#2563eb", "#16a34a", "#d97706", "#dc2626", "#7c3aed", "#0891b2"]
+        let percentiles = (0...40).map { 100 - 100 / pow(10, Double($0) / 8) }
+        // x: how many nines, log10(1 / (1 − p)).
+        let x = percentiles.map { log10(1 / max(1e-9, 1 - $0 / 100)) }
+        return chart(
+            title: "latency by percentile", x: x,
+            series: endpoints.enumerated().map { index, stats in
+                (stats.name, percentiles.map { Double(stats.latency.percentile($0)) / 1000 }, colours[index % 6])
+            }, xLabel: "percentile", yLabel: "ms",
+            xTickLabels: [(0, "0%"), (1, "90%"), (2, "99%"), (3, "99.9%"), (4, "99.99%"), (5, "99.999%")])
+    }
+
+    /// 1, 2 or 5 times a power of ten, at least `value`.
+    private static func niceCeiling(_ value: Double) -> Double {
+        guard value > 0 else { return 1 }
+        let power = pow(10, floor(log10(value)))
+        return [1.0, 2, 5, 10].map { $0 * power }.first { $0 >= value } ?? 10 * power
+    }
+
+    private static func f(_ value: Double) -> String { String(format: "%.1f", value) }
+
+    // MARK: HTML
+
+    private static func table(_ header: [String], _ rows: [[String]], into page: inout Page) {
+        page.raw("<table><thead><tr>" + header.map { "<th>\(escape($0))</th>" }.joined() + "</tr></thead><tbody>")
+        for row in rows {
+            page.raw(
+                "<tr>"
+                    + row.map { cell in
+                        cell == "PASS" || cell == "FAIL"
+                            ? "<td class=\"\(cell == "PASS" ? "good" : "bad")\">\(cell)</td>"
+                            : "<td>\(escape(cell))</td>"
+                    }.joined() + "</tr>")
+        }
+        page.raw("</tbody></table>")
+    }
+
+    private static func verdict(_ passed: Bool) -> String { passed ? "PASS" : "FAIL" }
+
+    /// Text made safe for HTML.
+    static func escape(_ text: String) -> String {
+        var out = ""
+        for character in text {
+            switch character {
+            case "&": out += "&amp;"
+            case "<": out += "&lt;"
+            case ">": out += "&gt;"
+            case "\"": out += "&quot;"
+            case "'": out += "&#39;"
+            default: out.append(character)
+            }
+        }
+        return out
+    }
+
+    private struct Page {
+        var text = ""
+        mutating func raw(_ html: String) { text += html }
+    }
+
+    private static let style = """
+        body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0 auto;max-width:1100px;padding:0 16px 32px;color:#111}
+        header{margin:16px 0;padding:12px 16px;border-radius:8px}header.pass{background:#dcfce7}header.fail{background:#fee2e2}
+        h1{margin:0;font-size:24px}h2{font-size:18px;margin:24px 0 8px}dl{display:grid;grid-template-columns:max-content 1fr;gap:2px 12px;margin:8px 0 0}
+        dt{color:#555}dd{margin:0}code{font:12px ui-monospace,monospace;word-break:break-all}
+        table{border-collapse:collapse;width:100%;font-variant-numeric:tabular-nums}th,td{text-align:left;padding:3px 8px;border-bottom:1px solid #e5e7eb}
+        th{background:#f3f4f6}.good{color:#15803d;font-weight:600}.bad{color:#b91c1c;font-weight:600}.quiet{color:#555}
+        .warning{background:#fef3c7;padding:6px 10px;border-radius:6px}.charts{display:flex;flex-wrap:wrap;gap:12px}
+        figure{margin:8px 0;flex:1 1 520px}svg{width:100%;height:auto;border:1px solid #e5e7eb;border-radius:6px}
+        .grid{stroke:#e5e7eb}.tick,.axis{font-size:11px;fill:#555}.legend{font-size:11px;font-weight:600}.title{font-size:12px;font-weight:600}
+        footer{margin-top:32px;color:#777;font-size:12px}
+        """
+}

@@ -1,0 +1,65 @@
+import Foundation
+import Testing
+import TurnstileReport
+
+/// The HTML report: one self-contained page, the verdict and invariants first, charts drawn as SVG from the data.
+@Suite("HTML report")
+struct HTMLReportTests {
+    static func report() -> RunReport {
+        var report = CSVReportTests.report()
+        report.thresholds = [ThresholdResult(threshold: "book:p99<1s", phase: "race 12→3", actual: "9ms", passed: true)]
+        report.notes = ["a <note> & more"]
+        var late = PhaseReport.Second(second: 2)
+        late.requests = 1
+        late.latency.record(microseconds: 2_500)
+        report.phases[0].timeline.append(late)
+        report.phases[0].durationSeconds = 3
+        // A partial fourth second, left out of the charts.
+        var partial = PhaseReport.Second(second: 3)
+        partial.requests = 1
+        report.phases[0].timeline.append(partial)
+        return report
+    }
+
+    @Test("every section is there, in order: verdict, invariants, thresholds, phases, notes")
+    func sections() {
+        let html = HTMLReport.render(Self.report(), command: "turnstile stress race --users 12")
+        let order = [
+            "<header class=\"fail\"><h1>FAIL · race</h1>", "exit 2", "invariant broken",
+            "<code>turnstile stress race --users 12</code>", "<section id=\"invariants\">", "1 of 2 held",
+            "seats stored ≤ capacity, seats left ≥ 0", "<section id=\"thresholds\">", "book:p99&lt;1s",
+            "<section class=\"phase\" id=\"phase-0\"><h2>race 12→3</h2>", "requests and failures per second",
+            "latency over time", "latency by percentile", "a &lt;note&gt; &amp; more",
+        ]
+        var rest = Substring(html)
+        for part in order {
+            guard let range = rest.range(of: part) else {
+                Issue.record("missing or out of order: \(part)")
+                return
+            }
+            rest = rest[range.upperBound...]
+        }
+    }
+
+    @Test("self-contained: nothing is fetched from elsewhere, and no script runs")
+    func selfContained() {
+        let html = HTMLReport.render(Self.report())
+        for reference in ["src=", "href=", "url(", "@import", "<script", "<link", "https://"] {
+            #expect(!html.contains(reference), "\(reference)")
+        }
+        // The target's address is text on the page, not a link.
+        #expect(html.components(separatedBy: "http://").count == 2)
+    }
+
+    @Test("the charts are drawn from the data: one point per second, one line per endpoint in the percentile plot")
+    func charts() {
+        let html = HTMLReport.render(Self.report())
+        #expect(html.components(separatedBy: "<svg").count - 1 == 3)
+        // Three seconds for requests/s and failures/s, two measured ones for p50, p95 and p99, and the percentile
+        // plot's 41 points for the one measured endpoint.
+        #expect(html.components(separatedBy: "data-points=\"3\"").count - 1 == 2)
+        #expect(html.components(separatedBy: "data-points=\"2\"").count - 1 == 3)
+        #expect(html.components(separatedBy: "data-points=\"41\"").count - 1 == 1)
+        #expect(!html.contains("NaN") && !html.contains("inf"))
+    }
+}
