@@ -27,12 +27,12 @@ public enum CSVReport {
                 let latency = ["min", "avg", "p50", "p90", "p95", "p99", "p99.9", "max"].map { name in
                     summary.latencyMicroseconds[name].map { number(($0 * 10).rounded() / 10) } ?? ""
                 }
-                let failurePercent = stats.requests > 0 ? Double(stats.failures) * 100 / Double(stats.requests) : 0
                 rows.append(
                     [
                         phase.name, name, String(stats.requests),
                         String(stats.responses), String(stats.failures),
-                        number((failurePercent * 1000).rounded() / 1000), number((summary.rps * 10).rounded() / 10),
+                        number((stats.failureRatio * 100_000).rounded() / 1000),
+                        number((summary.rps * 10).rounded() / 10),
                     ] + latency + [
                         stats.statusCounts.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }
                             .joined(separator: " "),

@@ -55,8 +55,7 @@ public enum ConsoleRenderer {
         if let spread = phase.releaseSpreadMicroseconds { title += ", release spread \(Format.microseconds(spread))" }
         if let late = phase.lateStarts, late > 0 { title += ", \(late) late starts" }
         if let dropped = phase.droppedStarts, dropped > 0 { title += ", \(dropped) dropped" }
-        let stats = phase.endpoints.count > 1 ? phase.endpoints + [phase.overall] : phase.endpoints
-        let rows = stats.map { endpoint -> [String] in
+        let rows = phase.endpointsWithOverall.map { endpoint -> [String] in
             let latency = endpoint.latency
             let measured = [
                 latency.mean, Double(latency.percentile(50)), Double(latency.percentile(95)),

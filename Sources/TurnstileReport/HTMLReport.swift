@@ -127,19 +127,15 @@ public enum HTMLReport {
     }
 
     private static func endpointTable(_ phase: PhaseReport, into page: inout Page) {
-        let rows = (phase.endpoints + (phase.endpoints.count > 1 ? [phase.overall] : [])).map { stats -> [String] in
-            let failurePercent = stats.requests > 0 ? Double(stats.failures) * 100 / Double(stats.requests) : 0
-            let latency = stats.latency
-            let measured: [String] =
-                latency.count > 0
-                ? [Format.microseconds(latency.minimum), Format.microseconds(latency.mean)]
-                    + [50.0, 90, 95, 99, 99.9].map { Format.microseconds(latency.percentile($0)) }
-                    + [Format.microseconds(latency.maximum)]
-                : Array(repeating: "—", count: 8)
-            let statuses = stats.statusCounts.sorted { $0.key < $1.key }.map { "\($0.key)×\($0.value)" }
-            let errors = stats.errorCounts.sorted { $0.key < $1.key }.map { "\($0.key)×\($0.value)" }
-            return [stats.name, String(stats.requests), Format.rate(phase.rate(stats)), Format.percent(failurePercent)]
-                + measured + [(statuses + errors).joined(separator: " ")]
+        let rows = phase.endpointsWithOverall.map { stats -> [String] in
+            let latency = stats.summary(durationSeconds: phase.durationSeconds).latencyMicroseconds
+            return [
+                stats.name, String(stats.requests), Format.rate(phase.rate(stats)),
+                Format.percent(stats.failureRatio * 100),
+            ]
+                + ["min", "avg", "p50", "p90", "p95", "p99", "p99.9", "max"].map { name in
+                    latency[name].map { Format.microseconds($0) } ?? "—"
+                } + [ConsoleRenderer.statuses(stats)]
         }
         table(
             [

@@ -123,6 +123,11 @@ public struct PhaseReport: Codable, Sendable {
         EndpointStats.overall(endpoints)
     }
 
+    /// The rows of the phase's table: each endpoint, then every endpoint together when there are several.
+    public var endpointsWithOverall: [EndpointStats] {
+        endpoints.count > 1 ? endpoints + [overall] : endpoints
+    }
+
     /// Requests per second over the phase.
     public func rate(_ stats: EndpointStats) -> Double {
         durationSeconds > 0 ? Double(stats.requests) / durationSeconds : 0

@@ -1,4 +1,5 @@
 import ArgumentParser
+import TurnstileLoad
 
 /// A usage error as one line: ArgumentParser's message, the nearest command for a misspelt one, and where to read
 /// more.
@@ -37,23 +38,6 @@ enum UsageError {
 
     /// The candidate closest to `word` by edit distance, if it is close enough to be a likely typo.
     static func nearest(to word: String, among candidates: [String]) -> String? {
-        let scored = candidates.map { ($0, editDistance(word, $0)) }.min { $0.1 < $1.1 }
-        guard let (candidate, distance) = scored, distance <= max(2, word.count / 3) else { return nil }
-        return candidate
-    }
-
-    /// Levenshtein distance.
-    static func editDistance(_ lhs: String, _ rhs: String) -> Int {
-        let a = Array(lhs)
-        let b = Array(rhs)
-        var previous = Array(0...b.count)
-        for (i, x) in a.enumerated() {
-            var current = [i + 1]
-            for (j, y) in b.enumerated() {
-                current.append(min(previous[j + 1] + 1, current[j] + 1, previous[j] + (x == y ? 0 : 1)))
-            }
-            previous = current
-        }
-        return previous[b.count]
+        EditDistance.nearest(to: word, among: candidates, within: max(2, word.count / 3))
     }
 }

@@ -23,7 +23,7 @@ struct BundledScenarioTests {
     func race() async throws {
         try await LiveServer.with { server in
             let target = try LoadTarget(parsing: "http://127.0.0.1:\(server.port)")
-            let report = await run(
+            let report = await runBundled(
                 [(.race, ["users": 60, "capacity": 7]), (.race, ["users": 30, "capacity": 20, "amount": 3])],
                 target: target, thresholds: [try Threshold(parsing: "errors<1%")])
             #expect(report.failure == nil)
@@ -42,7 +42,7 @@ struct BundledScenarioTests {
         try await LiveServer.with { server in
             let target = try LoadTarget(parsing: "http://127.0.0.1:\(server.port)")
             // 20 seats per booking: the service refuses each with 422, before any seat is considered.
-            let report = await run([(.race, ["users": 5, "capacity": 2, "amount": 20])], target: target)
+            let report = await runBundled([(.race, ["users": 5, "capacity": 2, "amount": 20])], target: target)
             #expect(report.outcome == .couldNotRun, "\(report.invariants)")
             #expect(report.failure?.contains("refused 5 of 5 requests of 'race 5×20→2' with 422") == true)
             #expect(report.invariants.isEmpty)
@@ -53,7 +53,7 @@ struct BundledScenarioTests {
     func orders() async throws {
         try await LiveServer.with { server in
             let target = try LoadTarget(parsing: "http://127.0.0.1:\(server.port)")
-            let report = await run([(.orders, [:]), (.ordersLifecycle, ["users": 30])], target: target)
+            let report = await runBundled([(.orders, [:]), (.ordersLifecycle, ["users": 30])], target: target)
             #expect(report.outcome == .passed, "\(report.failure ?? "")")
             #expect(report.invariants.count == 10 && report.invariants.allSatisfy(\.passed))
             let drop = try #require(report.phases.first)
@@ -70,7 +70,7 @@ struct BundledScenarioTests {
     func credits() async throws {
         try await LiveServer.with { server in
             let target = try LoadTarget(parsing: "http://127.0.0.1:\(server.port)")
-            let report = await run([(.credits, [:])], target: target)
+            let report = await runBundled([(.credits, [:])], target: target)
             #expect(report.outcome == .passed, "\(report.failure ?? "")")
             #expect(report.invariants.count == 7 && report.invariants.allSatisfy(\.passed))
             let phase = try #require(report.phases.first)
@@ -82,7 +82,7 @@ struct BundledScenarioTests {
     func bids() async throws {
         try await LiveServer.with { server in
             let target = try LoadTarget(parsing: "http://127.0.0.1:\(server.port)")
-            let report = await run([(.bids, ["users": 25, "rounds": 3])], target: target)
+            let report = await runBundled([(.bids, ["users": 25, "rounds": 3])], target: target)
             #expect(report.outcome == .passed, "\(report.failure ?? "")")
             #expect(report.invariants.count == 6 && report.invariants.allSatisfy(\.passed))
             let phase = try #require(report.phases.first)
@@ -97,7 +97,7 @@ struct BundledScenarioTests {
     func catchesOversell() async throws {
         try await BrokenTarget.with(buyers: 20) { broken in
             let target = try LoadTarget(parsing: "http://127.0.0.1:\(broken.port)")
-            let report = await run([(.race, ["users": 20, "capacity": 5])], target: target)
+            let report = await runBundled([(.race, ["users": 20, "capacity": 5])], target: target)
             #expect(report.failure == nil)
             #expect(report.outcome == .invariantBroken)
             let successes = try #require(report.invariants.first { $0.rule.hasPrefix("successes ≤") })
@@ -109,7 +109,7 @@ struct BundledScenarioTests {
     func catchesLostWrites() async throws {
         try await BrokenTarget.with(buyers: 10, defect: .losesBookings) { broken in
             let target = try LoadTarget(parsing: "http://127.0.0.1:\(broken.port)")
-            let report = await run([(.race, ["users": 10, "capacity": 3])], target: target)
+            let report = await runBundled([(.race, ["users": 10, "capacity": 3])], target: target)
             #expect(report.outcome == .invariantBroken)
             let stored = try #require(report.invariants.first { $0.rule.hasPrefix("stored bookings") })
             #expect(!stored.passed && stored.actual == "0")
@@ -119,23 +119,9 @@ struct BundledScenarioTests {
     @Test("an unreachable target is a run that could not be carried out")
     func unreachable() async throws {
         let target = try LoadTarget(parsing: "http://127.0.0.1:1")
-        let report = await run([(.race, ["users": 3, "capacity": 1])], target: target)
+        let report = await runBundled([(.race, ["users": 3, "capacity": 1])], target: target)
         #expect(report.outcome == .couldNotRun)
         #expect(report.failure?.hasPrefix("nothing listens on http://127.0.0.1:1") == true, "\(report.failure ?? "")")
-    }
-
-    /// Runs bundled scenarios one after another as one run, sharing their users, as the commands do.
-    private func run(
-        _ scenarios: [(BundledScenario, [String: ScenarioValue])], target: LoadTarget, thresholds: [Threshold] = []
-    ) async -> RunReport {
-        let pool = ScenarioUserPool()
-        return await StressRun.execute(suite: "scenarios", target: target, thresholds: thresholds) { report in
-            for (scenario, overrides) in scenarios {
-                try await ScenarioRunner(
-                    try scenario.load(), context: SuiteContext(target: target), overrides: overrides, pool: pool
-                ).run(into: &report)
-            }
-        }
     }
 }
 

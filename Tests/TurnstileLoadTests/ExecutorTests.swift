@@ -136,12 +136,7 @@ struct StressRunTests {
     func notThisAPI() async throws {
         try await StampingServer.with(html: true) { server in
             let target = try LoadTarget(parsing: "http://127.0.0.1:\(server.port)")
-            let report = await StressRun.execute(suite: "race", target: target, thresholds: []) { report in
-                try await ScenarioRunner(
-                    try BundledScenario.race.load(), context: SuiteContext(target: target),
-                    overrides: ["users": 2, "capacity": 1]
-                ).run(into: &report)
-            }
+            let report = await runBundled([(.race, ["users": 2, "capacity": 1])], target: target, suite: "race")
             #expect(report.outcome == .couldNotRun)
             let failure = try #require(report.failure)
             #expect(failure.contains("'register'") && failure.contains("answered an HTML page (200)"), "\(failure)")
@@ -152,12 +147,7 @@ struct StressRunTests {
     @Test("an error thrown during set-up by a refused connect names the target and what to do")
     func setUpConnectRefused() async throws {
         let target = try LoadTarget(parsing: "http://127.0.0.1:1")
-        let report = await StressRun.execute(suite: "race", target: target, thresholds: []) { report in
-            try await ScenarioRunner(
-                try BundledScenario.race.load(), context: SuiteContext(target: target),
-                overrides: ["users": 2, "capacity": 1]
-            ).run(into: &report)
-        }
+        let report = await runBundled([(.race, ["users": 2, "capacity": 1])], target: target, suite: "race")
         #expect(report.outcome == .couldNotRun)
         #expect(report.failure?.hasPrefix("nothing listens on http://127.0.0.1:1 (connection refused)") == true)
     }

@@ -41,10 +41,7 @@ struct ScenarioChecker {
             defined.formUnion(request.lets.map(\.name))
         }
         // Requests counted by `count(…)`: the phases' requests with a fixed name, and their outcomes.
-        var outcomes: [String: Set<String>] = [:]
-        for request in scenario.phases.flatMap({ $0.tasks.flatMap(\.steps) }) where request.name.isConstant {
-            outcomes[request.name.text, default: Set(Self.builtinOutcomes)].formUnion(request.outcomes.map(\.name))
-        }
+        let outcomes = scenario.countedRequests.mapValues { Set(Self.builtinOutcomes + $0.map(\.name)) }
         for expression in expressions {
             for (path, position) in expression.names {
                 if defined.contains(path[0]) { continue }
@@ -55,13 +52,10 @@ struct ScenarioChecker {
                         "request '\(path[0])' has no outcome '\(path[1])'; its outcomes are "
                             + known.sorted().joined(separator: ", "), at: position)
                 }
-                let near = defined.union(outcomes.keys).min {
-                    EditDistance.distance($0, path[0]) < EditDistance.distance($1, path[0])
-                }
-                let hint = near.map { EditDistance.distance($0, path[0]) <= 2 ? " (did you mean '\($0)'?)" : "" }
+                let near = EditDistance.nearest(to: path[0], among: defined.union(outcomes.keys).sorted())
                 throw ScenarioError(
                     "'\(path[0])' is not defined: not a variable, a capture, a let, a CSV column or a request"
-                        + (hint ?? ""), at: position)
+                        + (near.map { " (did you mean '\($0)'?)" } ?? ""), at: position)
             }
         }
         for phase in scenario.phases {
@@ -127,25 +121,5 @@ struct ScenarioChecker {
         }
         scenario.notes.forEach { add($0) }
         return found
-    }
-}
-
-/// Edit distance between two names, for "did you mean".
-enum EditDistance {
-    static func distance(_ a: String, _ b: String) -> Int {
-        let a = Array(a)
-        let b = Array(b)
-        guard !a.isEmpty, !b.isEmpty else { return max(a.count, b.count) }
-        var row = Array(0...b.count)
-        for i in 1...a.count {
-            var previous = row[0]
-            row[0] = i
-            for j in 1...b.count {
-                let current = row[j]
-                row[j] = min(row[j] + 1, row[j - 1] + 1, previous + (a[i - 1] == b[j - 1] ? 0 : 1))
-                previous = current
-            }
-        }
-        return row[b.count]
     }
 }

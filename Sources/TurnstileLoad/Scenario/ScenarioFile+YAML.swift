@@ -84,9 +84,7 @@ private struct YAMLReader {
         for (key, value) in mapping {
             guard let name = key.string else { throw error("a key must be text", key) }
             guard keys.contains(name) else {
-                let near = keys.min { EditDistance.distance($0, name) < EditDistance.distance($1, name) }
-                let hint =
-                    near.map { EditDistance.distance($0, name) <= 2 ? " (did you mean '\($0)'?)" : "" } ?? ""
+                let hint = EditDistance.nearest(to: name, among: keys).map { " (did you mean '\($0)'?)" } ?? ""
                 throw error(
                     "unknown key '\(name)' in \(what)\(hint); its keys are \(keys.joined(separator: ", "))", key)
             }
@@ -328,10 +326,12 @@ private struct YAMLReader {
 
     private func body(_ node: Node) throws(ScenarioError) -> ScenarioFile.Body {
         switch node {
-        case .scalar(let scalar):
-            guard scalar.style != .plain || value(ofPlain: node) == nil else { return .value(try value(node)) }
+        case .scalar:
+            // A number, boolean or null as written is that value; text may hold templates.
+            let value = try value(node)
+            guard case .string = value else { return .value(value) }
             let template = try template(node, "a body value")
-            return template.isConstant ? .value(.string(template.text)) : .template(template)
+            return template.isConstant ? .value(value) : .template(template)
         case .sequence(let sequence):
             return .list(try sequence.map { item throws(ScenarioError) in try body(item) })
         case .mapping(let mapping):
@@ -341,12 +341,6 @@ private struct YAMLReader {
         case .alias:
             throw error("aliases are not supported", node)
         }
-    }
-
-    /// A plain scalar's non-string value (number, boolean, null), if it has one.
-    private func value(ofPlain node: Node) -> ScenarioValue? {
-        guard let value = try? value(node), !(value.isString) else { return nil }
-        return value
     }
 
     private static let phaseKeys = [
@@ -474,13 +468,6 @@ private struct YAMLReader {
     static func isName(_ text: String) -> Bool {
         guard let first = text.first, first.isLetter || first == "_" else { return false }
         return text.allSatisfy { $0.isLetter || $0.isNumber || $0 == "_" }
-    }
-}
-
-extension ScenarioValue {
-    var isString: Bool {
-        if case .string = self { return true }
-        return false
     }
 }
 

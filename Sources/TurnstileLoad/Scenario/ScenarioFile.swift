@@ -176,6 +176,11 @@ public struct ScenarioFile: Sendable {
         /// The first this many users take part; all by default.
         public var users: ScenarioExpression?
         public var position: SourcePosition
+
+        /// The names its requests capture or compute with `let`: the values that change while it runs.
+        var namesSet: Set<String> {
+            Set(tasks.flatMap(\.steps).flatMap { $0.captures.map(\.name) + $0.lets.map(\.name) })
+        }
     }
 
     public struct Invariant: Sendable {
@@ -189,13 +194,28 @@ public struct ScenarioFile: Sendable {
 
     /// Every request of the file, wherever it is.
     var allRequests: [Request] {
-        users.provision + setup + phases.flatMap { $0.tasks.flatMap(\.steps) } + readback
+        users.provision + setup + phaseRequests + readback
+    }
+
+    /// The requests the phases send: the measured ones.
+    var phaseRequests: [Request] {
+        phases.flatMap { $0.tasks.flatMap(\.steps) }
+    }
+
+    /// The requests `count(request.outcome)` can name (the phases' requests with a fixed name), each with its named
+    /// outcomes (the built-in ones are not among them).
+    var countedRequests: [String: [(name: String, statuses: StatusSet)]] {
+        var outcomes: [String: [(name: String, statuses: StatusSet)]] = [:]
+        for request in phaseRequests where request.name.isConstant {
+            outcomes[request.name.text, default: []] += request.outcomes
+        }
+        return outcomes
     }
 
     /// The endpoint names the phases' statistics use, when every one is fixed (no template in a name).
     public var endpoints: [String]? {
         var names: [String] = []
-        for request in phases.flatMap({ $0.tasks.flatMap(\.steps) }) {
+        for request in phaseRequests {
             guard request.name.isConstant else { return nil }
             if !names.contains(request.name.text) { names.append(request.name.text) }
         }

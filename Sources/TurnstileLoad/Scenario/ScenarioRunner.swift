@@ -55,8 +55,10 @@ public struct ScenarioRunner: Sendable {
                 state.history[name, default: []].append(value)
             }
         }
+        // One connection for the requests sent once, set-up and read-back, reopened if the target closed it.
+        let session = context.setupSession()
         for request in scenario.setup {
-            try await callOnce(request, state: &state, what: "set-up")
+            try await callOnce(request, on: session, state: &state, what: "set-up")
         }
         for phase in scenario.phases {
             try await run(phase, state: &state, into: &report)
@@ -65,7 +67,7 @@ public struct ScenarioRunner: Sendable {
             if request.perUser {
                 try await readBackPerUser(request, state: &state)
             } else {
-                try await callOnce(request, state: &state, what: "read-back")
+                try await callOnce(request, on: session, state: &state, what: "read-back")
             }
         }
         let scope = SummaryScope(
@@ -171,10 +173,11 @@ public struct ScenarioRunner: Sendable {
     }
 
     /// A request sent once, as the first user; its captures become the run's.
-    private func callOnce(_ request: ScenarioFile.Request, state: inout RunState, what: String) async throws {
+    private func callOnce(
+        _ request: ScenarioFile.Request, on session: APISession, state: inout RunState, what: String
+    ) async throws {
         let scope = UserScope(user: state.users.first ?? [:], globals: state.globals)
         if let when = request.when, !(try when.isTrue(in: scope)) { return }
-        let session = context.setupSession()
         for (name, value) in try await call(request, scope: scope, session: session, what: what) {
             state.globals[name] = value
         }
@@ -279,7 +282,7 @@ public struct ScenarioRunner: Sendable {
         _ summaries: [ScenarioUserScript.Summary], of phase: ScenarioFile.Phase, state: inout RunState
     ) throws {
         if let error = summaries.lazy.compactMap(\.error).first { throw error }
-        let names = phase.tasks.flatMap(\.steps).flatMap { $0.captures.map(\.name) + $0.lets.map(\.name) }
+        let names = phase.namesSet
         for summary in summaries {
             for name in names where summary.values[name] != state.users[summary.user][name] {
                 if let value = summary.values[name] { state.history[name, default: []].append(value) }
@@ -354,11 +357,7 @@ public struct ScenarioRunner: Sendable {
     // MARK: Values
 
     private func outcomeCounts(_ phases: [PhaseReport]) -> OutcomeCounts {
-        var outcomes: [String: [(name: String, statuses: StatusSet)]] = [:]
-        for request in scenario.phases.flatMap({ $0.tasks.flatMap(\.steps) }) where request.name.isConstant {
-            outcomes[request.name.text, default: []] += request.outcomes
-        }
-        return OutcomeCounts(phases: phases, outcomes: outcomes)
+        OutcomeCounts(phases: phases, outcomes: scenario.countedRequests)
     }
 
     private func count(
@@ -429,7 +428,7 @@ public actor ScenarioUserPool {
 /// run after the phase (the arrival then repeats that user's first request, which was built before the phase).
 final class OpenArrivals: Sendable {
     private let tasks: [ScenarioFile.Task]
-    private let weights: [Int]
+    private let draw: TaskDraw
     private let users: [UserValues]
     private let globals: [String: ScenarioValue]
     private let userHeaders: [ScenarioFile.Header]
@@ -443,21 +442,12 @@ final class OpenArrivals: Sendable {
         userHeaders: [ScenarioFile.Header]
     ) throws(ScenarioError) {
         tasks = phase.tasks
-        var total = 0
-        weights = phase.tasks.map {
-            total += $0.weight
-            return total
-        }
+        draw = TaskDraw(phase.tasks)
         self.users = users
         self.globals = globals
         self.userHeaders = userHeaders
-        let volatile: Set<String> = ["iteration"]
-        fixed = phase.tasks.map { task in
-            let request = task.steps[0]
-            let templates = [request.name, request.path] + request.headers.map(\.value) + userHeaders.map(\.value)
-            return !templates.contains { $0.expressions.contains { $0.isVolatile(changing: volatile) } }
-                && !(request.body?.isVolatile(changing: volatile) ?? false)
-        }
+        // An open phase captures nothing (the checker sees to it), so only the arrival's number changes.
+        fixed = phase.tasks.map { $0.steps[0].isFixed(userHeaders: userHeaders, changing: ["iteration"]) }
         var built: [[LoadRequest]] = []
         for values in users {
             var row: [LoadRequest] = []
@@ -479,13 +469,7 @@ final class OpenArrivals: Sendable {
 
     private func request(user: Int, iteration: Int) -> LoadRequest {
         let index = user % users.count
-        let task: Int
-        if tasks.count == 1 {
-            task = 0
-        } else {
-            let draw = Int.random(in: 0..<weights[weights.count - 1])
-            task = weights.firstIndex { draw < $0 } ?? 0
-        }
+        let task = draw.next()
         if fixed[task] { return built[index][task] }
         do {
             let scope = UserScope(user: users[index], globals: globals, iteration: iteration)

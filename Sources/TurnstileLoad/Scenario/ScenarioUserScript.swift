@@ -19,47 +19,28 @@ final class ScenarioUserScript: UserScript {
     /// A phase's tasks, prepared once for all its users.
     final class Plan: Sendable {
         /// One step of a task: its request, and whether it can be built once per user and sent again as is.
-        final class Step: Sendable {
+        struct Step: Sendable {
             let request: ScenarioFile.Request
             let isFixed: Bool
-
-            init(_ request: ScenarioFile.Request, isFixed: Bool) {
-                self.request = request
-                self.isFixed = isFixed
-            }
         }
 
         let tasks: [[Step]]
         let thinks: [TimeAmount]
-        /// The running sums of the tasks' weights, for drawing one.
-        let weights: [Int]
+        let draw: TaskDraw
         let userHeaders: [ScenarioFile.Header]
+        /// Every step of every task: a pass over this many that sends nothing means the user has nothing to send.
+        let stepCount: Int
 
         init(_ phase: ScenarioFile.Phase, userHeaders: [ScenarioFile.Header], think: TimeAmount) {
             // Names that change while the phase runs: the loop's iteration, and whatever its requests capture.
-            var changing: Set<String> = ["iteration"]
-            for request in phase.tasks.flatMap(\.steps) {
-                changing.formUnion(request.captures.map(\.name))
-                changing.formUnion(request.lets.map(\.name))
-            }
+            let changing = phase.namesSet.union(["iteration"])
             tasks = phase.tasks.map { task in
-                task.steps.map { request in
-                    let templates =
-                        [request.name, request.path] + request.headers.map(\.value) + userHeaders.map(\.value)
-                    let isFixed =
-                        request.when == nil
-                        && !templates.contains { $0.expressions.contains { $0.isVolatile(changing: changing) } }
-                        && !(request.body?.isVolatile(changing: changing) ?? false)
-                    return Step(request, isFixed: isFixed)
-                }
+                task.steps.map { Step(request: $0, isFixed: $0.isFixed(userHeaders: userHeaders, changing: changing)) }
             }
             thinks = phase.tasks.map { $0.think > .zero ? $0.think : think }
-            var total = 0
-            weights = phase.tasks.map {
-                total += $0.weight
-                return total
-            }
+            draw = TaskDraw(phase.tasks)
             self.userHeaders = userHeaders
+            stepCount = tasks.map(\.count).reduce(0, +)
         }
     }
 
@@ -88,7 +69,7 @@ final class ScenarioUserScript: UserScript {
         guard error == nil else { return nil }
         // A whole pass over every task that sends nothing means this user has nothing to send.
         var skipped = 0
-        while skipped <= plan.tasks.map(\.count).reduce(0, +) {
+        while skipped <= plan.stepCount {
             let current = plan.tasks[task][step]
             if let cached = built[task][step] {
                 inFlight = current
@@ -153,12 +134,38 @@ final class ScenarioUserScript: UserScript {
 
     private func startTask() {
         step = 0
-        guard plan.tasks.count > 1 else {
-            task = 0
-            return
+        task = plan.draw.next()
+    }
+}
+
+/// How the looping executors choose a phase's task: at random, in proportion to the tasks' weights.
+struct TaskDraw: Sendable {
+    /// The running sums of the weights.
+    private let weightSums: [Int]
+
+    init(_ tasks: [ScenarioFile.Task]) {
+        var total = 0
+        weightSums = tasks.map {
+            total += $0.weight
+            return total
         }
-        let draw = Int.random(in: 0..<plan.weights[plan.weights.count - 1])
-        task = plan.weights.firstIndex { draw < $0 } ?? 0
+    }
+
+    /// The index of the next task.
+    func next() -> Int {
+        guard weightSums.count > 1, let total = weightSums.last else { return 0 }
+        let draw = Int.random(in: 0..<total)
+        return weightSums.firstIndex { draw < $0 } ?? 0
+    }
+}
+
+extension ScenarioFile.Request {
+    /// Whether the request, carrying `userHeaders`, can be built once per user and sent again as is: it has no
+    /// `when`, and none of its templates reads a name in `changing` or calls `random()` or `uuid()`.
+    func isFixed(userHeaders: [ScenarioFile.Header], changing: Set<String>) -> Bool {
+        let templates = [name, path] + headers.map(\.value) + userHeaders.map(\.value)
+        return when == nil && !templates.contains { $0.expressions.contains { $0.isVolatile(changing: changing) } }
+            && !(body?.isVolatile(changing: changing) ?? false)
     }
 }
 
