@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import Synchronization
 import Testing
 import TurnstileReport
@@ -151,6 +152,7 @@ struct ScenarioLanguageTests {
         #expect(try ScenarioTemplate("${event + 1}", at: Self.origin).value(in: scope) == 43)
         #expect(try ScenarioTemplate("n${user}", at: Self.origin).value(in: scope) == "n3")
         #expect(try ScenarioTemplate("cost: $${price}", at: Self.origin).render(in: scope) == "cost: ${price}")
+        #expect(try ScenarioTemplate("cost: $${price}", at: Self.origin).literal == "cost: ${price}")
         #expect(try ScenarioTemplate("${'}'}", at: Self.origin).render(in: scope) == "}")
         #expect(try ScenarioTemplate("plain", at: Self.origin).isConstant)
         do {
@@ -267,6 +269,16 @@ struct ScenarioLanguageTests {
         } catch {
             return error.description
         }
+    }
+
+    @Test("a body string with $${ but no template sends ${, as a template would render it")
+    func escapedBody() throws {
+        let yaml = Self.minimal.replacingOccurrences(
+            of: "path: /buy", with: "path: /buy\n      body: {note: 'cost $${price}'}")
+        let scenario = try ScenarioFile(yaml: yaml, file: "s.yaml")
+        let request = try #require(scenario.phases.first?.tasks.first?.steps.first)
+        let sent = try request.render(in: Scope(), userHeaders: [])
+        #expect(sent.body.map { String(buffer: $0) } == #"{"note":"cost ${price}"}"#)
     }
 
     @Test("a file that reads: its parts, defaults and endpoints")

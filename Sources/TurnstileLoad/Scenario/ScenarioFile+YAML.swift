@@ -146,8 +146,8 @@ private struct YAMLReader {
 
     func duration(_ node: Node, _ what: String) throws(ScenarioError) -> ScenarioTemplate {
         let template = try template(node, what)
-        if template.isConstant, TimeAmount(parsing: template.text) == nil {
-            throw error("\(what) '\(template.text)' must be a time with a unit: 500ms, 10s, 2m", node)
+        if let literal = template.literal, TimeAmount(parsing: literal) == nil {
+            throw error("\(what) '\(literal)' must be a time with a unit: 500ms, 10s, 2m", node)
         }
         return template
     }
@@ -331,7 +331,7 @@ private struct YAMLReader {
             let value = try value(node)
             guard case .string = value else { return .value(value) }
             let template = try template(node, "a body value")
-            return template.isConstant ? .value(value) : .template(template)
+            return template.literal.map { .value(.string($0)) } ?? .template(template)
         case .sequence(let sequence):
             return .list(try sequence.map { item throws(ScenarioError) in try body(item) })
         case .mapping(let mapping):

@@ -121,11 +121,11 @@ public struct ScenarioFile: Sendable {
             self.name = name
             self.path = path
             self.position = position
-            guard path.isConstant else {
+            guard let literal = path.literal else {
                 parsed = nil
                 return
             }
-            do { parsed = try JSONPath(path.text) } catch {
+            do { parsed = try JSONPath(literal) } catch {
                 throw ScenarioError(error.message, at: path.origin.advanced(by: error.offset))
             }
         }
@@ -206,8 +206,8 @@ public struct ScenarioFile: Sendable {
     /// outcomes (the built-in ones are not among them).
     var countedRequests: [String: [(name: String, statuses: StatusSet)]] {
         var outcomes: [String: [(name: String, statuses: StatusSet)]] = [:]
-        for request in phaseRequests where request.name.isConstant {
-            outcomes[request.name.text, default: []] += request.outcomes
+        for request in phaseRequests {
+            if let name = request.name.literal { outcomes[name, default: []] += request.outcomes }
         }
         return outcomes
     }
@@ -216,8 +216,8 @@ public struct ScenarioFile: Sendable {
     public var endpoints: [String]? {
         var names: [String] = []
         for request in phaseRequests {
-            guard request.name.isConstant else { return nil }
-            if !names.contains(request.name.text) { names.append(request.name.text) }
+            guard let name = request.name.literal else { return nil }
+            if !names.contains(name) { names.append(name) }
         }
         return names
     }

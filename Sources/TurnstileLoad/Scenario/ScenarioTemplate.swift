@@ -63,8 +63,16 @@ public struct ScenarioTemplate: Sendable, CustomStringConvertible {
     public var description: String { text }
 
     /// Whether the template has no `${…}` at all.
-    var isConstant: Bool {
-        parts.allSatisfy { if case .text = $0 { true } else { false } }
+    var isConstant: Bool { literal != nil }
+
+    /// The text as it renders (`$${` written `${`), when the template has no `${…}` in it.
+    var literal: String? {
+        var text = ""
+        for part in parts {
+            guard case .text(let piece) = part else { return nil }
+            text += piece
+        }
+        return text
     }
 
     /// The expressions in it.
@@ -74,7 +82,7 @@ public struct ScenarioTemplate: Sendable, CustomStringConvertible {
 
     /// The template's text with every expression's value written in.
     func render(in scope: some ScenarioScope) throws(ScenarioError) -> String {
-        if parts.count == 1, case .text(let text) = parts[0] { return text }
+        if let literal { return literal }
         var out = ""
         for part in parts {
             switch part {
