@@ -36,8 +36,8 @@ struct ReportCommand: AsyncParsableCommand {
 
     func run() async throws {
         let report = ResultFile.read(file)
-        if let html { try RunOutput.writeHTML(report, to: html, ranHere: false) }
-        if let csv { try RunOutput.writeCSV(report, to: csv) }
+        if let html { RunOutput.writeHTML(report, to: html, ranHere: false) }
+        if let csv { RunOutput.writeCSV(report, to: csv) }
     }
 }
 

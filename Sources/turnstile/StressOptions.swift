@@ -166,7 +166,8 @@ enum RunOutput {
         _ report: RunReport, json: String?, csv: String? = nil, html: String? = nil, epilogue: String? = nil
     ) throws -> Never {
         let tables = ConsoleRenderer.render(report) + (epilogue.map { $0 + "\n" } ?? "")
-        if json == "-" {
+        let jsonOnStandardOutput = json == "-"
+        if jsonOnStandardOutput {
             FileHandle.standardError.write(Data(tables.utf8))
             var data = (try? JSONReport.encode(report)) ?? Data()
             data.append(UInt8(ascii: "\n"))
@@ -174,51 +175,64 @@ enum RunOutput {
         } else {
             print(tables, terminator: "")
             if let json {
-                do {
-                    try JSONReport.encode(report).write(to: URL(fileURLWithPath: json))
-                    print("Result written to \(json)")
-                } catch {
-                    FileHandle.standardError.write(
-                        Data("error: could not write \(json): \(error.localizedDescription)\n".utf8))
-                    throw ExitCode(RunExit.couldNotRun)
-                }
+                let data: Data
+                do { data = try JSONReport.encode(report) } catch { fail("could not encode the result: \(error)") }
+                write([(json, data)], what: json)
+                print("Result written to \(json)")
             }
         }
-        if let csv { try writeCSV(report, to: csv) }
-        if let html { try writeHTML(report, to: html) }
+        if let csv { writeCSV(report, to: csv, jsonOnStandardOutput: jsonOnStandardOutput) }
+        if let html { writeHTML(report, to: html, jsonOnStandardOutput: jsonOnStandardOutput) }
         throw ExitCode(report.outcome.rawValue)
     }
 
     /// Writes the HTML report to `path`, with the command line that ran the run (this process's, unless the report
     /// is rendered later, when it is not known).
-    static func writeHTML(_ report: RunReport, to path: String, ranHere: Bool = true) throws {
+    static func writeHTML(
+        _ report: RunReport, to path: String, ranHere: Bool = true, jsonOnStandardOutput: Bool = false
+    ) {
         let command = ranHere ? (["turnstile"] + CommandLine.arguments.dropFirst()).joined(separator: " ") : nil
-        do {
-            try Data(HTMLReport.render(report, command: command).utf8).write(to: URL(fileURLWithPath: path))
-        } catch {
-            FileHandle.standardError.write(
-                Data("error: could not write \(path): \(error.localizedDescription)\n".utf8))
-            throw ExitCode(RunExit.couldNotRun)
-        }
-        FileHandle.standardError.write(Data("HTML report written to \(path)\n".utf8))
+        write([(path, Data(HTMLReport.render(report, command: command).utf8))], what: path)
+        notice("HTML report written to \(path)", jsonOnStandardOutput: jsonOnStandardOutput)
     }
 
-    /// Writes the CSV files into `folder`, made if needed; says where on standard error when the JSON took standard
-    /// output.
-    static func writeCSV(_ report: RunReport, to folder: String) throws {
+    /// Writes the CSV files into `folder`, made if needed.
+    static func writeCSV(_ report: RunReport, to folder: String, jsonOnStandardOutput: Bool = false) {
         let files = CSVReport.files(for: report)
         do {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-            for file in files {
-                try Data(file.text.utf8).write(to: URL(fileURLWithPath: folder).appendingPathComponent(file.name))
-            }
         } catch {
-            FileHandle.standardError.write(
-                Data("error: could not write the CSV files into \(folder): \(error.localizedDescription)\n".utf8))
-            throw ExitCode(RunExit.couldNotRun)
+            fail("could not make \(folder): \(error.localizedDescription)")
         }
-        let line = "CSV written to \(folder) (\(files.map(\.name).joined(separator: ", ")))\n"
-        FileHandle.standardError.write(Data(line.utf8))
+        write(
+            files.map { (URL(fileURLWithPath: folder).appendingPathComponent($0.name).path, Data($0.text.utf8)) },
+            what: "the CSV files into \(folder)")
+        notice(
+            "CSV written to \(folder) (\(files.map(\.name).joined(separator: ", ")))",
+            jsonOnStandardOutput: jsonOnStandardOutput)
+    }
+
+    /// Writes each file; one that cannot be written ends the command with one line on standard error, exit 3.
+    private static func write(_ files: [(path: String, data: Data)], what: String) {
+        for file in files {
+            do { try file.data.write(to: URL(fileURLWithPath: file.path)) } catch {
+                fail("could not write \(what): \(error.localizedDescription)")
+            }
+        }
+    }
+
+    private static func fail(_ message: String) -> Never {
+        FileHandle.standardError.write(Data("error: \(message)\n".utf8))
+        Foundation.exit(RunExit.couldNotRun)
+    }
+
+    /// Says where a result went, beside the tables: on standard output, unless the JSON itself took it.
+    private static func notice(_ line: String, jsonOnStandardOutput: Bool) {
+        if jsonOnStandardOutput {
+            FileHandle.standardError.write(Data((line + "\n").utf8))
+        } else {
+            print(line)
+        }
     }
 }
 
