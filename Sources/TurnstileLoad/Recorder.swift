@@ -43,25 +43,58 @@ final class Recorder {
     ) {
         let microseconds = UInt64(max(0, (end - start).nanoseconds / 1_000))
         let secondIndex = Int(max(0, (end - phaseStart).nanoseconds / 1_000_000_000))
-        while seconds.count <= secondIndex { seconds.append(PhaseReport.Second(second: seconds.count)) }
-        seconds[secondIndex].requests += 1
+        if seconds.count <= secondIndex { openSeconds(through: secondIndex) }
         switch result {
         case .success(let response):
             let status = min(max(response.status, 0), LoadLimits.statusCodesCounted - 1)
             endpoints[request.endpoint, default: Accumulator(expected: request.expected)].statuses[status] += 1
             endpoints[request.endpoint]!.latency.record(microseconds: microseconds)
-            seconds[secondIndex].latency.record(microseconds: microseconds)
-            if !request.expected.contains(status) { seconds[secondIndex].failures += 1 }
         case .failure(let error):
             let index = EndpointStats.ErrorKind.allCases.firstIndex(of: error.kind)!
             endpoints[request.endpoint, default: Accumulator(expected: request.expected)].errors[index] += 1
-            seconds[secondIndex].failures += 1
+        }
+        Self.count(
+            result, microseconds: microseconds, expected: request.expected,
+            into: &seconds[secondIndex].endpoints[request.endpoint, default: .init()])
+    }
+
+    /// Counts one request into its endpoint's second.
+    private static func count(
+        _ result: Result<LoadResponse, LoadError>, microseconds: UInt64, expected: StatusSet,
+        into counts: inout PhaseReport.Second.Counts
+    ) {
+        counts.requests += 1
+        switch result {
+        case .success(let response):
+            let status = min(max(response.status, 0), LoadLimits.statusCodesCounted - 1)
+            counts.latency.record(microseconds: microseconds)
+            counts.statuses[statusNames[status], default: 0] += 1
+            if !expected.contains(status) { counts.failures += 1 }
+        case .failure(let error):
+            counts.errors[error.kind.rawValue, default: 0] += 1
+            counts.failures += 1
         }
     }
 
+    /// Status codes as the timeline's keys, made once.
+    private static let statusNames = (0..<LoadLimits.statusCodesCounted).map { String($0) }
+
+    /// Adds seconds up to `index`, and packs those more than a second before it: answers end in order of time, so
+    /// nothing more is recorded into them.
+    private func openSeconds(through index: Int) {
+        for old in max(0, seconds.count - 2)..<max(0, index - 1) where old < seconds.count { seconds[old].pack() }
+        while seconds.count <= index { seconds.append(PhaseReport.Second(second: seconds.count)) }
+    }
+
     var snapshot: RecorderSnapshot {
-        // Every second from the start, quiet ones too: a stall shows as zeros, not as a gap.
-        RecorderSnapshot(endpoints: endpoints.map { $0.value.stats(name: $0.key) }, seconds: seconds)
+        // Every second from the start, quiet ones too: a stall shows as zeros, not as a gap. The totals are the sum of
+        // the endpoints', added here rather than on every request.
+        let seconds = seconds.map { second in
+            var second = second
+            second.total = second.endpoints.values.reduce(into: PhaseReport.Second.Counts()) { $0.add($1) }
+            return second
+        }
+        return RecorderSnapshot(endpoints: endpoints.map { $0.value.stats(name: $0.key) }, seconds: seconds)
     }
 }
 

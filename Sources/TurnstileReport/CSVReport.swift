@@ -34,26 +34,32 @@ public enum CSVReport {
                         number((stats.failureRatio * 100_000).rounded() / 1000),
                         number((summary.rps * 10).rounded() / 10),
                     ] + latency + [
-                        stats.statusCounts.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }
-                            .joined(separator: " "),
-                        stats.errorCounts.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }
-                            .joined(separator: " "),
+                        tally(stats.statusCounts), tally(stats.errorCounts),
                     ])
             }
         }
         return File(name: "stats.csv", text: table(rows))
     }
 
-    /// One row per phase and second, from the start of each phase: requests, failures and latency percentiles of
-    /// every endpoint together (`endpoint` is `all`: the result keeps its timeline for the whole phase only).
+    /// One row per phase, second and endpoint, from the start of each phase: every endpoint together first (`all`),
+    /// then each endpoint that had a request end in that second, with its requests, failures, latency percentiles,
+    /// status codes and errors.
     static func history(_ report: RunReport) -> File {
-        var rows = [["phase", "second", "endpoint", "requests", "failures", "p50_us", "p95_us", "p99_us"]]
+        var rows = [
+            [
+                "phase", "second", "endpoint", "requests", "failures", "p50_us", "p95_us", "p99_us", "statuses",
+                "errors",
+            ]
+        ]
         for phase in report.phases {
             for second in phase.timeline {
-                let measured = second.latency.count > 0
-                rows.append(
-                    [phase.name, String(second.second), "all", String(second.requests), String(second.failures)]
-                        + [50.0, 95, 99].map { measured ? String(second.latency.percentile($0)) : "" })
+                for (name, counts) in [("all", second.total)] + second.endpoints.sorted(by: { $0.key < $1.key }) {
+                    let measured = counts.latency.count > 0
+                    rows.append(
+                        [phase.name, String(second.second), name, String(counts.requests), String(counts.failures)]
+                            + [50.0, 95, 99].map { measured ? String(counts.latency.percentile($0)) : "" }
+                            + [tally(counts.statuses), tally(counts.errors)])
+                }
             }
         }
         return File(name: "history.csv", text: table(rows))
@@ -67,6 +73,11 @@ public enum CSVReport {
                 [invariant.phase, invariant.rule, invariant.expected, invariant.actual, String(invariant.passed)])
         }
         return File(name: "invariants.csv", text: table(rows))
+    }
+
+    /// Counts by key as one field: `200:12 409:3`.
+    static func tally(_ counts: [String: UInt64]) -> String {
+        counts.sorted { $0.key < $1.key }.map { "\($0.key):\($0.value)" }.joined(separator: " ")
     }
 
     static func table(_ rows: [[String]]) -> String {

@@ -93,38 +93,101 @@ public enum HTMLReport {
         page.raw(facts.map(escape).joined(separator: " · ") + "</p>")
         for warning in phase.warnings { page.raw("<p class=\"warning\">\(escape(warning))</p>") }
         endpointTable(phase, into: &page)
+        let plotted = phase.endpoints.filter { $0.latency.count > 0 }
+        page.raw("<div class=\"charts\">" + timeCharts(phase).joined())
+        if !plotted.isEmpty { page.raw(percentilePlot(plotted)) }
+        page.raw("</div></section>")
+    }
+
+    /// The phase over time: requests and failures per second (by endpoint when there are several), latency
+    /// percentiles (and each endpoint's p95), and status codes per second. Nothing for a phase under two seconds.
+    static func timeCharts(_ phase: PhaseReport) -> [String] {
         // Whole seconds only: a phase's last second is usually a fraction of one, and its count would read as a drop.
         let timeline = phase.timeline.filter { Double($0.second + 1) <= phase.durationSeconds + 0.01 }
-        if timeline.count >= 2 {
-            page.raw("<div class=\"charts\">")
-            let seconds = timeline.map { Double($0.second) }
-            page.raw(
-                chart(
-                    title: "requests and failures per second", x: seconds,
-                    series: [
-                        ("requests/s", timeline.map { Double($0.requests) }, "#2563eb"),
-                        ("failures/s", timeline.map { Double($0.failures) }, "#dc2626"),
-                    ], xLabel: "second", yLabel: "per second"))
-            let measured = timeline.filter { $0.latency.count > 0 }
-            if measured.count >= 2 {
-                page.raw(
-                    chart(
-                        title: "latency over time", x: measured.map { Double($0.second) },
-                        series: [(50.0, "#16a34a"), (95, "#d97706"), (99, "#dc2626")].map { percentile, colour in
-                            (
-                                "p\(Format.fixed(percentile, digits: 0))",
-                                measured.map { Double($0.latency.percentile(percentile)) / 1000 }, colour
-                            )
-                        }, xLabel: "second", yLabel: "ms"))
+        guard timeline.count >= 2 else { return [] }
+        let seconds = timeline.map { Double($0.second) }
+        let names = phase.endpoints.map(\.name)
+        func perEndpoint(_ value: (PhaseReport.Second.Counts) -> Double) -> [Series] {
+            names.enumerated().map { index, name in
+                (name, timeline.map { $0.endpoints[name].map(value) ?? 0 }, colour(index))
             }
-            page.raw("</div>")
         }
-        let plotted = phase.endpoints.filter { $0.latency.count > 0 }
-        if !plotted.isEmpty {
-            page.raw("<div class=\"charts\">" + percentilePlot(plotted) + "</div>")
+        func timeChart(_ title: String, _ series: [Series], yLabel: String, x: [Double] = seconds) -> String {
+            chart(title: title, x: x, series: series, xLabel: "second", yLabel: yLabel)
         }
-        page.raw("</section>")
+        var charts: [String] = []
+        if names.count > 1 {
+            charts.append(
+                timeChart("requests per second by endpoint", perEndpoint { Double($0.requests) }, yLabel: "per second"))
+            if timeline.contains(where: { $0.failures > 0 }) {
+                charts.append(
+                    timeChart(
+                        "failures per second by endpoint", perEndpoint { Double($0.failures) }, yLabel: "per second"))
+            }
+        } else {
+            charts.append(
+                timeChart(
+                    "requests and failures per second",
+                    [
+                        ("requests/s", timeline.map { Double($0.requests) }, colour(0)),
+                        ("failures/s", timeline.map { Double($0.failures) }, "#dc2626"),
+                    ], yLabel: "per second"))
+        }
+        let measured = timeline.filter { $0.latency.count > 0 }
+        if measured.count >= 2 {
+            charts.append(
+                timeChart(
+                    "latency over time",
+                    [(50.0, "#16a34a"), (95, "#d97706"), (99, "#dc2626")].map { percentile, colour in
+                        (
+                            "p\(Format.fixed(percentile, digits: 0))",
+                            measured.map { Double($0.latency.percentile(percentile)) / 1000 }, colour
+                        )
+                    }, yLabel: "ms", x: measured.map { Double($0.second) }))
+            if names.count > 1 {
+                charts.append(
+                    timeChart(
+                        "p95 by endpoint",
+                        perEndpoint { $0.latency.isEmpty ? 0 : Double($0.latency.percentile(95)) / 1000 },
+                        yLabel: "ms"))
+            }
+        }
+        // Status codes, then errors by kind: each a line, in its own colour.
+        let keys =
+            Set(timeline.flatMap { $0.total.statuses.keys }).sorted()
+            + Set(timeline.flatMap { $0.total.errors.keys }).sorted()
+        if !keys.isEmpty {
+            charts.append(
+                timeChart(
+                    "status codes per second",
+                    keys.map { key in
+                        (
+                            key,
+                            timeline.map { Double($0.total.statuses[key] ?? $0.total.errors[key] ?? 0) },
+                            statusColour(key)
+                        )
+                    }, yLabel: "per second"))
+        }
+        return charts
     }
+
+    /// A status's colour: green for 2xx, blue for 3xx, amber for 4xx, red for 5xx, grey for errors; shades apart.
+    private static func statusColour(_ key: String) -> String {
+        let shades: [Character: [String]] = [
+            "2": ["#16a34a", "#15803d", "#4ade80"], "3": ["#2563eb", "#1d4ed8"],
+            "4": ["#d97706", "#b45309", "#f59e0b", "#92400e", "#fbbf24"], "5": ["#dc2626", "#991b1b", "#f87171"],
+        ]
+        guard let first = key.first, let palette = shades[first], let code = Int(key) else { return "#6b7280" }
+        return palette[code % 100 % palette.count]
+    }
+
+    typealias Series = (name: String, values: [Double], colour: String)
+
+    private static let palette = [
+        "#2563eb", "#16a34a", "#d97706", "#dc2626", "#7c3aed", "#0891b2", "#db2777", "#65a30d",
+    ]
+
+    static func colour(_ index: Int) -> String { palette[index % palette.count] }
 
     private static func endpointTable(_ phase: PhaseReport, into page: inout Page) {
         let rows = phase.endpointsWithOverall.map { stats -> [String] in
@@ -190,34 +253,28 @@ public enum HTMLReport {
             + "\(escape(xLabel))</text>"
             + "<text class=\"axis\" x=\"12\" y=\"\(f(margin.top + plotHeight / 2))\" text-anchor=\"middle\" "
             + "transform=\"rotate(-90 12 \(f(margin.top + plotHeight / 2)))\">\(escape(yLabel))</text>"
-        // The legend runs along the top, right of the title, each name in its line's colour.
-        var legendX = width - margin.right
-        for line in series.reversed() {
-            legendX -= Double(line.name.count) * 7 + 14
-            svg +=
-                "<text class=\"legend\" x=\"\(f(legendX))\" y=\"16\" style=\"fill:\(line.colour)\">"
-                + "\(escape(line.name))</text>"
-        }
         for line in series {
             let points = zip(x, line.values).map { "\(f(px($0))),\(f(py($1)))" }.joined(separator: " ")
             svg +=
                 "<polyline class=\"series\" data-points=\"\(line.values.count)\" fill=\"none\" "
                 + "stroke=\"\(line.colour)\" stroke-width=\"2\" points=\"\(points)\"/>"
         }
-        return svg + "</svg></figure>"
+        // The legend under the chart, each name in its line's colour: it wraps however many lines there are.
+        let legend = series.map { "<span style=\"color:\($0.colour)\">■ \(escape($0.name))</span>" }.joined(
+            separator: " ")
+        return svg + "</svg><figcaption>\(legend)</figcaption></figure>"
     }
 
     /// The latency distribution as HdrHistogram's plotter draws it: latency against percentile, the percentile axis
     /// stretched so that the tail (99 %, 99.9 %, 99.99 %) gets as much room as the body.
     static func percentilePlot(_ endpoints: [EndpointStats]) -> String {
-        let colours = ["#2563eb", "#16a34a", "#d97706", "#dc2626", "#7c3aed", "#0891b2"]
         let percentiles = (0...40).map { 100 - 100 / pow(10, Double($0) / 8) }
         // x: how many nines, log10(1 / (1 − p)).
         let x = percentiles.map { log10(1 / max(1e-9, 1 - $0 / 100)) }
         return chart(
             title: "latency by percentile", x: x,
             series: endpoints.enumerated().map { index, stats in
-                (stats.name, percentiles.map { Double(stats.latency.percentile($0)) / 1000 }, colours[index % 6])
+                (stats.name, percentiles.map { Double(stats.latency.percentile($0)) / 1000 }, colour(index))
             }, xLabel: "percentile", yLabel: "ms",
             xTickLabels: [(0, "0%"), (1, "90%"), (2, "99%"), (3, "99.9%"), (4, "99.99%"), (5, "99.999%")])
     }
@@ -279,7 +336,7 @@ public enum HTMLReport {
         th{background:#f3f4f6}.good{color:#15803d;font-weight:600}.bad{color:#b91c1c;font-weight:600}.quiet{color:#555}
         .warning{background:#fef3c7;padding:6px 10px;border-radius:6px}.charts{display:flex;flex-wrap:wrap;gap:12px}
         figure{margin:8px 0;flex:1 1 520px}svg{width:100%;height:auto;border:1px solid #e5e7eb;border-radius:6px}
-        .grid{stroke:#e5e7eb}.tick,.axis{font-size:11px;fill:#555}.legend{font-size:11px;font-weight:600}.title{font-size:12px;font-weight:600}
+        .grid{stroke:#e5e7eb}.tick,.axis{font-size:11px;fill:#555}figcaption{font-size:12px;font-weight:600;padding:2px 6px}.title{font-size:12px;font-weight:600}
         footer{margin-top:32px;color:#777;font-size:12px}
         """
 }

@@ -2,22 +2,95 @@ import Foundation
 
 /// The results of one phase of a run: one executor driving one kind of traffic.
 public struct PhaseReport: Codable, Sendable {
-    /// One second of the phase, for charts.
+    /// One second of the phase, for charts: every endpoint together, and each on its own.
     public struct Second: Codable, Sendable, Equatable {
+        /// What one second counted, for every endpoint together or for one.
+        public struct Counts: Codable, Sendable, Equatable {
+            public var requests: UInt64 = 0
+            public var failures: UInt64 = 0
+            public var latency = LatencyHistogram(precision: .coarse)
+            /// Responses by status code.
+            public var statuses: [String: UInt64] = [:]
+            /// Requests that ended without a response, by kind (see ``EndpointStats/ErrorKind``).
+            public var errors: [String: UInt64] = [:]
+
+            public init() {}
+
+            private enum CodingKeys: String, CodingKey { case requests, failures, latency, statuses, errors }
+
+            /// Decodes counts; `statuses` and `errors` may be absent (results written before they were kept).
+            public init(from decoder: any Decoder) throws {
+                let container = try decoder.container(keyedBy: CodingKeys.self)
+                requests = try container.decode(UInt64.self, forKey: .requests)
+                failures = try container.decode(UInt64.self, forKey: .failures)
+                latency = try container.decode(LatencyHistogram.self, forKey: .latency)
+                statuses = try container.decodeIfPresent([String: UInt64].self, forKey: .statuses) ?? [:]
+                errors = try container.decodeIfPresent([String: UInt64].self, forKey: .errors) ?? [:]
+            }
+
+            public mutating func add(_ other: Counts) {
+                requests += other.requests
+                failures += other.failures
+                latency.add(other.latency)
+                statuses.merge(other.statuses, uniquingKeysWith: +)
+                errors.merge(other.errors, uniquingKeysWith: +)
+            }
+        }
+
         /// Seconds since the phase started (0 is the first).
         public var second: Int
-        public var requests: UInt64 = 0
-        public var failures: UInt64 = 0
-        public var latency = LatencyHistogram(precision: .coarse)
+        /// Every endpoint together; written beside `second` in the JSON.
+        public var total = Counts()
+        /// Each endpoint that had a request end in this second, by name.
+        public var endpoints: [String: Counts] = [:]
+
+        public var requests: UInt64 {
+            get { total.requests }
+            set { total.requests = newValue }
+        }
+        public var failures: UInt64 {
+            get { total.failures }
+            set { total.failures = newValue }
+        }
+        public var latency: LatencyHistogram {
+            get { total.latency }
+            set { total.latency = newValue }
+        }
 
         public init(second: Int) {
             self.second = second
         }
 
+        private enum CodingKeys: String, CodingKey { case second, endpoints }
+
+        /// Decodes a second; `endpoints` may be absent (results written before it was kept).
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            second = try container.decode(Int.self, forKey: .second)
+            total = try Counts(from: decoder)
+            endpoints = try container.decodeIfPresent([String: Counts].self, forKey: .endpoints) ?? [:]
+        }
+
+        public func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(second, forKey: .second)
+            try total.encode(to: encoder)
+            try container.encode(endpoints, forKey: .endpoints)
+        }
+
         public mutating func add(_ other: Second) {
-            requests += other.requests
-            failures += other.failures
-            latency.add(other.latency)
+            total.add(other.total)
+            endpoints.merge(other.endpoints) { mine, theirs in
+                var sum = mine
+                sum.add(theirs)
+                return sum
+            }
+        }
+
+        /// Keeps only the histograms' non-empty buckets: for a second that is over.
+        public mutating func pack() {
+            total.latency.pack()
+            for name in endpoints.keys { endpoints[name]!.latency.pack() }
         }
 
         /// Two timelines added second by second, in order.

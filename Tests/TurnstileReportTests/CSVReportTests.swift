@@ -15,9 +15,11 @@ struct CSVReportTests {
         var quiet = EndpointStats(name: "GET /a,b")
         quiet.record(error: .connect)
         var second = PhaseReport.Second(second: 0)
-        second.requests = 13
-        second.failures = 3
-        second.latency.record(microseconds: 1_500)
+        second.endpoints["book"] = counts(requests: 12, failures: 2, statuses: ["201": 3, "409": 7, "500": 1])
+        second.endpoints["book"]!.errors = ["timeout": 1]
+        second.endpoints["GET /a,b"] = counts(requests: 1, failures: 1, statuses: [:])
+        second.endpoints["GET /a,b"]!.errors = ["connect": 1]
+        second.total = second.endpoints.values.reduce(into: PhaseReport.Second.Counts()) { $0.add($1) }
         report.phases = [
             PhaseReport(
                 name: "race 12→3", executor: "barrier", startedAt: Date(), durationSeconds: 0.5, users: 12,
@@ -32,6 +34,16 @@ struct CSVReportTests {
                 passed: false),
         ]
         return report
+    }
+
+    /// One endpoint's second: `requests` of which `failures` failed, answered with `statuses` in 1.5 ms each.
+    static func counts(requests: UInt64, failures: UInt64, statuses: [String: UInt64]) -> PhaseReport.Second.Counts {
+        var counts = PhaseReport.Second.Counts()
+        counts.requests = requests
+        counts.failures = failures
+        counts.statuses = statuses
+        for _ in 0..<statuses.values.reduce(0, +) { counts.latency.record(microseconds: 1_500) }
+        return counts
     }
 
     func parse(_ name: String, of report: RunReport) throws -> NamedCSV {
@@ -61,13 +73,17 @@ struct CSVReportTests {
         #expect(csv.rows[1]["p99_us"].flatMap(Double.init) == book["p99"])
     }
 
-    @Test("history.csv: a row per second, quiet seconds included; invariants.csv keeps commas and quotes")
+    @Test("history.csv: a row per second and endpoint, quiet seconds included; invariants.csv keeps commas, quotes")
     func historyAndInvariants() throws {
         let report = Self.report()
         let history = try parse("history.csv", of: report)
-        #expect(history.rows.map { $0["second"] } == ["0", "1"])
+        #expect(history.rows.map { $0["second"] } == ["0", "0", "0", "1"])
+        #expect(history.rows.map { $0["endpoint"] } == ["all", "GET /a,b", "book", "all"])
         #expect(history.rows[0]["requests"] == "13" && history.rows[0]["failures"] == "3")
-        #expect(history.rows[1]["requests"] == "0" && history.rows[1]["p99_us"] == "")
+        #expect(
+            history.rows[0]["statuses"] == "201:3 409:7 500:1" && history.rows[0]["errors"] == "connect:1 timeout:1")
+        #expect(history.rows[1]["p50_us"] == "" && history.rows[2]["p50_us"] == "1500")
+        #expect(history.rows[3]["requests"] == "0" && history.rows[3]["p99_us"] == "")
         let invariants = try parse("invariants.csv", of: report)
         #expect(invariants.rows.map { $0["rule"] } == report.invariants.map(\.rule))
         #expect(invariants.rows.map { $0["expected"] } == ["≤ 3, ≥ 0", "0"])

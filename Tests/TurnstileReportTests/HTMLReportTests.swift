@@ -10,8 +10,8 @@ struct HTMLReportTests {
         report.thresholds = [ThresholdResult(threshold: "book:p99<1s", phase: "race 12→3", actual: "9ms", passed: true)]
         report.notes = ["a <note> & more"]
         var late = PhaseReport.Second(second: 2)
-        late.requests = 1
-        late.latency.record(microseconds: 2_500)
+        late.endpoints["book"] = CSVReportTests.counts(requests: 1, failures: 0, statuses: ["201": 1])
+        late.total = late.endpoints["book"]!
         report.phases[0].timeline.append(late)
         report.phases[0].durationSeconds = 3
         // A partial fourth second, left out of the charts.
@@ -28,8 +28,9 @@ struct HTMLReportTests {
             "<header class=\"fail\"><h1>FAIL · race</h1>", "exit 2", "invariant broken",
             "<code>turnstile stress race --users 12</code>", "<section id=\"invariants\">", "1 of 2 held",
             "seats stored ≤ capacity, seats left ≥ 0", "<section id=\"thresholds\">", "book:p99&lt;1s",
-            "<section class=\"phase\" id=\"phase-0\"><h2>race 12→3</h2>", "requests and failures per second",
-            "latency over time", "latency by percentile", "a &lt;note&gt; &amp; more",
+            "<section class=\"phase\" id=\"phase-0\"><h2>race 12→3</h2>", "requests per second by endpoint",
+            "failures per second by endpoint", "latency over time", "p95 by endpoint", "status codes per second",
+            "latency by percentile", "a &lt;note&gt; &amp; more",
         ]
         var rest = Substring(html)
         for part in order {
@@ -51,13 +52,15 @@ struct HTMLReportTests {
         #expect(html.components(separatedBy: "http://").count == 2)
     }
 
-    @Test("the charts are drawn from the data: one point per second, one line per endpoint in the percentile plot")
+    @Test("the charts are drawn from the data: one point per second, one line per endpoint or status")
     func charts() {
         let html = HTMLReport.render(Self.report())
-        #expect(html.components(separatedBy: "<svg").count - 1 == 3)
-        // Three seconds for requests/s and failures/s, two measured ones for p50, p95 and p99, and the percentile
-        // plot's 41 points for the one measured endpoint.
-        #expect(html.components(separatedBy: "data-points=\"3\"").count - 1 == 2)
+        #expect(html.components(separatedBy: "<svg").count - 1 == 6)
+        // Three whole seconds for each endpoint's requests, failures and p95 (two endpoints) and for each of the five
+        // statuses and errors; two measured seconds for p50, p95 and p99; and the percentile plot's 41 points for
+        // the one measured endpoint.
+        #expect(html.components(separatedBy: "data-points=\"3\"").count - 1 == 11)
+        for status in ["201", "409", "500", "connect", "timeout"] { #expect(html.contains("■ \(status)</span>")) }
         #expect(html.components(separatedBy: "data-points=\"2\"").count - 1 == 3)
         #expect(html.components(separatedBy: "data-points=\"41\"").count - 1 == 1)
         #expect(!html.contains("NaN") && !html.contains("inf"))

@@ -24,6 +24,30 @@ struct StatisticsTests {
         }
     }
 
+    @Test("a packed histogram reads, adds and records as the dense one it came from", arguments: [false, true])
+    func packing(coarse: Bool) {
+        let precision: LatencyHistogram.Precision = coarse ? .coarse : .fine
+        var all = LatencyHistogram(precision: precision)
+        var shardA = LatencyHistogram(precision: precision)
+        var shardB = LatencyHistogram(precision: precision)
+        for value in stride(from: UInt64(3), through: 900_000, by: 1_499) {
+            all.record(microseconds: value)
+            if value % 3 == 0 { shardA.record(microseconds: value) } else { shardB.record(microseconds: value) }
+        }
+        var packed = shardA
+        packed.pack()
+        #expect(packed == shardA && packed.count == shardA.count && packed.maximum == shardA.maximum)
+        var packedB = shardB
+        packedB.pack()
+        packed.add(packedB)
+        #expect(packed == all, "two packed histograms add bucket by bucket")
+        // Up to the top bucket: its exact largest value is kept by a dense histogram only, as after a JSON round trip.
+        for percentile in [0.0, 50, 90, 99] { #expect(packed.percentile(percentile) == all.percentile(percentile)) }
+        packed.record(microseconds: 5)
+        all.record(microseconds: 5)
+        #expect(packed == all, "recording unpacks")
+    }
+
     @Test("percentiles are within 0.1 % of the true value (three significant digits)")
     func precision() {
         var histogram = LatencyHistogram()

@@ -46,9 +46,14 @@ struct StressProcessTests {
         #expect(overall["requests"] == String(report.phases[0].overall.requests))
         #expect(overall["statuses"] == "201:7 409:23")
         let history = try NamedCSV(url: folder.appendingPathComponent("history.csv"))
-        let historyRequests: UInt64 = history.rows.compactMap { UInt64($0["requests"] ?? "") }.reduce(0, +)
+        // The `all` rows add up to the JSON's timeline, and each second's endpoint rows add up to its `all` row.
+        func requests(_ endpoint: String) -> UInt64 {
+            history.rows.filter { $0["endpoint"] == endpoint }.compactMap { UInt64($0["requests"] ?? "") }.reduce(0, +)
+        }
         let timelineRequests: UInt64 = report.phases[0].timeline.map(\.requests).reduce(0, +)
-        #expect(historyRequests == timelineRequests && historyRequests == 30)
+        #expect(requests("all") == timelineRequests && timelineRequests == 30)
+        #expect(requests("book") == 30 && Set(history.rows.compactMap { $0["endpoint"] }) == ["all", "book"])
+        #expect(history.rows.filter { $0["endpoint"] == "all" }.compactMap { $0["statuses"] }.joined().contains("201:"))
         let invariants = try NamedCSV(url: folder.appendingPathComponent("invariants.csv"))
         #expect(invariants.rows.map { $0["rule"] } == report.invariants.map(\.rule))
         #expect(invariants.rows.allSatisfy { $0["passed"] == "true" })
