@@ -5,12 +5,14 @@ import TurnstileReport
 /// Prints a live progress line once per second while a phase runs: elapsed time, users, requests and p95 of the last
 /// complete second, and the failure rate so far. On a terminal the line rewrites itself; into
 /// a file or a pipe it prints one plain line per second. Written to standard error, so standard output stays the
-/// report.
+/// report. With a ``RunMonitor`` it also tells the monitor when each phase begins and ends, for the dashboard.
 public struct ProgressReporter: Sendable {
     private let isTerminal: Bool
+    private let monitor: RunMonitor?
 
-    public init(isTerminal: Bool = isatty(STDERR_FILENO) != 0) {
+    public init(isTerminal: Bool = isatty(STDERR_FILENO) != 0, monitor: RunMonitor? = nil) {
         self.isTerminal = isTerminal
+        self.monitor = monitor
     }
 
     /// Prints one line (for set-up steps such as provisioning).
@@ -28,9 +30,15 @@ public struct ProgressReporter: Sendable {
         }
     }
 
+    /// A phase ended with `report` (whether or not it was started with ``start(_:executor:users:recorders:)``).
+    func finished(_ report: PhaseReport) {
+        monitor?.ended(report)
+    }
+
     /// Prints a progress line for `phase` once a second; `driver` names what `users` counts (`users`, or
     /// `connections` for the url suite).
-    func start(_ phase: String, users: Int, recorders: RecorderSet) -> Task<Void, Never> {
+    func start(_ phase: String, executor: String, users: Int, recorders: RecorderSet) -> Task<Void, Never> {
+        monitor?.began(phase, executor: executor, users: users, recorders: recorders)
         let driver = ConsoleRenderer.drivers(of: phase)
         return Task {
             var elapsed = 0

@@ -3,20 +3,55 @@ import Foundation
 /// A run as one self-contained HTML page: the verdict, the invariants (what the tool is for) and thresholds first,
 /// then each phase's table and charts. The charts are SVG drawn here, in Swift: the page needs no script, no
 /// stylesheet, font or library from elsewhere, and reads the same in any browser, printed, or with scripts off.
+///
+/// One small inline script counts the chart lines the browser laid out into `data-drawn-lines` and
+/// `data-drawn-points` on the body, for tests (and anyone curious) to check that the charts drew. The live dashboard
+/// page adds another that takes each update from the server's event stream.
 public enum HTMLReport {
-    /// The page for `report`; `command` is the command line that ran it, when known.
-    public static func render(_ report: RunReport, command: String? = nil) -> String {
-        var page = Page()
-        page.raw(
-            """
+    /// How a live page (the dashboard's) shows the run: under way, or over with downloads offered.
+    public struct Live: Sendable {
+        /// Whether `report` is the run's final report.
+        public var isFinal: Bool
+        /// Seconds since the run started.
+        public var elapsedSeconds: Double
+
+        public init(isFinal: Bool, elapsedSeconds: Double) {
+            self.isFinal = isFinal
+            self.elapsedSeconds = elapsedSeconds
+        }
+    }
+
+    /// The page for `report`; `command` is the command line that ran it, when known. A `live` page takes updates
+    /// from `events` (Server-Sent Events, relative to the page) until the final report comes.
+    public static func render(_ report: RunReport, command: String? = nil, live: Live? = nil) -> String {
+        let title = live.map { $0.isFinal ? "" : "RUNNING" } ?? ""
+        return """
             <!DOCTYPE html>
             <html lang="en"><head><meta charset="utf-8">
             <meta name="viewport" content="width=device-width, initial-scale=1">
-            <title>Turnstile: \(escape(report.suite)) — \(report.outcome == .passed ? "PASS" : "FAIL")</title>
+            <title>Turnstile: \(escape(report.suite)) — \(title.isEmpty ? verdict(report.outcome == .passed) : title)</title>
             <style>\(style)</style></head><body>
-            """)
-        banner(report, command: command, into: &page)
-        invariants(report, into: &page)
+            <main id="report">\(content(report, command: command, live: live))</main>
+            <script>\(countDrawn)\(live == nil ? "" : follow)</script>
+            </body></html>
+
+            """
+    }
+
+    /// The page's content, without the document around it: what the dashboard sends with each update.
+    public static func content(_ report: RunReport, command: String? = nil, live: Live? = nil) -> String {
+        var page = Page()
+        if let live, !live.isFinal {
+            runningBanner(report, command: command, live: live, into: &page)
+        } else {
+            banner(report, command: command, into: &page)
+            if live != nil {
+                page.raw(
+                    "<p class=\"downloads\">The run is over. Download the <a href=\"report.html\" download>HTML "
+                        + "report</a> or the <a href=\"report.json\" download>JSON result</a>.</p>")
+            }
+        }
+        invariants(report, judged: live?.isFinal ?? true, into: &page)
         thresholds(report, into: &page)
         for (index, phase) in report.phases.enumerated() { self.phase(phase, index: index, into: &page) }
         if !report.notes.isEmpty {
@@ -26,9 +61,27 @@ public enum HTMLReport {
         }
         page.raw(
             "<footer>Turnstile report · run \(escape(report.runID)) · "
-                + "made \(escape(ISO8601DateFormatter().string(from: Date())))</footer></body></html>\n")
+                + "made \(escape(ISO8601DateFormatter().string(from: Date())))</footer>")
         return page.text
     }
+
+    /// Counts the chart lines the browser laid out (a bounding box with some extent) and their points.
+    private static let countDrawn = """
+        function countDrawn(){var lines=0,points=0;document.querySelectorAll("svg polyline").forEach(function(l){\
+        var b=l.getBBox();if(b.width>0||b.height>0){lines++;points+=Number(l.dataset.points)}});\
+        document.body.dataset.drawnLines=lines;document.body.dataset.drawnPoints=points}countDrawn();
+        """
+
+    /// Replaces the content with each `report` event, and stops at the `final` one. Keeps the total request counts
+    /// it has shown in `data-requests-seen`.
+    private static let follow = """
+        (function(){if(!window.EventSource)return;var updates=0,seen=[],source=new EventSource("events");\
+        function show(event){document.getElementById("report").innerHTML=event.data;updates++;\
+        var header=document.querySelector("header[data-requests]");if(header)seen.push(header.dataset.requests);\
+        document.body.dataset.updates=updates;document.body.dataset.requestsSeen=seen.join(" ");countDrawn()}\
+        source.addEventListener("report",show);\
+        source.addEventListener("final",function(event){show(event);source.close()})})();
+        """
 
     // MARK: Sections
 
@@ -36,7 +89,7 @@ public enum HTMLReport {
         let passed = report.outcome == .passed
         page.raw(
             """
-            <header class="\(passed ? "pass" : "fail")"><h1>\(passed ? "PASS" : "FAIL") · \(escape(report.suite))</h1>
+            <header class="\(passed ? "pass" : "fail")" data-requests="\(requests(report))"><h1>\(passed ? "PASS" : "FAIL") · \(escape(report.suite))</h1>
             <p class="verdict">exit \(report.outcome.rawValue)
             """)
         if !report.reasons.isEmpty {
@@ -54,10 +107,31 @@ public enum HTMLReport {
         page.raw("</dl></header>")
     }
 
-    private static func invariants(_ report: RunReport, into page: inout Page) {
+    /// The banner of a run under way: what it has done so far, no verdict yet.
+    private static func runningBanner(_ report: RunReport, command: String?, live: Live, into page: inout Page) {
+        let current = report.phases.last.map { " · " + escape($0.name) } ?? ""
+        page.raw(
+            """
+            <header class="running" data-requests="\(requests(report))"><h1>RUNNING · \(escape(report.suite))\(current)</h1>
+            <p class="verdict">\(Format.fixed(live.elapsedSeconds, digits: 0)) s so far, \(requests(report)) requests in \
+            \(report.phases.count) phases; the invariants and thresholds are judged when the run ends.</p><dl>
+            """)
+        for (term, value) in [("target", report.target), ("command", command ?? "")] where !value.isEmpty {
+            page.raw("<dt>\(term)</dt><dd><code>\(escape(value))</code></dd>")
+        }
+        page.raw("</dl></header>")
+    }
+
+    /// Every request of every phase.
+    private static func requests(_ report: RunReport) -> UInt64 {
+        report.phases.map { $0.overall.requests }.reduce(0, +)
+    }
+
+    private static func invariants(_ report: RunReport, judged: Bool, into page: inout Page) {
         page.raw("<section id=\"invariants\"><h2>Invariants</h2>")
         guard !report.invariants.isEmpty else {
-            page.raw("<p class=\"quiet\">This run checks no invariants.</p></section>")
+            let why = judged ? "This run checks no invariants." : "They are judged when the run ends."
+            page.raw("<p class=\"quiet\">\(why)</p></section>")
             return
         }
         let broken = report.invariants.filter { !$0.passed }.count
@@ -234,7 +308,7 @@ public enum HTMLReport {
             svg +=
                 "<line class=\"grid\" x1=\"\(margin.left)\" x2=\"\(width - margin.right)\" y1=\"\(f(y))\" y2=\"\(f(y))\"/>"
                 + "<text class=\"tick\" x=\"\(margin.left - 6)\" y=\"\(f(y + 4))\" text-anchor=\"end\">"
-                + "\(escape(Format.fixed(value, digits: value < 10 && value != value.rounded() ? 1 : 0)))</text>"
+                + "\(escape(Format.fixed(value, digits: value != value.rounded() ? 1 : 0)))</text>"
         }
         // Whole seconds: each of them on a short axis, five spread out on a long one, never one label twice.
         let span = xMax - xMin
@@ -329,13 +403,14 @@ public enum HTMLReport {
 
     private static let style = """
         body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;margin:0 auto;max-width:1100px;padding:0 16px 32px;color:#111}
-        header{margin:16px 0;padding:12px 16px;border-radius:8px}header.pass{background:#dcfce7}header.fail{background:#fee2e2}
+        header{margin:16px 0;padding:12px 16px;border-radius:8px}header.pass{background:#dcfce7}header.fail{background:#fee2e2}header.running{background:#dbeafe}
+        .downloads{background:#f3f4f6;padding:8px 12px;border-radius:6px}
         h1{margin:0;font-size:24px}h2{font-size:18px;margin:24px 0 8px}dl{display:grid;grid-template-columns:max-content 1fr;gap:2px 12px;margin:8px 0 0}
         dt{color:#555}dd{margin:0}code{font:12px ui-monospace,monospace;word-break:break-all}
         table{border-collapse:collapse;width:100%;font-variant-numeric:tabular-nums}th,td{text-align:left;padding:3px 8px;border-bottom:1px solid #e5e7eb}
         th{background:#f3f4f6}.good{color:#15803d;font-weight:600}.bad{color:#b91c1c;font-weight:600}.quiet{color:#555}
         .warning{background:#fef3c7;padding:6px 10px;border-radius:6px}.charts{display:flex;flex-wrap:wrap;gap:12px}
-        figure{margin:8px 0;flex:1 1 520px}svg{width:100%;height:auto;border:1px solid #e5e7eb;border-radius:6px}
+        figure{margin:8px 0;flex:0 1 calc(50% - 6px);min-width:320px}svg{width:100%;height:auto;border:1px solid #e5e7eb;border-radius:6px}
         .grid{stroke:#e5e7eb}.tick,.axis{font-size:11px;fill:#555}figcaption{font-size:12px;font-weight:600;padding:2px 6px}.title{font-size:12px;font-weight:600}
         footer{margin-top:32px;color:#777;font-size:12px}
         """

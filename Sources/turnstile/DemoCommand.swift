@@ -49,6 +49,8 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "How long a store call may take before the service answers 503 (as for serve), e.g. 1s.")
     var storeTimeout = DurationArgument(StoreTimeouts().writeAnswer)
 
+    @OptionGroup var live: DashboardOptions
+
     func validate() throws {
         guard users >= 1 else { throw ValidationError("--users must be at least 1") }
         guard storeTimeout.timeAmount >= .milliseconds(10) else {
@@ -64,28 +66,30 @@ struct DemoCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        var report = try await EmbeddedService.with(storeTimeouts: storeTimeouts) { target in
-            await prove(target: target)
-        }
-        if report.failure == nil { await crashDurability(into: &report) }
-        var withComparison = report
-        if report.failure == nil {
-            do {
-                try await EmbeddedService.compareCache(
-                    users: users, shape: .closed(duration: duration.timeAmount), timeouts: .init(),
-                    progress: ProgressReporter(), storeTimeouts: storeTimeouts, into: &withComparison)
-            } catch {
-                withComparison.failure = "the cache comparison failed: \(error)"
+        try await live.perform(suite: "demo", target: "the embedded service") { progress in
+            var report = try await EmbeddedService.with(storeTimeouts: storeTimeouts) { target in
+                await prove(target: target, progress: progress)
             }
+            if report.failure == nil { await crashDurability(progress: progress, into: &report) }
+            var withComparison = report
+            if report.failure == nil {
+                do {
+                    try await EmbeddedService.compareCache(
+                        users: users, shape: .closed(duration: duration.timeAmount), timeouts: .init(),
+                        progress: progress, storeTimeouts: storeTimeouts, into: &withComparison)
+                } catch {
+                    withComparison.failure = "the cache comparison failed: \(error)"
+                }
+            }
+            return withComparison
+        } output: { report in
+            RunOutput.write(report, json: json, csv: csv, html: html, epilogue: Scorecard.render(report))
         }
-        try RunOutput.finish(
-            withComparison, json: json, csv: csv, html: html, epilogue: Scorecard.render(withComparison))
     }
 
     /// The proof against one embedded service: the race grid, every other resource, the live feed, then mixed
     /// traffic.
-    private func prove(target: LoadTarget) async -> RunReport {
-        let progress = ProgressReporter()
+    private func prove(target: LoadTarget, progress: ProgressReporter) async -> RunReport {
         let context = SuiteContext(target: target, progress: progress)
         progress.note("Turnstile demo: the service is listening on \(target)")
         return await StressRun.execute(suite: "demo", target: target, thresholds: []) { report in
@@ -117,9 +121,9 @@ struct DemoCommand: AsyncParsableCommand {
     }
 
     /// kill -9 in the middle of a race, on a service of its own (a child process over a temporary SQLite file).
-    private func crashDurability(into report: inout RunReport) async {
+    private func crashDurability(progress: ProgressReporter, into report: inout RunReport) async {
         let crash = await CrashCheck.run(
-            CrashSuite.classic, database: nil, progress: ProgressReporter(),
+            CrashSuite.classic, database: nil, progress: progress,
             serveArguments: ["--store-timeout", storeTimeout.defaultValueDescription])
         report.invariants += crash.invariants
         report.notes += crash.notes

@@ -45,8 +45,9 @@ struct StressCrashCommand: AsyncParsableCommand {
 
     func run() async throws {
         let race = CrashSuite.Race(buyers: users, seats: capacity, killAfterAnswers: killAfter)
-        let report = await CrashCheck.run(race, database: database, progress: ProgressReporter())
-        try self.run.finish(report)
+        try await self.run.perform("crash", target: "a child turnstile serve") { progress in
+            await CrashCheck.run(race, database: database, progress: progress)
+        }
     }
 }
 

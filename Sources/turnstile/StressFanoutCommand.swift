@@ -43,23 +43,25 @@ struct StressFanoutCommand: AsyncParsableCommand {
         let shape = FanoutSuite.Shape(connections: connections, bids: bids, interval: interval.timeAmount)
         let thresholds = try options.parsedThresholds
         let timeouts = options.timeouts
-        let report: RunReport
-        if embedded {
-            report = try await EmbeddedService.with { target in
-                await Self.fanout(shape, target: target, thresholds: thresholds, timeouts: timeouts, memory: true)
+        let target = embedded ? nil : try options.loadTarget
+        try await options.run.perform("fanout", target: target?.description ?? "the embedded service") { progress in
+            guard let target else {
+                return try await EmbeddedService.with { target in
+                    await Self.fanout(
+                        shape, target: target, thresholds: thresholds, timeouts: timeouts, progress: progress,
+                        memory: true)
+                }
             }
-        } else {
-            report = await Self.fanout(
-                shape, target: try options.loadTarget, thresholds: thresholds, timeouts: timeouts, memory: false)
+            return await Self.fanout(
+                shape, target: target, thresholds: thresholds, timeouts: timeouts, progress: progress, memory: false)
         }
-        try options.finish(report)
     }
 
     static func fanout(
         _ shape: FanoutSuite.Shape, target: LoadTarget, thresholds: [Threshold],
-        timeouts: HTTPClientConnection.Timeouts, memory: Bool
+        timeouts: HTTPClientConnection.Timeouts, progress: ProgressReporter, memory: Bool
     ) async -> RunReport {
-        let context = SuiteContext(target: target, timeouts: timeouts, progress: ProgressReporter())
+        let context = SuiteContext(target: target, timeouts: timeouts, progress: progress)
         return await StressRun.execute(suite: "fanout", target: target, thresholds: thresholds) {
             try await FanoutSuite(context).run(
                 shape, bidder: try await context.provision(1)[0], residentMemory: memory ? ResidentMemory.bytes : nil,

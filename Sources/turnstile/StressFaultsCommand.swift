@@ -64,27 +64,25 @@ struct StressFaultsCommand: AsyncParsableCommand {
 
     func run() async throws {
         let schedule = faults.isEmpty ? FaultsSuite.classicSchedule : try faults.map { try ScheduledFault(parsing: $0) }
-        let progress = ProgressReporter()
-        let report: RunReport
-        if let database {
-            report = try await Self.againstOwnService(
-                database: database, schedule: schedule, users: users, progress: progress)
-        } else {
+        let target = database == nil ? try options.loadTarget : nil
+        let thresholds = try options.parsedThresholds
+        try await options.run.perform("faults", target: target?.description ?? "a child turnstile serve") {
+            progress in
+            guard let target else {
+                return try await Self.againstOwnService(
+                    database: database ?? "", schedule: schedule, users: users, progress: progress)
+            }
             let proxy = try await FaultProxy.start(
                 listeningOn: try ProxyCommand.address(proxyListen ?? "", "--proxy-listen"),
                 upstream: try ProxyCommand.address(proxyUpstream ?? "", "--proxy-upstream"), schedule: schedule
             ) { progress.note("[proxy] \($0)") }
             defer { Task { await proxy.stop() } }
-            let context = SuiteContext(target: try options.loadTarget, progress: progress)
-            report = await StressRun.execute(
-                suite: "faults", target: context.target, thresholds: try options.parsedThresholds
-            ) {
-                report in
+            let context = SuiteContext(target: target, progress: progress)
+            return await StressRun.execute(suite: "faults", target: target, thresholds: thresholds) { report in
                 try await FaultsSuite(context, proxy: proxy).run(
                     users: try await context.provision(users), into: &report)
             }
         }
-        try options.finish(report)
     }
 
     /// Starts a proxy in front of `database` and a child `turnstile serve` on it through the proxy, and runs the

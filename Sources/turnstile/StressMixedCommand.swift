@@ -57,18 +57,12 @@ struct LoadShapeOptions: ParsableArguments {
 
     /// Provisions the users and runs `mix` as one phase, then checks its invariants.
     func run(_ mix: MixedSuite.Mix, suite name: String, options: StressOptions) async throws -> Never {
-        let target = try options.loadTarget
-        let context = SuiteContext(target: target, timeouts: options.timeouts, progress: ProgressReporter())
         let (shape, needed) = try shape(timeouts: options.timeouts)
-        let report = await StressRun.execute(
-            suite: name, target: target, thresholds: try options.parsedThresholds, endpoints: mix.endpoints,
-            runID: options.run.newRunID
-        ) {
+        try await options.runSuite(name, endpoints: mix.endpoints) { context, report in
             context.progress?.note("provisioning \(needed) users…")
             let provisioned = try await context.provision(needed)
-            try await MixedSuite(mix: mix, context: context).run(name, users: provisioned, shape: shape, into: &$0)
+            try await MixedSuite(mix: mix, context: context).run(name, users: provisioned, shape: shape, into: &report)
         }
-        try options.finish(report)
     }
 }
 
@@ -121,15 +115,16 @@ struct StressThroughputCommand: AsyncParsableCommand {
         }
         let target = try LoadTarget(parsing: "http://127.0.0.1")
         let (loadShape, needed) = try shape.shape(timeouts: options.timeouts)
-        let report = await StressRun.execute(
-            suite: "throughput", target: target, thresholds: try options.parsedThresholds,
-            endpoints: MixedSuite.Mix.readHeavy.endpoints, runID: options.run.newRunID
-        ) { report in
-            try await EmbeddedService.compareCache(
-                users: needed, shape: loadShape, timeouts: options.timeouts, progress: ProgressReporter(),
-                into: &report)
+        let (thresholds, runID, timeouts) = (try options.parsedThresholds, options.run.newRunID, options.timeouts)
+        try await options.run.perform("throughput", target: "the embedded service") { progress in
+            await StressRun.execute(
+                suite: "throughput", target: target, thresholds: thresholds,
+                endpoints: MixedSuite.Mix.readHeavy.endpoints, runID: runID
+            ) { report in
+                try await EmbeddedService.compareCache(
+                    users: needed, shape: loadShape, timeouts: timeouts, progress: progress, into: &report)
+            }
         }
-        try options.finish(report)
     }
 }
 
@@ -171,17 +166,11 @@ struct StressBreakingPointCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let target = try options.loadTarget
         let suite = BreakingPointSuite(
             startUsers: startUsers, usersMax: maxUsers, stageDuration: stageDuration.timeAmount,
             failureRatioMax: maxErrorPercent / 100, p99MicrosecondsMax: UInt64(maxP99.timeAmount.nanoseconds / 1_000))
-        let report = await StressRun.execute(
-            suite: "stress", target: target, thresholds: try options.parsedThresholds,
-            endpoints: MixedSuite.Mix.classic.endpoints, runID: options.run.newRunID
-        ) {
-            try await suite.run(
-                SuiteContext(target: target, timeouts: options.timeouts, progress: ProgressReporter()), into: &$0)
+        try await options.runSuite("stress", endpoints: MixedSuite.Mix.classic.endpoints) { context, report in
+            try await suite.run(context, into: &report)
         }
-        try options.finish(report)
     }
 }

@@ -31,6 +31,8 @@ struct RunOptions: ParsableArguments {
             valueName: "file"))
     var html: String?
 
+    @OptionGroup var live: DashboardOptions
+
     @Option(help: "How long a response may take in all before it counts as a timeout, e.g. 5s.")
     var timeout = DurationArgument(seconds: 30)
 
@@ -71,9 +73,14 @@ struct RunOptions: ParsableArguments {
         }
     }
 
-    /// Prints the report's tables, writes its JSON if asked, and ends the command with its outcome's exit code.
-    func finish(_ report: RunReport) throws -> Never {
-        try RunOutput.finish(report, json: json, csv: csv, html: html)
+    /// Runs `run` as suite `suite` against `target` (on the dashboard, when asked for), prints the report's tables,
+    /// writes the files asked for, and ends the command with its outcome's exit code.
+    func perform(
+        _ suite: String, target: String, _ run: (ProgressReporter) async throws -> RunReport
+    ) async throws -> Never {
+        try await live.perform(suite: suite, target: target, run) { report in
+            RunOutput.write(report, json: json, csv: csv, html: html)
+        }
     }
 }
 
@@ -137,34 +144,42 @@ struct StressOptions: ParsableArguments {
         }
     }
 
-    func finish(_ report: RunReport) throws -> Never {
-        try run.finish(report)
-    }
-
     /// Runs `body` as the suite `name` against the target (progress on standard error), judges the thresholds, and
     /// ends the command with the report's exit code. A threshold naming none of `endpoints` is refused before the
     /// run.
     func runSuite(
         _ name: String, endpoints: [String]? = nil, _ body: (SuiteContext, inout RunReport) async throws -> Void
     ) async throws -> Never {
-        let context = SuiteContext(
-            target: try loadTarget, timeouts: timeouts, progress: ProgressReporter(), setupTimeouts: setupTimeouts)
-        let report = await StressRun.execute(
-            suite: name, target: context.target, thresholds: try parsedThresholds, endpoints: endpoints,
-            runID: run.newRunID
-        ) {
-            try await body(context, &$0)
+        let target = try loadTarget
+        let (thresholds, runID) = (try parsedThresholds, run.newRunID)
+        try await run.perform(name, target: target.description) { progress in
+            let context = SuiteContext(
+                target: target, timeouts: timeouts, progress: progress, setupTimeouts: setupTimeouts)
+            return await StressRun.execute(
+                suite: name, target: target, thresholds: thresholds, endpoints: endpoints, runID: runID
+            ) {
+                try await body(context, &$0)
+            }
         }
-        try finish(report)
     }
 }
 
 /// How every run ends: the tables, an optional epilogue (the demo's scorecard), the JSON result if asked for, and
 /// the outcome's exit code. With `--json -` the JSON goes to standard output alone and the tables to standard error.
 enum RunOutput {
+    /// Writes everything (see ``write(_:json:csv:html:epilogue:)``), then ends the command with the outcome's exit code.
     static func finish(
         _ report: RunReport, json: String?, csv: String? = nil, html: String? = nil, epilogue: String? = nil
     ) throws -> Never {
+        write(report, json: json, csv: csv, html: html, epilogue: epilogue)
+        throw ExitCode(report.outcome.rawValue)
+    }
+
+    /// Prints the tables and the epilogue, and writes the JSON, CSV and HTML asked for; a file that cannot be
+    /// written ends the command (exit 3).
+    static func write(
+        _ report: RunReport, json: String?, csv: String? = nil, html: String? = nil, epilogue: String? = nil
+    ) {
         let tables = ConsoleRenderer.render(report) + (epilogue.map { $0 + "\n" } ?? "")
         let jsonOnStandardOutput = json == "-"
         if jsonOnStandardOutput {
@@ -183,7 +198,8 @@ enum RunOutput {
         }
         if let csv { writeCSV(report, to: csv, jsonOnStandardOutput: jsonOnStandardOutput) }
         if let html { writeHTML(report, to: html, jsonOnStandardOutput: jsonOnStandardOutput) }
-        throw ExitCode(report.outcome.rawValue)
+        // The process may go on (a dashboard lingering): what it printed must not wait in a buffer until it exits.
+        fflush(nil)
     }
 
     /// Writes the HTML report to `path`, with the command line that ran the run (this process's, unless the report

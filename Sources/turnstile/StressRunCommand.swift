@@ -158,21 +158,21 @@ extension ScenarioOptions {
         _ name: String, _ scenarios: [(ScenarioFile, [String: ScenarioValue])], target: LoadTarget,
         options: RunOptions, thresholds: [String] = [], endpoints: [String]?
     ) async throws -> Never {
-        let fileThresholds = try thresholds.map { try Threshold(parsing: $0) }
-        let context = SuiteContext(
-            target: target, timeouts: options.timeouts, progress: ProgressReporter(),
-            setupTimeouts: options.setupTimeouts)
-        let pool = ScenarioUserPool()
-        let report = await StressRun.execute(
-            suite: name, target: target, thresholds: fileThresholds + (try options.parsedThresholds),
-            endpoints: endpoints, runID: options.newRunID
-        ) { report in
-            for (scenario, overrides) in scenarios {
-                try await ScenarioRunner(scenario, context: context, overrides: overrides, pool: pool)
-                    .run(into: &report)
+        let allThresholds = try thresholds.map { try Threshold(parsing: $0) } + (try options.parsedThresholds)
+        let runID = options.newRunID
+        try await options.perform(name, target: target.description) { progress in
+            let context = SuiteContext(
+                target: target, timeouts: options.timeouts, progress: progress, setupTimeouts: options.setupTimeouts)
+            let pool = ScenarioUserPool()
+            return await StressRun.execute(
+                suite: name, target: target, thresholds: allThresholds, endpoints: endpoints, runID: runID
+            ) { report in
+                for (scenario, overrides) in scenarios {
+                    try await ScenarioRunner(scenario, context: context, overrides: overrides, pool: pool)
+                        .run(into: &report)
+                }
             }
         }
-        try options.finish(report)
     }
 
     /// A bundled scenario with `overrides`, for the built-in suites.

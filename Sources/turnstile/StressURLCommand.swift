@@ -98,15 +98,16 @@ struct StressURLCommand: AsyncParsableCommand {
             headers: httpHeaders, body: body.map { ByteBuffer(string: $0) },
             expected: try StatusSet(parsing: expectStatus))
         let suite = URLSuite(request: request, connections: connections, duration: duration.timeAmount, rate: rate)
-        let report = await StressRun.execute(
-            suite: "url", target: target, thresholds: try run.parsedThresholds, endpoints: [request.endpoint],
-            runID: run.newRunID
-        ) { report in
-            report.phases.append(
-                try await suite.run(
-                    target: target, group: MultiThreadedEventLoopGroup.singleton, timeouts: run.timeouts,
-                    progress: ProgressReporter()))
+        let (thresholds, runID, timeouts) = (try run.parsedThresholds, run.newRunID, run.timeouts)
+        try await run.perform("url", target: target.description) { progress in
+            await StressRun.execute(
+                suite: "url", target: target, thresholds: thresholds, endpoints: [request.endpoint], runID: runID
+            ) { report in
+                report.phases.append(
+                    try await suite.run(
+                        target: target, group: MultiThreadedEventLoopGroup.singleton, timeouts: timeouts,
+                        progress: progress))
+            }
         }
-        try run.finish(report)
     }
 }

@@ -30,6 +30,31 @@ struct StressCommandLineTests {
         _ = try Turnstile.parseAsRoot(arguments)
     }
 
+    @Test("--dashboard takes a port, host:port or [IPv6]:port, loopback by default; nothing else")
+    func dashboardAddress() throws {
+        for (argument, host, port) in [
+            ("8089", "127.0.0.1", 8089), (":0", "127.0.0.1", 0), ("0.0.0.0:9000", "0.0.0.0", 9000),
+            ("[::1]:9001", "::1", 9001),
+        ] {
+            let address = try #require(DashboardAddress(argument: argument), "\(argument)")
+            #expect(address.host == host && address.port == port, "\(argument)")
+        }
+        for argument in ["", "web", "70000", "127.0.0.1:", "-1"] {
+            #expect(DashboardAddress(argument: argument) == nil)
+        }
+        for suite in [["stress", "race"], ["stress", "run", "scenarios/race.yaml"], ["demo"]] {
+            _ = try Turnstile.parseAsRoot(suite + ["--dashboard", ":0", "--dashboard-linger", "0"])
+        }
+        #expect(throws: (any Error).self) { try Turnstile.parseAsRoot(["stress", "race", "--dashboard-linger", "5"]) }
+    }
+
+    @Test("a dashboard event carries its data a line at a time, and ends with a blank line")
+    func dashboardEvent() {
+        #expect(
+            Dashboard.event("report", data: "<p>a</p>\n<p>b</p>") == "event: report\ndata: <p>a</p>\ndata: <p>b</p>\n\n"
+        )
+    }
+
     @Test(
         "values the target would refuse, bare numbers for times and the API prefix in --target are refused first",
         arguments: [

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 import TurnstileLoad
 
 /// The `turnstile` executable that `swift test` built beside the test bundle, run as a user runs it.
@@ -39,4 +40,70 @@ enum TurnstileProcess {
         await onOwnThread { process.waitUntilExit() }
         return (process.terminationStatus, String(decoding: outputData, as: UTF8.self), errorText)
     }
+}
+
+/// A `turnstile` process under way, whose output a test reads as it comes (standard output and error together).
+final class RunningTurnstile: Sendable {
+    private let process: Process
+    private let output = Output()
+    private let reader: Task<Void, Never>
+
+    /// What the process printed so far, and whether it ended.
+    private final class Output: Sendable {
+        private let state = Mutex((text: "", ended: false))
+
+        func append(_ data: Data) { state.withLock { $0.text += String(decoding: data, as: UTF8.self) } }
+        func end() { state.withLock { $0.ended = true } }
+        var current: (text: String, ended: Bool) { state.withLock { $0 } }
+    }
+
+    /// Starts `turnstile` with `arguments`.
+    init(_ arguments: [String]) throws {
+        let process = Process()
+        process.executableURL = TurnstileProcess.executable
+        process.arguments = arguments
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        self.process = process
+        let output = self.output
+        reader = Task.detached {
+            await onOwnThread {
+                while case let data = pipe.fileHandleForReading.availableData, !data.isEmpty {
+                    output.append(data)
+                }
+                output.end()
+            }
+        }
+    }
+
+    /// Everything printed so far.
+    var text: String { output.current.text }
+
+    /// The first printed line containing `fragment`, once it is printed; throws if the output ends or `limit`
+    /// passes first.
+    func line(containing fragment: String, within limit: Duration = .seconds(60)) async throws -> String {
+        let deadline = ContinuousClock.now + limit
+        while ContinuousClock.now < deadline {
+            let (text, ended) = output.current
+            if let line = text.split(separator: "\n").first(where: { $0.contains(fragment) }) { return String(line) }
+            if ended { break }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        throw ProcessOutputError(expected: fragment, output: text)
+    }
+
+    /// Stops the process (SIGTERM) if it still runs, and waits for it and its output to end.
+    func stop() async {
+        if process.isRunning { process.terminate() }
+        await onOwnThread { self.process.waitUntilExit() }
+        await reader.value
+    }
+}
+
+struct ProcessOutputError: Error, CustomStringConvertible {
+    let expected: String
+    let output: String
+    var description: String { "no line with '\(expected)' in the output:\n\(output)" }
 }

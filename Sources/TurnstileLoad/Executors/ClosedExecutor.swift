@@ -42,7 +42,7 @@ public struct ClosedExecutor: Sendable {
         let startedAt = Date()
         let recorders = RecorderSet(group: group)
         let deadline = recorders.phaseStart + duration
-        let ticker = progress?.start(phaseName, users: users, recorders: recorders)
+        let ticker = progress?.start(phaseName, executor: "closed", users: users, recorders: recorders)
         let timeouts = self.timeouts
         let finished = (0..<users).map { user in
             let eventLoop = group.next()
@@ -57,6 +57,7 @@ public struct ClosedExecutor: Sendable {
         for user in finished { summaries.append(try await user.get()) }
         ticker?.cancel()
         let report = await recorders.phaseReport(phaseName, executor: "closed", startedAt: startedAt, users: users)
+        progress?.finished(report)
         return (report, summaries)
     }
 }

@@ -47,7 +47,7 @@ public struct OpenExecutor: Sendable {
         let startedAt = Date()
         let recorders = RecorderSet(group: group)
         let loops = Array(group.makeIterator())
-        let ticker = progress?.start(phaseName, users: connectionsMax, recorders: recorders)
+        let ticker = progress?.start(phaseName, executor: "open", users: connectionsMax, recorders: recorders)
         let pacers = loops.enumerated().map { index, eventLoop in
             eventLoop.flatSubmit {
                 Pacer(
@@ -73,6 +73,7 @@ public struct OpenExecutor: Sendable {
             phaseName, executor: "open", startedAt: startedAt, users: connectionsMax, lateStarts: counts.late,
             droppedStarts: counts.dropped)
         if counts.dropped > 0 { report.warnings.append(capacityWarning(counts)) }
+        progress?.finished(report)
         return report
     }
 

@@ -334,7 +334,10 @@ public struct ScenarioRunner: Sendable {
                 }
             }
         }
-        if let merged { report.phases.append(merged) }
+        if let merged {
+            report.phases.append(merged)
+            context.progress?.finished(merged)
+        }
     }
 
     /// Throws when the target refused requests of a barrier as requests: a 4xx the request did not expect.

@@ -92,6 +92,7 @@ public struct FanoutSuite: Sendable {
                 name: shape.name, executor: "fanout", startedAt: startedAt, durationSeconds: duration,
                 users: shape.connections, endpoints: [bidStats, outcome.deliveries, outcome.deliveriesSinceSent],
                 timeline: []))
+        context.progress?.finished(report.phases[report.phases.count - 1])
         let expected = shape.connections * shape.bids
         let name = shape.name
         report.invariants += [

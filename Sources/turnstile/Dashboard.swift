@@ -1,0 +1,181 @@
+import ArgumentParser
+import Foundation
+import HTTPTypes
+import Hummingbird
+import Logging
+import NIOCore
+import ServiceLifecycle
+import TurnstileLoad
+import TurnstileReport
+
+/// `--dashboard` and `--dashboard-linger`: a live page of the run in the browser.
+struct DashboardOptions: ParsableArguments {
+    @Option(
+        help: ArgumentHelp(
+            "Serve a live dashboard of the run at [HOST:]PORT and print its address: loopback unless a host is "
+                + "given, port 0 for any free one.",
+            discussion: "The page updates itself every second (Server-Sent Events) and ends with the final report.",
+            valueName: "[host:]port"))
+    var dashboard: DashboardAddress?
+
+    @Option(help: "How long the dashboard stays up after the run, showing the final report, e.g. 60s or 0.")
+    var dashboardLinger = DashboardLinger(seconds: 60)
+
+    /// Runs `run` (on the dashboard, when asked for), has `output` write the result, keeps the dashboard up for the
+    /// linger, and ends the command with the report's exit code.
+    func perform(
+        suite: String, target: String, _ run: (ProgressReporter) async throws -> RunReport,
+        output: (RunReport) -> Void
+    ) async throws -> Never {
+        guard let dashboard else {
+            let report = try await run(ProgressReporter())
+            output(report)
+            throw ExitCode(report.outcome.rawValue)
+        }
+        let monitor = RunMonitor(suite: suite, target: target)
+        let progress = ProgressReporter(monitor: monitor)
+        let outcome = try await Dashboard.serve(at: dashboard, monitor: monitor) { url in
+            progress.note("Dashboard: \(url) (live while the run goes)")
+            let report = try await run(progress)
+            monitor.finish(report)
+            output(report)
+            let linger = dashboardLinger.duration
+            if linger > .zero {
+                progress.note(
+                    "Dashboard: the final report stays at \(url) for \(DurationArgument.describe(dashboardLinger.time))"
+                        + " (--dashboard-linger); Ctrl-C leaves sooner")
+                try? await Task.sleep(for: linger)
+            }
+            return report.outcome
+        }
+        throw ExitCode(outcome.rawValue)
+    }
+}
+
+/// Where the dashboard listens: `PORT`, `HOST:PORT` or `[IPv6]:PORT`.
+struct DashboardAddress: ExpressibleByArgument, Sendable {
+    var host: String
+    var port: Int
+
+    init?(argument: String) {
+        var host = "127.0.0.1"
+        var port = Substring(argument)
+        if let colon = argument.lastIndex(of: ":") {
+            let given = argument[..<colon]
+            if !given.isEmpty { host = String(given.hasPrefix("[") ? given.dropFirst().dropLast() : given) }
+            port = argument[argument.index(after: colon)...]
+        }
+        guard let number = Int(port), (0...65_535).contains(number), !host.isEmpty else { return nil }
+        self.host = host
+        self.port = number
+    }
+}
+
+/// How long the dashboard lingers: a length of time with its unit, or 0.
+struct DashboardLinger: ExpressibleByArgument, Sendable {
+    let time: TimeAmount
+
+    init?(argument: String) {
+        guard let time = TimeAmount(parsing: argument) else { return nil }
+        self.time = time
+    }
+
+    init(seconds: Int64) {
+        time = .seconds(seconds)
+    }
+
+    var duration: Duration { .nanoseconds(time.nanoseconds) }
+    var defaultValueDescription: String { DurationArgument.describe(time) }
+}
+
+/// The live dashboard: a small HTTP server beside the run, serving
+///
+/// - `/`: the report so far (the same page as `--html` writes), which then follows `/events`;
+/// - `/events`: Server-Sent Events, one `report` event a second with the page's new content, and a last `final` one;
+/// - `/report.html` and `/report.json`: the report so far, or the final one, to download.
+enum Dashboard {
+    /// Serves the dashboard of `monitor` while `body` runs with its address; stops when `body` returns.
+    static func serve<Result: Sendable>(
+        at address: DashboardAddress, monitor: RunMonitor, _ body: (String) async throws -> Result
+    ) async throws -> Result {
+        let command = (["turnstile"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
+        var logger = Logger(label: "turnstile.dashboard")
+        logger.logLevel = .warning
+        let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
+        let application = Application(
+            router: router(monitor, command: command),
+            configuration: .init(address: .hostname(address.host, port: address.port), serverName: "turnstile"),
+            onServerRunning: { channel in
+                portContinuation.yield(channel.localAddress?.port ?? address.port)
+                portContinuation.finish()
+            }, logger: logger)
+        let services = ServiceGroup(
+            configuration: .init(services: [application], gracefulShutdownSignals: [], logger: logger))
+        return try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await services.run() }
+            var iterator = ports.makeAsyncIterator()
+            guard let port = await iterator.next() else {
+                throw ValidationError("the dashboard could not listen on \(address.host):\(address.port)")
+            }
+            let host = address.host.contains(":") ? "[\(address.host)]" : address.host
+            // The event streams end once the monitor has the final report, so a graceful shutdown does not wait long.
+            do {
+                let result = try await body("http://\(host):\(port)/")
+                await services.triggerGracefulShutdown()
+                try await tasks.waitForAll()
+                return result
+            } catch {
+                // No final report will come to end the event streams: close them.
+                tasks.cancelAll()
+                throw error
+            }
+        }
+    }
+
+    static func router(_ monitor: RunMonitor, command: String) -> Router<BasicRequestContext> {
+        let router = Router()
+        router.get("/") { _, _ in
+            let (report, isFinal) = await monitor.snapshot()
+            let live = HTMLReport.Live(isFinal: isFinal, elapsedSeconds: monitor.elapsedSeconds)
+            return page(HTMLReport.render(report, command: command, live: live), type: "text/html; charset=utf-8")
+        }
+        router.get("events") { _, _ in
+            Response(
+                status: .ok,
+                headers: [.contentType: "text/event-stream", .cacheControl: "no-store"],
+                body: ResponseBody { writer in
+                    while !Task.isCancelled {
+                        let (report, isFinal) = await monitor.snapshot()
+                        let live = HTMLReport.Live(isFinal: isFinal, elapsedSeconds: monitor.elapsedSeconds)
+                        let content = HTMLReport.content(report, command: command, live: live)
+                        try await writer.write(ByteBuffer(string: event(isFinal ? "final" : "report", data: content)))
+                        if isFinal { break }
+                        try await Task.sleep(for: .seconds(1))
+                    }
+                    try await writer.finish(nil)
+                })
+        }
+        router.get("report.html") { _, _ in
+            let (report, _) = await monitor.snapshot()
+            return page(HTMLReport.render(report, command: command), type: "text/html; charset=utf-8")
+        }
+        router.get("report.json") { _, _ in
+            let (report, _) = await monitor.snapshot()
+            return page(String(decoding: try JSONReport.encode(report), as: UTF8.self), type: "application/json")
+        }
+        return router
+    }
+
+    /// One Server-Sent Event: its name, and its data a line at a time.
+    static func event(_ name: String, data: String) -> String {
+        "event: \(name)\n"
+            + data.split(separator: "\n", omittingEmptySubsequences: false).map { "data: \($0)\n" }
+            .joined() + "\n"
+    }
+
+    private static func page(_ text: String, type: String) -> Response {
+        Response(
+            status: .ok, headers: [.contentType: type, .cacheControl: "no-store"],
+            body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
+    }
+}

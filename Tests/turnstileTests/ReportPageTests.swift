@@ -1,0 +1,131 @@
+import Foundation
+import NIOHTTP1
+import Testing
+import TurnstileReport
+import TurnstileTestSupport
+
+/// The pages people look at: the HTML report opened in a real browser, and the live dashboard during a run.
+@Suite("Report pages", .serialized, .timeLimit(.minutes(2)))
+struct ReportPageTests {
+    static func temporaryFolder() throws -> URL {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("pages-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        return folder
+    }
+
+    @Test(
+        "the report of a mixed run opens in a real browser: every chart line draws, and it makes a screenshot",
+        .enabled(if: Chromium.testsRun))
+    func reportInBrowser() async throws {
+        let folder = try Self.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let html = folder.appendingPathComponent("mixed.html")
+        let (status, output) = try await LiveServer.with { server in
+            try await TurnstileProcess.run([
+                "stress", "mixed", "--target", "http://127.0.0.1:\(server.port)", "-c", "4", "-d", "3s", "--html",
+                html.path,
+            ])
+        }
+        #expect(status == 0, "\(output)")
+        let page = try String(contentsOf: html, encoding: .utf8)
+        for title in ["requests per second by endpoint", "p95 by endpoint", "status codes per second"] {
+            #expect(page.contains(title), "\(title)")
+        }
+        let lines = page.components(separatedBy: "<polyline").count - 1
+        let points = page.matches(of: /data-points="(\d+)"/).map { Int($0.1)! }.reduce(0, +)
+        let drawn = Chromium.bodyData(try await Chromium.dumpDOM(html.absoluteString))
+        // The browser laid out every line of every chart, each with its points: what the SVG holds is what shows.
+        #expect(lines >= 10 && drawn["drawn-lines"] == String(lines), "\(drawn)")
+        #expect(drawn["drawn-points"] == String(points), "\(drawn)")
+        let screenshot = folder.appendingPathComponent("report.png")
+        try await Chromium.screenshot(html.absoluteString, to: screenshot.path)
+        let png = try Data(contentsOf: screenshot)
+        #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]) && png.count > 20_000, "\(png.count) bytes")
+    }
+
+    @Test("the dashboard serves the run as it goes, then the final report and its downloads while it lingers")
+    func dashboardOverHTTP() async throws {
+        let folder = try Self.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let json = folder.appendingPathComponent("url.json")
+        try await LiveServer.with { server in
+            let run = try RunningTurnstile([
+                "stress", "url", "http://127.0.0.1:\(server.port)/health", "-c", "2", "-d", "4s", "--dashboard",
+                "127.0.0.1:0", "--dashboard-linger", "60s", "--json", json.path,
+            ])
+            do {
+                let port = try await Self.dashboardPort(run)
+                // Under way: the page says so, and two reads of the result a moment apart count more requests.
+                let first = try await Self.requests(port) { $0 > 0 }
+                let page = try await send(HTTPTestRequest(.GET, "/"), to: port)
+                #expect(page.status == 200 && page.text.contains("RUNNING · url") && page.text.contains("EventSource"))
+                let second = try await Self.requests(port) { $0 > first }
+                #expect(second > first)
+                // Over: the final report, with its verdict and downloads, is what the JSON file holds.
+                _ = try await run.line(containing: "the final report stays at")
+                let report = try JSONReport.decode(Data(contentsOf: json))
+                let final = try await send(HTTPTestRequest(.GET, "/"), to: port)
+                #expect(final.text.contains("<h1>PASS · url</h1>") && final.text.contains("href=\"report.html\""))
+                let served = try JSONReport.decode(
+                    Data(try await send(HTTPTestRequest(.GET, "/report.json"), to: port).body))
+                #expect(served.runID == report.runID && served.phases[0].overall == report.phases[0].overall)
+                let download = try await send(HTTPTestRequest(.GET, "/report.html"), to: port)
+                #expect(download.text.contains("<h1>PASS · url</h1>") && !download.text.contains("EventSource"))
+            } catch {
+                await run.stop()
+                throw error
+            }
+            await run.stop()
+        }
+    }
+
+    @Test(
+        "the dashboard in a real browser: the page follows the run, its numbers change between two reads",
+        .enabled(if: Chromium.testsRun))
+    func dashboardInBrowser() async throws {
+        try await LiveServer.with { server in
+            let run = try RunningTurnstile([
+                "stress", "url", "http://127.0.0.1:\(server.port)/health", "-c", "2", "-d", "8s", "--dashboard",
+                "127.0.0.1:0", "--dashboard-linger", "60s",
+            ])
+            do {
+                let port = try await Self.dashboardPort(run)
+                _ = try await Self.requests(port) { $0 > 0 }
+                let dom = try await Chromium.dumpDOM("http://127.0.0.1:\(port)/", budget: .seconds(3))
+                let data = Chromium.bodyData(dom)
+                let seen = (data["requests-seen"] ?? "").split(separator: " ").compactMap { UInt64($0) }
+                #expect(seen.count >= 2 && seen.last! > seen.first!, "\(data)")
+                #expect(Int(data["drawn-lines"] ?? "") ?? 0 > 0, "\(data)")
+                let folder = try Self.temporaryFolder()
+                defer { try? FileManager.default.removeItem(at: folder) }
+                let screenshot = folder.appendingPathComponent("dashboard.png")
+                try await Chromium.screenshot("http://127.0.0.1:\(port)/", to: screenshot.path)
+                let png = try Data(contentsOf: screenshot)
+                #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]) && png.count > 20_000, "\(png.count) bytes")
+            } catch {
+                await run.stop()
+                throw error
+            }
+            await run.stop()
+        }
+    }
+
+    /// The dashboard's port, from the line the run prints.
+    static func dashboardPort(_ run: RunningTurnstile) async throws -> Int {
+        let line = try await run.line(containing: "Dashboard: http://127.0.0.1:")
+        let port = line.firstMatch(of: /127\.0\.0\.1:(\d+)\//).flatMap { Int($0.1) }
+        return try #require(port, "\(line)")
+    }
+
+    /// The run's requests so far, as the dashboard's JSON says, once `condition` holds for them (within 10 s).
+    static func requests(_ port: Int, until condition: (UInt64) -> Bool) async throws -> UInt64 {
+        let deadline = ContinuousClock.now + .seconds(10)
+        while true {
+            let response = try await send(HTTPTestRequest(.GET, "/report.json"), to: port)
+            let report = try JSONReport.decode(Data(response.body))
+            let requests = report.phases.map { $0.overall.requests }.reduce(0, +)
+            if condition(requests) || ContinuousClock.now > deadline { return requests }
+            try await Task.sleep(for: .milliseconds(100))
+        }
+    }
+}
