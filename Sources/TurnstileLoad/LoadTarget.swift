@@ -45,6 +45,18 @@ public struct LoadTarget: Sendable, Equatable, CustomStringConvertible {
         hostHeader = (host.contains(":") ? "[\(host)]" : String(host)) + (port == 80 ? "" : ":\(port)")
     }
 
+    /// Splits a URL into the target (scheme, host and port) and the path with its query (`/` if none).
+    public static func splitting(url: String) throws(LoadTargetError) -> (LoadTarget, String) {
+        guard url.hasPrefix("http://") else {
+            // Not http: parsing says why, in the words every target gets.
+            return (try LoadTarget(parsing: url), "/")
+        }
+        let afterScheme = url.dropFirst("http://".count)
+        let authority = afterScheme.prefix { $0 != "/" }
+        let path = String(afterScheme.dropFirst(authority.count))
+        return (try LoadTarget(parsing: "http://\(authority)"), path.isEmpty ? "/" : path)
+    }
+
     public var description: String {
         let hostText = host.contains(":") ? "[\(host)]" : host
         return "http://\(hostText):\(port)\(basePath)"

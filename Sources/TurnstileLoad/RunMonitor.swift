@@ -19,11 +19,13 @@ public final class RunMonitor: Sendable {
     }
 
     private let base: RunReport
+    private let resources: ResourceWatcher?
     private let state = Mutex(State())
 
-    /// A monitor for a run of `suite` against `target`, starting now.
-    public init(suite: String, target: String) {
+    /// A monitor for a run of `suite` against `target`, starting now, with the target's `resources` if watched.
+    public init(suite: String, target: String, resources: ResourceWatcher? = nil) {
         base = RunReport(suite: suite, target: target)
+        self.resources = resources
     }
 
     /// The run as it stands: the final report once there is one.
@@ -31,6 +33,7 @@ public final class RunMonitor: Sendable {
         let (phases, final) = state.withLock { ($0.phases, $0.final) }
         if let final { return (final, true) }
         var report = base
+        report.resources = resources?.timeline
         for phase in phases {
             switch phase {
             case .ended(let phase):

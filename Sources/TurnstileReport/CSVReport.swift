@@ -1,3 +1,5 @@
+import Foundation
+
 /// A run as CSV files a spreadsheet (or Python's `csv`) reads: the table of each phase's endpoints, the per-second
 /// history, and the invariants. RFC 4180: a header row, comma-separated, fields with a comma, a quote or a line
 /// break quoted (quotes doubled), CRLF line ends. A latency that was not measured is an empty cell, never 0.
@@ -8,9 +10,29 @@ public enum CSVReport {
         public let text: String
     }
 
-    /// The files for `report`: `stats.csv`, `history.csv` and `invariants.csv`.
+    /// The files for `report`: `stats.csv`, `history.csv` and `invariants.csv`, and `resources.csv` when the
+    /// target's resources were watched.
     public static func files(for report: RunReport) -> [File] {
         [stats(report), history(report), invariants(report)]
+            + (report.resources.map { [resources($0, of: report)] } ?? [])
+    }
+
+    /// One row per sample of the target's resources: seconds since the run started, the process's CPU, memory, open
+    /// files and threads, and a column per watched series. A value not sampled is an empty cell.
+    static func resources(_ resources: ResourceTimeline, of report: RunReport) -> File {
+        let series = resources.seriesNames
+        var rows = [["second", "cpu_percent", "resident_bytes", "open_files", "threads"] + series]
+        for sample in resources.samples {
+            let second = (sample.at.timeIntervalSince(report.startedAt) * 1000).rounded() / 1000
+            let cpu = sample.cpuPercent.map { number(($0 * 10).rounded() / 10) } ?? ""
+            let process: [String] = [
+                sample.residentBytes.map { String($0) } ?? "", sample.openFiles.map { String($0) } ?? "",
+                sample.threads.map { String($0) } ?? "",
+            ]
+            let metrics: [String] = series.map { name in sample.metrics[name].map(number) ?? "" }
+            rows.append([number(second), cpu] + process + metrics)
+        }
+        return File(name: "resources.csv", text: table(rows))
     }
 
     /// One row per phase and endpoint, plus each phase's `overall`: the console table's columns and more.

@@ -17,6 +17,18 @@ public enum Format {
     /// `1234.5/s`.
     public static func rate(_ value: Double) -> String { fixed(value, digits: 1) + "/s" }
 
+    /// `12.3 MiB`: bytes in binary units.
+    public static func bytes(_ value: UInt64) -> String {
+        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+        var scaled = Double(value)
+        var unit = 0
+        while scaled >= 1024, unit < units.count - 1 {
+            scaled /= 1024
+            unit += 1
+        }
+        return fixed(scaled, digits: unit == 0 ? 0 : 1) + " " + units[unit]
+    }
+
     /// A number with a fixed count of decimals, without Foundation's locale-dependent formatting.
     public static func fixed(_ value: Double, digits: Int) -> String {
         guard value.isFinite else { return "-" }

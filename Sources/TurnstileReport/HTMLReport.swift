@@ -53,6 +53,7 @@ public enum HTMLReport {
         }
         invariants(report, judged: live?.isFinal ?? true, into: &page)
         thresholds(report, into: &page)
+        if let resources = report.resources { self.resources(resources, of: report, into: &page) }
         for (index, phase) in report.phases.enumerated() { self.phase(phase, index: index, into: &page) }
         if !report.notes.isEmpty {
             page.raw("<section><h2>Notes</h2><ul>")
@@ -263,6 +264,63 @@ public enum HTMLReport {
 
     static func colour(_ index: Int) -> String { palette[index % palette.count] }
 
+    /// The target's resources over the whole run, the phases shaded, beside the load's requests per second.
+    private static func resources(_ resources: ResourceTimeline, of report: RunReport, into page: inout Page) {
+        page.raw("<section id=\"resources\"><h2>Target resources</h2><p class=\"quiet\">")
+        page.raw(
+            "Sampled once a second: " + resources.sources.map(escape).joined(separator: "; ")
+                + ". The shaded stretches are the phases (their names show on hover).</p>")
+        if let growth = resources.memoryGrowth { page.raw("<p class=\"warning\">\(escape(growth))</p>") }
+        let start = report.startedAt
+        let bands = report.phases.map { phase in
+            let from = phase.startedAt.timeIntervalSince(start)
+            return (from: from, to: from + phase.durationSeconds, label: phase.name)
+        }
+        let end = max(
+            resources.samples.last.map { $0.at.timeIntervalSince(start) } ?? 1, bands.map(\.to).max() ?? 1)
+        func runChart(
+            _ title: String, _ samples: [(Date, Double)], yLabel: String, colour: String = colour(0)
+        )
+            -> String?
+        {
+            guard samples.count >= 2 else { return nil }
+            return chart(
+                title: title, x: samples.map { $0.0.timeIntervalSince(start) },
+                series: [(title, samples.map(\.1), colour)], xLabel: "second of the run", yLabel: yLabel,
+                xRange: 0...end, bands: bands)
+        }
+        // The load on the same axis: each phase's seconds placed where the phase ran.
+        let load = report.phases.flatMap { phase in
+            phase.timeline.filter { Double($0.second + 1) <= phase.durationSeconds + 0.01 }.map {
+                (phase.startedAt.addingTimeInterval(Double($0.second) + 0.5), Double($0.requests))
+            }
+        }.sorted { $0.0 < $1.0 }
+        let samples = resources.samples
+        var charts = [
+            runChart("load: requests per second", load, yLabel: "per second"),
+            runChart(
+                "CPU (% of one core)", samples.compactMap { sample in sample.cpuPercent.map { (sample.at, $0) } },
+                yLabel: "%", colour: "#dc2626"),
+            runChart(
+                "resident memory (MiB)",
+                samples.compactMap { sample in sample.residentBytes.map { (sample.at, Double($0) / 1_048_576) } },
+                yLabel: "MiB", colour: "#7c3aed"),
+            runChart(
+                "open files", samples.compactMap { sample in sample.openFiles.map { (sample.at, Double($0)) } },
+                yLabel: "files", colour: "#0891b2"),
+            runChart(
+                "threads", samples.compactMap { sample in sample.threads.map { (sample.at, Double($0)) } },
+                yLabel: "threads", colour: "#65a30d"),
+        ]
+        for (index, name) in resources.seriesNames.enumerated() {
+            charts.append(
+                runChart(
+                    name, samples.compactMap { sample in sample.metrics[name].map { (sample.at, $0) } },
+                    yLabel: "value", colour: colour(index + 4)))
+        }
+        page.raw("<div class=\"charts\">" + charts.compactMap { $0 }.joined() + "</div></section>")
+    }
+
     private static func endpointTable(_ phase: PhaseReport, into page: inout Page) {
         let rows = phase.endpointsWithOverall.map { stats -> [String] in
             let latency = stats.summary(durationSeconds: phase.durationSeconds).latencyMicroseconds
@@ -288,12 +346,14 @@ public enum HTMLReport {
     private static let margin = (left: 56.0, right: 36.0, top: 28.0, bottom: 36.0)
 
     /// A line chart of several series over the same x values, with axes, ticks and a legend.
+    /// `bands` shade stretches of x (the phases, on charts over the whole run), each named in its tooltip.
     static func chart(
-        title: String, x: [Double], series: [(name: String, values: [Double], colour: String)], xLabel: String,
-        yLabel: String, logX: Bool = false, xTickLabels: [(Double, String)]? = nil
+        title: String, x: [Double], series: [Series], xLabel: String, yLabel: String,
+        xTickLabels: [(Double, String)]? = nil, xRange: ClosedRange<Double>? = nil,
+        bands: [(from: Double, to: Double, label: String)] = []
     ) -> String {
-        let xMin = x.min() ?? 0
-        let xMax = max(x.max() ?? 1, xMin + 1e-9)
+        let xMin = xRange?.lowerBound ?? x.min() ?? 0
+        let xMax = max(xRange?.upperBound ?? x.max() ?? 1, xMin + 1e-9)
         let yMax = niceCeiling(series.flatMap(\.values).max() ?? 1)
         let plotWidth = width - margin.left - margin.right
         let plotHeight = height - margin.top - margin.bottom
@@ -302,6 +362,12 @@ public enum HTMLReport {
         var svg =
             "<figure><svg viewBox=\"0 0 \(Int(width)) \(Int(height))\" role=\"img\" aria-label=\"\(escape(title))\">"
             + "<text class=\"title\" x=\"\(margin.left)\" y=\"16\">\(escape(title))</text>"
+        for (index, band) in bands.enumerated() {
+            let (from, to) = (px(max(band.from, xMin)), px(min(band.to, xMax)))
+            svg +=
+                "<rect class=\"band\(index % 2)\" x=\"\(f(from))\" y=\"\(margin.top)\" width=\"\(f(max(0, to - from)))\" "
+                + "height=\"\(plotHeight)\"><title>\(escape(band.label))</title></rect>"
+        }
         for step in 0...4 {
             let value = yMax * Double(step) / 4
             let y = py(value)
@@ -411,7 +477,7 @@ public enum HTMLReport {
         th{background:#f3f4f6}.good{color:#15803d;font-weight:600}.bad{color:#b91c1c;font-weight:600}.quiet{color:#555}
         .warning{background:#fef3c7;padding:6px 10px;border-radius:6px}.charts{display:flex;flex-wrap:wrap;gap:12px}
         figure{margin:8px 0;flex:0 1 calc(50% - 6px);min-width:320px}svg{width:100%;height:auto;border:1px solid #e5e7eb;border-radius:6px}
-        .grid{stroke:#e5e7eb}.tick,.axis{font-size:11px;fill:#555}figcaption{font-size:12px;font-weight:600;padding:2px 6px}.title{font-size:12px;font-weight:600}
+        .grid{stroke:#e5e7eb}.band0{fill:#eef2ff}.band1{fill:#f5f3ff}.tick,.axis{font-size:11px;fill:#555}figcaption{font-size:12px;font-weight:600;padding:2px 6px}.title{font-size:12px;font-weight:600}
         footer{margin-top:32px;color:#777;font-size:12px}
         """
 }

@@ -28,9 +28,12 @@ public struct RunReport: Codable, Sendable {
     public var failure: String?
     /// Findings that are neither invariants nor thresholds, e.g. a breaking point.
     public var notes: [String] = []
+    /// The target's CPU, memory and metrics over the run, when watched (`--watch-pid`, `--watch-metrics`).
+    public var resources: ResourceTimeline?
 
     private enum CodingKeys: String, CodingKey {
         case result, runID = "runId", suite, target, startedAt, phases, invariants, thresholds, failure, notes
+        case resources
     }
 
     /// Decodes a report; `notes` and the run id may be absent (reports written before they existed).
@@ -45,6 +48,7 @@ public struct RunReport: Codable, Sendable {
         thresholds = try container.decode([ThresholdResult].self, forKey: .thresholds)
         failure = try container.decodeIfPresent(String.self, forKey: .failure)
         notes = try container.decodeIfPresent([String].self, forKey: .notes) ?? []
+        resources = try container.decodeIfPresent(ResourceTimeline.self, forKey: .resources)
     }
 
     /// Writes the verdict first (`result`: passed, exit code and the reasons), then everything it rests on.
@@ -60,6 +64,7 @@ public struct RunReport: Codable, Sendable {
         try container.encode(thresholds, forKey: .thresholds)
         try container.encodeIfPresent(failure, forKey: .failure)
         try container.encode(notes, forKey: .notes)
+        try container.encodeIfPresent(resources, forKey: .resources)
     }
 
     public init(suite: String, target: String, startedAt: Date = Date(), runID: String = RunReport.newRunID()) {
@@ -137,6 +142,8 @@ public struct RunReport: Codable, Sendable {
         notes += other.notes
         failure = failure ?? other.failure
         startedAt = min(startedAt, other.startedAt)
+        // Each shard watched its own view of the target: keep the first, which the merged report's charts show.
+        resources = resources ?? other.resources
     }
 }
 

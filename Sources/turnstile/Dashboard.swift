@@ -8,50 +8,6 @@ import ServiceLifecycle
 import TurnstileLoad
 import TurnstileReport
 
-/// `--dashboard` and `--dashboard-linger`: a live page of the run in the browser.
-struct DashboardOptions: ParsableArguments {
-    @Option(
-        help: ArgumentHelp(
-            "Serve a live dashboard of the run at [HOST:]PORT and print its address: loopback unless a host is "
-                + "given, port 0 for any free one.",
-            discussion: "The page updates itself every second (Server-Sent Events) and ends with the final report.",
-            valueName: "[host:]port"))
-    var dashboard: DashboardAddress?
-
-    @Option(help: "How long the dashboard stays up after the run, showing the final report, e.g. 60s or 0.")
-    var dashboardLinger = DashboardLinger(seconds: 60)
-
-    /// Runs `run` (on the dashboard, when asked for), has `output` write the result, keeps the dashboard up for the
-    /// linger, and ends the command with the report's exit code.
-    func perform(
-        suite: String, target: String, _ run: (ProgressReporter) async throws -> RunReport,
-        output: (RunReport) -> Void
-    ) async throws -> Never {
-        guard let dashboard else {
-            let report = try await run(ProgressReporter())
-            output(report)
-            throw ExitCode(report.outcome.rawValue)
-        }
-        let monitor = RunMonitor(suite: suite, target: target)
-        let progress = ProgressReporter(monitor: monitor)
-        let outcome = try await Dashboard.serve(at: dashboard, monitor: monitor) { url in
-            progress.note("Dashboard: \(url) (live while the run goes)")
-            let report = try await run(progress)
-            monitor.finish(report)
-            output(report)
-            let linger = dashboardLinger.duration
-            if linger > .zero {
-                progress.note(
-                    "Dashboard: the final report stays at \(url) for \(DurationArgument.describe(dashboardLinger.time))"
-                        + " (--dashboard-linger); Ctrl-C leaves sooner")
-                try? await Task.sleep(for: linger)
-            }
-            return report.outcome
-        }
-        throw ExitCode(outcome.rawValue)
-    }
-}
-
 /// Where the dashboard listens: `PORT`, `HOST:PORT` or `[IPv6]:PORT`.
 struct DashboardAddress: ExpressibleByArgument, Sendable {
     var host: String

@@ -49,7 +49,7 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "How long a store call may take before the service answers 503 (as for serve), e.g. 1s.")
     var storeTimeout = DurationArgument(StoreTimeouts().writeAnswer)
 
-    @OptionGroup var live: DashboardOptions
+    @OptionGroup var live: LiveOptions
 
     func validate() throws {
         guard users >= 1 else { throw ValidationError("--users must be at least 1") }
@@ -66,7 +66,7 @@ struct DemoCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try await live.perform(suite: "demo", target: "the embedded service") { progress in
+        try await live.perform(suite: "demo", target: "the embedded service", embedded: true) { progress in
             var report = try await EmbeddedService.with(storeTimeouts: storeTimeouts) { target in
                 await prove(target: target, progress: progress)
             }

@@ -44,7 +44,9 @@ struct StressFanoutCommand: AsyncParsableCommand {
         let thresholds = try options.parsedThresholds
         let timeouts = options.timeouts
         let target = embedded ? nil : try options.loadTarget
-        try await options.run.perform("fanout", target: target?.description ?? "the embedded service") { progress in
+        try await options.run.perform(
+            "fanout", target: target?.description ?? "the embedded service", embedded: embedded
+        ) { progress in
             guard let target else {
                 return try await EmbeddedService.with { target in
                     await Self.fanout(
@@ -73,10 +75,6 @@ struct StressFanoutCommand: AsyncParsableCommand {
 /// This process's resident memory, from /proc (nil where there is none).
 enum ResidentMemory {
     @Sendable static func bytes() -> Int? {
-        guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-            let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
-            let kilobytes = Int(line.split(separator: " ").dropFirst().first ?? "")
-        else { return nil }
-        return kilobytes * 1_024
+        ResourceWatcher.ProcessStats.read().map { Int($0.residentBytes) }
     }
 }

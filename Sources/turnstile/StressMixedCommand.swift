@@ -116,7 +116,7 @@ struct StressThroughputCommand: AsyncParsableCommand {
         let target = try LoadTarget(parsing: "http://127.0.0.1")
         let (loadShape, needed) = try shape.shape(timeouts: options.timeouts)
         let (thresholds, runID, timeouts) = (try options.parsedThresholds, options.run.newRunID, options.timeouts)
-        try await options.run.perform("throughput", target: "the embedded service") { progress in
+        try await options.run.perform("throughput", target: "the embedded service", embedded: true) { progress in
             await StressRun.execute(
                 suite: "throughput", target: target, thresholds: thresholds,
                 endpoints: MixedSuite.Mix.readHeavy.endpoints, runID: runID

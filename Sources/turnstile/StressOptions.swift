@@ -31,7 +31,7 @@ struct RunOptions: ParsableArguments {
             valueName: "file"))
     var html: String?
 
-    @OptionGroup var live: DashboardOptions
+    @OptionGroup var live: LiveOptions
 
     @Option(help: "How long a response may take in all before it counts as a timeout, e.g. 5s.")
     var timeout = DurationArgument(seconds: 30)
@@ -76,9 +76,9 @@ struct RunOptions: ParsableArguments {
     /// Runs `run` as suite `suite` against `target` (on the dashboard, when asked for), prints the report's tables,
     /// writes the files asked for, and ends the command with its outcome's exit code.
     func perform(
-        _ suite: String, target: String, _ run: (ProgressReporter) async throws -> RunReport
+        _ suite: String, target: String, embedded: Bool = false, _ run: (ProgressReporter) async throws -> RunReport
     ) async throws -> Never {
-        try await live.perform(suite: suite, target: target, run) { report in
+        try await live.perform(suite: suite, target: target, embedded: embedded, run) { report in
             RunOutput.write(report, json: json, csv: csv, html: html)
         }
     }

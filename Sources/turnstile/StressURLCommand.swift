@@ -76,14 +76,7 @@ struct StressURLCommand: AsyncParsableCommand {
     /// The target (scheme, host, port) and the path with its query.
     private func split() throws -> (LoadTarget, String) {
         guard url.hasPrefix("http://") else { throw ValidationError("the URL must start with http://") }
-        let afterScheme = url.dropFirst("http://".count)
-        let authority = afterScheme.prefix { $0 != "/" }
-        let path = String(afterScheme.dropFirst(authority.count))
-        do {
-            return (try LoadTarget(parsing: "http://\(authority)"), path.isEmpty ? "/" : path)
-        } catch {
-            throw ValidationError("\(error)")
-        }
+        do { return try LoadTarget.splitting(url: url) } catch { throw ValidationError("\(error)") }
     }
 
     func run() async throws {

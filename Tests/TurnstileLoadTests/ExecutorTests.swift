@@ -152,3 +152,35 @@ struct StressRunTests {
         #expect(report.failure?.hasPrefix("nothing listens on http://127.0.0.1:1 (connection refused)") == true)
     }
 }
+
+/// Reading a process's resources from /proc and a Prometheus endpoint's series.
+@Suite("Resource watcher")
+struct ResourceWatcherTests {
+    @Test("this process's CPU, memory, threads and open files read from /proc; a process that is not there is nil")
+    func processStats() throws {
+        let stats = try #require(ResourceWatcher.ProcessStats.read())
+        #expect(stats.residentBytes > 1 << 20 && stats.threads >= 1 && stats.openFiles >= 3 && stats.cpuSeconds > 0)
+        #expect(ResourceWatcher.ProcessStats.read(String(Int32.max)) == nil)
+    }
+
+    @Test("a series is kept by its name (every label set) or its whole id; comments and others are not")
+    func prometheusSeries() {
+        let text = """
+            # HELP turnstile_connections_open Open connections.
+            # TYPE turnstile_connections_open gauge
+            turnstile_connections_open 7.0
+            turnstile_store_errors_total{operation="batch"} 2
+            turnstile_store_errors_total{operation="a request"} 3 1700000000000
+            process_resident_memory_bytes 1.5e+07
+            """
+        #expect(
+            ResourceWatcher.series(["turnstile_connections_open", "turnstile_store_errors_total"], in: text) == [
+                "turnstile_connections_open": 7, "turnstile_store_errors_total{operation=\"batch\"}": 2,
+                "turnstile_store_errors_total{operation=\"a request\"}": 3,
+            ])
+        #expect(
+            ResourceWatcher.series(["turnstile_store_errors_total{operation=\"batch\"}", "nothing"], in: text) == [
+                "turnstile_store_errors_total{operation=\"batch\"}": 2
+            ])
+    }
+}

@@ -90,3 +90,59 @@ struct CSVReportTests {
         #expect(invariants.rows.map { $0["passed"] } == ["true", "false"])
     }
 }
+
+/// The target's resources beside the load: the memory finding, and the CSV and HTML they make.
+@Suite("Resource timeline")
+struct ResourceTimelineTests {
+    static func timeline(memory: [UInt64], start: Date) -> ResourceTimeline {
+        var timeline = ResourceTimeline(sources: ["process 7 (turnstile)"])
+        for (index, megabytes) in memory.enumerated() {
+            var sample = ResourceTimeline.Sample(at: start.addingTimeInterval(Double(index + 1)))
+            sample.residentBytes = megabytes << 20
+            sample.cpuPercent = index == 0 ? nil : 50
+            sample.threads = 12
+            sample.openFiles = 30
+            sample.metrics = ["turnstile_connections_open": Double(index)]
+            timeline.samples.append(sample)
+        }
+        return timeline
+    }
+
+    @Test("memory that grows through the run and stays up is flagged; a rise that comes back down is not")
+    func memoryGrowth() {
+        let start = Date()
+        let growth = Self.timeline(memory: [100, 140, 180, 220, 230], start: start).memoryGrowth
+        #expect(
+            growth == "resident memory of process 7 (turnstile) grew from 100.0 MiB to 230.0 MiB through the run "
+                + "(peak 230.0 MiB) and did not come back down")
+        #expect(Self.timeline(memory: [100, 180, 260, 120, 110], start: start).memoryGrowth == nil, "came back down")
+        #expect(Self.timeline(memory: [100, 104, 108, 112, 116], start: start).memoryGrowth == nil, "under 32 MiB")
+        #expect(Self.timeline(memory: [100, 300, 300], start: start).memoryGrowth == nil, "too few samples")
+    }
+
+    @Test("resources.csv has a row per sample, empty cells for what was not sampled; the HTML charts them")
+    func csvAndHTML() throws {
+        var report = CSVReportTests.report()
+        report.resources = Self.timeline(memory: [100, 110, 120], start: report.startedAt)
+        let file = try #require(CSVReport.files(for: report).first { $0.name == "resources.csv" })
+        let csv = try NamedCSV(string: file.text)
+        #expect(
+            csv.header == [
+                "second", "cpu_percent", "resident_bytes", "open_files", "threads", "turnstile_connections_open",
+            ])
+        #expect(csv.rows.map { $0["second"] } == ["1", "2", "3"] && csv.rows[0]["cpu_percent"] == "")
+        #expect(csv.rows[2]["resident_bytes"] == String(120 << 20) && csv.rows[2]["turnstile_connections_open"] == "2")
+        let decoded = try JSONReport.decode(JSONReport.encode(report))
+        // Times survive to the JSON's precision; everything else exactly.
+        let (read, written) = (try #require(decoded.resources), try #require(report.resources))
+        #expect(read.sources == written.sources && read.samples.map(\.metrics) == written.samples.map(\.metrics))
+        #expect(read.samples.map(\.residentBytes) == written.samples.map(\.residentBytes))
+        #expect(read.samples.map(\.cpuPercent) == written.samples.map(\.cpuPercent))
+        let html = HTMLReport.render(report)
+        for title in ["Target resources", "CPU (% of one core)", "resident memory (MiB)", "turnstile_connections_open"]
+        {
+            #expect(html.contains(title), "\(title)")
+        }
+        #expect(!CSVReport.files(for: CSVReportTests.report()).contains { $0.name == "resources.csv" })
+    }
+}

@@ -1,5 +1,6 @@
 import Foundation
 import NIOHTTP1
+import SwiftCSV
 import Testing
 import TurnstileReport
 import TurnstileTestSupport
@@ -108,6 +109,40 @@ struct ReportPageTests {
             }
             await run.stop()
         }
+    }
+
+    @Test("--watch-pid and --watch-metrics put the target's CPU, memory and series beside the load, in every output")
+    func watchedResources() async throws {
+        let folder = try Self.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let (json, html, csv) = (
+            folder.appendingPathComponent("url.json"), folder.appendingPathComponent("url.html"),
+            folder.appendingPathComponent("csv")
+        )
+        // The live server runs in this test process: that is the process to watch.
+        let (status, output) = try await LiveServer.with { server in
+            try await TurnstileProcess.run([
+                "stress", "url", "http://127.0.0.1:\(server.port)/health", "-c", "2", "-d", "3s", "--watch-pid",
+                String(getpid()), "--watch-metrics", "http://127.0.0.1:\(server.port)/metrics", "--watch-series",
+                "turnstile_connections_open", "--json", json.path, "--html", html.path, "--csv", csv.path,
+            ])
+        }
+        #expect(status == 0, "\(output)")
+        let report = try JSONReport.decode(Data(contentsOf: json))
+        let resources = try #require(report.resources)
+        #expect(resources.sources.first == "process \(getpid()) (\(ProcessInfo.processInfo.processName.prefix(15)))")
+        #expect(resources.samples.count >= 3, "a sample a second through a 3 s run, and one at its end")
+        #expect(resources.samples.allSatisfy { ($0.residentBytes ?? 0) > 0 && ($0.threads ?? 0) > 0 })
+        #expect(resources.samples.dropFirst().allSatisfy { $0.cpuPercent != nil })
+        #expect(resources.samples.contains { ($0.metrics["turnstile_connections_open"] ?? 0) >= 1 })
+        let rows = try NamedCSV(url: csv.appendingPathComponent("resources.csv")).rows
+        #expect(rows.count == resources.samples.count && rows.allSatisfy { $0["turnstile_connections_open"] != "" })
+        let page = try String(contentsOf: html, encoding: .utf8)
+        #expect(page.contains("<section id=\"resources\">") && page.contains("resident memory (MiB)"))
+        let (badStatus, badOutput) = try await TurnstileProcess.run([
+            "stress", "url", "http://127.0.0.1:1/", "--watch-metrics", "http://127.0.0.1:1/metrics",
+        ])
+        #expect(badStatus == 3 && badOutput.contains("--watch-series"), "\(badOutput)")
     }
 
     /// The dashboard's port, from the line the run prints.

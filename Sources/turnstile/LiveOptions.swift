@@ -1,0 +1,105 @@
+import ArgumentParser
+import Foundation
+import TurnstileLoad
+import TurnstileReport
+
+/// What a person watches while a run goes: the live dashboard (`--dashboard`, `--dashboard-linger`) and the target's
+/// resources beside the load (`--watch-pid`, `--watch-metrics`, `--watch-series`).
+struct LiveOptions: ParsableArguments {
+    @Option(
+        help: ArgumentHelp(
+            "Serve a live dashboard of the run at [HOST:]PORT and print its address: loopback unless a host is "
+                + "given, port 0 for any free one.",
+            discussion: "The page updates itself every second (Server-Sent Events) and ends with the final report.",
+            valueName: "[host:]port"))
+    var dashboard: DashboardAddress?
+
+    @Option(help: "How long the dashboard stays up after the run, showing the final report, e.g. 60s or 0.")
+    var dashboardLinger = DashboardLinger(seconds: 60)
+
+    @Option(
+        help: ArgumentHelp(
+            "Sample this process's CPU, resident memory, open files and threads once a second (from /proc) beside "
+                + "the load.", valueName: "pid"))
+    var watchPid: Int32?
+
+    @Option(
+        help: ArgumentHelp(
+            "Scrape this Prometheus endpoint once a second beside the load, e.g. http://127.0.0.1:8080/metrics; "
+                + "name the series to keep with --watch-series.", valueName: "url"))
+    var watchMetrics: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "A series of --watch-metrics to keep: a metric name (all its series) or name{labels}; repeat for several.",
+            valueName: "series"))
+    var watchSeries: [String] = []
+
+    func validate() throws {
+        if let watchPid, ResourceWatcher.ProcessStats.read(String(watchPid)) == nil {
+            throw ValidationError("--watch-pid \(watchPid): no such process to read in /proc")
+        }
+        if let watchMetrics {
+            do { _ = try LoadTarget.splitting(url: watchMetrics) } catch {
+                throw ValidationError("--watch-metrics: \(error)")
+            }
+            guard !watchSeries.isEmpty else {
+                throw ValidationError("--watch-metrics needs the series to keep: --watch-series NAME (repeatable)")
+            }
+        } else if !watchSeries.isEmpty {
+            throw ValidationError("--watch-series names series of --watch-metrics: give its URL too")
+        }
+    }
+
+    /// The watcher the flags ask for; `embedded` watches this process (it runs the service) unless a pid is given.
+    private func watcher(embedded: Bool) throws -> ResourceWatcher? {
+        let metrics = try watchMetrics.map { try ResourceWatcher.Metrics(url: $0, series: watchSeries) }
+        if let watchPid { return ResourceWatcher(pid: watchPid, metrics: metrics) }
+        if embedded {
+            return ResourceWatcher(
+                pid: getpid(), describe: "this process (the embedded service and the load generator together)",
+                metrics: metrics)
+        }
+        return metrics.map { ResourceWatcher(pid: nil, metrics: $0) }
+    }
+
+    /// Runs `run` (watched, and on the dashboard, when asked for), has `output` write the result, keeps the
+    /// dashboard up for the linger, and ends the command with the report's exit code. `embedded`: the target runs
+    /// in this process, whose resources are then watched without asking.
+    func perform(
+        suite: String, target: String, embedded: Bool = false, _ run: (ProgressReporter) async throws -> RunReport,
+        output: (RunReport) -> Void
+    ) async throws -> Never {
+        let watcher = try watcher(embedded: embedded)
+        /// The run, with the resources watched beside it attached to its report.
+        func watched(_ progress: ProgressReporter) async throws -> RunReport {
+            guard let watcher else { return try await run(progress) }
+            var report = try await watcher.watch { try await run(progress) }
+            report.resources = watcher.timeline
+            if let growth = watcher.timeline.memoryGrowth { report.notes.append(growth) }
+            return report
+        }
+        guard let dashboard else {
+            let report = try await watched(ProgressReporter())
+            output(report)
+            throw ExitCode(report.outcome.rawValue)
+        }
+        let monitor = RunMonitor(suite: suite, target: target, resources: watcher)
+        let progress = ProgressReporter(monitor: monitor)
+        let outcome = try await Dashboard.serve(at: dashboard, monitor: monitor) { url in
+            progress.note("Dashboard: \(url) (live while the run goes)")
+            let report = try await watched(progress)
+            monitor.finish(report)
+            output(report)
+            let linger = dashboardLinger.duration
+            if linger > .zero {
+                progress.note(
+                    "Dashboard: the final report stays at \(url) for \(DurationArgument.describe(dashboardLinger.time))"
+                        + " (--dashboard-linger); Ctrl-C leaves sooner")
+                try? await Task.sleep(for: linger)
+            }
+            return report.outcome
+        }
+        throw ExitCode(outcome.rawValue)
+    }
+}
