@@ -63,16 +63,12 @@ final class Recorder {
         _ result: Result<LoadResponse, LoadError>, microseconds: UInt64, expected: StatusSet,
         into counts: inout PhaseReport.Second.Counts
     ) {
-        counts.requests += 1
         switch result {
         case .success(let response):
             let status = min(max(response.status, 0), LoadLimits.statusCodesCounted - 1)
-            counts.latency.record(microseconds: microseconds)
-            counts.statuses[statusNames[status], default: 0] += 1
-            if !expected.contains(status) { counts.failures += 1 }
+            counts.record(status: statusNames[status], microseconds: microseconds, expected: expected.contains(status))
         case .failure(let error):
-            counts.errors[error.kind.rawValue, default: 0] += 1
-            counts.failures += 1
+            counts.record(error: error.kind)
         }
     }
 
@@ -91,7 +87,7 @@ final class Recorder {
         // the endpoints', added here rather than on every request.
         let seconds = seconds.map { second in
             var second = second
-            second.total = second.endpoints.values.reduce(into: PhaseReport.Second.Counts()) { $0.add($1) }
+            second.addUpEndpoints()
             return second
         }
         return RecorderSnapshot(endpoints: endpoints.map { $0.value.stats(name: $0.key) }, seconds: seconds)

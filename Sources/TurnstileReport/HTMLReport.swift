@@ -54,6 +54,7 @@ public enum HTMLReport {
         invariants(report, judged: live?.isFinal ?? true, into: &page)
         thresholds(report, into: &page)
         if let resources = report.resources { self.resources(resources, of: report, into: &page) }
+        glance(report, into: &page)
         for (index, phase) in report.phases.enumerated() { self.phase(phase, index: index, into: &page) }
         if !report.notes.isEmpty {
             page.raw("<section><h2>Notes</h2><ul>")
@@ -167,7 +168,11 @@ public enum HTMLReport {
         if let dropped = phase.droppedStarts { facts.append("\(dropped) arrivals dropped") }
         page.raw(facts.map(escape).joined(separator: " · ") + "</p>")
         for warning in phase.warnings { page.raw("<p class=\"warning\">\(escape(warning))</p>") }
+        if !phase.facts.isEmpty {
+            page.raw("<ul class=\"facts\">" + phase.facts.map { "<li>\(escape($0))</li>" }.joined() + "</ul>")
+        }
         endpointTable(phase, into: &page)
+        windowTable(phase, into: &page)
         let plotted = phase.endpoints.filter { $0.latency.count > 0 }
         page.raw("<div class=\"charts\">" + timeCharts(phase).joined())
         if !plotted.isEmpty { page.raw(percentilePlot(plotted)) }
@@ -187,8 +192,11 @@ public enum HTMLReport {
                 (name, timeline.map { $0.endpoints[name].map(value) ?? 0 }, colour(index))
             }
         }
+        // A phase's windows (a fault switched on) shade every chart of its seconds.
+        let bands = phase.windows.map { (from: $0.from, to: $0.to, label: $0.name) }
+        let span = 0...Double(timeline.count - 1)
         func timeChart(_ title: String, _ series: [Series], yLabel: String, x: [Double] = seconds) -> String {
-            chart(title: title, x: x, series: series, xLabel: "second", yLabel: yLabel)
+            chart(title: title, x: x, series: series, xLabel: "second", yLabel: yLabel, xRange: span, bands: bands)
         }
         var charts: [String] = []
         if names.count > 1 {
@@ -244,6 +252,89 @@ public enum HTMLReport {
                     }, yLabel: "per second"))
         }
         return charts
+    }
+
+    /// For each window of the phase, its seconds before, during and after (as long as the window, at least one
+    /// each): requests, failures and latency, side by side.
+    private static func windowTable(_ phase: PhaseReport, into page: inout Page) {
+        guard !phase.windows.isEmpty else { return }
+        var rows: [[String]] = []
+        for window in phase.windows {
+            let length = max(1, window.to - window.from)
+            for (name, from, to) in [
+                ("before", window.from - length, window.from), ("during", window.from, window.to),
+                ("after", window.to, window.to + length),
+            ] {
+                let seconds = phase.timeline.filter {
+                    Double($0.second) >= from.rounded(.down) && Double($0.second) < to.rounded(.up)
+                }
+                var counts = PhaseReport.Second.Counts()
+                for second in seconds { counts.add(second.total) }
+                let failed = counts.requests == 0 ? 0 : Double(counts.failures) * 100 / Double(counts.requests)
+                let latency = { (percentile: Double) in
+                    counts.latency.isEmpty ? "—" : Format.microseconds(counts.latency.percentile(percentile))
+                }
+                rows.append(
+                    [
+                        window.name, name, "\(Format.fixed(max(0, from), digits: 1))–\(Format.fixed(to, digits: 1)) s",
+                        String(counts.requests), Format.percent(failed), latency(50), latency(99),
+                        tally(counts.statuses.merging(counts.errors) { $0 + $1 }),
+                    ])
+            }
+        }
+        table(["window", "", "seconds", "requests", "fail", "p50", "p99", "statuses and errors"], rows, into: &page)
+    }
+
+    /// `200×12 503×3`.
+    private static func tally(_ counts: [String: UInt64]) -> String {
+        counts.sorted { $0.key < $1.key }.map { "\($0.key)×\($0.value)" }.joined(separator: " ")
+    }
+
+    /// The phases side by side, one row each: for comparing stages of a ramp, the cache on and off, a grid of races.
+    private static func glance(_ report: RunReport, into page: inout Page) {
+        guard report.phases.count >= 2 else { return }
+        page.raw("<section id=\"phases\"><h2>Phases at a glance</h2>")
+        let spreads = report.phases.contains { $0.releaseSpreadMicroseconds != nil }
+        let rows = report.phases.enumerated().map { index, phase -> [String] in
+            let overall = phase.overall
+            let latency = { (percentile: Double) in
+                overall.latency.isEmpty ? "—" : Format.microseconds(overall.latency.percentile(percentile))
+            }
+            return [
+                phase.name, phase.executor, String(phase.users), Format.fixed(phase.durationSeconds, digits: 2),
+                String(overall.requests), Format.rate(phase.rate(overall)), Format.percent(overall.failureRatio * 100),
+                latency(50), latency(95), latency(99),
+            ] + (spreads ? [phase.releaseSpreadMicroseconds.map { Format.microseconds($0) } ?? "—"] : [])
+                + [phase.warnings.joined(separator: "; ")]
+        }
+        table(
+            ["phase", "executor", "users", "s", "requests", "rps", "fail", "p50", "p95", "p99"]
+                + (spreads ? ["release spread"] : []) + ["warnings"], rows, into: &page)
+        page.raw(rampCharts(report.phases) + "</section>")
+    }
+
+    /// For a ramp (three or more closed phases, each with more users than the one before): throughput and p99 by
+    /// users, the stage with a breaking-point warning shaded.
+    static func rampCharts(_ phases: [PhaseReport]) -> String {
+        guard phases.count >= 3, phases.allSatisfy({ $0.executor == "closed" }),
+            zip(phases, phases.dropFirst()).allSatisfy({ $0.users < $1.users })
+        else { return "" }
+        let users = phases.map { Double($0.users) }
+        let bands = phases.indices.compactMap { index -> (from: Double, to: Double, label: String)? in
+            guard let warning = phases[index].warnings.first(where: { $0.hasPrefix("breaking point") }) else {
+                return nil
+            }
+            return (index > 0 ? users[index - 1] : users[index] * 0.9, users[index], warning)
+        }
+        let throughput = chart(
+            title: "throughput by users", x: users,
+            series: [("requests/s", phases.map { $0.rate($0.overall) }, colour(0))], xLabel: "users",
+            yLabel: "per second", xTickLabels: users.map { ($0, Format.fixed($0, digits: 0)) }, bands: bands)
+        let p99 = chart(
+            title: "p99 by users", x: users,
+            series: [("p99", phases.map { Double($0.overall.latency.percentile(99)) / 1000 }, "#dc2626")],
+            xLabel: "users", yLabel: "ms", xTickLabels: users.map { ($0, Format.fixed($0, digits: 0)) }, bands: bands)
+        return "<div class=\"charts\">" + throughput + p99 + "</div>"
     }
 
     /// A status's colour: green for 2xx, blue for 3xx, amber for 4xx, red for 5xx, grey for errors; shades apart.
@@ -475,7 +566,7 @@ public enum HTMLReport {
         dt{color:#555}dd{margin:0}code{font:12px ui-monospace,monospace;word-break:break-all}
         table{border-collapse:collapse;width:100%;font-variant-numeric:tabular-nums}th,td{text-align:left;padding:3px 8px;border-bottom:1px solid #e5e7eb}
         th{background:#f3f4f6}.good{color:#15803d;font-weight:600}.bad{color:#b91c1c;font-weight:600}.quiet{color:#555}
-        .warning{background:#fef3c7;padding:6px 10px;border-radius:6px}.charts{display:flex;flex-wrap:wrap;gap:12px}
+        .warning{background:#fef3c7;padding:6px 10px;border-radius:6px}.facts{margin:4px 0;padding-left:20px}.charts{display:flex;flex-wrap:wrap;gap:12px}
         figure{margin:8px 0;flex:0 1 calc(50% - 6px);min-width:320px}svg{width:100%;height:auto;border:1px solid #e5e7eb;border-radius:6px}
         .grid{stroke:#e5e7eb}.band0{fill:#eef2ff}.band1{fill:#f5f3ff}.tick,.axis{font-size:11px;fill:#555}figcaption{font-size:12px;font-weight:600;padding:2px 6px}.title{font-size:12px;font-weight:600}
         footer{margin-top:32px;color:#777;font-size:12px}

@@ -28,6 +28,21 @@ public struct PhaseReport: Codable, Sendable {
                 errors = try container.decodeIfPresent([String: UInt64].self, forKey: .errors) ?? [:]
             }
 
+            /// Counts a response with `status`, a failure unless `expected`.
+            public mutating func record(status: String, microseconds: UInt64, expected: Bool) {
+                requests += 1
+                latency.record(microseconds: microseconds)
+                statuses[status, default: 0] += 1
+                if !expected { failures += 1 }
+            }
+
+            /// Counts a request that ended without a response (a failure).
+            public mutating func record(error: EndpointStats.ErrorKind) {
+                requests += 1
+                failures += 1
+                errors[error.rawValue, default: 0] += 1
+            }
+
             public mutating func add(_ other: Counts) {
                 requests += other.requests
                 failures += other.failures
@@ -87,6 +102,11 @@ public struct PhaseReport: Codable, Sendable {
             }
         }
 
+        /// Makes the totals the sum of the endpoints', for a second counted endpoint by endpoint.
+        public mutating func addUpEndpoints() {
+            total = endpoints.values.reduce(into: Counts()) { $0.add($1) }
+        }
+
         /// Keeps only the histograms' non-empty buckets: for a second that is over.
         public mutating func pack() {
             total.latency.pack()
@@ -121,6 +141,23 @@ public struct PhaseReport: Codable, Sendable {
     public var droppedStarts: UInt64?
     /// What the reader should know about how the phase ran, e.g. that its connections could not carry the rate.
     public var warnings: [String] = []
+    /// What the phase found beyond its table, one line each, e.g. a fan-out's delivery ratio.
+    public var facts: [String] = []
+    /// Stretches of the phase its charts mark, e.g. when a fault was on.
+    public var windows: [Window] = []
+
+    /// A named stretch of a phase, in seconds from its start.
+    public struct Window: Codable, Sendable, Equatable {
+        public var name: String
+        public var from: Double
+        public var to: Double
+
+        public init(name: String, from: Double, to: Double) {
+            self.name = name
+            self.from = from
+            self.to = to
+        }
+    }
 
     public init(
         name: String, executor: String, startedAt: Date, durationSeconds: Double, users: Int,
@@ -141,7 +178,7 @@ public struct PhaseReport: Codable, Sendable {
 
     private enum CodingKeys: String, CodingKey {
         case name, executor, startedAt, durationSeconds, users, endpoints, timeline, releaseSpreadMicroseconds
-        case lateStarts, droppedStarts, warnings
+        case lateStarts, droppedStarts, warnings, facts, windows
     }
 
     public init(from decoder: any Decoder) throws {
@@ -157,6 +194,8 @@ public struct PhaseReport: Codable, Sendable {
         lateStarts = try container.decodeIfPresent(UInt64.self, forKey: .lateStarts)
         droppedStarts = try container.decodeIfPresent(UInt64.self, forKey: .droppedStarts)
         warnings = try container.decodeIfPresent([String].self, forKey: .warnings) ?? []
+        facts = try container.decodeIfPresent([String].self, forKey: .facts) ?? []
+        windows = try container.decodeIfPresent([Window].self, forKey: .windows) ?? []
     }
 
     /// Writes each endpoint with a `summary` beside its counts and histogram (rps over this phase included), for
@@ -175,6 +214,8 @@ public struct PhaseReport: Codable, Sendable {
         try container.encodeIfPresent(lateStarts, forKey: .lateStarts)
         try container.encodeIfPresent(droppedStarts, forKey: .droppedStarts)
         if !warnings.isEmpty { try container.encode(warnings, forKey: .warnings) }
+        if !facts.isEmpty { try container.encode(facts, forKey: .facts) }
+        if !windows.isEmpty { try container.encode(windows, forKey: .windows) }
     }
 
     /// An endpoint's stats and, beside them, its summary over the phase.
@@ -220,5 +261,7 @@ public struct PhaseReport: Codable, Sendable {
         if let late = other.lateStarts { lateStarts = (lateStarts ?? 0) + late }
         if let dropped = other.droppedStarts { droppedStarts = (droppedStarts ?? 0) + dropped }
         warnings += other.warnings.filter { !warnings.contains($0) }
+        facts += other.facts.filter { !facts.contains($0) }
+        windows += other.windows.filter { !windows.contains($0) }
     }
 }

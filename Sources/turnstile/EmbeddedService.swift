@@ -84,5 +84,12 @@ enum EmbeddedService {
             report.phases += phases.phases
             report.invariants += phases.invariants
         }
+        let (on, off) = (report.phases[report.phases.count - 2], report.phases[report.phases.count - 1])
+        let (onRate, offRate) = (on.rate(on.overall), off.rate(off.overall))
+        report.notes.append(
+            "read cache: \(Format.rate(onRate)) with it, \(Format.rate(offRate)) without (on ÷ off = "
+                + "\(Format.fixed(offRate > 0 ? onRate / offRate : 0, digits: 2))×); p99 "
+                + "\(Format.microseconds(on.overall.latency.percentile(99))) with, "
+                + "\(Format.microseconds(off.overall.latency.percentile(99))) without")
     }
 }

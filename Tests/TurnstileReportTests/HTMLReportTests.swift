@@ -67,3 +67,68 @@ struct HTMLReportTests {
         #expect(!html.contains("NaN") && !html.contains("inf"))
     }
 }
+
+/// What the report shows for particular suites: a fault's windows, a ramp's breaking point, a phase's findings.
+@Suite("HTML report of particular suites")
+struct HTMLSuiteReportTests {
+    /// A closed phase of `users` over `seconds` whole seconds, `rate` requests a second, each answered 200 in 2 ms
+    /// (503 in the seconds of `failing`).
+    static func phase(
+        _ name: String, users: Int, seconds: Int, rate: UInt64, failing: Range<Int> = 0..<0, start: Date = Date()
+    ) -> PhaseReport {
+        var stats = EndpointStats(name: "book")
+        var timeline: [PhaseReport.Second] = []
+        for index in 0..<seconds {
+            var second = PhaseReport.Second(second: index)
+            for _ in 0..<rate {
+                let status = failing.contains(index) ? 503 : 200
+                stats.record(status: status, microseconds: 2_000)
+                second.endpoints["book", default: .init()].record(
+                    status: String(status), microseconds: 2_000, expected: status == 200)
+            }
+            second.addUpEndpoints()
+            timeline.append(second)
+        }
+        return PhaseReport(
+            name: name, executor: "closed", startedAt: start, durationSeconds: Double(seconds), users: users,
+            endpoints: [stats], timeline: timeline)
+    }
+
+    @Test("a fault's window shades the phase's charts, with its seconds before, during and after side by side")
+    func windows() {
+        var report = RunReport(suite: "faults", target: "http://127.0.0.1:8080")
+        var faults = Self.phase("faults", users: 4, seconds: 9, rate: 10, failing: 3..<6)
+        faults.windows = [PhaseReport.Window(name: "db outage at 3s for 3s", from: 3, to: 6)]
+        faults.facts = ["a <finding>"]
+        report.phases = [faults]
+        let html = HTMLReport.render(report)
+        // Every chart over the phase's seconds shades the window, named in its tooltip.
+        // Requests and failures, latency, status codes: three charts, three shaded windows.
+        #expect(html.components(separatedBy: "<title>db outage at 3s for 3s</title>").count - 1 == 3)
+        for row in [
+            "<td>before</td><td>0.0–3.0 s</td><td>30</td><td>0.00%</td>",
+            "<td>during</td><td>3.0–6.0 s</td><td>30</td><td>100.00%</td>",
+            "<td>after</td><td>6.0–9.0 s</td><td>30</td><td>0.00%</td>",
+        ] {
+            #expect(html.contains(row), "\(row)")
+        }
+        #expect(html.contains("<li>a &lt;finding&gt;</li>"))
+    }
+
+    @Test("phases at a glance, and for a ramp its throughput and p99 by users with the breaking stage shaded")
+    func ramp() {
+        var report = RunReport(suite: "stress", target: "http://127.0.0.1:8080")
+        report.phases = [(2, 100), (4, 180), (8, 200)].map { users, rate in
+            Self.phase("stress \(users) users", users: users, seconds: 2, rate: UInt64(rate))
+        }
+        report.phases[2].warnings = ["breaking point: p99 9ms > 5ms"]
+        let html = HTMLReport.render(report)
+        #expect(html.contains("<section id=\"phases\"><h2>Phases at a glance</h2>"))
+        #expect(html.contains("<td>stress 8 users</td><td>closed</td><td>8</td>"))
+        #expect(html.contains("throughput by users") && html.contains("p99 by users"))
+        #expect(html.components(separatedBy: "<title>breaking point: p99 9ms &gt; 5ms</title>").count - 1 == 2)
+        // Not a ramp: users that do not grow.
+        report.phases[2].users = 3
+        #expect(!HTMLReport.render(report).contains("throughput by users"))
+    }
+}

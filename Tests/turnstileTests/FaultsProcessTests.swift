@@ -12,9 +12,10 @@ struct FaultsProcessTests {
     func outageLatencyResets() async throws {
         try await PostgresTestDatabase.withFresh { url in
             let json = FileManager.default.temporaryDirectory.appendingPathComponent("faults-\(UUID()).json")
-            defer { try? FileManager.default.removeItem(at: json) }
+            let html = json.deletingPathExtension().appendingPathExtension("html")
+            defer { for file in [json, html] { try? FileManager.default.removeItem(at: file) } }
             let (status, output) = try await TurnstileProcess.run([
-                "stress", "faults", "--database", url, "--users", "8", "--json", json.path,
+                "stress", "faults", "--database", url, "--users", "8", "--json", json.path, "--html", html.path,
                 "--fault", "db:outage@1s+2s", "--fault", "db:latency=200ms@4s+2s", "--fault", "db:reset@7s+1s",
             ])
             #expect(status == 0, "\(output)")
@@ -24,6 +25,13 @@ struct FaultsProcessTests {
             let outage = try #require(report.notes.first { $0.hasPrefix("db:outage") })
             let during = try #require(outage.firstMatch(of: /during n=(\d+) errors ([0-9.]+)%/))
             #expect((Int(during.1) ?? 0) > 0 && (Double(during.2) ?? 0) > 0, "\(outage)")
+            // The load is a phase whose seconds the report charts, the faults shaded as its windows.
+            let phase = try #require(report.phases.first)
+            #expect(report.phases.map(\.name) == ["faults"] && phase.endpoints.map(\.name) == ["book", "event"])
+            #expect(phase.windows.map(\.from) == [1, 4, 7] && phase.windows.map(\.to) == [3, 6, 8])
+            #expect(phase.timeline.map(\.requests).reduce(0, +) == phase.overall.requests)
+            let page = try String(contentsOf: html, encoding: .utf8)
+            #expect(page.contains("<td>db:outage") && page.contains("<td>during</td>"))
         }
     }
 }

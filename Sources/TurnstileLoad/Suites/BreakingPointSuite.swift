@@ -51,6 +51,8 @@ public struct BreakingPointSuite: Sendable {
                 reasons.append("p99 \(Format.microseconds(p99)) > \(Format.microseconds(p99MicrosecondsMax))")
             }
             guard reasons.isEmpty else {
+                report.phases[report.phases.count - 1].warnings.append(
+                    "breaking point: " + reasons.joined(separator: ", "))
                 var note = "breaking point: \(stage) users (\(reasons.joined(separator: ", ")))"
                 if let lastGood {
                     note +=

@@ -87,13 +87,19 @@ public struct FanoutSuite: Sendable {
         let duration = Double((NIODeadline.now() - began).nanoseconds) / 1e9
         let outcome = try await tally.outcome(of: subscribers.map { ($0.receipts, $0.client.channel.eventLoop) })
 
-        report.phases.append(
-            PhaseReport(
-                name: shape.name, executor: "fanout", startedAt: startedAt, durationSeconds: duration,
-                users: shape.connections, endpoints: [bidStats, outcome.deliveries, outcome.deliveriesSinceSent],
-                timeline: []))
-        context.progress?.finished(report.phases[report.phases.count - 1])
         let expected = shape.connections * shape.bids
+        var phase = PhaseReport(
+            name: shape.name, executor: "fanout", startedAt: startedAt, durationSeconds: duration,
+            users: shape.connections, endpoints: [bidStats, outcome.deliveries, outcome.deliveriesSinceSent],
+            timeline: [])
+        phase.facts = [
+            "delivery ratio \(Format.percent(100 * Double(outcome.delivered) / Double(max(expected, 1)))): "
+                + "\(outcome.delivered) of \(expected) (\(shape.connections) subscribers × \(shape.bids) bids)",
+            "'\(outcome.deliveries.name)' is each receipt after the bid's first receipt (the spread between "
+                + "subscribers); '\(outcome.deliveriesSinceSent.name)' is each receipt after the bid was sent",
+        ]
+        report.phases.append(phase)
+        context.progress?.finished(phase)
         let name = shape.name
         report.invariants += [
             .equal(bidStats.count(status: 201), UInt64(shape.bids), phase: name, rule: "every bid is accepted (201)"),

@@ -72,6 +72,9 @@ public struct FaultsSuite: Sendable {
         }
         let samples = perUser.flatMap(\.0)
         let acknowledged = perUser.flatMap(\.1)
+        let phase = Self.phase(samples, users: users.count, length: end, proxy: proxy)
+        report.phases.append(phase)
+        context.progress?.finished(phase)
 
         for fault in schedule {
             let windows = [
@@ -168,6 +171,37 @@ public struct FaultsSuite: Sendable {
                 event.availableSeats, event.seatCount - present.count, phase: "faults",
                 rule: "seats left = seats − bookings in the store"),
         ]
+    }
+
+    /// The load as a phase: a booking and a read per user, counted by the second its answer came, and the faults as
+    /// its windows, so the report charts them on the phase's seconds.
+    static func phase(_ samples: [Sample], users: Int, length: TimeAmount, proxy: FaultProxy) -> PhaseReport {
+        var endpoints = ["book": EndpointStats(name: "book"), "event": EndpointStats(name: "event")]
+        var seconds: [PhaseReport.Second] = []
+        for sample in samples {
+            let name = sample.isWrite ? "book" : "event"
+            let index = Int(max(0, (sample.sentAt + sample.latency).nanoseconds / 1_000_000_000))
+            while seconds.count <= index { seconds.append(PhaseReport.Second(second: seconds.count)) }
+            if let status = sample.status {
+                let microseconds = UInt64(max(0, sample.latency.nanoseconds / 1_000))
+                endpoints[name]!.record(status: status, microseconds: microseconds)
+                seconds[index].endpoints[name, default: .init()].record(
+                    status: String(status), microseconds: microseconds, expected: status < 400)
+            } else {
+                let kind: EndpointStats.ErrorKind = sample.hung ? .timeout : .reset
+                endpoints[name]!.record(error: kind)
+                seconds[index].endpoints[name, default: .init()].record(error: kind)
+            }
+        }
+        for index in seconds.indices { seconds[index].addUpEndpoints() }
+        let inSeconds = { (time: TimeAmount) in Double(time.nanoseconds) / 1e9 }
+        var phase = PhaseReport(
+            name: "faults", executor: "faults", startedAt: Date(timeIntervalSinceNow: -inSeconds(proxy.elapsed)),
+            durationSeconds: inSeconds(length), users: users, endpoints: Array(endpoints.values), timeline: seconds)
+        phase.windows = proxy.schedule.map {
+            PhaseReport.Window(name: $0.description, from: inSeconds($0.start), to: inSeconds($0.end))
+        }
+        return phase
     }
 
     /// "n=120, 0.0 % errors, p99 4 ms".
