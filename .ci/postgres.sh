@@ -12,7 +12,8 @@ if ! "$TURNSTILE_PG_CLUSTER" bin >/dev/null 2>&1; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >/dev/null
 fi
 PG_DIR=$(mktemp -d)
-PG_PORT=${PG_PORT:-$((20000 + RANDOM % 20000))}
+# Below Linux's ephemeral range (32768 and up), where the tests' client sockets take their local ports.
+PG_PORT=${PG_PORT:-$((16000 + RANDOM % 8000))}
 "$TURNSTILE_PG_CLUSTER" init "$PG_DIR"
 "$TURNSTILE_PG_CLUSTER" start "$PG_DIR" "$PG_PORT"
 export TURNSTILE_POSTGRES_URL="postgres://turnstile@127.0.0.1:$PG_PORT/postgres"

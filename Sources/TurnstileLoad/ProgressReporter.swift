@@ -9,10 +9,20 @@ import TurnstileReport
 public struct ProgressReporter: Sendable {
     private let isTerminal: Bool
     private let monitor: RunMonitor?
+    private let resources: ResourceWatcher?
 
-    public init(isTerminal: Bool = isatty(STDERR_FILENO) != 0, monitor: RunMonitor? = nil) {
+    public init(
+        isTerminal: Bool = isatty(STDERR_FILENO) != 0, monitor: RunMonitor? = nil, resources: ResourceWatcher? = nil
+    ) {
         self.isTerminal = isTerminal
         self.monitor = monitor
+        self.resources = resources
+    }
+
+    /// The target is process `pid`, which the suite started (a child `turnstile serve`): its resources are watched
+    /// from now on, unless the user chose a process to watch.
+    public func targetStarted(_ pid: Int32, describe: String) {
+        resources?.follow(pid, describe: describe)
     }
 
     /// Prints one line (for set-up steps such as provisioning).

@@ -54,26 +54,40 @@ public final class ResourceWatcher: Sendable {
         }
     }
 
-    private let pid: Int32?
-    private let processName: String
     private let metrics: Metrics?
-    private let state: Mutex<ResourceTimeline>
+    /// Whether the process was chosen by the user (`--watch-pid`): then ``follow(_:describe:)`` leaves it.
+    private let pidIsFixed: Bool
+    private let state: Mutex<(timeline: ResourceTimeline, pid: Int32?)>
 
     /// Watches process `pid` and/or `metrics`; `describe` names the process in the report (e.g. "the embedded
-    /// service and this load generator").
+    /// service and this load generator"). With no `pid`, the process a suite starts (a child `turnstile serve`) is
+    /// followed when the suite says so.
     public init(pid: Int32?, describe: String? = nil, metrics: Metrics?) {
-        self.pid = pid
         self.metrics = metrics
-        let name = pid.flatMap { try? String(contentsOfFile: "/proc/\($0)/comm", encoding: .utf8) }?
+        pidIsFixed = pid != nil
+        var timeline = ResourceTimeline(sources: metrics.map { [$0.target.description + $0.path] } ?? [])
+        if let pid { timeline.sources.insert(describe ?? Self.describe(pid), at: 0) }
+        state = Mutex((timeline, pid))
+    }
+
+    /// From now on, samples process `pid`, which a suite started as the target (unless `--watch-pid` chose one).
+    public func follow(_ pid: Int32, describe: String) {
+        guard !pidIsFixed else { return }
+        state.withLock { state in
+            state.pid = pid
+            let source = "\(describe), \(Self.describe(pid))"
+            if !state.timeline.sources.contains(source) { state.timeline.sources.insert(source, at: 0) }
+        }
+    }
+
+    private static func describe(_ pid: Int32) -> String {
+        let name = (try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8))?
             .trimmingCharacters(in: .whitespacesAndNewlines)
-        processName = describe ?? pid.map { "process \($0)" + (name.map { " (\($0))" } ?? "") } ?? ""
-        var sources = pid == nil ? [] : [processName]
-        if let metrics { sources.append(metrics.target.description + metrics.path) }
-        state = Mutex(ResourceTimeline(sources: sources))
+        return "process \(pid)" + (name.map { " (\($0))" } ?? "")
     }
 
     /// What was sampled so far.
-    public var timeline: ResourceTimeline { state.withLock { $0 } }
+    public var timeline: ResourceTimeline { state.withLock { $0.timeline } }
 
     /// Samples once a second until `body` returns, then once more; returns `body`'s result.
     public func watch<Result>(during body: () async throws -> Result) async rethrows -> Result {
@@ -86,7 +100,7 @@ public final class ResourceWatcher: Sendable {
     }
 
     private func sampleEverySecond() async {
-        var previous = pid.flatMap { ProcessStats.read(String($0)) }
+        var previous: (pid: Int32, stats: ProcessStats)?
         var previousAt = Date()
         let session = metrics.map {
             APISession(target: $0.target, eventLoop: MultiThreadedEventLoopGroup.singleton.next(), timeouts: .init())
@@ -95,15 +109,16 @@ public final class ResourceWatcher: Sendable {
             let cancelled = (try? await Task.sleep(for: .seconds(1))) == nil
             let now = Date()
             var sample = ResourceTimeline.Sample(at: now)
-            if let pid, let stats = ProcessStats.read(String(pid)) {
-                if let previous {
+            if let pid = state.withLock({ $0.pid }), let stats = ProcessStats.read(String(pid)) {
+                // CPU is time used since the sample before, by the same process (a restarted one starts anew).
+                if let previous, previous.pid == pid {
                     let elapsed = max(now.timeIntervalSince(previousAt), 1e-3)
-                    sample.cpuPercent = max(0, stats.cpuSeconds - previous.cpuSeconds) / elapsed * 100
+                    sample.cpuPercent = max(0, stats.cpuSeconds - previous.stats.cpuSeconds) / elapsed * 100
                 }
                 sample.residentBytes = stats.residentBytes
                 sample.openFiles = stats.openFiles
                 sample.threads = stats.threads
-                previous = stats
+                previous = (pid, stats)
             }
             previousAt = now
             if let metrics, let session {
@@ -112,7 +127,10 @@ public final class ResourceWatcher: Sendable {
                     sample.metrics = Self.series(metrics.series, in: String(buffer: response.body))
                 }
             }
-            state.withLock { $0.samples.append(sample) }
+            // Nothing to watch yet (a child not started): no sample.
+            if sample.residentBytes != nil || !sample.metrics.isEmpty {
+                state.withLock { $0.timeline.samples.append(sample) }
+            }
             if cancelled { return }
         }
     }

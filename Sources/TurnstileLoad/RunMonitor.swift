@@ -33,7 +33,7 @@ public final class RunMonitor: Sendable {
         let (phases, final) = state.withLock { ($0.phases, $0.final) }
         if let final { return (final, true) }
         var report = base
-        report.resources = resources?.timeline
+        report.resources = resources.map(\.timeline).flatMap { $0.samples.isEmpty ? nil : $0 }
         for phase in phases {
             switch phase {
             case .ended(let phase):

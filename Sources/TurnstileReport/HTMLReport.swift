@@ -140,12 +140,33 @@ public enum HTMLReport {
         page.raw(
             "<p>\(report.invariants.count - broken) of \(report.invariants.count) held"
                 + (broken > 0 ? ", <strong class=\"bad\">\(broken) broken</strong>" : "") + ".</p>")
+        let header = ["", "phase", "rule", "expected", "actual"]
+        func rows(_ invariants: [InvariantResult]) -> [[String]] {
+            invariants.map { [verdict($0.passed), $0.phase, $0.rule, $0.expected, $0.actual] }
+        }
+        guard report.invariants.count > invariantsListedMax else {
+            table(header, rows(report.invariants), into: &page)
+            page.raw("</section>")
+            return
+        }
+        // Many rules: the broken ones, then a line per phase, and every rule one click away.
+        if broken > 0 { table(header, rows(report.invariants.filter { !$0.passed }), into: &page) }
+        var phases: [String] = []
+        for invariant in report.invariants where !phases.contains(invariant.phase) { phases.append(invariant.phase) }
         table(
-            ["", "phase", "rule", "expected", "actual"],
-            report.invariants.map { [verdict($0.passed), $0.phase, $0.rule, $0.expected, $0.actual] },
-            into: &page)
-        page.raw("</section>")
+            ["", "phase", "held", "broken"],
+            phases.map { phase in
+                let all = report.invariants.filter { $0.phase == phase }
+                let held = all.filter(\.passed).count
+                return [verdict(held == all.count), phase, "\(held) of \(all.count)", String(all.count - held)]
+            }, into: &page)
+        page.raw("<details><summary>every rule (\(report.invariants.count))</summary>")
+        table(header, rows(report.invariants), into: &page)
+        page.raw("</details></section>")
     }
+
+    /// Invariants listed one by one on the page; a run with more shows them by phase, each rule one click away.
+    private static let invariantsListedMax = 20
 
     private static func thresholds(_ report: RunReport, into page: inout Page) {
         guard !report.thresholds.isEmpty else { return }
@@ -566,7 +587,7 @@ public enum HTMLReport {
         dt{color:#555}dd{margin:0}code{font:12px ui-monospace,monospace;word-break:break-all}
         table{border-collapse:collapse;width:100%;font-variant-numeric:tabular-nums}th,td{text-align:left;padding:3px 8px;border-bottom:1px solid #e5e7eb}
         th{background:#f3f4f6}.good{color:#15803d;font-weight:600}.bad{color:#b91c1c;font-weight:600}.quiet{color:#555}
-        .warning{background:#fef3c7;padding:6px 10px;border-radius:6px}.facts{margin:4px 0;padding-left:20px}.charts{display:flex;flex-wrap:wrap;gap:12px}
+        .warning{background:#fef3c7;padding:6px 10px;border-radius:6px}.facts{margin:4px 0;padding-left:20px}summary{cursor:pointer;margin:8px 0;color:#2563eb}.charts{display:flex;flex-wrap:wrap;gap:12px}
         figure{margin:8px 0;flex:0 1 calc(50% - 6px);min-width:320px}svg{width:100%;height:auto;border:1px solid #e5e7eb;border-radius:6px}
         .grid{stroke:#e5e7eb}.band0{fill:#eef2ff}.band1{fill:#f5f3ff}.tick,.axis{font-size:11px;fill:#555}figcaption{font-size:12px;font-weight:600;padding:2px 6px}.title{font-size:12px;font-weight:600}
         footer{margin-top:32px;color:#777;font-size:12px}

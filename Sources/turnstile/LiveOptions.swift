@@ -51,16 +51,16 @@ struct LiveOptions: ParsableArguments {
         }
     }
 
-    /// The watcher the flags ask for; `embedded` watches this process (it runs the service) unless a pid is given.
-    private func watcher(embedded: Bool) throws -> ResourceWatcher? {
+    /// The watcher the flags ask for: `embedded` watches this process (it runs the service) unless a pid is given;
+    /// without either, it waits for a suite to start the target as a child process (``ProgressReporter/targetStarted``).
+    private func watcher(embedded: Bool) throws -> ResourceWatcher {
         let metrics = try watchMetrics.map { try ResourceWatcher.Metrics(url: $0, series: watchSeries) }
-        if let watchPid { return ResourceWatcher(pid: watchPid, metrics: metrics) }
-        if embedded {
+        if watchPid == nil, embedded {
             return ResourceWatcher(
                 pid: getpid(), describe: "this process (the embedded service and the load generator together)",
                 metrics: metrics)
         }
-        return metrics.map { ResourceWatcher(pid: nil, metrics: $0) }
+        return ResourceWatcher(pid: watchPid, metrics: metrics)
     }
 
     /// Runs `run` (watched, and on the dashboard, when asked for), has `output` write the result, keeps the
@@ -71,21 +71,21 @@ struct LiveOptions: ParsableArguments {
         output: (RunReport) -> Void
     ) async throws -> Never {
         let watcher = try watcher(embedded: embedded)
-        /// The run, with the resources watched beside it attached to its report.
+        /// The run, with the resources watched beside it (if anything was) attached to its report.
         func watched(_ progress: ProgressReporter) async throws -> RunReport {
-            guard let watcher else { return try await run(progress) }
             var report = try await watcher.watch { try await run(progress) }
+            guard !watcher.timeline.samples.isEmpty else { return report }
             report.resources = watcher.timeline
             if let growth = watcher.timeline.memoryGrowth { report.notes.append(growth) }
             return report
         }
         guard let dashboard else {
-            let report = try await watched(ProgressReporter())
+            let report = try await watched(ProgressReporter(resources: watcher))
             output(report)
             throw ExitCode(report.outcome.rawValue)
         }
         let monitor = RunMonitor(suite: suite, target: target, resources: watcher)
-        let progress = ProgressReporter(monitor: monitor)
+        let progress = ProgressReporter(monitor: monitor, resources: watcher)
         let outcome = try await Dashboard.serve(at: dashboard, monitor: monitor) { url in
             progress.note("Dashboard: \(url) (live while the run goes)")
             let report = try await watched(progress)

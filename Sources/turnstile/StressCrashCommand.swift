@@ -75,6 +75,7 @@ enum CrashCheck {
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
             let first = try await ChildService.start(arguments)
             running.withLock { $0 = first }
+            progress?.targetStarted(first.process.processIdentifier, describe: "the child turnstile serve")
             let target = try LoadTarget(parsing: "http://127.0.0.1:\(first.port)")
             report.target = target.description
             try await CrashSuite(SuiteContext(target: target, progress: progress)).run(
@@ -83,6 +84,7 @@ enum CrashCheck {
                 restart: {
                     let second = try await ChildService.start(arguments)
                     running.withLock { $0 = second }
+                    progress?.targetStarted(second.process.processIdentifier, describe: "the restarted turnstile serve")
                     return try LoadTarget(parsing: "http://127.0.0.1:\(second.port)")
                 },
                 into: &report)

@@ -103,6 +103,7 @@ struct StressFaultsCommand: AsyncParsableCommand {
             "--database", url.string ?? database, "--jwt-secret", secret, "--password-hash-rounds", "1",
         ])
         defer { if service.process.isRunning { service.process.terminate() } }
+        progress?.targetStarted(service.process.processIdentifier, describe: "the child turnstile serve")
         let target = try LoadTarget(parsing: "http://127.0.0.1:\(service.port)")
         let context = SuiteContext(target: target, progress: progress)
         let report = await StressRun.execute(suite: "faults", target: target, thresholds: []) { report in

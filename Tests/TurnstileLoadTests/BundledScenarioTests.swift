@@ -204,7 +204,8 @@ struct ScenarioExecutorTests {
             #expect(Set(closed.endpoints.map(\.name)) == ["order", "pay", "look"])
             let orders = closed.endpoints.first { $0.name == "order" }?.count(status: 201) ?? 0
             let pays = closed.endpoints.first { $0.name == "pay" }?.requests ?? 0
-            #expect(pays >= orders - 4 && pays <= orders, "a pay follows each order, but for the last of each user")
+            // (Added, not subtracted: counts are unsigned, and a slow machine may place fewer than four orders.)
+            #expect(pays + 4 >= orders && pays <= orders, "a pay follows each order, but for the last of each user")
         }
     }
 

@@ -18,7 +18,10 @@ public struct PostgresCluster: Sendable {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("turnstile-pg-\(UUID())")
         defer { try? FileManager.default.removeItem(at: directory) }
         try await onOwnThread { try script(["init", directory.path]) }
-        let cluster = PostgresCluster(directory: directory, port: Int.random(in: 40_000..<50_000))
+        // Below Linux's ephemeral range (32768 and up): the thousands of client sockets of the load tests running
+        // beside this one take their local ports from there, and one of them could hold the cluster's port when it
+        // starts, or restarts after an outage.
+        let cluster = PostgresCluster(directory: directory, port: Int.random(in: 24_000..<32_000))
         try await cluster.start()
         do {
             let result = try await body(cluster)

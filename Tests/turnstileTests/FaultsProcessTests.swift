@@ -30,6 +30,10 @@ struct FaultsProcessTests {
             #expect(report.phases.map(\.name) == ["faults"] && phase.endpoints.map(\.name) == ["book", "event"])
             #expect(phase.windows.map(\.from) == [1, 4, 7] && phase.windows.map(\.to) == [3, 6, 8])
             #expect(phase.timeline.map(\.requests).reduce(0, +) == phase.overall.requests)
+            // The child service it started is watched without asking: its memory and CPU beside the load.
+            let resources = try #require(report.resources)
+            #expect(resources.sources.first?.hasPrefix("the child turnstile serve, process ") == true, "\(resources)")
+            #expect(resources.samples.count >= 5 && resources.samples.allSatisfy { ($0.residentBytes ?? 0) > 0 })
             let page = try String(contentsOf: html, encoding: .utf8)
             #expect(page.contains("<td>db:outage") && page.contains("<td>during</td>"))
         }

@@ -25,6 +25,7 @@ struct ScenarioProcessTests {
         let report = try JSONReport.decode(Data(contentsOf: json))
         #expect(report.suite == "race" && report.phases.map(\.name) == ["race 30→4"])
         #expect(report.phases.first?.overall.count(status: 201) == 4)
+        #expect(report.phases.first?.facts == ["book: granted 4, refused 26"], "the outcomes, named as in the file")
         #expect(report.invariants.count == 7 && report.invariants.allSatisfy(\.passed))
     }
 

@@ -334,7 +334,17 @@ public struct ScenarioRunner: Sendable {
                 }
             }
         }
-        if let merged {
+        if var merged {
+            // The race's outcomes, by the names the file gives them: what the report shows beside the spread.
+            let counts = OutcomeCounts(phases: [merged], outcomes: scenario.countedRequests)
+            for (request, outcomes) in scenario.countedRequests.sorted(by: { $0.key < $1.key })
+            where merged.endpoints.contains(where: { $0.name == request }) {
+                let parts = (outcomes.map(\.name) + ["other", "unanswered"]).compactMap { outcome -> String? in
+                    guard let count = counts.count(request: request, outcome: outcome) else { return nil }
+                    return count == 0 && ["other", "unanswered"].contains(outcome) ? nil : "\(outcome) \(count)"
+                }
+                merged.facts.append("\(request): " + parts.joined(separator: ", "))
+            }
             report.phases.append(merged)
             context.progress?.finished(merged)
         }
