@@ -16,7 +16,7 @@ struct ReportPageTests {
 
     @Test(
         "the report of a mixed run opens in a real browser: every chart line draws, and it makes a screenshot",
-        .enabled(if: Chromium.testsRun))
+        .enabled(if: Chromium.testsRun, "chromium is not on the PATH: the browser tests are skipped"))
     func reportInBrowser() async throws {
         let folder = try Self.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
@@ -82,7 +82,7 @@ struct ReportPageTests {
 
     @Test(
         "the dashboard in a real browser: the page follows the run, its numbers change between two reads",
-        .enabled(if: Chromium.testsRun))
+        .enabled(if: Chromium.testsRun, "chromium is not on the PATH: the browser tests are skipped"))
     func dashboardInBrowser() async throws {
         try await LiveServer.with { server in
             let run = try RunningTurnstile([

@@ -107,7 +107,7 @@ struct StressProcessTests {
         let html = json.deletingPathExtension().appendingPathExtension("html")
         defer { try? FileManager.default.removeItem(at: html) }
         let (status, output) = try await TurnstileProcess.run([
-            "demo", "--duration", "300ms", "--users", "4", "--json", json.path, "--html", html.path,
+            "demo", "--duration", "2s", "--users", "4", "--json", json.path, "--html", html.path,
             "--store-timeout", "30s",
         ])
         #expect(status == 0, "\(output)")
@@ -121,6 +121,16 @@ struct StressProcessTests {
             #expect(page.contains("<section class=\"phase\" id=\"phase-\(index)\"><h2>\(phase.name)</h2>"))
         }
         #expect(!["src=", "href=", "url(", "<script src", "<link", "https://"].contains { page.contains($0) })
+        // Every section: the phases side by side, the process's resources beside the load, and the mixed phase's
+        // charts over its seconds, by endpoint, with its status codes.
+        for section in [
+            "<section id=\"invariants\">", "<section id=\"resources\">", "<section id=\"phases\">",
+            "release spread", "book: granted 10, refused 90", "delivery ratio 100.00%", "requests per second by endpoint",
+            "p95 by endpoint", "status codes per second", "latency by percentile",
+        ] {
+            #expect(page.contains(section), "\(section)")
+        }
+        #expect(report.resources.map { $0.samples.count >= 10 } == true, "the demo watches its own process")
         #expect(
             report.phases.map(\.name) == [
                 "race 100→10", "race 300→299", "race 300×10→10", "orders 20→5", "orders lifecycle ×30",
