@@ -125,8 +125,8 @@ struct StressProcessTests {
         // charts over its seconds, by endpoint, with its status codes.
         for section in [
             "<section id=\"invariants\">", "<section id=\"resources\">", "<section id=\"phases\">",
-            "release spread", "book: granted 10, refused 90", "delivery ratio 100.00%", "requests per second by endpoint",
-            "p95 by endpoint", "status codes per second", "latency by percentile",
+            "release spread", "book: granted 10, refused 90", "delivery ratio 100.00%",
+            "requests per second by endpoint", "p95 by endpoint", "status codes per second", "latency by percentile",
         ] {
             #expect(page.contains(section), "\(section)")
         }
