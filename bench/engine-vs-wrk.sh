@@ -7,6 +7,7 @@
 #
 #   bench/engine-vs-wrk.sh
 #   DURATION=20s CONNECTIONS=128 bench/engine-vs-wrk.sh
+#   BASE=/tmp/turnstile-old bench/engine-vs-wrk.sh   # also an older build's stress url, before and after this one
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -74,16 +75,23 @@ cpu_of() { # output_file command...
 
 echo "== (a, c, d) wrk vs turnstile stress url vs a scenario's closed phase, -c$CONNECTIONS -d$DURATION against nginx"
 WRK_CPU=$(cpu_of "$WORK/wrk.txt" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$URL")
+# With BASE, an older build runs the same load just before and just after this one: their mean is its figure.
+if [ -n "${BASE:-}" ]; then
+    B1_CPU=$(cpu_of "$WORK/b1.txt" "$BASE" stress url "$URL" -c "$CONNECTIONS" -d "$DURATION" --json "$WORK/b1.json")
+fi
 TS_CPU=$(cpu_of "$WORK/ts.txt" "$BIN" stress url "$URL" -c "$CONNECTIONS" -d "$DURATION" --json "$WORK/ts.json")
+if [ -n "${BASE:-}" ]; then
+    B2_CPU=$(cpu_of "$WORK/b2.txt" "$BASE" stress url "$URL" -c "$CONNECTIONS" -d "$DURATION" --json "$WORK/b2.json")
+fi
 # (d) the same load from bench/static.yaml: a path rendered per request, a capture parsed from every answer; and
 # `stress url` again, on a path as long as the scenario's, just before it, for the fairest ratio.
 TQ_CPU=$(cpu_of "$WORK/tq.txt" "$BIN" stress url "${URL}?user=12&i=123456" -c "$CONNECTIONS" -d "$DURATION" \
     --json "$WORK/tq.json")
 SC_CPU=$(cpu_of "$WORK/sc.txt" "$BIN" stress run bench/static.yaml --target "${URL%/}" --set users="$CONNECTIONS" \
     --set duration="$DURATION" --json "$WORK/sc.json")
-python3 - "$WORK" "$WRK_CPU" "$TS_CPU" "$SC_CPU" "$TQ_CPU" <<'PY'
-import json, re, sys
-work, wrk_cpu, ts_cpu, sc_cpu, tq_cpu = sys.argv[1], *map(float, sys.argv[2:6])
+python3 - "$WORK" "$WRK_CPU" "$TS_CPU" "$SC_CPU" "$TQ_CPU" "${B1_CPU:-0}" "${B2_CPU:-0}" <<'PY'
+import json, os, re, sys
+work, wrk_cpu, ts_cpu, sc_cpu, tq_cpu, b1_cpu, b2_cpu = sys.argv[1], *map(float, sys.argv[2:8])
 wrk = open(f"{work}/wrk.txt").read()
 wrk_requests = int(re.search(r"(\d+) requests in", wrk).group(1))
 wrk_rps = float(re.search(r"Requests/sec:\s+([\d.]+)", wrk).group(1))
@@ -119,6 +127,16 @@ print(f"CPU per request: scenario / url = {(sc_cpu / sc_requests) / (ts_cpu / ts
       f"scenario / wrk = {(sc_cpu / sc_requests) / (wrk_cpu / wrk_requests):.2f}")
 print(f"requests/s: turnstile / wrk = {ts_rps / wrk_rps:.2f}; p50: turnstile / wrk = {ts_p50 / wrk_p50:.2f} (goal: within 10 %)")
 print(f"turnstile errors: {errors}; url ?query errors: {tq_errors}; scenario errors: {sc_errors}")
+if b1_cpu > 0:
+    runs = [measured(f"{work}/b{n}.json") for n in (1, 2)]
+    base_requests = sum(run[0] for run in runs)
+    base_rps = sum(run[1] for run in runs) / 2
+    base_cpu_per_request = (b1_cpu + b2_cpu) * 1e6 / base_requests
+    print(f"{'BASE':10} {base_requests // 2:>10} {base_rps:>10.0f} {'':>9} {(b1_cpu + b2_cpu) / 2:>7.2f} "
+          f"{base_cpu_per_request:>11.2f}   (mean of a run before and after)")
+    print(f"CPU per request: turnstile / BASE = {(ts_cpu * 1e6 / ts_requests) / base_cpu_per_request:.2f}; "
+          f"requests/s: turnstile / BASE = {ts_rps / base_rps:.2f}")
+    print(f"JSON result: {os.path.getsize(f'{work}/ts.json')} bytes (BASE {os.path.getsize(f'{work}/b1.json')})")
 PY
 
 echo

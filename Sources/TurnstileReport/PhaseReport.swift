@@ -190,6 +190,12 @@ public struct PhaseReport: Codable, Sendable {
         users = try container.decode(Int.self, forKey: .users)
         endpoints = try container.decode([EndpointStats].self, forKey: .endpoints)
         timeline = try container.decode([Second].self, forKey: .timeline)
+        // A phase of one endpoint writes each second once: that endpoint's second is the total.
+        if endpoints.count == 1 {
+            for index in timeline.indices where timeline[index].endpoints.isEmpty && timeline[index].requests > 0 {
+                timeline[index].endpoints[endpoints[0].name] = timeline[index].total
+            }
+        }
         releaseSpreadMicroseconds = try container.decodeIfPresent(UInt64.self, forKey: .releaseSpreadMicroseconds)
         lateStarts = try container.decodeIfPresent(UInt64.self, forKey: .lateStarts)
         droppedStarts = try container.decodeIfPresent(UInt64.self, forKey: .droppedStarts)
@@ -209,7 +215,14 @@ public struct PhaseReport: Codable, Sendable {
         try container.encode(users, forKey: .users)
         try container.encode(
             endpoints.map { SummarizedEndpoint(stats: $0, durationSeconds: durationSeconds) }, forKey: .endpoints)
-        try container.encode(timeline, forKey: .timeline)
+        // A phase of one endpoint writes each second once (its total); decoding gives the endpoint its second back.
+        try container.encode(
+            endpoints.count == 1
+                ? timeline.map { second in
+                    var second = second
+                    second.endpoints = [:]
+                    return second
+                } : timeline, forKey: .timeline)
         try container.encodeIfPresent(releaseSpreadMicroseconds, forKey: .releaseSpreadMicroseconds)
         try container.encodeIfPresent(lateStarts, forKey: .lateStarts)
         try container.encodeIfPresent(droppedStarts, forKey: .droppedStarts)

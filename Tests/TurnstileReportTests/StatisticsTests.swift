@@ -154,6 +154,29 @@ struct StatisticsTests {
         #expect(RunReport.Outcome.couldNotRun.rawValue == 3)
     }
 
+    @Test("a phase's timeline survives its JSON form; a phase of one endpoint writes each second once")
+    func timelineJSON() throws {
+        let (one, two) = (
+            CSVReportTests.counts(requests: 3, failures: 1, statuses: ["201": 2, "409": 1]),
+            CSVReportTests.counts(requests: 1, failures: 0, statuses: ["200": 1])
+        )
+        var second = PhaseReport.Second(second: 0)
+        second.endpoints = ["book": one, "look": two]
+        second.addUpEndpoints()
+        var phase = PhaseReport(
+            name: "mixed", executor: "closed", startedAt: Date(), durationSeconds: 1, users: 1,
+            endpoints: [EndpointStats(name: "book"), EndpointStats(name: "look")], timeline: [second])
+        let decoded = try JSONDecoder().decode(PhaseReport.self, from: JSONEncoder().encode(phase))
+        #expect(decoded.timeline == phase.timeline)
+        phase.endpoints = [EndpointStats(name: "book")]
+        second.endpoints = ["book": one]
+        second.addUpEndpoints()
+        phase.timeline = [second]
+        let single = try JSONEncoder().encode(phase)
+        #expect(String(decoding: single, as: UTF8.self).contains("\"endpoints\":{}"), "the second written once")
+        #expect(try JSONDecoder().decode(PhaseReport.self, from: single).timeline == phase.timeline)
+    }
+
     @Test("a report survives its JSON form")
     func reportJSON() throws {
         var report = RunReport(
