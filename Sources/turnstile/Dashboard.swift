@@ -68,10 +68,17 @@ enum Dashboard {
         let services = ServiceGroup(
             configuration: .init(services: [application], gracefulShutdownSignals: [], logger: logger))
         return try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await services.run() }
+            tasks.addTask {
+                do { try await services.run() } catch {
+                    // It never listened (the port is taken, say): no port will come.
+                    portContinuation.finish()
+                    throw error
+                }
+            }
             var iterator = ports.makeAsyncIterator()
             guard let port = await iterator.next() else {
-                throw ValidationError("the dashboard could not listen on \(address.host):\(address.port)")
+                throw ValidationError(
+                    "--dashboard: could not listen on \(address.host):\(address.port) (is the port taken?)")
             }
             let host = address.host.contains(":") ? "[\(address.host)]" : address.host
             // The event streams end once the monitor has the final report, so a graceful shutdown does not wait long.

@@ -18,7 +18,8 @@ struct Turnstile: AsyncParsableCommand {
 
     /// Parses and runs, with one change to ArgumentParser's defaults: every usage error (a misspelt command, an
     /// unknown flag, a value out of range) is one line on standard error, with the nearest command where one fits,
-    /// and exits with 3 ("the run could not be carried out"), the code CI scripts watch for, rather than 64.
+    /// and exits with 3 ("the run could not be carried out"), the code CI scripts watch for, rather than 64; so does
+    /// an error thrown while the command runs.
     static func main() async {
         let command: any ParsableCommand
         do {
@@ -37,7 +38,12 @@ struct Turnstile: AsyncParsableCommand {
                 try syncCommand.run()
             }
         } catch {
-            exit(withError: error)
+            // A run's own exit code (its outcome) stands; anything else thrown while running (a port taken, a child
+            // service that did not start) means the run could not be carried out: one line, exit 3, not usage.
+            if error is ExitCode || exitCode(for: error) == .success { exit(withError: error) }
+            let line = message(for: error).split(whereSeparator: \.isNewline).joined(separator: " ")
+            FileHandle.standardError.write(Data("error: \(line)\n".utf8))
+            Foundation.exit(RunExit.couldNotRun)
         }
     }
 }

@@ -80,6 +80,19 @@ struct ReportPageTests {
         }
     }
 
+    @Test("a dashboard port that is taken ends the command before it runs: one line, exit 3")
+    func dashboardPortTaken() async throws {
+        let (status, output, port) = try await LiveServer.with { server in
+            let (status, output) = try await TurnstileProcess.run([
+                "stress", "url", "http://127.0.0.1:\(server.port)/health", "-d", "1s", "--dashboard",
+                "127.0.0.1:\(server.port)",
+            ])
+            return (status, output, server.port)
+        }
+        #expect(status == 3, "\(output)")
+        #expect(output == "error: --dashboard: could not listen on 127.0.0.1:\(port) (is the port taken?)\n")
+    }
+
     @Test(
         "the dashboard in a real browser: the page follows the run, its numbers change between two reads",
         .enabled(if: Chromium.testsRun, "chromium is not on the PATH: the browser tests are skipped"))
