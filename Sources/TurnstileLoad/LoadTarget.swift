@@ -1,22 +1,23 @@
-/// Where the engine sends its traffic: an `http://host:port` base URL.
+/// Where the engine sends its traffic: an `http://` or `https://` base URL.
 public struct LoadTarget: Sendable, Equatable, CustomStringConvertible {
+    /// `http` or `https`.
+    public let scheme: String
     public let host: String
     public let port: Int
     /// A path prefix every request path is appended to (empty for the root).
     public let basePath: String
     /// The `Host` header value, made once: every request carries it.
     let hostHeader: String
+    /// TLS for an `https` target, shared by its connections; nil for `http`.
+    public let tls: TargetTLS?
 
-    /// Parses `http://host[:port][/base]`. HTTPS is refused with a clear message: the engine speaks plain HTTP/1.1.
-    public init(parsing text: String) throws(LoadTargetError) {
-        guard text.hasPrefix("http://") else {
-            if text.hasPrefix("https://") {
-                throw LoadTargetError(
-                    text, "https is not supported yet; put the target behind plain http, e.g. a local port")
-            }
-            throw LoadTargetError(text, "the target must be an http:// URL, e.g. http://127.0.0.1:8080")
+    /// Parses `http[s]://host[:port][/base]`; an `https` target's certificate is checked as `tls` says.
+    public init(parsing text: String, tls options: TLSOptions = TLSOptions()) throws(LoadTargetError) {
+        guard let scheme = ["http", "https"].first(where: { text.hasPrefix($0 + "://") }) else {
+            throw LoadTargetError(text, "the target must be an http:// or https:// URL, e.g. http://127.0.0.1:8080")
         }
-        let rest = text.dropFirst("http://".count)
+        let rest = text.dropFirst(scheme.count + 3)
+        let defaultPort = scheme == "https" ? 443 : 80
         let authority = rest.prefix { $0 != "/" }
         var path = String(rest.dropFirst(authority.count))
         while path.hasSuffix("/") { path.removeLast() }
@@ -29,37 +30,52 @@ public struct LoadTarget: Sendable, Equatable, CustomStringConvertible {
             }
             host = authority[authority.index(after: authority.startIndex)..<close]
             let afterHost = authority[authority.index(after: close)...]
-            port = afterHost.isEmpty ? 80 : Int(afterHost.dropFirst()) ?? -1
+            port = afterHost.isEmpty ? defaultPort : Int(afterHost.dropFirst()) ?? -1
         } else if let colon = authority.lastIndex(of: ":") {
             host = authority[..<colon]
             port = Int(authority[authority.index(after: colon)...]) ?? -1
         } else {
             host = authority
-            port = 80
+            port = defaultPort
         }
         guard !host.isEmpty else { throw LoadTargetError(text, "the URL has no host") }
         guard (1...65_535).contains(port) else { throw LoadTargetError(text, "the port must be 1...65535") }
+        self.scheme = scheme
         self.host = String(host)
         self.port = port
         self.basePath = path
-        hostHeader = (host.contains(":") ? "[\(host)]" : String(host)) + (port == 80 ? "" : ":\(port)")
+        hostHeader = (host.contains(":") ? "[\(host)]" : String(host)) + (port == defaultPort ? "" : ":\(port)")
+        do {
+            tls = scheme == "https" ? try TargetTLS(host: String(host), options: options) : nil
+        } catch {
+            throw LoadTargetError(text, "TLS could not be set up: \(error)")
+        }
+    }
+
+    /// Two targets are the same place; how their certificates are checked does not enter.
+    public static func == (lhs: LoadTarget, rhs: LoadTarget) -> Bool {
+        (lhs.scheme, lhs.host, lhs.port, lhs.basePath) == (rhs.scheme, rhs.host, rhs.port, rhs.basePath)
     }
 
     /// Splits a URL into the target (scheme, host and port) and the path with its query (`/` if none).
-    public static func splitting(url: String) throws(LoadTargetError) -> (LoadTarget, String) {
-        guard url.hasPrefix("http://") else {
-            // Not http: parsing says why, in the words every target gets.
-            return (try LoadTarget(parsing: url), "/")
+    public static func splitting(
+        url: String, tls: TLSOptions = TLSOptions()
+    ) throws(LoadTargetError) -> (
+        LoadTarget, String
+    ) {
+        guard let scheme = ["http", "https"].first(where: { url.hasPrefix($0 + "://") }) else {
+            // Not a URL the engine speaks: parsing says why, in the words every target gets.
+            return (try LoadTarget(parsing: url, tls: tls), "/")
         }
-        let afterScheme = url.dropFirst("http://".count)
+        let afterScheme = url.dropFirst(scheme.count + 3)
         let authority = afterScheme.prefix { $0 != "/" }
         let path = String(afterScheme.dropFirst(authority.count))
-        return (try LoadTarget(parsing: "http://\(authority)"), path.isEmpty ? "/" : path)
+        return (try LoadTarget(parsing: "\(scheme)://\(authority)", tls: tls), path.isEmpty ? "/" : path)
     }
 
     public var description: String {
         let hostText = host.contains(":") ? "[\(host)]" : host
-        return "http://\(hostText):\(port)\(basePath)"
+        return "\(scheme)://\(hostText):\(port)\(basePath)"
     }
 }
 

@@ -30,6 +30,8 @@ final class Recorder {
 
     private let phaseStart: NIODeadline
     private var endpoints: [String: Accumulator] = [:]
+    private var connectLatency = LatencyHistogram(precision: .coarse)
+    private var tlsLatency = LatencyHistogram(precision: .coarse)
     private var seconds: [PhaseReport.Second] = []
 
     init(phaseStart: NIODeadline) {
@@ -72,6 +74,11 @@ final class Recorder {
         }
     }
 
+    /// Records how long `connection` took to open (TCP, and TLS on https).
+    func recordSetup(of connection: HTTPClientConnection) {
+        connection.recordSetup(connect: &connectLatency, tls: &tlsLatency)
+    }
+
     /// Status codes as the timeline's keys, made once.
     private static let statusNames = (0..<LoadLimits.statusCodesCounted).map { String($0) }
 
@@ -90,7 +97,10 @@ final class Recorder {
             second.addUpEndpoints()
             return second
         }
-        return RecorderSnapshot(endpoints: endpoints.map { $0.value.stats(name: $0.key) }, seconds: seconds)
+        return RecorderSnapshot(
+            endpoints: endpoints.map { $0.value.stats(name: $0.key) }, seconds: seconds,
+            connectLatency: connectLatency.isEmpty ? nil : connectLatency,
+            tlsLatency: tlsLatency.isEmpty ? nil : tlsLatency)
     }
 }
 
@@ -98,10 +108,14 @@ final class Recorder {
 struct RecorderSnapshot: Sendable {
     var endpoints: [EndpointStats] = []
     var seconds: [PhaseReport.Second] = []
+    var connectLatency: LatencyHistogram?
+    var tlsLatency: LatencyHistogram?
 
     mutating func add(_ other: RecorderSnapshot) {
         endpoints = EndpointStats.merged(endpoints, other.endpoints)
         seconds = PhaseReport.Second.merged(seconds, other.seconds)
+        connectLatency = PhaseReport.sum(connectLatency, other.connectLatency)
+        tlsLatency = PhaseReport.sum(tlsLatency, other.tlsLatency)
     }
 }
 
@@ -135,11 +149,14 @@ final class RecorderSet: Sendable {
         droppedStarts: UInt64? = nil
     ) async -> PhaseReport {
         let snapshot = await snapshot()
-        return PhaseReport(
+        var report = PhaseReport(
             name: name, executor: executor, startedAt: startedAt,
             durationSeconds: Double((NIODeadline.now() - phaseStart).nanoseconds) / 1e9, users: users,
             endpoints: snapshot.endpoints, timeline: snapshot.seconds, lateStarts: lateStarts,
             droppedStarts: droppedStarts)
+        report.connectLatency = snapshot.connectLatency
+        report.tlsLatency = snapshot.tlsLatency
+        return report
     }
 
     /// Everything recorded so far, read on each loop and added up.

@@ -1,4 +1,6 @@
 import Foundation
+import NIOCore
+import NIOPosix
 import TurnstileReport
 
 /// Carries out one run of a suite: whatever the suite throws (an unreachable target, a refused set-up call) becomes
@@ -23,6 +25,7 @@ public enum StressRun {
             return report
         }
         do {
+            try await checkTLS(target)
             try await body(&report)
         } catch {
             report.failure = describe(error, target: target)
@@ -34,10 +37,27 @@ public enum StressRun {
         return report
     }
 
+    /// For an https target, one handshake before anything else: a certificate the engine does not trust ends the
+    /// run at once with BoringSSL's reason, rather than as a phase of failed handshakes. A target that does not
+    /// answer is left for the suite to find, in its own words.
+    static func checkTLS(_ target: LoadTarget) async throws {
+        guard target.tls != nil else { return }
+        let eventLoop = MultiThreadedEventLoopGroup.singleton.next()
+        do {
+            let connection = try await HTTPClientConnection.connect(to: target, on: eventLoop).get()
+            connection.close()
+        } catch let error as LoadError where error.kind == .tls {
+            throw error
+        } catch {}
+    }
+
     /// One line saying why the run stopped, with a hint where there is one.
     static func describe(_ error: any Error, target: LoadTarget) -> String {
         if let error = error as? LoadError, error.kind == .connect {
             return RunReport.unreachable(target.description, error.detail)
+        }
+        if let error = error as? LoadError, error.kind == .tls {
+            return RunReport.tlsFailed(target.description, error.detail)
         }
         return String(describing: error).split(whereSeparator: \.isNewline).joined(separator: " ")
     }

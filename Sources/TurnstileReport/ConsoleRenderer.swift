@@ -55,6 +55,7 @@ public enum ConsoleRenderer {
         if let spread = phase.releaseSpreadMicroseconds { title += ", release spread \(Format.microseconds(spread))" }
         if let late = phase.lateStarts, late > 0 { title += ", \(late) late starts" }
         if let dropped = phase.droppedStarts, dropped > 0 { title += ", \(dropped) dropped" }
+        if let setup = phase.connectionSetup { title += "; \(setup)" }
         let rows = phase.endpointsWithOverall.map { endpoint -> [String] in
             let latency = endpoint.latency
             let measured = [

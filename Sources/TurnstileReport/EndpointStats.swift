@@ -4,6 +4,8 @@ public struct EndpointStats: Codable, Sendable, Equatable {
     public enum ErrorKind: String, Codable, Sendable, CaseIterable, Comparable {
         /// The connection could not be opened.
         case connect
+        /// The TLS handshake failed: the certificate was not trusted, or the target does not speak TLS.
+        case tls
         /// No complete response within the read or total timeout.
         case timeout
         /// The connection was reset or closed before the response was complete.

@@ -187,6 +187,7 @@ public enum HTMLReport {
         }
         if let late = phase.lateStarts { facts.append("\(late) late starts") }
         if let dropped = phase.droppedStarts { facts.append("\(dropped) arrivals dropped") }
+        if let setup = phase.connectionSetup { facts.append(setup) }
         page.raw(facts.map(escape).joined(separator: " · ") + "</p>")
         for warning in phase.warnings { page.raw("<p class=\"warning\">\(escape(warning))</p>") }
         if !phase.facts.isEmpty {

@@ -115,6 +115,9 @@ public struct RunReport: Codable, Sendable {
             if Array(overall.errorCounts.keys) == [EndpointStats.ErrorKind.connect.rawValue] {
                 return Self.unreachable(target, "\(overall.requests) connections failed")
             }
+            if Array(overall.errorCounts.keys) == [EndpointStats.ErrorKind.tls.rawValue] {
+                return Self.tlsFailed(target, "\(overall.requests) TLS handshakes failed")
+            }
             let errors = overall.errorCounts.sorted { $0.key < $1.key }.map { "\($0.key)×\($0.value)" }
             return "none of the \(overall.requests) requests of phase '\(phase.name)' got an answer ("
                 + errors.joined(separator: " ") + ")"
@@ -126,6 +129,12 @@ public struct RunReport: Codable, Sendable {
     /// every way the engine finds out.
     public static func unreachable(_ target: String, _ detail: String) -> String {
         "nothing listens on \(target) (\(detail)) — start `turnstile serve` or pass --target"
+    }
+
+    /// Why a run whose target's TLS handshake fails could not be carried out, and what to do.
+    public static func tlsFailed(_ target: String, _ detail: String) -> String {
+        "TLS with \(target) failed (\(detail)) — pass --ca-file FILE to trust its certificate, or --insecure to skip "
+            + "the check"
     }
 
     /// Adds another shard of the same run: phases of the same name add; invariants and thresholds are kept from

@@ -1,5 +1,6 @@
 import Hummingbird
 import HummingbirdCore
+import HummingbirdTLS
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -101,8 +102,10 @@ public struct Server<Store: TurnstileStore>: Sendable {
         let http1 = HTTP1Channel.Configuration(idleTimeout: .seconds(Int64(Limits.httpIdleTimeoutSeconds)))
         return Application(
             responder: HeadResponder(base: router(feeds: feeds, gate: gate).buildResponder()),
-            server: HTTPServerBuilder { responder in
-                LiveHTTPChannel(responder: responder, configuration: http1, feeds: feeds, gate: gate)
+            server: HTTPServerBuilder { [tls = configuration.tls] responder in
+                let channel = LiveHTTPChannel(responder: responder, configuration: http1, feeds: feeds, gate: gate)
+                guard let tls else { return channel }
+                return try TLSChannel(channel, tlsConfiguration: tls)
             },
             configuration: .init(
                 address: .hostname(configuration.host, port: configuration.port), serverName: "turnstile",

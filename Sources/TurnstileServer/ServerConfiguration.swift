@@ -1,9 +1,13 @@
+import NIOSSL
 import TurnstileCore
 
 /// How the service listens and authenticates. Every default is written down here.
 public struct ServerConfiguration: Sendable {
     /// The address to listen on; loopback unless changed.
     public var host: String
+    /// TLS for the listener (`serve --tls-cert --tls-key`); nil for plain HTTP/1.1. In production TLS usually ends
+    /// at a proxy in front (docs/deploy.md).
+    public var tls: TLSConfiguration?
     /// The port to listen on; 0 picks a free one (see ``Server/onServerRunning``).
     public var port: Int
     /// The HS256 key that signs and verifies access tokens. Instances sharing a store must share it.
@@ -47,12 +51,14 @@ public struct ServerConfiguration: Sendable {
         readRateLimit: RateLimit? = nil,
         trustForwardedFor: Bool = false,
         connectionsMax: Int = Limits.connectionsMaxDefault,
-        connectionsPerClientMax: Int = Limits.connectionsPerClientMaxDefault
+        connectionsPerClientMax: Int = Limits.connectionsPerClientMaxDefault,
+        tls: TLSConfiguration? = nil
     ) {
         precondition(jwtSecret.count >= 32, "an HS256 secret needs at least 32 bytes")
         precondition(passwordHashRounds >= 1, "password hashing needs at least one round")
         self.host = host
         self.port = port
+        self.tls = tls
         self.jwtSecret = jwtSecret
         self.passwordHashRounds = passwordHashRounds
         self.passwordHashesQueuedMax = passwordHashesQueuedMax

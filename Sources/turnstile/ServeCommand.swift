@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import NIOCore
+import NIOSSL
 import Logging
 import TurnstileLoad
 import TurnstilePostgres
@@ -15,7 +16,7 @@ struct ServeCommand: AsyncParsableCommand {
         commandName: "serve",
         abstract: "Run the reservation service.",
         discussion: """
-            Listens on http://HOST:PORT and keeps everything in one SQLite file (created on first start), or, \
+            Listens on http://HOST:PORT (https:// with --tls-cert and --tls-key) and keeps everything in one SQLite file (created on first start), or, \
             with --database postgres://user[:password]@host[:port]/database, in PostgreSQL, where several \
             instances may share the load (migrated on first start). SIGINT or SIGTERM stops it cleanly: it stops \
             accepting, answers requests in flight, commits the writes it accepted, then exits.
@@ -120,8 +121,35 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "The least severe log level printed: trace, debug, info, notice, warning, error, critical.")
     var logLevel: Logger.Level = .info
 
+    @Option(
+        help: ArgumentHelp(
+            "Serve HTTPS with this certificate chain (PEM), with --tls-key; production TLS usually ends at a proxy.",
+            valueName: "file"))
+    var tlsCert: String?
+
+    @Option(help: ArgumentHelp("The private key (PEM) of --tls-cert.", valueName: "file"))
+    var tlsKey: String?
+
+    /// The listener's TLS, loaded from --tls-cert and --tls-key; nil without them.
+    private var tls: TLSConfiguration? {
+        get throws {
+            guard let tlsCert, let tlsKey else { return nil }
+            do {
+                let chain = try NIOSSLCertificate.fromPEMFile(tlsCert).map { NIOSSLCertificateSource.certificate($0) }
+                let key = try NIOSSLPrivateKey(file: tlsKey, format: .pem)
+                return TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
+            } catch {
+                throw ValidationError("--tls-cert \(tlsCert) / --tls-key \(tlsKey) could not be read as PEM: \(error)")
+            }
+        }
+    }
+
     func validate() throws {
         guard (0...65_535).contains(port) else { throw ValidationError("--port must be within 0...65535.") }
+        guard (tlsCert == nil) == (tlsKey == nil) else {
+            throw ValidationError("--tls-cert and --tls-key go together.")
+        }
+        _ = try tls
         guard passwordHashRounds >= 1 else { throw ValidationError("--password-hash-rounds must be at least 1.") }
         guard maxConnections >= 1, maxConnectionsPerClient >= 1 else {
             throw ValidationError("--max-connections and --max-connections-per-client must be at least 1.")
@@ -214,10 +242,11 @@ struct ServeCommand: AsyncParsableCommand {
             host: host, port: port, jwtSecret: secret, passwordHashRounds: passwordHashRounds,
             readCacheEnabled: readCache, rateLimit: rateLimit.limit, authRateLimit: authRateLimit.limit,
             readRateLimit: readRateLimit.limit, trustForwardedFor: trustForwardedFor, connectionsMax: maxConnections,
-            connectionsPerClientMax: maxConnectionsPerClient)
+            connectionsPerClientMax: maxConnectionsPerClient, tls: try tls)
+        let scheme = tlsCert == nil ? "http" : "https"
         let server = Server(configuration: configuration, store: store, logger: logger) { [host] port in
             // Written unbuffered: scripts and tests read this line through a pipe.
-            let base = "http://\(host.contains(":") ? "[\(host)]" : host):\(port)"
+            let base = "\(scheme)://\(host.contains(":") ? "[\(host)]" : host):\(port)"
             let line =
                 "Turnstile listening on \(base) (database \(description)): API \(base)/api/v1, "
                 + "\(base)/openapi.json, /health, /ready, /metrics\n"

@@ -33,6 +33,18 @@ struct RunOptions: ParsableArguments {
 
     @OptionGroup var live: LiveOptions
 
+    @Option(
+        help: ArgumentHelp(
+            "For an https:// target: trust the certificates in this PEM file (a private CA, a self-signed "
+                + "service) instead of the system's.", valueName: "file"))
+    var caFile: String?
+
+    @Flag(help: "For an https:// target: do not verify its certificate at all (the report says so).")
+    var insecure = false
+
+    /// How an https target's certificate is checked.
+    var tls: TLSOptions { TLSOptions(caFile: caFile, insecure: insecure) }
+
     @Option(help: "How long a response may take in all before it counts as a timeout, e.g. 5s.")
     var timeout = DurationArgument(seconds: 30)
 
@@ -68,6 +80,9 @@ struct RunOptions: ParsableArguments {
         try OutputPath.validate(json, flag: "--json")
         try OutputPath.validateFolder(csv, flag: "--csv")
         try OutputPath.validate(html, flag: "--html")
+        if let caFile, !FileManager.default.isReadableFile(atPath: caFile) {
+            throw ValidationError("--ca-file \(caFile): not a file that can be read")
+        }
         if let runID, runID.isEmpty || !runID.allSatisfy({ $0.isLetter || $0.isNumber || $0 == "-" || $0 == "_" }) {
             throw ValidationError("--run-id takes letters, digits, '-' and '_'")
         }
@@ -78,7 +93,15 @@ struct RunOptions: ParsableArguments {
     func perform(
         _ suite: String, target: String, embedded: Bool = false, _ run: (ProgressReporter) async throws -> RunReport
     ) async throws -> Never {
-        try await live.perform(suite: suite, target: target, embedded: embedded, run) { report in
+        let insecure = insecure
+        try await live.perform(suite: suite, target: target, embedded: embedded) { progress in
+            var report = try await run(progress)
+            if insecure, target.hasPrefix("https://") {
+                report.notes.insert(
+                    "TLS certificate verification was off (--insecure): the target was not authenticated", at: 0)
+            }
+            return report
+        } output: { report in
             RunOutput.write(report, json: json, csv: csv, html: html)
         }
     }
@@ -124,12 +147,12 @@ enum OutputPath {
 
 /// Flags every `turnstile stress` suite against an API takes: the target, and the run's own.
 struct StressOptions: ParsableArguments {
-    @Option(help: "The service under test: its http:// base URL, without the /api/v1 prefix.")
+    @Option(help: "The service under test: its http:// or https:// base URL, without the /api/v1 prefix.")
     var target = "http://127.0.0.1:8080"
 
     @OptionGroup var run: RunOptions
 
-    var loadTarget: LoadTarget { get throws { try LoadTarget(parsing: target) } }
+    var loadTarget: LoadTarget { get throws { try LoadTarget(parsing: target, tls: run.tls) } }
     var parsedThresholds: [Threshold] { get throws { try run.parsedThresholds } }
     var timeouts: HTTPClientConnection.Timeouts { run.timeouts }
     var setupTimeouts: HTTPClientConnection.Timeouts { run.setupTimeouts }

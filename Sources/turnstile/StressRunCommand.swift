@@ -26,20 +26,21 @@ struct StressRunCommand: AsyncParsableCommand {
     @OptionGroup var scenario: ScenarioOptions
 
     // Not `StressOptions`: a scenario's paths are its own, so a target with a base path (…/api) is fine here.
-    @Option(help: "The API under test: its http:// base URL; the scenario's paths are appended to it.")
+    @Option(help: "The API under test: its http:// or https:// base URL; the scenario's paths are appended to it.")
     var target = "http://127.0.0.1:8080"
 
     @OptionGroup var options: RunOptions
 
     func validate() throws {
         _ = try scenario.overrides
-        do { _ = try LoadTarget(parsing: target) } catch { throw ValidationError("\(error)") }
+        do { _ = try LoadTarget(parsing: target, tls: options.tls) } catch { throw ValidationError("\(error)") }
     }
 
     func run() async throws {
         let loaded = try ScenarioOptions.load(file)
         try await ScenarioOptions.run(
-            loaded.name, [(loaded, try scenario.overrides)], target: try LoadTarget(parsing: target), options: options,
+            loaded.name, [(loaded, try scenario.overrides)], target: try LoadTarget(parsing: target, tls: options.tls),
+            options: options,
             thresholds: loaded.thresholds, endpoints: loaded.endpoints)
     }
 }

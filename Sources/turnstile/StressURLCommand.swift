@@ -75,8 +75,10 @@ struct StressURLCommand: AsyncParsableCommand {
 
     /// The target (scheme, host, port) and the path with its query.
     private func split() throws -> (LoadTarget, String) {
-        guard url.hasPrefix("http://") else { throw ValidationError("the URL must start with http://") }
-        do { return try LoadTarget.splitting(url: url) } catch { throw ValidationError("\(error)") }
+        guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
+            throw ValidationError("the URL must start with http:// or https://")
+        }
+        do { return try LoadTarget.splitting(url: url, tls: run.tls) } catch { throw ValidationError("\(error)") }
     }
 
     func run() async throws {

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import NIOSSL
 import ServiceLifecycle
 import TurnstileSQLite
 import TurnstileServer
@@ -19,9 +20,10 @@ public struct LiveServer: Sendable {
         for await _ in stopped {}
     }
 
-    /// Runs `body` against a live server, then shuts the server down gracefully and removes its files.
+    /// Runs `body` against a live server (over HTTPS with `tls`), then shuts the server down gracefully and removes
+    /// its files.
     public static func with<Result: Sendable>(
-        _ body: @Sendable (LiveServer) async throws -> Result
+        tls: TLSConfiguration? = nil, _ body: @Sendable (LiveServer) async throws -> Result
     ) async throws -> Result {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("turnstile-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -36,7 +38,7 @@ public struct LiveServer: Sendable {
         // One PBKDF2 round: tests provision hundreds of users, and hashing strength is not what they test.
         let configuration = ServerConfiguration(
             host: "127.0.0.1", port: 0, jwtSecret: Array(repeating: 7, count: 32), passwordHashRounds: 1,
-            passwordHashesQueuedMax: 100_000, authRateLimit: nil)
+            passwordHashesQueuedMax: 100_000, authRateLimit: nil, tls: tls)
         let server = Server(configuration: configuration, store: store, logger: logger) { port in
             portContinuation.yield(port)
             portContinuation.finish()

@@ -105,10 +105,15 @@ public struct BarrierExecutor: Sendable {
         }
         let duration = Double((NIODeadline.now() - firstRelease).nanoseconds) / 1e9
         let snapshot = await recorders.snapshot()
-        let report = PhaseReport(
+        var report = PhaseReport(
             name: phaseName, executor: "barrier", startedAt: startedAt, durationSeconds: duration,
             users: requests.count, endpoints: snapshot.endpoints, timeline: snapshot.seconds,
             releaseSpreadMicroseconds: UInt64(max(0, spread)))
+        // Every connection was opened before the race: their set-up is the phase's own figure.
+        var (connect, tls) = (LatencyHistogram(precision: .coarse), LatencyHistogram(precision: .coarse))
+        for connection in connections { connection.recordSetup(connect: &connect, tls: &tls) }
+        report.connectLatency = connect.isEmpty ? nil : connect
+        report.tlsLatency = tls.isEmpty ? nil : tls
         return (report, results)
     }
 }

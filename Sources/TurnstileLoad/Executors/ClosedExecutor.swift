@@ -149,8 +149,10 @@ private final class UserLoop<Script: UserScript> {
             .whenComplete { result in
                 switch result {
                 case .success(let connection):
+                    // The connection's set-up is its own figure: the request's latency starts once it is open.
+                    self.recorder.recordSetup(of: connection)
                     self.connection = connection
-                    self.send(request, keepBody: keepBody, on: connection, start: start)
+                    self.send(request, keepBody: keepBody, on: connection, start: .now())
                 case .failure(let error):
                     let failure = ResponseHandler.classify(error)
                     self.recorder.record(request, start: start, end: .now(), result: .failure(failure))

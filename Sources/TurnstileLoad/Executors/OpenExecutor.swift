@@ -249,6 +249,9 @@ private final class Pacer {
                 self.inFlight -= 1
                 switch result {
                 case .success(let connection):
+                    // An arrival's latency runs from its intended start, connecting included: the wait is the
+                    // arrival's. The set-up is also its own figure.
+                    self.recorder.recordSetup(of: connection)
                     self.send(intended: intended, on: connection)
                 case .failure(let error):
                     self.open -= 1

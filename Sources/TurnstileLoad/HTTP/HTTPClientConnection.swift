@@ -30,6 +30,8 @@ public final class HTTPClientConnection: Sendable {
 
     public let channel: any Channel
     let target: LoadTarget
+    /// How long opening it took: TCP, then the TLS handshake on https. Set-up, not any request's latency.
+    public let setup: (connect: TimeAmount, tls: TimeAmount?)
     private let handler: NIOLoopBound<ResponseHandler>
     private let holdback: NIOLoopBound<ReleaseHoldback>?
     /// Requests already encoded for this connection's target, by request identity: bounded, emptied when full.
@@ -40,11 +42,12 @@ public final class HTTPClientConnection: Sendable {
     public var eventLoop: any EventLoop { channel.eventLoop }
 
     private init(
-        channel: any Channel, target: LoadTarget, handler: ResponseHandler, writer: PreEncodedRequestWriter,
-        holdback: ReleaseHoldback?
+        channel: any Channel, target: LoadTarget, setup: (connect: TimeAmount, tls: TimeAmount?),
+        handler: ResponseHandler, writer: PreEncodedRequestWriter, holdback: ReleaseHoldback?
     ) {
         self.channel = channel
         self.target = target
+        self.setup = setup
         self.handler = NIOLoopBound(handler, eventLoop: channel.eventLoop)
         self.holdback = holdback.map { NIOLoopBound($0, eventLoop: channel.eventLoop) }
         encoded = NIOLoopBoundBox([:], eventLoop: channel.eventLoop)
@@ -57,11 +60,16 @@ public final class HTTPClientConnection: Sendable {
         to target: LoadTarget, on eventLoop: any EventLoop, timeouts: Timeouts = Timeouts(),
         holdingRequestEnd: Bool = false
     ) -> EventLoopFuture<HTTPClientConnection> {
-        ClientBootstrap(group: eventLoop)
+        // Over TLS, the connection is ready once its handshake is done: the handshake is set-up, not a request's
+        // latency.
+        let handshake = target.tls.map { _ in eventLoop.makePromise(of: Void.self) }
+        let started = NIODeadline.now()
+        return ClientBootstrap(group: eventLoop)
             .connectTimeout(timeouts.connect)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
+                    try target.tls?.add(to: channel, target: target, handshake: handshake)
                     if holdingRequestEnd { try channel.pipeline.syncOperations.addHandler(ReleaseHoldback()) }
                     // Requests are encoded once per connection (see `PreEncodedRequestWriter`); NIO's decoder still
                     // sees each request head go by, as it must to parse the response that answers it.
@@ -72,14 +80,38 @@ public final class HTTPClientConnection: Sendable {
                 }
             }
             .connect(host: target.host, port: target.port)
-            .flatMapErrorThrowing { error in throw LoadError(.connect, describeConnectError(error)) }
-            .flatMapThrowing { channel in
+            .flatMapErrorThrowing { error in
+                handshake?.fail(error)
+                throw LoadError(.connect, describeConnectError(error))
+            }
+            .flatMap { channel in
+                let connected = NIODeadline.now()
+                let tcp = connected - started
+                guard let handshake else { return channel.eventLoop.makeSucceededFuture((channel, (tcp, nil))) }
+                let timer = channel.eventLoop.scheduleTask(in: timeouts.connect) {
+                    handshake.fail(LoadError(.tls, "no TLS handshake within \(timeouts.connect)"))
+                }
+                return handshake.futureResult.map { (channel, (tcp, NIODeadline.now() - connected)) }
+                    .always { _ in timer.cancel() }
+                    .flatMapErrorThrowing { error in
+                        channel.close(promise: nil)
+                        throw error
+                    }
+            }
+            .flatMapThrowing { (channel: any Channel, setup: (connect: TimeAmount, tls: TimeAmount?)) in
                 let sync = channel.pipeline.syncOperations
                 return HTTPClientConnection(
-                    channel: channel, target: target, handler: try sync.handler(type: ResponseHandler.self),
+                    channel: channel, target: target, setup: setup,
+                    handler: try sync.handler(type: ResponseHandler.self),
                     writer: try sync.handler(type: PreEncodedRequestWriter.self),
                     holdback: holdingRequestEnd ? try sync.handler(type: ReleaseHoldback.self) : nil)
             }
+    }
+
+    /// Adds how long this connection took to open to `connect`, and its TLS handshake to `tls`.
+    func recordSetup(connect: inout LatencyHistogram, tls: inout LatencyHistogram) {
+        connect.record(microseconds: UInt64(max(0, setup.connect.nanoseconds / 1_000)))
+        if let time = setup.tls { tls.record(microseconds: UInt64(max(0, time.nanoseconds / 1_000))) }
     }
 
     /// Sends a request and completes with its response, or fails with a ``LoadError``. On the event loop.

@@ -40,7 +40,8 @@ public final class LiveFeedClient: Sendable {
                 .connect(host: target.host, port: target.port) { channel in
                     opened.succeed(channel)
                     return channel.eventLoop.makeCompletedFuture {
-                        try configure(
+                        try target.tls?.add(to: channel, target: target)
+                        return try configure(
                             channel, path: target.basePath + path, host: target.hostHeader,
                             handler: { LiveFeedClientHandler(firstMessage: firstMessage, onEvent: onEvent) })
                     }

@@ -1,0 +1,93 @@
+import Foundation
+import NIOSSL
+import Testing
+import TurnstileReport
+import TurnstileServer
+import TurnstileTestSupport
+
+/// The engine over HTTPS: against a live service behind TLS with a certificate made here, trusted with --ca-file,
+/// refused without it, skipped with --insecure; and `turnstile serve --tls-cert --tls-key` raced exactly.
+@Suite("HTTPS targets", .serialized, .timeLimit(.minutes(2)))
+struct TLSTests {
+    /// A fresh self-signed certificate for 127.0.0.1, written into `folder`; the server's TLS from it.
+    static func certificate(in folder: URL) throws -> (paths: (certificate: String, key: String), tls: TLSConfiguration)
+    {
+        let paths = try SelfSignedCertificate().write(into: folder)
+        let chain = try NIOSSLCertificate.fromPEMFile(paths.certificate).map { NIOSSLCertificateSource.certificate($0) }
+        let key = try NIOSSLPrivateKey(file: paths.key, format: .pem)
+        return (paths, TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key)))
+    }
+
+    static func folder() throws -> URL {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tls-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        return folder
+    }
+
+    @Test("stress url over HTTPS: --ca-file trusts the certificate; without it one line, exit 3; --insecure says so")
+    func urlOverHTTPS() async throws {
+        let folder = try Self.folder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let (paths, tls) = try Self.certificate(in: folder)
+        let json = folder.appendingPathComponent("url.json")
+        let (trusted, refused, insecure, port) = try await LiveServer.with(tls: tls) { server in
+            let url = "https://127.0.0.1:\(server.port)/health"
+            let trusted = try await TurnstileProcess.run([
+                "stress", "url", url, "-c", "2", "-d", "1s", "--ca-file", paths.certificate, "--json", json.path,
+            ])
+            let refused = try await TurnstileProcess.run(["stress", "url", url, "-c", "2", "-d", "1s"])
+            let insecure = try await TurnstileProcess.run(["stress", "url", url, "-c", "2", "-d", "1s", "--insecure"])
+            return (trusted, refused, insecure, server.port)
+        }
+        #expect(trusted.status == 0, "\(trusted.output)")
+        let report = try JSONReport.decode(Data(contentsOf: json))
+        let overall = try #require(report.phases.first?.overall)
+        #expect(report.target == "https://127.0.0.1:\(port)" && overall.requests > 10 && overall.errors == 0)
+        #expect(overall.count(status: 200) == overall.requests)
+        // The connections' set-up is measured apart from the requests: TCP, then the TLS handshake, once each.
+        let phase = try #require(report.phases.first)
+        #expect(phase.connectLatency?.count == 2 && phase.tlsLatency?.count == 2)
+        #expect(phase.connectionSetup?.contains("; TLS p50 ") == true, "\(phase.connectionSetup ?? "")")
+        #expect(refused.status == 3, "\(refused.output)")
+        // One handshake before the run finds the certificate untrusted, and says so, and what to do.
+        #expect(
+            refused.output.contains(
+                "Could not run: TLS with https://127.0.0.1:\(port) failed (certificate verify failed (not signed by an "
+                    + "authority trusted here, or not for this host))"),
+            "\(refused.output)")
+        #expect(
+            refused.output.contains("— pass --ca-file FILE to trust its certificate, or --insecure to skip the check"))
+        #expect(!refused.output.contains("GET /health"), "nothing was sent")
+        #expect(insecure.status == 0 && insecure.output.contains("TLS certificate verification was off"))
+    }
+
+    @Test("the race over HTTPS against turnstile serve --tls-cert --tls-key: exactly the seats, as over HTTP/1.1")
+    func raceAgainstServeWithTLS() async throws {
+        let folder = try Self.folder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let (paths, _) = try Self.certificate(in: folder)
+        let serve = try RunningTurnstile([
+            "serve", "--port", "0", "--database", folder.appendingPathComponent("tls.sqlite").path, "--tls-cert",
+            paths.certificate, "--tls-key", paths.key, "--password-hash-rounds", "1", "--auth-rate-limit", "off",
+        ])
+        do {
+            let line = try await serve.line(containing: "Turnstile listening on https://127.0.0.1:")
+            let port = try #require(line.firstMatch(of: /https:\/\/127\.0\.0\.1:(\d+)/).flatMap { Int($0.1) })
+            let json = folder.appendingPathComponent("race.json")
+            let (status, output) = try await TurnstileProcess.run([
+                "stress", "race", "--target", "https://127.0.0.1:\(port)", "--users", "40", "--capacity", "7",
+                "--ca-file", paths.certificate, "--json", json.path,
+            ])
+            #expect(status == 0, "\(output)")
+            let report = try JSONReport.decode(Data(contentsOf: json))
+            let race = try #require(report.phases.first)
+            #expect(race.overall.count(status: 201) == 7 && race.overall.count(status: 409) == 33)
+            #expect(report.invariants.count == 7 && report.invariants.allSatisfy(\.passed))
+            #expect(race.releaseSpreadMicroseconds != nil && race.tlsLatency?.count == 40)
+        } catch {
+            await serve.stop()
+            throw error
+        }
+        await serve.stop()
+    }
+}
