@@ -8,6 +8,7 @@
 #   bench/engine-vs-wrk.sh
 #   DURATION=20s CONNECTIONS=128 bench/engine-vs-wrk.sh
 #   BASE=/tmp/turnstile-old bench/engine-vs-wrk.sh   # also an older build's stress url, before and after this one
+#   SCHEME=https bench/engine-vs-wrk.sh               # (a)-(d) over HTTPS/1.1: nginx with a throwaway certificate
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -17,6 +18,7 @@ DURATION=${DURATION:-10s}
 NGINX_PORT=${NGINX_PORT:-18380}
 SERVE_PORT=${SERVE_PORT:-18381}
 SPREAD_RUNS=${SPREAD_RUNS:-5}
+SCHEME=${SCHEME:-http}
 
 for tool in wrk nginx python3 curl; do
     command -v "$tool" >/dev/null || { echo "error: $tool is required (apt-get install wrk nginx-light curl)" >&2; exit 1; }
@@ -35,8 +37,17 @@ cleanup() {
 }
 trap cleanup EXIT
 
-# --- The static target: one nginx worker serving a 15-byte body, no access log.
+# --- The static target: one nginx worker serving a 15-byte body, no access log; over TLS with SCHEME=https, with a
+# certificate made here (the engine trusts it with --ca-file; wrk does not check certificates).
 mkdir -p "$WORK/www" "$WORK/nginx"
+LISTEN="127.0.0.1:$NGINX_PORT"
+TRUST=()
+if [ "$SCHEME" = https ]; then
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=127.0.0.1 \
+        -addext subjectAltName=IP:127.0.0.1 -keyout "$WORK/nginx/key.pem" -out "$WORK/nginx/cert.pem" 2>/dev/null
+    LISTEN="$LISTEN ssl; ssl_certificate $WORK/nginx/cert.pem; ssl_certificate_key $WORK/nginx/key.pem"
+    TRUST=(--ca-file "$WORK/nginx/cert.pem")
+fi
 printf '{"status":"ok"}' >"$WORK/www/index.json"
 cat >"$WORK/nginx/nginx.conf" <<CONF
 worker_processes 1;
@@ -53,7 +64,7 @@ http {
     uwsgi_temp_path $WORK/nginx;
     scgi_temp_path $WORK/nginx;
     server {
-        listen 127.0.0.1:$NGINX_PORT;
+        listen $LISTEN;
         root $WORK/www;
         location / { default_type application/json; try_files /index.json =404; }
     }
@@ -61,8 +72,8 @@ http {
 CONF
 nginx -c "$WORK/nginx/nginx.conf" &
 PIDS+=($!)
-URL="http://127.0.0.1:$NGINX_PORT/"
-for _ in $(seq 100); do curl -sf "$URL" >/dev/null && break; sleep 0.1; done
+URL="$SCHEME://127.0.0.1:$NGINX_PORT/"
+for _ in $(seq 100); do curl -sfk "$URL" >/dev/null && break; sleep 0.1; done
 
 # CPU seconds (user + system) a command spent, from bash's own timing of it.
 cpu_of() { # output_file command...
@@ -73,21 +84,21 @@ cpu_of() { # output_file command...
     awk '{print $1 + $2}' "$out.time"
 }
 
-echo "== (a, c, d) wrk vs turnstile stress url vs a scenario's closed phase, -c$CONNECTIONS -d$DURATION against nginx"
+echo "== (a, c, d) wrk vs turnstile stress url vs a scenario's closed phase, -c$CONNECTIONS -d$DURATION against nginx ($SCHEME)"
 WRK_CPU=$(cpu_of "$WORK/wrk.txt" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$URL")
 # With BASE, an older build runs the same load just before and just after this one: their mean is its figure.
 if [ -n "${BASE:-}" ]; then
-    B1_CPU=$(cpu_of "$WORK/b1.txt" "$BASE" stress url "$URL" -c "$CONNECTIONS" -d "$DURATION" --json "$WORK/b1.json")
+    B1_CPU=$(cpu_of "$WORK/b1.txt" "$BASE" stress url "$URL" "${TRUST[@]}" -c "$CONNECTIONS" -d "$DURATION" --json "$WORK/b1.json")
 fi
-TS_CPU=$(cpu_of "$WORK/ts.txt" "$BIN" stress url "$URL" -c "$CONNECTIONS" -d "$DURATION" --json "$WORK/ts.json")
+TS_CPU=$(cpu_of "$WORK/ts.txt" "$BIN" stress url "$URL" "${TRUST[@]}" -c "$CONNECTIONS" -d "$DURATION" --json "$WORK/ts.json")
 if [ -n "${BASE:-}" ]; then
-    B2_CPU=$(cpu_of "$WORK/b2.txt" "$BASE" stress url "$URL" -c "$CONNECTIONS" -d "$DURATION" --json "$WORK/b2.json")
+    B2_CPU=$(cpu_of "$WORK/b2.txt" "$BASE" stress url "$URL" "${TRUST[@]}" -c "$CONNECTIONS" -d "$DURATION" --json "$WORK/b2.json")
 fi
 # (d) the same load from bench/static.yaml: a path rendered per request, a capture parsed from every answer; and
 # `stress url` again, on a path as long as the scenario's, just before it, for the fairest ratio.
-TQ_CPU=$(cpu_of "$WORK/tq.txt" "$BIN" stress url "${URL}?user=12&i=123456" -c "$CONNECTIONS" -d "$DURATION" \
+TQ_CPU=$(cpu_of "$WORK/tq.txt" "$BIN" stress url "${URL}?user=12&i=123456" "${TRUST[@]}" -c "$CONNECTIONS" -d "$DURATION" \
     --json "$WORK/tq.json")
-SC_CPU=$(cpu_of "$WORK/sc.txt" "$BIN" stress run bench/static.yaml --target "${URL%/}" --set users="$CONNECTIONS" \
+SC_CPU=$(cpu_of "$WORK/sc.txt" "$BIN" stress run bench/static.yaml --target "${URL%/}" "${TRUST[@]}" --set users="$CONNECTIONS" \
     --set duration="$DURATION" --json "$WORK/sc.json")
 python3 - "$WORK" "$WRK_CPU" "$TS_CPU" "$SC_CPU" "$TQ_CPU" "${B1_CPU:-0}" "${B2_CPU:-0}" <<'PY'
 import json, os, re, sys
