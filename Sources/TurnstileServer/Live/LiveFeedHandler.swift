@@ -52,7 +52,7 @@ final class LiveFeedHandler: ChannelInboundHandler, RemovableChannelHandler {
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         do {
-            try context.pipeline.syncOperations.addHandler(frameWriter, position: .first)
+            try context.pipeline.syncOperations.addHandlerNearSocket(frameWriter)
         } catch {
             context.close(promise: nil)
             return

@@ -107,8 +107,9 @@ struct LiveHTTPChannel: ServerChildChannel, HTTPChannelHandler {
             // The guard must see the first request head before the upgrade handler takes it; the responder, the
             // decoder's errors before the guard does.
             let parseErrors = NIOLoopBound(ParseErrorResponder(), eventLoop: channel.eventLoop)
-            // First in the pipeline: it sees the bytes as they arrive, and its answer goes straight to the socket.
-            try sync.addHandler(budget.value, position: .first)
+            // First in the pipeline (after TLS, if any): it sees the bytes as they arrive, and its answer goes straight
+            // to the socket.
+            try sync.addHandlerNearSocket(budget.value)
             try sync.addHandlers(
                 [policy.value, parseErrors.value, firstRequest],
                 position: .before(try sync.handler(type: NIOTypedHTTPServerUpgradeHandler<Negotiated>.self)))
