@@ -69,7 +69,7 @@ public final class HTTPClientConnection: Sendable {
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try target.tls?.add(to: channel, target: target, handshake: handshake)
+                    try target.tls?.add(to: channel, handshake: handshake)
                     if holdingRequestEnd { try channel.pipeline.syncOperations.addHandler(ReleaseHoldback()) }
                     // Requests are encoded once per connection (see `PreEncodedRequestWriter`); NIO's decoder still
                     // sees each request head go by, as it must to parse the response that answers it.

@@ -38,11 +38,11 @@ public final class TargetTLS: Sendable {
     /// Adds TLS at the front of `channel`'s pipeline: everything after it reads and writes plain HTTP. With
     /// `handshake`, completes it once the handshake is done, or fails it with a ``LoadError`` of kind `tls` that says
     /// why. On the channel's event loop.
-    func add(to channel: any Channel, target: LoadTarget, handshake: EventLoopPromise<Void>? = nil) throws {
+    func add(to channel: any Channel, handshake: EventLoopPromise<Void>? = nil) throws {
         try channel.pipeline.syncOperations.addHandler(
             try NIOSSLClientHandler(context: context, serverHostname: serverHostname))
         if let handshake {
-            try channel.pipeline.syncOperations.addHandler(HandshakeWaiter(done: handshake, target: target))
+            try channel.pipeline.syncOperations.addHandler(HandshakeWaiter(done: handshake))
         }
     }
 
@@ -51,11 +51,9 @@ public final class TargetTLS: Sendable {
         typealias InboundIn = NIOAny
 
         private let done: EventLoopPromise<Void>
-        private let target: LoadTarget
 
-        init(done: EventLoopPromise<Void>, target: LoadTarget) {
+        init(done: EventLoopPromise<Void>) {
             self.done = done
-            self.target = target
         }
 
         func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
