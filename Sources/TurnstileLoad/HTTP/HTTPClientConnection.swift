@@ -63,6 +63,7 @@ public final class HTTPClientConnection: Sendable {
         // Over TLS, the connection is ready once its handshake is done: the handshake is set-up, not a request's
         // latency.
         let handshake = target.tls.map { _ in eventLoop.makePromise(of: Void.self) }
+        _ = handlerTypesReady  // before the first connection: see its comment
         let started = NIODeadline.now()
         return ClientBootstrap(group: eventLoop)
             .connectTimeout(timeouts.connect)
@@ -113,6 +114,16 @@ public final class HTTPClientConnection: Sendable {
         connect.record(microseconds: UInt64(max(0, setup.connect.nanoseconds / 1_000)))
         if let time = setup.tls { tls.record(microseconds: UInt64(max(0, time.nanoseconds / 1_000))) }
     }
+
+    /// The pipeline's handler types, made once before any connection is: the first connections of a run open on
+    /// every event loop at once, and so made the generic `ByteToMessageHandler<HTTPResponseDecoder>` for the first
+    /// time on several threads at once, which crashed the Swift 6.3 runtime now and then (a null metadata pointer in
+    /// `swift_checkMetadataState`, seen in a core dump of `stress run`). A `static let` runs once, under a lock.
+    private static let handlerTypesReady: Bool = {
+        _ = ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .forwardBytes))
+        _ = (PreEncodedRequestWriter(), ResponseHandler(), ReleaseHoldback())
+        return true
+    }()
 
     /// Sends a request and completes with its response, or fails with a ``LoadError``. On the event loop.
     ///
