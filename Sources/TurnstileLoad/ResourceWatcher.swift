@@ -102,8 +102,12 @@ public final class ResourceWatcher: Sendable {
     private func sampleEverySecond() async {
         var previous: (pid: Int32, stats: ProcessStats)?
         var previousAt = Date()
+        // A scrape that takes longer than the second it samples is skipped, not waited for.
+        let scrapeTimeouts = HTTPClientConnection.Timeouts(
+            connect: .seconds(1), read: .milliseconds(900), response: .milliseconds(900))
         let session = metrics.map {
-            APISession(target: $0.target, eventLoop: MultiThreadedEventLoopGroup.singleton.next(), timeouts: .init())
+            APISession(
+                target: $0.target, eventLoop: MultiThreadedEventLoopGroup.singleton.next(), timeouts: scrapeTimeouts)
         }
         while true {
             let cancelled = (try? await Task.sleep(for: .seconds(1))) == nil
