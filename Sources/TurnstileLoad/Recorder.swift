@@ -33,6 +33,8 @@ final class Recorder {
     private var connectLatency = LatencyHistogram(precision: .coarse)
     private var tlsLatency = LatencyHistogram(precision: .coarse)
     private var seconds: [PhaseReport.Second] = []
+    /// Seconds before this one are over: their totals are added up and their histograms packed.
+    private var closedSeconds = 0
 
     init(phaseStart: NIODeadline) {
         self.phaseStart = phaseStart
@@ -82,21 +84,23 @@ final class Recorder {
     /// Status codes as the timeline's keys, made once.
     private static let statusNames = (0..<LoadLimits.statusCodesCounted).map { String($0) }
 
-    /// Adds seconds up to `index`, and packs those more than a second before it: answers end in order of time, so
-    /// nothing more is recorded into them.
+    /// Adds seconds up to `index`, and closes those more than a second before it: answers end in order of time on
+    /// this loop, so nothing more is recorded into them. A closed second gets its totals, once, and keeps only its
+    /// histograms' non-empty buckets.
     private func openSeconds(through index: Int) {
-        for old in max(0, seconds.count - 2)..<max(0, index - 1) where old < seconds.count { seconds[old].pack() }
         while seconds.count <= index { seconds.append(PhaseReport.Second(second: seconds.count)) }
+        while closedSeconds < index - 1 {
+            seconds[closedSeconds].addUpEndpoints()
+            seconds[closedSeconds].pack()
+            closedSeconds += 1
+        }
     }
 
     var snapshot: RecorderSnapshot {
         // Every second from the start, quiet ones too: a stall shows as zeros, not as a gap. The totals are the sum of
-        // the endpoints', added here rather than on every request.
-        let seconds = seconds.map { second in
-            var second = second
-            second.addUpEndpoints()
-            return second
-        }
+        // the endpoints', added when a second closes rather than on every request; the open ones' are added here.
+        var seconds = seconds
+        for index in closedSeconds..<seconds.count { seconds[index].addUpEndpoints() }
         return RecorderSnapshot(
             endpoints: endpoints.map { $0.value.stats(name: $0.key) }, seconds: seconds,
             connectLatency: connectLatency.isEmpty ? nil : connectLatency,
