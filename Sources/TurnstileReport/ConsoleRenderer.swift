@@ -76,9 +76,13 @@ public enum ConsoleRenderer {
 
     /// `201×10 409×90 timeout×1`.
     static func statuses(_ stats: EndpointStats) -> String {
-        let statuses = stats.statusCounts.sorted { $0.key < $1.key }.map { "\($0.key)×\($0.value)" }
-        let errors = stats.errorCounts.sorted { $0.key < $1.key }.map { "\($0.key)×\($0.value)" }
-        return (statuses + errors).joined(separator: " ")
+        tally(statuses: stats.statusCounts, errors: stats.errorCounts)
+    }
+
+    /// Status codes, then errors by kind, each sorted, as `201×3 409×7 timeout×1`.
+    static func tally(statuses: [String: UInt64], errors: [String: UInt64]) -> String {
+        (statuses.sorted { $0.key < $1.key } + errors.sorted { $0.key < $1.key }).map { "\($0.key)×\($0.value)" }
+            .joined(separator: " ")
     }
 
     /// Left-aligned columns separated by two spaces.

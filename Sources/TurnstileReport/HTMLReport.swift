@@ -300,16 +300,11 @@ public enum HTMLReport {
                     [
                         window.name, name, "\(Format.fixed(max(0, from), digits: 1))–\(Format.fixed(to, digits: 1)) s",
                         String(counts.requests), Format.percent(failed), latency(50), latency(99),
-                        tally(counts.statuses.merging(counts.errors) { $0 + $1 }),
+                        ConsoleRenderer.tally(statuses: counts.statuses, errors: counts.errors),
                     ])
             }
         }
         table(["window", "", "seconds", "requests", "fail", "p50", "p99", "statuses and errors"], rows, into: &page)
-    }
-
-    /// `200×12 503×3`.
-    private static func tally(_ counts: [String: UInt64]) -> String {
-        counts.sorted { $0.key < $1.key }.map { "\($0.key)×\($0.value)" }.joined(separator: " ")
     }
 
     /// The phases side by side, one row each: for comparing stages of a ramp, the cache on and off, a grid of races.
