@@ -8,17 +8,11 @@ import TurnstileTestSupport
 /// The pages people look at: the HTML report opened in a real browser, and the live dashboard during a run.
 @Suite("Report pages", .serialized, .timeLimit(.minutes(2)))
 struct ReportPageTests {
-    static func temporaryFolder() throws -> URL {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("pages-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        return folder
-    }
-
     @Test(
         "the report of a mixed run opens in a real browser: every chart line draws, and it makes a screenshot",
         .enabled(if: Chromium.testsRun, "chromium is not on the PATH: the browser tests are skipped"))
     func reportInBrowser() async throws {
-        let folder = try Self.temporaryFolder()
+        let folder = try temporaryFolder("pages")
         defer { try? FileManager.default.removeItem(at: folder) }
         let html = folder.appendingPathComponent("mixed.html")
         let (status, output) = try await LiveServer.with { server in
@@ -46,15 +40,14 @@ struct ReportPageTests {
 
     @Test("the dashboard serves the run as it goes, then the final report and its downloads while it lingers")
     func dashboardOverHTTP() async throws {
-        let folder = try Self.temporaryFolder()
+        let folder = try temporaryFolder("pages")
         defer { try? FileManager.default.removeItem(at: folder) }
         let json = folder.appendingPathComponent("url.json")
         try await LiveServer.with { server in
-            let run = try RunningTurnstile([
+            try await RunningTurnstile.with([
                 "stress", "url", "http://127.0.0.1:\(server.port)/health", "-c", "2", "-d", "4s", "--dashboard",
                 "127.0.0.1:0", "--dashboard-linger", "60s", "--json", json.path,
-            ])
-            do {
+            ]) { run in
                 let port = try await Self.dashboardPort(run)
                 // Under way: the page says so, and two reads of the result a moment apart count more requests.
                 let first = try await Self.requests(port) { $0 > 0 }
@@ -72,11 +65,7 @@ struct ReportPageTests {
                 #expect(served.runID == report.runID && served.phases[0].overall == report.phases[0].overall)
                 let download = try await send(HTTPTestRequest(.GET, "/report.html"), to: port)
                 #expect(download.text.contains("<h1>PASS · url</h1>") && !download.text.contains("EventSource"))
-            } catch {
-                await run.stop()
-                throw error
             }
-            await run.stop()
         }
     }
 
@@ -98,11 +87,10 @@ struct ReportPageTests {
         .enabled(if: Chromium.testsRun, "chromium is not on the PATH: the browser tests are skipped"))
     func dashboardInBrowser() async throws {
         try await LiveServer.with { server in
-            let run = try RunningTurnstile([
+            try await RunningTurnstile.with([
                 "stress", "url", "http://127.0.0.1:\(server.port)/health", "-c", "2", "-d", "8s", "--dashboard",
                 "127.0.0.1:0", "--dashboard-linger", "60s",
-            ])
-            do {
+            ]) { run in
                 let port = try await Self.dashboardPort(run)
                 _ = try await Self.requests(port) { $0 > 0 }
                 let dom = try await Chromium.dumpDOM("http://127.0.0.1:\(port)/", budget: .seconds(3))
@@ -110,23 +98,19 @@ struct ReportPageTests {
                 let seen = (data["requests-seen"] ?? "").split(separator: " ").compactMap { UInt64($0) }
                 #expect(seen.count >= 2 && seen.last! > seen.first!, "\(data)")
                 #expect(Int(data["drawn-lines"] ?? "") ?? 0 > 0, "\(data)")
-                let folder = try Self.temporaryFolder()
+                let folder = try temporaryFolder("pages")
                 defer { try? FileManager.default.removeItem(at: folder) }
                 let screenshot = folder.appendingPathComponent("dashboard.png")
                 try await Chromium.screenshot("http://127.0.0.1:\(port)/", to: screenshot.path)
                 let png = try Data(contentsOf: screenshot)
                 #expect(png.starts(with: [0x89, 0x50, 0x4E, 0x47]) && png.count > 20_000, "\(png.count) bytes")
-            } catch {
-                await run.stop()
-                throw error
             }
-            await run.stop()
         }
     }
 
     @Test("--watch-pid and --watch-metrics put the target's CPU, memory and series beside the load, in every output")
     func watchedResources() async throws {
-        let folder = try Self.temporaryFolder()
+        let folder = try temporaryFolder("pages")
         defer { try? FileManager.default.removeItem(at: folder) }
         let (json, html, csv) = (
             folder.appendingPathComponent("url.json"), folder.appendingPathComponent("url.html"),

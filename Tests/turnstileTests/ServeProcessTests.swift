@@ -105,15 +105,9 @@ extension ServeProcessTests {
 /// What stops `serve` from starting is one clear line, and leaves nothing behind.
 @Suite("turnstile serve refusals", .serialized, .timeLimit(.minutes(1)))
 struct ServeRefusalTests {
-    private func temporaryDirectory() throws -> URL {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("turnstile-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        return directory
-    }
-
     @Test("one serve per SQLite file: a second is refused while the first runs; GET / is an index; a stop says so")
     func oneServePerFile() async throws {
-        let directory = try temporaryDirectory()
+        let directory = try temporaryFolder("turnstile")
         defer { try? FileManager.default.removeItem(at: directory) }
         let database = directory.appendingPathComponent("t.sqlite").path
         let first = try await ChildService.launch(
@@ -148,7 +142,7 @@ struct ServeRefusalTests {
 
     @Test("a port in use and a folder that does not exist: one line each, and no files left behind")
     func cannotStart() async throws {
-        let directory = try temporaryDirectory()
+        let directory = try temporaryFolder("turnstile")
         defer { try? FileManager.default.removeItem(at: directory) }
         let running = try await ChildService.launch(
             TurnstileProcess.executable,

@@ -18,15 +18,9 @@ struct TLSTests {
         return (paths, TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key)))
     }
 
-    static func folder() throws -> URL {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("tls-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        return folder
-    }
-
     @Test("stress url over HTTPS: --ca-file trusts the certificate; without it one line, exit 3; --insecure says so")
     func urlOverHTTPS() async throws {
-        let folder = try Self.folder()
+        let folder = try temporaryFolder("tls")
         defer { try? FileManager.default.removeItem(at: folder) }
         let (paths, tls) = try Self.certificate(in: folder)
         let json = folder.appendingPathComponent("url.json")
@@ -63,7 +57,7 @@ struct TLSTests {
 
     @Test("live feeds over TLS (wss) and the bad-input catalogue's raw requests work against an https target")
     func fanoutAndEdgeOverHTTPS() async throws {
-        let folder = try Self.folder()
+        let folder = try temporaryFolder("tls")
         defer { try? FileManager.default.removeItem(at: folder) }
         let (paths, tls) = try Self.certificate(in: folder)
         let (fanout, edge) = try await LiveServer.with(tls: tls) { server in
@@ -81,14 +75,13 @@ struct TLSTests {
 
     @Test("the race over HTTPS against turnstile serve --tls-cert --tls-key: exactly the seats, as over HTTP/1.1")
     func raceAgainstServeWithTLS() async throws {
-        let folder = try Self.folder()
+        let folder = try temporaryFolder("tls")
         defer { try? FileManager.default.removeItem(at: folder) }
         let (paths, _) = try Self.certificate(in: folder)
-        let serve = try RunningTurnstile([
+        try await RunningTurnstile.with([
             "serve", "--port", "0", "--database", folder.appendingPathComponent("tls.sqlite").path, "--tls-cert",
             paths.certificate, "--tls-key", paths.key, "--password-hash-rounds", "1", "--auth-rate-limit", "off",
-        ])
-        do {
+        ]) { serve in
             let line = try await serve.line(containing: "Turnstile listening on https://127.0.0.1:")
             let port = try #require(line.firstMatch(of: /https:\/\/127\.0\.0\.1:(\d+)/).flatMap { Int($0.1) })
             let json = folder.appendingPathComponent("race.json")
@@ -102,10 +95,6 @@ struct TLSTests {
             #expect(race.overall.count(status: 201) == 7 && race.overall.count(status: 409) == 33)
             #expect(report.invariants.count == 7 && report.invariants.allSatisfy(\.passed))
             #expect(race.releaseSpreadMicroseconds != nil && race.tlsLatency?.count == 40)
-        } catch {
-            await serve.stop()
-            throw error
         }
-        await serve.stop()
     }
 }

@@ -42,6 +42,13 @@ enum TurnstileProcess {
     }
 }
 
+/// A fresh folder `prefix-UUID` in the temporary directory; the caller removes it.
+func temporaryFolder(_ prefix: String) throws -> URL {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    return folder
+}
+
 /// A `turnstile` process under way, whose output a test reads as it comes (standard output and error together).
 final class RunningTurnstile: Sendable {
     private let process: Process
@@ -92,6 +99,22 @@ final class RunningTurnstile: Sendable {
             try await Task.sleep(for: .milliseconds(50))
         }
         throw ProcessOutputError(expected: fragment, output: text)
+    }
+
+    /// Starts `turnstile` with `arguments`, runs `body` with it, and stops it afterwards, whether `body` throws or
+    /// not.
+    static func with<Result>(
+        _ arguments: [String], _ body: (RunningTurnstile) async throws -> Result
+    ) async throws -> Result {
+        let process = try RunningTurnstile(arguments)
+        do {
+            let result = try await body(process)
+            await process.stop()
+            return result
+        } catch {
+            await process.stop()
+            throw error
+        }
     }
 
     /// Stops the process (SIGTERM) if it still runs, and waits for it and its output to end.
