@@ -8,8 +8,11 @@ import NIOCore
 
 /// Every bound the stress engine keeps, in one place (the service's are in `TurnstileCore.Limits`).
 public enum LoadLimits {
-    /// The most buyers one barrier releases: each holds a connection of its own (and the target one more).
+    /// The most buyers one barrier releases: on HTTP/1.1 each holds a connection of its own (and the target one more).
     public static let barrierUsersMax = 10_000
+    /// The most users `--streams` puts on one HTTP/2 connection (a race puts no more than the server allows at once,
+    /// which its settings say: more would wait in NIO's buffer, not race).
+    public static let streamsPerConnectionMax = 1_000
     /// The most users set up at once while provisioning.
     public static let provisioningConcurrencyMax = 16
     /// How often one set-up call answered 429 is sent again after waiting its `Retry-After`.

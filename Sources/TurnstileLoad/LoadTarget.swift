@@ -10,9 +10,14 @@ public struct LoadTarget: Sendable, Equatable, CustomStringConvertible {
     let hostHeader: String
     /// TLS for an `https` target, shared by its connections; nil for `http`.
     public let tls: TargetTLS?
+    /// Which HTTP version to speak, and how many users share a connection on HTTP/2.
+    public let http: HTTPOptions
 
-    /// Parses `http[s]://host[:port][/base]`; an `https` target's certificate is checked as `tls` says.
-    public init(parsing text: String, tls options: TLSOptions = TLSOptions()) throws(LoadTargetError) {
+    /// Parses `http[s]://host[:port][/base]`; an `https` target's certificate is checked as `tls` says, and its
+    /// HTTP version chosen as `http` says.
+    public init(
+        parsing text: String, tls options: TLSOptions = TLSOptions(), http: HTTPOptions = HTTPOptions()
+    ) throws(LoadTargetError) {
         guard let scheme = ["http", "https"].first(where: { text.hasPrefix($0 + "://") }) else {
             throw LoadTargetError(text, "the target must be an http:// or https:// URL, e.g. http://127.0.0.1:8080")
         }
@@ -45,8 +50,9 @@ public struct LoadTarget: Sendable, Equatable, CustomStringConvertible {
         self.port = port
         self.basePath = path
         hostHeader = (host.contains(":") ? "[\(host)]" : String(host)) + (port == defaultPort ? "" : ":\(port)")
+        self.http = http
         do {
-            tls = scheme == "https" ? try TargetTLS(host: String(host), options: options) : nil
+            tls = scheme == "https" ? try TargetTLS(host: String(host), options: options, http: http.version) : nil
         } catch {
             throw LoadTargetError(text, "TLS could not be set up: \(error)")
         }
@@ -59,23 +65,45 @@ public struct LoadTarget: Sendable, Equatable, CustomStringConvertible {
 
     /// Splits a URL into the target (scheme, host and port) and the path with its query (`/` if none).
     public static func splitting(
-        url: String, tls: TLSOptions = TLSOptions()
-    ) throws(LoadTargetError) -> (
-        LoadTarget, String
-    ) {
+        url: String, tls: TLSOptions = TLSOptions(), http: HTTPOptions = HTTPOptions()
+    ) throws(LoadTargetError) -> (LoadTarget, String) {
         guard let scheme = ["http", "https"].first(where: { url.hasPrefix($0 + "://") }) else {
             // Not a URL the engine speaks: parsing says why, in the words every target gets.
-            return (try LoadTarget(parsing: url, tls: tls), "/")
+            return (try LoadTarget(parsing: url, tls: tls, http: http), "/")
         }
         let afterScheme = url.dropFirst(scheme.count + 3)
         let authority = afterScheme.prefix { $0 != "/" }
         let path = String(afterScheme.dropFirst(authority.count))
-        return (try LoadTarget(parsing: "\(scheme)://\(authority)", tls: tls), path.isEmpty ? "/" : path)
+        return (try LoadTarget(parsing: "\(scheme)://\(authority)", tls: tls, http: http), path.isEmpty ? "/" : path)
     }
 
     public var description: String {
         let hostText = host.contains(":") ? "[\(host)]" : host
         return "\(scheme)://\(hostText):\(port)\(basePath)"
+    }
+}
+
+/// Which HTTP the engine speaks to a target.
+public struct HTTPOptions: Sendable, Equatable {
+    public enum Version: String, Sendable, CaseIterable {
+        /// HTTP/2 where the server agrees to it in the TLS handshake (ALPN), HTTP/1.1 otherwise; plain `http://` is
+        /// HTTP/1.1.
+        case auto
+        /// HTTP/1.1 only.
+        case http1 = "1.1"
+        /// HTTP/2 only: agreed by ALPN on `https://`, with prior knowledge (h2c) on `http://`.
+        case http2 = "2"
+    }
+
+    public var version: Version
+    /// How many users share one HTTP/2 connection, each request a stream on it; nil for each executor's default (one
+    /// user per connection, as on HTTP/1.1, but for the barrier's single-packet race, see ``BarrierExecutor``).
+    /// Ignored on HTTP/1.1, which carries one request at a time.
+    public var streams: Int?
+
+    public init(version: Version = .auto, streams: Int? = nil) {
+        self.version = version
+        self.streams = streams
     }
 }
 

@@ -32,6 +32,7 @@ final class Recorder {
     private var endpoints: [String: Accumulator] = [:]
     private var connectLatency = LatencyHistogram(precision: .coarse)
     private var tlsLatency = LatencyHistogram(precision: .coarse)
+    private var httpVersions: [String: UInt64] = [:]
     private var seconds: [PhaseReport.Second] = []
     /// Seconds before this one are over: their totals are added up and their histograms packed.
     private var closedSeconds = 0
@@ -78,7 +79,7 @@ final class Recorder {
 
     /// Records how long `connection` took to open (TCP, and TLS on https).
     func recordSetup(of connection: HTTPClientConnection) {
-        connection.recordSetup(connect: &connectLatency, tls: &tlsLatency)
+        connection.recordSetup(connect: &connectLatency, tls: &tlsLatency, versions: &httpVersions)
     }
 
     /// Status codes as the timeline's keys, made once.
@@ -104,7 +105,7 @@ final class Recorder {
         return RecorderSnapshot(
             endpoints: endpoints.map { $0.value.stats(name: $0.key) }, seconds: seconds,
             connectLatency: connectLatency.isEmpty ? nil : connectLatency,
-            tlsLatency: tlsLatency.isEmpty ? nil : tlsLatency)
+            tlsLatency: tlsLatency.isEmpty ? nil : tlsLatency, httpVersions: httpVersions)
     }
 }
 
@@ -114,8 +115,10 @@ struct RecorderSnapshot: Sendable {
     var seconds: [PhaseReport.Second] = []
     var connectLatency: LatencyHistogram?
     var tlsLatency: LatencyHistogram?
+    var httpVersions: [String: UInt64] = [:]
 
     mutating func add(_ other: RecorderSnapshot) {
+        httpVersions.merge(other.httpVersions, uniquingKeysWith: +)
         endpoints = EndpointStats.merged(endpoints, other.endpoints)
         seconds = PhaseReport.Second.merged(seconds, other.seconds)
         connectLatency = PhaseReport.sum(connectLatency, other.connectLatency)
@@ -160,6 +163,7 @@ final class RecorderSet: Sendable {
             droppedStarts: droppedStarts)
         report.connectLatency = snapshot.connectLatency
         report.tlsLatency = snapshot.tlsLatency
+        report.httpVersions = snapshot.httpVersions
         return report
     }
 

@@ -134,6 +134,9 @@ public struct PhaseReport: Codable, Sendable {
     public var timeline: [Second]
     /// For a barrier: microseconds between the first and the last release of a held-back byte.
     public var releaseSpreadMicroseconds: UInt64?
+    /// For a barrier: how many TCP packets (of 1,448 bytes, a 1,500-byte MTU's segment with timestamps) the released
+    /// bytes needed at least; one per connection on HTTP/1.1, as few as one for a whole race on HTTP/2.
+    public var releasePackets: UInt64?
     /// For an open executor: starts that could not begin on time (no free connection at their intended time).
     public var lateStarts: UInt64?
     /// For an open executor: arrivals never sent (no connection was free before the phase ended, or the backlog
@@ -149,6 +152,8 @@ public struct PhaseReport: Codable, Sendable {
     /// latency. Nil when the phase opened none.
     public var connectLatency: LatencyHistogram?
     public var tlsLatency: LatencyHistogram?
+    /// The connections opened, by the HTTP version they spoke ("1.1", "2").
+    public var httpVersions: [String: UInt64] = [:]
 
     /// "connect p50 80µs, p99 1.2ms; TLS p50 2.1ms, p99 4.0ms (64 connections)", or nil if none was opened.
     public var connectionSetup: String? {
@@ -156,8 +161,9 @@ public struct PhaseReport: Codable, Sendable {
         func percentiles(_ histogram: LatencyHistogram) -> String {
             "p50 \(Format.microseconds(histogram.percentile(50))), p99 \(Format.microseconds(histogram.percentile(99)))"
         }
+        let versions = httpVersions.sorted { $0.key < $1.key }.map { "HTTP/\($0.key)" }.joined(separator: " and ")
         return "connect " + percentiles(connect) + (tlsLatency.map { "; TLS " + percentiles($0) } ?? "")
-            + " (\(connect.count) connection\(connect.count == 1 ? "" : "s"))"
+            + " (\(connect.count) connection\(connect.count == 1 ? "" : "s")\(versions.isEmpty ? "" : ", " + versions))"
     }
 
     /// A named stretch of a phase, in seconds from its start.
@@ -192,7 +198,8 @@ public struct PhaseReport: Codable, Sendable {
 
     private enum CodingKeys: String, CodingKey {
         case name, executor, startedAt, durationSeconds, users, endpoints, timeline, releaseSpreadMicroseconds
-        case lateStarts, droppedStarts, warnings, facts, windows, connectLatency, tlsLatency
+        case lateStarts, droppedStarts, warnings, facts, windows, connectLatency, tlsLatency, httpVersions
+        case releasePackets
     }
 
     public init(from decoder: any Decoder) throws {
@@ -218,6 +225,8 @@ public struct PhaseReport: Codable, Sendable {
         windows = try container.decodeIfPresent([Window].self, forKey: .windows) ?? []
         connectLatency = try container.decodeIfPresent(LatencyHistogram.self, forKey: .connectLatency)
         tlsLatency = try container.decodeIfPresent(LatencyHistogram.self, forKey: .tlsLatency)
+        httpVersions = try container.decodeIfPresent([String: UInt64].self, forKey: .httpVersions) ?? [:]
+        releasePackets = try container.decodeIfPresent(UInt64.self, forKey: .releasePackets)
     }
 
     /// Writes each endpoint with a `summary` beside its counts and histogram (rps over this phase included), for
@@ -240,6 +249,7 @@ public struct PhaseReport: Codable, Sendable {
                     return second
                 } : timeline, forKey: .timeline)
         try container.encodeIfPresent(releaseSpreadMicroseconds, forKey: .releaseSpreadMicroseconds)
+        try container.encodeIfPresent(releasePackets, forKey: .releasePackets)
         try container.encodeIfPresent(lateStarts, forKey: .lateStarts)
         try container.encodeIfPresent(droppedStarts, forKey: .droppedStarts)
         if !warnings.isEmpty { try container.encode(warnings, forKey: .warnings) }
@@ -247,6 +257,7 @@ public struct PhaseReport: Codable, Sendable {
         if !windows.isEmpty { try container.encode(windows, forKey: .windows) }
         try container.encodeIfPresent(connectLatency, forKey: .connectLatency)
         try container.encodeIfPresent(tlsLatency, forKey: .tlsLatency)
+        if !httpVersions.isEmpty { try container.encode(httpVersions, forKey: .httpVersions) }
     }
 
     /// An endpoint's stats and, beside them, its summary over the phase.
@@ -289,6 +300,8 @@ public struct PhaseReport: Codable, Sendable {
         if let spread = other.releaseSpreadMicroseconds {
             releaseSpreadMicroseconds = max(releaseSpreadMicroseconds ?? 0, spread)
         }
+        if let packets = other.releasePackets { releasePackets = (releasePackets ?? 0) + packets }
+        httpVersions.merge(other.httpVersions, uniquingKeysWith: +)
         if let late = other.lateStarts { lateStarts = (lateStarts ?? 0) + late }
         if let dropped = other.droppedStarts { droppedStarts = (droppedStarts ?? 0) + dropped }
         warnings += other.warnings.filter { !warnings.contains($0) }

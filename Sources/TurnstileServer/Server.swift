@@ -1,6 +1,5 @@
 import Hummingbird
 import HummingbirdCore
-import HummingbirdTLS
 import Logging
 import NIOCore
 import ServiceLifecycle
@@ -60,6 +59,7 @@ public struct Server<Store: TurnstileStore>: Sendable {
         let router = Router(context: TurnstileRequestContext.self)
         let metrics = ServiceMetrics(writes: store.writeActivity, hub: feeds.hub, connections: gate)
         router.add(middleware: ProblemMiddleware())
+        router.add(middleware: WholeRequestMiddleware())
         router.add(middleware: MetricsMiddleware(metrics: metrics))
         OpsRoutes(store: store, metrics: metrics).register(on: router)
         let api = router.group("api/v1")
@@ -105,7 +105,7 @@ public struct Server<Store: TurnstileStore>: Sendable {
             server: HTTPServerBuilder { [tls = configuration.tls] responder in
                 let channel = LiveHTTPChannel(responder: responder, configuration: http1, feeds: feeds, gate: gate)
                 guard let tls else { return channel }
-                return try TLSChannel(channel, tlsConfiguration: tls)
+                return try SecureHTTPChannel(http1: channel, tls: tls)
             },
             configuration: .init(
                 address: .hostname(configuration.host, port: configuration.port), serverName: "turnstile",

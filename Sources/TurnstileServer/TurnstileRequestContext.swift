@@ -11,11 +11,15 @@ public struct TurnstileRequestContext: RequestContext, RemoteAddressRequestConte
     public var userID: Int64?
     /// The peer of the connection: the client, or the proxy in front of it.
     public let remoteAddress: SocketAddress?
+    /// Whether the request came as an HTTP/2 stream: its channel's parent is the connection, whose parent is the
+    /// listener (an HTTP/1.1 request's channel is the connection itself).
+    let isHTTP2Stream: Bool
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         userID = nil
         remoteAddress = source.channel.remoteAddress
+        isHTTP2Stream = source.channel.parent?.parent != nil
     }
 
     /// The client's address, for per-client limits: the connection's peer, or, behind a trusted proxy, the last

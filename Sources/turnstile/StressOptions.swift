@@ -45,6 +45,21 @@ struct RunOptions: ParsableArguments {
     /// How an https target's certificate is checked.
     var tls: TLSOptions { TLSOptions(caFile: caFile, insecure: insecure) }
 
+    @Option(
+        help: ArgumentHelp(
+            "The HTTP version: auto (HTTP/2 where an https:// target agrees in the TLS handshake, HTTP/1.1 "
+                + "otherwise), 1.1, or 2 (on http://, HTTP/2 with prior knowledge: h2c).", valueName: "version"))
+    var http = HTTPOptions.Version.auto
+
+    @Option(
+        help: ArgumentHelp(
+            "On HTTP/2, how many users share one connection, each request a stream of it (default 1; a race's "
+                + "default is \(BarrierExecutor.streamsPerConnection), its single-packet release).", valueName: "n"))
+    var streams: Int?
+
+    /// Which HTTP to speak.
+    var httpOptions: HTTPOptions { HTTPOptions(version: http, streams: streams) }
+
     @Option(help: "How long a response may take in all before it counts as a timeout, e.g. 5s.")
     var timeout = DurationArgument(seconds: 30)
 
@@ -80,6 +95,9 @@ struct RunOptions: ParsableArguments {
         try OutputPath.validate(json, flag: "--json")
         try OutputPath.validateFolder(csv, flag: "--csv")
         try OutputPath.validate(html, flag: "--html")
+        if let streams, !(1...LoadLimits.streamsPerConnectionMax).contains(streams) {
+            throw ValidationError("--streams must be 1...\(LoadLimits.streamsPerConnectionMax)")
+        }
         if let caFile, !FileManager.default.isReadableFile(atPath: caFile) {
             throw ValidationError("--ca-file \(caFile): not a file that can be read")
         }
@@ -152,7 +170,7 @@ struct StressOptions: ParsableArguments {
 
     @OptionGroup var run: RunOptions
 
-    var loadTarget: LoadTarget { get throws { try LoadTarget(parsing: target, tls: run.tls) } }
+    var loadTarget: LoadTarget { get throws { try LoadTarget(parsing: target, tls: run.tls, http: run.httpOptions) } }
     var parsedThresholds: [Threshold] { get throws { try run.parsedThresholds } }
     var timeouts: HTTPClientConnection.Timeouts { run.timeouts }
     var setupTimeouts: HTTPClientConnection.Timeouts { run.setupTimeouts }
@@ -311,3 +329,5 @@ struct DurationArgument: ExpressibleByArgument, Sendable {
 
     static var defaultCompletionKind: CompletionKind { .default }
 }
+
+extension HTTPOptions.Version: ExpressibleByArgument {}

@@ -33,13 +33,16 @@ struct StressRunCommand: AsyncParsableCommand {
 
     func validate() throws {
         _ = try scenario.overrides
-        do { _ = try LoadTarget(parsing: target, tls: options.tls) } catch { throw ValidationError("\(error)") }
+        do { _ = try LoadTarget(parsing: target, tls: options.tls, http: options.httpOptions) } catch {
+            throw ValidationError("\(error)")
+        }
     }
 
     func run() async throws {
         let loaded = try ScenarioOptions.load(file)
         try await ScenarioOptions.run(
-            loaded.name, [(loaded, try scenario.overrides)], target: try LoadTarget(parsing: target, tls: options.tls),
+            loaded.name, [(loaded, try scenario.overrides)],
+            target: try LoadTarget(parsing: target, tls: options.tls, http: options.httpOptions),
             options: options,
             thresholds: loaded.thresholds, endpoints: loaded.endpoints)
     }

@@ -78,7 +78,9 @@ struct StressURLCommand: AsyncParsableCommand {
         guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
             throw ValidationError("the URL must start with http:// or https://")
         }
-        do { return try LoadTarget.splitting(url: url, tls: run.tls) } catch { throw ValidationError("\(error)") }
+        do { return try LoadTarget.splitting(url: url, tls: run.tls, http: run.httpOptions) } catch {
+            throw ValidationError("\(error)")
+        }
     }
 
     func run() async throws {

@@ -1,8 +1,10 @@
+import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
 import Testing
 import TurnstileReport
+import TurnstileTestSupport
 
 @testable import TurnstileLoad
 
@@ -72,6 +74,47 @@ struct BarrierReleaseTests {
             #expect(phase.overall.responses == UInt64(Self.users))
             #expect(server.headsReceived.count == Self.users)
             #expect(phase.releaseSpreadMicroseconds != nil)
+        }
+    }
+
+    /// No stream ends before every request's headers are in, every end arrives within 1 ms at the server, and all
+    /// of them left in one packet.
+    @Test("the single-packet race over HTTP/2, on h2c and over TLS", arguments: [false, true])
+    func singlePacketRace(overTLS: Bool) async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("turnstile-h2-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let (paths, tls) = try TestCertificate.make(in: folder)
+        try await StampingServer.with(speaking: overTLS ? .tls(tls) : .h2c) { server in
+            // Over TLS HTTP/2 is agreed in the handshake; on plain TCP it is spoken with prior knowledge when asked.
+            let target = try LoadTarget(
+                parsing: "\(overTLS ? "https" : "http")://127.0.0.1:\(server.port)",
+                tls: TLSOptions(caFile: paths.certificate), http: HTTPOptions(version: overTLS ? .auto : .http2))
+            let (phase, responses) = try await BarrierExecutor().run(
+                "single packet", requests: (0..<Self.users).map(Self.request), target: target,
+                group: MultiThreadedEventLoopGroup.singleton)
+            #expect(responses.allSatisfy { (try? $0.get().status) == 200 })
+            #expect(phase.overall.errorCounts.isEmpty, "\(phase.overall.errorCounts)")
+            #expect(phase.httpVersions == ["2": 1] && phase.connectLatency?.count == 1)
+            #expect(phase.releasePackets == 1 && phase.facts.contains { $0.contains("single-packet release") })
+            let (heads, ends) = (server.headsReceived, server.endsReceived)
+            #expect(heads.count == Self.users && ends.count == Self.users)
+            let (firstEnd, lastEnd, lastHead) = (ends.values.min()!, ends.values.max()!, heads.values.max()!)
+            #expect(firstEnd > lastHead, "a stream ended before every request's headers had arrived")
+            // The spread as the server saw it: the requests' ends arrived together.
+            #expect(lastEnd - firstEnd < .milliseconds(1), "server-side spread \(lastEnd - firstEnd)")
+        }
+    }
+
+    @Test("an HTTP/1.1 race still gives each request its own connection and packet")
+    func lastByteRaceOnHTTP1() async throws {
+        try await StampingServer.with { server in
+            let target = try LoadTarget(parsing: "http://127.0.0.1:\(server.port)")
+            let (phase, _) = try await BarrierExecutor().run(
+                "last byte", requests: (0..<Self.users).map(Self.request), target: target,
+                group: MultiThreadedEventLoopGroup.singleton)
+            #expect(phase.httpVersions == ["1.1": UInt64(Self.users)] && phase.releasePackets == UInt64(Self.users))
+            #expect(phase.facts.isEmpty)
         }
     }
 

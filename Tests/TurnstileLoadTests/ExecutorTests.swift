@@ -48,6 +48,27 @@ struct ExecutorTests {
         }
     }
 
+    @Test("open and closed over HTTP/2 (h2c): --streams 4 puts 8 users' requests on 2 connections, all answered")
+    func streamsShareConnections() async throws {
+        try await StampingServer.with(delay: .milliseconds(5), speaking: .h2c) { server in
+            let target = try LoadTarget(
+                parsing: "http://127.0.0.1:\(server.port)", http: HTTPOptions(version: .http2, streams: 4))
+            let request = health
+            let oneLoop = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+            defer { Task { try? await oneLoop.shutdownGracefully() } }
+            // 8 users at 5 ms each would take 1,600/s: the rate keeps every user busy, so all 8 streams are used.
+            let open = try await OpenExecutor(rate: 2_000, duration: .milliseconds(300), connectionsMax: 8)
+                .run("open", scenario: { _, _ in request }, target: target, group: oneLoop)
+            let closed = try await ClosedExecutor(users: 8, duration: .milliseconds(300))
+                .run("closed", scenario: { _, _ in request }, target: target, group: oneLoop)
+            for phase in [open, closed] {
+                #expect(phase.httpVersions == ["2": 2], "\(phase.name): \(phase.httpVersions)")
+                #expect(phase.overall.requests > 50 && phase.overall.errorCounts.isEmpty, "\(phase.name)")
+                #expect(phase.overall.count(status: 200) == phase.overall.requests)
+            }
+        }
+    }
+
     @Test("open: the phase ends at its duration; arrivals no connection could take are dropped, with a warning")
     func openEndsOnTime() async throws {
         // One connection to a server that answers after 50 ms carries about 20 requests a second, not 1,000: the

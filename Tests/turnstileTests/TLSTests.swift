@@ -9,20 +9,11 @@ import TurnstileTestSupport
 /// refused without it, skipped with --insecure; and `turnstile serve --tls-cert --tls-key` raced exactly.
 @Suite("HTTPS targets", .serialized, .timeLimit(.minutes(2)))
 struct TLSTests {
-    /// A fresh self-signed certificate for 127.0.0.1, written into `folder`; the server's TLS from it.
-    static func certificate(in folder: URL) throws -> (paths: (certificate: String, key: String), tls: TLSConfiguration)
-    {
-        let paths = try SelfSignedCertificate().write(into: folder)
-        let chain = try NIOSSLCertificate.fromPEMFile(paths.certificate).map { NIOSSLCertificateSource.certificate($0) }
-        let key = try NIOSSLPrivateKey(file: paths.key, format: .pem)
-        return (paths, TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key)))
-    }
-
     @Test("stress url over HTTPS: --ca-file trusts the certificate; without it one line, exit 3; --insecure says so")
     func urlOverHTTPS() async throws {
         let folder = try temporaryFolder("tls")
         defer { try? FileManager.default.removeItem(at: folder) }
-        let (paths, tls) = try Self.certificate(in: folder)
+        let (paths, tls) = try TestCertificate.make(in: folder)
         let json = folder.appendingPathComponent("url.json")
         let (trusted, refused, insecure, port) = try await LiveServer.with(tls: tls) { server in
             let url = "https://127.0.0.1:\(server.port)/health"
@@ -41,6 +32,7 @@ struct TLSTests {
         // The connections' set-up is measured apart from the requests: TCP, then the TLS handshake, once each.
         let phase = try #require(report.phases.first)
         #expect(phase.connectLatency?.count == 2 && phase.tlsLatency?.count == 2)
+        #expect(phase.httpVersions == ["2": 2], "the service offers HTTP/2 in its handshake, and the engine takes it")
         #expect(phase.connectionSetup?.contains("; TLS p50 ") == true, "\(phase.connectionSetup ?? "")")
         #expect(refused.status == 3, "\(refused.output)")
         // One handshake before the run finds the certificate untrusted, and says so, and what to do.
@@ -59,7 +51,7 @@ struct TLSTests {
     func fanoutAndEdgeOverHTTPS() async throws {
         let folder = try temporaryFolder("tls")
         defer { try? FileManager.default.removeItem(at: folder) }
-        let (paths, tls) = try Self.certificate(in: folder)
+        let (paths, tls) = try TestCertificate.make(in: folder)
         let (fanout, edge) = try await LiveServer.with(tls: tls) { server in
             let target = "https://127.0.0.1:\(server.port)"
             return (
@@ -77,24 +69,84 @@ struct TLSTests {
     func raceAgainstServeWithTLS() async throws {
         let folder = try temporaryFolder("tls")
         defer { try? FileManager.default.removeItem(at: folder) }
-        let (paths, _) = try Self.certificate(in: folder)
+        let (paths, _) = try TestCertificate.make(in: folder)
         try await RunningTurnstile.with([
             "serve", "--port", "0", "--database", folder.appendingPathComponent("tls.sqlite").path, "--tls-cert",
             paths.certificate, "--tls-key", paths.key, "--password-hash-rounds", "1", "--auth-rate-limit", "off",
         ]) { serve in
             let line = try await serve.line(containing: "Turnstile listening on https://127.0.0.1:")
             let port = try #require(line.firstMatch(of: /https:\/\/127\.0\.0\.1:(\d+)/).flatMap { Int($0.1) })
-            let json = folder.appendingPathComponent("race.json")
+            // HTTP/2 by default (the server offers it in the handshake): 40 streams on one connection, their ends
+            // released in one packet. HTTP/1.1 when asked: 40 connections, 40 packets. Exact both ways.
+            for (http, connections) in [("auto", 1), ("1.1", 40)] {
+                let json = folder.appendingPathComponent("race-\(http).json")
+                let (status, output) = try await TurnstileProcess.run([
+                    "stress", "race", "--target", "https://127.0.0.1:\(port)", "--users", "40", "--capacity", "7",
+                    "--ca-file", paths.certificate, "--http", http, "--json", json.path,
+                ])
+                #expect(status == 0, "\(output)")
+                let report = try JSONReport.decode(Data(contentsOf: json))
+                let race = try #require(report.phases.first)
+                #expect(race.overall.count(status: 201) == 7 && race.overall.count(status: 409) == 33, "\(http)")
+                #expect(race.overall.errorCounts.isEmpty, "\(http): \(race.overall.errorCounts)")
+                #expect(report.invariants.count == 7 && report.invariants.allSatisfy(\.passed))
+                #expect(race.releaseSpreadMicroseconds != nil && race.tlsLatency?.count == UInt64(connections))
+                #expect(race.httpVersions == [http == "auto" ? "2" : "1.1": UInt64(connections)])
+                #expect(race.releasePackets == UInt64(connections))
+            }
+        }
+    }
+
+    @Test("a scenario of body-less races (pay, ship, cancel) over HTTP/2 and HTTP/1.1: none answered before release")
+    func scenarioOverHTTP2() async throws {
+        let folder = try temporaryFolder("tls")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let (paths, tls) = try TestCertificate.make(in: folder)
+        let file = ScenarioProcessTests.repository.appendingPathComponent("scenarios/orders-lifecycle.yaml").path
+        try await LiveServer.with(tls: tls) { server in
+            for http in ["2", "1.1"] {
+                let json = folder.appendingPathComponent("lifecycle-\(http).json")
+                let (status, output) = try await TurnstileProcess.run([
+                    "stress", "run", file, "--target", "https://127.0.0.1:\(server.port)", "--set", "users=12",
+                    "--ca-file", paths.certificate, "--http", http, "--json", json.path,
+                ])
+                #expect(status == 0, "\(http): \(output)")
+                let report = try JSONReport.decode(Data(contentsOf: json))
+                let races = report.phases.filter { $0.executor == "barrier" }
+                #expect(!races.isEmpty && races.allSatisfy { $0.httpVersions.keys.sorted() == [http] })
+                let (answered, held) = (
+                    report.phases.allSatisfy { $0.overall.errorCounts.isEmpty }, report.invariants.allSatisfy(\.passed)
+                )
+                #expect(answered && held, "\(http)")
+            }
+        }
+    }
+
+    @Test("stress url over HTTP/2: --streams 4 puts 8 users on 2 connections; h2c with prior knowledge on http://")
+    func urlOverHTTP2() async throws {
+        let folder = try temporaryFolder("tls")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let (paths, tls) = try TestCertificate.make(in: folder)
+        try await LiveServer.with(tls: tls) { server in
+            let json = folder.appendingPathComponent("streams.json")
             let (status, output) = try await TurnstileProcess.run([
-                "stress", "race", "--target", "https://127.0.0.1:\(port)", "--users", "40", "--capacity", "7",
+                "stress", "url", "https://127.0.0.1:\(server.port)/health", "-c", "8", "-d", "1s", "--streams", "4",
                 "--ca-file", paths.certificate, "--json", json.path,
             ])
             #expect(status == 0, "\(output)")
-            let report = try JSONReport.decode(Data(contentsOf: json))
-            let race = try #require(report.phases.first)
-            #expect(race.overall.count(status: 201) == 7 && race.overall.count(status: 409) == 33)
-            #expect(report.invariants.count == 7 && report.invariants.allSatisfy(\.passed))
-            #expect(race.releaseSpreadMicroseconds != nil && race.tlsLatency?.count == 40)
+            let phase = try #require(try JSONReport.decode(Data(contentsOf: json)).phases.first)
+            #expect(phase.httpVersions == ["2": 2] && phase.tlsLatency?.count == 2, "\(phase.httpVersions)")
+            #expect(
+                phase.overall.requests > 20 && phase.overall.count(status: 200) == phase.overall.requests,
+                "\(output)")
+            #expect(phase.connectionSetup?.hasSuffix("(2 connections, HTTP/2)") == true, "\(phase.connectionSetup!)")
+        }
+        // The service speaks HTTP/1.1 on plain TCP: HTTP/2 with prior knowledge fails, and says how.
+        try await LiveServer.with { server in
+            let (status, output) = try await TurnstileProcess.run([
+                "stress", "url", "http://127.0.0.1:\(server.port)/health", "-c", "1", "-d", "1s", "--http", "2",
+            ])
+            #expect(status != 0 && output.contains("protocol"), "\(output)")
         }
     }
 }

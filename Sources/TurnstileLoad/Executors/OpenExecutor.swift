@@ -142,9 +142,20 @@ private final class Pacer {
     private var arrivals = 0
     private var backlog: [NIODeadline] = []
     private var backlogHead = 0
+    /// Connections with room for a request: an HTTP/1.1 connection once, when it is idle; an HTTP/2 connection once
+    /// for each of its free streams (``HTTPOptions/streams`` in all).
     private var idle: [HTTPClientConnection] = []
-    private var open = 0
+    /// The connections open or opening, by identity; opening ones by a placeholder count.
+    private var live: Set<ObjectIdentifier> = []
+    private var opening = 0
+    private var open: Int { live.count + opening }
+    /// Requests sent or waiting for their connection to open: at most `connectionsMax` (the users) at once.
     private var inFlight = 0
+    /// The requests an HTTP/2 connection is expected to carry at once (``HTTPOptions/streams``); 1 on HTTP/1.1.
+    private let streamsExpected: Int
+    /// Streams of connections still opening, beyond the request that opens each: arrivals wait for them rather
+    /// than open connections of their own.
+    private var streamsAwaited = 0
     private var counts = Counts()
     private var ticker: RepeatedTask?
 
@@ -165,6 +176,8 @@ private final class Pacer {
         self.eventLoop = eventLoop
         self.timeouts = timeouts
         self.recorder = recorder
+        let speaksHTTP2 = target.http.version == .http2 || (target.tls != nil && target.http.version == .auto)
+        streamsExpected = speaksHTTP2 ? max(1, target.http.streams ?? 1) : 1
         nextArrival = start
         done = eventLoop.makePromise()
     }
@@ -212,11 +225,14 @@ private final class Pacer {
 
     /// Sends waiting arrivals on idle connections, opening new ones up to the maximum.
     private func dispatch() {
-        while backlogHead < backlog.count {
+        while backlogHead < backlog.count, inFlight + streamsAwaited < connectionsMax {
             let intended = backlog[backlogHead]
             if let connection = takeIdleConnection() {
                 backlogHead += 1
                 send(intended: intended, on: connection)
+            } else if backlog.count - backlogHead <= streamsAwaited {
+                // The connections opening will carry these.
+                break
             } else if open < connectionsMax {
                 backlogHead += 1
                 connectThenSend(intended: intended)
@@ -234,27 +250,41 @@ private final class Pacer {
     private func takeIdleConnection() -> HTTPClientConnection? {
         while let connection = idle.popLast() {
             if connection.isReusable { return connection }
-            connection.close()
-            open -= 1
+            retire(connection)
         }
         return nil
     }
 
+    /// Closes `connection` and stops counting it (once, however many of its streams end).
+    private func retire(_ connection: HTTPClientConnection) {
+        connection.close()
+        live.remove(ObjectIdentifier(connection))
+    }
+
     private func connectThenSend(intended: NIODeadline) {
-        open += 1
+        opening += 1
         inFlight += 1
+        streamsAwaited += streamsExpected - 1
         HTTPClientConnection.connect(to: target, on: eventLoop, timeouts: timeouts)
             .assumeIsolated()
             .whenComplete { result in
                 self.inFlight -= 1
+                self.opening -= 1
+                self.streamsAwaited -= self.streamsExpected - 1
                 switch result {
                 case .success(let connection):
+                    self.live.insert(ObjectIdentifier(connection))
                     // An arrival's latency runs from its intended start, connecting included: the wait is the
                     // arrival's. The set-up is also its own figure.
                     self.recorder.recordSetup(of: connection)
+                    if connection.isMultiplexed {
+                        // Its other streams are free for the next arrivals.
+                        let streams = min(self.target.http.streams ?? 1, connection.requestsMax)
+                        self.idle += repeatElement(connection, count: max(0, streams - 1))
+                    }
                     self.send(intended: intended, on: connection)
+                    self.dispatch()
                 case .failure(let error):
-                    self.open -= 1
                     self.recorder.record(
                         self.nextRequest(), start: intended, end: .now(),
                         result: .failure(ResponseHandler.classify(error)))
@@ -280,11 +310,13 @@ private final class Pacer {
             self.counts.busyNanoseconds += (NIODeadline.now() - sentAt).nanoseconds
             self.recorder.record(
                 request, start: intended, end: .now(), result: result)
-            if case .success = result, connection.isReusable {
+            // A failed stream leaves its HTTP/2 connection fit for others; a failed HTTP/1.1 exchange does not.
+            if connection.isReusable, case .success = result {
+                self.idle.append(connection)
+            } else if connection.isReusable, connection.isMultiplexed {
                 self.idle.append(connection)
             } else {
-                connection.close()
-                self.open -= 1
+                self.retire(connection)
             }
             self.dispatch()
             self.finishIfDone()
@@ -294,8 +326,7 @@ private final class Pacer {
     private func finishIfDone() {
         guard case .draining = step, inFlight == 0, backlogHead == backlog.count else { return }
         step = .finished
-        for connection in idle { connection.close() }
-        open -= idle.count
+        for connection in idle { retire(connection) }
         idle.removeAll()
         done.succeed(counts)
     }

@@ -1,12 +1,16 @@
 import Foundation
 import NIOCore
 import NIOHTTP1
+import NIOHTTP2
 import NIOPosix
+import NIOSSL
+import NIOTLS
 import TurnstileReport
 
-/// One keep-alive HTTP/1.1 connection to the target, on NIO's own codecs, driven on its event loop.
+/// One keep-alive connection to the target, HTTP/1.1 or HTTP/2, on NIO's own codecs, driven on its event loop.
 ///
-/// A connection carries one request at a time (no pipelining), as a browser or a typical client does. Everything is
+/// On HTTP/1.1 a connection carries one request at a time (no pipelining), as a browser or a typical client does. On
+/// HTTP/2 each request is a stream of its own (``HTTP2Streams``), so several may be in flight at once. Everything is
 /// done on the channel's event loop: sending, timing and timeouts, with no task or lock per request. Methods marked
 /// "on the event loop" must be called there; the executors that own connections run there.
 public final class HTTPClientConnection: Sendable {
@@ -28,34 +32,47 @@ public final class HTTPClientConnection: Sendable {
         }
     }
 
+    /// How a connection speaks, once its version is agreed.
+    private enum Transport {
+        case http1(ResponseHandler, PreEncodedRequestWriter, ReleaseHoldback?)
+        case http2(HTTP2Streams)
+    }
+
     public let channel: any Channel
     let target: LoadTarget
     /// How long opening it took: TCP, then the TLS handshake on https. Set-up, not any request's latency.
     public let setup: (connect: TimeAmount, tls: TimeAmount?)
-    private let handler: NIOLoopBound<ResponseHandler>
-    private let holdback: NIOLoopBound<ReleaseHoldback>?
+    /// Whether the connection speaks HTTP/2, and so carries several requests at once.
+    public let isMultiplexed: Bool
+    private let transport: NIOLoopBound<Transport>
     /// Requests already encoded for this connection's target, by request identity: bounded, emptied when full.
     private let encoded: NIOLoopBoundBox<[Int: PreEncodedRequest]>
-    private let writer: NIOLoopBound<PreEncodedRequestWriter>
     private static let requestsEncodedRememberedMax = LoadLimits.requestsEncodedRememberedMax
 
     public var eventLoop: any EventLoop { channel.eventLoop }
 
     private init(
-        channel: any Channel, target: LoadTarget, setup: (connect: TimeAmount, tls: TimeAmount?),
-        handler: ResponseHandler, writer: PreEncodedRequestWriter, holdback: ReleaseHoldback?
+        channel: any Channel, target: LoadTarget, setup: (connect: TimeAmount, tls: TimeAmount?), transport: Transport
     ) {
         self.channel = channel
         self.target = target
         self.setup = setup
-        self.handler = NIOLoopBound(handler, eventLoop: channel.eventLoop)
-        self.holdback = holdback.map { NIOLoopBound($0, eventLoop: channel.eventLoop) }
+        if case .http2 = transport { isMultiplexed = true } else { isMultiplexed = false }
+        self.transport = NIOLoopBound(transport, eventLoop: channel.eventLoop)
         encoded = NIOLoopBoundBox([:], eventLoop: channel.eventLoop)
-        self.writer = NIOLoopBound(writer, eventLoop: channel.eventLoop)
     }
 
-    /// Opens a connection on `eventLoop`. With `holdingRequestEnd`, the end of every request (its head's final CRLF
-    /// and its body) waits for ``releaseHeldBytes()``: the barrier executor's mode.
+    /// What the pipeline was set up to speak.
+    private enum Negotiated: Sendable {
+        case http1
+        case http2(NIOHTTP2Handler.StreamMultiplexer, settled: EventLoopFuture<Void>)
+    }
+
+    /// Opens a connection on `eventLoop`, in the HTTP version the target's ``HTTPOptions`` ask for: on `https://`
+    /// as agreed in the TLS handshake (ALPN), on `http://` HTTP/1.1, or HTTP/2 with prior knowledge when asked.
+    ///
+    /// With `holdingRequestEnd`, the end of every request waits for ``releaseHeldBytes()``: the barrier executor's
+    /// mode. On HTTP/1.1 that is its head's final CRLF and its body; on HTTP/2, the frame that ends its stream.
     public static func connect(
         to target: LoadTarget, on eventLoop: any EventLoop, timeouts: Timeouts = Timeouts(),
         holdingRequestEnd: Bool = false
@@ -63,6 +80,7 @@ public final class HTTPClientConnection: Sendable {
         // Over TLS, the connection is ready once its handshake is done: the handshake is set-up, not a request's
         // latency.
         let handshake = target.tls.map { _ in eventLoop.makePromise(of: Void.self) }
+        let negotiated = eventLoop.makePromise(of: Negotiated.self)
         _ = handlerTypesReady  // before the first connection: see its comment
         let started = NIODeadline.now()
         return ClientBootstrap(group: eventLoop)
@@ -70,49 +88,115 @@ public final class HTTPClientConnection: Sendable {
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try target.tls?.add(to: channel, handshake: handshake)
-                    if holdingRequestEnd { try channel.pipeline.syncOperations.addHandler(ReleaseHoldback()) }
-                    // Requests are encoded once per connection (see `PreEncodedRequestWriter`); NIO's decoder still
-                    // sees each request head go by, as it must to parse the response that answers it.
-                    try channel.pipeline.syncOperations.addHandler(PreEncodedRequestWriter())
-                    try channel.pipeline.syncOperations.addHandler(
-                        ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .forwardBytes)))
-                    try channel.pipeline.syncOperations.addHandler(ResponseHandler())
+                    guard let tls = target.tls else {
+                        negotiated.succeed(
+                            try configure(channel, http2: target.http.version == .http2, holding: holdingRequestEnd))
+                        return
+                    }
+                    try tls.add(to: channel, offering: .requests, handshake: handshake)
+                    let alpn = NIOTypedApplicationProtocolNegotiationHandler<Negotiated> { result, channel in
+                        channel.eventLoop.makeCompletedFuture {
+                            let http2 = result == .negotiated("h2")
+                            if target.http.version == .http2, !http2 {
+                                throw LoadError(.protocol, "the server did not agree to HTTP/2 in the TLS handshake")
+                            }
+                            return try configure(channel, http2: http2, holding: holdingRequestEnd)
+                        }
+                    }
+                    try channel.pipeline.syncOperations.addHandler(alpn)
+                    negotiated.completeWith(alpn.protocolNegotiationResult)
                 }
             }
             .connect(host: target.host, port: target.port)
             .flatMapErrorThrowing { error in
                 handshake?.fail(error)
+                negotiated.fail(error)
                 throw LoadError(.connect, describeConnectError(error))
             }
             .flatMap { channel in
                 let connected = NIODeadline.now()
                 let tcp = connected - started
-                guard let handshake else { return channel.eventLoop.makeSucceededFuture((channel, (tcp, nil))) }
+                // TLS, then the HTTP/2 preface: the server's first settings say how many streams it takes at once.
                 let timer = channel.eventLoop.scheduleTask(in: timeouts.connect) {
-                    handshake.fail(LoadError(.tls, "no TLS handshake within \(timeouts.connect)"))
+                    handshake?.fail(LoadError(.tls, "no TLS handshake within \(timeouts.connect)"))
+                    negotiated.fail(LoadError(.protocol, "no HTTP/2 settings within \(timeouts.connect)"))
                 }
-                return handshake.futureResult.map { (channel, (tcp, NIODeadline.now() - connected)) }
-                    .always { _ in timer.cancel() }
-                    .flatMapErrorThrowing { error in
-                        channel.close(promise: nil)
-                        throw error
+                let secured: EventLoopFuture<TimeAmount?> =
+                    handshake.map { $0.futureResult.map { NIODeadline.now() - connected } }
+                    ?? channel.eventLoop.makeSucceededFuture(nil)
+                return secured.flatMap { tls in
+                    negotiated.futureResult.flatMap { negotiated -> EventLoopFuture<Negotiated> in
+                        guard case .http2(_, let settled) = negotiated else {
+                            return channel.eventLoop.makeSucceededFuture(negotiated)
+                        }
+                        return settled.map { negotiated }
+                    }.flatMapThrowing { negotiated in
+                        try HTTPClientConnection(
+                            channel: channel, target: target, setup: (tcp, tls),
+                            transport: transport(of: channel, negotiated, holding: holdingRequestEnd))
                     }
-            }
-            .flatMapThrowing { (channel: any Channel, setup: (connect: TimeAmount, tls: TimeAmount?)) in
-                let sync = channel.pipeline.syncOperations
-                return HTTPClientConnection(
-                    channel: channel, target: target, setup: setup,
-                    handler: try sync.handler(type: ResponseHandler.self),
-                    writer: try sync.handler(type: PreEncodedRequestWriter.self),
-                    holdback: holdingRequestEnd ? try sync.handler(type: ReleaseHoldback.self) : nil)
+                }
+                .always { _ in timer.cancel() }
+                .flatMapErrorThrowing { error in
+                    channel.close(promise: nil)
+                    throw error is LoadError ? error : LoadError(.protocol, "\(error)")
+                }
             }
     }
 
-    /// Adds how long this connection took to open to `connect`, and its TLS handshake to `tls`.
-    func recordSetup(connect: inout LatencyHistogram, tls: inout LatencyHistogram) {
+    /// Sets `channel`'s pipeline up for the version agreed. On its event loop.
+    private static func configure(_ channel: any Channel, http2: Bool, holding: Bool) throws -> Negotiated {
+        let sync = channel.pipeline.syncOperations
+        guard http2 else {
+            if holding { try sync.addHandler(ReleaseHoldback()) }
+            // Requests are encoded once per connection (see `PreEncodedRequestWriter`); NIO's decoder still sees each
+            // request head go by, as it must to parse the response that answers it.
+            try sync.addHandler(PreEncodedRequestWriter())
+            try sync.addHandler(ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .forwardBytes)))
+            try sync.addHandler(ResponseHandler())
+            return .http1
+        }
+        // The gate sits below the HTTP/2 handler, nearer the socket, so it sees the frames as bytes.
+        if holding { try sync.addHandler(ReleaseGate()) }
+        let multiplexer = try sync.configureHTTP2Pipeline(
+            mode: .client, connectionConfiguration: .init(), streamConfiguration: .init()
+        ) { pushed in
+            // The engine never asks for server push: a stream the server opens is refused.
+            pushed.close()
+        }
+        let settled = channel.eventLoop.makePromise(of: Void.self)
+        try sync.addHandler(ConnectionFrameWatcher(settled: settled))
+        return .http2(multiplexer, settled: settled.futureResult)
+    }
+
+    /// The connection's transport, from its pipeline's handlers. On its event loop.
+    private static func transport(of channel: any Channel, _ negotiated: Negotiated, holding: Bool) throws -> Transport
+    {
+        let sync = channel.pipeline.syncOperations
+        switch negotiated {
+        case .http1:
+            return .http1(
+                try sync.handler(type: ResponseHandler.self), try sync.handler(type: PreEncodedRequestWriter.self),
+                holding ? try sync.handler(type: ReleaseHoldback.self) : nil)
+        case .http2(let multiplexer, _):
+            return .http2(
+                HTTP2Streams(
+                    multiplexer: multiplexer, secure: channel.pipeline.isTLS,
+                    watcher: try sync.handler(type: ConnectionFrameWatcher.self),
+                    gate: holding ? try sync.handler(type: ReleaseGate.self) : nil))
+        }
+    }
+
+    /// The HTTP version spoken, as the report names it: "1.1" or "2".
+    public var httpVersion: String { isMultiplexed ? "2" : "1.1" }
+
+    /// Adds how long this connection took to open to `connect`, its TLS handshake to `tls`, and counts its version.
+    func recordSetup(
+        connect: inout LatencyHistogram, tls: inout LatencyHistogram, versions: inout [String: UInt64]
+    ) {
         connect.record(microseconds: UInt64(max(0, setup.connect.nanoseconds / 1_000)))
         if let time = setup.tls { tls.record(microseconds: UInt64(max(0, time.nanoseconds / 1_000))) }
+        versions[httpVersion, default: 0] += 1
     }
 
     /// The pipeline's handler types, made once before any connection is: the first connections of a run open on
@@ -121,7 +205,7 @@ public final class HTTPClientConnection: Sendable {
     /// `swift_checkMetadataState`, seen in a core dump of `stress run`). A `static let` runs once, under a lock.
     private static let handlerTypesReady: Bool = {
         _ = ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .forwardBytes))
-        _ = (PreEncodedRequestWriter(), ResponseHandler(), ReleaseHoldback())
+        _ = (PreEncodedRequestWriter(), ResponseHandler(), ReleaseHoldback(), ReleaseGate())
         return true
     }()
 
@@ -156,7 +240,16 @@ public final class HTTPClientConnection: Sendable {
             completion(.failure(closed))
             return
         }
-        handler.value.expect(completion, keepBody: keepBody, timeouts: timeouts)
+        let writer: PreEncodedRequestWriter
+        switch transport.value {
+        case .http2(let streams):
+            streams.send(
+                request, to: target, timeouts: timeouts, keepBody: keepBody, written: written, completion: completion)
+            return
+        case .http1(let handler, let http1Writer, _):
+            handler.expect(completion, keepBody: keepBody, timeouts: timeouts)
+            writer = http1Writer
+        }
 
         let prepared: PreEncodedRequest
         if request.isSentOnce {
@@ -170,30 +263,76 @@ public final class HTTPClientConnection: Sendable {
             }
             encoded.value[request.id] = prepared
         }
-        writer.value.nextRequestBytes = prepared.bytes
+        writer.nextRequestBytes = prepared.bytes
         channel.write(HTTPClientRequestPart.head(prepared.head), promise: nil)
         channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: written)
     }
 
-    /// Whether another request may be sent: the connection is open and the last response did not close it.
-    /// On the event loop.
+    /// Whether another request may be sent: the connection is open, and the last response did not close it
+    /// (HTTP/1.1) or the server did not say it goes away (HTTP/2). On the event loop.
     public var isReusable: Bool {
-        channel.isActive && handler.value.isKeepAlive
+        guard channel.isActive else { return false }
+        switch transport.value {
+        case .http1(let handler, _, _): return handler.isKeepAlive
+        case .http2(let streams): return !streams.isGoingAway
+        }
     }
 
-    /// Lets the held end of the request go and returns when it did. On the event loop.
+    /// Requests sent and not yet answered. On the event loop.
+    public var activeRequests: Int {
+        switch transport.value {
+        case .http1(let handler, _, _): handler.isAwaiting ? 1 : 0
+        case .http2(let streams): streams.active
+        }
+    }
+
+    /// How many requests the connection may carry at once: one on HTTP/1.1; on HTTP/2, what the server allows. On
+    /// the event loop.
+    public var requestsMax: Int {
+        switch transport.value {
+        case .http1: 1
+        case .http2(let streams): streams.streamsMax
+        }
+    }
+
+    /// Lets the held ends of the requests go and returns when they did. On the event loop.
     public func releaseHeldBytes() -> NIODeadline {
-        // The request's clocks start now: until its end went out, the server could not answer it.
-        handler.value.restartClocks()
-        channel.triggerUserOutboundEvent(ReleaseHoldback.Release(), promise: nil)
-        return releasedAt ?? .now()
+        switch transport.value {
+        case .http1(let handler, _, let holdback):
+            // The request's clocks start now: until its end went out, the server could not answer it.
+            handler.restartClocks()
+            channel.triggerUserOutboundEvent(ReleaseHoldback.Release(), promise: nil)
+            return holdback?.releasedAt ?? .now()
+        case .http2(let streams):
+            return streams.releaseHeldEnds()
+        }
     }
 
-    /// When the held end of the request went out, once released. On the event loop.
-    var releasedAt: NIODeadline? { holdback?.value.releasedAt }
+    /// When the held ends of the requests went out, once released. On the event loop.
+    var releasedAt: NIODeadline? {
+        switch transport.value {
+        case .http1(_, _, let holdback): holdback?.releasedAt
+        case .http2(let streams): streams.releasedAt
+        }
+    }
+
+    /// How many bytes the release handed to the socket. On the event loop.
+    var releasedByteCount: Int {
+        switch transport.value {
+        case .http1(_, _, let holdback): holdback?.releasedByteCount ?? 0
+        case .http2(let streams): streams.releasedByteCount
+        }
+    }
 
     public func close() {
         channel.close(promise: nil)
+    }
+}
+
+extension ChannelPipeline {
+    /// Whether the pipeline has a TLS client handler. On the channel's event loop.
+    fileprivate var isTLS: Bool {
+        (try? syncOperations.handler(type: NIOSSLClientHandler.self)) != nil
     }
 }
 
@@ -234,6 +373,9 @@ final class ResponseHandler: ChannelInboundHandler {
         sweep = nil
         self.context = nil
     }
+
+    /// Whether a response is awaited.
+    var isAwaiting: Bool { completion != nil }
 
     func expect(_ completion: @escaping Completion, keepBody: Bool, timeouts: HTTPClientConnection.Timeouts) {
         precondition(self.completion == nil, "one request at a time per connection")

@@ -31,7 +31,7 @@ public enum RawExchange {
         let collector = eventLoop.makePromise(of: Outcome.self)
         let bootstrap = ClientBootstrap(group: eventLoop).connectTimeout(.seconds(5)).channelInitializer { channel in
             channel.eventLoop.makeCompletedFuture {
-                try target.tls?.add(to: channel)
+                try target.tls?.add(to: channel, offering: .http1)
                 try channel.pipeline.syncOperations.addHandler(Collector(promise: collector, timeout: timeout))
             }
         }

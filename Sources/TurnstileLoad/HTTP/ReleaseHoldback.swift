@@ -24,6 +24,8 @@ final class ReleaseHoldback: ChannelOutboundHandler, RemovableChannelHandler {
     private var isReleased = false
     /// When the held bytes were handed to the socket, once released.
     private(set) var releasedAt: NIODeadline?
+    /// How many bytes the release handed to the socket.
+    private(set) var releasedByteCount = 0
 
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         guard !isReleased, case .byteBuffer(var buffer) = unwrapOutboundIn(data), buffer.readableBytes > 0 else {
@@ -61,6 +63,7 @@ final class ReleaseHoldback: ChannelOutboundHandler, RemovableChannelHandler {
         releasedAt = .now()
         if let held {
             self.held = nil
+            releasedByteCount = held.readableBytes
             context.writeAndFlush(wrapOutboundOut(.byteBuffer(held)), promise: promise)
         } else {
             promise?.succeed()

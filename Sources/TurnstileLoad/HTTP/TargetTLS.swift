@@ -17,19 +17,38 @@ public struct TLSOptions: Sendable, Equatable {
     }
 }
 
-/// TLS for one `https://` target: one context, made once and shared by every connection to it (making one reads the
+/// TLS for one `https://` target: its contexts, made once and shared by every connection to it (making one reads the
 /// trust store, which is far too slow to do per connection), and the name to send as SNI and to verify.
 public final class TargetTLS: Sendable {
-    let context: NIOSSLContext
+    /// For requests: offers the HTTP versions asked for by ALPN.
+    private let requestContext: NIOSSLContext
+    /// For WebSockets and raw HTTP/1.1 bytes: offers HTTP/1.1 only.
+    private let http1Context: NIOSSLContext
     /// The host as SNI and the certificate's name; nil for an IP address, which SNI cannot carry.
     let serverHostname: String?
     public let options: TLSOptions
 
-    init(host: String, options: TLSOptions) throws {
+    /// What a connection offers in its handshake (ALPN).
+    enum Offer {
+        /// The versions the target's ``HTTPOptions`` allow.
+        case requests
+        /// HTTP/1.1 alone: a WebSocket upgrade or hand-written HTTP/1.1 bytes.
+        case http1
+    }
+
+    init(host: String, options: TLSOptions, http version: HTTPOptions.Version = .auto) throws {
         var configuration = TLSConfiguration.makeClientConfiguration()
         if let caFile = options.caFile { configuration.trustRoots = .file(caFile) }
         if options.insecure { configuration.certificateVerification = .none }
-        context = try NIOSSLContext(configuration: configuration)
+        configuration.applicationProtocols = ["http/1.1"]
+        http1Context = try NIOSSLContext(configuration: configuration)
+        configuration.applicationProtocols =
+            switch version {
+            case .auto: ["h2", "http/1.1"]
+            case .http1: ["http/1.1"]
+            case .http2: ["h2"]
+            }
+        requestContext = try NIOSSLContext(configuration: configuration)
         let isAddress = host.contains(":") || host.split(separator: ".").allSatisfy { UInt8($0) != nil }
         serverHostname = isAddress ? nil : host
         self.options = options
@@ -38,7 +57,8 @@ public final class TargetTLS: Sendable {
     /// Adds TLS at the front of `channel`'s pipeline: everything after it reads and writes plain HTTP. With
     /// `handshake`, completes it once the handshake is done, or fails it with a ``LoadError`` of kind `tls` that says
     /// why. On the channel's event loop.
-    func add(to channel: any Channel, handshake: EventLoopPromise<Void>? = nil) throws {
+    func add(to channel: any Channel, offering offer: Offer, handshake: EventLoopPromise<Void>? = nil) throws {
+        let context = offer == .requests ? requestContext : http1Context
         try channel.pipeline.syncOperations.addHandler(
             try NIOSSLClientHandler(context: context, serverHostname: serverHostname))
         if let handshake {
@@ -57,11 +77,11 @@ public final class TargetTLS: Sendable {
         }
 
         func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+            context.fireUserInboundEventTriggered(event)
             if case TLSUserEvent.handshakeCompleted = event {
                 done.succeed()
                 context.pipeline.syncOperations.removeHandler(self, promise: nil)
             }
-            context.fireUserInboundEventTriggered(event)
         }
 
         func errorCaught(context: ChannelHandlerContext, error: any Error) {

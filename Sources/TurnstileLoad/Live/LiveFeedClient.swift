@@ -40,7 +40,7 @@ public final class LiveFeedClient: Sendable {
                 .connect(host: target.host, port: target.port) { channel in
                     opened.succeed(channel)
                     return channel.eventLoop.makeCompletedFuture {
-                        try target.tls?.add(to: channel)
+                        try target.tls?.add(to: channel, offering: .http1)
                         return try configure(
                             channel, path: target.basePath + path, host: target.hostHeader,
                             handler: { LiveFeedClientHandler(firstMessage: firstMessage, onEvent: onEvent) })

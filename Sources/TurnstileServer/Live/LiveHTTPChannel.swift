@@ -34,15 +34,26 @@ struct LiveHTTPChannel: ServerChildChannel, HTTPChannelHandler {
     let gate: ConnectionGate
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
-        // A client that holds its share of connections gets no more: this one closes before it costs anything.
+        guard admit(channel) else { return channel.eventLoop.makeFailedFuture(ConnectionRefused()) }
+        return setupAdmitted(channel: channel, logger: logger)
+    }
+
+    /// Whether the gate lets `channel` in; it is counted until it closes. A client that holds its share of
+    /// connections gets no more: this one closes before it costs anything.
+    func admit(_ channel: any Channel) -> Bool {
         let address = channel.remoteAddress
         guard gate.admit(address) else {
             channel.close(promise: nil)
-            return channel.eventLoop.makeFailedFuture(ConnectionRefused())
+            return false
         }
         let gate = self.gate
         channel.closeFuture.whenComplete { _ in gate.release(address) }
-        return channel.eventLoop.makeCompletedFuture {
+        return true
+    }
+
+    /// Sets up a connection the gate has let in.
+    func setupAdmitted(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+        channel.eventLoop.makeCompletedFuture {
             let firstRequest = FirstRequestGuard(idleTimeout: configuration.idleTimeout)
             let first = NIOLoopBound(firstRequest, eventLoop: channel.eventLoop)
             // Every HTTP request's head is checked and its bytes counted, for the connection's life; a live feed

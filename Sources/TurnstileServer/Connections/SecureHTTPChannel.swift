@@ -1,0 +1,68 @@
+import HummingbirdCore
+import HummingbirdHTTP2
+import Logging
+import NIOCore
+import NIOHTTP2
+import NIOSSL
+import NIOTLS
+
+/// TLS, then HTTP/2 or HTTP/1.1 as the client chose in the handshake (ALPN): HTTP/2 through Hummingbird's channel,
+/// HTTP/1.1 (with the WebSocket live feeds, which HTTP/2 does not carry here) through ``LiveHTTPChannel``. A client
+/// that offers no protocol gets HTTP/1.1. Both count against the same connection bounds.
+struct SecureHTTPChannel: ServerChildChannel {
+    enum Negotiated: Sendable {
+        case http1(LiveHTTPChannel.Value)
+        case http2(HTTP2Channel.Value)
+    }
+
+    struct Value: ServerChildChannelValue {
+        let negotiated: EventLoopFuture<Negotiated>
+        let channel: any Channel
+    }
+
+    let http1: LiveHTTPChannel
+    let http2: HTTP2Channel
+    /// The server's TLS, offering `h2` and `http/1.1`.
+    let context: NIOSSLContext
+
+    init(http1: LiveHTTPChannel, tls: TLSConfiguration) throws {
+        var tls = tls
+        tls.applicationProtocols = NIOHTTP2SupportedALPNProtocols
+        context = try NIOSSLContext(configuration: tls)
+        self.http1 = http1
+        http2 = HTTP2Channel(
+            responder: http1.responder,
+            configuration: .init(
+                idleTimeout: http1.configuration.idleTimeout.map { Duration.nanoseconds($0.nanoseconds) }))
+    }
+
+    func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
+        guard http1.admit(channel) else {
+            return channel.eventLoop.makeFailedFuture(ConnectionRefused())
+        }
+        let (http1, http2) = (self.http1, self.http2)
+        return channel.eventLoop.makeCompletedFuture {
+            let sync = channel.pipeline.syncOperations
+            try sync.addHandler(NIOSSLServerHandler(context: context))
+            let alpn = NIOTypedApplicationProtocolNegotiationHandler<Negotiated> { result, channel in
+                switch result {
+                case .negotiated("h2"): http2.setup(channel: channel, logger: logger).map { .http2($0) }
+                default: http1.setupAdmitted(channel: channel, logger: logger).map { .http1($0) }
+                }
+            }
+            try sync.addHandler(alpn)
+            return Value(negotiated: alpn.protocolNegotiationResult, channel: channel)
+        }
+    }
+
+    func handle(value: Value, logger: Logger) async {
+        do {
+            switch try await value.negotiated.get() {
+            case .http1(let connection): await http1.handle(value: connection, logger: logger)
+            case .http2(let connection): await http2.handle(value: connection, logger: logger)
+            }
+        } catch {
+            logger.trace("connection ended during the TLS handshake", metadata: ["error": "\(error)"])
+        }
+    }
+}
