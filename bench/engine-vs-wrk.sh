@@ -9,6 +9,7 @@
 #   DURATION=20s CONNECTIONS=128 bench/engine-vs-wrk.sh
 #   BASE=/tmp/turnstile-old bench/engine-vs-wrk.sh   # also an older build's stress url, before and after this one
 #   SCHEME=https bench/engine-vs-wrk.sh               # (a)-(d) over HTTPS/1.1: nginx with a throwaway certificate
+#   SCHEME=https HTTP=2 SPREAD_RUNS=0 bench/engine-vs-wrk.sh   # (a)-(d) over HTTP/2, next to h2load instead of wrk
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,9 +20,18 @@ NGINX_PORT=${NGINX_PORT:-18380}
 SERVE_PORT=${SERVE_PORT:-18381}
 SPREAD_RUNS=${SPREAD_RUNS:-5}
 SCHEME=${SCHEME:-http}
+HTTP=${HTTP:-1.1}
+if [ "$HTTP" = 2 ] && [ "$SCHEME" != https ]; then
+    echo "error: HTTP=2 needs SCHEME=https (nginx speaks HTTP/2 by ALPN)" >&2
+    exit 1
+fi
+YARDSTICK=$([ "$HTTP" = 2 ] && echo h2load || echo wrk)
 
-for tool in wrk nginx python3 curl; do
-    command -v "$tool" >/dev/null || { echo "error: $tool is required (apt-get install wrk nginx-light curl)" >&2; exit 1; }
+for tool in "$YARDSTICK" nginx python3 curl; do
+    command -v "$tool" >/dev/null || {
+        echo "error: $tool is required (apt-get install wrk nghttp2-client nginx-light curl)" >&2
+        exit 1
+    }
 done
 # A race of 1,000 users holds 1,000 client and 1,000 server sockets open at once.
 ulimit -n "$(ulimit -Hn)"
@@ -45,9 +55,12 @@ TRUST=()
 if [ "$SCHEME" = https ]; then
     openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=127.0.0.1 \
         -addext subjectAltName=IP:127.0.0.1 -keyout "$WORK/nginx/key.pem" -out "$WORK/nginx/cert.pem" 2>/dev/null
-    LISTEN="$LISTEN ssl; ssl_certificate $WORK/nginx/cert.pem; ssl_certificate_key $WORK/nginx/key.pem"
+    LISTEN="$LISTEN ssl$([ "$HTTP" = 2 ] && echo " http2"); ssl_certificate $WORK/nginx/cert.pem; ssl_certificate_key $WORK/nginx/key.pem"
     TRUST=(--ca-file "$WORK/nginx/cert.pem")
 fi
+# This build speaks the version asked for (its own default, auto, would pick HTTP/2 wherever nginx offers it); an older
+# BASE build knows no --http.
+VERSION=(--http "$HTTP")
 printf '{"status":"ok"}' >"$WORK/www/index.json"
 cat >"$WORK/nginx/nginx.conf" <<CONF
 worker_processes 1;
@@ -84,30 +97,42 @@ cpu_of() { # output_file command...
     awk '{print $1 + $2}' "$out.time"
 }
 
-echo "== (a, c, d) wrk vs turnstile stress url vs a scenario's closed phase, -c$CONNECTIONS -d$DURATION against nginx ($SCHEME)"
-WRK_CPU=$(cpu_of "$WORK/wrk.txt" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$URL")
+echo "== (a, c, d) $YARDSTICK vs turnstile stress url vs a scenario's closed phase, -c$CONNECTIONS -d$DURATION against nginx ($SCHEME, HTTP/$HTTP)"
+if [ "$HTTP" = 2 ]; then
+    # One stream at a time per connection, as the engine's users (one user, one connection: --streams 1).
+    WRK_CPU=$(cpu_of "$WORK/wrk.txt" h2load -t"$THREADS" -c"$CONNECTIONS" -m1 -D"${DURATION%s}" "$URL")
+else
+    WRK_CPU=$(cpu_of "$WORK/wrk.txt" wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency "$URL")
+fi
 # With BASE, an older build runs the same load just before and just after this one: their mean is its figure.
 if [ -n "${BASE:-}" ]; then
     B1_CPU=$(cpu_of "$WORK/b1.txt" "$BASE" stress url "$URL" "${TRUST[@]}" -c "$CONNECTIONS" -d "$DURATION" --json "$WORK/b1.json")
 fi
-TS_CPU=$(cpu_of "$WORK/ts.txt" "$BIN" stress url "$URL" "${TRUST[@]}" -c "$CONNECTIONS" -d "$DURATION" --json "$WORK/ts.json")
+TS_CPU=$(cpu_of "$WORK/ts.txt" "$BIN" stress url "$URL" "${TRUST[@]}" "${VERSION[@]}" -c "$CONNECTIONS" -d "$DURATION" --json "$WORK/ts.json")
 if [ -n "${BASE:-}" ]; then
     B2_CPU=$(cpu_of "$WORK/b2.txt" "$BASE" stress url "$URL" "${TRUST[@]}" -c "$CONNECTIONS" -d "$DURATION" --json "$WORK/b2.json")
 fi
 # (d) the same load from bench/static.yaml: a path rendered per request, a capture parsed from every answer; and
 # `stress url` again, on a path as long as the scenario's, just before it, for the fairest ratio.
-TQ_CPU=$(cpu_of "$WORK/tq.txt" "$BIN" stress url "${URL}?user=12&i=123456" "${TRUST[@]}" -c "$CONNECTIONS" -d "$DURATION" \
+TQ_CPU=$(cpu_of "$WORK/tq.txt" "$BIN" stress url "${URL}?user=12&i=123456" "${TRUST[@]}" "${VERSION[@]}" -c "$CONNECTIONS" -d "$DURATION" \
     --json "$WORK/tq.json")
-SC_CPU=$(cpu_of "$WORK/sc.txt" "$BIN" stress run bench/static.yaml --target "${URL%/}" "${TRUST[@]}" --set users="$CONNECTIONS" \
+SC_CPU=$(cpu_of "$WORK/sc.txt" "$BIN" stress run bench/static.yaml --target "${URL%/}" "${TRUST[@]}" "${VERSION[@]}" --set users="$CONNECTIONS" \
     --set duration="$DURATION" --json "$WORK/sc.json")
-python3 - "$WORK" "$WRK_CPU" "$TS_CPU" "$SC_CPU" "$TQ_CPU" "${B1_CPU:-0}" "${B2_CPU:-0}" <<'PY'
+python3 - "$WORK" "$WRK_CPU" "$TS_CPU" "$SC_CPU" "$TQ_CPU" "${B1_CPU:-0}" "${B2_CPU:-0}" "$YARDSTICK" <<'PY'
 import json, os, re, sys
 work, wrk_cpu, ts_cpu, sc_cpu, tq_cpu, b1_cpu, b2_cpu = sys.argv[1], *map(float, sys.argv[2:8])
+yardstick = sys.argv[8]
 wrk = open(f"{work}/wrk.txt").read()
-wrk_requests = int(re.search(r"(\d+) requests in", wrk).group(1))
-wrk_rps = float(re.search(r"Requests/sec:\s+([\d.]+)", wrk).group(1))
 unit = {"us": 1, "ms": 1000, "s": 1_000_000}
-value, suffix = re.search(r"50%\s+([\d.]+)(us|ms|s)", wrk).groups()
+if yardstick == "h2load":
+    # h2load gives no median: its mean time for a request stands in for the p50 column.
+    wrk_requests = int(re.search(r"requests: \d+ total, \d+ started, (\d+) done", wrk).group(1))
+    wrk_rps = float(re.search(r"finished in [\d.]+s, ([\d.]+) req/s", wrk).group(1))
+    value, suffix = re.search(r"time for request:\s+\S+\s+\S+\s+([\d.]+)(us|ms|s)", wrk).groups()
+else:
+    wrk_requests = int(re.search(r"(\d+) requests in", wrk).group(1))
+    wrk_rps = float(re.search(r"Requests/sec:\s+([\d.]+)", wrk).group(1))
+    value, suffix = re.search(r"50%\s+([\d.]+)(us|ms|s)", wrk).groups()
 wrk_p50 = float(value) * unit[suffix]
 
 def measured(path):
@@ -128,15 +153,16 @@ sc_requests, sc_rps, sc_p50, sc_errors = measured(f"{work}/sc.json")
 tq_requests, tq_rps, tq_p50, tq_errors = measured(f"{work}/tq.json")
 
 print(f"{'':10} {'requests':>10} {'req/s':>10} {'p50':>9} {'CPU s':>7} {'CPU µs/req':>11}")
-print(f"{'wrk':10} {wrk_requests:>10} {wrk_rps:>10.0f} {wrk_p50:>7.0f}µs {wrk_cpu:>7.2f} {wrk_cpu * 1e6 / wrk_requests:>11.2f}")
+print(f"{yardstick:10} {wrk_requests:>10} {wrk_rps:>10.0f} {wrk_p50:>7.0f}µs {wrk_cpu:>7.2f} {wrk_cpu * 1e6 / wrk_requests:>11.2f}")
 print(f"{'turnstile':10} {ts_requests:>10} {ts_rps:>10.0f} {ts_p50:>7.0f}µs {ts_cpu:>7.2f} {ts_cpu * 1e6 / ts_requests:>11.2f}")
 print(f"{'url ?query':10} {tq_requests:>10} {tq_rps:>10.0f} {tq_p50:>7.0f}µs {tq_cpu:>7.2f} {tq_cpu * 1e6 / tq_requests:>11.2f}")
 print(f"{'scenario':10} {sc_requests:>10} {sc_rps:>10.0f} {sc_p50:>7.0f}µs {sc_cpu:>7.2f} {sc_cpu * 1e6 / sc_requests:>11.2f}")
-print(f"CPU per request: turnstile / wrk = {(ts_cpu / ts_requests) / (wrk_cpu / wrk_requests):.2f} (goal ≤ 1.5)")
+print(f"CPU per request: turnstile / {yardstick} = {(ts_cpu / ts_requests) / (wrk_cpu / wrk_requests):.2f} (goal ≤ 1.5)")
 print(f"CPU per request: scenario / url = {(sc_cpu / sc_requests) / (ts_cpu / ts_requests):.2f}, "
       f"scenario / url ?query = {(sc_cpu / sc_requests) / (tq_cpu / tq_requests):.2f} (goal ≤ 1.2); "
-      f"scenario / wrk = {(sc_cpu / sc_requests) / (wrk_cpu / wrk_requests):.2f}")
-print(f"requests/s: turnstile / wrk = {ts_rps / wrk_rps:.2f}; p50: turnstile / wrk = {ts_p50 / wrk_p50:.2f} (goal: within 10 %)")
+      f"scenario / {yardstick} = {(sc_cpu / sc_requests) / (wrk_cpu / wrk_requests):.2f}")
+print(f"requests/s: turnstile / {yardstick} = {ts_rps / wrk_rps:.2f}; "
+      f"p50: turnstile / {yardstick} = {ts_p50 / wrk_p50:.2f} (goal: within 10 %)")
 print(f"turnstile errors: {errors}; url ?query errors: {tq_errors}; scenario errors: {sc_errors}")
 if b1_cpu > 0:
     runs = [measured(f"{work}/b{n}.json") for n in (1, 2)]
@@ -150,6 +176,7 @@ if b1_cpu > 0:
     print(f"JSON result: {os.path.getsize(f'{work}/ts.json')} bytes (BASE {os.path.getsize(f'{work}/b1.json')})")
 PY
 
+[ "$SPREAD_RUNS" -gt 0 ] || exit 0
 echo
 echo "== (b) barrier release spread, against turnstile serve (release, durability normal)"
 "$BIN" serve --port "$SERVE_PORT" --database "$WORK/spread.sqlite" --durability normal \

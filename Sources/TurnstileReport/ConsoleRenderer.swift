@@ -52,7 +52,7 @@ public enum ConsoleRenderer {
         var title =
             "\(phase.name) — \(phase.executor), \(phase.users) \(drivers), "
             + "\(Format.fixed(phase.durationSeconds, digits: 2))s"
-        if let spread = phase.releaseSpreadMicroseconds { title += ", release spread \(Format.microseconds(spread))" }
+        if let release = phase.releaseSummary { title += ", \(release)" }
         if let late = phase.lateStarts, late > 0 { title += ", \(late) late starts" }
         if let dropped = phase.droppedStarts, dropped > 0 { title += ", \(dropped) dropped" }
         if let setup = phase.connectionSetup { title += "; \(setup)" }

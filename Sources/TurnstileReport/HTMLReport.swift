@@ -182,9 +182,7 @@ public enum HTMLReport {
         var facts = [
             phase.executor, "\(phase.users) users", Format.fixed(phase.durationSeconds, digits: 2) + " s",
         ]
-        if let spread = phase.releaseSpreadMicroseconds {
-            facts.append("release spread " + Format.microseconds(spread))
-        }
+        if let release = phase.releaseSummary { facts.append(release) }
         if let late = phase.lateStarts { facts.append("\(late) late starts") }
         if let dropped = phase.droppedStarts { facts.append("\(dropped) arrivals dropped") }
         if let setup = phase.connectionSetup { facts.append(setup) }

@@ -155,6 +155,13 @@ public struct PhaseReport: Codable, Sendable {
     /// The connections opened, by the HTTP version they spoke ("1.1", "2").
     public var httpVersions: [String: UInt64] = [:]
 
+    /// "release spread 12µs in 1 packet" for a barrier, or nil.
+    public var releaseSummary: String? {
+        guard let spread = releaseSpreadMicroseconds else { return nil }
+        let packets = releasePackets.map { " in \($0) packet\($0 == 1 ? "" : "s")" } ?? ""
+        return "release spread \(Format.microseconds(spread))\(packets)"
+    }
+
     /// "connect p50 80µs, p99 1.2ms; TLS p50 2.1ms, p99 4.0ms (64 connections)", or nil if none was opened.
     public var connectionSetup: String? {
         guard let connect = connectLatency, !connect.isEmpty else { return nil }

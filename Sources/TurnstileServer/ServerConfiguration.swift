@@ -5,8 +5,8 @@ import TurnstileCore
 public struct ServerConfiguration: Sendable {
     /// The address to listen on; loopback unless changed.
     public var host: String
-    /// TLS for the listener (`serve --tls-cert --tls-key`); nil for plain HTTP/1.1. In production TLS usually ends
-    /// at a proxy in front (docs/deploy.md).
+    /// TLS for the listener (`serve --tls-cert --tls-key`), which then offers HTTP/2 and HTTP/1.1 by ALPN; nil for
+    /// plain HTTP/1.1. In production TLS usually ends at a proxy in front (docs/deploy.md).
     public var tls: TLSConfiguration?
     /// The port to listen on; 0 picks a free one (see ``Server/onServerRunning``).
     public var port: Int
@@ -69,5 +69,14 @@ public struct ServerConfiguration: Sendable {
         self.trustForwardedFor = trustForwardedFor
         self.connectionsMax = connectionsMax
         self.connectionsPerClientMax = connectionsPerClientMax
+    }
+}
+
+extension TLSConfiguration {
+    /// A listener's TLS from a PEM certificate chain and its private key (`serve --tls-cert --tls-key`).
+    public static func server(certificateFile: String, keyFile: String) throws -> TLSConfiguration {
+        let chain = try NIOSSLCertificate.fromPEMFile(certificateFile).map { NIOSSLCertificateSource.certificate($0) }
+        let key = try NIOSSLPrivateKey(file: keyFile, format: .pem)
+        return makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
     }
 }

@@ -25,6 +25,7 @@ struct DemoCommand: AsyncParsableCommand {
             Examples:
               turnstile demo
               turnstile demo --duration 10s --users 100 --json proof.json
+              turnstile demo --http2
             """
     )
 
@@ -49,6 +50,13 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "How long a store call may take before the service answers 503 (as for serve), e.g. 1s.")
     var storeTimeout = DurationArgument(StoreTimeouts().writeAnswer)
 
+    @Flag(
+        help: ArgumentHelp(
+            "Serve the embedded service over HTTPS with a throwaway self-signed certificate and race it over HTTP/2: "
+                + "the race grid's releases are single-packet.",
+            discussion: "The crash check's and the cache comparison's services stay on HTTP/1.1."))
+    var http2 = false
+
     @OptionGroup var live: LiveOptions
 
     func validate() throws {
@@ -67,7 +75,7 @@ struct DemoCommand: AsyncParsableCommand {
 
     func run() async throws {
         try await live.perform(suite: "demo", target: "the embedded service", embedded: true) { progress in
-            var report = try await EmbeddedService.with(storeTimeouts: storeTimeouts) { target in
+            var report = try await EmbeddedService.with(storeTimeouts: storeTimeouts, http2: http2) { target in
                 await prove(target: target, progress: progress)
             }
             if report.failure == nil { await crashDurability(progress: progress, into: &report) }

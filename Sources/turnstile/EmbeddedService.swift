@@ -12,8 +12,11 @@ import TurnstileStore
 /// `demo` and for suites that compare settings of the service itself.
 enum EmbeddedService {
     /// Starts the service, runs `body` against it, then shuts it down gracefully and removes its files.
+    ///
+    /// - Parameter http2: serve HTTPS with a throwaway self-signed certificate made now, which the target trusts, so
+    ///   the engine speaks HTTP/2 to it (agreed in the handshake).
     static func with<Result: Sendable>(
-        readCache: Bool = true, storeTimeouts: StoreTimeouts = StoreTimeouts(),
+        readCache: Bool = true, storeTimeouts: StoreTimeouts = StoreTimeouts(), http2: Bool = false,
         _ body: @Sendable (LoadTarget) async throws -> Result
     ) async throws -> Result {
         var logger = Logger(label: "turnstile.embedded")
@@ -30,9 +33,11 @@ enum EmbeddedService {
         var random = SystemRandomNumberGenerator()
         // The accounts made against an embedded service are throwaway: a light password hash keeps provisioning
         // hundreds of them quick.
+        let certificate = try http2 ? SelfSignedCertificate().write(into: directory) : nil
         let configuration = ServerConfiguration(
             host: "127.0.0.1", port: 0, jwtSecret: (0..<32).map { _ in UInt8.random(in: 0...255, using: &random) },
-            passwordHashRounds: 1_000, readCacheEnabled: readCache, authRateLimit: nil)
+            passwordHashRounds: 1_000, readCacheEnabled: readCache, authRateLimit: nil,
+            tls: try certificate.map { try .server(certificateFile: $0.certificate, keyFile: $0.key) })
         let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
         let server = Server(configuration: configuration, store: store, logger: logger) { port in
             portContinuation.yield(port)
@@ -48,7 +53,10 @@ enum EmbeddedService {
             var iterator = ports.makeAsyncIterator()
             guard let port = await iterator.next() else { throw ValidationError("the embedded service did not start") }
             do {
-                let result = try await body(try LoadTarget(parsing: "http://127.0.0.1:\(port)"))
+                let target = try LoadTarget(
+                    parsing: "\(http2 ? "https" : "http")://127.0.0.1:\(port)",
+                    tls: TLSOptions(caFile: certificate?.certificate))
+                let result = try await body(target)
                 await services.triggerGracefulShutdown()
                 try await tasks.waitForAll()
                 return result

@@ -16,7 +16,8 @@ struct ServeCommand: AsyncParsableCommand {
         commandName: "serve",
         abstract: "Run the reservation service.",
         discussion: """
-            Listens on http://HOST:PORT (https:// with --tls-cert and --tls-key) and keeps everything in one SQLite file (created on first start), or, \
+            Listens on http://HOST:PORT, HTTP/1.1 (https:// with --tls-cert and --tls-key, HTTP/2 or HTTP/1.1 as \
+            each client's ALPN offer chooses) and keeps everything in one SQLite file (created on first start), or, \
             with --database postgres://user[:password]@host[:port]/database, in PostgreSQL, where several \
             instances may share the load (migrated on first start). SIGINT or SIGTERM stops it cleanly: it stops \
             accepting, answers requests in flight, commits the writes it accepted, then exits.
@@ -123,7 +124,8 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(
         help: ArgumentHelp(
-            "Serve HTTPS with this certificate chain (PEM), with --tls-key; production TLS usually ends at a proxy.",
+            "Serve HTTPS (HTTP/2 and HTTP/1.1) with this certificate chain (PEM), with --tls-key; production TLS "
+                + "usually ends at a proxy.",
             valueName: "file"))
     var tlsCert: String?
 
@@ -135,9 +137,7 @@ struct ServeCommand: AsyncParsableCommand {
         get throws {
             guard let tlsCert, let tlsKey else { return nil }
             do {
-                let chain = try NIOSSLCertificate.fromPEMFile(tlsCert).map { NIOSSLCertificateSource.certificate($0) }
-                let key = try NIOSSLPrivateKey(file: tlsKey, format: .pem)
-                return TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
+                return try TLSConfiguration.server(certificateFile: tlsCert, keyFile: tlsKey)
             } catch {
                 throw ValidationError("--tls-cert \(tlsCert) / --tls-key \(tlsKey) could not be read as PEM: \(error)")
             }

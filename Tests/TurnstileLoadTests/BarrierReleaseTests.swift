@@ -118,6 +118,56 @@ struct BarrierReleaseTests {
         }
     }
 
+    /// The figures for BENCHMARKS.md, not a test: the release spread as the server saw it (when the socket reads that
+    /// completed the first and the last request happened), for the HTTP/1.1 last-byte barrier and the HTTP/2
+    /// single-packet race in the same run. Build in release for figures worth recording:
+    /// `TURNSTILE_BENCH_SPREAD=1 swift test -c release -Xswiftc -enable-testing --filter serverSideSpread`.
+    @Test(
+        "figures: the release spread at the server, HTTP/1.1 last byte vs HTTP/2 single packet",
+        .enabled(if: ProcessInfo.processInfo.environment["TURNSTILE_BENCH_SPREAD"] == "1"))
+    func serverSideSpread() async throws {
+        let rounds = 7
+        var lines = ["users  protocol           packets  client spread  server spread (median of \(rounds), min–max)"]
+        for users in [20, 100, 1_000] {
+            for http2 in [false, true] {
+                var spreads: [Int64] = []
+                var phase: PhaseReport?
+                for _ in 0..<rounds {
+                    try await StampingServer.with(speaking: http2 ? .h2c : .http1) { server in
+                        let target = try LoadTarget(
+                            parsing: "http://127.0.0.1:\(server.port)",
+                            http: HTTPOptions(version: http2 ? .http2 : .http1))
+                        let requests = (0..<users).map {
+                            LoadRequest(
+                                endpoint: "book", method: .POST, path: "/book", headers: ["X-Index": String($0)],
+                                body: ByteBuffer(string: #"{"quantity":1}"#))
+                        }
+                        phase = try await BarrierExecutor().run(
+                            "spread", requests: requests, target: target,
+                            group: MultiThreadedEventLoopGroup.singleton
+                        ).report
+                        // A request is complete at the server with its head's end on HTTP/1.1 (the held CRLF), with
+                        // its stream's end on HTTP/2.
+                        let stamps = http2 ? server.endsReceived : server.headsReceived
+                        #expect(stamps.count == users)
+                        spreads.append((stamps.values.max()! - stamps.values.min()!).nanoseconds)
+                    }
+                }
+                spreads.sort()
+                let micro = { (nanoseconds: Int64) in Format.microseconds(UInt64(nanoseconds / 1_000)) }
+                lines.append(
+                    "\(users)".padding(toLength: 7, withPad: " ", startingAt: 0)
+                        + (http2 ? "HTTP/2 single" : "HTTP/1.1 last byte").padding(
+                            toLength: 19, withPad: " ", startingAt: 0)
+                        + "\(phase?.releasePackets ?? 0)".padding(toLength: 9, withPad: " ", startingAt: 0)
+                        + Format.microseconds(phase?.releaseSpreadMicroseconds ?? 0).padding(
+                            toLength: 15, withPad: " ", startingAt: 0)
+                        + "\(micro(spreads[rounds / 2])) (\(micro(spreads[0]))–\(micro(spreads[rounds - 1])))")
+            }
+        }
+        print(lines.joined(separator: "\n"))
+    }
+
     @Test("the held part of a request is its head's final CRLF and everything after it")
     func heldPart() {
         let bodyless = ByteBuffer(string: "POST /pay HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n")

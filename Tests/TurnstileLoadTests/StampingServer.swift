@@ -6,7 +6,8 @@ import NIOSSL
 import NIOTLS
 import Synchronization
 
-/// A raw server on loopback that stamps when each request's head and end arrive. Over HTTP/1.1 it answers as soon
+/// A raw server on loopback that stamps when each request's head and end arrive (when the socket read that carried
+/// them happened, whatever handing them on cost afterwards). Over HTTP/1.1 it answers as soon
 /// as the head is in, without waiting for the body (as a route that ignores its body does); over HTTP/2, once the
 /// stream's end is in. It answers after `delay` if one is given: 200 with `ok`, or an HTML page, as a web server that
 /// is not the API under test would. Requests name themselves with an `X-Index` header.
@@ -56,7 +57,9 @@ final class StampingServer: Sendable {
         }
         @Sendable func http1(_ channel: any Channel) -> EventLoopFuture<Void> {
             channel.pipeline.configureHTTPServerPipeline().flatMapThrowing {
-                try channel.pipeline.syncOperations.addHandler(handler(http2: false))
+                let clock = ReadClock()
+                try channel.pipeline.syncOperations.addHandler(clock, position: .first)
+                try channel.pipeline.syncOperations.addHandler(handler(http2: false, readClock: clock))
             }
         }
         @Sendable func http2(_ channel: any Channel) -> EventLoopFuture<Void> {
@@ -74,7 +77,10 @@ final class StampingServer: Sendable {
                 }
             }
         }
-        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+        // Threads of its own, so the engine's event loops never wait for the server's work, nor the server for theirs.
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 2)
+        defer { Task { try? await group.shutdownGracefully() } }
+        let channel = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
                 switch speaks {
@@ -167,8 +173,8 @@ final class StampingServer: Sendable {
     }
 }
 
-/// When an HTTP/2 connection last read bytes from its socket (or from TLS): the moment a stream's frames arrived,
-/// whatever it then cost to hand them to the streams, one after another. On the connection's event loop.
+/// When a connection last read bytes from its socket (or, on HTTP/2, from TLS): the moment a request's bytes arrived,
+/// whatever it then cost to hand them on (to HTTP/2's streams, one after another). On the connection's event loop.
 private final class ReadClock: ChannelInboundHandler {
     typealias InboundIn = ByteBuffer
 

@@ -10,8 +10,6 @@ public enum TestCertificate {
         in folder: URL
     ) throws -> (paths: (certificate: String, key: String), tls: TLSConfiguration) {
         let paths = try SelfSignedCertificate().write(into: folder)
-        let chain = try NIOSSLCertificate.fromPEMFile(paths.certificate).map { NIOSSLCertificateSource.certificate($0) }
-        let key = try NIOSSLPrivateKey(file: paths.key, format: .pem)
-        return (paths, TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key)))
+        return (paths, try TLSConfiguration.server(certificateFile: paths.certificate, keyFile: paths.key))
     }
 }

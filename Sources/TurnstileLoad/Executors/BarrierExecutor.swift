@@ -87,10 +87,14 @@ public struct BarrierExecutor: Sendable {
         }
         for write in writes { _ = try? await write.get() }
 
-        // Release: one tight loop per event loop, all loops at once.
+        // Release: one tight loop per event loop, all loops at once, once every connection's ends are ready.
         var byLoop: [ObjectIdentifier: [HTTPClientConnection]] = [:]
         for connection in connections {
             byLoop[ObjectIdentifier(connection.eventLoop), default: []].append(connection)
+        }
+        for connections in byLoop.values {
+            try await connections[0].eventLoop.submit { for connection in connections { connection.prepareRelease() } }
+                .get()
         }
         let tlsOverhead = target.tls == nil ? 0 : Self.tlsRecordOverheadBytes
         let releases = byLoop.values.map { connections in

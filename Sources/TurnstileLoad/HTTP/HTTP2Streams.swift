@@ -1,163 +1,308 @@
 import NIOCore
+import NIOHPACK
 import NIOHTTP1
 import NIOHTTP2
 import TurnstileReport
 
-/// The HTTP/2 side of an ``HTTPClientConnection``: every request is a stream of the connection, spoken through NIO's
-/// HTTP/1-to-HTTP/2 codec, so a stream reads and writes the same request and response parts (and the same
-/// ``ResponseHandler``) as an HTTP/1.1 connection does. Used on the connection's event loop only.
+/// The HTTP/2 side of an ``HTTPClientConnection``: every request is a stream of the connection, written and read as
+/// HTTP/2 frames straight behind NIO's `NIOHTTP2Handler` (no channel per stream: that cost more than twice h2load's
+/// CPU per request). It opens client streams in order, keeps each one's response as it arrives, gives back flow
+/// control credit as it reads, and checks every stream's deadlines with one sweep per connection. Used on the
+/// connection's event loop only.
 ///
 /// For a race (``BarrierExecutor``), a connection that holds its requests' ends writes each request's headers and
-/// body at once but keeps the frame that ends its stream; ``releaseHeldEnds()`` then writes every held end in one go,
-/// through a ``ReleaseGate`` that hands them to the socket as one buffer: the single-packet race.
-final class HTTP2Streams {
-    private let multiplexer: NIOHTTP2Handler.StreamMultiplexer
-    private let httpProtocol: HTTP2FramePayloadToHTTP1ClientCodec.HTTPProtocol
-    private let watcher: ConnectionFrameWatcher
-    private let gate: ReleaseGate?
-    /// Streams whose requests wait for their ends to be written, in the order they were sent.
-    private var held: [(stream: any Channel, handler: ResponseHandler)] = []
-    /// Requests sent and not yet answered.
-    private(set) var active = 0
+/// body at once but not the frame that ends its stream; ``prepareRelease()`` writes every held end into a closed
+/// ``ReleaseGate`` and ``releaseHeldEnds()`` opens it, so they reach the socket as one buffer: the single-packet race.
+final class HTTP2Streams: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTP2Frame
+    typealias OutboundIn = Never
+    typealias OutboundOut = HTTP2Frame
 
-    init(
-        multiplexer: NIOHTTP2Handler.StreamMultiplexer, secure: Bool, watcher: ConnectionFrameWatcher,
-        gate: ReleaseGate?
-    ) {
-        self.multiplexer = multiplexer
-        httpProtocol = secure ? .https : .http
-        self.watcher = watcher
-        self.gate = gate
+    /// One request awaiting its response.
+    private struct Stream {
+        var completion: ResponseHandler.Completion
+        var keepBody: Bool
+        var timeouts: HTTPClientConnection.Timeouts
+        var deadline: NIODeadline
+        var lastProgress: NIODeadline
+        var status: Int?
+        var headers = HTTPHeaders()
+        var body: ByteBuffer?
+        var bodyByteCount = 0
+        /// Body bytes read since the stream's flow control window was last topped up.
+        var unacknowledged = 0
     }
 
-    /// Whether the server said it takes no new streams (GOAWAY).
-    var isGoingAway: Bool { watcher.isGoingAway }
-    /// How many streams the server allows at once, as its settings said.
-    var streamsMax: Int { watcher.streamsMax }
+    /// Flow control credit goes back once this much has been read: half of HTTP/2's initial window.
+    private static let windowTopUp = 32_768
+
+    private let scheme: String
+    private let gate: ReleaseGate?
+    private let settled: EventLoopPromise<Void>
+    private var context: ChannelHandlerContext?
+    private var sweep: RepeatedTask?
+    private var streams: [HTTP2StreamID: Stream] = [:]
+    private var nextStreamID = HTTP2StreamID(1)
+    /// Streams whose requests wait for their ends to be written, in the order they were sent.
+    private var held: [HTTP2StreamID] = []
+    /// Connection-wide body bytes read since the connection's window was last topped up.
+    private var unacknowledged = 0
+    /// Request headers already built for this connection's target, by request identity: bounded, emptied when full.
+    private var built: [Int: HPACKHeaders] = [:]
+
+    /// Whether the server said it takes no new streams (GOAWAY), or the connection closed.
+    private(set) var isGoingAway = false
+    /// How many streams the server allows at once, as its settings said: RFC 9113 sets no limit until they do; NIO
+    /// assumes 100.
+    private(set) var streamsMax = 100
+
+    /// - Parameter settled: completed when the server's first settings arrive, failed if the connection ends first:
+    ///   a connection is handed out only then, so its first streams already know the server's limit.
+    init(secure: Bool, gate: ReleaseGate?, settled: EventLoopPromise<Void>) {
+        scheme = secure ? "https" : "http"
+        self.gate = gate
+        self.settled = settled
+    }
+
+    /// Requests sent and not yet answered.
+    var active: Int { streams.count }
     /// When the held ends went out, once released.
     var releasedAt: NIODeadline? { gate?.releasedAt }
     /// The bytes the release handed to the socket.
     var releasedByteCount: Int { gate?.releasedByteCount ?? 0 }
 
-    /// Opens a stream for `request` and sends it: its headers (`Host` becomes `:authority`) and body, and, unless the
-    /// connection holds request ends, the end of the stream. `written` completes once what is sent is on the socket.
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        sweep = context.eventLoop.scheduleRepeatedTask(
+            initialDelay: ResponseHandler.sweepInterval, delay: ResponseHandler.sweepInterval
+        ) { _ in bound.value.checkDeadlines() }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        sweep?.cancel()
+        self.context = nil
+    }
+
+    /// Opens a stream for `request` and sends it: its headers and body, and, unless the connection holds request
+    /// ends, the end of the stream. `written` completes once what is sent is on the socket.
     func send(
         _ request: LoadRequest, to target: LoadTarget, timeouts: HTTPClientConnection.Timeouts, keepBody: Bool,
         written: EventLoopPromise<Void>?, completion: @escaping ResponseHandler.Completion
     ) {
-        active += 1
-        let finish: ResponseHandler.Completion = { result in
-            self.active -= 1
-            completion(result)
+        guard let context, !isGoingAway else {
+            let failure = LoadError(.reset, "the connection is closed or going away")
+            written?.fail(failure)
+            completion(.failure(failure))
+            return
         }
-        let holding = gate != nil
-        let httpProtocol = self.httpProtocol
-        let opened = multiplexer.createStreamChannel { stream in
-            stream.eventLoop.makeCompletedFuture {
-                try stream.pipeline.syncOperations.addHandlers(
-                    HTTP2FramePayloadToHTTP1ClientCodec(httpProtocol: httpProtocol), ResponseHandler())
-            }
+        let id = nextStreamID
+        nextStreamID = HTTP2StreamID(Int(id) + 2)
+        let now = context.eventLoop.now
+        streams[id] = Stream(
+            completion: completion, keepBody: keepBody, timeouts: timeouts, deadline: now + timeouts.response,
+            lastProgress: now)
+        let body = request.body.flatMap { $0.readableBytes > 0 ? $0 : nil }
+        let ends = gate == nil
+        context.write(
+            wrapOutboundOut(
+                HTTP2Frame(
+                    streamID: id,
+                    payload: .headers(.init(headers: headers(of: request, for: target), endStream: ends && body == nil))
+                )), promise: body == nil ? written : nil)
+        if let body {
+            context.write(
+                wrapOutboundOut(
+                    HTTP2Frame(streamID: id, payload: .data(.init(data: .byteBuffer(body), endStream: ends)))),
+                promise: written)
         }
-        opened.assumeIsolated().whenComplete { result in
-            do {
-                let stream = try result.get()
-                let handler = try stream.pipeline.syncOperations.handler(type: ResponseHandler.self)
-                handler.expect(finish, keepBody: keepBody, timeouts: timeouts)
-                let body = request.body.flatMap { $0.readableBytes > 0 ? $0 : nil }
-                // Held, the stream's last part is its head or body; `written` completes once that is on the socket.
-                stream.write(
-                    HTTPClientRequestPart.head(Self.head(of: request, for: target)),
-                    promise: holding && body == nil ? written : nil)
-                if let body {
-                    stream.write(HTTPClientRequestPart.body(.byteBuffer(body)), promise: holding ? written : nil)
-                }
-                if holding {
-                    self.held.append((stream, handler))
-                    stream.flush()
-                } else {
-                    stream.writeAndFlush(HTTPClientRequestPart.end(nil), promise: written)
-                }
-            } catch {
-                let failure = ResponseHandler.classify(error)
-                written?.fail(failure)
-                finish(.failure(failure))
-            }
-        }
+        if !ends { held.append(id) }
+        context.flush()
     }
 
-    /// The request's head for the codec: its own headers but those HTTP/2 forbids or sets itself, the target's
-    /// `Host` (which the codec sends as `:authority`) and the body's length.
-    private static func head(of request: LoadRequest, for target: LoadTarget) -> HTTPRequestHead {
-        var headers = HTTPHeaders()
-        headers.reserveCapacity(request.headers.count + 2)
-        headers.add(name: "host", value: target.hostHeader)
-        for (name, value) in request.headers where !hopByHop.contains(name.lowercased()) {
-            headers.add(name: name, value: value)
+    /// The request's header block: the pseudo-headers, its own headers but those HTTP/2 forbids or the engine sets,
+    /// and the body's length. Built once per request identity, as the HTTP/1.1 side encodes its requests once.
+    private func headers(of request: LoadRequest, for target: LoadTarget) -> HPACKHeaders {
+        if !request.isSentOnce, let known = built[request.id] { return known }
+        var headers = HPACKHeaders()
+        headers.reserveCapacity(request.headers.count + 5)
+        headers.add(name: ":method", value: request.method.rawValue)
+        headers.add(name: ":scheme", value: scheme)
+        headers.add(name: ":authority", value: target.hostHeader)
+        headers.add(name: ":path", value: target.basePath.isEmpty ? request.path : target.basePath + request.path)
+        for (name, value) in request.headers {
+            let name = name.lowercased()
+            if !Self.connectionSpecific.contains(name) { headers.add(name: name, value: value) }
         }
         headers.add(name: "content-length", value: String(request.body?.readableBytes ?? 0))
-        let uri = target.basePath.isEmpty ? request.path : target.basePath + request.path
-        return HTTPRequestHead(version: .http1_1, method: request.method, uri: uri, headers: headers)
+        if !request.isSentOnce {
+            if built.count >= LoadLimits.requestsEncodedRememberedMax { built.removeAll(keepingCapacity: true) }
+            built[request.id] = headers
+        }
+        return headers
     }
 
-    /// Headers the engine sets itself, or that HTTP/2 does not allow.
-    private static let hopByHop: Set<String> = [
+    /// Headers the engine sets itself, or that HTTP/2 does not allow (RFC 9113 §8.2.2).
+    private static let connectionSpecific: Set<String> = [
         "host", "content-length", "connection", "keep-alive", "transfer-encoding", "upgrade", "proxy-connection",
     ]
 
-    /// Writes the end of every held stream, all at once: the gate keeps them until the last is written, then hands
-    /// them to the socket as one buffer. Each stream's response clocks start now. Returns when they went out.
+    /// Writes the end of every held stream into the closed gate, which keeps them for ``releaseHeldEnds()``. Done
+    /// apart from the release, so that a race over several connections releases them all in one tight loop.
+    func prepareRelease() {
+        guard let gate, let context else { return }
+        gate.close()
+        for id in held {
+            context.write(
+                wrapOutboundOut(
+                    HTTP2Frame(
+                        streamID: id,
+                        payload: .data(
+                            .init(data: .byteBuffer(context.channel.allocator.buffer(capacity: 0)), endStream: true)))),
+                promise: nil)
+        }
+        context.flush()
+    }
+
+    /// Opens the gate: every prepared end goes out in one write. Each held stream's response clocks start now: until
+    /// its end went out, the server could not answer it. Returns when the ends went out.
     func releaseHeldEnds() -> NIODeadline {
         guard let gate else { return .now() }
-        let held = self.held
-        self.held = []
-        gate.close()
-        for (stream, handler) in held {
-            handler.restartClocks()
-            stream.writeAndFlush(HTTPClientRequestPart.end(nil), promise: nil)
+        if !gate.isClosed { prepareRelease() }
+        let released = gate.open()
+        let now = context?.eventLoop.now ?? .now()
+        for id in held {
+            guard var stream = streams[id] else { continue }
+            stream.deadline = now + stream.timeouts.response
+            stream.lastProgress = now
+            streams[id] = stream
         }
-        return gate.open()
-    }
-}
-
-/// Notes what the server says about the whole connection: its settings (how many streams it allows at once) and a
-/// GOAWAY, after which no new stream may be opened. Completes `settled` when the server's first settings arrive: a
-/// connection is handed out only then, so its first streams already know the server's limit.
-final class ConnectionFrameWatcher: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = HTTP2Frame
-
-    private(set) var isGoingAway = false
-    /// The server's limit on streams at once: RFC 9113 sets none until its settings say; NIO assumes 100.
-    private(set) var streamsMax = 100
-    private let settled: EventLoopPromise<Void>
-
-    init(settled: EventLoopPromise<Void>) {
-        self.settled = settled
+        held = []
+        return released
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         let frame = unwrapInboundIn(data)
         switch frame.payload {
         case .settings(.settings(let settings)):
-            for setting in settings where setting.parameter == .maxConcurrentStreams {
-                streamsMax = setting.value
-            }
+            for setting in settings where setting.parameter == .maxConcurrentStreams { streamsMax = setting.value }
             settled.succeed()
-        case .goAway:
+        case .goAway(let lastStreamID, let code, _):
             isGoingAway = true
+            // Streams after the last one the server took were never seen: nothing about them is known.
+            for id in streams.keys where id > lastStreamID {
+                finish(id, .failure(LoadError(.reset, "the server went away (GOAWAY, \(code)) before the request")))
+            }
+        case .headers(let block):
+            guard var stream = streams[frame.streamID] else { return }
+            stream.lastProgress = context.eventLoop.now
+            if stream.status == nil {
+                let status = block.headers.first(name: ":status").flatMap { Int($0) }
+                // An interim answer (100 Continue, 103 Early Hints) is not the response.
+                if let status, !(100..<200).contains(status) || status == 101 {
+                    stream.status = status
+                    // Load traffic reads the status and the size; the headers come with a kept body.
+                    if stream.keepBody {
+                        for (name, value, _) in block.headers where !name.hasPrefix(":") {
+                            stream.headers.add(name: name, value: value)
+                        }
+                    }
+                }
+            }
+            streams[frame.streamID] = stream
+            if block.endStream { complete(frame.streamID) }
+        case .data(let payload):
+            guard var stream = streams[frame.streamID], case .byteBuffer(var buffer) = payload.data else { return }
+            let count = buffer.readableBytes
+            stream.lastProgress = context.eventLoop.now
+            stream.bodyByteCount += count
+            if stream.keepBody {
+                if stream.body == nil { stream.body = buffer } else { stream.body!.writeBuffer(&buffer) }
+            }
+            stream.unacknowledged += count
+            if !payload.endStream, stream.unacknowledged >= Self.windowTopUp {
+                giveCredit(stream.unacknowledged, to: frame.streamID, context: context)
+                stream.unacknowledged = 0
+            }
+            streams[frame.streamID] = stream
+            unacknowledged += count
+            if unacknowledged >= Self.windowTopUp {
+                giveCredit(unacknowledged, to: .rootStream, context: context)
+                unacknowledged = 0
+            }
+            if payload.endStream { complete(frame.streamID) }
+        case .rstStream(let code):
+            finish(frame.streamID, .failure(LoadError(.reset, "the server reset the stream (\(code))")))
         default:
             break
         }
     }
 
+    private func giveCredit(_ bytes: Int, to id: HTTP2StreamID, context: ChannelHandlerContext) {
+        context.writeAndFlush(
+            wrapOutboundOut(HTTP2Frame(streamID: id, payload: .windowUpdate(windowSizeIncrement: bytes))), promise: nil)
+    }
+
+    private func complete(_ id: HTTP2StreamID) {
+        guard let stream = streams[id] else { return }
+        guard let status = stream.status else {
+            finish(id, .failure(LoadError(.protocol, "the stream ended without a response status")))
+            return
+        }
+        finish(
+            id,
+            .success(
+                LoadResponse(
+                    status: status, headers: stream.headers, body: stream.body ?? ByteBuffer(),
+                    bodyByteCount: stream.bodyByteCount)))
+    }
+
+    private func finish(_ id: HTTP2StreamID, _ result: Result<LoadResponse, LoadError>) {
+        guard let stream = streams.removeValue(forKey: id) else { return }
+        stream.completion(result)
+    }
+
+    /// Fails the streams whose deadline passed, and resets them so the server stops working on them; the connection
+    /// stays for the others.
+    private func checkDeadlines() {
+        guard let context else { return }
+        let now = context.eventLoop.now
+        for (id, stream) in streams {
+            let failure: LoadError
+            if now >= stream.deadline {
+                failure = LoadError(.timeout, "no complete response within \(stream.timeouts.response)")
+            } else if now - stream.lastProgress >= stream.timeouts.read {
+                failure = LoadError(.timeout, "nothing received for \(stream.timeouts.read)")
+            } else {
+                continue
+            }
+            finish(id, .failure(failure))
+            context.writeAndFlush(
+                wrapOutboundOut(HTTP2Frame(streamID: id, payload: .rstStream(.cancel))), promise: nil)
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        // A stream's own error (NIO has reset it) ends that stream; any other ends the connection.
+        if let error = error as? NIOHTTP2Errors.StreamError {
+            finish(error.streamID, .failure(LoadError(.protocol, "HTTP/2: \(error.baseError)")))
+            return
+        }
+        failAll(ResponseHandler.classify(error))
+        settled.fail(LoadError(.protocol, "HTTP/2: \(error)"))
+        context.close(promise: nil)
+    }
+
     func channelInactive(context: ChannelHandlerContext) {
         isGoingAway = true
+        failAll(LoadError(.reset, "the connection closed before the response was complete"))
         settled.fail(LoadError(.reset, "the connection closed before the server's HTTP/2 settings arrived"))
         context.fireChannelInactive()
     }
 
-    func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        settled.fail(LoadError(.protocol, "HTTP/2: \(error)"))
-        context.fireErrorCaught(error)
+    private func failAll(_ error: LoadError) {
+        isGoingAway = true
+        for id in streams.keys { finish(id, .failure(error)) }
     }
 }
 
@@ -171,7 +316,7 @@ final class ReleaseGate: ChannelOutboundHandler, RemovableChannelHandler {
     private var context: ChannelHandlerContext?
     private var gathered: ByteBuffer?
     private var promises: [EventLoopPromise<Void>] = []
-    private var isClosed = false
+    private(set) var isClosed = false
     /// When the gathered bytes were handed to the socket, once opened after closing.
     private(set) var releasedAt: NIODeadline?
     private(set) var releasedByteCount = 0

@@ -65,7 +65,7 @@ public final class HTTPClientConnection: Sendable {
     /// What the pipeline was set up to speak.
     private enum Negotiated: Sendable {
         case http1
-        case http2(NIOHTTP2Handler.StreamMultiplexer, settled: EventLoopFuture<Void>)
+        case http2(settled: EventLoopFuture<Void>)
     }
 
     /// Opens a connection on `eventLoop`, in the HTTP version the target's ``HTTPOptions`` ask for: on `https://`
@@ -126,7 +126,7 @@ public final class HTTPClientConnection: Sendable {
                     ?? channel.eventLoop.makeSucceededFuture(nil)
                 return secured.flatMap { tls in
                     negotiated.futureResult.flatMap { negotiated -> EventLoopFuture<Negotiated> in
-                        guard case .http2(_, let settled) = negotiated else {
+                        guard case .http2(let settled) = negotiated else {
                             return channel.eventLoop.makeSucceededFuture(negotiated)
                         }
                         return settled.map { negotiated }
@@ -157,16 +157,12 @@ public final class HTTPClientConnection: Sendable {
             return .http1
         }
         // The gate sits below the HTTP/2 handler, nearer the socket, so it sees the frames as bytes.
-        if holding { try sync.addHandler(ReleaseGate()) }
-        let multiplexer = try sync.configureHTTP2Pipeline(
-            mode: .client, connectionConfiguration: .init(), streamConfiguration: .init()
-        ) { pushed in
-            // The engine never asks for server push: a stream the server opens is refused.
-            pushed.close()
-        }
+        let gate = holding ? ReleaseGate() : nil
+        if let gate { try sync.addHandler(gate) }
+        try sync.addHandler(NIOHTTP2Handler(mode: .client))
         let settled = channel.eventLoop.makePromise(of: Void.self)
-        try sync.addHandler(ConnectionFrameWatcher(settled: settled))
-        return .http2(multiplexer, settled: settled.futureResult)
+        try sync.addHandler(HTTP2Streams(secure: channel.pipeline.isTLS, gate: gate, settled: settled))
+        return .http2(settled: settled.futureResult)
     }
 
     /// The connection's transport, from its pipeline's handlers. On its event loop.
@@ -178,12 +174,8 @@ public final class HTTPClientConnection: Sendable {
             return .http1(
                 try sync.handler(type: ResponseHandler.self), try sync.handler(type: PreEncodedRequestWriter.self),
                 holding ? try sync.handler(type: ReleaseHoldback.self) : nil)
-        case .http2(let multiplexer, _):
-            return .http2(
-                HTTP2Streams(
-                    multiplexer: multiplexer, secure: channel.pipeline.isTLS,
-                    watcher: try sync.handler(type: ConnectionFrameWatcher.self),
-                    gate: holding ? try sync.handler(type: ReleaseGate.self) : nil))
+        case .http2:
+            return .http2(try sync.handler(type: HTTP2Streams.self))
         }
     }
 
@@ -206,6 +198,9 @@ public final class HTTPClientConnection: Sendable {
     private static let handlerTypesReady: Bool = {
         _ = ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .forwardBytes))
         _ = (PreEncodedRequestWriter(), ResponseHandler(), ReleaseHoldback(), ReleaseGate())
+        _ = NIOTypedApplicationProtocolNegotiationHandler<Negotiated> { _, channel in
+            channel.eventLoop.makeSucceededFuture(.http1)
+        }
         return true
     }()
 
@@ -293,6 +288,12 @@ public final class HTTPClientConnection: Sendable {
         case .http1: 1
         case .http2(let streams): streams.streamsMax
         }
+    }
+
+    /// Gets the held ends of the requests ready to go, so that ``releaseHeldBytes()`` only has to hand them to the
+    /// socket: on HTTP/2 every stream's end frame is written into the connection's closed gate. On the event loop.
+    public func prepareRelease() {
+        if case .http2(let streams) = transport.value { streams.prepareRelease() }
     }
 
     /// Lets the held ends of the requests go and returns when they did. On the event loop.

@@ -56,6 +56,7 @@ public struct LoadRequest: Sendable {
 /// A response as the engine keeps it.
 public struct LoadResponse: Sendable {
     public let status: Int
+    /// The response's headers; over HTTP/2, only when the body was kept (load traffic reads status and size).
     public let headers: HTTPHeaders
     /// The body, when the request asked for it to be kept; otherwise empty.
     public let body: ByteBuffer
