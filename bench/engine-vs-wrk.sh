@@ -55,7 +55,7 @@ TRUST=()
 if [ "$SCHEME" = https ]; then
     openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 1 -subj /CN=127.0.0.1 \
         -addext subjectAltName=IP:127.0.0.1 -keyout "$WORK/nginx/key.pem" -out "$WORK/nginx/cert.pem" 2>/dev/null
-    LISTEN="$LISTEN ssl$([ "$HTTP" = 2 ] && echo " http2"); ssl_certificate $WORK/nginx/cert.pem; ssl_certificate_key $WORK/nginx/key.pem"
+    LISTEN="$LISTEN ssl$([ "$HTTP" = 2 ] && echo " http2" || true); ssl_certificate $WORK/nginx/cert.pem; ssl_certificate_key $WORK/nginx/key.pem"
     TRUST=(--ca-file "$WORK/nginx/cert.pem")
 fi
 # This build speaks the version asked for (its own default, auto, would pick HTTP/2 wherever nginx offers it); an older

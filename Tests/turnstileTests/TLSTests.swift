@@ -94,6 +94,21 @@ struct TLSTests {
                 #expect(race.httpVersions == [http == "auto" ? "2" : "1.1": UInt64(connections)])
                 #expect(race.releasePackets == UInt64(connections))
             }
+            // The whole grid over HTTP/2, exact as over HTTP/1.1: 100→10, 300→299 (three connections of 100 streams,
+            // released together), 300×10→10 and the stock race.
+            let json = folder.appendingPathComponent("grid.json")
+            let (status, output) = try await TurnstileProcess.run([
+                "stress", "race", "--grid", "--target", "https://127.0.0.1:\(port)", "--ca-file", paths.certificate,
+                "--json", json.path,
+            ])
+            #expect(status == 0, "\(output)")
+            let grid = try JSONReport.decode(Data(contentsOf: json))
+            #expect(grid.phases.count == 4 && grid.phases.allSatisfy { $0.httpVersions.keys.sorted() == ["2"] })
+            #expect(grid.phases.first { $0.users == 300 }?.httpVersions == ["2": 3])
+            let (answered, held) = (
+                grid.phases.allSatisfy { $0.overall.errorCounts.isEmpty }, grid.invariants.allSatisfy(\.passed)
+            )
+            #expect(answered && held && !grid.invariants.isEmpty)
         }
     }
 

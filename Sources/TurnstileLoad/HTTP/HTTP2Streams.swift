@@ -131,7 +131,8 @@ final class HTTP2Streams: ChannelDuplexHandler, RemovableChannelHandler {
         headers.add(name: ":authority", value: target.hostHeader)
         headers.add(name: ":path", value: target.basePath.isEmpty ? request.path : target.basePath + request.path)
         for (name, value) in request.headers {
-            let name = name.lowercased()
+            // HTTP/2 field names are lower case; most already are, and need no copy.
+            let name = name.utf8.contains(where: { (65...90).contains($0) }) ? name.lowercased() : name
             if !Self.connectionSpecific.contains(name) { headers.add(name: name, value: value) }
         }
         headers.add(name: "content-length", value: String(request.body?.readableBytes ?? 0))
@@ -194,48 +195,61 @@ final class HTTP2Streams: ChannelDuplexHandler, RemovableChannelHandler {
                 finish(id, .failure(LoadError(.reset, "the server went away (GOAWAY, \(code)) before the request")))
             }
         case .headers(let block):
-            guard var stream = streams[frame.streamID] else { return }
-            stream.lastProgress = context.eventLoop.now
-            if stream.status == nil {
-                let status = block.headers.first(name: ":status").flatMap { Int($0) }
+            let id = frame.streamID
+            guard streams[id] != nil else { return }
+            // Changed in place (the dictionary's modify accessor), not copied out and back.
+            streams[id]!.lastProgress = context.eventLoop.now
+            if streams[id]!.status == nil, let status = Self.status(of: block.headers),
+                !(100..<200).contains(status) || status == 101
+            {
                 // An interim answer (100 Continue, 103 Early Hints) is not the response.
-                if let status, !(100..<200).contains(status) || status == 101 {
-                    stream.status = status
-                    // Load traffic reads the status and the size; the headers come with a kept body.
-                    if stream.keepBody {
-                        for (name, value, _) in block.headers where !name.hasPrefix(":") {
-                            stream.headers.add(name: name, value: value)
-                        }
+                streams[id]!.status = status
+                // Load traffic reads the status and the size; the headers come with a kept body.
+                if streams[id]!.keepBody {
+                    for (name, value, _) in block.headers where !name.hasPrefix(":") {
+                        streams[id]!.headers.add(name: name, value: value)
                     }
                 }
             }
-            streams[frame.streamID] = stream
-            if block.endStream { complete(frame.streamID) }
+            if block.endStream { complete(id) }
         case .data(let payload):
-            guard var stream = streams[frame.streamID], case .byteBuffer(var buffer) = payload.data else { return }
+            let id = frame.streamID
+            guard streams[id] != nil, case .byteBuffer(var buffer) = payload.data else { return }
             let count = buffer.readableBytes
-            stream.lastProgress = context.eventLoop.now
-            stream.bodyByteCount += count
-            if stream.keepBody {
-                if stream.body == nil { stream.body = buffer } else { stream.body!.writeBuffer(&buffer) }
+            streams[id]!.lastProgress = context.eventLoop.now
+            streams[id]!.bodyByteCount += count
+            if streams[id]!.keepBody {
+                if streams[id]!.body == nil {
+                    streams[id]!.body = buffer
+                } else {
+                    streams[id]!.body!.writeBuffer(&buffer)
+                }
             }
-            stream.unacknowledged += count
-            if !payload.endStream, stream.unacknowledged >= Self.windowTopUp {
-                giveCredit(stream.unacknowledged, to: frame.streamID, context: context)
-                stream.unacknowledged = 0
+            streams[id]!.unacknowledged += count
+            if !payload.endStream, streams[id]!.unacknowledged >= Self.windowTopUp {
+                giveCredit(streams[id]!.unacknowledged, to: id, context: context)
+                streams[id]!.unacknowledged = 0
             }
-            streams[frame.streamID] = stream
             unacknowledged += count
             if unacknowledged >= Self.windowTopUp {
                 giveCredit(unacknowledged, to: .rootStream, context: context)
                 unacknowledged = 0
             }
-            if payload.endStream { complete(frame.streamID) }
+            if payload.endStream { complete(id) }
         case .rstStream(let code):
             finish(frame.streamID, .failure(LoadError(.reset, "the server reset the stream (\(code))")))
         default:
             break
         }
+    }
+
+    /// The response's status: `:status` comes first of the pseudo-headers, which come first (RFC 9113 §8.3).
+    private static func status(of headers: HPACKHeaders) -> Int? {
+        for (name, value, _) in headers {
+            guard name.hasPrefix(":") else { return nil }
+            if name == ":status" { return Int(value) }
+        }
+        return nil
     }
 
     private func giveCredit(_ bytes: Int, to id: HTTP2StreamID, context: ChannelHandlerContext) {
