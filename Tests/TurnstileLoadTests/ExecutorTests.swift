@@ -69,6 +69,26 @@ struct ExecutorTests {
         }
     }
 
+    @Test("HTTP/2 with prior knowledge to a server that never sends its settings fails within the connect timeout")
+    func silentHTTP2Server() async throws {
+        // A listener that accepts and says nothing, as an HTTP/1.1 server waiting for a request line might.
+        let silent = try await ServerBootstrap(group: group)
+            .childChannelInitializer { $0.eventLoop.makeSucceededVoidFuture() }
+            .bind(host: "127.0.0.1", port: 0).get()
+        defer { silent.close(promise: nil) }
+        let target = try LoadTarget(
+            parsing: "http://127.0.0.1:\(silent.localAddress!.port!)", http: HTTPOptions(version: .http2))
+        let started = NIODeadline.now()
+        await #expect {
+            _ = try await HTTPClientConnection.connect(
+                to: target, on: group.next(), timeouts: .init(connect: .milliseconds(300))
+            ).get()
+        } throws: { error in
+            (error as? LoadError)?.kind == .protocol && "\(error)".contains("no HTTP/2 settings from the server")
+        }
+        #expect(NIODeadline.now() - started < .seconds(5))
+    }
+
     @Test("open: the phase ends at its duration; arrivals no connection could take are dropped, with a warning")
     func openEndsOnTime() async throws {
         // One connection to a server that answers after 50 ms carries about 20 requests a second, not 1,000: the

@@ -81,6 +81,8 @@ public final class HTTPClientConnection: Sendable {
         // latency.
         let handshake = target.tls.map { _ in eventLoop.makePromise(of: Void.self) }
         let negotiated = eventLoop.makePromise(of: Negotiated.self)
+        // On HTTP/2, the server's first settings have arrived.
+        let preface = eventLoop.makePromise(of: Void.self)
         _ = handlerTypesReady  // before the first connection: see its comment
         let started = NIODeadline.now()
         return ClientBootstrap(group: eventLoop)
@@ -111,6 +113,7 @@ public final class HTTPClientConnection: Sendable {
             .flatMapErrorThrowing { error in
                 handshake?.fail(error)
                 negotiated.fail(error)
+                preface.fail(error)
                 throw LoadError(.connect, describeConnectError(error))
             }
             .flatMap { channel in
@@ -119,17 +122,20 @@ public final class HTTPClientConnection: Sendable {
                 // TLS, then the HTTP/2 preface: the server's first settings say how many streams it takes at once.
                 let timer = channel.eventLoop.scheduleTask(in: timeouts.connect) {
                     handshake?.fail(LoadError(.tls, "no TLS handshake within \(timeouts.connect)"))
-                    negotiated.fail(LoadError(.protocol, "no HTTP/2 settings within \(timeouts.connect)"))
+                    negotiated.fail(LoadError(.protocol, "no protocol agreed within \(timeouts.connect)"))
+                    preface.fail(LoadError(.protocol, "no HTTP/2 settings from the server within \(timeouts.connect)"))
                 }
                 let secured: EventLoopFuture<TimeAmount?> =
                     handshake.map { $0.futureResult.map { NIODeadline.now() - connected } }
                     ?? channel.eventLoop.makeSucceededFuture(nil)
                 return secured.flatMap { tls in
                     negotiated.futureResult.flatMap { negotiated -> EventLoopFuture<Negotiated> in
-                        guard case .http2(let settled) = negotiated else {
-                            return channel.eventLoop.makeSucceededFuture(negotiated)
+                        if case .http2(let settled) = negotiated {
+                            preface.completeWith(settled)
+                        } else {
+                            preface.succeed()
                         }
-                        return settled.map { negotiated }
+                        return preface.futureResult.map { negotiated }
                     }.flatMapThrowing { negotiated in
                         try HTTPClientConnection(
                             channel: channel, target: target, setup: (tcp, tls),
@@ -138,6 +144,9 @@ public final class HTTPClientConnection: Sendable {
                 }
                 .always { _ in timer.cancel() }
                 .flatMapErrorThrowing { error in
+                    // Whatever failed first, nothing waits for the rest.
+                    negotiated.fail(error)
+                    preface.fail(error)
                     channel.close(promise: nil)
                     throw error is LoadError ? error : LoadError(.protocol, "\(error)")
                 }
