@@ -155,7 +155,9 @@ final class StampingServer: Sendable {
             if delay > .zero {
                 context.eventLoop.scheduleTask(in: delay) { bound.value.0.answer(bound.value.1) }
             } else {
-                answer(context)
+                // After this loop turn's reads: answering a burst of a hundred streams first would hold back the
+                // reads (and so the stamps) of every other connection that became readable with it.
+                context.eventLoop.execute { bound.value.0.answer(bound.value.1) }
             }
         }
 

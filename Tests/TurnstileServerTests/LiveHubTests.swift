@@ -64,6 +64,25 @@ struct LiveHubTests {
         var echoedData = try #require(echoed.first).data
         #expect(echoedData.readWebSocketErrorCode() == .normalClosure)
         #expect(hub.subscriberCount == 0)
+        // The server lets the client close first (a TLS shutdown that crosses its own would wait five seconds), and
+        // closes once the client has.
+        #expect(channel.isActive)
+        channel.pipeline.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
+        loop.run()
+        #expect(!channel.isActive)
+    }
+
+    @Test("a closing client that never closes its side is dropped after the close timeout")
+    func clientClosesButStays() throws {
+        let loop = EmbeddedEventLoop()
+        let channel = try feed(LiveHub(), .event(3), on: loop)
+        _ = try written(channel)
+        var code = ByteBuffer()
+        code.write(webSocketErrorCode: .normalClosure)
+        try channel.writeInbound(Self.clientFrame(.connectionClose, code))
+        loop.run()
+        #expect(channel.isActive)
+        loop.advanceTime(by: .seconds(Int64(Limits.liveCloseTimeoutSeconds)))
         #expect(!channel.isActive)
     }
 

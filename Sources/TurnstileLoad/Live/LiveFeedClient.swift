@@ -82,6 +82,18 @@ public final class LiveFeedClient: Sendable {
         }
     }
 
+    /// Closes every feed of `clients` and returns once their connections are closed: a server that counts each
+    /// client's connections (Turnstile's does) has them back before the next phase opens its own. A connection the
+    /// server has not let go of within `patience` (its close answered) is dropped.
+    public static func closeAll(_ clients: [LiveFeedClient], patience: TimeAmount = .seconds(2)) async {
+        for client in clients {
+            client.close()
+            let channel = client.channel
+            channel.eventLoop.scheduleTask(in: patience) { channel.close(promise: nil) }
+        }
+        for client in clients { try? await client.channel.closeFuture.get() }
+    }
+
     /// Sets up the HTTP upgrade request for `path`; the result is the upgraded channel, or nil when refused.
     private static func configure(
         _ channel: any Channel, path: String, host: String, handler: @escaping @Sendable () -> LiveFeedClientHandler

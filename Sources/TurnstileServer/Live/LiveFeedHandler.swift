@@ -135,14 +135,20 @@ final class LiveFeedHandler: ChannelInboundHandler, RemovableChannelHandler {
                 // The client answered our close: the handshake is complete.
                 context.close(promise: nil)
             } else {
-                // The client leaves: echo its code, then close once that is written.
+                // The client leaves: echo its code, and close when it has closed its side (`inputClosed`), or after
+                // ``Limits/liveCloseTimeoutSeconds`` if it does not. Closing first over TLS left the connection (and
+                // its place in the client's connection count) in NIOSSL's five-second wait for a close_notify: with
+                // half-closure on, a close_notify that crosses our own is not taken as the end of the shutdown.
                 closing = true
                 unsubscribe()
                 var data = frame.unmaskedData
                 let code = data.readSlice(length: 2) ?? ByteBuffer()
                 context.writeAndFlush(
-                    wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, data: code))
-                ).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+                    wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, data: code)), promise: nil)
+                let channel = context.channel
+                context.eventLoop.scheduleTask(in: .seconds(Int64(Limits.liveCloseTimeoutSeconds))) {
+                    channel.close(promise: nil)
+                }
             }
         default:
             // A feed expects nothing else from its client; the decoder already bounds the frame size.
