@@ -98,6 +98,8 @@ final class HTTP2Streams: ChannelDuplexHandler, RemovableChannelHandler {
         }
         let id = nextStreamID
         nextStreamID = HTTP2StreamID(Int(id) + 2)
+        // Stream ids run out at 2³¹ − 1 (a billion requests on one connection): the executor opens another.
+        if Int(nextStreamID) > Int(Int32.max) - 2 { isGoingAway = true }
         let now = context.eventLoop.now
         streams[id] = Stream(
             completion: completion, keepBody: keepBody, timeouts: timeouts, deadline: now + timeouts.response,
