@@ -26,7 +26,7 @@ import TurnstileStore
 public final class PostgresStore: SQLStore {
     private let client: PostgresClient
     private let clientRun: Task<Void, Never>
-    private let queue: WriteQueue<WriteCommand, WriteResult>
+    private let queue: WriteQueue<WriteCommand, WriteResult, ContinuousClock>
     private let timeouts: StoreTimeouts
     private let notifications = ChangeNotifications()
     private let listener = Mutex<Task<Void, Never>?>(nil)

@@ -27,7 +27,7 @@ public final class SQLiteStore: SQLStore {
     private let nextReader = Atomic<Int>(0)
     private let threadPools: [NIOThreadPool]
     private let lock: DatabaseLock
-    private let queue: WriteQueue<WriteCommand, WriteResult>
+    private let queue: WriteQueue<WriteCommand, WriteResult, ContinuousClock>
     private let timeouts: StoreTimeouts
     public let changes = ChangeFeed()
     let logger: Logger

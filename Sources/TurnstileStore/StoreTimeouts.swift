@@ -31,7 +31,7 @@ public struct StoreTimeouts: Sendable, Equatable {
     }
 }
 
-extension WriteQueue {
+extension WriteQueue where QueueClock == ContinuousClock {
     /// A queue whose writes are bounded by `timeouts`.
     public convenience init(batchMax: Int = Limits.writeBatchCommandsMax, timeouts: StoreTimeouts) {
         self.init(batchMax: batchMax, waitMax: timeouts.writeWait, answerMax: timeouts.writeAnswer)

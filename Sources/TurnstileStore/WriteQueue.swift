@@ -9,19 +9,23 @@ import TurnstileCore
 /// when idle, hundreds under a stampede. The queue is bounded: past `depthMax` waiting writes, `submit` refuses at once
 /// with ``TurnstileError/overloaded`` rather than letting memory and latency grow without bound.
 ///
+/// Its deadlines are kept on `QueueClock` (the continuous clock in service; a manual one in tests, which move time
+/// rather than wait for it).
+///
 /// ```swift
-/// let queue = WriteQueue<WriteCommand, WriteResult>()
+/// let queue = WriteQueue<WriteCommand, WriteResult, ContinuousClock>()
 /// async let writer: Void = queue.run { batch in try await store.commit(batch) }
 /// let result = try await queue.submit(.book(claim))
 /// queue.close()  // the writer drains what was accepted, then returns
 /// ```
-public final class WriteQueue<Command: Sendable, Output: Sendable>: Sendable {
+public final class WriteQueue<Command: Sendable, Output: Sendable, QueueClock: Clock>: Sendable
+where QueueClock.Duration == Duration {
     private typealias Waiter = CheckedContinuation<Result<Output, TurnstileError>, Never>
 
     private struct Pending {
         let command: Command
         let waiter: Waiter
-        let queuedAt: ContinuousClock.Instant
+        let queuedAt: QueueClock.Instant
     }
 
     private enum Step {
@@ -47,6 +51,7 @@ public final class WriteQueue<Command: Sendable, Output: Sendable>: Sendable {
     private let batchMax: Int
     private let waitMax: Duration
     private let answerMax: Duration
+    private let clock: QueueClock
 
     /// Creates a queue.
     /// - Parameters:
@@ -55,10 +60,11 @@ public final class WriteQueue<Command: Sendable, Output: Sendable>: Sendable {
     ///   - waitMax: the longest a write may wait to be taken into a batch before it is refused as unavailable.
     ///   - answerMax: the longest from submitting a write to its answer; a write taken into a batch that has not
     ///     committed by then is answered as unavailable, outcome unknown.
+    ///   - clock: the clock those bounds are kept on.
     public init(
         depthMax: Int = Limits.writeQueueDepthMax, batchMax: Int = Limits.writeBatchCommandsMax,
         waitMax: Duration = .milliseconds(Limits.writeQueueWaitMilliseconds),
-        answerMax: Duration = .milliseconds(Limits.writeAnswerTimeoutMilliseconds)
+        answerMax: Duration = .milliseconds(Limits.writeAnswerTimeoutMilliseconds), clock: QueueClock
     ) {
         precondition(
             depthMax > 0 && batchMax > 0 && waitMax > .zero && answerMax > waitMax,
@@ -67,6 +73,7 @@ public final class WriteQueue<Command: Sendable, Output: Sendable>: Sendable {
         self.batchMax = batchMax
         self.waitMax = waitMax
         self.answerMax = answerMax
+        self.clock = clock
     }
 
     /// Queues a write and waits until the batch carrying it has committed.
@@ -79,7 +86,7 @@ public final class WriteQueue<Command: Sendable, Output: Sendable>: Sendable {
                 state -> (refusal: TurnstileError?, wakeUp: CheckedContinuation<Void, Never>?) in
                 if state.isClosed { return (.storeUnavailable(detail: "the service is shutting down"), nil) }
                 if state.pending.count >= depthMax { return (.overloaded, nil) }
-                state.pending.append(Pending(command: command, waiter: waiter, queuedAt: .now))
+                state.pending.append(Pending(command: command, waiter: waiter, queuedAt: clock.now))
                 defer { state.writerWakeUp = nil }
                 return (nil, state.writerWakeUp)
             }
@@ -100,7 +107,7 @@ public final class WriteQueue<Command: Sendable, Output: Sendable>: Sendable {
         // instead of hanging with it.
         let reaper = Task { [self] in
             while !Task.isCancelled {
-                do { try await Task.sleep(for: waitMax / 16) } catch { return }
+                do { try await clock.sleep(for: waitMax / 16) } catch { return }
                 refuseOverdue()
                 answerOverdueBatch()
             }
@@ -135,7 +142,7 @@ public final class WriteQueue<Command: Sendable, Output: Sendable>: Sendable {
     /// `storeUnavailable`. Its commit may still land, so the detail says the outcome is unknown; the writer answers
     /// the batch's other writes when it finishes.
     private func answerOverdueBatch() {
-        let deadline = ContinuousClock.now - answerMax
+        let deadline = clock.now.advanced(by: .zero - answerMax)
         let overdue = state.withLock { state -> [Pending] in
             var overdue: [Pending] = []
             for index in state.inFlight.indices {
@@ -156,7 +163,7 @@ public final class WriteQueue<Command: Sendable, Output: Sendable>: Sendable {
     /// Refuses, with `storeUnavailable`, every write still waiting after ``waitMax``. They were never taken into a
     /// batch, so none of them was carried out.
     private func refuseOverdue() {
-        let deadline = ContinuousClock.now - waitMax
+        let deadline = clock.now.advanced(by: .zero - waitMax)
         let overdue = state.withLock { state -> [Pending] in
             guard let first = state.pending.first, first.queuedAt < deadline else { return [] }
             let count = state.pending.prefix { $0.queuedAt < deadline }.count
@@ -214,5 +221,17 @@ public final class WriteQueue<Command: Sendable, Output: Sendable>: Sendable {
                 }
             }
         }
+    }
+}
+
+extension WriteQueue where QueueClock == ContinuousClock {
+    /// A queue whose bounds are kept on the continuous clock: the service's.
+    public convenience init(
+        depthMax: Int = Limits.writeQueueDepthMax, batchMax: Int = Limits.writeBatchCommandsMax,
+        waitMax: Duration = .milliseconds(Limits.writeQueueWaitMilliseconds),
+        answerMax: Duration = .milliseconds(Limits.writeAnswerTimeoutMilliseconds)
+    ) {
+        self.init(
+            depthMax: depthMax, batchMax: batchMax, waitMax: waitMax, answerMax: answerMax, clock: ContinuousClock())
     }
 }

@@ -24,7 +24,7 @@ private func waitUntil(_ condition: () -> Bool) async {
 struct WriteQueueTests {
     @Test("writes queued while a batch commits form the next batch, answered in order")
     func groupCommit() async throws {
-        let queue = WriteQueue<Int, Int>(waitMax: patient.waitMax, answerMax: patient.answerMax)
+        let queue = WriteQueue<Int, Int, ContinuousClock>(waitMax: patient.waitMax, answerMax: patient.answerMax)
         let batchSizes = Shared<[Int]>([])
         let firstBatchStarted = Gate()
         let releaseFirstBatch = Gate()
@@ -66,7 +66,8 @@ struct WriteQueueTests {
 
     @Test("batches never exceed the batch limit")
     func batchLimit() async throws {
-        let queue = WriteQueue<Int, Int>(batchMax: 8, waitMax: patient.waitMax, answerMax: patient.answerMax)
+        let queue = WriteQueue<Int, Int, ContinuousClock>(
+            batchMax: 8, waitMax: patient.waitMax, answerMax: patient.answerMax)
         let batchSizes = Shared<[Int]>([])
         try await withThrowingTaskGroup(of: Void.self) { group in
             for value in 0..<20 { group.addTask { _ = try await queue.submit(value) } }
@@ -86,7 +87,8 @@ struct WriteQueueTests {
 
     @Test("a full queue refuses at once with overloaded")
     func overloaded() async throws {
-        let queue = WriteQueue<Int, Int>(depthMax: 2, waitMax: patient.waitMax, answerMax: patient.answerMax)
+        let queue = WriteQueue<Int, Int, ContinuousClock>(
+            depthMax: 2, waitMax: patient.waitMax, answerMax: patient.answerMax)
         try await withThrowingTaskGroup(of: Void.self) { group in
             for value in 0..<2 { group.addTask { _ = try await queue.submit(value) } }
             await waitUntil { queue.depth == 2 }
@@ -100,7 +102,7 @@ struct WriteQueueTests {
 
     @Test("close drains what was accepted, then refuses new writes")
     func closeDrains() async throws {
-        let queue = WriteQueue<Int, Int>(waitMax: patient.waitMax, answerMax: patient.answerMax)
+        let queue = WriteQueue<Int, Int, ContinuousClock>(waitMax: patient.waitMax, answerMax: patient.answerMax)
         try await withThrowingTaskGroup(of: Int.self) { group in
             for value in 1...5 { group.addTask { try await queue.submit(value) } }
             await waitUntil { queue.depth == 5 }
@@ -117,7 +119,7 @@ struct WriteQueueTests {
 
     @Test("a batch that fails fails every write in it, and the next batch still runs")
     func failingBatch() async throws {
-        let queue = WriteQueue<Int, Int>(waitMax: patient.waitMax, answerMax: patient.answerMax)
+        let queue = WriteQueue<Int, Int, ContinuousClock>(waitMax: patient.waitMax, answerMax: patient.answerMax)
         let failure = TurnstileError.storeUnavailable(detail: "disk on fire")
         try await withThrowingTaskGroup(of: Void.self) { group in
             for value in 0..<3 {
@@ -141,8 +143,8 @@ struct WriteQueueTests {
 extension WriteQueueTests {
     @Test("a stalled writer: writes waiting to be taken are refused in bounded time; the one in its batch is not")
     func stalledWriterRefusesWaitingWrites() async throws {
-        // A wait long enough that even a loaded machine takes the first write before the queue would refuse it.
-        let queue = WriteQueue<Int, Int>(waitMax: .seconds(1), answerMax: patient.answerMax)
+        let clock = ManualClock()
+        let queue = WriteQueue<Int, Int, ManualClock>(waitMax: .seconds(1), answerMax: .seconds(2), clock: clock)
         let firstBatchStarted = Gate()
         let releaseWriter = Gate()
         try await withThrowingTaskGroup(of: Void.self) { group in
@@ -160,10 +162,20 @@ extension WriteQueueTests {
             }
             await firstBatchStarted.wait()
             // Queued behind the stalled batch: refused once it has waited 1 s, while the writer is still stuck.
+            let second = Task { () -> Result<Int, TurnstileError> in
+                do throws(TurnstileError) { return .success(try await queue.submit(2)) } catch {
+                    return .failure(error)
+                }
+            }
+            await waitUntil { queue.depth == 1 && clock.sleeperCount == 1 }
+            // The reaper looks every sixteenth of the wait: at 0.999 s the write is not overdue, at the next look it is.
+            clock.advance(by: .milliseconds(999))
+            await waitUntil { clock.sleeperCount == 1 }
+            #expect(queue.depth == 1, "not refused before its second is up")
+            clock.advance(by: .milliseconds(63))
             let refusal = TurnstileError.storeUnavailable(detail: "the store did not take the write within 1.0 s")
-            await #expect(throws: refusal) { try await queue.submit(2) }
+            #expect(await second.value == .failure(refusal))
             releaseWriter.open()
-            try await group.next()
             queue.close()
             try await group.waitForAll()
         }
@@ -173,21 +185,30 @@ extension WriteQueueTests {
 extension WriteQueueTests {
     @Test("a write whose batch outlives answerMax is answered 503, outcome unknown, and the writer goes on")
     func overdueBatchIsAnsweredAndWriterContinues() async throws {
-        // A generous wait for the writer, so that even a loaded machine takes the write into a batch before the
-        // queue would refuse it; the batch then stalls past the answer bound.
-        let queue = WriteQueue<Int, Int>(waitMax: .seconds(1), answerMax: .milliseconds(1_100))
+        let clock = ManualClock()
+        let queue = WriteQueue<Int, Int, ManualClock>(
+            waitMax: .seconds(1), answerMax: .milliseconds(1_100), clock: clock)
+        let batchStarted = Gate()
         let releaseWriter = Gate()
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
                 await queue.run { batch in
-                    if batch == [1] { await releaseWriter.wait() }
+                    if batch == [1] {
+                        batchStarted.open()
+                        await releaseWriter.wait()
+                    }
                     return batch
                 }
             }
-            let answer: Result<Int, TurnstileError>
-            do throws(TurnstileError) { answer = .success(try await queue.submit(1)) } catch {
-                answer = .failure(error)
+            let first = Task { () -> Result<Int, TurnstileError> in
+                do throws(TurnstileError) { return .success(try await queue.submit(1)) } catch {
+                    return .failure(error)
+                }
             }
+            await batchStarted.wait()
+            await waitUntil { clock.sleeperCount == 1 }
+            clock.advance(by: .milliseconds(1_101))
+            let answer = await first.value
             // Every path below releases the writer and closes the queue, so that no outcome can hang the test.
             releaseWriter.open()
             if case .failure(.storeUnavailable(let detail)) = answer {
