@@ -18,7 +18,7 @@ public struct LoadTarget: Sendable, Equatable, CustomStringConvertible {
     public init(
         parsing text: String, tls options: TLSOptions = TLSOptions(), http: HTTPOptions = HTTPOptions()
     ) throws(LoadTargetError) {
-        guard let scheme = ["http", "https"].first(where: { text.hasPrefix($0 + "://") }) else {
+        guard let scheme = Self.scheme(of: text) else {
             throw LoadTargetError(text, "the target must be an http:// or https:// URL, e.g. http://127.0.0.1:8080")
         }
         let rest = text.dropFirst(scheme.count + 3)
@@ -67,7 +67,7 @@ public struct LoadTarget: Sendable, Equatable, CustomStringConvertible {
     public static func splitting(
         url: String, tls: TLSOptions = TLSOptions(), http: HTTPOptions = HTTPOptions()
     ) throws(LoadTargetError) -> (LoadTarget, String) {
-        guard let scheme = ["http", "https"].first(where: { url.hasPrefix($0 + "://") }) else {
+        guard let scheme = scheme(of: url) else {
             // Not a URL the engine speaks: parsing says why, in the words every target gets.
             return (try LoadTarget(parsing: url, tls: tls, http: http), "/")
         }
@@ -75,6 +75,11 @@ public struct LoadTarget: Sendable, Equatable, CustomStringConvertible {
         let authority = afterScheme.prefix { $0 != "/" }
         let path = String(afterScheme.dropFirst(authority.count))
         return (try LoadTarget(parsing: "\(scheme)://\(authority)", tls: tls, http: http), path.isEmpty ? "/" : path)
+    }
+
+    /// `http` or `https`, as `url` begins; nil for any other scheme.
+    private static func scheme(of url: String) -> String? {
+        ["http", "https"].first { url.hasPrefix($0 + "://") }
     }
 
     public var description: String {

@@ -60,6 +60,11 @@ struct RunOptions: ParsableArguments {
     /// Which HTTP to speak.
     var httpOptions: HTTPOptions { HTTPOptions(version: http, streams: streams) }
 
+    /// The target `url` names, reached as these flags say (its certificate checked, its HTTP version chosen).
+    func target(_ url: String) throws(LoadTargetError) -> LoadTarget {
+        try LoadTarget(parsing: url, tls: tls, http: httpOptions)
+    }
+
     @Option(help: "How long a response may take in all before it counts as a timeout, e.g. 5s.")
     var timeout = DurationArgument(seconds: 30)
 
@@ -170,7 +175,7 @@ struct StressOptions: ParsableArguments {
 
     @OptionGroup var run: RunOptions
 
-    var loadTarget: LoadTarget { get throws { try LoadTarget(parsing: target, tls: run.tls, http: run.httpOptions) } }
+    var loadTarget: LoadTarget { get throws { try run.target(target) } }
     var parsedThresholds: [Threshold] { get throws { try run.parsedThresholds } }
     var timeouts: HTTPClientConnection.Timeouts { run.timeouts }
     var setupTimeouts: HTTPClientConnection.Timeouts { run.setupTimeouts }

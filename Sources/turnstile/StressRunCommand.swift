@@ -33,7 +33,7 @@ struct StressRunCommand: AsyncParsableCommand {
 
     func validate() throws {
         _ = try scenario.overrides
-        do { _ = try LoadTarget(parsing: target, tls: options.tls, http: options.httpOptions) } catch {
+        do { _ = try options.target(target) } catch {
             throw ValidationError("\(error)")
         }
     }
@@ -42,7 +42,7 @@ struct StressRunCommand: AsyncParsableCommand {
         let loaded = try ScenarioOptions.load(file)
         try await ScenarioOptions.run(
             loaded.name, [(loaded, try scenario.overrides)],
-            target: try LoadTarget(parsing: target, tls: options.tls, http: options.httpOptions),
+            target: try options.target(target),
             options: options,
             thresholds: loaded.thresholds, endpoints: loaded.endpoints)
     }

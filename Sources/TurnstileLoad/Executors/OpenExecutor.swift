@@ -311,9 +311,8 @@ private final class Pacer {
             self.recorder.record(
                 request, start: intended, end: .now(), result: result)
             // A failed stream leaves its HTTP/2 connection fit for others; a failed HTTP/1.1 exchange does not.
-            if connection.isReusable, case .success = result {
-                self.idle.append(connection)
-            } else if connection.isReusable, connection.isMultiplexed {
+            let succeeded = (try? result.get()) != nil
+            if connection.isReusable, succeeded || connection.isMultiplexed {
                 self.idle.append(connection)
             } else {
                 self.retire(connection)

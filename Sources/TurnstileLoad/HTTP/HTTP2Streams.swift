@@ -47,8 +47,8 @@ final class HTTP2Streams: ChannelDuplexHandler, RemovableChannelHandler {
     private var held: [HTTP2StreamID] = []
     /// Connection-wide body bytes read since the connection's window was last topped up.
     private var unacknowledged = 0
-    /// Request headers already built for this connection's target, by request identity: bounded, emptied when full.
-    private var built: [Int: HPACKHeaders] = [:]
+    /// Request header blocks already built for this connection's target.
+    private var built = RequestBuilds<HPACKHeaders>()
 
     /// Whether the server said it takes no new streams (GOAWAY), or the connection closed.
     private(set) var isGoingAway = false
@@ -64,8 +64,6 @@ final class HTTP2Streams: ChannelDuplexHandler, RemovableChannelHandler {
         self.settled = settled
     }
 
-    /// Requests sent and not yet answered.
-    var active: Int { streams.count }
     /// When the held ends went out, once released.
     var releasedAt: NIODeadline? { gate?.releasedAt }
     /// The bytes the release handed to the socket.
@@ -125,7 +123,10 @@ final class HTTP2Streams: ChannelDuplexHandler, RemovableChannelHandler {
     /// The request's header block: the pseudo-headers, its own headers but those HTTP/2 forbids or the engine sets,
     /// and the body's length. Built once per request identity, as the HTTP/1.1 side encodes its requests once.
     private func headers(of request: LoadRequest, for target: LoadTarget) -> HPACKHeaders {
-        if !request.isSentOnce, let known = built[request.id] { return known }
+        built.value(for: request) { Self.buildHeaders(of: request, for: target, scheme: scheme) }
+    }
+
+    private static func buildHeaders(of request: LoadRequest, for target: LoadTarget, scheme: String) -> HPACKHeaders {
         var headers = HPACKHeaders()
         headers.reserveCapacity(request.headers.count + 5)
         headers.add(name: ":method", value: request.method.rawValue)
@@ -135,13 +136,9 @@ final class HTTP2Streams: ChannelDuplexHandler, RemovableChannelHandler {
         for (name, value) in request.headers {
             // HTTP/2 field names are lower case; most already are, and need no copy.
             let name = name.utf8.contains(where: { (65...90).contains($0) }) ? name.lowercased() : name
-            if !Self.connectionSpecific.contains(name) { headers.add(name: name, value: value) }
+            if !connectionSpecific.contains(name) { headers.add(name: name, value: value) }
         }
         headers.add(name: "content-length", value: String(request.body?.readableBytes ?? 0))
-        if !request.isSentOnce {
-            if built.count >= LoadLimits.requestsEncodedRememberedMax { built.removeAll(keepingCapacity: true) }
-            built[request.id] = headers
-        }
         return headers
     }
 

@@ -45,9 +45,8 @@ public final class HTTPClientConnection: Sendable {
     /// Whether the connection speaks HTTP/2, and so carries several requests at once.
     public let isMultiplexed: Bool
     private let transport: NIOLoopBound<Transport>
-    /// Requests already encoded for this connection's target, by request identity: bounded, emptied when full.
-    private let encoded: NIOLoopBoundBox<[Int: PreEncodedRequest]>
-    private static let requestsEncodedRememberedMax = LoadLimits.requestsEncodedRememberedMax
+    /// Requests already encoded for this connection's target.
+    private let encoded: NIOLoopBoundBox<RequestBuilds<PreEncodedRequest>>
 
     public var eventLoop: any EventLoop { channel.eventLoop }
 
@@ -59,7 +58,7 @@ public final class HTTPClientConnection: Sendable {
         self.setup = setup
         if case .http2 = transport { isMultiplexed = true } else { isMultiplexed = false }
         self.transport = NIOLoopBound(transport, eventLoop: channel.eventLoop)
-        encoded = NIOLoopBoundBox([:], eventLoop: channel.eventLoop)
+        encoded = NIOLoopBoundBox(RequestBuilds(), eventLoop: channel.eventLoop)
     }
 
     /// What the pipeline was set up to speak.
@@ -259,17 +258,9 @@ public final class HTTPClientConnection: Sendable {
             writer = http1Writer
         }
 
-        let prepared: PreEncodedRequest
-        if request.isSentOnce {
-            prepared = PreEncodedRequest(request, for: target, allocator: channel.allocator)
-        } else if let known = encoded.value[request.id] {
-            prepared = known
-        } else {
-            prepared = PreEncodedRequest(request, for: target, allocator: channel.allocator)
-            if encoded.value.count >= Self.requestsEncodedRememberedMax {
-                encoded.value.removeAll(keepingCapacity: true)
-            }
-            encoded.value[request.id] = prepared
+        let (target, allocator) = (self.target, channel.allocator)
+        let prepared = encoded.value.value(for: request) {
+            PreEncodedRequest(request, for: target, allocator: allocator)
         }
         writer.nextRequestBytes = prepared.bytes
         channel.write(HTTPClientRequestPart.head(prepared.head), promise: nil)
@@ -283,14 +274,6 @@ public final class HTTPClientConnection: Sendable {
         switch transport.value {
         case .http1(let handler, _, _): return handler.isKeepAlive
         case .http2(let streams): return !streams.isGoingAway
-        }
-    }
-
-    /// Requests sent and not yet answered. On the event loop.
-    public var activeRequests: Int {
-        switch transport.value {
-        case .http1(let handler, _, _): handler.isAwaiting ? 1 : 0
-        case .http2(let streams): streams.active
         }
     }
 
@@ -387,9 +370,6 @@ final class ResponseHandler: ChannelInboundHandler {
         sweep = nil
         self.context = nil
     }
-
-    /// Whether a response is awaited.
-    var isAwaiting: Bool { completion != nil }
 
     func expect(_ completion: @escaping Completion, keepBody: Bool, timeouts: HTTPClientConnection.Timeouts) {
         precondition(self.completion == nil, "one request at a time per connection")

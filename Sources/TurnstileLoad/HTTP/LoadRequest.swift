@@ -53,6 +53,23 @@ public struct LoadRequest: Sendable {
     }
 }
 
+/// What a connection builds from a request once and reuses each time the same request is sent again (its HTTP/1.1
+/// bytes, its HTTP/2 header block), by request identity: bounded, emptied when full. A request built for one sending
+/// is built and not remembered.
+struct RequestBuilds<Value> {
+    private var built: [Int: Value] = [:]
+
+    /// `request`'s value, built by `build` unless remembered.
+    mutating func value(for request: LoadRequest, build: () -> Value) -> Value {
+        if request.isSentOnce { return build() }
+        if let known = built[request.id] { return known }
+        let value = build()
+        if built.count >= LoadLimits.requestsEncodedRememberedMax { built.removeAll(keepingCapacity: true) }
+        built[request.id] = value
+        return value
+    }
+}
+
 /// A response as the engine keeps it.
 public struct LoadResponse: Sendable {
     public let status: Int
