@@ -24,7 +24,7 @@ provision_tokens "$USERS"
 ORGANIZER=$(head -1 "$WORK/tokens.txt")
 EVENT_ID=$(curl -sf -X POST "$URL/api/v1/events/" -H "Authorization: Bearer $ORGANIZER" \
     -H 'Content-Type: application/json' \
-    -d "{\"title\":\"Benchmark\",\"date\":\"2027-01-01T20:00:00Z\",\"seat_count\":$SEATS}" |
+    -d "{\"title\":\"Benchmark\",\"date\":\"2027-01-01T20:00:00Z\",\"seat_count\":$SEATS,\"max_seats_per_user\":$SEATS}" |
     python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
 
 # The server's CPU time (user + system, in clock ticks) read around each wrk run gives its CPU cost per request.
@@ -48,6 +48,7 @@ BOOKING_CPU=$(cpu_per_request "$BEFORE" "$(cpu_ticks)" "$WORK/booking.txt")
 HEALTH_RPS=$(awk '/^Requests\/sec/ {print $2}' "$WORK/health.txt")
 BOOKING_RPS=$(awk '/^Requests\/sec/ {print $2}' "$WORK/booking.txt")
 CREATED=$(sed -n 's/^statuses: 201=\([0-9]*\).*/\1/p' "$WORK/booking.txt")
+REFUSED=$(sed -n 's/.* 409=\([0-9]*\).*/\1/p' "$WORK/booking.txt")
 OTHER=$(sed -n 's/.* other=\([0-9]*\)$/\1/p' "$WORK/booking.txt")
 
 # Read the store back, from the file itself.
@@ -68,5 +69,10 @@ if [ $((STORED + AVAILABLE)) -eq "$SEATS" ] && [ "$AVAILABLE" -ge 0 ] && [ "$OTH
     echo "books: exact (stored + left = seats; $IN_FLIGHT bookings answered after wrk stopped counting; no other statuses)"
 else
     echo "books: NOT EXACT" >&2
+    exit 2
+fi
+# A 409 while seats were left (a per-person limit, say) would mean the run measured refusals, not bookings.
+if [ "$AVAILABLE" -gt 0 ] && [ "$REFUSED" != 0 ]; then
+    echo "bookings: $REFUSED refused with $AVAILABLE seats left: this run measured refusals, not bookings" >&2
     exit 2
 fi

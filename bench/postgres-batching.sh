@@ -45,7 +45,7 @@ run_setting() { # name extra-serve-flags instances
     organizer=$(head -1 "$WORK/tokens.txt")
     event=$(curl -sf -X POST "$URL/api/v1/events/" -H "Authorization: Bearer $organizer" \
         -H 'Content-Type: application/json' \
-        -d "{\"title\":\"Benchmark\",\"date\":\"2027-01-01T20:00:00Z\",\"seat_count\":$SEATS}" |
+        -d "{\"title\":\"Benchmark\",\"date\":\"2027-01-01T20:00:00Z\",\"seat_count\":$SEATS,\"max_seats_per_user\":$SEATS}" |
         python3 -c 'import json,sys; print(json.load(sys.stdin)["id"])')
     local wrks=()
     for port in "${ports[@]}"; do
@@ -69,6 +69,11 @@ run_setting() { # name extra-serve-flags instances
     echo "$name: $rps requests/s, 201=$created 409=$refused other=$other, stored $stored, left $left"
     if [ $((stored + left)) -ne "$SEATS" ] || [ "$other" != 0 ] || [ "$stored" -lt "$created" ]; then
         echo "$name: books NOT EXACT" >&2
+        exit 2
+    fi
+    # A 409 while seats were left would mean the run measured refusals, not bookings.
+    if [ "$left" -gt 0 ] && [ "$refused" != 0 ]; then
+        echo "$name: $refused refusals with $left seats left: not a booking benchmark" >&2
         exit 2
     fi
 }
