@@ -4,6 +4,7 @@
 #
 #   bench/booking-vs-health.sh                         # defaults below
 #   DURABILITY=normal DURATION=10s bench/booking-vs-health.sh
+#   PERF_DATA=/tmp/booking.perf bench/booking-vs-health.sh   # also `perf record -g` the server during the bookings
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -41,9 +42,15 @@ HEALTH_CPU=$(cpu_per_request "$BEFORE" "$(cpu_ticks)" "$WORK/health.txt")
 echo
 echo "== POST /api/v1/bookings/ (event $EVENT_ID, $SEATS seats, $USERS buyers, durability $DURABILITY)"
 BEFORE=$(cpu_ticks)
+PERF_PID=
+if [ -n "${PERF_DATA:-}" ]; then
+    perf record -g -o "$PERF_DATA" -p "$SERVER_PID" >/dev/null 2>&1 &
+    PERF_PID=$!
+fi
 wrk -t"$THREADS" -c"$CONNECTIONS" -d"$DURATION" --latency -s bench/booking.lua "$URL/api/v1/bookings/" \
     -- "$WORK/tokens.txt" "$EVENT_ID" | tee "$WORK/booking.txt"
 BOOKING_CPU=$(cpu_per_request "$BEFORE" "$(cpu_ticks)" "$WORK/booking.txt")
+if [ -n "$PERF_PID" ]; then kill -INT "$PERF_PID" && wait "$PERF_PID" || true; fi
 
 HEALTH_RPS=$(awk '/^Requests\/sec/ {print $2}' "$WORK/health.txt")
 BOOKING_RPS=$(awk '/^Requests\/sec/ {print $2}' "$WORK/booking.txt")

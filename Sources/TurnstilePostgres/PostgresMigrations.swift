@@ -165,6 +165,8 @@ enum PostgresMigrations {
                 CHECK (max_seats_per_user > 0)
             """
         ],
+        // 6: the per-person limit's reads by user and event, as in SQLite's schema v6.
+        ["CREATE INDEX bookings_by_user_event ON bookings (user_id, event_id, status, seat_count)"],
     ]
 
     /// A lock number only Turnstile's migrations take, so instances starting together migrate one at a time.

@@ -209,6 +209,10 @@ enum SQLiteMigrations {
                 CHECK (max_seats_per_user > 0)
             """
         ],
+        // 6: the per-person limit's reads (a batch's users' live seats on its events) went through
+        // `bookings_by_event`, every live booking of a hot event per batch, growing with its sales. This index reads
+        // only the batch's users' rows, from the index alone.
+        ["CREATE INDEX bookings_by_user_event ON bookings (user_id, event_id, status, seat_count)"],
     ]
 
     /// Brings the database up to the newest schema, one transaction per migration.
