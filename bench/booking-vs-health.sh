@@ -75,7 +75,8 @@ if [ $((STORED + AVAILABLE)) -eq "$SEATS" ] && [ "$AVAILABLE" -ge 0 ] && [ "$OTH
     [ "$IN_FLIGHT" -ge 0 ] && [ "$IN_FLIGHT" -le "$CONNECTIONS" ]; then
     echo "books: exact (stored + left = seats; $IN_FLIGHT bookings answered after wrk stopped counting; no other statuses)"
 else
-    echo "books: NOT EXACT" >&2
+    echo "books: NOT EXACT; the server's log ends:" >&2
+    tail -5 "$WORK/server.log" >&2
     exit 2
 fi
 # A 409 while seats were left (a per-person limit, say) would mean the run measured refusals, not bookings.

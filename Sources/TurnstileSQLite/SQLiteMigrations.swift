@@ -1,4 +1,3 @@
-import SQLiteNIO
 import TurnstileCore
 import TurnstileSQL
 
@@ -215,21 +214,20 @@ enum SQLiteMigrations {
         ["CREATE INDEX bookings_by_user_event ON bookings (user_id, event_id, status, seat_count)"],
     ]
 
-    /// Brings the database up to the newest schema, one transaction per migration.
-    static func migrate(_ connection: SQLiteConnection) async throws {
-        let rows = try await connection.query("PRAGMA user_version")
-        let version = rows.first?.column("user_version")?.integer ?? 0
+    /// Brings the database up to the newest schema, one transaction per migration. On the connection's thread.
+    static func migrate(_ connection: SQLiteDatabase) throws {
+        let version = Int(try connection.rows("PRAGMA user_version").first?.int64("user_version") ?? 0)
         guard version <= all.count else {
             throw SQLiteStoreError.newerSchema(found: version, known: all.count)
         }
         for (index, statements) in all.enumerated().dropFirst(version) {
-            try await connection.execute("BEGIN IMMEDIATE")
+            try connection.exec("BEGIN IMMEDIATE")
             do {
-                for statement in statements { try await connection.execute(statement) }
-                try await connection.execute("PRAGMA user_version = \(index + 1)")
-                try await connection.execute("COMMIT")
+                for statement in statements { try connection.exec(statement) }
+                try connection.exec("PRAGMA user_version = \(index + 1)")
+                try connection.exec("COMMIT")
             } catch {
-                try? await connection.execute("ROLLBACK")
+                try? connection.exec("ROLLBACK")
                 throw error
             }
         }

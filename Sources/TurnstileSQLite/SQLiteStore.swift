@@ -1,8 +1,5 @@
 import Foundation
 import Logging
-import NIOCore
-import NIOPosix
-import SQLiteNIO
 import ServiceLifecycle
 import Synchronization
 import TurnstileCore
@@ -22,10 +19,9 @@ import TurnstileStore
 /// }
 /// ```
 public final class SQLiteStore: SQLStore {
-    let writer: SQLiteConnection
-    private let readers: [SQLiteConnection]
+    let writer: SQLiteDatabase
+    private let readers: [SQLiteDatabase]
     private let nextReader = Atomic<Int>(0)
-    private let threadPools: [NIOThreadPool]
     private let lock: DatabaseLock
     private let queue: WriteQueue<WriteCommand, WriteResult, ContinuousClock>
     private let timeouts: StoreTimeouts
@@ -37,7 +33,7 @@ public final class SQLiteStore: SQLStore {
     public var writeActivity: WriteActivity { queue.activity }
 
     private init(
-        writer: SQLiteConnection, readers: [SQLiteConnection], threadPools: [NIOThreadPool], lock: DatabaseLock,
+        writer: SQLiteDatabase, readers: [SQLiteDatabase], lock: DatabaseLock,
         identity: String, timeouts: StoreTimeouts, logger: Logger, clock: @escaping @Sendable () -> Date
     ) {
         queue = WriteQueue(timeouts: timeouts)
@@ -45,7 +41,6 @@ public final class SQLiteStore: SQLStore {
         self.timeouts = timeouts
         self.writer = writer
         self.readers = readers
-        self.threadPools = threadPools
         self.identity = identity
         self.logger = logger
         self.clock = clock
@@ -59,54 +54,48 @@ public final class SQLiteStore: SQLStore {
         logger: Logger = Logger(label: "turnstile.sqlite"),
         clock: @escaping @Sendable () -> Date = { Date() }
     ) async throws -> SQLiteStore {
-        // Every connection has a thread pool of one thread, so its statements run one after another:
-        // - the writer's must never wait behind reads (a pool is one FIFO queue);
+        // Every connection has a thread of its own, so its statements run one after another:
+        // - the writer's must never wait behind reads;
         // - two statements active at once on one connection share its read transaction, so a read started beside
         //   another would see that one's older snapshot, and miss a write its caller has already seen acknowledged.
         let lock = try DatabaseLock.acquire(configuration.path)
-        let writerPool = NIOThreadPool(numberOfThreads: 1)
-        let readerPools = (0..<configuration.readerCount).map { _ in NIOThreadPool(numberOfThreads: 1) }
-        let threadPools = [writerPool] + readerPools
-        for pool in threadPools { pool.start() }
-        let eventLoop = MultiThreadedEventLoopGroup.singleton.any()
-        // `busy_timeout` replaces SQLiteNIO's retry-forever busy handler with a bounded wait, so another process
-        // holding the file can never hang a request.
+        // `busy_timeout` bounds the wait for another connection's lock, so another process holding the file can
+        // never hang a request.
         let busyTimeout = "PRAGMA busy_timeout = \(Limits.sqliteBusyTimeoutMilliseconds)"
-        var opened: [SQLiteConnection] = []
+        var opened: [SQLiteDatabase] = []
         do {
-            let writer = try await SQLiteConnection.open(
-                storage: .file(path: configuration.path), threadPool: writerPool, logger: logger, on: eventLoop)
+            let writer = try await SQLiteDatabase.open(path: configuration.path)
             opened.append(writer)
-            let journalMode = try await writer.query("PRAGMA journal_mode = WAL").first?.column("journal_mode")?.string
-            guard journalMode == "wal" else {
-                throw SQLiteStoreError.notWAL(journalMode: journalMode ?? "unknown", path: configuration.path)
+            let identity = try await writer.run { writer in
+                let journalMode = try writer.rows("PRAGMA journal_mode = WAL").first?.string("journal_mode")
+                guard journalMode == "wal" else {
+                    throw SQLiteStoreError.notWAL(journalMode: journalMode ?? "unknown", path: configuration.path)
+                }
+                for pragma in [
+                    "PRAGMA synchronous = \(configuration.durability.rawValue.uppercased())",
+                    "PRAGMA foreign_keys = ON", busyTimeout,
+                ] {
+                    try writer.exec(pragma)
+                }
+                try SQLiteMigrations.migrate(writer)
+                return try writer.rows("SELECT value FROM meta WHERE key = 'identity'").first?.string("value") ?? ""
             }
-            for pragma in [
-                "PRAGMA synchronous = \(configuration.durability.rawValue.uppercased())", "PRAGMA foreign_keys = ON",
-                busyTimeout,
-            ] {
-                try await writer.execute(pragma)
-            }
-            try await SQLiteMigrations.migrate(writer)
-            let identity =
-                try await writer.query("SELECT value FROM meta WHERE key = 'identity'")
-                .first?.column("value")?.string ?? ""
             precondition(!identity.isEmpty, "migration 2 stores the database's identity")
-            var readers: [SQLiteConnection] = []
-            for readerPool in readerPools {
-                let reader = try await SQLiteConnection.open(
-                    storage: .file(path: configuration.path), threadPool: readerPool, logger: logger, on: eventLoop)
+            var readers: [SQLiteDatabase] = []
+            for _ in 0..<configuration.readerCount {
+                let reader = try await SQLiteDatabase.open(path: configuration.path)
                 opened.append(reader)
-                try await reader.execute(busyTimeout)
-                try await reader.execute("PRAGMA query_only = ON")
+                try await reader.run { reader in
+                    try reader.exec(busyTimeout)
+                    try reader.exec("PRAGMA query_only = ON")
+                }
                 readers.append(reader)
             }
             return SQLiteStore(
-                writer: writer, readers: readers, threadPools: threadPools, lock: lock, identity: identity,
-                timeouts: configuration.timeouts, logger: logger, clock: clock)
+                writer: writer, readers: readers, lock: lock, identity: identity, timeouts: configuration.timeouts,
+                logger: logger, clock: clock)
         } catch {
-            for connection in opened { try? await connection.close() }
-            for pool in threadPools { try? await pool.shutdownGracefully() }
+            for connection in opened { try? await connection.closeAndStop() }
             lock.release()
             throw error
         }
@@ -135,15 +124,19 @@ public final class SQLiteStore: SQLStore {
 
     /// Runs the writer until graceful shutdown (or cancellation), then finishes the writes already accepted and
     /// closes every connection.
+    ///
+    /// The writer loop runs on the writer connection's own thread (its task prefers it as executor), so each batch
+    /// runs there from its first statement to its commit, with no hop between statements.
     public func run() async throws {
-        await runWriter(queue, clock: clock, logger: logger) { batch throws(TurnstileError) in
-            try await self.commit(batch)
+        await withTaskExecutorPreference(writer.thread) {
+            await runWriter(queue, clock: clock, logger: logger) { batch throws(TurnstileError) in
+                try await self.commit(batch)
+            }
         }
         for connection in [writer] + readers {
-            do { try await connection.close() } catch { logger.error("closing SQLite failed: \(error)") }
+            do { try await connection.closeAndStop() } catch { logger.error("closing SQLite failed: \(error)") }
         }
         lock.release()
-        for pool in threadPools { try await pool.shutdownGracefully() }
     }
 
     // MARK: Writes: each is a command for the single writer
@@ -161,7 +154,7 @@ public final class SQLiteStore: SQLStore {
         return try await StoreDeadline.run(within: timeouts.read, "read") {
             () throws(TurnstileError) in
             do {
-                return try await reader.query(sql, binds)
+                return try await reader.run { try $0.rows(sql, binds) }
             } catch {
                 logger.error("read failed: \(error)")
                 throw Self.storeError(error)

@@ -104,8 +104,9 @@ where QueueClock.Duration == Duration {
     public func run(_ execute: ([Command]) async throws(TurnstileError) -> [Output]) async {
         // Beside the writer, a reaper answers writes that waited too long to be taken, or whose batch takes too long
         // to commit: if the writer stalls (a database that is down, a disk that hangs), callers get a fast 503
-        // instead of hanging with it.
-        let reaper = Task { [self] in
+        // instead of hanging with it. It runs on Swift's shared pool even when the writer prefers a thread of its
+        // own, which a stalled statement would hold.
+        let reaper = Task(executorPreference: globalConcurrentExecutor) { [self] in
             while !Task.isCancelled {
                 do { try await clock.sleep(for: waitMax / 16) } catch { return }
                 refuseOverdue()

@@ -1,5 +1,4 @@
 import Foundation
-import SQLiteNIO
 import Testing
 import TurnstileCore
 import TurnstileSQL
@@ -18,10 +17,12 @@ struct SQLiteStoreTests {
                 let (event, _) = try await seed(store, seats: 2, users: 1)
                 for seats in [-1, 3] {
                     await #expect {
-                        try await store.writer.execute(
-                            "UPDATE events SET available_seats = ? WHERE id = ?", [.init(seats), .init(event.id)])
+                        try await store.writer.run {
+                            try $0.exec(
+                                "UPDATE events SET available_seats = ? WHERE id = ?", [.init(seats), .init(event.id)])
+                        }
                     } throws: { error in
-                        (error as? SQLiteError)?.message.contains("CHECK constraint failed") == true
+                        (error as? SQLiteFailure)?.message.contains("CHECK constraint failed") == true
                     }
                 }
                 #expect(try await store.event(id: event.id)?.availableSeats == 2)
@@ -41,8 +42,9 @@ struct SQLiteStoreTests {
                 let insert =
                     "INSERT INTO bids (item_id, seq, bidder_id, amount_cents, created_at_ms) VALUES (?, ?, ?, ?, 0)"
                 func bid(seq: Int, amount: Int) async throws {
-                    try await store.writer.execute(
-                        insert, [.init(item.id), .init(seq), .init(userIDs[0]), .init(amount)])
+                    try await store.writer.run {
+                        try $0.exec(insert, [.init(item.id), .init(seq), .init(userIDs[0]), .init(amount)])
+                    }
                 }
                 try await bid(seq: 5, amount: 100)
                 try await bid(seq: 6, amount: 150)
@@ -51,7 +53,7 @@ struct SQLiteStoreTests {
                     await #expect {
                         try await bid(seq: seq, amount: amount)
                     } throws: { error in
-                        (error as? SQLiteError)?.message.contains("must come after and beat") == true
+                        (error as? SQLiteFailure)?.message.contains("must come after and beat") == true
                     }
                 }
                 try await bid(seq: 7, amount: 151)
