@@ -17,6 +17,12 @@ extension Request {
         }
         let buffer = try await Self.collect(body, within: .seconds(Limits.requestBodySecondsMax))
         guard buffer.readableBytes > 0 else { throw TurnstileError.malformedJSON(detail: "the body is empty") }
+        if let flatType = Value.self as? any FlatJSONDecodable.Type,
+            let members = FlatJSON.object(buffer.readableBytesView),
+            let value = flatType.init(flat: members) as? Value
+        {
+            return value
+        }
         return try JSONCoding.decode(type, from: Data(buffer.readableBytesView))
     }
 
