@@ -227,8 +227,11 @@ final class SQLiteThread: TaskExecutor {
     func enqueue(_ job: consuming ExecutorJob) {
         let job = UnownedJob(job)
         let executor = asUnownedTaskExecutor()
-        // Once the pool has stopped, `submit` calls this at once on the caller's thread: the job still runs.
-        pool.submit { _ in job.runSynchronously(on: executor) }
+        pool.submit { state in
+            // Once the thread has stopped (nothing should prefer it by then), the job still runs, on Swift's pool.
+            guard case .active = state else { return globalConcurrentExecutor.enqueue(job) }
+            job.runSynchronously(on: executor)
+        }
     }
 
     /// Checks, in debug builds, that the caller runs on this thread.
