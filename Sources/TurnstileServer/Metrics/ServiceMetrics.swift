@@ -1,5 +1,6 @@
 import Foundation
 import Prometheus
+import Synchronization
 import TurnstileCore
 import TurnstileStore
 
@@ -27,6 +28,15 @@ final class ServiceMetrics: Sendable {
     private let connectionsOpen: Gauge
     private let connectionsRefused: Gauge
     private let connectionsDeferred: Gauge
+    /// Each label set's request counter and duration histogram, found in the registry once: every request records
+    /// both, and the registry builds names and takes its lock on each lookup. Bounded as the labels are.
+    private let requestMetrics = Mutex<[RequestLabels: (count: Counter, duration: DurationHistogram)]>([:])
+
+    private struct RequestLabels: Hashable {
+        let route: String
+        let method: String
+        let status: Int
+    }
 
     static let requestDurationBuckets: [Duration] = [
         .microseconds(500), .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10),
@@ -86,13 +96,23 @@ final class ServiceMetrics: Sendable {
 
     /// Records one answered request.
     func request(route: String, method: String, status: Int, duration: Duration) {
-        registry.makeCounter(
-            descriptor: Self.requests, labels: [("route", route), ("method", method), ("status", String(status))]
-        ).increment()
-        registry.makeDurationHistogram(
-            descriptor: Self.requestDuration, labels: [("route", route), ("method", method)],
-            buckets: Self.requestDurationBuckets
-        ).record(duration)
+        let labels = RequestLabels(route: route, method: method, status: status)
+        let metrics =
+            requestMetrics.withLock { $0[labels] }
+            ?? {
+                let metrics = (
+                    count: registry.makeCounter(
+                        descriptor: Self.requests,
+                        labels: [("route", route), ("method", method), ("status", String(status))]),
+                    duration: registry.makeDurationHistogram(
+                        descriptor: Self.requestDuration, labels: [("route", route), ("method", method)],
+                        buckets: Self.requestDurationBuckets)
+                )
+                requestMetrics.withLock { $0[labels] = metrics }
+                return metrics
+            }()
+        metrics.count.increment()
+        metrics.duration.record(duration)
     }
 
     /// Records a request that failed because the store was unavailable.
