@@ -81,8 +81,7 @@ struct BarrierReleaseTests {
     /// of them left in one packet.
     @Test("the single-packet race over HTTP/2, on h2c and over TLS", arguments: [false, true])
     func singlePacketRace(overTLS: Bool) async throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("turnstile-h2-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let folder = try temporaryFolder("turnstile-h2")
         defer { try? FileManager.default.removeItem(at: folder) }
         let (paths, tls) = try TestCertificate.make(in: folder)
         try await StampingServer.with(speaking: overTLS ? .tls(tls) : .h2c) { server in

@@ -25,8 +25,7 @@ public struct LiveServer: Sendable {
     public static func with<Result: Sendable>(
         tls: TLSConfiguration? = nil, _ body: @Sendable (LiveServer) async throws -> Result
     ) async throws -> Result {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("turnstile-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        let directory = try temporaryFolder("turnstile")
         defer { try? FileManager.default.removeItem(at: directory) }
         let databasePath = directory.appendingPathComponent("live.sqlite").path
 

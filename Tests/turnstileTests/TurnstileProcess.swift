@@ -42,13 +42,6 @@ enum TurnstileProcess {
     }
 }
 
-/// A fresh folder `prefix-UUID` in the temporary directory; the caller removes it.
-func temporaryFolder(_ prefix: String) throws -> URL {
-    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)")
-    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-    return folder
-}
-
 /// A `turnstile` process under way, whose output a test reads as it comes (standard output and error together).
 final class RunningTurnstile: Sendable {
     private let process: Process
