@@ -25,7 +25,13 @@ final class SQLiteDatabase: @unchecked Sendable {
     let thread: SQLiteThread
     private var handle: OpaquePointer?
     /// Prepared statements by their text, kept for the life of the connection (up to ``statementsKeptMax``).
-    private var statements: [String: OpaquePointer] = [:]
+    private var statements: [String: Prepared] = [:]
+
+    /// A prepared statement and the names of the columns its rows have, read once when it is prepared.
+    private struct Prepared {
+        let statement: OpaquePointer
+        let columns: SQLiteColumns
+    }
 
     /// Statements whose text varies with a batch's size (`IN (?, ?, …)`) come in many lengths; past this many, new
     /// ones are prepared for one use.
@@ -69,7 +75,8 @@ final class SQLiteDatabase: @unchecked Sendable {
     /// Runs one statement and returns its rows. Only on ``thread``.
     func rows(_ sql: String, _ binds: [SQLValue] = []) throws -> [SQLiteRowValues] {
         thread.assertCurrent()
-        let (statement, kept) = try prepare(sql)
+        let (prepared, kept) = try prepare(sql)
+        let statement = prepared.statement
         defer {
             if kept {
                 sqlite_nio_sqlite3_reset(statement)
@@ -91,14 +98,13 @@ final class SQLiteDatabase: @unchecked Sendable {
             try check(code)
         }
         var rows: [SQLiteRowValues] = []
-        var columns: SQLiteColumns?
+        let columns = prepared.columns
         while true {
             let code = sqlite_nio_sqlite3_step(statement)
             if code == SQLITE_DONE { return rows }
             guard code == SQLITE_ROW else { throw failure(code) }
-            let names = columns ?? SQLiteColumns(statement)
-            columns = names
-            rows.append(SQLiteRowValues(columns: names, values: try (0..<names.count).map { try value(statement, $0) }))
+            rows.append(
+                SQLiteRowValues(columns: columns, values: try (0..<columns.count).map { try value(statement, $0) }))
         }
     }
 
@@ -110,7 +116,7 @@ final class SQLiteDatabase: @unchecked Sendable {
     /// Finalizes every kept statement and closes the connection. Only on ``thread``; nothing may run after it.
     func close() {
         thread.assertCurrent()
-        for statement in statements.values { sqlite_nio_sqlite3_finalize(statement) }
+        for prepared in statements.values { sqlite_nio_sqlite3_finalize(prepared.statement) }
         statements = [:]
         sqlite_nio_sqlite3_close_v2(handle)
         handle = nil
@@ -125,8 +131,8 @@ final class SQLiteDatabase: @unchecked Sendable {
     // MARK: Statements
 
     /// The statement for `sql`: a kept one, or one prepared now (and kept while there is room).
-    private func prepare(_ sql: String) throws -> (statement: OpaquePointer, kept: Bool) {
-        if let statement = statements[sql] { return (statement, true) }
+    private func prepare(_ sql: String) throws -> (prepared: Prepared, kept: Bool) {
+        if let prepared = statements[sql] { return (prepared, true) }
         let keep = statements.count < Self.statementsKeptMax
         var statement: OpaquePointer?
         // What follows the first statement, read while the text it points into is alive.
@@ -141,8 +147,9 @@ final class SQLiteDatabase: @unchecked Sendable {
             sqlite_nio_sqlite3_finalize(statement)
             throw SQLiteFailure(code: SQLITE_MISUSE, message: "one statement at a time: \(sql)")
         }
-        if keep { statements[sql] = statement }
-        return (statement, keep)
+        let prepared = Prepared(statement: statement, columns: SQLiteColumns(statement))
+        if keep { statements[sql] = prepared }
+        return (prepared, keep)
     }
 
     private func value(_ statement: OpaquePointer, _ column: Int) throws -> SQLValue {

@@ -61,11 +61,9 @@ enum FlatJSON {
         }
 
         private mutating func value() -> Value? {
-            for (word, value) in [("true", Value.bool(true)), ("false", .bool(false)), ("null", .null)]
-            where bytes[index...].starts(with: word.utf8) {
-                index += word.utf8.count
-                return value
-            }
+            if take("true") { return .bool(true) }
+            if take("false") { return .bool(false) }
+            if take("null") { return .null }
             let negative = take(UInt8(ascii: "-"))
             let start = index
             while index < bytes.endIndex, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) {
@@ -97,11 +95,19 @@ enum FlatJSON {
             return true
         }
 
+        private mutating func take(_ word: StaticString) -> Bool {
+            let word = UnsafeBufferPointer(start: word.utf8Start, count: word.utf8CodeUnitCount)
+            guard bytes[index...].starts(with: word) else { return false }
+            index += word.count
+            return true
+        }
+
         private mutating func skipWhitespace() {
-            while index < bytes.endIndex,
-                [UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\n"), UInt8(ascii: "\r")].contains(bytes[index])
-            {
-                index += 1
+            while index < bytes.endIndex {
+                switch bytes[index] {
+                case UInt8(ascii: " "), UInt8(ascii: "\t"), UInt8(ascii: "\n"), UInt8(ascii: "\r"): index += 1
+                default: return
+                }
             }
         }
     }
