@@ -26,7 +26,7 @@ import TurnstileStore
 public final class PostgresStore: SQLStore {
     private let client: PostgresClient
     private let clientRun: Task<Void, Never>
-    private let queue: WriteQueue<WriteCommand, WriteResult, ContinuousClock>
+    private let queue: WriteQueue<PendingWrite, ContinuousClock>
     private let timeouts: StoreTimeouts
     private let notifications = ChangeNotifications()
     private let listener = Mutex<Task<Void, Never>?>(nil)
@@ -121,20 +121,20 @@ public final class PostgresStore: SQLStore {
         }
     }
 
-    public func write(_ command: WriteCommand) async throws(TurnstileError) -> WriteOutput {
-        try await queue.submit(command).get()
+    public func write<Write: WriteOperation>(_ write: Write) async throws(TurnstileError) -> Write.Output {
+        try await queue.submit(write)
     }
 
     /// One batch in one transaction, under the writer lock; rolled back whole if the database fails or the batch
     /// runs out of time (its connection is closed), so nothing is acknowledged that did not commit. The batch's live
     /// changes are published after the commit.
-    private func commit(_ batch: [WriteCommand]) async throws(TurnstileError) -> [WriteResult] {
+    private func commit(_ batch: [PendingWrite]) async throws(TurnstileError) -> [WriteAnswer] {
         // Truncated to what the store keeps, so a value answered now equals the same value read back later.
         let now = Date(millisecondsSince1970: clock().millisecondsSince1970)
         let (logger, notifications) = (self.logger, self.notifications)
         // The batch's callers are answered by the queue at their own deadlines; this frees the writer itself from a
         // batch stuck on a dead link.
-        let (results, effects) = try await onConnection(within: timeouts.writeAnswer, "write batch of \(batch.count)") {
+        let (answers, effects) = try await onConnection(within: timeouts.writeAnswer, "write batch of \(batch.count)") {
             connection in
             try await connection.withTransaction(logger: logger) { connection in
                 let session = PostgresSession(connection: connection, logger: logger)
@@ -149,7 +149,7 @@ public final class PostgresStore: SQLStore {
             }
         }
         changes.publish(effects.changes)
-        return results
+        return answers
     }
 
     /// Runs `body` on a pooled connection within `timeout`. Past it, the caller is answered `storeUnavailable` at

@@ -5,15 +5,17 @@ import TurnstileStore
 /// The SQL half of every store's writer: what ``BatchPlan`` needs is read with a handful of statements, the plan
 /// decides the whole batch, and its effects are written back, all on one session inside the caller's transaction.
 public enum BatchCommit {
-    /// Decides `batch` at `now` and writes what it changed; the caller commits (or rolls back) around it.
+    /// Decides `batch` at `now` and writes what it changed; the caller commits (or rolls back) around it, and
+    /// answers each write once it committed.
     public static func decideAndWrite(
-        _ batch: [WriteCommand], now: Date, on session: some SQLSession
-    ) async throws -> (results: [WriteResult], effects: BatchPlan.Effects) {
-        var plan = BatchPlan(try await BatchInputs.load(BatchPlan.needs(of: batch), now: now, on: session))
-        let results = batch.map { plan.apply($0) }
+        _ batch: [PendingWrite], now: Date, on session: some SQLSession
+    ) async throws -> (answers: [WriteAnswer], effects: BatchPlan.Effects) {
+        var plan = BatchPlan(
+            try await BatchInputs.load(BatchPlan.needs(of: batch.lazy.map(\.operation)), now: now, on: session))
+        let answers = batch.map { $0.decide(on: &plan) }
         let effects = plan.finish()
         try await write(effects, on: session)
-        return (results, effects)
+        return (answers, effects)
     }
 
     /// Writes a batch's rows, parents before children so every foreign key finds its row.

@@ -115,9 +115,9 @@ extension SQLStore {
     /// Runs `queue`'s writer loop with `commit`, and the hold sweep beside it, until graceful shutdown (or
     /// cancellation) closes the queue; returns once every write the queue accepted has been carried out.
     public func runWriter(
-        _ queue: WriteQueue<WriteCommand, WriteResult, ContinuousClock>, clock: @escaping @Sendable () -> Date,
+        _ queue: WriteQueue<PendingWrite, ContinuousClock>, clock: @escaping @Sendable () -> Date,
         logger: Logger,
-        commit: @escaping @Sendable ([WriteCommand]) async throws(TurnstileError) -> [WriteResult]
+        commit: @escaping @Sendable ([PendingWrite]) async throws(TurnstileError) -> [WriteAnswer]
     ) async {
         await withTaskCancellationHandler {
             await withGracefulShutdownHandler {

@@ -23,7 +23,7 @@ public final class SQLiteStore: SQLStore {
     private let readers: [SQLiteDatabase]
     private let nextReader = Atomic<Int>(0)
     private let lock: DatabaseLock
-    private let queue: WriteQueue<WriteCommand, WriteResult, ContinuousClock>
+    private let queue: WriteQueue<PendingWrite, ContinuousClock>
     private let timeouts: StoreTimeouts
     public let changes = ChangeFeed()
     let logger: Logger
@@ -139,10 +139,10 @@ public final class SQLiteStore: SQLStore {
         lock.release()
     }
 
-    // MARK: Writes: each is a command for the single writer
+    // MARK: Writes: each goes to the single writer
 
-    public func write(_ command: WriteCommand) async throws(TurnstileError) -> WriteOutput {
-        try await queue.submit(command).get()
+    public func write<Write: WriteOperation>(_ write: Write) async throws(TurnstileError) -> Write.Output {
+        try await queue.submit(write)
     }
 
     // MARK: Reads: every statement is ``SQLStore``'s, on the reader connections, from the last committed state

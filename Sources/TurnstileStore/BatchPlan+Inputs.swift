@@ -37,6 +37,12 @@ extension BatchPlan {
         /// Whether the batch releases every hold that ran out, not only those of the events it touches.
         public var sweepsHolds = false
 
+        /// Adds a claim's balance, and its idempotency key if it has one.
+        public mutating func add(_ claim: Claim) {
+            resources.insert(claim.resource)
+            if let ref = claim.idempotencyRef { idempotencyRefs.insert(ref) }
+        }
+
         /// The needs once the bookings and orders the batch names (and the holds found to have run out) are read:
         /// their balances too, and the waitlists their released seats may go to.
         public func adding(bookings: some Sequence<Booking>, orders: some Sequence<Order>) -> Needs {
@@ -76,11 +82,19 @@ extension BatchPlan {
         }
     }
 
-    /// The row an earlier grant made, found under its idempotency key.
+    /// The row a grant made, remembered under its idempotency key.
     public enum GrantRecord: Equatable, Sendable {
         case booking(Booking)
         case order(Order)
         case ledgerEntry(LedgerEntry)
+
+        var id: Int64 {
+            switch self {
+            case .booking(let booking): booking.id
+            case .order(let order): order.id
+            case .ledgerEntry(let entry): entry.id
+            }
+        }
     }
 
     /// What the store read for the batch.
@@ -170,31 +184,5 @@ extension BatchPlan {
             users.isEmpty && events.isEmpty && products.isEmpty && items.isEmpty && bookings.isEmpty
                 && orders.isEmpty && waitlist.isEmpty && ledger.isEmpty && bids.isEmpty && balances.isEmpty
         }
-    }
-
-    /// What `batch` needs read before it can be decided (before the bookings and orders it names are read).
-    public static func needs(of batch: [WriteCommand]) -> Needs {
-        var needs = Needs()
-        for command in batch {
-            if let userID = command.actingUserID { needs.userIDs.insert(userID) }
-            if let claim = command.claim {
-                needs.resources.insert(claim.resource)
-                if let ref = claim.idempotencyRef { needs.idempotencyRefs.insert(ref) }
-            }
-            switch command {
-            case .register(let registration, _): needs.emails.insert(registration.email)
-            case .book(let request):
-                needs.userEvents.insert(UserEvent(userID: request.claim.userID, eventID: request.eventID))
-                if request.joinsWaitlist { needs.waitlistEventIDs.insert(request.eventID) }
-            case .cancelBooking(let id, _), .confirmBooking(let id, _): needs.bookingIDs.insert(id)
-            case .expireHolds: needs.sweepsHolds = true
-            case .createProduct(let product, _): needs.skus.insert(product.sku)
-            case .advanceOrder(let id, _, _): needs.orderIDs.insert(id)
-            case .topUp(let request): needs.resources.insert(.credits(userID: request.userID))
-            case .bid(let request): needs.itemIDs.insert(request.itemID)
-            case .createEvent, .placeOrder, .deduct, .createItem: break
-            }
-        }
-        return needs
     }
 }

@@ -43,12 +43,12 @@ public final class InMemoryStore: TurnstileStore {
     }
 
     /// Carries out one write as a batch of one, decided by the same ``BatchPlan`` as the real stores, under the lock.
-    public func write(_ command: WriteCommand) throws(TurnstileError) -> WriteOutput {
+    public func write<Write: WriteOperation>(_ write: Write) throws(TurnstileError) -> Write.Output {
         let now = clock()
         defer { writeActivity.report(writes: 1, committed: true) }
         return try state.withLock { state throws(TurnstileError) in
-            var plan = BatchPlan(state.inputs(for: BatchPlan.needs(of: [command]), now: now))
-            let result = plan.apply(command)
+            var plan = BatchPlan(state.inputs(for: BatchPlan.needs(of: [write]), now: now))
+            let result = plan.apply(write)
             let effects = plan.finish()
             if !effects.isEmpty {
                 state.write(effects)

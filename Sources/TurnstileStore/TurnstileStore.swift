@@ -7,7 +7,7 @@ import TurnstileCore
 /// shutdown, then finishes the writes already accepted and closes. Every method reports operating errors as
 /// ``TurnstileError`` values; adapters map their database's errors to these and nothing above them sees SQL.
 ///
-/// Every write is a ``WriteCommand`` decided by ``BatchPlan``, so every store decides alike; the typed methods in
+/// Every write is a ``WriteOperation`` decided by ``BatchPlan``, so every store decides alike; the shorthands in
 /// `TurnstileStore+Writes.swift` wrap ``write(_:)``. Reads see only committed state, and every write is answered
 /// only after it committed.
 public protocol TurnstileStore: Service {
@@ -29,7 +29,7 @@ public protocol TurnstileStore: Service {
 
     /// Carries out one write through the store's writer and answers once it committed. A write refused by a rule
     /// (sold out, bid too low, …) throws that rule's error; nothing of it was written.
-    func write(_ command: WriteCommand) async throws(TurnstileError) -> WriteOutput
+    func write<Write: WriteOperation>(_ write: Write) async throws(TurnstileError) -> Write.Output
 
     /// The account and password hash for an email address (already normalised), if there is one.
     func credentials(email: String) async throws(TurnstileError) -> StoredCredentials?

@@ -1,6 +1,15 @@
 import Synchronization
 import TurnstileCore
 
+/// A write as a ``WriteQueue`` holds it: with its caller, whom the queue answers exactly once.
+public protocol QueuedWrite: Sendable {
+    /// Answers the caller with the error that stopped the write: refused, overdue, or its batch failed.
+    func fail(_ error: TurnstileError)
+}
+
+/// Answers one write's caller with what its batch decided for it; called once the batch committed.
+public typealias WriteAnswer = @Sendable () -> Void
+
 /// Group commit: callers submit writes from any task; one writer loop takes everything waiting (up to a batch
 /// limit, in arrival order), carries the batch out in one transaction, and answers each caller only after it
 /// committed.
@@ -12,19 +21,19 @@ import TurnstileCore
 /// Its deadlines are kept on `QueueClock` (the continuous clock in service; a manual one in tests, which move time
 /// rather than wait for it).
 ///
+/// Each write carries its caller: the queue answers it exactly once, with the answer its batch decided (after the
+/// commit) or with the error that stopped it (refused, overdue, or its batch failed).
+///
 /// ```swift
-/// let queue = WriteQueue<WriteCommand, WriteResult, ContinuousClock>()
+/// let queue = WriteQueue<PendingWrite, ContinuousClock>()
 /// async let writer: Void = queue.run { batch in try await store.commit(batch) }
-/// let result = try await queue.submit(.book(claim))
+/// let outcome = try await queue.submit(Book(request))
 /// queue.close()  // the writer drains what was accepted, then returns
 /// ```
-public final class WriteQueue<Command: Sendable, Output: Sendable, QueueClock: Clock>: Sendable
+public final class WriteQueue<Write: QueuedWrite, QueueClock: Clock>: Sendable
 where QueueClock.Duration == Duration {
-    private typealias Waiter = CheckedContinuation<Result<Output, TurnstileError>, Never>
-
     private struct Pending {
-        let command: Command
-        let waiter: Waiter
+        let write: Write
         let queuedAt: QueueClock.Instant
     }
 
@@ -76,32 +85,27 @@ where QueueClock.Duration == Duration {
         self.clock = clock
     }
 
-    /// Queues a write and waits until the batch carrying it has committed.
-    ///
-    /// A write that was accepted is carried out even if the calling task is cancelled meanwhile: the caller only
-    /// stops waiting for the answer once it has it.
-    public func submit(_ command: Command) async throws(TurnstileError) -> Output {
-        let result = await withCheckedContinuation { (waiter: Waiter) in
-            let outcome = state.withLock {
-                state -> (refusal: TurnstileError?, wakeUp: CheckedContinuation<Void, Never>?) in
-                if state.isClosed { return (.storeUnavailable(detail: "the service is shutting down"), nil) }
-                if state.pending.count >= depthMax { return (.overloaded, nil) }
-                state.pending.append(Pending(command: command, waiter: waiter, queuedAt: clock.now))
-                defer { state.writerWakeUp = nil }
-                return (nil, state.writerWakeUp)
-            }
-            if let refusal = outcome.refusal {
-                waiter.resume(returning: .failure(refusal))
-            }
-            outcome.wakeUp?.resume()
+    /// Queues a write, or refuses it at once (``TurnstileError/overloaded`` when too many wait, unavailable once
+    /// closed) through its ``QueuedWrite/fail(_:)``. An accepted write is answered once its batch has committed.
+    public func submit(_ write: Write) {
+        let outcome = state.withLock {
+            state -> (refusal: TurnstileError?, wakeUp: CheckedContinuation<Void, Never>?) in
+            if state.isClosed { return (.storeUnavailable(detail: "the service is shutting down"), nil) }
+            if state.pending.count >= depthMax { return (.overloaded, nil) }
+            state.pending.append(Pending(write: write, queuedAt: clock.now))
+            defer { state.writerWakeUp = nil }
+            return (nil, state.writerWakeUp)
         }
-        return try result.get()
+        if let refusal = outcome.refusal {
+            write.fail(refusal)
+        }
+        outcome.wakeUp?.resume()
     }
 
-    /// Runs the writer loop: takes batches in arrival order and hands each to `execute`, which must return one output
-    /// per command, in order, after the batch committed. If `execute` throws, every write of that batch fails with
+    /// Runs the writer loop: takes batches in arrival order and hands each to `execute`, which must return one answer
+    /// per write, in order, after the batch committed. If `execute` throws, every write of that batch fails with
     /// its error. Returns once the queue is closed and everything accepted has been carried out.
-    public func run(_ execute: ([Command]) async throws(TurnstileError) -> [Output]) async {
+    public func run(_ execute: ([Write]) async throws(TurnstileError) -> [WriteAnswer]) async {
         // Beside the writer, a reaper answers writes that waited too long to be taken, or whose batch takes too long
         // to commit: if the writer stalls (a database that is down, a disk that hangs), callers get a fast 503
         // instead of hanging with it. It runs on Swift's shared pool even when the writer prefers a thread of its
@@ -116,16 +120,16 @@ where QueueClock.Duration == Duration {
         defer { reaper.cancel() }
         while let batch = await nextBatch() {
             state.withLock { $0.inFlight = batch }
-            let results: [Result<Output, TurnstileError>]
+            let answers: Result<[WriteAnswer], TurnstileError>
             do {
-                let outputs = try await execute(batch.map(\.command))
-                precondition(outputs.count == batch.count, "execute must answer every command of its batch")
-                results = outputs.map { .success($0) }
+                let decided = try await execute(batch.map(\.write))
+                precondition(decided.count == batch.count, "execute must answer every write of its batch")
+                answers = .success(decided)
                 // Counted before anyone is answered: see `TurnstileStore.commitSequence`.
                 committedBatches.add(1, ordering: .sequentiallyConsistent)
                 activity.report(writes: batch.count, committed: true)
             } catch {
-                results = Array(repeating: .failure(error), count: batch.count)
+                answers = .failure(error)
                 activity.report(writes: batch.count, committed: false)
             }
             // Those the reaper answered already are nil.
@@ -133,8 +137,11 @@ where QueueClock.Duration == Duration {
                 defer { state.inFlight = [] }
                 return state.inFlight
             }
-            for (pending, result) in zip(answering, results) {
-                pending?.waiter.resume(returning: result)
+            switch answers {
+            case .success(let answers):
+                for (pending, answer) in zip(answering, answers) where pending != nil { answer() }
+            case .failure(let error):
+                for pending in answering { pending?.write.fail(error) }
             }
         }
     }
@@ -157,7 +164,7 @@ where QueueClock.Duration == Duration {
             StoreDeadline.timedOut("write", answerMax)
             + "; whether it was carried out is unknown, so retry it with the same Idempotency-Key"
         for pending in overdue {
-            pending.waiter.resume(returning: .failure(.storeUnavailable(detail: detail)))
+            pending.write.fail(.storeUnavailable(detail: detail))
         }
     }
 
@@ -173,8 +180,7 @@ where QueueClock.Duration == Duration {
         }
         let seconds = waitMax.secondsWithFraction
         for pending in overdue {
-            pending.waiter.resume(
-                returning: .failure(.storeUnavailable(detail: "the store did not take the write within \(seconds) s")))
+            pending.write.fail(.storeUnavailable(detail: "the store did not take the write within \(seconds) s"))
         }
     }
 

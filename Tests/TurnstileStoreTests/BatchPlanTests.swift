@@ -19,9 +19,9 @@ struct BatchPlanTests {
     private func book(
         _ seats: Int, user: Int64, key: String? = nil, hold: Int? = nil, waitlist: Bool = false
     )
-        throws -> WriteCommand
+        throws -> Book
     {
-        .book(
+        Book(
             try BookingRequest(
                 eventID: 42, seatCount: seats, userID: user, idempotencyKey: key, holdSeconds: hold,
                 joinsWaitlist: waitlist))
@@ -43,13 +43,13 @@ struct BatchPlanTests {
 
     @Test("a batch names what it needs read: balances, keys, bookings, orders, items and accounts")
     func needs() throws {
-        let batch: [WriteCommand] = [
+        let batch: [any WriteOperation] = [
             try book(1, user: 7, key: "k", waitlist: true),
-            .cancelBooking(id: 9, userID: 8),
-            .register(try Registration(email: "a@b.io", username: "ada", password: "password1"), passwordHash: "h"),
-            .advanceOrder(id: 3, userID: 7, action: .pay),
-            .topUp(try TopUpRequest(userID: 8, amount: 5)),
-            .bid(try BidRequest(itemID: 4, bidderID: 7, amountCents: 100)),
+            CancelBooking(id: 9, userID: 8),
+            Register(try Registration(email: "a@b.io", username: "ada", password: "password1"), passwordHash: "h"),
+            AdvanceOrder(id: 3, userID: 7, action: .pay),
+            TopUp(try TopUpRequest(userID: 8, amount: 5)),
+            PlaceBid(try BidRequest(itemID: 4, bidderID: 7, amountCents: 100)),
         ]
         let needs = BatchPlan.needs(of: batch)
         #expect(needs.resources == [seats, .credits(userID: 8)])
@@ -84,11 +84,11 @@ struct BatchPlanTests {
         var plan = BatchPlan(start)
         let first = try book(4, user: 1, key: "once")
         #expect((try? plan.apply(first).get()) != nil)
-        guard case .success(.booking(.replayed)) = plan.apply(first) else {
+        guard case .success(.replayed) = plan.apply(first) else {
             Issue.record("a repeat of a granted booking is a replay, not a refusal")
             return
         }
-        #expect((try? plan.apply(.cancelBooking(id: 7, userID: 1)).get()) != nil)
+        #expect((try? plan.apply(CancelBooking(id: 7, userID: 1)).get()) != nil)
         #expect((try? plan.apply(try book(6, user: 1)).get()) != nil, "the cancelled six seats count no more")
     }
 
@@ -98,7 +98,7 @@ struct BatchPlanTests {
         start.seatsPerUserMax = [42: 3]
         start.userSeats = [UserEvent(userID: 1, eventID: 42): 0]
         var plan = BatchPlan(start)
-        guard case .success(.booking(.waitlisted)) = plan.apply(try book(2, user: 1, waitlist: true)) else {
+        guard case .success(.waitlisted) = plan.apply(try book(2, user: 1, waitlist: true)) else {
             Issue.record("a sold-out event puts the request on its waitlist")
             return
         }
@@ -114,8 +114,8 @@ struct BatchPlanTests {
         let replay = plan.apply(try book(2, user: 1, key: "k"))
         let refused = plan.apply(try book(2, user: 2))
         let created = booking(100, user: 1, seats: 2)
-        #expect(first == .success(.booking(.created(created))))
-        #expect(replay == .success(.booking(.replayed(created))))
+        #expect(first == .success(.created(created)))
+        #expect(replay == .success(.replayed(created)))
         #expect(refused == .failure(.soldOut(requested: 2, available: 1)))
         let effects = plan.finish()
         #expect(effects.bookings == [100: created])
@@ -132,7 +132,7 @@ struct BatchPlanTests {
         inputs.storedGrants = [ref: KeyedGrant(resource: seats, amount: 1, origin: .stored(grantID: 5))]
         inputs.storedGrantRecords = [ref: .booking(stored)]
         var plan = BatchPlan(inputs)
-        #expect(plan.apply(try book(1, user: 1, key: "k")) == .success(.booking(.replayed(stored))))
+        #expect(plan.apply(try book(1, user: 1, key: "k")) == .success(.replayed(stored)))
         #expect(plan.finish().isEmpty)
     }
 
@@ -140,11 +140,11 @@ struct BatchPlanTests {
     func cancel() {
         let live = booking(5, user: 1, seats: 2)
         var plan = BatchPlan(inputs(seatsLeft: 0, capacity: 2, bookings: [live], waitlist: []))
-        #expect(plan.apply(.cancelBooking(id: 5, userID: 2)) == .failure(.notFound(entity: "booking", id: 5)))
+        #expect(plan.apply(CancelBooking(id: 5, userID: 2)) == .failure(.notFound(entity: "booking", id: 5)))
         #expect(
-            plan.apply(.cancelBooking(id: 5, userID: 1)) == .success(.bookingChanged(live.with(status: .cancelled))))
+            plan.apply(CancelBooking(id: 5, userID: 1)) == .success(live.with(status: .cancelled)))
         #expect(
-            plan.apply(.cancelBooking(id: 5, userID: 1)) == .success(.bookingChanged(live.with(status: .cancelled))))
+            plan.apply(CancelBooking(id: 5, userID: 1)) == .success(live.with(status: .cancelled)))
         #expect(plan.finish().balances[seats]?.remaining == 2)
     }
 
@@ -158,7 +158,7 @@ struct BatchPlanTests {
     @Test("a hold gets an expiry; a live hold confirms; one that ran out is released first and answers 410")
     func holds() throws {
         var plan = BatchPlan(inputs(seatsLeft: 5))
-        guard case .success(.booking(.created(let hold))) = plan.apply(try book(2, user: 1, hold: 60)) else {
+        guard case .success(.created(let hold)) = plan.apply(try book(2, user: 1, hold: 60)) else {
             Issue.record("the hold was not granted")
             return
         }
@@ -168,9 +168,9 @@ struct BatchPlanTests {
         let dead = booking(8, user: 2, seats: 3, status: .held, expiresAt: now)
         var later = BatchPlan(inputs(seatsLeft: 0, capacity: 4, bookings: [live, dead], waitlist: []))
         #expect(
-            later.apply(.confirmBooking(id: 7, userID: 1)) == .success(.bookingChanged(live.with(status: .confirmed))))
-        #expect(later.apply(.confirmBooking(id: 8, userID: 2)) == .failure(.holdExpired(bookingID: 8)))
-        #expect(later.apply(.expireHolds) == .success(.holdsExpired(count: 1)))
+            later.apply(ConfirmBooking(id: 7, userID: 1)) == .success(live.with(status: .confirmed)))
+        #expect(later.apply(ConfirmBooking(id: 8, userID: 2)) == .failure(.holdExpired(bookingID: 8)))
+        #expect(later.apply(ExpireHolds()) == .success(1))
         let effects = later.finish()
         #expect(effects.bookings[8]?.status == .expired)
         #expect(effects.balances[seats]?.remaining == 3)
@@ -181,8 +181,8 @@ struct BatchPlanTests {
         let live = booking(5, user: 1, seats: 2)
         var plan = BatchPlan(inputs(seatsLeft: 0, capacity: 2, bookings: [live], waitlist: []))
         #expect(plan.apply(try book(1, user: 2)) == .failure(.soldOut(requested: 1, available: 0)))
-        guard case .success(.booking(.waitlisted(let second))) = plan.apply(try book(3, user: 2, waitlist: true)),
-            case .success(.booking(.waitlisted(let third))) = plan.apply(try book(1, user: 3, waitlist: true))
+        guard case .success(.waitlisted(let second)) = plan.apply(try book(3, user: 2, waitlist: true)),
+            case .success(.waitlisted(let third)) = plan.apply(try book(1, user: 3, waitlist: true))
         else {
             Issue.record("the requests did not join the waitlist")
             return
@@ -190,7 +190,7 @@ struct BatchPlanTests {
         #expect(second.position == 1 && third.position == 2)
 
         // Two seats come back: the first entry wants 3 and keeps waiting; the second fits and gets a hold.
-        _ = plan.apply(.cancelBooking(id: 5, userID: 1))
+        _ = plan.apply(CancelBooking(id: 5, userID: 1))
         let effects = plan.finish()
         let offer = try #require(effects.waitlist[third.id])
         #expect(offer.status == .offered && effects.waitlist[second.id]?.status == .waiting)
@@ -207,36 +207,37 @@ struct BatchPlanTests {
         inputs.takenSKUs = ["TAKEN"]
         var plan = BatchPlan(inputs)
         #expect(
-            plan.apply(.createProduct(try NewProduct(sku: "TAKEN", name: "x", priceCents: 1, stock: 1), userID: 1))
+            plan.apply(CreateProduct(try NewProduct(sku: "TAKEN", name: "x", priceCents: 1, stock: 1), userID: 1))
                 == .failure(.skuTaken(sku: "TAKEN")))
         guard
-            case .success(.product(let product)) = plan.apply(
-                .createProduct(try NewProduct(sku: "DROP", name: "Drop", priceCents: 250, stock: 5), userID: 1))
+            case .success(let product) = plan.apply(
+                CreateProduct(try NewProduct(sku: "DROP", name: "Drop", priceCents: 250, stock: 5), userID: 1))
         else {
             Issue.record("the product was not created")
             return
         }
         let order = { (quantity: Int) throws in
-            WriteCommand.placeOrder(
+            PlaceOrder(
                 try OrderRequest(productID: product.id, quantity: quantity, userID: 1, idempotencyKey: nil))
         }
-        guard case .success(.order(let placed, replayed: false)) = plan.apply(try order(4)) else {
+        guard case .success(let outcome) = plan.apply(try order(4)), !outcome.replayed else {
             Issue.record("the order was not placed")
             return
         }
+        let placed = outcome.order
         #expect(placed.status == .pending && placed.totalCents == 1_000)
         #expect(plan.apply(try order(2)) == .failure(.insufficientStock(requested: 2, available: 1)))
         #expect(
-            plan.apply(.advanceOrder(id: placed.id, userID: 1, action: .ship))
+            plan.apply(AdvanceOrder(id: placed.id, userID: 1, action: .ship))
                 == .failure(.illegalTransition(entity: "order", id: placed.id, status: "pending", action: "ship")))
         #expect(
-            plan.apply(.advanceOrder(id: placed.id, userID: 1, action: .pay))
-                == .success(.order(placed.with(status: .paid), replayed: false)))
+            plan.apply(AdvanceOrder(id: placed.id, userID: 1, action: .pay))
+                == .success(placed.with(status: .paid)))
         #expect(
-            plan.apply(.advanceOrder(id: placed.id, userID: 1, action: .cancel))
-                == .success(.order(placed.with(status: .cancelled), replayed: false)))
+            plan.apply(AdvanceOrder(id: placed.id, userID: 1, action: .cancel))
+                == .success(placed.with(status: .cancelled)))
         #expect(
-            plan.apply(.advanceOrder(id: placed.id, userID: 1, action: .cancel))
+            plan.apply(AdvanceOrder(id: placed.id, userID: 1, action: .cancel))
                 == .failure(.illegalTransition(entity: "order", id: placed.id, status: "cancelled", action: "cancel")))
         #expect(plan.finish().balances[.stock(productID: product.id)]?.remaining == 5)
     }
@@ -249,11 +250,11 @@ struct BatchPlanTests {
         inputs.balances = [account: ResourceBalance(capacity: 0, remaining: 0)]
         var plan = BatchPlan(inputs)
         let deduct = { (amount: Int, key: String?) throws in
-            WriteCommand.deduct(
+            Deduct(
                 try DeductionRequest(userID: 1, amount: amount, reason: "api call", idempotencyKey: key))
         }
         #expect(plan.apply(try deduct(1, nil)) == .failure(.insufficientCredits(requested: 1, balance: 0)))
-        _ = plan.apply(.topUp(try TopUpRequest(userID: 1, amount: 100)))
+        _ = plan.apply(TopUp(try TopUpRequest(userID: 1, amount: 100)))
         let results = try (0..<25).map { _ in plan.apply(try deduct(5, nil)) }
         #expect(results.filter { (try? $0.get()) != nil }.count == 20)
         #expect(results.last == .failure(.insufficientCredits(requested: 5, balance: 0)))
@@ -280,7 +281,7 @@ struct BatchPlanTests {
         ]
         var plan = BatchPlan(inputs)
         let bid = { (item: Int64, amount: Int) throws in
-            WriteCommand.bid(try BidRequest(itemID: item, bidderID: 2, amountCents: amount))
+            PlaceBid(try BidRequest(itemID: item, bidderID: 2, amountCents: amount))
         }
         #expect(plan.apply(try bid(4, 999)) == .failure(.bidTooLow(currentBidCents: nil, minimumNextCents: 1_000)))
         #expect((try? plan.apply(try bid(4, 1_000)).get()) != nil)

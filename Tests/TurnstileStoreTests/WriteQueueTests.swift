@@ -11,6 +11,28 @@ private final class Shared<Value: Sendable>: Sendable {
     func withLock<Result>(_ body: (inout Value) -> Result) -> Result { mutex.withLock { body(&$0) } }
 }
 
+/// A number written through the queue; the test's writer decides what it is answered with.
+struct Number: QueuedWrite {
+    let value: Int
+    let caller: CheckedContinuation<Result<Int, TurnstileError>, Never>
+
+    func fail(_ error: TurnstileError) { caller.resume(returning: .failure(error)) }
+}
+
+extension WriteQueue where Write == Number {
+    func submit(_ value: Int) async throws(TurnstileError) -> Int {
+        try await withCheckedContinuation { submit(Number(value: value, caller: $0)) }.get()
+    }
+
+    /// Runs the writer loop, answering each batch's numbers with what `decide` makes of them.
+    func runNumbers(_ decide: @escaping ([Int]) async throws(TurnstileError) -> [Int]) async {
+        await run { (batch: [Number]) throws(TurnstileError) -> [WriteAnswer] in
+            let outputs = try await decide(batch.map(\.value))
+            return zip(batch, outputs).map { number, output in { number.caller.resume(returning: .success(output)) } }
+        }
+    }
+}
+
 /// Bounds far beyond any test's length, for the tests of batching: a loaded machine must never make the reaper
 /// answer a write those tests expect to see committed.
 private let patient = (waitMax: Duration.seconds(600), answerMax: Duration.seconds(1_200))
@@ -24,14 +46,14 @@ private func waitUntil(_ condition: () -> Bool) async {
 struct WriteQueueTests {
     @Test("writes queued while a batch commits form the next batch, answered in order")
     func groupCommit() async throws {
-        let queue = WriteQueue<Int, Int, ContinuousClock>(waitMax: patient.waitMax, answerMax: patient.answerMax)
+        let queue = WriteQueue<Number, ContinuousClock>(waitMax: patient.waitMax, answerMax: patient.answerMax)
         let batchSizes = Shared<[Int]>([])
         let firstBatchStarted = Gate()
         let releaseFirstBatch = Gate()
 
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
-                await queue.run { batch in
+                await queue.runNumbers { batch in
                     let isFirst = batchSizes.withLock { sizes in
                         sizes.append(batch.count)
                         return sizes.count == 1
@@ -66,14 +88,14 @@ struct WriteQueueTests {
 
     @Test("batches never exceed the batch limit")
     func batchLimit() async throws {
-        let queue = WriteQueue<Int, Int, ContinuousClock>(
+        let queue = WriteQueue<Number, ContinuousClock>(
             batchMax: 8, waitMax: patient.waitMax, answerMax: patient.answerMax)
         let batchSizes = Shared<[Int]>([])
         try await withThrowingTaskGroup(of: Void.self) { group in
             for value in 0..<20 { group.addTask { _ = try await queue.submit(value) } }
             await waitUntil { queue.depth == 20 }
             group.addTask {
-                await queue.run { batch in
+                await queue.runNumbers { batch in
                     batchSizes.withLock { $0.append(batch.count) }
                     return batch
                 }
@@ -87,13 +109,13 @@ struct WriteQueueTests {
 
     @Test("a full queue refuses at once with overloaded")
     func overloaded() async throws {
-        let queue = WriteQueue<Int, Int, ContinuousClock>(
+        let queue = WriteQueue<Number, ContinuousClock>(
             depthMax: 2, waitMax: patient.waitMax, answerMax: patient.answerMax)
         try await withThrowingTaskGroup(of: Void.self) { group in
             for value in 0..<2 { group.addTask { _ = try await queue.submit(value) } }
             await waitUntil { queue.depth == 2 }
             await #expect(throws: TurnstileError.overloaded) { try await queue.submit(99) }
-            group.addTask { await queue.run { $0 } }
+            group.addTask { await queue.runNumbers { $0 } }
             for _ in 0..<2 { try await group.next() }
             queue.close()
             try await group.waitForAll()
@@ -102,12 +124,12 @@ struct WriteQueueTests {
 
     @Test("close drains what was accepted, then refuses new writes")
     func closeDrains() async throws {
-        let queue = WriteQueue<Int, Int, ContinuousClock>(waitMax: patient.waitMax, answerMax: patient.answerMax)
+        let queue = WriteQueue<Number, ContinuousClock>(waitMax: patient.waitMax, answerMax: patient.answerMax)
         try await withThrowingTaskGroup(of: Int.self) { group in
             for value in 1...5 { group.addTask { try await queue.submit(value) } }
             await waitUntil { queue.depth == 5 }
             queue.close()
-            await queue.run { $0 }
+            await queue.runNumbers { $0 }
             var answered = 0
             for try await _ in group { answered += 1 }
             #expect(answered == 5)
@@ -119,7 +141,7 @@ struct WriteQueueTests {
 
     @Test("a batch that fails fails every write in it, and the next batch still runs")
     func failingBatch() async throws {
-        let queue = WriteQueue<Int, Int, ContinuousClock>(waitMax: patient.waitMax, answerMax: patient.answerMax)
+        let queue = WriteQueue<Number, ContinuousClock>(waitMax: patient.waitMax, answerMax: patient.answerMax)
         let failure = TurnstileError.storeUnavailable(detail: "disk on fire")
         try await withThrowingTaskGroup(of: Void.self) { group in
             for value in 0..<3 {
@@ -127,7 +149,7 @@ struct WriteQueueTests {
             }
             await waitUntil { queue.depth == 3 }
             group.addTask {
-                await queue.run { batch throws(TurnstileError) in
+                await queue.runNumbers { batch throws(TurnstileError) in
                     if batch.contains(0) { throw failure }
                     return batch
                 }
@@ -144,12 +166,12 @@ extension WriteQueueTests {
     @Test("a stalled writer: writes waiting to be taken are refused in bounded time; the one in its batch is not")
     func stalledWriterRefusesWaitingWrites() async throws {
         let clock = ManualClock()
-        let queue = WriteQueue<Int, Int, ManualClock>(waitMax: .seconds(1), answerMax: .seconds(2), clock: clock)
+        let queue = WriteQueue<Number, ManualClock>(waitMax: .seconds(1), answerMax: .seconds(2), clock: clock)
         let firstBatchStarted = Gate()
         let releaseWriter = Gate()
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
-                await queue.run { batch in
+                await queue.runNumbers { batch in
                     firstBatchStarted.open()
                     await releaseWriter.wait()
                     return batch
@@ -186,13 +208,13 @@ extension WriteQueueTests {
     @Test("a write whose batch outlives answerMax is answered 503, outcome unknown, and the writer goes on")
     func overdueBatchIsAnsweredAndWriterContinues() async throws {
         let clock = ManualClock()
-        let queue = WriteQueue<Int, Int, ManualClock>(
+        let queue = WriteQueue<Number, ManualClock>(
             waitMax: .seconds(1), answerMax: .milliseconds(1_100), clock: clock)
         let batchStarted = Gate()
         let releaseWriter = Gate()
         try await withThrowingTaskGroup(of: Void.self) { group in
             group.addTask {
-                await queue.run { batch in
+                await queue.runNumbers { batch in
                     if batch == [1] {
                         batchStarted.open()
                         await releaseWriter.wait()

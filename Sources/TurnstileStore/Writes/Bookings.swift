@@ -1,0 +1,151 @@
+import Foundation
+import TurnstileCore
+
+/// Books seats (or holds them, or joins the waitlist) through the allocator.
+///
+/// Refused at once when it would take its user past the event's per-person limit (seats held, booked and waited for
+/// together), unless it repeats an earlier grant under its idempotency key; then refused with
+/// ``TurnstileError/soldOut(requested:available:)`` when too few seats are left (unless it may join the waitlist),
+/// ``TurnstileError/notFound(entity:id:)`` for an unknown event and ``TurnstileError/idempotencyKeyReused`` when the
+/// key belongs to a different request.
+public struct Book: ClaimOperation {
+    public let request: BookingRequest
+
+    public init(_ request: BookingRequest) {
+        self.request = request
+    }
+
+    public var claim: Claim { request.claim }
+
+    public func need(_ needs: inout BatchPlan.Needs) {
+        needs.add(claim)
+        needs.userEvents.insert(share)
+        if request.joinsWaitlist { needs.waitlistEventIDs.insert(request.eventID) }
+    }
+
+    public func apply(to plan: inout BatchPlan) -> Result<BookingOutcome, TurnstileError> {
+        if !plan.allocator.repeatsGrant(claim), let limit = plan.inputs.seatsPerUserMax[request.eventID] {
+            let held = plan.inputs.userSeats[share, default: 0]
+            guard held + claim.amount <= limit else {
+                return .failure(
+                    .userLimitReached(eventID: request.eventID, limit: limit, held: held, requested: claim.amount))
+            }
+        }
+        let result = plan.claim(
+            self,
+            orElse: { plan, decision in
+                guard request.joinsWaitlist, case .refused = decision else { return nil }
+                return joinWaitlist(on: &plan)
+            },
+            grant: { plan in
+                let expiresAt = request.holdSeconds.map { plan.inputs.now.addingTimeInterval(TimeInterval($0)) }
+                let booking = Booking(
+                    id: plan.inputs.nextIDs.take(\.booking), userID: claim.userID, eventID: request.eventID,
+                    seatCount: claim.amount, status: expiresAt == nil ? .confirmed : .held,
+                    expiresAt: expiresAt, createdAt: plan.inputs.now)
+                plan.effects.bookings[booking.id] = booking
+                return (.booking(booking), .created(booking))
+            })
+        switch result {
+        case .success(.created), .success(.waitlisted): plan.inputs.userSeats[share, default: 0] += claim.amount
+        case .success(.replayed), .failure: break
+        }
+        return result
+    }
+
+    public func replay(of grant: BatchPlan.GrantRecord, on plan: BatchPlan) -> BookingOutcome? {
+        guard case .booking(let booking) = grant else { return nil }
+        return .replayed(plan.effects.bookings[booking.id] ?? booking)
+    }
+
+    /// The user's share of the event, counted against its per-person limit.
+    private var share: UserEvent { UserEvent(userID: claim.userID, eventID: request.eventID) }
+
+    private func joinWaitlist(on plan: inout BatchPlan) -> Result<BookingOutcome, TurnstileError> {
+        guard let waiting = plan.inputs.waitlists[request.eventID] else {
+            preconditionFailure("the waitlist of event \(request.eventID), which a request joins, was not loaded")
+        }
+        guard waiting.count < Limits.waitlistLengthMax else { return .failure(.waitlistFull(eventID: request.eventID)) }
+        let entry = WaitlistEntry(
+            id: plan.inputs.nextIDs.take(\.waitlistEntry), eventID: request.eventID, userID: claim.userID,
+            seatCount: claim.amount, status: .waiting, position: waiting.count + 1, createdAt: plan.inputs.now)
+        plan.inputs.waitlists[request.eventID] = waiting + [entry]
+        plan.effects.waitlist[entry.id] = entry
+        return .success(.waitlisted(entry))
+    }
+}
+
+/// Cancels one of the user's bookings and returns its seats to the event (and offers them to its waitlist).
+/// Cancelling a booking that holds no seats changes nothing and answers it; another user's booking is
+/// ``TurnstileError/notFound(entity:id:)``.
+public struct CancelBooking: WriteOperation {
+    public let id: Int64
+    public let userID: Int64
+
+    public init(id: Int64, userID: Int64) {
+        self.id = id
+        self.userID = userID
+    }
+
+    public var actingUserID: Int64? { userID }
+
+    public func need(_ needs: inout BatchPlan.Needs) {
+        needs.bookingIDs.insert(id)
+    }
+
+    public func apply(to plan: inout BatchPlan) -> Result<Booking, TurnstileError> {
+        guard let booking = plan.booking(id: id, userID: userID) else {
+            return .failure(.notFound(entity: "booking", id: id))
+        }
+        guard booking.status.holdsSeats else { return .success(booking) }
+        return .success(plan.release(booking, as: .cancelled))
+    }
+}
+
+/// Confirms a hold. Refused with ``TurnstileError/holdExpired(bookingID:)`` once it ran out.
+public struct ConfirmBooking: WriteOperation {
+    public let id: Int64
+    public let userID: Int64
+
+    public init(id: Int64, userID: Int64) {
+        self.id = id
+        self.userID = userID
+    }
+
+    public var actingUserID: Int64? { userID }
+
+    public func need(_ needs: inout BatchPlan.Needs) {
+        needs.bookingIDs.insert(id)
+    }
+
+    public func apply(to plan: inout BatchPlan) -> Result<Booking, TurnstileError> {
+        guard let booking = plan.booking(id: id, userID: userID) else {
+            return .failure(.notFound(entity: "booking", id: id))
+        }
+        switch booking.status {
+        case .held:
+            let confirmed = booking.with(status: .confirmed)
+            plan.effects.bookings[id] = confirmed
+            return .success(confirmed)
+        case .confirmed: return .success(booking)
+        case .expired: return .failure(.holdExpired(bookingID: id))
+        case .cancelled:
+            return .failure(.illegalTransition(entity: "booking", id: id, status: "cancelled", action: "confirm"))
+        }
+    }
+}
+
+/// Releases every hold that ran out (up to ``Limits/holdSweepBookingsMax``): the periodic sweep. Answers how many.
+public struct ExpireHolds: WriteOperation {
+    public init() {}
+
+    public func need(_ needs: inout BatchPlan.Needs) {
+        needs.sweepsHolds = true
+    }
+
+    public func apply(to plan: inout BatchPlan) -> Result<Int, TurnstileError> {
+        // The plan released them as the batch began.
+        defer { plan.holdsExpiredAtStart = 0 }
+        return .success(plan.holdsExpiredAtStart)
+    }
+}
