@@ -178,8 +178,6 @@ public enum Limits {
     /// How long PostgreSQL lets one statement run, or one transaction sit idle, before it ends it on its side. Far
     /// above the client's own bounds, it only cleans up after calls the service has already answered.
     public static let postgresStatementTimeoutMilliseconds = 5_000
-    /// How long closing the PostgreSQL store waits for its connection pool and change listener to stop.
-    public static let postgresShutdownSeconds = 5
     /// How long an SQLite statement waits for a lock held by another connection or process before failing.
     public static let sqliteBusyTimeoutMilliseconds = 5_000
 }

@@ -25,11 +25,12 @@ import TurnstileStore
 /// ```
 public final class PostgresStore: SQLStore {
     private let client: PostgresClient
-    private let clientRun: Task<Void, Never>
     private let queue: WriteQueue<PendingWrite, ContinuousClock>
     private let timeouts: StoreTimeouts
     private let notifications = ChangeNotifications()
-    private let listener = Mutex<Task<Void, Never>?>(nil)
+    /// Whether this instance's `LISTEN` is in place, so that it hears every other instance's changes: until then
+    /// (and while it listens again after losing its connection) the store is not ready.
+    private let listener = ListenerReadiness()
     public let changes = ChangeFeed()
     public let identity: String
     public var commitSequence: UInt64 { queue.commitSequence }
@@ -41,11 +42,10 @@ public final class PostgresStore: SQLStore {
     static let writerLock: Int64 = 7_031_002
 
     private init(
-        client: PostgresClient, clientRun: Task<Void, Never>, identity: String, batching: Bool,
-        timeouts: StoreTimeouts, logger: Logger, clock: @escaping @Sendable () -> Date
+        client: PostgresClient, identity: String, batching: Bool, timeouts: StoreTimeouts, logger: Logger,
+        clock: @escaping @Sendable () -> Date
     ) {
         self.client = client
-        self.clientRun = clientRun
         self.identity = identity
         self.timeouts = timeouts
         queue = WriteQueue(batchMax: batching ? Limits.writeBatchCommandsMax : 1, timeouts: timeouts)
@@ -53,8 +53,8 @@ public final class PostgresStore: SQLStore {
         self.clock = clock
     }
 
-    /// Connects, migrates and reads the database's identity. Call ``run()`` (or run the store as a service) to
-    /// start the writer; it closes the connections when it ends.
+    /// Connects, migrates and reads the database's identity, on a connection pool of its own that is closed again
+    /// before this returns. Run the store as a service (``run()``) to serve: its own pool runs with it.
     public static func open(
         _ configuration: PostgresStoreConfiguration,
         logger: Logger = Logger(label: "turnstile.postgres"),
@@ -71,54 +71,57 @@ public final class PostgresStore: SQLStore {
             ("statement_timeout", "\(Limits.postgresStatementTimeoutMilliseconds)"),
             ("idle_in_transaction_session_timeout", "\(Limits.postgresStatementTimeoutMilliseconds)"),
         ]
-        let client = PostgresClient(configuration: clientConfiguration, backgroundLogger: logger)
-        let clientRun = Task { await client.run() }
-        do {
-            try await PostgresMigrations.migrate(client, logger: logger)
-            let identity =
-                try await PostgresSession.rows(
-                    of: client.query("SELECT value FROM meta WHERE key = 'identity'", logger: logger)
-                ).first?.string("value") ?? ""
-            guard !identity.isEmpty else { throw PostgresStoreError.noIdentity }
-            let store = PostgresStore(
-                client: client, clientRun: clientRun, identity: identity, batching: configuration.batching,
-                timeouts: configuration.timeouts,
-                logger: logger, clock: clock)
-            // Listening before anyone can subscribe: from the moment the server answers, no other instance's
-            // change is missed.
-            try await store.startListening()
-            return store
-        } catch {
-            clientRun.cancel()
-            await clientRun.value
-            throw error
+        let setUp = PostgresClient(configuration: clientConfiguration, backgroundLogger: logger)
+        let identity = try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { await setUp.run() }
+            defer { group.cancelAll() }
+            try await PostgresMigrations.migrate(setUp, logger: logger)
+            return try await PostgresSession.rows(
+                of: setUp.query("SELECT value FROM meta WHERE key = 'identity'", logger: logger)
+            ).first?.string("value") ?? ""
         }
+        guard !identity.isEmpty else { throw PostgresStoreError.noIdentity }
+        return PostgresStore(
+            client: PostgresClient(configuration: clientConfiguration, backgroundLogger: logger), identity: identity,
+            batching: configuration.batching, timeouts: configuration.timeouts, logger: logger, clock: clock)
     }
 
-    /// Runs the writer and the hold sweep until graceful shutdown (or cancellation), then finishes the writes
-    /// already accepted and closes the connections.
+    /// Runs the store until graceful shutdown (or cancellation), as a group of its own three services: the
+    /// connection pool, the listener for the other instances' changes, and the writer with its hold sweep.
+    ///
+    /// Graceful shutdown stops them in reverse order: the writer first, which finishes the writes already accepted
+    /// on a pool that is still running; then the listener; the pool last.
     public func run() async throws {
-        await runWriter(queue, clock: clock, logger: logger) { batch throws(TurnstileError) in
-            try await self.commit(batch)
-        }
-        if let listener = listener.withLock({ $0 }) {
-            listener.cancel()
-            await Self.waitForEnd(of: listener, "the change listener", logger: logger)
-        }
-        clientRun.cancel()
-        await Self.waitForEnd(of: clientRun, "the connection pool", logger: logger)
+        let parts: [any Service] = [
+            client,
+            StorePart("the change listener") {
+                await cancelWhenGracefulShutdown { await self.listenToOtherInstances() }
+            },
+            StorePart("the writer") {
+                await self.runWriter(self.queue, clock: self.clock, logger: self.logger) {
+                    batch throws(TurnstileError) in try await self.commit(batch)
+                }
+            },
+        ]
+        try await ServiceGroup(
+            configuration: .init(
+                services: parts.map { .init(service: $0) }, gracefulShutdownSignals: [], cancellationSignals: [],
+                logger: logger)
+        ).run()
     }
 
-    /// Waits for `task` to end, but no longer than ``Limits/postgresShutdownSeconds``: the pool waits for every
-    /// leased connection to come back, and a shutdown must not hang on one that never does.
-    private static func waitForEnd(of task: Task<Void, Never>, _ what: String, logger: Logger) async {
+    /// Ready once this instance hears the other instances' changes (waiting for that up to ``StoreTimeouts/read``,
+    /// as the store starts or listens again) and the database answers a query.
+    public func checkReachable() async throws(TurnstileError) {
         do {
-            try await StoreDeadline.run(within: .seconds(Limits.postgresShutdownSeconds), "shutdown") {
-                () throws(TurnstileError) in await task.value
+            try await StoreDeadline.run(within: timeouts.read, "readiness check") {
+                [listener] () throws(TurnstileError) in
+                await listener.wait()
             }
         } catch {
-            logger.warning("\(what) did not stop within \(Limits.postgresShutdownSeconds) s; the store closes anyway")
+            throw .storeUnavailable(detail: "not listening for the other instances' changes yet; retry shortly.")
         }
+        _ = try await read("SELECT 1 AS one", [])
     }
 
     public func write<Write: WriteOperation>(_ write: Write) async throws(TurnstileError) -> Write.Output {
@@ -177,33 +180,14 @@ public final class PostgresStore: SQLStore {
         }
     }
 
-    /// Starts publishing the other instances' committed changes to this one's subscribers, and returns once the
-    /// `LISTEN` is in place (or throws if it could not be put in place).
-    private func startListening() async throws {
-        let (started, announce) = AsyncStream.makeStream(of: Result<Void, any Error>.self)
-        let task = Task { await self.listenToOtherInstances(announce: announce) }
-        listener.withLock { $0 = task }
-        for await result in started { try result.get() }
-    }
-
-    /// Listens on a pooled connection held for the purpose until cancelled, announcing once whether the first
-    /// `LISTEN` succeeded; if the connection is lost later, listens again a moment later.
-    private func listenToOtherInstances(announce: AsyncStream<Result<Void, any Error>>.Continuation) async {
-        var listenedBefore = false
-        defer {
-            // Cancelled before the first LISTEN: the store that waits for it must not wait forever.
-            if !listenedBefore { announce.yield(.failure(CancellationError())) }
-            announce.finish()
-        }
+    /// Publishes the other instances' committed changes to this one's subscribers, on a pooled connection held for
+    /// the purpose, until cancelled; if the connection is lost, listens again a moment later.
+    private func listenToOtherInstances() async {
         while !Task.isCancelled {
             do {
                 try await client.withConnection { connection in
                     try await connection.listen(on: ChangeNotifications.channel) { notifications in
-                        if !listenedBefore {
-                            listenedBefore = true
-                            announce.yield(.success(()))
-                            announce.finish()
-                        }
+                        self.listener.set(listening: true)
                         for try await notification in notifications {
                             guard let changes = self.notifications.changes(fromOthers: notification.payload) else {
                                 continue
@@ -215,11 +199,7 @@ public final class PostgresStore: SQLStore {
             } catch is CancellationError {
                 return
             } catch {
-                guard listenedBefore else {
-                    announce.yield(.failure(error))
-                    announce.finish()
-                    return
-                }
+                listener.set(listening: false)
                 guard !Task.isCancelled else { return }
                 logger.warning("listening for other instances' changes failed; retrying: \(loggable(error))")
                 try? await Task.sleep(for: .seconds(1))
@@ -235,4 +215,17 @@ public final class PostgresStore: SQLStore {
             try await PostgresSession.rows(of: connection.query(query, logger: logger))
         }
     }
+}
+
+/// One of a store's long-lived tasks, run as a service of the store's own group.
+struct StorePart: Service, CustomStringConvertible {
+    let description: String
+    let body: @Sendable () async throws -> Void
+
+    init(_ description: String, _ body: @escaping @Sendable () async throws -> Void) {
+        self.description = description
+        self.body = body
+    }
+
+    func run() async throws { try await body() }
 }

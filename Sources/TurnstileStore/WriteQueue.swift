@@ -18,8 +18,9 @@ public typealias WriteAnswer = @Sendable () -> Void
 /// when idle, hundreds under a stampede. The queue is bounded: past `depthMax` waiting writes, `submit` refuses at once
 /// with ``TurnstileError/overloaded`` rather than letting memory and latency grow without bound.
 ///
-/// Its deadlines are kept on `QueueClock` (the continuous clock in service; a manual one in tests, which move time
-/// rather than wait for it).
+/// Its rules are ``WriteQueueStateMachine``'s; this class holds the machine under a lock, reads `QueueClock` for it
+/// (the continuous clock in service; a manual one in tests, which move time rather than wait for it) and carries out
+/// what it decides.
 ///
 /// Each write carries its caller: the queue answers it exactly once, with the answer its batch decided (after the
 /// commit) or with the error that stopped it (refused, overdue, or its batch failed).
@@ -32,32 +33,12 @@ public typealias WriteAnswer = @Sendable () -> Void
 /// ```
 public final class WriteQueue<Write: QueuedWrite, QueueClock: Clock>: Sendable
 where QueueClock.Duration == Duration {
-    private struct Pending {
-        let write: Write
-        let queuedAt: QueueClock.Instant
-    }
+    private typealias StateMachine = WriteQueueStateMachine<Write, QueueClock.Instant, CheckedContinuation<Void, Never>>
 
-    private enum Step {
-        case batch([Pending])
-        case finished
-        case wait
-    }
-
-    private struct State {
-        var pending: [Pending] = []
-        var writerWakeUp: CheckedContinuation<Void, Never>?
-        var isClosed = false
-        /// The batch the writer is carrying out, in order; a write the reaper has answered already (it was submitted
-        /// longer than ``answerMax`` ago) is nil, and the writer answers the rest.
-        var inFlight: [Pending?] = []
-    }
-
-    private let state = Mutex(State())
+    private let state: Mutex<StateMachine>
     private let committedBatches = Atomic<UInt64>(0)
     /// Every batch the writer loop carries out, with its size and whether it committed.
     public let activity = WriteActivity()
-    private let depthMax: Int
-    private let batchMax: Int
     private let waitMax: Duration
     private let answerMax: Duration
     private let clock: QueueClock
@@ -75,11 +56,7 @@ where QueueClock.Duration == Duration {
         waitMax: Duration = .milliseconds(Limits.writeQueueWaitMilliseconds),
         answerMax: Duration = .milliseconds(Limits.writeAnswerTimeoutMilliseconds), clock: QueueClock
     ) {
-        precondition(
-            depthMax > 0 && batchMax > 0 && waitMax > .zero && answerMax > waitMax,
-            "queue limits must be positive, and a write's answer must be due after its wait for the writer")
-        self.depthMax = depthMax
-        self.batchMax = batchMax
+        state = Mutex(StateMachine(depthMax: depthMax, batchMax: batchMax, waitMax: waitMax, answerMax: answerMax))
         self.waitMax = waitMax
         self.answerMax = answerMax
         self.clock = clock
@@ -88,18 +65,11 @@ where QueueClock.Duration == Duration {
     /// Queues a write, or refuses it at once (``TurnstileError/overloaded`` when too many wait, unavailable once
     /// closed) through its ``QueuedWrite/fail(_:)``. An accepted write is answered once its batch has committed.
     public func submit(_ write: Write) {
-        let outcome = state.withLock {
-            state -> (refusal: TurnstileError?, wakeUp: CheckedContinuation<Void, Never>?) in
-            if state.isClosed { return (.storeUnavailable(detail: "the service is shutting down"), nil) }
-            if state.pending.count >= depthMax { return (.overloaded, nil) }
-            state.pending.append(Pending(write: write, queuedAt: clock.now))
-            defer { state.writerWakeUp = nil }
-            return (nil, state.writerWakeUp)
+        let now = clock.now
+        switch state.withLock({ $0.submit(write, at: now) }) {
+        case .refuse(let error): write.fail(error)
+        case .queued(let writer): writer?.resume()
         }
-        if let refusal = outcome.refusal {
-            write.fail(refusal)
-        }
-        outcome.wakeUp?.resume()
     }
 
     /// Runs the writer loop: takes batches in arrival order and hands each to `execute`, which must return one answer
@@ -113,16 +83,14 @@ where QueueClock.Duration == Duration {
         let reaper = Task(executorPreference: globalConcurrentExecutor) { [self] in
             while !Task.isCancelled {
                 do { try await clock.sleep(for: waitMax / 16) } catch { return }
-                refuseOverdue()
-                answerOverdueBatch()
+                reap()
             }
         }
         defer { reaper.cancel() }
         while let batch = await nextBatch() {
-            state.withLock { $0.inFlight = batch }
             let answers: Result<[WriteAnswer], TurnstileError>
             do {
-                let decided = try await execute(batch.map(\.write))
+                let decided = try await execute(batch)
                 precondition(decided.count == batch.count, "execute must answer every write of its batch")
                 answers = .success(decided)
                 // Counted before anyone is answered: see `TurnstileStore.commitSequence`.
@@ -132,66 +100,32 @@ where QueueClock.Duration == Duration {
                 answers = .failure(error)
                 activity.report(writes: batch.count, committed: false)
             }
-            // Those the reaper answered already are nil.
-            let answering = state.withLock { state in
-                defer { state.inFlight = [] }
-                return state.inFlight
-            }
+            let unanswered = state.withLock { $0.finishBatch() }
             switch answers {
             case .success(let answers):
-                for (pending, answer) in zip(answering, answers) where pending != nil { answer() }
+                for (write, answer) in zip(unanswered, answers) where write != nil { answer() }
             case .failure(let error):
-                for pending in answering { pending?.write.fail(error) }
+                for write in unanswered { write?.fail(error) }
             }
         }
     }
 
-    /// Answers each write of the batch in flight that was submitted longer than ``answerMax`` ago with
-    /// `storeUnavailable`. Its commit may still land, so the detail says the outcome is unknown; the writer answers
-    /// the batch's other writes when it finishes.
-    private func answerOverdueBatch() {
-        let deadline = clock.now.advanced(by: .zero - answerMax)
-        let overdue = state.withLock { state -> [Pending] in
-            var overdue: [Pending] = []
-            for index in state.inFlight.indices {
-                guard let pending = state.inFlight[index], pending.queuedAt < deadline else { continue }
-                overdue.append(pending)
-                state.inFlight[index] = nil
-            }
-            return overdue
-        }
-        let detail =
+    /// Refuses the writes that waited past ``waitMax`` (never carried out), and answers those of the batch in flight
+    /// submitted more than ``answerMax`` ago: their commit may still land, so the detail says the outcome is unknown.
+    private func reap() {
+        let now = clock.now
+        let (waited, stalled) = state.withLock { ($0.takeOverdueWaiting(at: now), $0.takeOverdueInFlight(at: now)) }
+        let waitedDetail = "the store did not take the write within \(waitMax.secondsWithFraction) s"
+        for write in waited { write.fail(.storeUnavailable(detail: waitedDetail)) }
+        let stalledDetail =
             StoreDeadline.timedOut("write", answerMax)
             + "; whether it was carried out is unknown, so retry it with the same Idempotency-Key"
-        for pending in overdue {
-            pending.write.fail(.storeUnavailable(detail: detail))
-        }
-    }
-
-    /// Refuses, with `storeUnavailable`, every write still waiting after ``waitMax``. They were never taken into a
-    /// batch, so none of them was carried out.
-    private func refuseOverdue() {
-        let deadline = clock.now.advanced(by: .zero - waitMax)
-        let overdue = state.withLock { state -> [Pending] in
-            guard let first = state.pending.first, first.queuedAt < deadline else { return [] }
-            let count = state.pending.prefix { $0.queuedAt < deadline }.count
-            defer { state.pending.removeFirst(count) }
-            return Array(state.pending.prefix(count))
-        }
-        let seconds = waitMax.secondsWithFraction
-        for pending in overdue {
-            pending.write.fail(.storeUnavailable(detail: "the store did not take the write within \(seconds) s"))
-        }
+        for write in stalled { write.fail(.storeUnavailable(detail: stalledDetail)) }
     }
 
     /// Stops accepting writes. The writer loop carries out the writes already accepted, then `run` returns.
     public func close() {
-        let wakeUp = state.withLock { state in
-            state.isClosed = true
-            defer { state.writerWakeUp = nil }
-            return state.writerWakeUp
-        }
-        wakeUp?.resume()
+        state.withLock { $0.close() }?.resume()
     }
 
     /// How many batches have committed; grows before any of a batch's callers is answered.
@@ -200,31 +134,15 @@ where QueueClock.Duration == Duration {
     /// How many writes are waiting now (for metrics and tests).
     public var depth: Int { state.withLock { $0.pending.count } }
 
-    /// Waits for at least one write, then takes up to `batchMax` of them; nil once closed and drained.
-    private func nextBatch() async -> [Pending]? {
+    /// Waits for at least one write, then takes a batch; nil once closed and drained.
+    private func nextBatch() async -> [Write]? {
         while true {
-            let step = state.withLock { state -> Step in
-                if !state.pending.isEmpty {
-                    if state.pending.count <= batchMax {
-                        defer { state.pending = [] }
-                        return .batch(state.pending)
-                    }
-                    defer { state.pending.removeFirst(batchMax) }
-                    return .batch(Array(state.pending.prefix(batchMax)))
-                }
-                return state.isClosed ? .finished : .wait
-            }
-            switch step {
+            switch state.withLock({ $0.nextBatch() }) {
             case .batch(let batch): return batch
             case .finished: return nil
             case .wait:
                 await withCheckedContinuation { (wakeUp: CheckedContinuation<Void, Never>) in
-                    let resumeNow = state.withLock { state -> Bool in
-                        if !state.pending.isEmpty || state.isClosed { return true }
-                        state.writerWakeUp = wakeUp
-                        return false
-                    }
-                    if resumeNow { wakeUp.resume() }
+                    if !state.withLock({ $0.parkWriter(wakeUp) }) { wakeUp.resume() }
                 }
             }
         }

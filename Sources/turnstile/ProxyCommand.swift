@@ -46,13 +46,13 @@ struct ProxyCommand: AsyncParsableCommand {
 
     func run() async throws {
         let schedule = try faults.map { try ScheduledFault(parsing: $0) }
-        let proxy = try await FaultProxy.start(
+        try await FaultProxy.run(
             listeningOn: try Self.address(listen, "--listen"), upstream: try Self.address(upstream, "--upstream"),
-            schedule: schedule
-        ) { change in print("[proxy] \(change)") }
-        print("Fault proxy on 127.0.0.1:\(proxy.port) → \(upstream); schedule: \(schedule.map(\.description))")
-        try await Self.waitForSignalOr(duration?.timeAmount)
-        await proxy.stop()
+            schedule: schedule, onChange: { change in print("[proxy] \(change)") }
+        ) { proxy in
+            print("Fault proxy on 127.0.0.1:\(proxy.port) → \(upstream); schedule: \(schedule.map(\.description))")
+            try await Self.waitForSignalOr(duration?.timeAmount)
+        }
     }
 
     /// Returns after `duration`, or at SIGINT or SIGTERM.
@@ -66,13 +66,16 @@ struct ProxyCommand: AsyncParsableCommand {
             return source
         }
         defer { for source in sources { source.cancel() } }
-        if let duration {
-            Task {
-                try? await Task.sleep(for: .nanoseconds(duration.nanoseconds))
-                stop.finish()
+        await withDiscardingTaskGroup { group in
+            if let duration {
+                group.addTask {
+                    try? await Task.sleep(for: .nanoseconds(duration.nanoseconds))
+                    stop.finish()
+                }
             }
+            for await _ in stopped {}
+            group.cancelAll()
         }
-        for await _ in stopped {}
     }
 
     static func address(_ text: String, _ flag: String) throws -> (host: String, port: Int) {

@@ -72,15 +72,16 @@ struct StressFaultsCommand: AsyncParsableCommand {
                 return try await Self.againstOwnService(
                     database: database ?? "", schedule: schedule, users: users, progress: progress)
             }
-            let proxy = try await FaultProxy.start(
+            return try await FaultProxy.run(
                 listeningOn: try ProxyCommand.address(proxyListen ?? "", "--proxy-listen"),
-                upstream: try ProxyCommand.address(proxyUpstream ?? "", "--proxy-upstream"), schedule: schedule
-            ) { progress.note("[proxy] \($0)") }
-            defer { Task { await proxy.stop() } }
-            let context = SuiteContext(target: target, progress: progress)
-            return await StressRun.execute(suite: "faults", target: target, thresholds: thresholds) { report in
-                try await FaultsSuite(context, proxy: proxy).run(
-                    users: try await context.provision(users), into: &report)
+                upstream: try ProxyCommand.address(proxyUpstream ?? "", "--proxy-upstream"), schedule: schedule,
+                onChange: { progress.note("[proxy] \($0)") }
+            ) { proxy in
+                let context = SuiteContext(target: target, progress: progress)
+                return await StressRun.execute(suite: "faults", target: target, thresholds: thresholds) { report in
+                    try await FaultsSuite(context, proxy: proxy).run(
+                        users: try await context.provision(users), into: &report)
+                }
             }
         }
     }
@@ -96,33 +97,30 @@ struct StressFaultsCommand: AsyncParsableCommand {
         let upstream = (host: host, port: url.port ?? 5432)
         let secret = ChildService.randomSecret()
         // The proxy must start (its schedule with it) only after set-up: a placeholder first forwards plainly.
-        let plain = try await FaultProxy.start(listeningOn: ("127.0.0.1", 0), upstream: upstream, schedule: [])
-        url.host = "127.0.0.1"
-        url.port = plain.port
-        let service = try await ChildService.start([
-            "--database", url.string ?? database, "--jwt-secret", secret, "--password-hash-rounds", "1",
-        ])
-        defer { if service.process.isRunning { service.process.terminate() } }
-        progress?.targetStarted(service.process.processIdentifier, describe: "the child turnstile serve")
-        let target = try LoadTarget(parsing: "http://127.0.0.1:\(service.port)")
-        let context = SuiteContext(target: target, progress: progress)
-        let report = await StressRun.execute(suite: "faults", target: target, thresholds: []) { report in
-            let provisioned = try await context.provision(users)
-            // Swap the plain proxy for the scheduled one on the same port: the pool's connections are reset, as by
-            // any network change, and the clock starts now.
-            await plain.stop()
-            let proxy = try await FaultProxy.start(
-                listeningOn: ("127.0.0.1", plain.port), upstream: upstream, schedule: schedule
-            ) { progress?.note("[proxy] \($0)") }
-            do {
-                try await FaultsSuite(context, proxy: proxy).run(users: provisioned, into: &report)
-                await proxy.stop()
-            } catch {
-                await proxy.stop()
-                throw error
+        return try await FaultProxy.run(listeningOn: ("127.0.0.1", 0), upstream: upstream, schedule: []) { plain in
+            url.host = "127.0.0.1"
+            url.port = plain.port
+            let service = try await ChildService.start([
+                "--database", url.string ?? database, "--jwt-secret", secret, "--password-hash-rounds", "1",
+            ])
+            defer { if service.process.isRunning { service.process.terminate() } }
+            progress?.targetStarted(service.process.processIdentifier, describe: "the child turnstile serve")
+            let target = try LoadTarget(parsing: "http://127.0.0.1:\(service.port)")
+            let context = SuiteContext(target: target, progress: progress)
+            let report = await StressRun.execute(suite: "faults", target: target, thresholds: []) { report in
+                let provisioned = try await context.provision(users)
+                // Swap the plain proxy for the scheduled one on the same port: the pool's connections are reset, as
+                // by any network change, and the clock starts now. (Stopping a stopped proxy does nothing.)
+                await plain.stop()
+                try await FaultProxy.run(
+                    listeningOn: ("127.0.0.1", plain.port), upstream: upstream, schedule: schedule,
+                    onChange: { progress?.note("[proxy] \($0)") }
+                ) { proxy in
+                    try await FaultsSuite(context, proxy: proxy).run(users: provisioned, into: &report)
+                }
             }
+            await service.stop()
+            return report
         }
-        await service.stop()
-        return report
     }
 }

@@ -42,6 +42,8 @@ private func waitUntil(_ condition: () -> Bool) async {
     while !condition() { await Task.yield() }
 }
 
+/// The queue as the stores run it: real tasks, answers through continuations. Its rules alone are
+/// ``WriteQueueStateMachineTests``'.
 @Suite("WriteQueue", .timeLimit(.minutes(1)))
 struct WriteQueueTests {
     @Test("writes queued while a batch commits form the next batch, answered in order")
@@ -84,42 +86,6 @@ struct WriteQueueTests {
             try await group.waitForAll()
         }
         #expect(batchSizes.withLock { $0 } == [1, 50])
-    }
-
-    @Test("batches never exceed the batch limit")
-    func batchLimit() async throws {
-        let queue = WriteQueue<Number, ContinuousClock>(
-            batchMax: 8, waitMax: patient.waitMax, answerMax: patient.answerMax)
-        let batchSizes = Shared<[Int]>([])
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for value in 0..<20 { group.addTask { _ = try await queue.submit(value) } }
-            await waitUntil { queue.depth == 20 }
-            group.addTask {
-                await queue.runNumbers { batch in
-                    batchSizes.withLock { $0.append(batch.count) }
-                    return batch
-                }
-            }
-            for _ in 0..<20 { try await group.next() }
-            queue.close()
-            try await group.waitForAll()
-        }
-        #expect(batchSizes.withLock { $0 } == [8, 8, 4])
-    }
-
-    @Test("a full queue refuses at once with overloaded")
-    func overloaded() async throws {
-        let queue = WriteQueue<Number, ContinuousClock>(
-            depthMax: 2, waitMax: patient.waitMax, answerMax: patient.answerMax)
-        try await withThrowingTaskGroup(of: Void.self) { group in
-            for value in 0..<2 { group.addTask { _ = try await queue.submit(value) } }
-            await waitUntil { queue.depth == 2 }
-            await #expect(throws: TurnstileError.overloaded) { try await queue.submit(99) }
-            group.addTask { await queue.runNumbers { $0 } }
-            for _ in 0..<2 { try await group.next() }
-            queue.close()
-            try await group.waitForAll()
-        }
     }
 
     @Test("close drains what was accepted, then refuses new writes")

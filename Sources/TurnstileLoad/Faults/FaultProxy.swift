@@ -7,11 +7,12 @@ import Synchronization
 /// outages, each switched on and off on a timeline measured from ``start(listeningOn:)``.
 ///
 /// ```swift
-/// let proxy = try await FaultProxy.start(
+/// try await FaultProxy.run(
 ///     listeningOn: ("127.0.0.1", 0), upstream: ("127.0.0.1", 5432),
-///     schedule: [try ScheduledFault(parsing: "outage@10s+10s")])
-/// // point the service at 127.0.0.1:\(proxy.port) …
-/// await proxy.stop()
+///     schedule: [try ScheduledFault(parsing: "outage@10s+10s")]
+/// ) { proxy in
+///     // point the service at 127.0.0.1:\(proxy.port) …
+/// }
 /// ```
 public final class FaultProxy: Sendable {
     public let port: Int
@@ -33,7 +34,26 @@ public final class FaultProxy: Sendable {
         startedAt = .now()
     }
 
-    /// Listens, and forwards every connection to `upstream` under `schedule`.
+    /// Listens, forwards every connection to `upstream` under `schedule` while `body` runs, then stops, whether
+    /// `body` returns or throws.
+    public static func run<Result>(
+        listeningOn listen: (host: String, port: Int), upstream: (host: String, port: Int),
+        schedule: [ScheduledFault], group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        onChange: @escaping @Sendable (String) -> Void = { _ in }, _ body: (FaultProxy) async throws -> Result
+    ) async throws -> Result {
+        let proxy = try await start(
+            listeningOn: listen, upstream: upstream, schedule: schedule, group: group, onChange: onChange)
+        do {
+            let result = try await body(proxy)
+            await proxy.stop()
+            return result
+        } catch {
+            await proxy.stop()
+            throw error
+        }
+    }
+
+    /// Listens, and forwards every connection to `upstream` under `schedule` until ``stop()``.
     public static func start(
         listeningOn listen: (host: String, port: Int), upstream: (host: String, port: Int),
         schedule: [ScheduledFault], group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
