@@ -6,7 +6,7 @@ import TurnstileSQL
 /// constraints as a second line of defence, the same bids trigger), with every integer a `BIGINT`. Migration `n`
 /// (from 1) is recorded in `turnstile_migrations`; one once released is never edited, only followed by a new one.
 enum PostgresMigrations {
-    static let all: [[String]] = [
+    static let all: [[SQLStatement]] = [
         [
             "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
             // The database's identity: access tokens name it (see `TurnstileStore.identity`).
@@ -177,16 +177,15 @@ enum PostgresMigrations {
     static func migrate(_ client: PostgresClient, logger: Logger) async throws {
         try await client.withTransaction(logger: logger) { connection in
             let session = PostgresSession(connection: connection, logger: logger)
-            try await session.execute("SELECT pg_advisory_xact_lock(?)", [SQLValue(lock)])
+            try await session.execute("SELECT pg_advisory_xact_lock(\(lock))")
             try await session.execute("CREATE TABLE IF NOT EXISTS turnstile_migrations (version BIGINT PRIMARY KEY)")
             let found =
-                try await session.query("SELECT COALESCE(MAX(version), 0) AS version FROM turnstile_migrations", [])
+                try await session.query("SELECT COALESCE(MAX(version), 0) AS version FROM turnstile_migrations")
                 .first?.int("version") ?? 0
             guard found <= all.count else { throw PostgresStoreError.newerSchema(found: found, known: all.count) }
             for (index, statements) in all.enumerated().dropFirst(found) {
                 for statement in statements { try await session.execute(statement) }
-                try await session.execute(
-                    "INSERT INTO turnstile_migrations (version) VALUES (?)", [SQLValue(index + 1)])
+                try await session.execute("INSERT INTO turnstile_migrations (version) VALUES (\(index + 1))")
             }
         }
     }

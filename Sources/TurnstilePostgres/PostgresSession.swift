@@ -2,41 +2,15 @@ import Logging
 import PostgresNIO
 import TurnstileSQL
 
-/// PostgreSQL as a ``SQLSession``: the shared statements' `?` placeholders become `$1`, `$2`, …, their values
-/// PostgreSQL binds, and every row is read into a dictionary of ``SQLValue``s.
+/// PostgreSQL as a ``SQLSession``: each statement becomes a `PostgresQuery` through PostgresNIO's own interpolation
+/// (its values bound as `$1`, `$2`, …), and every row is read into a dictionary of ``SQLValue``s.
 struct PostgresSession: SQLSession {
     let connection: PostgresConnection
     let logger: Logger
-    let rowLock = " FOR UPDATE"
+    let rowLock: SQLStatement = " FOR UPDATE"
 
-    func query(_ sql: String, _ binds: [SQLValue]) async throws -> [any SQLRow] {
-        try await Self.rows(of: connection.query(Self.query(sql, binds), logger: logger))
-    }
-
-    /// The statement with numbered placeholders and its bindings. The shared statements hold no `?` inside
-    /// literals, so every `?` is a placeholder.
-    static func query(_ sql: String, _ binds: [SQLValue]) -> PostgresQuery {
-        var numbered = ""
-        numbered.reserveCapacity(sql.utf8.count + binds.count * 2)
-        var index = 0
-        for character in sql {
-            if character == "?" {
-                index += 1
-                numbered += "$\(index)"
-            } else {
-                numbered.append(character)
-            }
-        }
-        precondition(index == binds.count, "\(index) placeholders for \(binds.count) values")
-        var bindings = PostgresBindings(capacity: binds.count)
-        for value in binds {
-            switch value {
-            case .integer(let integer): bindings.append(integer)
-            case .text(let text): bindings.append(text)
-            case .null: bindings.appendNull()
-            }
-        }
-        return PostgresQuery(unsafeSQL: numbered, binds: bindings)
+    func query(_ statement: SQLStatement) async throws -> [any SQLRow] {
+        try await Self.rows(of: connection.query(PostgresQuery(statement), logger: logger))
     }
 
     static func rows(of sequence: PostgresRowSequence) async throws -> [any SQLRow] {
@@ -69,6 +43,22 @@ struct PostgresRowValues: SQLRow {
     }
 
     func value(_ column: String) -> SQLValue? { values[column] }
+}
+
+extension PostgresQuery {
+    /// The statement, its text and values appended in order as PostgresNIO's interpolation appends them.
+    init(_ statement: SQLStatement) {
+        var query = StringInterpolation(literalCapacity: 0, interpolationCount: statement.parts.count)
+        for part in statement.parts {
+            switch part {
+            case .sql(let sql): query.appendLiteral(sql)
+            case .value(.integer(let integer)): query.appendInterpolation(integer)
+            case .value(.text(let text)): query.appendInterpolation(text)
+            case .value(.null): query.appendInterpolation(Int64?.none)
+            }
+        }
+        self.init(stringInterpolation: query)
+    }
 }
 
 struct UnexpectedColumnType: Error, CustomStringConvertible {

@@ -121,7 +121,7 @@ public final class PostgresStore: SQLStore {
         } catch {
             throw .storeUnavailable(detail: "not listening for the other instances' changes yet; retry shortly.")
         }
-        _ = try await read("SELECT 1 AS one", [])
+        _ = try await read("SELECT 1 AS one")
     }
 
     public func write<Write: WriteOperation>(_ write: Write) async throws(TurnstileError) -> Write.Output {
@@ -141,12 +141,11 @@ public final class PostgresStore: SQLStore {
             connection in
             try await connection.withTransaction(logger: logger) { connection in
                 let session = PostgresSession(connection: connection, logger: logger)
-                try await session.execute("SELECT pg_advisory_xact_lock(?)", [SQLValue(Self.writerLock)])
+                try await session.execute("SELECT pg_advisory_xact_lock(\(Self.writerLock))")
                 let decided = try await BatchCommit.decideAndWrite(batch, now: now, on: session)
                 // Delivered to the other instances only if, and once, this transaction commits.
                 for payload in try notifications.payloads(decided.effects.changes) {
-                    try await session.execute(
-                        "SELECT pg_notify(?, ?)", [SQLValue(ChangeNotifications.channel), SQLValue(payload)])
+                    try await session.execute("SELECT pg_notify(\(ChangeNotifications.channel), \(payload))")
                 }
                 return decided
             }
@@ -208,8 +207,8 @@ public final class PostgresStore: SQLStore {
     }
 
     /// Runs a read on a pooled connection, from the last committed state, within ``StoreTimeouts/read``.
-    public func read(_ sql: String, _ binds: [SQLValue]) async throws(TurnstileError) -> [any SQLRow] {
-        let (query, logger) = (PostgresSession.query(sql, binds), self.logger)
+    public func read(_ statement: SQLStatement) async throws(TurnstileError) -> [any SQLRow] {
+        let (query, logger) = (PostgresQuery(statement), self.logger)
         return try await onConnection(within: timeouts.read, "read") {
             connection in
             try await PostgresSession.rows(of: connection.query(query, logger: logger))

@@ -32,15 +32,14 @@ public enum BatchCommit {
         try await upsert(on: session, Tables.claimKeys, effects.claimKeys)
         var credits: [[SQLValue]] = []
         for (resource, balance) in effects.balances.sorted(by: { $0.key < $1.key }) {
-            let remaining = SQLValue(balance.remaining)
+            let remaining = balance.remaining
             switch resource {
             case .seats(let id):
-                try await session.execute(
-                    "UPDATE events SET available_seats = ? WHERE id = ?", [remaining, SQLValue(id)])
+                try await session.execute("UPDATE events SET available_seats = \(remaining) WHERE id = \(id)")
             case .stock(let id):
-                try await session.execute("UPDATE products SET stock = ? WHERE id = ?", [remaining, SQLValue(id)])
+                try await session.execute("UPDATE products SET stock = \(remaining) WHERE id = \(id)")
             case .credits(let userID):
-                credits.append([SQLValue(userID), SQLValue(balance.capacity), remaining])
+                credits.append([userID.sqlValue, balance.capacity.sqlValue, remaining.sqlValue])
             }
         }
         try await upsert(on: session, Tables.creditAccounts, credits)
@@ -56,14 +55,18 @@ public enum BatchCommit {
         var start = rows.startIndex
         while start < rows.endIndex {
             let chunk = rows[start..<min(start + rowsPerStatement, rows.endIndex)]
-            let values = Array(repeating: Columns.placeholders(table.columns.count), count: chunk.count)
-            var sql = "INSERT INTO \(table.name) (\(table.columns.joined(separator: ", "))) VALUES "
-            sql += values.joined(separator: ", ")
+            let values = chunk.map { row -> SQLStatement in "\(list: row)" }
+            var statement: SQLStatement = """
+                INSERT INTO \(identifier: table.name) (\(columns: table.columns)) \
+                VALUES \(values.joined(separator: ", "))
+                """
             if !table.updated.isEmpty {
-                sql += " ON CONFLICT (\(table.key)) DO UPDATE SET "
-                sql += table.updated.map { "\($0) = excluded.\($0)" }.joined(separator: ", ")
+                let updates = table.updated.map { column -> SQLStatement in
+                    "\(identifier: column) = excluded.\(identifier: column)"
+                }
+                statement += " ON CONFLICT (\(identifier: table.key)) DO UPDATE SET \(updates.joined(separator: ", "))"
             }
-            try await session.execute(sql, Array(chunk.joined()))
+            try await session.execute(statement)
             start += chunk.count
         }
     }
@@ -89,7 +92,7 @@ enum Tables {
         ]
     }
 
-    static let events = Table<Event>(name: "events", columns: Columns.event.split(separator: ", ").map(String.init)) {
+    static let events = Table<Event>(name: "events", columns: Columns.event) {
         [
             SQLValue($0.id), .text($0.title), SQLValue($0.description), SQLValue($0.date),
             SQLValue($0.location), SQLValue($0.seatCount), SQLValue($0.availableSeats),
@@ -98,7 +101,7 @@ enum Tables {
     }
 
     static let products = Table<Product>(
-        name: "products", columns: Columns.product.split(separator: ", ").map(String.init)
+        name: "products", columns: Columns.product
     ) {
         [
             SQLValue($0.id), .text($0.sku), .text($0.name), SQLValue($0.priceCents), SQLValue($0.stockTotal),
@@ -107,7 +110,7 @@ enum Tables {
     }
 
     static let items = Table<Item>(
-        name: "items", columns: Columns.item.split(separator: ", ").map(String.init),
+        name: "items", columns: Columns.item,
         updated: ["current_bid_cents", "highest_bidder_id", "bid_count"]
     ) {
         [
@@ -118,7 +121,7 @@ enum Tables {
     }
 
     static let bookings = Table<Booking>(
-        name: "bookings", columns: Columns.booking.split(separator: ", ").map(String.init), updated: ["status"]
+        name: "bookings", columns: Columns.booking, updated: ["status"]
     ) {
         [
             SQLValue($0.id), SQLValue($0.userID), SQLValue($0.eventID), SQLValue($0.seatCount),
@@ -127,7 +130,7 @@ enum Tables {
     }
 
     static let waitlist = Table<WaitlistEntry>(
-        name: "waitlist", columns: Columns.waitlistEntry.split(separator: ", ").map(String.init),
+        name: "waitlist", columns: Columns.waitlistEntry,
         updated: ["status", "offered_booking_id"]
     ) {
         [
@@ -138,7 +141,7 @@ enum Tables {
     }
 
     static let orders = Table<Order>(
-        name: "orders", columns: Columns.order.split(separator: ", ").map(String.init), updated: ["status"]
+        name: "orders", columns: Columns.order, updated: ["status"]
     ) {
         [
             SQLValue($0.id), SQLValue($0.userID), SQLValue($0.productID), SQLValue($0.quantity),
@@ -147,7 +150,7 @@ enum Tables {
     }
 
     static let ledger = Table<LedgerEntry>(
-        name: "ledger", columns: Columns.ledgerEntry.split(separator: ", ").map(String.init)
+        name: "ledger", columns: Columns.ledgerEntry
     ) {
         [
             SQLValue($0.id), SQLValue($0.userID), .text($0.kind.rawValue), SQLValue($0.amount),
@@ -155,7 +158,7 @@ enum Tables {
         ]
     }
 
-    static let bids = Table<Bid>(name: "bids", columns: Columns.bid.split(separator: ", ").map(String.init)) {
+    static let bids = Table<Bid>(name: "bids", columns: Columns.bid) {
         [
             SQLValue($0.itemID), SQLValue($0.seq), SQLValue($0.bidderID), SQLValue($0.amountCents),
             SQLValue($0.createdAt),

@@ -12,21 +12,21 @@ enum BatchInputs {
         let reader = BatchReader(connection: writer)
 
         inputs.knownUserIDs = Set(
-            try await reader.rows("SELECT id FROM users", where: "id", in: needs.userIDs).map { $0.int64("id") })
+            try await reader.rows("SELECT id FROM users", keyed: "id", in: needs.userIDs).map { $0.int64("id") })
         inputs.takenEmails = Set(
-            try await reader.rows("SELECT email FROM users", where: "email", in: needs.emails).map {
+            try await reader.rows("SELECT email FROM users", keyed: "email", in: needs.emails).map {
                 $0.string("email")
             })
         inputs.takenSKUs = Set(
-            try await reader.rows("SELECT sku FROM products", where: "sku", in: needs.skus).map { $0.string("sku") })
+            try await reader.rows("SELECT sku FROM products", keyed: "sku", in: needs.skus).map { $0.string("sku") })
 
         var bookings = Dictionary(
             uniqueKeysWithValues: try await reader.rows(
-                "SELECT \(Columns.booking) FROM bookings", where: "id", in: needs.bookingIDs
+                "SELECT \(columns: Columns.booking) FROM bookings", keyed: "id", in: needs.bookingIDs
             ).map { ($0.int64("id"), $0.booking()) })
         let orders = Dictionary(
             uniqueKeysWithValues: try await reader.rows(
-                "SELECT \(Columns.order) FROM orders", where: "id", in: needs.orderIDs
+                "SELECT \(columns: Columns.order) FROM orders", keyed: "id", in: needs.orderIDs
             ).map { ($0.int64("id"), $0.order()) })
 
         // Holds that ran out on the events the batch touches (on every event, for the sweep) are released first.
@@ -35,13 +35,13 @@ enum BatchInputs {
         if needs.sweepsHolds {
             expired = try await writer.query(
                 """
-                SELECT \(Columns.booking) FROM bookings WHERE status = 'held' AND expires_at_ms <= ?
-                ORDER BY expires_at_ms LIMIT ?
-                """, [SQLValue(now), SQLValue(Limits.holdSweepBookingsMax)])
+                SELECT \(columns: Columns.booking) FROM bookings WHERE status = 'held' AND expires_at_ms <= \(now)
+                ORDER BY expires_at_ms LIMIT \(Limits.holdSweepBookingsMax)
+                """)
         } else {
             expired = try await reader.rows(
-                "SELECT \(Columns.booking) FROM bookings WHERE status = 'held' AND expires_at_ms <= ?",
-                binds: [SQLValue(now)], where: "event_id", in: seatEvents)
+                "SELECT \(columns: Columns.booking) FROM bookings",
+                where: "status = 'held' AND expires_at_ms <= \(now)", keyed: "event_id", in: seatEvents)
         }
         for booking in expired.map({ $0.booking() }) { bookings[booking.id] = booking }
         inputs.bookings = bookings
@@ -50,7 +50,7 @@ enum BatchInputs {
 
         for eventID in needs.waitlistEventIDs { inputs.waitlists[eventID] = [] }
         for row in try await reader.rows(
-            "SELECT \(Columns.waitlistEntry) FROM waitlist WHERE status = 'waiting'", where: "event_id",
+            "SELECT \(columns: Columns.waitlistEntry) FROM waitlist", where: "status = 'waiting'", keyed: "event_id",
             in: needs.waitlistEventIDs, orderBy: "id")
         {
             let entry = row.waitlistEntry()
@@ -60,7 +60,7 @@ enum BatchInputs {
         try await loadBalances(of: needs, into: &inputs, reader: reader)
         try await loadUserSeats(needs.userEvents, into: &inputs, on: writer)
         for row in try await reader.rows(
-            "SELECT \(Columns.item) FROM items", where: "id", in: needs.itemIDs, locking: true)
+            "SELECT \(columns: Columns.item) FROM items", keyed: "id", in: needs.itemIDs, locking: true)
         {
             inputs.items[row.int64("id")] = row.item()
         }
@@ -83,7 +83,7 @@ enum BatchInputs {
             }
         }
         for row in try await reader.rows(
-            "SELECT id, seat_count, available_seats, max_seats_per_user FROM events", where: "id", in: eventIDs,
+            "SELECT id, seat_count, available_seats, max_seats_per_user FROM events", keyed: "id", in: eventIDs,
             locking: true)
         {
             inputs.balances[.seats(eventID: row.int64("id"))] = ResourceBalance(
@@ -91,7 +91,7 @@ enum BatchInputs {
             inputs.seatsPerUserMax[row.int64("id")] = row.int("max_seats_per_user")
         }
         for row in try await reader.rows(
-            "SELECT \(Columns.product) FROM products", where: "id", in: productIDs, locking: true)
+            "SELECT \(columns: Columns.product) FROM products", keyed: "id", in: productIDs, locking: true)
         {
             let product = row.product()
             inputs.products[product.id] = product
@@ -102,7 +102,7 @@ enum BatchInputs {
             inputs.balances[.credits(userID: userID)] = ResourceBalance(capacity: 0, remaining: 0)
         }
         for row in try await reader.rows(
-            "SELECT user_id, total, balance FROM credit_accounts", where: "user_id", in: userIDs, locking: true)
+            "SELECT user_id, total, balance FROM credit_accounts", keyed: "user_id", in: userIDs, locking: true)
         {
             inputs.balances[.credits(userID: row.int64("user_id"))] = ResourceBalance(
                 capacity: row.int("total"), remaining: row.int("balance"))
@@ -116,16 +116,18 @@ enum BatchInputs {
     ) async throws {
         guard !shares.isEmpty else { return }
         for share in shares { inputs.userSeats[share] = 0 }
-        let users = Array(Set(shares.map(\.userID))).map { SQLValue($0) }
-        let events = Array(Set(shares.map(\.eventID))).map { SQLValue($0) }
-        for (table, live) in [("bookings", "status IN ('held', 'confirmed')"), ("waitlist", "status = 'waiting'")] {
+        let users = Set(shares.map(\.userID)).map(\.sqlValue)
+        let events = Set(shares.map(\.eventID)).map(\.sqlValue)
+        let live: [(table: String, live: SQLStatement)] = [
+            ("bookings", "status IN ('held', 'confirmed')"), ("waitlist", "status = 'waiting'"),
+        ]
+        for (table, live) in live {
             let rows = try await writer.query(
                 """
-                SELECT user_id, event_id, CAST(SUM(seat_count) AS BIGINT) AS seats FROM \(table)
-                WHERE \(live) AND user_id IN \(Columns.placeholders(users.count))
-                    AND event_id IN \(Columns.placeholders(events.count))
+                SELECT user_id, event_id, CAST(SUM(seat_count) AS BIGINT) AS seats FROM \(identifier: table)
+                WHERE \(live) AND user_id IN \(list: users) AND event_id IN \(list: events)
                 GROUP BY user_id, event_id
-                """, users + events)
+                """)
             for row in rows {
                 let share = UserEvent(userID: row.int64("user_id"), eventID: row.int64("event_id"))
                 guard shares.contains(share) else { continue }
@@ -138,13 +140,12 @@ enum BatchInputs {
         _ refs: Set<IdempotencyRef>, into inputs: inout BatchPlan.Inputs, on writer: some SQLSession
     ) async throws {
         guard !refs.isEmpty else { return }
-        let pairs = Array(refs)
-        let values = Array(repeating: "(?, ?)", count: pairs.count).joined(separator: ", ")
+        let pairs = refs.map { ref -> SQLStatement in "\(list: [ref.userID.sqlValue, ref.key.sqlValue])" }
         let rows = try await writer.query(
             """
             SELECT user_id, key, resource_kind, resource_id, amount, grant_id FROM claim_keys
-            WHERE (user_id, key) IN (VALUES \(values))
-            """, pairs.flatMap { [SQLValue($0.userID), SQLValue.text($0.key)] })
+            WHERE (user_id, key) IN (VALUES \(pairs.joined(separator: ", ")))
+            """)
         var grantIDs: [ResourceKey.Kind: [IdempotencyRef: Int64]] = [:]
         for row in rows {
             let ref = IdempotencyRef(userID: row.int64("user_id"), key: row.string("key"))
@@ -163,17 +164,17 @@ enum BatchInputs {
             case .seats:
                 records = Dictionary(
                     uniqueKeysWithValues: try await reader.rows(
-                        "SELECT \(Columns.booking) FROM bookings", where: "id", in: ids
+                        "SELECT \(columns: Columns.booking) FROM bookings", keyed: "id", in: ids
                     ).map { ($0.int64("id"), .booking($0.booking())) })
             case .stock:
                 records = Dictionary(
                     uniqueKeysWithValues: try await reader.rows(
-                        "SELECT \(Columns.order) FROM orders", where: "id", in: ids
+                        "SELECT \(columns: Columns.order) FROM orders", keyed: "id", in: ids
                     ).map { ($0.int64("id"), .order($0.order())) })
             case .credits:
                 records = Dictionary(
                     uniqueKeysWithValues: try await reader.rows(
-                        "SELECT \(Columns.ledgerEntry) FROM ledger", where: "id", in: ids
+                        "SELECT \(columns: Columns.ledgerEntry) FROM ledger", keyed: "id", in: ids
                     ).map { ($0.int64("id"), .ledgerEntry($0.ledgerEntry())) })
             }
             for (ref, grantID) in refsByID { inputs.storedGrantRecords[ref] = records[grantID] }
@@ -184,8 +185,10 @@ enum BatchInputs {
     private static func nextIDs(on writer: some SQLSession) async throws -> BatchPlan.NextIDs {
         // Each table's next id is selected as `next_<table>` (plain `user` and `order` are reserved words in SQL).
         let tables = ["users", "events", "bookings", "products", "orders", "ledger", "items", "waitlist"]
-        let selects = tables.map { "(SELECT COALESCE(MAX(id), 0) + 1 FROM \($0)) AS next_\($0)" }
-        let row = try await writer.query("SELECT " + selects.joined(separator: ", "), [])[0]
+        let selects = tables.map { table -> SQLStatement in
+            "(SELECT COALESCE(MAX(id), 0) + 1 FROM \(identifier: table)) AS \(identifier: "next_" + table)"
+        }
+        let row = try await writer.query("SELECT \(selects.joined(separator: ", "))")[0]
         var next = BatchPlan.NextIDs()
         next.user = row.int64("next_users")
         next.event = row.int64("next_events")
@@ -203,26 +206,19 @@ enum BatchInputs {
 struct BatchReader<Session: SQLSession> {
     let connection: Session
 
-    /// With `locking`, the rows stay locked until the transaction ends: each resource a batch claims from is
-    /// locked once, by the statement that reads its balance.
-    func rows<Key: Hashable & Sendable>(
-        _ select: String, binds: [SQLValue] = [], where column: String, in keys: Set<Key>, orderBy: String? = nil,
-        locking: Bool = false
+    /// `select` (up to its `FROM`), narrowed by `condition` if given and to the rows whose `column` is one of `keys`.
+    /// With `locking`, the rows stay locked until the transaction ends: each resource a batch claims from is locked
+    /// once, by the statement that reads its balance.
+    func rows(
+        _ select: SQLStatement, where condition: SQLStatement? = nil, keyed column: String,
+        in keys: Set<some SQLBindable & Hashable>, orderBy: String? = nil, locking: Bool = false
     ) async throws -> [any SQLRow] {
         guard !keys.isEmpty else { return [] }
-        let keyBinds = keys.map(Self.bind)
-        let joiner = select.contains(" WHERE ") ? " AND " : " WHERE "
-        var sql = select + joiner + "\(column) IN \(Columns.placeholders(keyBinds.count))"
-        if let orderBy { sql += " ORDER BY \(orderBy)" }
-        if locking { sql += connection.rowLock }
-        return try await connection.query(sql, binds + keyBinds)
-    }
-
-    private static func bind(_ key: some Hashable & Sendable) -> SQLValue {
-        switch key {
-        case let id as Int64: SQLValue(id)
-        case let text as String: .text(text)
-        default: preconditionFailure("keys are ids or text")
-        }
+        var statement = select + " WHERE "
+        if let condition { statement += "\(condition) AND " }
+        statement += "\(identifier: column) IN \(list: keys.map(\.sqlValue))"
+        if let orderBy { statement += " ORDER BY \(identifier: orderBy)" }
+        if locking { statement += connection.rowLock }
+        return try await connection.query(statement)
     }
 }

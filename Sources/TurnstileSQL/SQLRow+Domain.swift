@@ -98,25 +98,24 @@ extension SQLRow {
     }
 }
 
-/// Columns selected for each domain value, so that queries and decoders stay in step.
+/// Columns selected for each domain value (and written for it, in this order), so that statements and decoders stay
+/// in step.
 enum Columns {
-    static let user = "id, email, username, created_at_ms"
-    static let event =
-        "id, title, description, date_ms, location, seat_count, available_seats, organizer_id, created_at_ms, "
-        + "max_seats_per_user"
-    static let booking = "id, user_id, event_id, seat_count, status, expires_at_ms, created_at_ms"
-    static let product = "id, sku, name, price_cents, stock_total, stock, created_at_ms"
-    static let order = "id, user_id, product_id, quantity, total_cents, status, created_at_ms"
-    static let ledgerEntry = "id, user_id, kind, amount, balance_after, reason, created_at_ms"
-    static let item = """
-        id, seller_id, title, starting_price_cents, min_increment_cents, ends_at_ms, current_bid_cents, \
-        highest_bidder_id, bid_count, created_at_ms
-        """
-    static let bid = "item_id, seq, bidder_id, amount_cents, created_at_ms"
-    static let waitlistEntry = "id, event_id, user_id, seat_count, status, position, offered_booking_id, created_at_ms"
-
-    /// `(?, ?, …)` with `count` placeholders.
-    static func placeholders(_ count: Int) -> String {
-        "(" + Array(repeating: "?", count: count).joined(separator: ", ") + ")"
-    }
+    static let user = ["id", "email", "username", "created_at_ms"]
+    static let event = [
+        "id", "title", "description", "date_ms", "location", "seat_count", "available_seats", "organizer_id",
+        "created_at_ms", "max_seats_per_user",
+    ]
+    static let booking = ["id", "user_id", "event_id", "seat_count", "status", "expires_at_ms", "created_at_ms"]
+    static let product = ["id", "sku", "name", "price_cents", "stock_total", "stock", "created_at_ms"]
+    static let order = ["id", "user_id", "product_id", "quantity", "total_cents", "status", "created_at_ms"]
+    static let ledgerEntry = ["id", "user_id", "kind", "amount", "balance_after", "reason", "created_at_ms"]
+    static let item = [
+        "id", "seller_id", "title", "starting_price_cents", "min_increment_cents", "ends_at_ms", "current_bid_cents",
+        "highest_bidder_id", "bid_count", "created_at_ms",
+    ]
+    static let bid = ["item_id", "seq", "bidder_id", "amount_cents", "created_at_ms"]
+    static let waitlistEntry = [
+        "id", "event_id", "user_id", "seat_count", "status", "position", "offered_booking_id", "created_at_ms",
+    ]
 }

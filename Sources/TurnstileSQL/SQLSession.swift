@@ -2,7 +2,7 @@ import Foundation
 
 /// A value bound to, or read from, a statement: what both SQL stores keep (times as integer milliseconds since
 /// 1970, in `…_ms` columns).
-public enum SQLValue: Sendable, Equatable {
+public enum SQLValue: Sendable, Hashable {
     case integer(Int64)
     case text(String)
     case null
@@ -23,22 +23,22 @@ public protocol SQLRow: Sendable {
     func value(_ column: String) -> SQLValue?
 }
 
-/// Where a store's SQL runs: one connection (inside a transaction, for the writer). Statements use `?` placeholders;
-/// an adapter whose database numbers them (`$1`, `$2`, …) rewrites them.
+/// Where a store's SQL runs: one connection (inside a transaction, for the writer). Each adapter renders a
+/// ``SQLStatement``'s placeholders its database's way.
 public protocol SQLSession: Sendable {
-    func query(_ sql: String, _ binds: [SQLValue]) async throws -> [any SQLRow]
+    func query(_ statement: SQLStatement) async throws -> [any SQLRow]
 
     /// The clause that locks the rows a writer's `SELECT` reads until its transaction ends (` FOR UPDATE`), or
     /// nothing where the transaction already holds the whole database (SQLite).
-    var rowLock: String { get }
+    var rowLock: SQLStatement { get }
 }
 
 extension SQLSession {
-    public var rowLock: String { "" }
+    public var rowLock: SQLStatement { "" }
 
     /// Runs a statement whose rows, if any, are not needed.
-    public func execute(_ sql: String, _ binds: [SQLValue] = []) async throws {
-        _ = try await query(sql, binds)
+    public func execute(_ statement: SQLStatement) async throws {
+        _ = try await query(statement)
     }
 }
 

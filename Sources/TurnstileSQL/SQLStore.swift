@@ -4,59 +4,54 @@ import ServiceLifecycle
 import TurnstileCore
 import TurnstileStore
 
-/// A store whose data lives in a SQL database. It supplies ``read(_:_:)`` (on committed state, away from the
+/// A store whose data lives in a SQL database. It supplies ``read(_:)`` (on committed state, away from the
 /// writer) and gets every read of ``TurnstileStore`` from here, so both databases answer with the same statements.
 public protocol SQLStore: TurnstileStore {
     /// Runs one read statement on the last committed state.
-    func read(_ sql: String, _ binds: [SQLValue]) async throws(TurnstileError) -> [any SQLRow]
+    func read(_ statement: SQLStatement) async throws(TurnstileError) -> [any SQLRow]
 }
 
 extension SQLStore {
     public func credentials(email: String) async throws(TurnstileError) -> StoredCredentials? {
-        let rows = try await read(
-            "SELECT \(Columns.user), password_hash FROM users WHERE email = ?", [SQLValue(email)])
+        let rows = try await read("SELECT \(columns: Columns.user), password_hash FROM users WHERE email = \(email)")
         return rows.first.map { StoredCredentials(user: $0.user(), passwordHash: $0.string("password_hash")) }
     }
 
     public func user(id: Int64) async throws(TurnstileError) -> User? {
-        try await read("SELECT \(Columns.user) FROM users WHERE id = ?", [SQLValue(id)]).first?.user()
+        try await read("SELECT \(columns: Columns.user) FROM users WHERE id = \(id)").first?.user()
     }
 
     public func event(id: Int64) async throws(TurnstileError) -> Event? {
-        try await read("SELECT \(Columns.event) FROM events WHERE id = ?", [SQLValue(id)]).first?.event()
+        try await read("SELECT \(columns: Columns.event) FROM events WHERE id = \(id)").first?.event()
     }
 
     public func events(_ page: PageRequest) async throws(TurnstileError) -> Page<Event> {
         let rows = try await read(
-            "SELECT \(Columns.event) FROM events ORDER BY id LIMIT ? OFFSET ?",
-            [SQLValue(page.pageSize), SQLValue(page.offset)])
-        let total = try await read("SELECT COUNT(*) AS total FROM events", []).first?.int("total") ?? 0
+            "SELECT \(columns: Columns.event) FROM events ORDER BY id LIMIT \(page.pageSize) OFFSET \(page.offset)")
+        let total = try await read("SELECT COUNT(*) AS total FROM events").first?.int("total") ?? 0
         return Page(items: rows.map { $0.event() }, total: total, request: page)
     }
 
     public func bookings(userID: Int64) async throws(TurnstileError) -> [Booking] {
         try await read(
-            "SELECT \(Columns.booking) FROM bookings WHERE user_id = ? ORDER BY id DESC LIMIT ?",
-            [SQLValue(userID), SQLValue(Limits.bookingsListedMax)]
+            "SELECT \(columns: Columns.booking) FROM bookings WHERE user_id = \(userID) ORDER BY id DESC LIMIT \(Limits.bookingsListedMax)"
         ).map { $0.booking() }
     }
 
     public func product(id: Int64) async throws(TurnstileError) -> Product? {
-        try await read("SELECT \(Columns.product) FROM products WHERE id = ?", [SQLValue(id)]).first?.product()
+        try await read("SELECT \(columns: Columns.product) FROM products WHERE id = \(id)").first?.product()
     }
 
     public func products(_ page: PageRequest) async throws(TurnstileError) -> Page<Product> {
         let rows = try await read(
-            "SELECT \(Columns.product) FROM products ORDER BY id LIMIT ? OFFSET ?",
-            [SQLValue(page.pageSize), SQLValue(page.offset)])
-        let total = try await read("SELECT COUNT(*) AS total FROM products", []).first?.int("total") ?? 0
+            "SELECT \(columns: Columns.product) FROM products ORDER BY id LIMIT \(page.pageSize) OFFSET \(page.offset)")
+        let total = try await read("SELECT COUNT(*) AS total FROM products").first?.int("total") ?? 0
         return Page(items: rows.map { $0.product() }, total: total, request: page)
     }
 
     public func orders(userID: Int64) async throws(TurnstileError) -> [Order] {
         try await read(
-            "SELECT \(Columns.order) FROM orders WHERE user_id = ? ORDER BY id DESC LIMIT ?",
-            [SQLValue(userID), SQLValue(Limits.ordersListedMax)]
+            "SELECT \(columns: Columns.order) FROM orders WHERE user_id = \(userID) ORDER BY id DESC LIMIT \(Limits.ordersListedMax)"
         ).map { $0.order() }
     }
 
@@ -66,7 +61,7 @@ extension SQLStore {
             """
             SELECT 'product' AS what, COUNT(*) AS count, CAST(COALESCE(SUM(stock), 0) AS BIGINT) AS units FROM products
             UNION ALL SELECT status, COUNT(*), CAST(SUM(quantity) AS BIGINT) FROM orders GROUP BY status
-            """, [])
+            """)
         var products = 0
         var units = 0
         var orders: [OrderStatus: Int] = [:]
@@ -82,34 +77,32 @@ extension SQLStore {
     }
 
     public func creditAccount(userID: Int64) async throws(TurnstileError) -> CreditAccount {
-        let row = try await read("SELECT total, balance FROM credit_accounts WHERE user_id = ?", [SQLValue(userID)])
+        let row = try await read("SELECT total, balance FROM credit_accounts WHERE user_id = \(userID)")
             .first
         return CreditAccount(userID: userID, total: row?.int("total") ?? 0, balance: row?.int("balance") ?? 0)
     }
 
     public func ledger(userID: Int64) async throws(TurnstileError) -> [LedgerEntry] {
         try await read(
-            "SELECT \(Columns.ledgerEntry) FROM ledger WHERE user_id = ? ORDER BY id DESC LIMIT ?",
-            [SQLValue(userID), SQLValue(Limits.ledgerEntriesListedMax)]
+            "SELECT \(columns: Columns.ledgerEntry) FROM ledger WHERE user_id = \(userID) ORDER BY id DESC LIMIT \(Limits.ledgerEntriesListedMax)"
         ).map { $0.ledgerEntry() }
     }
 
     public func item(id: Int64) async throws(TurnstileError) -> Item? {
-        try await read("SELECT \(Columns.item) FROM items WHERE id = ?", [SQLValue(id)]).first?.item()
+        try await read("SELECT \(columns: Columns.item) FROM items WHERE id = \(id)").first?.item()
     }
 
     public func bids(itemID: Int64) async throws(TurnstileError) -> [Bid] {
         try await read(
             """
-            SELECT * FROM (SELECT \(Columns.bid) FROM bids WHERE item_id = ? ORDER BY seq DESC LIMIT ?) AS newest
+            SELECT * FROM (SELECT \(columns: Columns.bid) FROM bids WHERE item_id = \(itemID) ORDER BY seq DESC LIMIT \(Limits.bidsListedMax)) AS newest
             ORDER BY seq
-            """,
-            [SQLValue(itemID), SQLValue(Limits.bidsListedMax)]
+            """
         ).map { $0.bid() }
     }
 
     public func checkReachable() async throws(TurnstileError) {
-        _ = try await read("SELECT 1 AS one", [])
+        _ = try await read("SELECT 1 AS one")
     }
 
     /// Runs `queue`'s writer loop with `commit`, and the hold sweep beside it, until graceful shutdown (or
@@ -159,8 +152,7 @@ extension SQLStore {
 
     /// Whether any hold had run out by `now`: the cheap check that keeps idle sweeps from writing at all.
     public func holdsHaveRunOut(by now: Date) async throws(TurnstileError) -> Bool {
-        try await !read(
-            "SELECT 1 AS due FROM bookings WHERE status = 'held' AND expires_at_ms <= ? LIMIT 1", [SQLValue(now)]
-        ).isEmpty
+        try await !read("SELECT 1 AS due FROM bookings WHERE status = 'held' AND expires_at_ms <= \(now) LIMIT 1")
+            .isEmpty
     }
 }

@@ -15,7 +15,7 @@ import VaporCSQLite
 /// One SQLite connection through SQLite's C API, with the statements it runs prepared once and kept.
 ///
 /// Every call on a connection runs on its ``SQLiteThread``, one at a time: ``run(_:)`` hops there, and a task that
-/// prefers the thread as its executor (the writer loop) calls ``rows(_:_:)`` directly, so a whole batch (every
+/// prefers the thread as its executor (the writer loop) calls ``rows(_:)`` directly, so a whole batch (every
 /// statement, and the plan between them) runs there without a hop per statement. SQLiteNIO, which this replaces for
 /// the store, prepares each statement anew and hops to its thread pool per statement and to an event loop per row.
 final class SQLiteDatabase: @unchecked Sendable {
@@ -73,9 +73,9 @@ final class SQLiteDatabase: @unchecked Sendable {
     }
 
     /// Runs one statement and returns its rows. Only on ``thread``.
-    func rows(_ sql: String, _ binds: [SQLValue] = []) throws -> [SQLiteRowValues] {
+    func rows(_ sqlStatement: SQLStatement) throws -> [SQLiteRowValues] {
         thread.assertCurrent()
-        let (prepared, kept) = try prepare(sql)
+        let (prepared, kept) = try prepare(sqlStatement.text { _ in "?" })
         let statement = prepared.statement
         defer {
             if kept {
@@ -85,7 +85,7 @@ final class SQLiteDatabase: @unchecked Sendable {
                 sqlite_nio_sqlite3_finalize(statement)
             }
         }
-        for (offset, value) in binds.enumerated() {
+        for (offset, value) in sqlStatement.binds.enumerated() {
             let index = Int32(offset + 1)
             let code =
                 switch value {
@@ -109,8 +109,8 @@ final class SQLiteDatabase: @unchecked Sendable {
     }
 
     /// Runs one statement whose rows, if any, are not needed. Only on ``thread``.
-    func exec(_ sql: String, _ binds: [SQLValue] = []) throws {
-        _ = try rows(sql, binds)
+    func exec(_ statement: SQLStatement) throws {
+        _ = try rows(statement)
     }
 
     /// Finalizes every kept statement and closes the connection. Only on ``thread``; nothing may run after it.

@@ -7,7 +7,7 @@ import TurnstileSQL
 /// Times are stored as integer milliseconds since 1970 (`…_ms` columns). The `CHECK` constraints are the second line
 /// of defence behind the allocator: even a bug above could never store an oversold event.
 enum SQLiteMigrations {
-    static let all: [[String]] = [
+    static let all: [[SQLStatement]] = [
         [
             """
             CREATE TABLE users (
@@ -224,7 +224,7 @@ enum SQLiteMigrations {
             try connection.exec("BEGIN IMMEDIATE")
             do {
                 for statement in statements { try connection.exec(statement) }
-                try connection.exec("PRAGMA user_version = \(index + 1)")
+                try connection.exec("PRAGMA user_version = \(literal: index + 1)")
                 try connection.exec("COMMIT")
             } catch {
                 try? connection.exec("ROLLBACK")

@@ -61,7 +61,7 @@ public final class SQLiteStore: SQLStore {
         let lock = try DatabaseLock.acquire(configuration.path)
         // `busy_timeout` bounds the wait for another connection's lock, so another process holding the file can
         // never hang a request.
-        let busyTimeout = "PRAGMA busy_timeout = \(Limits.sqliteBusyTimeoutMilliseconds)"
+        let busyTimeout: SQLStatement = "PRAGMA busy_timeout = \(literal: Limits.sqliteBusyTimeoutMilliseconds)"
         var opened: [SQLiteDatabase] = []
         do {
             let writer = try await SQLiteDatabase.open(path: configuration.path)
@@ -71,10 +71,11 @@ public final class SQLiteStore: SQLStore {
                 guard journalMode == "wal" else {
                     throw SQLiteStoreError.notWAL(journalMode: journalMode ?? "unknown", path: configuration.path)
                 }
-                for pragma in [
-                    "PRAGMA synchronous = \(configuration.durability.rawValue.uppercased())",
+                let pragmas: [SQLStatement] = [
+                    "PRAGMA synchronous = \(identifier: configuration.durability.rawValue.uppercased())",
                     "PRAGMA foreign_keys = ON", busyTimeout,
-                ] {
+                ]
+                for pragma in pragmas {
                     try writer.exec(pragma)
                 }
                 try SQLiteMigrations.migrate(writer)
@@ -148,13 +149,13 @@ public final class SQLiteStore: SQLStore {
     // MARK: Reads: every statement is ``SQLStore``'s, on the reader connections, from the last committed state
 
     /// Runs a read on the next reader connection, round robin, within ``StoreTimeouts/read``.
-    public func read(_ sql: String, _ binds: [SQLValue]) async throws(TurnstileError) -> [any SQLRow] {
+    public func read(_ statement: SQLStatement) async throws(TurnstileError) -> [any SQLRow] {
         let reader = readers[nextReader.add(1, ordering: .relaxed).oldValue % readers.count]
         let logger = self.logger
         return try await StoreDeadline.run(within: timeouts.read, "read") {
             () throws(TurnstileError) in
             do {
-                return try await reader.run { try $0.rows(sql, binds) }
+                return try await reader.run { try $0.rows(statement) }
             } catch {
                 logger.error("read failed: \(error)")
                 throw Self.storeError(error)

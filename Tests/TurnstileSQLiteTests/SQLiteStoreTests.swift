@@ -18,8 +18,7 @@ struct SQLiteStoreTests {
                 for seats in [-1, 3] {
                     await #expect {
                         try await store.writer.run {
-                            try $0.exec(
-                                "UPDATE events SET available_seats = ? WHERE id = ?", [.init(seats), .init(event.id)])
+                            try $0.exec("UPDATE events SET available_seats = \(seats) WHERE id = \(event.id)")
                         }
                     } throws: { error in
                         (error as? SQLiteFailure)?.message.contains("CHECK constraint failed") == true
@@ -39,11 +38,13 @@ struct SQLiteStoreTests {
                     try NewItem(
                         title: "Lamp", startingPriceCents: 100, minIncrementCents: 1, endsAt: nil, now: Date()),
                     sellerID: userIDs[0])
-                let insert =
-                    "INSERT INTO bids (item_id, seq, bidder_id, amount_cents, created_at_ms) VALUES (?, ?, ?, ?, 0)"
                 func bid(seq: Int, amount: Int) async throws {
                     try await store.writer.run {
-                        try $0.exec(insert, [.init(item.id), .init(seq), .init(userIDs[0]), .init(amount)])
+                        try $0.exec(
+                            """
+                            INSERT INTO bids (item_id, seq, bidder_id, amount_cents, created_at_ms)
+                            VALUES (\(item.id), \(seq), \(userIDs[0]), \(amount), 0)
+                            """)
                     }
                 }
                 try await bid(seq: 5, amount: 100)

@@ -37,8 +37,8 @@ struct StoreContractTests {
                 #expect(soldOut.count == 90)
                 #expect(try await store.event(id: event.id)?.availableSeats == 0)
                 let rows = try await store.read(
-                    "SELECT COUNT(*) AS n, CAST(SUM(seat_count) AS BIGINT) AS seats FROM bookings WHERE event_id = ?",
-                    [SQLValue(event.id)])
+                    "SELECT COUNT(*) AS n, CAST(SUM(seat_count) AS BIGINT) AS seats FROM bookings WHERE event_id = \(event.id)"
+                )
                 #expect(rows[0].int("n") == 10)
                 #expect(rows[0].int("seats") == 10)
             }
