@@ -85,11 +85,18 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        // The API's wire shapes: the Codable request bodies and responses the server answers with and the engine
+        // sends and reads, so a field cannot differ between them. Foundation only.
+        .target(
+            name: "TurnstileWire",
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "TurnstileServer",
             dependencies: [
                 "TurnstileCore",
                 "TurnstileStore",
+                "TurnstileWire",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "_CryptoExtras", package: "swift-crypto"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -126,6 +133,7 @@ let package = Package(
             name: "TurnstileLoad",
             dependencies: [
                 "TurnstileReport",
+                "TurnstileWire",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHPACK", package: "swift-nio-http2"),
@@ -238,6 +246,7 @@ let package = Package(
                 "TurnstileServer",
                 "TurnstileStore",
                 "TurnstileTestSupport",
+                "TurnstileWire",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
@@ -261,6 +270,7 @@ let package = Package(
                 "TurnstileLoad",
                 "TurnstileReport",
                 "TurnstileTestSupport",
+                "TurnstileWire",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import TurnstileReport
+import TurnstileWire
 
 /// A sequential client for set-up and read-back calls (provisioning users, creating events, reading state back):
 /// not measured, so it favours plainness over speed. One keep-alive connection, reopened when needed; use it from
@@ -33,7 +34,7 @@ final class APISession {
     ) async throws -> Value {
         let response = try await call(request, expecting: StatusSet(ranges: [expected...expected]), retry: retry)
         do {
-            return try JSONDecoder().decode(type, from: Data(response.body.readableBytesView))
+            return try WireJSON.decoder.decode(type, from: Data(response.body.readableBytesView))
         } catch {
             throw SetupError("\(request.method) \(request.path) answered JSON of an unexpected shape: \(error)")
         }

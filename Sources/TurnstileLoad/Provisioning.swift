@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import TurnstileWire
 
 /// A virtual user with an identity of its own on the target: registered, logged in, holding its own token. A
 /// shared token would trip per-user rate limits and hide real concurrency.

@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import Testing
 import TurnstileCore
+import TurnstileWire
 
 @testable import TurnstileServer
 

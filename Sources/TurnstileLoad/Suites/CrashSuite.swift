@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import TurnstileReport
+import TurnstileWire
 
 /// Crash durability: buyers race for seats, the service is killed (`kill -9`) while answers are still arriving, and
 /// after a restart every acknowledged booking is still there and the books add up.
@@ -72,7 +73,7 @@ public struct CrashSuite: Sendable {
             count += 1
             switch response?.status {
             case 201?:
-                let booking = try? JSONDecoder().decode(
+                let booking = try? WireJSON.decoder.decode(
                     TurnstileAPI.Booking.self, from: Data(response!.body.readableBytesView))
                 if let booking { acknowledged[index] = booking.id }
             case 409?: refused += 1

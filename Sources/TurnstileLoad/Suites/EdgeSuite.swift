@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import TurnstileReport
+import TurnstileWire
 
 /// Bad inputs: the ``EdgeCatalogue`` against every endpoint. Each case must get its expected status (a 4xx as
 /// problem+json); any 5xx, hang, reset or crash fails it, and the target must still be healthy afterwards.

@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import Synchronization
 import TurnstileReport
+import TurnstileWire
 
 /// Fan-out: `connections` WebSocket subscribers watch one item while one bidder places `bids` bids, one after the
 /// other, `interval` apart.

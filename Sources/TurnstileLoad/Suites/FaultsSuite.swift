@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import TurnstileReport
+import TurnstileWire
 
 /// Faults: a steady mixed load (bookings and reads) while a ``FaultProxy`` on the target's database link runs its
 /// schedule, e.g. an outage, then +200 ms of latency, then resets. For each fault it reports the error rate and p99
@@ -131,7 +132,7 @@ public struct FaultsSuite: Sendable {
                         sentAt: sentAt, latency: .now() - started, isWrite: isWrite, status: response.status,
                         hung: false))
                 if isWrite, response.status == 201,
-                    let booking = try? JSONDecoder().decode(
+                    let booking = try? WireJSON.decoder.decode(
                         TurnstileAPI.Booking.self, from: Data(response.body.readableBytesView))
                 {
                     acknowledged.append(booking.id)

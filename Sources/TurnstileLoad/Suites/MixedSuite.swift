@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import TurnstileReport
+import TurnstileWire
 
 /// Realistic mixed traffic from provisioned users: browsing the event list, reading event details, booking seats of
 /// a hot event and creating events, in proportions that add up to 100. After the phase the target is read back: the

@@ -1,47 +1,12 @@
 import Foundation
 import TurnstileCore
+import TurnstileWire
 
 /// The service's JSON conventions: snake_case keys (spelled out in each type's `CodingKeys`), RFC 3339 UTC dates.
 enum JSONCoding {
-    static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.dateEncodingStrategy = .iso8601
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }()
-
-    static let decoder: JSONDecoder = {
-        let decoder = JSONDecoder()
-        decoder.dateDecodingStrategy = .custom { decoder in
-            let container = try decoder.singleValueContainer()
-            let text = try container.decode(String.self)
-            if let date = parseDate(text) { return date }
-            throw DecodingError.dataCorruptedError(
-                in: container, debugDescription: "must be an RFC 3339 date-time such as 2026-12-31T20:00:00Z")
-        }
-        return decoder
-    }()
-
-    /// Parses an RFC 3339 date-time, with or without fractional seconds; `t` and `z` may be lower case (RFC 3339
-    /// § 5.6).
-    static func parseDate(_ text: String) -> Date? {
-        let text = text.uppercased()
-        // Foundation rolls an impossible day over (2027-02-29 becomes 1 March): refuse it instead.
-        guard hasRealCalendarDay(text) else { return nil }
-        if let date = try? Date(text, strategy: .iso8601) { return date }
-        return try? Date(text, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true))
-    }
-
-    /// Whether the `YYYY-MM-DD` that starts `text` names a day the calendar has.
-    private static func hasRealCalendarDay(_ text: String) -> Bool {
-        let parts = text.prefix(10).split(separator: "-")
-        guard parts.count == 3, let year = Int(parts[0]), let month = Int(parts[1]), let day = Int(parts[2]),
-            (1...12).contains(month)
-        else { return false }
-        let isLeap = year % 4 == 0 && (year % 100 != 0 || year % 400 == 0)
-        let daysInMonth = [31, isLeap ? 29 : 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31][month - 1]
-        return (1...daysInMonth).contains(day)
-    }
+    static var encoder: JSONEncoder { WireJSON.encoder }
+    static var decoder: JSONDecoder { WireJSON.decoder }
+    static func parseDate(_ text: String) -> Date? { WireJSON.parseDate(text) }
 
     /// Decodes a request body, telling "not JSON at all" (400) from "JSON of the wrong shape" (422).
     static func decode<Value: Decodable>(_ type: Value.Type, from data: Data) throws(TurnstileError) -> Value {

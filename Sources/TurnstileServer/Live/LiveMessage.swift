@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import TurnstileCore
+import TurnstileWire
 
 /// The JSON a live feed sends: first a `subscribed` message (from then on nothing is missed), then one message per
 /// change, numbered with `seq`. Each comes as a complete WebSocket text frame, built once and written as is to every

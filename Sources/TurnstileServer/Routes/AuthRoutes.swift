@@ -1,6 +1,7 @@
 import Hummingbird
 import TurnstileCore
 import TurnstileStore
+import TurnstileWire
 
 /// `POST /auth/register` and `POST /auth/login`. Each account's wrong passwords slow its logins down (see
 /// ``FailedLogins``).

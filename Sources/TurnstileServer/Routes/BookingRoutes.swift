@@ -2,6 +2,7 @@ import HTTPTypes
 import Hummingbird
 import TurnstileCore
 import TurnstileStore
+import TurnstileWire
 
 /// `POST /bookings/` (outright, as a hold, or onto the waitlist), `GET /bookings/` (mine), `DELETE /bookings/{id}` and
 /// `POST /bookings/{id}/confirm`, all authenticated.

@@ -2,6 +2,7 @@ import HTTPTypes
 import Hummingbird
 import TurnstileCore
 import TurnstileStore
+import TurnstileWire
 
 /// The caller's credit account: `GET /credits/balance`, `POST /credits/topup`, `POST /credits/deduct` (a claim on
 /// the balance, with `Idempotency-Key`) and `GET /credits/transactions`, all authenticated.

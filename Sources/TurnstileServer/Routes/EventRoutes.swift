@@ -4,6 +4,7 @@ import Hummingbird
 import NIOCore
 import TurnstileCore
 import TurnstileStore
+import TurnstileWire
 
 /// `GET /events/`, `GET /events/{id}` (public, through the read cache) and `POST /events/` (authenticated).
 struct EventRoutes<Store: TurnstileStore> {
@@ -17,7 +18,7 @@ struct EventRoutes<Store: TurnstileStore> {
         group.get { request, _ in
             let page = try PageRequest(page: request.queryInt("page"), pageSize: request.queryInt("page_size"))
             return try await cached(.page(page: page.page, pageSize: page.pageSize)) {
-                PageResponse("events", try await store.events(page), EventResponse.init)
+                PageResponse(try await store.events(page), EventResponse.init)
             }
         }
         group.get(":id") { request, context in

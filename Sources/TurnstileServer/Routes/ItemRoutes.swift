@@ -3,6 +3,7 @@ import HTTPTypes
 import Hummingbird
 import TurnstileCore
 import TurnstileStore
+import TurnstileWire
 
 /// Auctions: `POST /items/`, `GET /items/{id}`, `POST /items/{id}/bids` and `GET /items/{id}/bids` (the accepted
 /// bids in order).

@@ -1,6 +1,7 @@
 import Hummingbird
 import TurnstileCore
 import TurnstileStore
+import TurnstileWire
 
 /// `GET /` (an index of what follows), `GET /health` (the process answers; touches no store), `GET /ready` (the store answers too), `GET /metrics`
 /// (Prometheus's text format, see ``ServiceMetrics``), `GET /openapi.json` (see ``OpenAPIDocument``) and

@@ -2,6 +2,7 @@ import HTTPTypes
 import Hummingbird
 import TurnstileCore
 import TurnstileStore
+import TurnstileWire
 
 /// Stock and orders: `POST/GET /products/`, `GET /products/{id}`, `POST/GET /orders/` and
 /// `POST /orders/{id}/pay|ship|cancel`. Orders claim stock through the allocator, like bookings claim seats.
@@ -22,7 +23,7 @@ struct ProductRoutes<Store: TurnstileStore> {
         }
         products.get { request, _ in
             let page = try PageRequest(page: request.queryInt("page"), pageSize: request.queryInt("page_size"))
-            return PageResponse("products", try await store.products(page), ProductResponse.init)
+            return PageResponse(try await store.products(page), ProductResponse.init)
         }
         products.get(":id") { request, context in
             let id = try request.pathID("id", context: context)
