@@ -1,8 +1,10 @@
 /// Small validation helpers shared by the domain's input types.
 enum Validate {
-    /// Checks that `value` has a length (in characters) within `range`.
+    /// Checks that `value` has a length within `range`, counted in Unicode code points, as the OpenAPI document's
+    /// `minLength` and `maxLength` count (JSON Schema's rule), so a length the document allows is one the service
+    /// accepts.
     static func length(of value: String, field: String, in range: ClosedRange<Int>) throws(TurnstileError) {
-        let count = value.count
+        let count = value.unicodeScalars.count
         if count < range.lowerBound {
             let detail =
                 range.lowerBound == 1
@@ -51,8 +53,10 @@ extension Validate {
         }
     }
 
-    /// Checks a required text field after trimming, and returns it trimmed.
+    /// Checks a required text field: at most `lengthMax` long as sent, and not empty once trimmed; returns it
+    /// trimmed.
     static func text(_ value: String, field: String, lengthMax: Int) throws(TurnstileError) -> String {
+        try length(of: value, field: field, in: 0...lengthMax)
         let trimmed = value.trimmingWhitespace()
         try length(of: trimmed, field: field, in: 1...lengthMax)
         return trimmed

@@ -26,11 +26,51 @@ public enum WireJSON {
     /// Parses an RFC 3339 date-time, with or without fractional seconds; `t` and `z` may be lower case (RFC 3339
     /// § 5.6).
     public static func parseDate(_ text: String) -> Date? {
-        let text = text.uppercased()
-        // Foundation rolls an impossible day over (2027-02-29 becomes 1 March): refuse it instead.
-        guard hasRealCalendarDay(text) else { return nil }
-        if let date = try? Date(text, strategy: .iso8601) { return date }
-        return try? Date(text, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+        var text = text.uppercased()
+        // Foundation rolls an impossible day or time over (2027-02-29 becomes 1 March, 12:99 becomes 13:39): refuse
+        // it instead.
+        guard hasRealCalendarDay(text), hasRealClockTime(text) else { return nil }
+        // RFC 3339 allows any offset up to ±23:59, Foundation only up to ±18:00: the offset is taken off here and
+        // the rest read as UTC.
+        var offsetSeconds = 0
+        if !text.hasSuffix("Z") {
+            guard let offset = numericOffset(text) else { return nil }
+            offsetSeconds = offset
+            text = String(text.dropLast(6)) + "Z"
+        }
+        guard
+            let local = (try? Date(text, strategy: .iso8601))
+                ?? (try? Date(text, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true)))
+        else { return nil }
+        return local.addingTimeInterval(TimeInterval(-offsetSeconds))
+    }
+
+    /// Whether the `THH:MM:SS` after the date names a time: hours 00–23, minutes 00–59, seconds 00–60 (a leap
+    /// second, which reads as the next minute's first).
+    private static func hasRealClockTime(_ text: String) -> Bool {
+        let time = Array(text.utf8.dropFirst(11).prefix(8))
+        guard time.count == 8, time[2] == UInt8(ascii: ":"), time[5] == UInt8(ascii: ":") else { return false }
+        let number = { (range: ClosedRange<Int>) -> Int? in
+            let digits = time[range]
+            guard digits.allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }) else { return nil }
+            return Int(String(decoding: digits, as: UTF8.self))
+        }
+        guard let hours = number(0...1), let minutes = number(3...4), let seconds = number(6...7) else { return false }
+        return hours <= 23 && minutes <= 59 && seconds <= 60
+    }
+
+    /// The seconds east of UTC of a `±HH:MM` ending, hours 00–23 and minutes 00–59; nil for any other ending.
+    private static func numericOffset(_ text: String) -> Int? {
+        let ending = Array(text.utf8.suffix(6))
+        guard ending.count == 6, ending[0] == UInt8(ascii: "+") || ending[0] == UInt8(ascii: "-"),
+            ending[3] == UInt8(ascii: ":"),
+            let hours = Int(String(decoding: ending[1...2], as: UTF8.self)), (0...23).contains(hours),
+            let minutes = Int(String(decoding: ending[4...5], as: UTF8.self)), (0...59).contains(minutes),
+            ending[1...2].allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) }),
+            ending[4...5].allSatisfy({ (UInt8(ascii: "0")...UInt8(ascii: "9")).contains($0) })
+        else { return nil }
+        let seconds = hours * 3_600 + minutes * 60
+        return ending[0] == UInt8(ascii: "-") ? -seconds : seconds
     }
 
     /// Whether the `YYYY-MM-DD` that starts `text` names a day the calendar has.

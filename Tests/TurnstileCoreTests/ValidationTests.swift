@@ -44,6 +44,28 @@ struct ValidationTests {
         }
     }
 
+    @Test("lengths are counted as the OpenAPI document counts them: Unicode code points, as sent")
+    func lengthsInCodePoints() throws {
+        let max = Limits.passwordLengthMax
+        // "é" as e + a combining accent: one character, two code points.
+        let combined = String(repeating: "e\u{0301}", count: max / 2 + 1)
+        #expect(combined.count <= max && combined.unicodeScalars.count > max)
+        #expect(
+            throws: TurnstileError.validationFailed(field: "password", detail: "must be at most \(max) characters long")
+        ) {
+            try Registration(email: "a@b.io", username: "ada", password: combined)
+        }
+        // A title over the limit only by its surrounding white space is over the limit, as the document says.
+        let date = Date(timeIntervalSince1970: 1_900_000_000)
+        let title = String(repeating: "x", count: Limits.eventTitleLengthMax) + "  "
+        #expect(
+            throws: TurnstileError.validationFailed(
+                field: "title", detail: "must be at most \(Limits.eventTitleLengthMax) characters long")
+        ) {
+            try NewEvent(title: title, description: nil, date: date, location: nil, seatCount: 1)
+        }
+    }
+
     @Test("booking requests take 1...10 seats and a bounded idempotency key")
     func bookingRequest() throws {
         let request = try BookingRequest(eventID: 1, seatCount: 10, userID: 3, idempotencyKey: "abc")

@@ -59,7 +59,7 @@ struct OpenAPIDocumentTests {
             "auction_closed", "hold_expired", "illegal_transition", "sku_taken", "waitlist_full",
             "idempotency_key_reused", "overloaded", "store_unavailable", "rate_limited", "payload_too_large",
             "unsupported_media_type", "upgrade_required", "bad_request", "request_timeout", "own_item",
-            "user_limit_reached",
+            "user_limit_reached", "method_not_allowed",
         ]
         let statusWords: Set<String> = [
             "held", "confirmed", "cancelled", "expired", "pending", "paid", "shipped", "topup", "deduct",

@@ -40,6 +40,26 @@ struct RouterTests {
         return try #require(object(login)["access_token"] as? String)
     }
 
+    @Test("a path the service has, asked with another method: 405 method_not_allowed with Allow; elsewhere 404")
+    func methodNotAllowed() async throws {
+        try await application().test(.router) { client in
+            let cases: [(uri: String, method: HTTPRequest.Method, allow: String?)] = [
+                ("/api/v1/events/", .init("TRACE")!, "GET, HEAD, POST"),
+                ("/api/v1/events/7", .delete, "GET, HEAD"),
+                ("/api/v1/bookings/7", .put, "DELETE"),
+                ("/health", .post, "GET, HEAD"),
+                ("/api/v1/nowhere", .get, nil),
+                ("/api/v1/events/7/nothing", .delete, nil),
+            ]
+            for (uri, method, allow) in cases {
+                let response = try await client.execute(uri: uri, method: method)
+                #expect(response.status == (allow == nil ? .notFound : .methodNotAllowed), "\(method) \(uri)")
+                #expect(response.headers[.allow] == allow, "\(method) \(uri)")
+                #expect(object(response)["code"] as? String == (allow == nil ? "not_found" : "method_not_allowed"))
+            }
+        }
+    }
+
     @Test("register, log in, create an event, book, list and cancel")
     func happyPath() async throws {
         try await application().test(.router) { client in

@@ -61,8 +61,7 @@ public struct NewEvent: Equatable, Sendable {
     )
         throws(TurnstileError)
     {
-        let title = title.trimmingWhitespace()
-        try Validate.length(of: title, field: "title", in: 1...Limits.eventTitleLengthMax)
+        let title = try Validate.text(title, field: "title", lengthMax: Limits.eventTitleLengthMax)
         if let description {
             try Validate.length(of: description, field: "description", in: 0...Limits.eventDescriptionLengthMax)
         }

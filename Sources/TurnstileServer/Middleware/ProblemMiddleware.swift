@@ -5,7 +5,8 @@ import NIOHTTP1
 import TurnstileCore
 
 /// Turns every error a route throws into a problem+json response, so no client ever sees an HTML page, an empty
-/// 500 or a stack trace. Unexpected errors are logged and answered 500 `internal_error`.
+/// 500 or a stack trace. Unexpected errors are logged and answered 500 `internal_error`; a path the service has,
+/// asked with another method, is 405 `method_not_allowed` with `Allow`.
 struct ProblemMiddleware: RouterMiddleware {
     typealias Context = TurnstileRequestContext
 
@@ -38,7 +39,8 @@ extension Problem {
             // A body that broke off or is not valid HTTP: the client's fault, and its connection is gone anyway.
             self = .unparsableRequest
         case let error as HTTPError where error.status == .notFound:
-            self = .routeNotFound
+            let allowed = OpenAPIDocument.methods(answering: path)
+            self = allowed.isEmpty ? .routeNotFound : .methodNotAllowed(allowed)
         case let error as any HTTPResponseError where (400..<500).contains(error.status.code):
             self.init(
                 status: error.status, code: "bad_request", title: error.status.reasonPhrase,

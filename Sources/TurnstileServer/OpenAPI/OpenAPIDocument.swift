@@ -18,6 +18,25 @@ enum OpenAPIDocument {
         paths.flatMap { path, item in item.keys.map { (method: $0.uppercased(), path: path) } }
     }
 
+    /// The methods the service answers at `path` (`HEAD` wherever `GET` is), in order; empty for a path it lacks.
+    static func methods(answering path: String) -> [String] {
+        let segments = path.split(separator: "/")
+        var methods: Set<String> = []
+        for (method, template) in routeTemplates where template.count == segments.count {
+            let matches = zip(template, segments).allSatisfy { part, segment in
+                part.hasPrefix("{") || part == segment
+            }
+            if matches { methods.insert(method) }
+        }
+        if methods.contains("GET") { methods.insert("HEAD") }
+        return ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"].filter(methods.contains)
+    }
+
+    /// Each operation's method and path segments (`{id}` matching any one segment).
+    private static let routeTemplates: [(method: String, segments: [Substring])] = operations.map {
+        ($0.method, $0.path.split(separator: "/"))
+    }
+
     private static var document: [String: Any] {
         [
             "openapi": "3.1.0",
@@ -254,7 +273,7 @@ enum OpenAPIDocument {
         if let entity {
             parameters.append([
                 "name": "id", "in": "path", "required": true, "description": "The \(entity)'s id.",
-                "schema": ["type": "integer", "format": "int64", "minimum": 1],
+                "schema": ["type": "integer", "format": "int64", "minimum": 1, "maximum": Int64.max],
             ])
             responses["404"] = problem("No such \(entity).", ["not_found"])
         }
@@ -303,7 +322,7 @@ enum OpenAPIDocument {
     }
 
     private static func liveFeed(_ id: String, _ entity: String, _ what: String) -> [String: Any] {
-        var feed = operation(
+        operation(
             id,
             "A WebSocket feed of \(what): upgrade with Connection: Upgrade and Upgrade: websocket. Messages are JSON "
                 + "objects with `type` and `seq`; the first is {\"type\":\"subscribed\"}.",
@@ -313,10 +332,6 @@ enum OpenAPIDocument {
                 "400": problem("Not a valid WebSocket handshake.", ["bad_request"]),
                 "426": problem("A plain request: connect with a WebSocket.", ["upgrade_required"]),
             ])
-        var responses = feed["responses"] as? [String: Any] ?? [:]
-        responses["422"] = nil
-        feed["responses"] = responses
-        return feed
     }
 
     private static func ok(_ schema: String, _ description: String = "Success.") -> [String: Any] {
@@ -379,7 +394,7 @@ enum OpenAPIDocument {
             ]),
             "NewEvent": object(
                 [
-                    "title": string(minLength: 1, maxLength: Limits.eventTitleLengthMax),
+                    "title": text(maxLength: Limits.eventTitleLengthMax),
                     "description": nullable(string(maxLength: Limits.eventDescriptionLengthMax)),
                     "date": keptDateTime,
                     "location": nullable(string(maxLength: Limits.eventLocationLengthMax)),
@@ -412,8 +427,8 @@ enum OpenAPIDocument {
             "BookingList": object(["bookings": array("Booking")]),
             "NewProduct": object(
                 [
-                    "sku": string(minLength: 1, maxLength: Limits.skuLengthMax),
-                    "name": string(minLength: 1, maxLength: Limits.productNameLengthMax),
+                    "sku": text(maxLength: Limits.skuLengthMax),
+                    "name": text(maxLength: Limits.productNameLengthMax),
                     "price_cents": integer(0, Limits.priceCentsMax), "stock": integer(1, Limits.productStockMax),
                 ], strict: false),
             "Product": object([
@@ -432,7 +447,7 @@ enum OpenAPIDocument {
             "Deduct": object(
                 [
                     "amount": integer(1, Limits.creditTopUpMax),
-                    "reason": string(minLength: 1, maxLength: Limits.ledgerReasonLengthMax),
+                    "reason": text(maxLength: Limits.ledgerReasonLengthMax),
                 ], strict: false),
             "Balance": object([
                 "balance": integer, "used": integer, "total": integer, "low_balance": ["type": "boolean"],
@@ -449,7 +464,7 @@ enum OpenAPIDocument {
             "Transactions": object(["transactions": array("LedgerEntry")]),
             "NewItem": object(
                 [
-                    "title": string(minLength: 1, maxLength: Limits.itemTitleLengthMax),
+                    "title": text(maxLength: Limits.itemTitleLengthMax),
                     "starting_price_cents": integer(1, Limits.priceCentsMax),
                     "min_increment_cents": integer(1, Limits.priceCentsMax), "ends_at": nullable(keptDateTime),
                 ], required: ["title", "starting_price_cents", "min_increment_cents"], strict: false),
@@ -471,9 +486,14 @@ enum OpenAPIDocument {
     private static var integer: [String: Any] { ["type": "integer", "format": "int64"] }
     private static var id: [String: Any] { ["type": "integer", "format": "int64", "minimum": 1] }
     private static var dateTime: [String: Any] { ["type": "string", "format": "date-time"] }
-    /// A date-time the service keeps: from 1970 to 9999.
+    /// A date-time the service keeps: from 1970 to 9999 in UTC, so in 1970 and 9999 only written in UTC (an offset
+    /// could carry it into 1969 or 10000).
     private static var keptDateTime: [String: Any] {
-        ["type": "string", "format": "date-time", "pattern": "^(19[7-9][0-9]|[2-9][0-9]{3})-"]
+        [
+            "type": "string", "format": "date-time",
+            "pattern": "^((197[1-9]|19[89][0-9]|[2-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])-"
+                + "|(1970|9999)-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?([Zz]|[+-]00:00)$)",
+        ]
     }
 
     private static func string(
@@ -484,6 +504,15 @@ enum OpenAPIDocument {
         if let minLength { schema["minLength"] = minLength }
         if let format { schema["format"] = format }
         return schema
+    }
+
+    /// Text the service trims: at most `maxLength` as sent, with something besides white space (Unicode's
+    /// White_Space characters, listed, so that every regex dialect reads the class alike).
+    private static func text(maxLength: Int) -> [String: Any] {
+        string(
+            minLength: 1, maxLength: maxLength,
+            pattern: "[^\\t\\n\\u000B\\f\\r \\u0085\\u00A0\\u1680"
+                + "\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]")
     }
 
     private static func integer(_ minimum: Int, _ maximum: Int) -> [String: Any] {

@@ -30,6 +30,8 @@ public struct Problem: Error, Equatable, Sendable, HTTPResponseError {
     public var currentStatus: String? = nil
     /// Seconds after which a retry may succeed; sent as `Retry-After` too.
     public var retryAfterSeconds: Int? = nil
+    /// The methods the path answers, sent as `Allow` with a 405.
+    public var allowedMethods: [String]? = nil
     /// Whether the connection closes after this answer (`Connection: close`): the rest of the request cannot be
     /// trusted to arrive.
     public var closesConnection = false
@@ -49,6 +51,7 @@ public struct Problem: Error, Equatable, Sendable, HTTPResponseError {
     var headers: HTTPFields {
         var headers: HTTPFields = [.contentType: "application/problem+json"]
         if let retryAfterSeconds { headers[.retryAfter] = String(retryAfterSeconds) }
+        if let allowedMethods { headers[.allow] = allowedMethods.joined(separator: ", ") }
         if closesConnection { headers[.connection] = "close" }
         return headers
     }
@@ -128,6 +131,15 @@ extension Problem {
     static let routeNotFound = Problem(
         status: .notFound, code: "not_found", title: "Not found",
         detail: "No endpoint at this path; GET / lists where to look.")
+
+    /// A path the service has, asked with a method it does not answer there.
+    static func methodNotAllowed(_ allowed: [String]) -> Problem {
+        var problem = Problem(
+            status: .methodNotAllowed, code: "method_not_allowed", title: "Method not allowed",
+            detail: "This path answers \(allowed.joined(separator: ", ")) only; see Allow.")
+        problem.allowedMethods = allowed
+        return problem
+    }
 
     static let internalError = Problem(
         status: .internalServerError, code: "internal_error", title: "Internal error",
