@@ -14,12 +14,15 @@ public struct TurnstileRequestContext: RequestContext, RemoteAddressRequestConte
     /// Whether the request came as an HTTP/2 stream: its channel's parent is the connection, whose parent is the
     /// listener (an HTTP/1.1 request's channel is the connection itself).
     let isHTTP2Stream: Bool
+    /// The event loop of the request's channel, which keeps its body's deadline.
+    let eventLoop: any EventLoop
 
     public init(source: ApplicationRequestContextSource) {
         coreContext = .init(source: source)
         userID = nil
         remoteAddress = source.channel.remoteAddress
         isHTTP2Stream = source.channel.parent?.parent != nil
+        eventLoop = source.channel.eventLoop
     }
 
     /// The client's address, for per-client limits: the connection's peer, or, behind a trusted proxy, the last

@@ -1,7 +1,15 @@
 import Foundation
 import Hummingbird
 import NIOCore
+import Synchronization
 import TurnstileCore
+
+/// Whether a body's deadline passed; set once, from the event loop.
+private final class TimeoutFlag: Sendable {
+    private let flag = Atomic<Bool>(false)
+    func set() { flag.store(true, ordering: .releasing) }
+    var isSet: Bool { flag.load(ordering: .acquiring) }
+}
 
 extension Request {
     /// Reads the body (at most ``Limits/requestBodyBytesMax`` bytes, within ``Limits/requestBodySecondsMax``) and
@@ -11,11 +19,14 @@ extension Request {
     /// types is ``TurnstileError/validationFailed(field:detail:)`` (422); a declared content type other than JSON
     /// is ``Problem/unsupportedMediaType`` (415); a body that is too large is ``Problem/payloadTooLarge`` (413); a
     /// body that does not arrive in time is ``Problem/requestTimeout`` (408, and the connection closes).
-    mutating func decodeJSON<Value: Decodable>(_ type: Value.Type) async throws -> Value {
+    mutating func decodeJSON<Value: Decodable>(
+        _ type: Value.Type, context: TurnstileRequestContext
+    ) async throws -> Value {
         if let contentType = headers[.contentType], !Self.isJSON(contentType) {
             throw Problem.unsupportedMediaType(contentType)
         }
-        let buffer = try await Self.collect(body, within: .seconds(Limits.requestBodySecondsMax))
+        let buffer = try await Self.collect(
+            body, within: .seconds(Limits.requestBodySecondsMax), on: context.eventLoop)
         guard buffer.readableBytes > 0 else { throw TurnstileError.malformedJSON(detail: "the body is empty") }
         if let flatType = Value.self as? any FlatJSONDecodable.Type,
             let members = FlatJSON.object(buffer.readableBytesView),
@@ -28,16 +39,31 @@ extension Request {
 
     /// The whole body, or ``Problem/requestTimeout`` when it has not all arrived within `deadline`. A body over the
     /// limit throws NIOTooManyBytesError, which ProblemMiddleware answers 413 for every route.
-    static func collect(_ body: RequestBody, within deadline: Duration) async throws -> ByteBuffer {
-        try await withThrowingTaskGroup(of: ByteBuffer?.self) { group in
-            group.addTask { try await body.collect(upTo: Limits.requestBodyBytesMax) }
-            group.addTask {
-                try await Task.sleep(for: deadline)
-                return nil
+    ///
+    /// The deadline is a task scheduled on the channel's event loop, cancelled as soon as the body is in: nothing
+    /// sleeps per request. Reading runs in a task of its own, which the deadline cancels (and so does the caller's
+    /// cancellation); the request's own task, which holds the connection, is never cancelled.
+    static func collect(
+        _ body: RequestBody, within deadline: Duration, on eventLoop: any EventLoop
+    ) async throws -> ByteBuffer {
+        let timedOut = TimeoutFlag()
+        let reading = Task { try await body.collect(upTo: Limits.requestBodyBytesMax) }
+        let timer = eventLoop.scheduleTask(in: TimeAmount(deadline)) {
+            timedOut.set()
+            reading.cancel()
+        }
+        defer { timer.cancel() }
+        do {
+            let buffer = try await withTaskCancellationHandler {
+                try await reading.value
+            } onCancel: {
+                reading.cancel()
             }
-            defer { group.cancelAll() }
-            guard let first = try await group.next(), let buffer = first else { throw Problem.requestTimeout }
+            // A cancelled read ends as if the body ended: only the flag tells a cut-off body from a whole one.
+            if timedOut.isSet { throw Problem.requestTimeout }
             return buffer
+        } catch  where timedOut.isSet {
+            throw Problem.requestTimeout
         }
     }
 

@@ -19,7 +19,8 @@ struct WholeRequestMiddleware: RouterMiddleware {
         guard context.isHTTP2Stream else { return try await next(request, context) }
         var request = request
         request.body = RequestBody(
-            buffer: try await Request.collect(request.body, within: .seconds(Limits.requestBodySecondsMax)))
+            buffer: try await Request.collect(
+                request.body, within: .seconds(Limits.requestBodySecondsMax), on: context.eventLoop))
         return try await next(request, context)
     }
 }

@@ -12,17 +12,17 @@ struct AuthRoutes<Store: TurnstileStore> {
     let failedLogins = FailedLogins()
 
     func register(on group: RouterGroup<TurnstileRequestContext>) {
-        group.post("register") { request, _ in
+        group.post("register") { request, context in
             var request = request
-            let body = try await request.decodeJSON(RegisterBody.self)
+            let body = try await request.decodeJSON(RegisterBody.self, context: context)
             let registration = try Registration(email: body.email, username: body.username, password: body.password)
             let hash = try await hasher.hash(registration.password)
             let user = try await store.register(registration, passwordHash: hash)
             return EditedResponse(status: .created, response: UserResponse(user))
         }
-        group.post("login") { request, _ in
+        group.post("login") { request, context in
             var request = request
-            let body = try await request.decodeJSON(LoginBody.self)
+            let body = try await request.decodeJSON(LoginBody.self, context: context)
             let email = Registration.normalizedEmail(body.email)
             if let wait = failedLogins.wait(for: email) { throw TurnstileError.rateLimited(retryAfterSeconds: wait) }
             guard let stored = try await store.credentials(email: email) else {

@@ -13,7 +13,7 @@ struct BookingRoutes<Store: TurnstileStore> {
         group.post { request, context in
             let userID = try context.requireUserID()
             var request = request
-            let body = try await request.decodeJSON(NewBookingBody.self)
+            let body = try await request.decodeJSON(NewBookingBody.self, context: context)
             let booking = try BookingRequest(
                 eventID: body.eventID, seatCount: body.seatCount, userID: userID,
                 idempotencyKey: request.headers[.idempotencyKey], holdSeconds: body.holdSeconds,

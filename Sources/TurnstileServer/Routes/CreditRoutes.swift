@@ -20,14 +20,14 @@ struct CreditRoutes<Store: TurnstileStore> {
         group.post("topup") { request, context in
             let userID = try context.requireUserID()
             var request = request
-            let body = try await request.decodeJSON(TopUpBody.self)
+            let body = try await request.decodeJSON(TopUpBody.self, context: context)
             let (entry, account) = try await store.topUp(try TopUpRequest(userID: userID, amount: body.amount))
             return CreditChangeResponse(transaction: LedgerEntryResponse(entry), account: BalanceResponse(account))
         }
         group.post("deduct") { request, context in
             let userID = try context.requireUserID()
             var request = request
-            let body = try await request.decodeJSON(DeductBody.self)
+            let body = try await request.decodeJSON(DeductBody.self, context: context)
             let deduction = try DeductionRequest(
                 userID: userID, amount: body.amount, reason: body.reason,
                 idempotencyKey: request.headers[.idempotencyKey])

@@ -33,7 +33,7 @@ struct EventRoutes<Store: TurnstileStore> {
         authenticated.post { request, context in
             let organizerID = try context.requireUserID()
             var request = request
-            let body = try await request.decodeJSON(NewEventBody.self)
+            let body = try await request.decodeJSON(NewEventBody.self, context: context)
             let event = try NewEvent(
                 title: body.title, description: body.description, date: body.date, location: body.location,
                 seatCount: body.seatCount, seatsPerUserMax: body.seatsPerUserMax)

@@ -16,7 +16,7 @@ struct ItemRoutes<Store: TurnstileStore> {
         authenticated.post { request, context in
             let sellerID = try context.requireUserID()
             var request = request
-            let body = try await request.decodeJSON(NewItemBody.self)
+            let body = try await request.decodeJSON(NewItemBody.self, context: context)
             let now = Date()
             let item = try NewItem(
                 title: body.title, startingPriceCents: body.startingPriceCents,
@@ -37,7 +37,7 @@ struct ItemRoutes<Store: TurnstileStore> {
             let bidderID = try context.requireUserID()
             let itemID = try request.pathID("id", context: context)
             var request = request
-            let body = try await request.decodeJSON(BidBody.self)
+            let body = try await request.decodeJSON(BidBody.self, context: context)
             let accepted = try await store.bid(
                 try BidRequest(itemID: itemID, bidderID: bidderID, amountCents: body.amountCents))
             return EditedResponse(status: .created, response: BidResponse(accepted.bid))

@@ -16,7 +16,7 @@ struct ProductRoutes<Store: TurnstileStore> {
         authenticatedProducts.post { request, context in
             let userID = try context.requireUserID()
             var request = request
-            let body = try await request.decodeJSON(NewProductBody.self)
+            let body = try await request.decodeJSON(NewProductBody.self, context: context)
             let product = try NewProduct(sku: body.sku, name: body.name, priceCents: body.priceCents, stock: body.stock)
             return EditedResponse(
                 status: .created, response: ProductResponse(try await store.createProduct(product, userID: userID)))
@@ -36,7 +36,7 @@ struct ProductRoutes<Store: TurnstileStore> {
         orders.post { request, context in
             let userID = try context.requireUserID()
             var request = request
-            let body = try await request.decodeJSON(NewOrderBody.self)
+            let body = try await request.decodeJSON(NewOrderBody.self, context: context)
             let order = try OrderRequest(
                 productID: body.productID, quantity: body.quantity, userID: userID,
                 idempotencyKey: request.headers[.idempotencyKey])
