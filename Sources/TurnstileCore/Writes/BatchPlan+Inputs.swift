@@ -1,5 +1,4 @@
 import Foundation
-import TurnstileCore
 
 /// One user's share of one event: the seats they hold, have booked and wait for there.
 public struct UserEvent: Hashable, Sendable {

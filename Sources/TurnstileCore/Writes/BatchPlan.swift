@@ -1,5 +1,4 @@
 import Foundation
-import TurnstileCore
 
 /// The pure part of carrying out one batch of writes, shared by every store: what the batch's decisions depend on,
 /// the decisions themselves (each ``WriteOperation``'s rule, with claims through ``BatchAllocator``), and the rows to

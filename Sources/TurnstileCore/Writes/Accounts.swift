@@ -1,5 +1,3 @@
-import TurnstileCore
-
 /// Opens an account. Refused with ``TurnstileError/emailTaken`` when the email already has one.
 public struct Register: WriteOperation {
     public let registration: Registration

@@ -1,5 +1,3 @@
-import TurnstileCore
-
 /// A ledger entry, the account after it, and whether it answers a repeat of the request that made it.
 public struct CreditOutcome: Equatable, Sendable {
     public let entry: LedgerEntry

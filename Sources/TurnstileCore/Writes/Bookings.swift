@@ -1,5 +1,4 @@
 import Foundation
-import TurnstileCore
 
 /// Books seats (or holds them, or joins the waitlist) through the allocator.
 ///

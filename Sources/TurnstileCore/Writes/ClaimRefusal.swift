@@ -1,5 +1,3 @@
-import TurnstileCore
-
 extension TurnstileError {
     /// Translates the claim allocator's refusal decisions into the errors callers see, by kind of resource; nil for
     /// a grant or a replay.

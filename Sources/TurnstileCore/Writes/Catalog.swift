@@ -1,5 +1,3 @@
-import TurnstileCore
-
 /// Creates an event with all its seats available.
 public struct CreateEvent: WriteOperation {
     public let event: NewEvent

@@ -1,5 +1,3 @@
-import TurnstileCore
-
 /// An order, and whether it answers a repeat of the request that placed it.
 public struct OrderOutcome: Equatable, Sendable {
     public let order: Order

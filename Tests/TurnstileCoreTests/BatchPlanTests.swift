@@ -1,7 +1,6 @@
 import Foundation
 import Testing
 import TurnstileCore
-import TurnstileStore
 
 /// The rules every store carries out, without a database.
 @Suite("BatchPlan")

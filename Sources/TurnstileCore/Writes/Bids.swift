@@ -1,5 +1,3 @@
-import TurnstileCore
-
 /// An accepted bid and the item after it.
 public struct BidOutcome: Equatable, Sendable {
     public let bid: Bid
