@@ -56,8 +56,9 @@ struct SchemathesisTests {
         let token = try #require(login.json["access_token"] as? String)
 
         // A fixed seed, so a finding reproduces; a few dozen cases per operation keep the run near 10 s.
-        let (status, output) = try await run(
-            schemathesis,
+        // In the test's folder, where Hypothesis keeps its examples.
+        let (status, output) = try await TurnstileProcess.run(
+            URL(fileURLWithPath: schemathesis),
             [
                 "--config-file", Schemathesis.configuration.path, "run",
                 "http://127.0.0.1:\(service.port)/openapi.json", "--header", "Authorization: Bearer \(token)",
@@ -67,22 +68,5 @@ struct SchemathesisTests {
         #expect(status == 0, "schemathesis found what the document and the service disagree on:\n\(output)")
         #expect(output.contains("passed"), "\(output)")
         await service.stop()
-    }
-
-    /// Runs `executable` with `arguments` in `folder` (where Hypothesis keeps its examples) to the end.
-    private func run(
-        _ executable: String, _ arguments: [String], in folder: URL
-    ) async throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.currentDirectoryURL = folder
-        let output = Pipe()
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let data = await onOwnThread { output.fileHandleForReading.readDataToEndOfFile() }
-        await onOwnThread { process.waitUntilExit() }
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 }

@@ -74,18 +74,17 @@ public struct Book: ClaimOperation {
     }
 }
 
-/// Cancels one of the user's bookings and returns its seats to the event (and offers them to its waitlist).
-/// Cancelling a booking that holds no seats changes nothing and answers it; another user's booking is
-/// ``TurnstileError/notFound(entity:id:)``.
-public struct CancelBooking: WriteOperation {
-    public let id: Int64
-    public let userID: Int64
+/// A change to one of the user's own bookings: another user's booking is ``TurnstileError/notFound(entity:id:)``,
+/// as is one that does not exist.
+public protocol OwnBookingChange: WriteOperation where Output == Booking {
+    var id: Int64 { get }
+    var userID: Int64 { get }
 
-    public init(id: Int64, userID: Int64) {
-        self.id = id
-        self.userID = userID
-    }
+    /// The change to `booking` (as the batch has it now), which `userID` owns.
+    func change(_ booking: Booking, on plan: inout BatchPlan) -> Result<Booking, TurnstileError>
+}
 
+extension OwnBookingChange {
     public var actingUserID: Int64? { userID }
 
     public func need(_ needs: inout BatchPlan.Needs) {
@@ -96,13 +95,29 @@ public struct CancelBooking: WriteOperation {
         guard let booking = plan.booking(id: id, userID: userID) else {
             return .failure(.notFound(entity: "booking", id: id))
         }
+        return change(booking, on: &plan)
+    }
+}
+
+/// Cancels one of the user's bookings and returns its seats to the event (and offers them to its waitlist).
+/// Cancelling a booking that holds no seats changes nothing and answers it.
+public struct CancelBooking: OwnBookingChange {
+    public let id: Int64
+    public let userID: Int64
+
+    public init(id: Int64, userID: Int64) {
+        self.id = id
+        self.userID = userID
+    }
+
+    public func change(_ booking: Booking, on plan: inout BatchPlan) -> Result<Booking, TurnstileError> {
         guard booking.status.holdsSeats else { return .success(booking) }
         return .success(plan.release(booking, as: .cancelled))
     }
 }
 
 /// Confirms a hold. Refused with ``TurnstileError/holdExpired(bookingID:)`` once it ran out.
-public struct ConfirmBooking: WriteOperation {
+public struct ConfirmBooking: OwnBookingChange {
     public let id: Int64
     public let userID: Int64
 
@@ -111,16 +126,7 @@ public struct ConfirmBooking: WriteOperation {
         self.userID = userID
     }
 
-    public var actingUserID: Int64? { userID }
-
-    public func need(_ needs: inout BatchPlan.Needs) {
-        needs.bookingIDs.insert(id)
-    }
-
-    public func apply(to plan: inout BatchPlan) -> Result<Booking, TurnstileError> {
-        guard let booking = plan.booking(id: id, userID: userID) else {
-            return .failure(.notFound(entity: "booking", id: id))
-        }
+    public func change(_ booking: Booking, on plan: inout BatchPlan) -> Result<Booking, TurnstileError> {
         switch booking.status {
         case .held:
             let confirmed = booking.with(status: .confirmed)
