@@ -125,7 +125,9 @@ enum OpenAPIDocument {
                     "listEvents", "Events, a page at a time.", query: paging, responses: ["200": ok("EventPage")]),
                 "post": operation(
                     "createEvent", "Create an event; the caller organises it.", auth: true, body: "NewEvent",
-                    responses: ["201": ok("Event", "The event.")]),
+                    responses: [
+                        "201": ok("Event", "The event.", links: ["getEvent", "eventFeed"])
+                    ]),
             ],
             "/api/v1/events/{id}": [
                 "get": operation(
@@ -173,7 +175,8 @@ enum OpenAPIDocument {
                 "post": operation(
                     "createProduct", "Stock a product.", auth: true, body: "NewProduct",
                     responses: [
-                        "201": ok("Product", "The product."), "409": problem("The SKU is taken.", ["sku_taken"]),
+                        "201": ok("Product", "The product.", links: ["getProduct"]),
+                        "409": problem("The SKU is taken.", ["sku_taken"]),
                     ]),
             ],
             "/api/v1/products/{id}": [
@@ -188,7 +191,8 @@ enum OpenAPIDocument {
                     body: "NewOrder",
                     idempotent: true,
                     responses: [
-                        "201": ok("Order", "The order, pending payment."),
+                        "201": ok(
+                            "Order", "The order, pending payment.", links: ["payOrder", "shipOrder", "cancelOrder"]),
                         "404": problem("No such product.", ["not_found"]),
                         "409": problem("Not enough stock left.", ["insufficient_stock"]),
                     ]),
@@ -223,7 +227,7 @@ enum OpenAPIDocument {
             "/api/v1/items/": [
                 "post": operation(
                     "createItem", "Put an item up for auction; the caller sells it.", auth: true, body: "NewItem",
-                    responses: ["201": ok("Item", "The item.")])
+                    responses: ["201": ok("Item", "The item.", links: ["getItem", "listBids", "bid", "itemFeed"])])
             ],
             "/api/v1/items/{id}": [
                 "get": operation(
@@ -334,11 +338,21 @@ enum OpenAPIDocument {
             ])
     }
 
-    private static func ok(_ schema: String, _ description: String = "Success.") -> [String: Any] {
-        [
+    /// A JSON answer; `links` names the operations that take the answer's `id` as their path's `{id}` (so a
+    /// client, or schemathesis's stateful tests, can follow one from the other).
+    private static func ok(_ schema: String, _ description: String = "Success.", links: [String] = []) -> [String: Any]
+    {
+        var response: [String: Any] = [
             "description": description,
             "content": ["application/json": ["schema": ["$ref": "#/components/schemas/\(schema)"]]],
         ]
+        if !links.isEmpty {
+            response["links"] = Dictionary(
+                uniqueKeysWithValues: links.map {
+                    ($0, ["operationId": $0, "parameters": ["id": "$response.body#/id"]] as [String: Any])
+                })
+        }
+        return response
     }
 
     private static func problem(_ description: String, _ codes: [String]) -> [String: Any] {
