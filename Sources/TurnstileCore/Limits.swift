@@ -157,9 +157,13 @@ public enum Limits {
 
     // MARK: Writer
 
-    /// The most commands one write transaction carries (one group commit).
+    /// How long the PostgreSQL store's graceful shutdown may take (the writer draining, the listener and the pool
+    /// stopping) before what is still running is cancelled.
+    public static let postgresShutdownSeconds = 10
+
+    /// The most writes one write transaction carries (one group commit).
     public static let writeBatchCommandsMax = 1_024
-    /// The most commands waiting for the writer; past this, writes are refused with 503 instead of queueing
+    /// The most writes waiting for the writer; past this, writes are refused with 503 instead of queueing
     /// without bound.
     public static let writeQueueDepthMax = 50_000
     /// The longest a write waits in the queue for the writer to take it; a write still waiting then (the store is

@@ -16,6 +16,12 @@ enum TurnstileAPI {
     typealias Order = OrderResponse
     typealias Item = ItemResponse
 
+    /// Only the id of what a write made: an acknowledgement counts however much else its body holds, so a suite's
+    /// books never silently lose a 201 over a member it does not read.
+    struct Created: Decodable {
+        let id: Int64
+    }
+
     static func register(email: String, username: String, password: String) -> LoadRequest {
         .json(
             endpoint: "register", .POST, "/api/v1/auth/register",

@@ -103,25 +103,31 @@ public final class PostgresStore: SQLStore {
                 }
             },
         ]
-        try await ServiceGroup(
-            configuration: .init(
-                services: parts.map { .init(service: $0) }, gracefulShutdownSignals: [], cancellationSignals: [],
-                logger: logger)
-        ).run()
+        var configuration = ServiceGroupConfiguration(
+            services: parts.map { .init(service: $0) }, gracefulShutdownSignals: [], cancellationSignals: [],
+            logger: logger)
+        // A pool waiting for a connection that never comes back must not hold the shutdown: past this, the parts
+        // still running are cancelled.
+        configuration.maximumGracefulShutdownDuration = .seconds(Limits.postgresShutdownSeconds)
+        try await ServiceGroup(configuration: configuration).run()
     }
 
-    /// Ready once this instance hears the other instances' changes (waiting for that up to ``StoreTimeouts/read``,
-    /// as the store starts or listens again) and the database answers a query.
+    /// Ready once this instance hears the other instances' changes (waiting for that as the store starts or listens
+    /// again) and the database answers a query, both within ``StoreTimeouts/read``.
     public func checkReachable() async throws(TurnstileError) {
+        // One bound for both, so /ready answers within a read's bound like every other store call.
         do {
             try await StoreDeadline.run(within: timeouts.read, "readiness check") {
-                [listener] () throws(TurnstileError) in
+                [listener, self] () throws(TurnstileError) in
                 await listener.wait()
+                _ = try await self.read("SELECT 1 AS one")
             }
         } catch {
-            throw .storeUnavailable(detail: "not listening for the other instances' changes yet; retry shortly.")
+            guard listener.isListening else {
+                throw .storeUnavailable(detail: "not listening for the other instances' changes yet; retry shortly.")
+            }
+            throw error
         }
-        _ = try await read("SELECT 1 AS one")
     }
 
     public func write<Write: WriteOperation>(_ write: Write) async throws(TurnstileError) -> Write.Output {

@@ -9,8 +9,8 @@ import TurnstileStore
 /// The embedded store: one SQLite file in WAL mode, a single writer connection driven by a ``WriteQueue`` (group
 /// commit), and a few reader connections so that reads never wait behind the writer.
 ///
-/// SQLite allows one writer at a time; rather than letting requests contend for the file lock, every write is a
-/// command on the queue, and the writer carries out each batch in one `BEGIN IMMEDIATE … COMMIT` transaction. No
+/// SQLite allows one writer at a time; rather than letting requests contend for the file lock, every write goes
+/// to the queue, and the writer carries out each batch in one `BEGIN IMMEDIATE … COMMIT` transaction. No
 /// transaction is ever shared between tasks: only the writer loop touches the writer connection.
 ///
 /// ```swift

@@ -65,8 +65,8 @@ where QueueClock.Duration == Duration {
     /// Queues a write, or refuses it at once (``TurnstileError/overloaded`` when too many wait, unavailable once
     /// closed) through its ``QueuedWrite/fail(_:)``. An accepted write is answered once its batch has committed.
     public func submit(_ write: Write) {
-        let now = clock.now
-        switch state.withLock({ $0.submit(write, at: now) }) {
+        // The time is read under the lock, so the queue's writes are in order of their times too.
+        switch state.withLock({ $0.submit(write, at: clock.now) }) {
         case .refuse(let error): write.fail(error)
         case .queued(let writer): writer?.resume()
         }

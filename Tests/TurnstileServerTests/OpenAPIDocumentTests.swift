@@ -46,6 +46,16 @@ struct OpenAPIDocumentTests {
         }
     }
 
+    @Test("every link names an operation of the document that takes the id it passes")
+    func linksResolve() throws {
+        let text = String(decoding: OpenAPIDocument.json, as: UTF8.self)
+        let operationIDs = Set(text.matches(of: /"operationId":"([A-Za-z]+)"/).map { String($0.1) })
+        let linked = text.matches(of: /"operationId":"([A-Za-z]+)","parameters":\{"id":"\$response\.body#\/id"\}/)
+            .map { String($0.1) }
+        #expect(linked.count >= 10)
+        #expect(Set(linked).isSubset(of: operationIDs), "\(Set(linked).subtracting(operationIDs))")
+    }
+
     @Test("each documented problem code is one the service can answer with")
     func problemCodes() throws {
         let text = String(decoding: OpenAPIDocument.json, as: UTF8.self)

@@ -10,6 +10,9 @@ public struct Registration: Equatable, Sendable {
     /// Validates the raw fields of a registration.
     /// - Throws: ``TurnstileError/validationFailed(field:detail:)`` naming the first field that is wrong.
     public init(email: String, username: String, password: String) throws(TurnstileError) {
+        // As sent, first: the OpenAPI document's maxLength counts the raw text.
+        try Validate.length(of: email, field: "email", in: 0...Limits.emailLengthMax)
+        try Validate.length(of: username, field: "username", in: 0...Limits.usernameLengthMax)
         try Self.refuseInvisibleCharacters(in: email.trimmingWhitespace(), field: "email")
         try Self.refuseInvisibleCharacters(in: username.trimmingWhitespace(), field: "username")
         let email = Self.normalizedEmail(email)

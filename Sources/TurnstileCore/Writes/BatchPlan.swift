@@ -78,9 +78,12 @@ public struct BatchPlan: Sendable {
                 preconditionFailure("a stored grant comes with its record")
             }
             return replay(write, of: row)
-        case .refused, .unknownResource, .keyReused:
-            if let answer = refused(&self, decision) { return answer }
-            return .failure(TurnstileError.refusal(decision, claim: claim)!)
+        case .refused(let remaining):
+            return refused(&self, decision) ?? .failure(.refusal(of: claim, remaining: remaining))
+        case .unknownResource:
+            return refused(&self, decision) ?? .failure(.notFound(entity: claim.resource.entity, id: claim.resource.id))
+        case .keyReused:
+            return refused(&self, decision) ?? .failure(.idempotencyKeyReused)
         }
     }
 

@@ -74,7 +74,7 @@ public struct CrashSuite: Sendable {
             switch response?.status {
             case 201?:
                 let booking = try? WireJSON.decoder.decode(
-                    TurnstileAPI.Booking.self, from: Data(response!.body.readableBytesView))
+                    TurnstileAPI.Created.self, from: Data(response!.body.readableBytesView))
                 if let booking { acknowledged[index] = booking.id }
             case 409?: refused += 1
             default: unanswered += 1

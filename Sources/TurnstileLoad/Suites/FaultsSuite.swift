@@ -133,7 +133,7 @@ public struct FaultsSuite: Sendable {
                         hung: false))
                 if isWrite, response.status == 201,
                     let booking = try? WireJSON.decoder.decode(
-                        TurnstileAPI.Booking.self, from: Data(response.body.readableBytesView))
+                        TurnstileAPI.Created.self, from: Data(response.body.readableBytesView))
                 {
                     acknowledged.append(booking.id)
                 }

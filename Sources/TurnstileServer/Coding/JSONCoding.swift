@@ -2,7 +2,8 @@ import Foundation
 import TurnstileCore
 import TurnstileWire
 
-/// The service's JSON conventions: snake_case keys (spelled out in each type's `CodingKeys`), RFC 3339 UTC dates.
+/// The service's side of the JSON conventions: ``WireJSON``'s coders (shared with the engine), and the mapping of a
+/// request body's decoding errors to 400 and 422 problems.
 enum JSONCoding {
     static var encoder: JSONEncoder { WireJSON.encoder }
     static var decoder: JSONDecoder { WireJSON.decoder }

@@ -146,7 +146,8 @@ enum OpenAPIDocument {
                     body: "NewBooking", idempotent: true,
                     responses: [
                         "201": ok(
-                            "Booking", "The booking (Idempotent-Replayed: true when the key matched an earlier one)."),
+                            "Booking", "The booking (Idempotent-Replayed: true when the key matched an earlier one).",
+                            links: ["cancelBooking", "confirmBooking"]),
                         "202": ok("Waitlisted", "Sold out: the request waits in line."),
                         "404": problem("No such event.", ["not_found"]),
                         "409": problem(
