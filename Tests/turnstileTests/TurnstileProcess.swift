@@ -9,18 +9,9 @@ enum TurnstileProcess {
 
     /// Runs `turnstile` with `arguments` to the end; returns its exit status and everything it printed.
     static func run(_ arguments: [String]) async throws -> (status: Int32, output: String) {
-        try await run(executable, arguments)
-    }
-
-    /// Runs any `executable` with `arguments` (in `folder`, if given) to the end; returns its exit status and
-    /// everything it printed.
-    static func run(
-        _ executable: URL, _ arguments: [String], in folder: URL? = nil
-    ) async throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = executable
         process.arguments = arguments
-        if let folder { process.currentDirectoryURL = folder }
         let output = Pipe()
         process.standardOutput = output
         process.standardError = output
