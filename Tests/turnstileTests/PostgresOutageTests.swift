@@ -21,7 +21,7 @@ struct PostgresOutageTests {
                 [
                     "serve", "--port", "0", "--database", cluster.url, "--jwt-secret",
                     String(repeating: "s", count: 32),
-                    "--password-hash-rounds", "1", "--log-level", "critical",
+                    "--password-hash-rounds", "1", "--log-level", "critical", "--store-timeout", "1s",
                 ])
             let (process, port) = (service.process, service.port)
             defer { if process.isRunning { process.interrupt() } }
@@ -53,8 +53,9 @@ struct PostgresOutageTests {
                 #expect(response.status == 503, "\(request.method) \(request.path): \(response.text)")
                 #expect(response.json["code"] as? String == "store_unavailable")
                 #expect(response.headers["Retry-After"] == ["1"])
-                // The bound (Limits) is 1 s for a read or a write; the margin is for a loaded test machine.
-                #expect(waited < .milliseconds(1_500), "\(request.method) \(request.path) took \(waited)")
+                // Answered by the store's bound (1 s, given above), not left waiting for a database that is gone. The
+                // wide margin is for a loaded machine: this checks that the bound holds, not how fast the machine is.
+                #expect(waited < .seconds(1) + .seconds(3), "\(request.method) \(request.path) took \(waited)")
             }
             let health = try await send(.init(.GET, "/health"), to: port)
             #expect(health.status == 200)
