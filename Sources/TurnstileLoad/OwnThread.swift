@@ -11,6 +11,7 @@ public func onOwnThread<Result: Sendable>(_ body: @escaping @Sendable () -> Resu
 }
 
 /// The same, for work that throws.
+@discardableResult
 public func onOwnThread<Result: Sendable>(_ body: @escaping @Sendable () throws -> Result) async throws -> Result {
     try await onOwnThread { Swift.Result { try body() } }.get()
 }

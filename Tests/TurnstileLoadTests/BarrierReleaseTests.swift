@@ -39,12 +39,13 @@ struct BarrierReleaseTests {
                     to: target, on: group.next(), holdingRequestEnd: true
                 ).get()
                 connections.append(connection)
-                let written = try await connection.eventLoop.submit {
+                let (written, response) = try await connection.eventLoop.submit {
                     let written = connection.eventLoop.makePromise(of: Void.self)
-                    responses.append(
-                        connection.send(Self.request(index), timeouts: .init(), keepBody: true, written: written))
-                    return written.futureResult
+                    let response = connection.send(
+                        Self.request(index), timeouts: .init(), keepBody: true, written: written)
+                    return (written.futureResult, response)
                 }.get()
+                responses.append(response)
                 try await written.get()
             }
             var released: [Int: NIODeadline] = [:]

@@ -135,10 +135,12 @@ public final class FaultProxy: Sendable {
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .connectTimeout(.seconds(5))
             .connect(host: upstream.host, port: upstream.port)
-            .flatMap { outbound in
+            .flatMapThrowing { outbound in
+                // Both channels are on the inbound's event loop, where this runs.
                 self.track(outbound)
                 let (toUpstream, toClient) = FaultyForwarder.pair(inbound, outbound, proxy: self)
-                return inbound.pipeline.addHandler(toUpstream).and(outbound.pipeline.addHandler(toClient)).map { _ in }
+                try inbound.pipeline.syncOperations.addHandler(toUpstream)
+                try outbound.pipeline.syncOperations.addHandler(toClient)
             }
             .flatMapError { _ in
                 // The upstream is down: so is the link.

@@ -124,9 +124,9 @@ struct LiveHTTPChannel: ServerChildChannel, HTTPChannelHandler {
             try sync.addHandlers(
                 [policy.value, parseErrors.value, firstRequest],
                 position: .before(try sync.handler(type: NIOTypedHTTPServerUpgradeHandler<Negotiated>.self)))
-            negotiated.whenComplete { _ in
-                channel.pipeline.removeHandler(first.value, promise: nil)
-                channel.pipeline.removeHandler(parseErrors.value, promise: nil)
+            negotiated.whenComplete { _ in  // on the channel's event loop
+                channel.pipeline.syncOperations.removeHandler(first.value, promise: nil)
+                channel.pipeline.syncOperations.removeHandler(parseErrors.value, promise: nil)
             }
             return Value(negotiated: negotiated, channel: channel)
         }

@@ -97,7 +97,8 @@ final class RequestByteBudget: ChannelInboundHandler, RemovableChannelHandler {
         for (name, value) in head.headers { bytes.writeString("\(name): \(value)\r\n") }
         bytes.writeString("\r\n")
         bytes.writeBuffer(&body)
-        context.writeAndFlush(NIOAny(bytes)).whenComplete { _ in context.close(promise: nil) }
+        let closing = NIOLoopBound(context, eventLoop: context.eventLoop)
+        context.writeAndFlush(NIOAny(bytes)).whenComplete { _ in closing.value.close(promise: nil) }
     }
 }
 
@@ -130,8 +131,9 @@ extension Problem {
         let head = closingHead(contentLength: body.readableBytes)
         context.write(NIOAny(HTTPServerResponsePart.head(head)), promise: nil)
         context.write(NIOAny(HTTPServerResponsePart.body(.byteBuffer(body))), promise: nil)
+        let closing = NIOLoopBound(context, eventLoop: context.eventLoop)
         context.writeAndFlush(NIOAny(HTTPServerResponsePart.end(nil))).whenComplete { _ in
-            context.close(promise: nil)
+            closing.value.close(promise: nil)
         }
     }
 }
