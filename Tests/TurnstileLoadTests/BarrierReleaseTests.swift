@@ -100,7 +100,8 @@ struct BarrierReleaseTests {
             let (heads, ends) = (server.headsReceived, server.endsReceived)
             #expect(heads.count == Self.users && ends.count == Self.users)
             let (firstEnd, lastEnd, lastHead) = (ends.values.min()!, ends.values.max()!, heads.values.max()!)
-            #expect(firstEnd > lastHead, "a stream ended before every request's headers had arrived")
+            // Stamps are per socket read: a server slow to read may take the last headers and the release in one.
+            #expect(firstEnd >= lastHead, "a stream ended before every request's headers had arrived")
             // The spread as the server saw it: the requests' ends arrived together.
             #expect(lastEnd - firstEnd < .milliseconds(1), "server-side spread \(lastEnd - firstEnd)")
         }
