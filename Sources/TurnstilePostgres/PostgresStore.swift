@@ -17,7 +17,9 @@ import TurnstileStore
 /// claims on one hot event cost one transaction, not a thousand lock hand-offs.
 ///
 /// Live changes reach the subscribers of every instance: each batch sends its changes with `NOTIFY`, and every
-/// instance listens (see ``ChangeNotifications``).
+/// instance listens (see ``ChangeNotifications``). The store's ``changes`` feed is complete only while its `LISTEN`
+/// is in place: until then, and while it listens again after losing its connection, the store is not ready, and a
+/// lost `LISTEN` interrupts the feed (its live subscribers, who may have missed a change, are told to reconnect).
 ///
 /// ```swift
 /// let store = try await PostgresStore.open(PostgresStoreConfiguration(url: "postgres://turnstile@db/turnstile"))
@@ -28,10 +30,8 @@ public final class PostgresStore: SQLStore {
     private let queue: WriteQueue<PendingWrite, ContinuousClock>
     private let timeouts: StoreTimeouts
     private let notifications = ChangeNotifications()
-    /// Whether this instance's `LISTEN` is in place, so that it hears every other instance's changes: until then
-    /// (and while it listens again after losing its connection) the store is not ready.
-    private let listener = ListenerReadiness()
-    public let changes = ChangeFeed()
+    /// Complete while this instance's `LISTEN` is in place, so that it hears every other instance's changes.
+    public let changes = ChangeFeed(complete: false)
     public let identity: String
     public var commitSequence: UInt64 { queue.commitSequence }
     public var writeActivity: WriteActivity { queue.activity }
@@ -118,12 +118,12 @@ public final class PostgresStore: SQLStore {
         // One bound for both, so /ready answers within a read's bound like every other store call.
         do {
             try await StoreDeadline.run(within: timeouts.read, "readiness check") {
-                [listener, self] () throws(TurnstileError) in
-                await listener.wait()
+                [changes, self] () throws(TurnstileError) in
+                await changes.waitUntilComplete()
                 _ = try await self.read("SELECT 1 AS one")
             }
         } catch {
-            guard listener.isListening else {
+            guard changes.isComplete else {
                 throw .storeUnavailable(detail: "not listening for the other instances' changes yet; retry shortly.")
             }
             throw error
@@ -192,7 +192,7 @@ public final class PostgresStore: SQLStore {
             do {
                 try await client.withConnection { connection in
                     try await connection.listen(on: ChangeNotifications.channel) { notifications in
-                        self.listener.set(listening: true)
+                        self.changes.resume()
                         for try await notification in notifications {
                             guard let changes = self.notifications.changes(fromOthers: notification.payload) else {
                                 continue
@@ -204,11 +204,13 @@ public final class PostgresStore: SQLStore {
             } catch is CancellationError {
                 return
             } catch {
-                listener.set(listening: false)
                 guard !Task.isCancelled else { return }
                 logger.warning("listening for other instances' changes failed; retrying: \(loggable(error))")
-                try? await Task.sleep(for: .seconds(1))
             }
+            guard !Task.isCancelled else { return }
+            // Whatever ended the LISTEN, changes may be missed until it is in place again.
+            changes.interrupt()
+            try? await Task.sleep(for: .seconds(1))
         }
     }
 

@@ -4,6 +4,7 @@ import NIOEmbedded
 import NIOWebSocket
 import Testing
 import TurnstileCore
+import TurnstileStore
 
 @testable import TurnstileServer
 
@@ -175,6 +176,48 @@ struct LiveHubTests {
         #expect(hub.subscriberCount == 0)
     }
 
+    @Test("an interrupted feed closes every subscriber with 1013, admits nobody, and voids earlier tickets")
+    func interruptedFeed() throws {
+        let changes = ChangeFeed()
+        let hub = LiveHub(feed: changes)
+        let loop = EmbeddedEventLoop()
+        let subscribers = [try feed(hub, .item(1), on: loop), try feed(hub, .event(2), on: loop)]
+        for channel in subscribers { _ = try written(channel) }
+        let admittedBefore = try #require(hub.ticket())
+
+        changes.interrupt()
+        loop.run()
+        for channel in subscribers {
+            let frames = try written(channel)
+            #expect(frames.map(\.opcode) == [.connectionClose])
+            var data = try #require(frames.first).data
+            #expect(data.readWebSocketErrorCode() == .unknown(1013))
+            #expect(data.readString(length: data.readableBytes) == LiveHub.interruptedReason)
+        }
+        #expect(hub.subscriberCount == 0)
+        #expect(hub.ticket() == nil, "nobody joins a feed that may be missing changes")
+        changes.publish([.bid(Bid(itemID: 1, seq: 1, bidderID: 7, amountCents: 500, createdAt: Date()))])
+        loop.run()
+        for channel in subscribers { #expect(try written(channel).isEmpty, "nothing after the close frame") }
+
+        // Heard again: new subscribers join and receive; one admitted before the interruption is turned away.
+        changes.resume()
+        let late = try feed(hub, .item(1), on: loop, ticket: admittedBefore)
+        let lateFrames = try written(late)
+        #expect(lateFrames.map(\.opcode) == [.connectionClose])
+        var lateData = try #require(lateFrames.first).data
+        #expect(lateData.readWebSocketErrorCode() == .unknown(1013))
+        let fresh = try feed(hub, .item(1), on: loop)
+        _ = try written(fresh)
+        #expect(hub.subscriberCount == 1)
+        changes.publish([.bid(Bid(itemID: 1, seq: 2, bidderID: 7, amountCents: 600, createdAt: Date()))])
+        loop.run()
+        #expect(try written(fresh).first?.text.contains(#""seq":2"#) == true)
+
+        // A PostgreSQL instance's feed before its first LISTEN: nobody is admitted until it hears the others.
+        #expect(LiveHub(feed: ChangeFeed(complete: false)).ticket() == nil)
+    }
+
     private static let mask: WebSocketMaskingKey = [1, 2, 3, 4]
 
     /// A frame as a client must send it: masked.
@@ -184,13 +227,16 @@ struct LiveHubTests {
         return WebSocketFrame(fin: true, opcode: opcode, maskKey: mask, data: data)
     }
 
+    /// A subscriber's connection, admitted with `ticket` (by default, one the hub issues now).
     private func feed(
-        _ hub: LiveHub, _ topic: LiveTopic, on loop: EmbeddedEventLoop,
+        _ hub: LiveHub, _ topic: LiveTopic, on loop: EmbeddedEventLoop, ticket: LiveHub.Ticket? = nil,
         pingInterval: TimeAmount = .seconds(Int64(Limits.livePingIntervalSeconds))
     ) throws -> EmbeddedChannel {
         let channel = EmbeddedChannel(loop: loop)
+        let ticket = try #require(ticket ?? hub.ticket(), "the hub admits nobody: its feed is interrupted")
         try channel.pipeline.syncOperations.addHandlers(
-            WebSocketFrameEncoder(), LiveFeedHandler(hub: hub, topic: topic, pingInterval: pingInterval))
+            WebSocketFrameEncoder(),
+            LiveFeedHandler(hub: hub, topic: topic, ticket: ticket, pingInterval: pingInterval))
         // Connected, so that `isActive` tells whether the handler closed it.
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
         return channel

@@ -28,6 +28,11 @@ public enum PostgresTestDatabase {
         }
     }
 
+    /// Runs one statement on its own connection to the database at `url`.
+    public static func query(_ sql: String, url: String) async throws {
+        try await query(sql, on: try PostgresStoreConfiguration(url: url))
+    }
+
     /// Runs one statement on its own connection to `configuration`'s database.
     public static func query(_ sql: String, on configuration: PostgresStoreConfiguration) async throws {
         var logger = Logger(label: "turnstile.test.postgres")

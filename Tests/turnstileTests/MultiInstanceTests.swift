@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOWebSocket
 import Testing
 import TurnstileLoad
 import TurnstileStore
@@ -19,7 +20,7 @@ import TurnstileTestSupport
 struct MultiInstanceTests {
     @Test("300 buyers split across two instances for 299 seats: exactly 299 × 201 and one 409, 0 left")
     func seatsAcrossInstances() async throws {
-        try await withTwoInstances { ports in
+        try await withTwoInstances { ports, _ in
             let users = try await Self.provision(300, on: ports[0])
             let organizer = users[0]
             let created = try await send(
@@ -45,7 +46,7 @@ struct MultiInstanceTests {
 
     @Test("50 deductions of 5 from 100, split across two instances: exactly 20 × 200 and 30 × 402, balance 0")
     func creditsAcrossInstances() async throws {
-        try await withTwoInstances { ports in
+        try await withTwoInstances { ports, _ in
             let user = try #require(try await Self.provision(1, on: ports[0]).first)
             let topUp = try await send(
                 .json(.POST, "/api/v1/credits/topup", ["amount": 100], token: user.token), to: ports[1])
@@ -70,7 +71,7 @@ struct MultiInstanceTests {
 
     @Test("60 bidders split across two instances: accepted bids strictly increase and are numbered 1…n")
     func bidsAcrossInstances() async throws {
-        try await withTwoInstances { ports in
+        try await withTwoInstances { ports, _ in
             // Sixty bidders, and a seller of their own (a seller may not bid on their own item).
             let provisioned = try await Self.provision(61, on: ports[0])
             let users = Array(provisioned.prefix(60))
@@ -100,7 +101,7 @@ struct MultiInstanceTests {
 
     @Test("a WebSocket subscriber on one instance receives, in order, every bid accepted on the other")
     func liveFeedAcrossInstances() async throws {
-        try await withTwoInstances { ports in
+        try await withTwoInstances { ports, _ in
             let users = try await Self.provision(2, on: ports[0])
             let created = try await send(
                 .json(
@@ -132,9 +133,64 @@ struct MultiInstanceTests {
         }
     }
 
-    /// Two `turnstile serve` processes on one fresh database, sharing a JWT secret, for `body`; stopped with
-    /// SIGTERM afterwards, which must end each with status 0.
-    private func withTwoInstances(_ body: ([Int]) async throws -> Void) async throws {
+    @Test("an instance that loses its LISTEN closes its feeds with 1013; listening again, it relays the other's bids")
+    func lostListenClosesFeeds() async throws {
+        try await withTwoInstances { ports, url in
+            let users = try await Self.provision(2, on: ports[0])
+            let created = try await send(
+                .json(
+                    .POST, "/api/v1/items/", ["title": "Vase", "starting_price_cents": 100, "min_increment_cents": 10],
+                    token: users[0].token), to: ports[0])
+            let path = "/api/v1/items/\(try #require(created.json["id"] as? Int))/live"
+            let target = try LoadTarget(parsing: "http://127.0.0.1:\(ports[1])")
+            let (events, continuation) = AsyncStream.makeStream(of: LiveFeedEvent.self)
+            let feed = try await LiveFeedClient.subscribe(
+                to: target, path: path, on: MultiThreadedEventLoopGroup.singleton.next()
+            ) { continuation.yield($0) }
+            defer { feed.close() }
+
+            // A real loss: the database ends the instances' LISTEN connections. Changes sent until they listen again
+            // would never reach this subscriber, so it is told to reconnect rather than left with a gap.
+            try await PostgresTestDatabase.query(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    + "WHERE datname = current_database() AND query ILIKE 'LISTEN%'",
+                url: url)
+            var closing: (code: WebSocketErrorCode?, reason: String)?
+            for await event in events {
+                guard case .closed(let code, let reason) = event else { continue }
+                closing = (code, reason)
+                break
+            }
+            #expect(closing?.code == .unknown(1013), "\(String(describing: closing))")
+            #expect(closing?.reason.contains("reconnect") == true)
+
+            // /ready waits (within the store's bound) until the instance listens again; a new subscriber then hears
+            // every bid accepted on the other instance.
+            #expect(try await send(.init(.GET, "/ready"), to: ports[1]).status == 200)
+            let (again, againContinuation) = AsyncStream.makeStream(of: LiveFeedEvent.self)
+            let reconnected = try await LiveFeedClient.subscribe(
+                to: target, path: path, on: MultiThreadedEventLoopGroup.singleton.next()
+            ) { againContinuation.yield($0) }
+            defer { reconnected.close() }
+            let bid = try await send(
+                .json(.POST, "\(path.dropLast(5))/bids", ["amount_cents": 500], token: users[1].token), to: ports[0])
+            #expect(bid.status == 201)
+            var heard: [String: Any]?
+            for await event in again {
+                guard case .message(let message, _) = event else { break }
+                let object = try JSONSerialization.jsonObject(with: Data(message.readableBytesView)) as? [String: Any]
+                if object?["type"] as? String == "bid" {
+                    heard = object
+                    break
+                }
+            }
+            #expect(heard?["amount_cents"] as? Int == 500)
+        }
+    }
+
+    /// Two `turnstile serve` processes on one fresh database (its URL given to `body` too), sharing a JWT secret;
+    /// stopped with SIGTERM afterwards, which must end each with status 0.
+    private func withTwoInstances(_ body: ([Int], String) async throws -> Void) async throws {
         try await PostgresTestDatabase.withFresh { url in
             var processes: [Process] = []
             defer { for process in processes where process.isRunning { process.interrupt() } }
@@ -150,7 +206,7 @@ struct MultiInstanceTests {
                 processes.append(service.process)
                 ports.append(service.port)
             }
-            try await body(ports)
+            try await body(ports, url)
             for process in processes {
                 process.terminate()
                 await ChildService.waitForExit(process)

@@ -12,6 +12,7 @@ import TurnstileCore
 /// - A subscriber more than ``Limits/liveBacklogBytesMax`` behind (the channel stops being writable) is closed with
 ///   1008 (policy violation), reason `slow consumer`.
 /// - On graceful shutdown (the server's quiesce event) the feed is closed with 1001 (going away).
+/// - When the store's change feed is interrupted (see ``LiveHub``), the feed is closed with 1013 (try again later).
 /// - A closing feed waits ``Limits/liveCloseTimeoutSeconds`` for the client's close frame, then drops the
 ///   connection.
 /// - A client that closes its side of the connection (EOF, with or without a close frame) leaves the hub at once and
@@ -32,6 +33,7 @@ final class LiveFeedHandler: ChannelInboundHandler, RemovableChannelHandler {
 
     private let hub: LiveHub
     private let topic: LiveTopic
+    private let ticket: LiveHub.Ticket
     private var context: ChannelHandlerContext?
     private let frameWriter = LiveFrameWriter()
     private var subscription: Int?
@@ -41,14 +43,20 @@ final class LiveFeedHandler: ChannelInboundHandler, RemovableChannelHandler {
     /// Whether a ping went out and nothing has come back since.
     private var awaitingAnswer = false
 
-    init(hub: LiveHub, topic: LiveTopic, pingInterval: TimeAmount = .seconds(Int64(Limits.livePingIntervalSeconds))) {
+    /// - Parameter ticket: the hub's, from when the subscriber was admitted.
+    init(
+        hub: LiveHub, topic: LiveTopic, ticket: LiveHub.Ticket,
+        pingInterval: TimeAmount = .seconds(Int64(Limits.livePingIntervalSeconds))
+    ) {
         self.hub = hub
         self.topic = topic
+        self.ticket = ticket
         self.pingInterval = pingInterval
     }
 
     /// Bounds the connection's backlog, subscribes, and sends the `subscribed` message; from then on every change
-    /// reaches this connection. A full hub closes it with 1013 (try again later).
+    /// reaches this connection. A full hub, or a feed interrupted since the subscriber was admitted, closes it with
+    /// 1013 (try again later).
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
         do {
@@ -60,11 +68,15 @@ final class LiveFeedHandler: ChannelInboundHandler, RemovableChannelHandler {
         let highWater = Limits.liveBacklogBytesMax
         try? context.channel.syncOptions?.setOption(
             .writeBufferWaterMark, value: .init(low: highWater / 2, high: highWater))
-        guard let id = hub.subscribe(self, to: topic, on: context.eventLoop) else {
+        switch hub.subscribe(self, to: topic, on: context.eventLoop, with: ticket) {
+        case .subscribed(let id): subscription = id
+        case .full:
             close(code: .unknown(1013), reason: "too many live subscribers; try again later")
             return
+        case .interrupted:
+            closeInterrupted()
+            return
         }
-        subscription = id
         send([LiveMessage.subscribed(to: topic)])
         let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
         pings = context.eventLoop.scheduleRepeatedTask(initialDelay: pingInterval, delay: pingInterval) { _ in
@@ -188,6 +200,12 @@ final class LiveFeedHandler: ChannelInboundHandler, RemovableChannelHandler {
         context.eventLoop.scheduleTask(in: .seconds(Int64(Limits.liveCloseTimeoutSeconds))) {
             channel.close(promise: nil)
         }
+    }
+
+    /// Closes the feed with 1013 (try again later): the store's change feed was interrupted, so this subscriber may
+    /// have missed a change.
+    func closeInterrupted() {
+        close(code: .unknown(1013), reason: LiveHub.interruptedReason)
     }
 
     private func unsubscribe() {

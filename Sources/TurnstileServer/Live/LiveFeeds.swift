@@ -41,14 +41,27 @@ struct LiveFeeds: Sendable {
         }
     }
 
+    /// A subscriber let in: the feed it joins, and the hub's ticket to join it with.
+    struct Admission: Sendable {
+        let topic: LiveTopic
+        let ticket: LiveHub.Ticket
+    }
+
     /// The feed a WebSocket upgrade for `path` may join, or the problem that refuses it: 404 for an unknown item or
-    /// event, the store's own problem (a 503, say) when it cannot tell. Only feed paths are asked (see
+    /// event, the store's own problem (a 503, say) when it cannot tell, and 503 while this instance does not hear
+    /// every change (a PostgreSQL instance that is not listening yet). Only feed paths are asked (see
     /// ``LiveHTTPChannel``); any other is a 404 too.
-    func admit(path: String) async -> Result<LiveTopic, Problem> {
+    func admit(path: String) async -> Result<Admission, Problem> {
         guard let topic = Self.topic(path: path) else { return .failure(.routeNotFound) }
+        guard let ticket = hub.ticket() else {
+            return .failure(
+                Problem(
+                    TurnstileError.storeUnavailable(
+                        detail: "this instance does not hear the other instances' changes yet; retry shortly.")))
+        }
         do {
             try await requireExisting(topic)
-            return .success(topic)
+            return .success(Admission(topic: topic, ticket: ticket))
         } catch let error as TurnstileError {
             return .failure(Problem(error))
         } catch {

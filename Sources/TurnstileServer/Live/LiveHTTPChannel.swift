@@ -64,7 +64,7 @@ struct LiveHTTPChannel: ServerChildChannel, HTTPChannelHandler {
             let upgrader = NIOTypedWebSocketServerUpgrader<Negotiated>(
                 maxFrameSize: Limits.liveFrameBytesMax,
                 shouldUpgrade: { channel, head in
-                    let admission = channel.eventLoop.makePromise(of: Result<LiveTopic, Problem>.self)
+                    let admission = channel.eventLoop.makePromise(of: Result<LiveFeeds.Admission, Problem>.self)
                     admission.completeWithTask { await feeds.admit(path: head.uri) }
                     return admission.futureResult.map { admission in
                         first.value.admission = admission
@@ -73,10 +73,10 @@ struct LiveHTTPChannel: ServerChildChannel, HTTPChannelHandler {
                 },
                 upgradePipelineHandler: { channel, _ in
                     channel.eventLoop.makeCompletedFuture {
-                        guard case .success(let topic) = first.value.admission else {
+                        guard case .success(let admitted) = first.value.admission else {
                             throw NIOWebSocketUpgradeError.unsupportedWebSocketTarget
                         }
-                        let feed = LiveFeedHandler(hub: feeds.hub, topic: topic)
+                        let feed = LiveFeedHandler(hub: feeds.hub, topic: admitted.topic, ticket: admitted.ticket)
                         try channel.pipeline.syncOperations.addHandler(feed)
                         channel.pipeline.syncOperations.removeHandler(policy.value, promise: nil)
                         channel.pipeline.syncOperations.removeHandler(budget.value, promise: nil)
@@ -177,7 +177,7 @@ private final class FirstRequestGuard: ChannelInboundHandler, RemovableChannelHa
     /// Whether the first request asked for a WebSocket upgrade of a live feed's path.
     private(set) var askedForFeed = false
     /// The upgrade's verdict, once the feed was looked up.
-    var admission: Result<LiveTopic, Problem>?
+    var admission: Result<LiveFeeds.Admission, Problem>?
 
     init(idleTimeout: TimeAmount?) {
         self.idleTimeout = idleTimeout

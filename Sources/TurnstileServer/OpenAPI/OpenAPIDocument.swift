@@ -330,7 +330,9 @@ enum OpenAPIDocument {
         operation(
             id,
             "A WebSocket feed of \(what): upgrade with Connection: Upgrade and Upgrade: websocket. Messages are JSON "
-                + "objects with `type` and `seq`; the first is {\"type\":\"subscribed\"}.",
+                + "objects with `type` and `seq`; the first is {\"type\":\"subscribed\"}. An instance that does not "
+                + "hear every change (one sharing PostgreSQL that is not listening yet) answers 503; one that stops "
+                + "hearing them closes its feeds with 1013: reconnect.",
             id: entity,
             responses: [
                 "101": ["description": "Switching to the WebSocket feed."],
