@@ -31,8 +31,9 @@ struct TLSTests {
         #expect(trusted.status == 0, "\(trusted.output)")
         let report = try JSONReport.decode(Data(contentsOf: json))
         let overall = try #require(report.phases.first?.overall)
+        // More requests than connections: each connection carries many (how many is the machine's business).
         #expect(
-            report.target == "https://127.0.0.1:\(port)" && overall.requests > 10 && overall.errors == 0,
+            report.target == "https://127.0.0.1:\(port)" && overall.requests > 2 && overall.errors == 0,
             "\(trusted.output)")
         #expect(overall.count(status: 200) == overall.requests)
         // The connections' set-up is measured apart from the requests: TCP, then the TLS handshake, once each.
@@ -182,8 +183,9 @@ struct TLSTests {
             #expect(status == 0, "\(output)")
             let phase = try #require(try JSONReport.decode(Data(contentsOf: json)).phases.first)
             #expect(phase.httpVersions == ["2": 2] && phase.tlsLatency?.count == 2, "\(phase.httpVersions)")
+            // More requests than users: each user looped on its stream (how often is the machine's business).
             #expect(
-                phase.overall.requests > 20 && phase.overall.count(status: 200) == phase.overall.requests,
+                phase.overall.requests > 8 && phase.overall.count(status: 200) == phase.overall.requests,
                 "\(output)")
             #expect(phase.connectionSetup?.hasSuffix("(2 connections, HTTP/2)") == true, "\(phase.connectionSetup!)")
         }
