@@ -176,6 +176,10 @@ public enum Limits {
     public static let writeAnswerTimeoutMilliseconds = 1_000
     /// The longest one read may take before it is answered 503; the read is abandoned (its connection closed).
     public static let storeReadTimeoutMilliseconds = 1_000
+    /// After a call finds PostgreSQL out of reach, how long every call is answered 503 at once, without being tried;
+    /// then one call at a time probes it. As long as `Retry-After` (``retryAfterSeconds``), so a client that waits
+    /// as told arrives when the store is tried again.
+    public static let storeOutageCooldownMilliseconds = 1_000
     /// The most values bound in one SQL statement (SQLite's default limit is 32,766). A batch's largest statement
     /// binds 6 values per command, so ``writeBatchCommandsMax`` must stay below a sixth of this.
     public static let sqlBindsPerStatementMax = 30_000

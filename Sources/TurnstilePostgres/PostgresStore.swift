@@ -29,6 +29,8 @@ public final class PostgresStore: SQLStore {
     private let client: PostgresClient
     private let queue: WriteQueue<PendingWrite, ContinuousClock>
     private let timeouts: StoreTimeouts
+    /// Answers 503 at once, for a moment, after a call found the database out of reach.
+    private let breaker: OutageBreaker
     private let notifications = ChangeNotifications()
     /// Complete while this instance's `LISTEN` is in place, so that it hears every other instance's changes.
     public let changes = ChangeFeed(complete: false)
@@ -48,6 +50,7 @@ public final class PostgresStore: SQLStore {
         self.client = client
         self.identity = identity
         self.timeouts = timeouts
+        breaker = OutageBreaker(probeMax: timeouts.writeAnswer)
         queue = WriteQueue(batchMax: batching ? Limits.writeBatchCommandsMax : 1, timeouts: timeouts)
         self.logger = logger
         self.clock = clock
@@ -130,8 +133,11 @@ public final class PostgresStore: SQLStore {
         }
     }
 
+    /// Queues `write` for the writer, unless the database was out of reach moments ago: then it is refused at once,
+    /// not carried out. Its batch's commit tells the breaker whether the database is back.
     public func write<Write: WriteOperation>(_ write: Write) async throws(TurnstileError) -> Write.Output {
-        try await queue.submit(write)
+        try breaker.admit()
+        return try await queue.submit(write)
     }
 
     /// One batch in one transaction, under the writer lock; rolled back whole if the database fails or the batch
@@ -143,8 +149,10 @@ public final class PostgresStore: SQLStore {
         let (logger, notifications) = (self.logger, self.notifications)
         // The batch's callers are answered by the queue at their own deadlines; this frees the writer itself from a
         // batch stuck on a dead link.
-        let (answers, effects) = try await onConnection(within: timeouts.writeAnswer, "write batch of \(batch.count)") {
-            connection in
+        // Not refused by the breaker: the batch's writes were let in, and its commit is what probes the database.
+        let (answers, effects) = try await onConnection(
+            within: timeouts.writeAnswer, "write batch of \(batch.count)", admitting: false
+        ) { connection in
             try await connection.withTransaction(logger: logger) { connection in
                 let session = PostgresSession(connection: connection, logger: logger)
                 try await session.execute("SELECT pg_advisory_xact_lock(\(Self.writerLock))")
@@ -163,26 +171,55 @@ public final class PostgresStore: SQLStore {
     /// Runs `body` on a pooled connection within `timeout`. Past it, the caller is answered `storeUnavailable` at
     /// once and the connection is closed under the work, so a query stuck on a dead or blackholed link ends too
     /// (PostgresNIO cannot cancel a running query) and the pool opens a fresh connection for the next caller.
+    ///
+    /// Whether the database answered goes to the breaker; with `admitting`, the breaker may refuse the call first.
     private func onConnection<Value: Sendable>(
-        within timeout: Duration, _ what: String, _ body: @escaping @Sendable (PostgresConnection) async throws -> Value
+        within timeout: Duration, _ what: String, admitting: Bool = true,
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> Value
     ) async throws(TurnstileError) -> Value {
+        if admitting { try breaker.admit() }
         let leased = Mutex<PostgresConnection?>(nil)
         let (client, logger) = (self.client, self.logger)
-        let abandon: @Sendable () -> Void = {
+        let abandon: @Sendable () -> Void = { [self] in
             logger.error("\(what) did not finish within \(timeout); its connection is closed")
             leased.withLock { $0 }?.close().whenComplete { _ in }
+            noteReachability(false)
         }
-        return try await StoreDeadline.run(within: timeout, what, abandon: abandon) { () throws(TurnstileError) in
+        return try await StoreDeadline.run(within: timeout, what, abandon: abandon) {
+            [self] () throws(TurnstileError) in
             do {
-                return try await client.withConnection { connection in
+                let value = try await client.withConnection { connection in
                     leased.withLock { $0 = connection }
                     return try await body(connection)
                 }
+                noteReachability(true)
+                return value
             } catch {
                 logger.error("\(what) failed: \(loggable(error))")
+                noteReachability(Self.answered(error))
                 throw Self.storeError(error)
             }
         }
+    }
+
+    /// Tells the breaker whether a call reached the database, and logs where an outage begins or ends.
+    private func noteReachability(_ reached: Bool) {
+        if reached {
+            if breaker.reached() { logger.notice("PostgreSQL answers again") }
+        } else if breaker.unreachable() {
+            let cooldown = Limits.storeOutageCooldownMilliseconds
+            logger.error("PostgreSQL is out of reach: calls get 503 at once; one is tried again every \(cooldown) ms")
+        }
+    }
+
+    /// Whether `error` is the database's own answer (a statement it refused), rather than a sign that it cannot be
+    /// reached: a lost, refused or closing connection, or a server shutting down (SQLSTATE classes 08 and 57) or out
+    /// of connections (53).
+    static func answered(_ error: any Error) -> Bool {
+        if error is TurnstileError { return true }
+        guard let error = error as? PSQLError, error.code == .server else { return false }
+        let state = error.serverInfo?[.sqlState] ?? ""
+        return !["08", "53", "57"].contains(state.prefix(2))
     }
 
     /// Publishes the other instances' committed changes to this one's subscribers, on a pooled connection held for
@@ -193,6 +230,7 @@ public final class PostgresStore: SQLStore {
                 try await client.withConnection { connection in
                     try await connection.listen(on: ChangeNotifications.channel) { notifications in
                         self.changes.resume()
+                        self.noteReachability(true)
                         for try await notification in notifications {
                             guard let changes = self.notifications.changes(fromOthers: notification.payload) else {
                                 continue

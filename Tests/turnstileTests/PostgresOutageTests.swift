@@ -13,7 +13,9 @@ import TurnstileTestSupport
         if: PostgresCluster.available || PostgresTestDatabase.required,
         "PostgreSQL's server programs are not installed: the outage tests are skipped"))
 struct PostgresOutageTests {
-    @Test("cluster stopped: fast 503 store_unavailable with Retry-After, /health 200, /ready 503; started: recovers")
+    @Test(
+        "cluster stopped: 503 store_unavailable with Retry-After, at once once found out; /health 200; started: recovers"
+    )
     func outageAndRecovery() async throws {
         try await PostgresCluster.with { cluster in
             let service = try await ChildService.launch(
@@ -57,6 +59,15 @@ struct PostgresOutageTests {
                 // wide margin is for a loaded machine: this checks that the bound holds, not how fast the machine is.
                 #expect(waited < .seconds(1) + .seconds(3), "\(request.method) \(request.path) took \(waited)")
             }
+            // Found out of reach, the service stops trying every call: a burst of reads gets its 503s at once, each
+            // untried but for at most one probe of the database at a time (two, should the burst outlast a probe).
+            let burst = try await withThrowingTaskGroup(of: HTTPTestResponse.self) { group in
+                for _ in 0..<20 { group.addTask { try await send(.init(.GET, "/api/v1/events/\(eventID)"), to: port) } }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            #expect(burst.allSatisfy { $0.status == 503 && $0.headers["Retry-After"] == ["1"] })
+            let untried = burst.filter { ($0.json["detail"] as? String)?.contains("was not tried") == true }
+            #expect(untried.count >= burst.count - 2, "\(burst.map { $0.json["detail"] ?? $0.status })")
             let health = try await send(.init(.GET, "/health"), to: port)
             #expect(health.status == 200)
 
