@@ -41,6 +41,8 @@ enum PostgresMigrations {
         [SharedSchema.perUserLimit(.postgres)],
         // 6: the per-person limit's reads by user and event, as in SQLite's schema v6.
         [SharedSchema.bookingsByUserEvent],
+        // 7: idempotency keys remember waitlist joins too, as in SQLite's schema v7.
+        [SharedSchema.claimKeyOutcomes],
     ]
 
     /// A lock number only Turnstile's migrations take, so instances starting together migrate one at a time.

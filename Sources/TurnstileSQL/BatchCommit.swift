@@ -166,11 +166,12 @@ enum Tables {
     }
 
     static let claimKeys = Table<BatchPlan.StoredClaimKey>(
-        name: "claim_keys", columns: ["user_id", "key", "resource_kind", "resource_id", "amount", "grant_id"]
+        name: "claim_keys",
+        columns: ["user_id", "key", "resource_kind", "resource_id", "amount", "grant_id", "outcome"]
     ) {
         [
             SQLValue($0.ref.userID), .text($0.ref.key), .text($0.resource.kind.rawValue),
-            SQLValue($0.resource.id), SQLValue($0.amount), SQLValue($0.grantID),
+            SQLValue($0.resource.id), SQLValue($0.amount), SQLValue($0.grantID), .text($0.outcome.rawValue),
         ]
     }
 

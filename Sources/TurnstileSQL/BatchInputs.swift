@@ -143,24 +143,31 @@ enum BatchInputs {
         let pairs = refs.map { ref -> SQLStatement in "\(list: [ref.userID.sqlValue, ref.key.sqlValue])" }
         let rows = try await writer.query(
             """
-            SELECT user_id, key, resource_kind, resource_id, amount, grant_id FROM claim_keys
+            SELECT user_id, key, resource_kind, resource_id, amount, grant_id, outcome FROM claim_keys
             WHERE (user_id, key) IN (VALUES \(pairs.joined(separator: ", ")))
             """)
-        var grantIDs: [ResourceKey.Kind: [IdempotencyRef: Int64]] = [:]
+        /// The rows the keys made, by the table they are in: a waitlist place, or a grant of its resource's kind.
+        var grantIDs: [ResourceKey.Kind?: [IdempotencyRef: Int64]] = [:]
         for row in rows {
             let ref = IdempotencyRef(userID: row.int64("user_id"), key: row.string("key"))
             let kind: ResourceKey.Kind = row.word("resource_kind")
+            let outcome: BatchPlan.StoredClaimKey.Outcome = row.word("outcome")
             let grantID = row.int64("grant_id")
             inputs.storedGrants[ref] = KeyedGrant(
                 resource: ResourceKey(kind: kind, id: row.int64("resource_id")), amount: row.int("amount"),
                 origin: .stored(grantID: grantID))
-            grantIDs[kind, default: [:]][ref] = grantID
+            grantIDs[outcome == .waitlisted ? nil : kind, default: [:]][ref] = grantID
         }
         let reader = BatchReader(connection: writer)
         for (kind, refsByID) in grantIDs {
             let ids = Set(refsByID.values)
             let records: [Int64: BatchPlan.GrantRecord]
             switch kind {
+            case nil:
+                records = Dictionary(
+                    uniqueKeysWithValues: try await reader.rows(
+                        "SELECT \(columns: Columns.waitlistEntry) FROM waitlist", keyed: "id", in: ids
+                    ).map { ($0.int64("id"), .waitlistEntry($0.waitlistEntry())) })
             case .seats:
                 records = Dictionary(
                     uniqueKeysWithValues: try await reader.rows(

@@ -206,6 +206,14 @@ public enum SharedSchema {
         """
     }
 
+    /// What each idempotency key made: a grant (`grant_id` is its booking, order or ledger entry) or, for a booking
+    /// refused on a sold-out event, a place on its waitlist (`grant_id` is the waitlist entry), which a retry under
+    /// the key answers again instead of joining twice.
+    public static let claimKeyOutcomes: SQLStatement = """
+        ALTER TABLE claim_keys ADD COLUMN outcome TEXT NOT NULL DEFAULT 'granted'
+            CHECK (outcome IN ('granted', 'waitlisted'))
+        """
+
     /// The per-person limit's reads (a batch's users' live seats on its events), from the index alone.
     public static let bookingsByUserEvent: SQLStatement =
         "CREATE INDEX bookings_by_user_event ON bookings (user_id, event_id, status, seat_count)"

@@ -83,6 +83,8 @@ enum SQLiteMigrations {
         // `bookings_by_event`, every live booking of a hot event per batch, growing with its sales. This index reads
         // only the batch's users' rows, from the index alone.
         [SharedSchema.bookingsByUserEvent],
+        // 7: a waitlist join under an idempotency key is remembered like a grant, so its retry is not a second join.
+        [SharedSchema.claimKeyOutcomes],
     ]
 
     /// Brings the database up to the newest schema, one transaction per migration. On the connection's thread.

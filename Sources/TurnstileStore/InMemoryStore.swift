@@ -195,10 +195,11 @@ extension InMemoryStore.State {
             inputs.storedGrants[ref] = KeyedGrant(
                 resource: key.resource, amount: key.amount, origin: .stored(grantID: key.grantID))
             inputs.storedGrantRecords[ref] =
-                switch key.resource {
-                case .seats: .booking(bookings[key.grantID]!)
-                case .stock: .order(orders[key.grantID]!)
-                case .credits: .ledgerEntry(ledger[Int(key.grantID) - 1])
+                switch (key.outcome, key.resource) {
+                case (.waitlisted, _): .waitlistEntry(waitlist[key.grantID]!)
+                case (.granted, .seats): .booking(bookings[key.grantID]!)
+                case (.granted, .stock): .order(orders[key.grantID]!)
+                case (.granted, .credits): .ledgerEntry(ledger[Int(key.grantID) - 1])
                 }
         }
         return inputs

@@ -199,6 +199,42 @@ struct BatchPlanTests {
         #expect(effects.changes.contains(.waitlistOffer(offer, hold: hold)))
     }
 
+    @Test("a waitlist join under a key is remembered: its retry is the same place, not a second one")
+    func waitlistJoinReplays() throws {
+        var start = inputs(seatsLeft: 0, capacity: 2, waitlist: [])
+        start.seatsPerUserMax = [42: 10]
+        start.userSeats = [UserEvent(userID: 2, eventID: 42): 0]
+        var plan = BatchPlan(start)
+        let join = try book(2, user: 2, key: "line", waitlist: true)
+        guard case .success(.waitlisted(let place)) = plan.apply(join) else {
+            Issue.record("a sold-out event puts the request on its waitlist")
+            return
+        }
+        #expect(plan.apply(join) == .success(.waitlistReplayed(place)), "the retry in the same batch")
+        #expect(plan.apply(try book(2, user: 2, key: "line")) == .failure(.idempotencyKeyReused), "not a join")
+        #expect(plan.apply(try book(3, user: 2, key: "line", waitlist: true)) == .failure(.idempotencyKeyReused))
+        // Counted once against the limit: 2 waited for, and 8 more still allowed.
+        #expect((try? plan.apply(try book(8, user: 2, waitlist: true)).get()) != nil)
+        let effects = plan.finish()
+        #expect(effects.waitlist.count == 2)
+        #expect(
+            effects.claimKeys
+                == [
+                    .init(
+                        ref: IdempotencyRef(userID: 2, key: "line"), resource: seats, amount: 2, grantID: place.id,
+                        outcome: .waitlisted)
+                ])
+
+        // Stored, it is answered as the waitlist has it now, even once seats are free again.
+        var later = inputs(seatsLeft: 2, capacity: 2)
+        let ref = IdempotencyRef(userID: 2, key: "line")
+        later.storedGrants = [ref: KeyedGrant(resource: seats, amount: 2, origin: .stored(grantID: place.id))]
+        later.storedGrantRecords = [ref: .waitlistEntry(place)]
+        var replayed = BatchPlan(later)
+        #expect(replayed.apply(join) == .success(.waitlistReplayed(place)))
+        #expect(replayed.finish().isEmpty, "no booking, no second place, no seats taken")
+    }
+
     @Test("orders claim stock and follow pending → paid → shipped; cancelling returns the stock")
     func orders() throws {
         var inputs = BatchPlan.Inputs(now: now)

@@ -72,6 +72,30 @@ struct LiveRaceTests {
         }
     }
 
+    @Test("a waitlist join sent 30 times at once under one key: one place, 29 replays of it, the next in line second")
+    func idempotentWaitlistJoinUnderRace() async throws {
+        try await LiveServer.with { server in
+            let buyer = try await server.provisionUser("first")
+            let waiter = try await server.provisionUser("waiter")
+            let next = try await server.provisionUser("next")
+            let eventID = try await server.createEvent(seats: 1, organizer: buyer)
+            let bought = try await server.send(
+                .json(.POST, "/api/v1/bookings/", ["event_id": eventID, "seat_count": 1], token: buyer.token))
+            #expect(bought.status == 201)
+            let join = HTTPTestRequest.json(
+                .POST, "/api/v1/bookings/", ["event_id": eventID, "seat_count": 1, "waitlist": true],
+                token: waiter.token, headers: [("Idempotency-Key", "line-9")])
+            let responses = try await server.race(Array(repeating: join, count: 30))
+            #expect(responses.allSatisfy { $0.status == 202 && $0.json["waitlist_position"] as? Int == 1 })
+            #expect(responses.filter { $0.headers["Idempotent-Replayed"].first == "true" }.count == 29)
+            let after = try await server.send(
+                .json(
+                    .POST, "/api/v1/bookings/", ["event_id": eventID, "seat_count": 1, "waitlist": true],
+                    token: next.token))
+            #expect(after.status == 202 && after.json["waitlist_position"] as? Int == 2, "\(after.text)")
+        }
+    }
+
     @Test("cancellations racing with bookings keep seats within 0...capacity and the books balanced")
     func cancellationsRaceBookings() async throws {
         try await LiveServer.with { server in

@@ -108,6 +108,40 @@ struct StoreContractTests {
         }
     }
 
+    @Test(
+        "a waitlist join sent 20 times at once under one key takes one place; the next user is second in line",
+        arguments: StoreBackend.available)
+    func idempotentWaitlistJoins(_ backend: StoreBackend) async throws {
+        try await backend.withFreshDatabase { open in
+            try await running(try await open { Date() }) { store in
+                let (event, userIDs) = try await seed(store, seats: 1, users: 3)
+                _ = try await store.book(
+                    BookingRequest(eventID: event.id, seatCount: 1, userID: userIDs[0], idempotencyKey: nil))
+                let join = try BookingRequest(
+                    eventID: event.id, seatCount: 1, userID: userIDs[1], idempotencyKey: "line", joinsWaitlist: true)
+                let outcomes = try await withThrowingTaskGroup(of: BookingOutcome.self) { group in
+                    for _ in 0..<20 { group.addTask { try await store.book(join) } }
+                    return try await group.reduce(into: []) { $0.append($1) }
+                }
+                let joined = outcomes.compactMap { if case .waitlisted(let place) = $0 { place } else { nil } }
+                guard joined.count == 1, let place = joined.first else {
+                    Issue.record("not exactly one join: \(outcomes)")
+                    return
+                }
+                #expect(outcomes.filter { $0 == .waitlistReplayed(place) }.count == 19 && place.position == 1)
+                #expect(try await store.book(join) == .waitlistReplayed(place), "a later retry, from the stored key")
+                let next = try await store.book(
+                    BookingRequest(
+                        eventID: event.id, seatCount: 1, userID: userIDs[2], idempotencyKey: nil, joinsWaitlist: true))
+                guard case .waitlisted(let second) = next else {
+                    Issue.record("the next request did not join the waitlist: \(next)")
+                    return
+                }
+                #expect(second.position == 2, "one place taken before it, not twenty")
+            }
+        }
+    }
+
     @Test("cancelling returns seats once; another user's booking is not found", arguments: StoreBackend.available)
     func cancellation(_ backend: StoreBackend) async throws {
         try await backend.withFreshDatabase { open in

@@ -37,4 +37,23 @@ struct InMemoryStoreTests {
             try await store.cancelBooking(id: first.id, userID: 999)
         }
     }
+
+    @Test("a keyed waitlist join is replayed from the stored key, as on the SQL stores")
+    func waitlistJoinReplays() async throws {
+        let store = InMemoryStore()
+        let user = try await store.register(
+            Registration(email: "a@b.io", username: "ada", password: "password1"), passwordHash: "h")
+        let event = try await store.createEvent(
+            try NewEvent(title: "Gig", description: nil, date: Date(), location: nil, seatCount: 1),
+            organizerID: user.id)
+        _ = try await store.book(BookingRequest(eventID: event.id, seatCount: 1, userID: user.id, idempotencyKey: nil))
+        let join = try BookingRequest(
+            eventID: event.id, seatCount: 1, userID: user.id, idempotencyKey: "line", joinsWaitlist: true)
+        let first = try await store.book(join)
+        guard case .waitlisted(let place) = first else {
+            Issue.record("the request did not join the waitlist: \(first)")
+            return
+        }
+        #expect(try await store.book(join) == .waitlistReplayed(place))
+    }
 }

@@ -14,7 +14,8 @@
 /// - **Idempotent replays.** A claim whose user and key match an earlier grant (stored or earlier in this batch) is a
 ///   replay: it consumes nothing and is answered with the original grant. A key reused for a different claim is
 ///   refused as ``ClaimDecision/keyReused``. Refusals are not remembered: a refused claim changed nothing, so a
-///   retry under the same key is judged afresh.
+///   retry under the same key is judged afresh. A refusal that made a row of its own (a place on a waitlist) is
+///   remembered (``remember(_:decidedAt:)``), so its retry is a replay too.
 ///
 /// ```swift
 /// let seats = ResourceKey.seats(eventID: 42)
@@ -74,6 +75,16 @@ public struct BatchAllocator: Sendable {
             )
         }
         return .granted
+    }
+
+    /// Remembers `claim`'s key as if the claim had been granted, without taking anything: it was refused, but what
+    /// the refusal led to (a place on the waitlist) is the answer a retry under its key must replay.
+    /// - Parameter claimIndex: the claim's index when it was decided (``claimsDecided`` before ``decide(_:)``).
+    public mutating func remember(_ claim: Claim, decidedAt claimIndex: Int) {
+        guard let ref = claim.idempotencyRef else { return }
+        precondition(keyedGrants[ref] == nil, "a claim whose key made a grant is a replay, never refused")
+        keyedGrants[ref] = KeyedGrant(
+            resource: claim.resource, amount: claim.amount, origin: .inBatch(claimIndex: claimIndex))
     }
 
     /// Returns `amount` units of an earlier grant to a resource (a cancelled booking, say).

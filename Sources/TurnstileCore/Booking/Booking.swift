@@ -99,6 +99,8 @@ public enum BookingOutcome: Equatable, Sendable {
     case replayed(Booking)
     /// The event was sold out and the request joined its waitlist.
     case waitlisted(WaitlistEntry)
+    /// The idempotency key matched an earlier request that joined the waitlist: its place, as it is now.
+    case waitlistReplayed(WaitlistEntry)
 }
 
 extension BookingOutcome {
@@ -106,7 +108,7 @@ extension BookingOutcome {
     public var booking: Booking? {
         switch self {
         case .created(let booking), .replayed(let booking): booking
-        case .waitlisted: nil
+        case .waitlisted, .waitlistReplayed: nil
         }
     }
 }

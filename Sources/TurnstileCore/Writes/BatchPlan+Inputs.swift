@@ -81,18 +81,24 @@ extension BatchPlan {
         }
     }
 
-    /// The row a grant made, remembered under its idempotency key.
+    /// The row a grant made, remembered under its idempotency key; or the waitlist place a refused booking took.
     public enum GrantRecord: Equatable, Sendable {
         case booking(Booking)
         case order(Order)
         case ledgerEntry(LedgerEntry)
+        case waitlistEntry(WaitlistEntry)
 
         var id: Int64 {
             switch self {
             case .booking(let booking): booking.id
             case .order(let order): order.id
             case .ledgerEntry(let entry): entry.id
+            case .waitlistEntry(let entry): entry.id
             }
+        }
+
+        var outcome: StoredClaimKey.Outcome {
+            if case .waitlistEntry = self { .waitlisted } else { .granted }
         }
     }
 
@@ -151,11 +157,27 @@ extension BatchPlan {
 
     /// An idempotency key to remember with the grant it made.
     public struct StoredClaimKey: Equatable, Sendable {
+        /// What the keyed claim made.
+        public enum Outcome: String, Sendable {
+            /// A grant: ``grantID`` is the booking, order or ledger entry.
+            case granted
+            /// A refused booking's place on the waitlist: ``grantID`` is the waitlist entry.
+            case waitlisted
+        }
+
         public let ref: IdempotencyRef
         public let resource: ResourceKey
         public let amount: Int
-        /// The booking, order or ledger entry the grant made.
         public let grantID: Int64
+        public let outcome: Outcome
+
+        public init(ref: IdempotencyRef, resource: ResourceKey, amount: Int, grantID: Int64, outcome: Outcome) {
+            self.ref = ref
+            self.resource = resource
+            self.amount = amount
+            self.grantID = grantID
+            self.outcome = outcome
+        }
     }
 
     /// The rows a batch writes. New and changed rows of the same kind are written alike (insert, or update on the

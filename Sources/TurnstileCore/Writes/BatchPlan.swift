@@ -49,25 +49,23 @@ public struct BatchPlan: Sendable {
 
     // MARK: Claims: seats, stock and credits through the one allocator
 
-    /// Decides `write`'s claim; `grant` turns a granted one into its new row and output, and `refused` may answer a
-    /// refusal otherwise (a booking joins the waitlist).
+    /// Decides `write`'s claim; `grant` turns a granted one into its new row and output, and `refused` may turn a
+    /// refusal into a row of its own (a booking joins the waitlist), which the claim's key then remembers as it would
+    /// a grant.
     mutating func claim<Write: ClaimOperation>(
         _ write: Write,
-        orElse refused: (inout BatchPlan, ClaimDecision) -> Result<Write.Output, TurnstileError>? = { _, _ in nil },
+        orElse refused: (inout BatchPlan) -> Result<(row: GrantRecord, output: Write.Output), TurnstileError>? = { _ in
+            nil
+        },
         grant: (inout BatchPlan) -> (row: GrantRecord, output: Write.Output)
     ) -> Result<Write.Output, TurnstileError> {
         let claim = write.claim
         let claimIndex = allocator.claimsDecided
         let decision = allocator.decide(claim)
+        let made: Result<(row: GrantRecord, output: Write.Output), TurnstileError>
         switch decision {
         case .granted:
-            let (row, output) = grant(&self)
-            grants[claimIndex] = row
-            if let ref = claim.idempotencyRef {
-                effects.claimKeys.append(
-                    StoredClaimKey(ref: ref, resource: claim.resource, amount: claim.amount, grantID: row.id))
-            }
-            return .success(output)
+            made = .success(grant(&self))
         case .replay(of: .inBatch(let originalIndex)):
             guard let row = grants[originalIndex] else {
                 preconditionFailure("an in-batch replay repeats a grant of this batch")
@@ -79,11 +77,25 @@ public struct BatchPlan: Sendable {
             }
             return replay(write, of: row)
         case .refused(let remaining):
-            return refused(&self, decision) ?? .failure(.refusal(of: claim, remaining: remaining))
+            guard let answer = refused(&self) else {
+                return .failure(.refusal(of: claim, remaining: remaining))
+            }
+            made = answer
+            if case .success = made { allocator.remember(claim, decidedAt: claimIndex) }
         case .unknownResource:
-            return refused(&self, decision) ?? .failure(.notFound(entity: claim.resource.entity, id: claim.resource.id))
+            return .failure(.notFound(entity: claim.resource.entity, id: claim.resource.id))
         case .keyReused:
-            return refused(&self, decision) ?? .failure(.idempotencyKeyReused)
+            return .failure(.idempotencyKeyReused)
+        }
+        return made.map { row, output in
+            grants[claimIndex] = row
+            if let ref = claim.idempotencyRef {
+                effects.claimKeys.append(
+                    StoredClaimKey(
+                        ref: ref, resource: claim.resource, amount: claim.amount, grantID: row.id,
+                        outcome: row.outcome))
+            }
+            return output
         }
     }
 

@@ -23,7 +23,8 @@ public struct Book: ClaimOperation {
     }
 
     public func apply(to plan: inout BatchPlan) -> Result<BookingOutcome, TurnstileError> {
-        if !plan.allocator.repeatsGrant(claim), let limit = plan.inputs.seatsPerUserMax[request.eventID] {
+        let repeats = plan.allocator.repeatsGrant(claim)
+        if !repeats, let limit = plan.inputs.seatsPerUserMax[request.eventID] {
             let held = plan.inputs.userSeats[share, default: 0]
             guard held + claim.amount <= limit else {
                 return .failure(
@@ -32,10 +33,7 @@ public struct Book: ClaimOperation {
         }
         let result = plan.claim(
             self,
-            orElse: { plan, decision in
-                guard request.joinsWaitlist, case .refused = decision else { return nil }
-                return joinWaitlist(on: &plan)
-            },
+            orElse: { plan in request.joinsWaitlist ? joinWaitlist(on: &plan) : nil },
             grant: { plan in
                 let expiresAt = request.holdSeconds.map { plan.inputs.now.addingTimeInterval(TimeInterval($0)) }
                 let booking = Booking(
@@ -45,22 +43,26 @@ public struct Book: ClaimOperation {
                 plan.effects.bookings[booking.id] = booking
                 return (.booking(booking), .created(booking))
             })
-        switch result {
-        case .success(.created), .success(.waitlisted): plan.inputs.userSeats[share, default: 0] += claim.amount
-        case .success(.replayed), .failure: break
-        }
+        if case .success = result, !repeats { plan.inputs.userSeats[share, default: 0] += claim.amount }
         return result
     }
 
+    /// The booking the key made, as it is now; or, for a request that joined the waitlist, its place again.
     public func replay(of grant: BatchPlan.GrantRecord, on plan: BatchPlan) -> BookingOutcome? {
-        guard case .booking(let booking) = grant else { return nil }
-        return .replayed(plan.effects.bookings[booking.id] ?? booking)
+        switch grant {
+        case .booking(let booking): .replayed(plan.effects.bookings[booking.id] ?? booking)
+        case .waitlistEntry(let entry) where request.joinsWaitlist:
+            .waitlistReplayed(plan.effects.waitlist[entry.id] ?? entry)
+        case .waitlistEntry, .order, .ledgerEntry: nil
+        }
     }
 
     /// The user's share of the event, counted against its per-person limit.
     private var share: UserEvent { UserEvent(userID: claim.userID, eventID: request.eventID) }
 
-    private func joinWaitlist(on plan: inout BatchPlan) -> Result<BookingOutcome, TurnstileError> {
+    private func joinWaitlist(
+        on plan: inout BatchPlan
+    ) -> Result<(row: BatchPlan.GrantRecord, output: BookingOutcome), TurnstileError> {
         guard let waiting = plan.inputs.waitlists[request.eventID] else {
             preconditionFailure("the waitlist of event \(request.eventID), which a request joins, was not loaded")
         }
@@ -70,7 +72,7 @@ public struct Book: ClaimOperation {
             seatCount: claim.amount, status: .waiting, position: waiting.count + 1, createdAt: plan.inputs.now)
         plan.inputs.waitlists[request.eventID] = waiting + [entry]
         plan.effects.waitlist[entry.id] = entry
-        return .success(.waitlisted(entry))
+        return .success((.waitlistEntry(entry), .waitlisted(entry)))
     }
 }
 

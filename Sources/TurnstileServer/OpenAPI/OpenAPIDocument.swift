@@ -148,7 +148,10 @@ enum OpenAPIDocument {
                         "201": ok(
                             "Booking", "The booking (Idempotent-Replayed: true when the key matched an earlier one).",
                             links: ["cancelBooking", "confirmBooking"]),
-                        "202": ok("Waitlisted", "Sold out: the request waits in line."),
+                        "202": ok(
+                            "Waitlisted",
+                            "Sold out: the request waits in line (Idempotent-Replayed: true when the key matched an "
+                                + "earlier join, whose place this is)."),
                         "404": problem("No such event.", ["not_found"]),
                         "409": problem(
                             "Not enough seats left, the waitlist is full, or the caller would pass the event's per-person limit.",

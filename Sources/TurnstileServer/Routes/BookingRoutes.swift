@@ -27,6 +27,10 @@ struct BookingRoutes<Store: TurnstileStore> {
                     request: request, context: context)
             case .waitlisted(let entry):
                 return try Self.respond(status: .accepted, WaitlistResponse(entry), request: request, context: context)
+            case .waitlistReplayed(let entry):
+                return try Self.respond(
+                    status: .accepted, headers: [.idempotentReplayed: "true"], WaitlistResponse(entry),
+                    request: request, context: context)
             }
         }
         group.post(":id/confirm") { request, context in
