@@ -49,10 +49,12 @@ struct ForeignAPIScenarioTests {
 
     @Test("set-up is patient: a slow sign-up on one worker and lost answers do not end the run; short timeouts would")
     func patientSetUp() async throws {
-        // 12 buyers, each a sign-up and a log-in of 0.1 s on one worker: 2.4 s in all, while a measured request
-        // may take 0.5 s. Two sign-ups are stored but answered 503: sent again, they are answered 409, "exists".
-        let accounts = ForeignShop.Accounts(callCost: .milliseconds(100), lostSignUpAnswers: 2)
-        let measured = HTTPClientConnection.Timeouts(read: .milliseconds(500), response: .milliseconds(500))
+        // 12 buyers, each a sign-up and a log-in of 0.15 s on one worker: 3.6 s in all (the twelfth of a dozen
+        // sign-ups at once answers after 1.8 s), while a measured request may take 1 s, ample for the fast buying
+        // calls even on a loaded machine. Two sign-ups are stored but answered 503: sent again, they are answered
+        // 409, "exists".
+        let accounts = ForeignShop.Accounts(callCost: .milliseconds(150), lostSignUpAnswers: 2)
+        let measured = HTTPClientConnection.Timeouts(read: .seconds(1), response: .seconds(1))
         try await ForeignShop.with(accounts: accounts) { shop in
             let report = await run(
                 against: shop, overrides: ["buyers": 12], context: { SuiteContext(target: $0, timeouts: measured) })
