@@ -13,8 +13,9 @@ public enum Limits {
     public static let eventDescriptionLengthMax = 5_000
     /// The longest event location, in characters.
     public static let eventLocationLengthMax = 200
-    /// The range of event dates accepted, in seconds since 1970: 1970-01-01 to 9999-12-31T23:59:59Z.
-    public static let eventDateSecondsRange: ClosedRange<Double> = 0...253_402_300_799
+    /// The range of event dates accepted, in seconds since 1970: from 1970-01-01 to the end of 9999-12-31 (its last
+    /// second's fractions included; a leap second after it, 23:59:60, is 10000-01-01 and refused).
+    public static let eventDateSecondsRange: Range<Double> = 0..<253_402_300_800
 
     // MARK: Bookings
 

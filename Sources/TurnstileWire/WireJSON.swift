@@ -38,11 +38,22 @@ public enum WireJSON {
             offsetSeconds = offset
             text = String(text.dropLast(6)) + "Z"
         }
+        text = fractionWithinNanoseconds(text)
         guard
             let local = (try? Date(text, strategy: .iso8601))
                 ?? (try? Date(text, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true)))
         else { return nil }
         return local.addingTimeInterval(TimeInterval(-offsetSeconds))
+    }
+
+    /// `text` with its fraction of a second cut to 9 digits: RFC 3339 allows any number, Foundation reads at most
+    /// 9, and nothing finer than a nanosecond changes the millisecond the service keeps.
+    private static func fractionWithinNanoseconds(_ text: String) -> String {
+        let characters = Array(text)
+        guard characters.count > 20, characters[19] == "." else { return text }
+        let digits = characters[20...].prefix { $0.isASCII && $0.isNumber }
+        guard digits.count > 9 else { return text }
+        return String(characters[..<29] + characters[(20 + digits.count)...])
     }
 
     /// Whether the `THH:MM:SS` after the date names a time: hours 00–23, minutes 00–59, seconds 00–60 (a leap

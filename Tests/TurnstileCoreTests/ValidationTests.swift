@@ -42,6 +42,23 @@ struct ValidationTests {
         #expect(throws: TurnstileError.validationFailed(field: "title", detail: "must not be empty")) {
             try NewEvent(title: "   ", description: nil, date: date, location: nil, seatCount: 1)
         }
+        // Dates from 1970-01-01 to the end of 9999-12-31, its last second's fractions included.
+        for seconds in [0, 253_402_300_799.999] {
+            let kept = Date(timeIntervalSince1970: seconds)
+            #expect(throws: Never.self) {
+                try NewEvent(title: "Gig", description: nil, date: kept, location: nil, seatCount: 1)
+            }
+        }
+        for seconds in [-0.001, 253_402_300_800] {
+            #expect(
+                throws: TurnstileError.validationFailed(
+                    field: "date", detail: "must be between 1970-01-01 and 9999-12-31")
+            ) {
+                try NewEvent(
+                    title: "Gig", description: nil, date: Date(timeIntervalSince1970: seconds), location: nil,
+                    seatCount: 1)
+            }
+        }
     }
 
     @Test("lengths are counted as the OpenAPI document counts them: Unicode code points, as sent")

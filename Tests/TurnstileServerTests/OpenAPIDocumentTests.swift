@@ -2,7 +2,9 @@ import Foundation
 import Hummingbird
 import HummingbirdTesting
 import Testing
+import TurnstileCore
 import TurnstileStore
+import TurnstileWire
 
 @testable import TurnstileServer
 
@@ -76,5 +78,25 @@ struct OpenAPIDocumentTests {
         ]
         #expect(codes.subtracting(known).subtracting(statusWords).isEmpty)
         #expect(codes.contains("sold_out") && codes.contains("rate_limited"))
+    }
+
+    @Test("the kept date-time pattern admits exactly the UTC times the service keeps, leap seconds included")
+    func keptDateTimePattern() throws {
+        let pattern = try #require(OpenAPIDocument.keptDateTime["pattern"] as? String)
+        let regex = try NSRegularExpression(pattern: pattern)
+        struct Dated: Decodable { let date: Date }
+        for text in [
+            "1970-01-01T00:00:00Z", "1970-06-30T23:59:60Z", "1970-01-01T00:00:00+01:00", "5000-02-03T04:05:06+05:00",
+            "9999-11-30T23:59:60Z", "9999-12-30T23:59:60Z", "9999-12-31T22:59:60Z", "9999-12-31T23:58:60Z",
+            "9999-12-31T23:59:59Z", "9999-12-31T23:59:59.999Z", "9999-12-31T23:59:60Z", "9999-12-31T23:59:60.5Z",
+        ] {
+            let admitted = regex.firstMatch(in: text, range: NSRange(text.startIndex..., in: text)) != nil
+            let date = try WireJSON.decoder.decode(Dated.self, from: Data(#"{"date":"\#(text)"}"#.utf8)).date
+            let kept = Limits.eventDateSecondsRange.contains(date.timeIntervalSince1970)
+            #expect(
+                admitted == kept,
+                "\(text): the document \(admitted ? "admits" : "refuses") it, the service \(kept ? "keeps" : "refuses") it"
+            )
+        }
     }
 }

@@ -507,12 +507,18 @@ enum OpenAPIDocument {
     private static var id: [String: Any] { ["type": "integer", "format": "int64", "minimum": 1] }
     private static var dateTime: [String: Any] { ["type": "string", "format": "date-time"] }
     /// A date-time the service keeps: from 1970 to 9999 in UTC, so in 1970 and 9999 only written in UTC (an offset
-    /// could carry it into 1969 or 10000).
-    private static var keptDateTime: [String: Any] {
-        [
+    /// could carry it into 1969 or 10000), and never the leap second 9999-12-31T23:59:60, which is 10000-01-01.
+    static var keptDateTime: [String: Any] {
+        let time = "[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}"
+        // 9999 up to its last minute with any second, then that minute without :60; no look-ahead, so that every
+        // regex dialect reads it alike.
+        let lastYear =
+            "9999-((0[0-9]|1[01])-[0-9]{2}\(time)|12-([0-2][0-9]|30)\(time)|12-31[Tt]([01][0-9]|2[0-2]):[0-9]{2}:[0-9]{2}"
+            + "|12-31[Tt]23:([0-4][0-9]|5[0-8]):[0-9]{2}|12-31[Tt]23:59:[0-5][0-9])"
+        return [
             "type": "string", "format": "date-time",
             "pattern": "^((197[1-9]|19[89][0-9]|[2-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])-"
-                + "|(1970|9999)-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\\.[0-9]+)?([Zz]|[+-]00:00)$)",
+                + "|(1970-[0-9]{2}-[0-9]{2}\(time)|\(lastYear))(\\.[0-9]+)?([Zz]|[+-]00:00)$)",
         ]
     }
 
