@@ -33,6 +33,15 @@ final class APISession {
         _ request: LoadRequest, expecting expected: Int, as type: Value.Type, retry: Bool = false
     ) async throws -> Value {
         let response = try await call(request, expecting: StatusSet(ranges: [expected...expected]), retry: retry)
+        return try decode(type, from: response, of: request)
+    }
+
+    /// Decodes the JSON body `request` was answered with; a body of another shape ends the run, naming the request.
+    func decode<Value: Decodable>(
+        _ type: Value.Type, from response: LoadResponse, of request: LoadRequest
+    ) throws
+        -> Value
+    {
         do {
             return try WireJSON.decoder.decode(type, from: Data(response.body.readableBytesView))
         } catch {

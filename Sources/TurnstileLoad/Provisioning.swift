@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import TurnstileReport
 import TurnstileWire
 
 /// A virtual user with an identity of its own on the target: registered, logged in, holding its own token. A
@@ -27,19 +28,27 @@ public struct Provisioner: Sendable {
     }
 
     /// `count` users, in index order; reports progress once a second while it works.
+    ///
+    /// A sign-up whose answer was lost (a timeout, a reset, a 502, 503 or 504) is sent again, and a 409 then means
+    /// that the first one made the account: the log-in that follows proves it is this run's (the password is), and
+    /// its token names the account's id.
     public func provision(_ count: Int) async throws -> [VirtualUser] {
         let runID = self.runID
         return try await context.forEach(count, label: "provisioning users") { index, session in
             let name = "ts\(runID)u\(index)"
             let email = "\(name)@turnstile.load"
             let password = "pw-\(name)-\(runID)"
-            let user = try await session.call(
-                TurnstileAPI.register(email: email, username: name, password: password), expecting: 201,
-                as: TurnstileAPI.User.self)
+            let register = TurnstileAPI.register(email: email, username: name, password: password)
+            let signedUp = try await session.call(
+                register, expecting: StatusSet(ranges: [201...201, 409...409]), retry: true)
             let token = try await session.call(
                 TurnstileAPI.login(email: email, password: password), expecting: 200, as: TurnstileAPI.Token.self,
                 retry: true)
-            return VirtualUser(index: index, id: user.id, token: token.accessToken)
+            let id =
+                signedUp.status == 201
+                ? try session.decode(TurnstileAPI.User.self, from: signedUp, of: register).id
+                : try TurnstileAPI.userID(inToken: token.accessToken)
+            return VirtualUser(index: index, id: id, token: token.accessToken)
         }
     }
 }
