@@ -208,7 +208,7 @@ public final class PostgresStore: SQLStore {
             if breaker.reached() { logger.notice("PostgreSQL answers again") }
         } else if breaker.unreachable() {
             let cooldown = Limits.storeOutageCooldownMilliseconds
-            logger.error("PostgreSQL is out of reach: calls get 503 at once; one is tried again every \(cooldown) ms")
+            logger.error("PostgreSQL is out of reach: 503 at once for \(cooldown) ms, then one call at a time tries it")
         }
     }
 

@@ -11,8 +11,14 @@ import TurnstileCore
 ///
 /// ```swift
 /// try breaker.admit()
-/// do { let rows = try await query(); breaker.reached(); return rows }
-/// catch { breaker.unreachable(); throw error }
+/// do {
+///     let rows = try await query()
+///     breaker.reached()
+///     return rows
+/// } catch {
+///     if isTheDatabasesOwnAnswer(error) { breaker.reached() } else { breaker.unreachable() }
+///     throw error
+/// }
 /// ```
 public final class OutageBreaker: Sendable {
     private let machine: Mutex<OutageBreakerStateMachine<ContinuousClock.Instant>>
