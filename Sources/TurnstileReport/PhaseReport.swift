@@ -291,6 +291,13 @@ public struct PhaseReport: Codable, Sendable {
         endpoints.count > 1 ? endpoints + [overall] : endpoints
     }
 
+    /// For an open executor: the share of its arrivals that were never sent, in percent.
+    public var droppedPercent: Double? {
+        guard let dropped = droppedStarts else { return nil }
+        let arrivals = overall.requests + dropped
+        return arrivals > 0 ? Double(dropped) / Double(arrivals) * 100 : 0
+    }
+
     /// Requests per second over the phase.
     public func rate(_ stats: EndpointStats) -> Double {
         durationSeconds > 0 ? Double(stats.requests) / durationSeconds : 0

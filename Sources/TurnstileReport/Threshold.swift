@@ -5,10 +5,14 @@
 /// book:p99<1s        the same for the endpoint named `book` only
 /// errors<1%          failed requests (errors and 5xx) below 1 % of requests
 /// rps>100            at least 100 requests per second
+/// dropped<5%         an open (arrival-rate) phase sent at least 95 % of the arrivals it was asked for
 /// ```
 ///
 /// Metrics: `min`, `avg`, `p50`, `p90`, `p95`, `p99`, `p99.9`, `max` (with a unit: `us`, `ms` or `s`), `errors`
-/// (a percentage) and `rps`. Comparisons: `<`, `<=`, `>`, `>=`.
+/// and `dropped` (percentages) and `rps`. Comparisons: `<`, `<=`, `>`, `>=`.
+///
+/// Every open phase is held to ``droppedDefault`` unless a `dropped` threshold is given: a run that did not send
+/// the load it was asked for must not read as a pass.
 public struct Threshold: Sendable, Equatable, CustomStringConvertible {
     public enum Metric: Sendable, Equatable {
         case latencyPercentile(Double)
@@ -17,7 +21,12 @@ public struct Threshold: Sendable, Equatable, CustomStringConvertible {
         case latencyMax
         case failurePercent
         case requestsPerSecond
+        /// The share of an open phase's arrivals never sent, in percent; only open phases have one.
+        case droppedPercent
     }
+
+    /// What every open phase is held to unless the run names its own `dropped` limit.
+    public static let droppedDefault = try! Threshold(parsing: "dropped<1%")
 
     public enum Comparison: String, Sendable, Equatable, CaseIterable {
         case below = "<"
@@ -78,6 +87,15 @@ public struct Threshold: Sendable, Equatable, CustomStringConvertible {
                 throw ThresholdError(text, "errors take a percentage, e.g. errors<1%")
             }
             limit = value
+        case "dropped":
+            metric = .droppedPercent
+            guard endpoint == nil else {
+                throw ThresholdError(text, "dropped arrivals are a whole open phase's, not an endpoint's: dropped<1%")
+            }
+            guard valueText.hasSuffix("%"), let value = Double(valueText.dropLast()), value >= 0 else {
+                throw ThresholdError(text, "dropped takes a percentage, e.g. dropped<1%")
+            }
+            limit = value
         case "rps":
             metric = .requestsPerSecond
             guard let value = Double(valueText), value >= 0 else {
@@ -96,7 +114,7 @@ public struct Threshold: Sendable, Equatable, CustomStringConvertible {
                 metric = .latencyPercentile(value)
             default:
                 throw ThresholdError(
-                    text, "unknown metric '\(metricText)': use p50…p99.9, min, avg, max, errors or rps")
+                    text, "unknown metric '\(metricText)': use p50…p99.9, min, avg, max, errors, dropped or rps")
             }
             guard let microseconds = Self.microseconds(valueText) else {
                 throw ThresholdError(text, "a latency takes a unit, e.g. 500ms, 1s or 250us")
@@ -118,7 +136,7 @@ public struct Threshold: Sendable, Equatable, CustomStringConvertible {
     var isLatency: Bool {
         switch metric {
         case .latencyPercentile, .latencyMin, .latencyAverage, .latencyMax: true
-        case .failurePercent, .requestsPerSecond: false
+        case .failurePercent, .requestsPerSecond, .droppedPercent: false
         }
     }
 
@@ -131,13 +149,14 @@ public struct Threshold: Sendable, Equatable, CustomStringConvertible {
         case .latencyMax: Double(stats.latency.maximum)
         case .failurePercent: stats.failureRatio * 100
         case .requestsPerSecond: phase.rate(stats)
+        case .droppedPercent: phase.droppedPercent ?? 0
         }
     }
 
     /// Formats a measured value in the metric's unit.
     func format(_ value: Double) -> String {
         switch metric {
-        case .failurePercent: Format.percent(value)
+        case .failurePercent, .droppedPercent: Format.percent(value)
         case .requestsPerSecond: Format.rate(value)
         default: Format.microseconds(value)
         }
@@ -172,9 +191,12 @@ public struct ThresholdResult: Codable, Sendable, Equatable {
 public enum ThresholdSet {
     /// One result per threshold and phase. A threshold naming an endpoint a phase does not have is skipped for that
     /// phase, but one naming an endpoint that no phase has fails (a typo must not pass silently). A phase without any
-    /// requests is not judged; a latency limit on requests that all failed (no response to measure) fails.
+    /// requests is not judged; a latency limit on requests that all failed (no response to measure) fails. A
+    /// `dropped` limit judges open phases only, and ``Threshold/droppedDefault`` stands in when none is given.
     public static func judge(_ thresholds: [Threshold], on report: RunReport) -> [ThresholdResult] {
         var results: [ThresholdResult] = []
+        var thresholds = thresholds
+        if !thresholds.contains(where: { $0.metric == .droppedPercent }) { thresholds.append(.droppedDefault) }
         for threshold in thresholds {
             if let endpoint = threshold.endpoint,
                 !report.phases.contains(where: { phase in
@@ -189,6 +211,7 @@ public enum ThresholdSet {
         }
         for phase in report.phases where phase.overall.requests > 0 {
             for threshold in thresholds {
+                if threshold.metric == .droppedPercent, phase.droppedStarts == nil { continue }
                 let stats: EndpointStats
                 if let endpoint = threshold.endpoint {
                     guard let named = phase.endpoints.first(where: { $0.name == endpoint }) else { continue }

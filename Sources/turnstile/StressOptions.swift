@@ -10,6 +10,10 @@ struct RunOptions: ParsableArguments {
         name: .customLong("threshold"),
         help: ArgumentHelp(
             "A pass/fail limit; repeat for several. E.g. 'p95<500ms', 'book:p99<1s', 'errors<1%', 'rps>100'.",
+            discussion: """
+                An open (--rate) phase is also held to 'dropped<1%' (arrivals never sent, for want of a free \
+                connection) unless a 'dropped' limit is given, e.g. 'dropped<10%'.
+                """,
             valueName: "limit"))
     var thresholds: [String] = []
 

@@ -189,11 +189,14 @@ struct ScenarioExecutorTests {
         try await LiveServer.with { server in
             let target = try LoadTarget(parsing: "http://127.0.0.1:\(server.port)")
             let scenario = try ScenarioFile(yaml: Self.yaml, file: "floor.yaml")
-            let report = await StressRun.execute(suite: "floor", target: target, thresholds: []) { report in
+            // What the executors do is under test here, not whether 4 connections carry 200/s on a loaded machine:
+            // the open phase may drop what it must (dropped<1% would judge that by default).
+            let anyDropped = try Threshold(parsing: "dropped<=100%")
+            let report = await StressRun.execute(suite: "floor", target: target, thresholds: [anyDropped]) { report in
                 try await ScenarioRunner(scenario, context: SuiteContext(target: target)).run(into: &report)
             }
             #expect(report.failure == nil, "\(report.failure ?? "")")
-            #expect(report.outcome == .passed, "\(report.invariants.filter { !$0.passed })")
+            #expect(report.outcome == .passed, "\(report.invariants.filter { !$0.passed }) \(report.thresholds)")
             #expect(report.invariants.count == 6)
             #expect(
                 report.phases.map(\.name) == [

@@ -14,6 +14,7 @@ struct ThresholdTests {
             ("rps>=100", nil, .requestsPerSecond, .atLeast, 100),
             ("avg < 20ms", nil, .latencyAverage, .below, 20_000),
             ("max<2s", nil, .latencyMax, .below, 2_000_000),
+            ("dropped<5%", nil, .droppedPercent, .below, 5),
         ] as [(String, String?, Threshold.Metric, Threshold.Comparison, Double)])
     func parses(
         _ text: String, endpoint: String?, metric: Threshold.Metric, comparison: Threshold.Comparison, limit: Double
@@ -45,7 +46,10 @@ struct ThresholdTests {
 
     @Test(
         "invalid thresholds are refused with a reason",
-        arguments: ["p95", "p95<500", "p0<1ms", "p101<1ms", "errors<1", "lag<1ms", ":p95<1ms", "rps>many"])
+        arguments: [
+            "p95", "p95<500", "p0<1ms", "p101<1ms", "errors<1", "lag<1ms", ":p95<1ms", "rps>many", "dropped<1",
+            "book:dropped<1%",
+        ])
     func refuses(_ text: String) {
         #expect(throws: ThresholdError.self) { try Threshold(parsing: text) }
     }
@@ -71,5 +75,32 @@ struct ThresholdTests {
         #expect(results.map(\.passed) == [false, true, false, true, true])
         #expect(results[0].actual == "no endpoint named 'nowhere'")
         #expect(results[2].actual.hasPrefix("95.0"), "HDR reports within 0.1 %: \(results[2].actual)")
+    }
+
+    @Test(
+        "an open phase that dropped arrivals fails dropped<1% unless the run names its own limit; others are not held")
+    func droppedArrivals() throws {
+        var answered = EndpointStats(name: "glance")
+        for _ in 1...90 { answered.record(status: 200, microseconds: 500) }
+        func phase(_ name: String, _ executor: String, dropped: UInt64?) -> PhaseReport {
+            PhaseReport(
+                name: name, executor: executor, startedAt: Date(), durationSeconds: 1, users: 4, endpoints: [answered],
+                timeline: [], droppedStarts: dropped)
+        }
+        var report = RunReport(suite: "url", target: "http://127.0.0.1:1")
+        report.phases = [
+            phase("open", "open", dropped: 10), phase("steady", "open", dropped: 0),
+            phase("closed", "closed", dropped: nil),
+        ]
+
+        let byDefault = ThresholdSet.judge([], on: report)
+        #expect(byDefault.map(\.threshold) == ["dropped<1%", "dropped<1%"])
+        #expect(byDefault.map(\.phase) == ["open", "steady"] && byDefault.map(\.passed) == [false, true])
+        #expect(byDefault[0].actual.hasPrefix("10.0"), "10 of 100 arrivals: \(byDefault[0].actual)")
+        report.thresholds = byDefault
+        #expect(report.outcome == .thresholdBreached)
+
+        let named = ThresholdSet.judge([try Threshold(parsing: "dropped<20%")], on: report)
+        #expect(named.map(\.threshold) == ["dropped<20%", "dropped<20%"] && named.allSatisfy(\.passed))
     }
 }

@@ -88,6 +88,22 @@ struct StressProcessTests {
         #expect(usageStatus == 3 && usageOutput.contains("--html FILE, --csv FOLDER"), "\(usageOutput)")
     }
 
+    @Test("an open-loop run that could not send the rate it was asked for fails dropped<1%, exit 1, unless told")
+    func droppedArrivals() async throws {
+        let (held, lenient) = try await LiveServer.with { server in
+            // One connection carries a few thousand requests a second; 50,000 a second cannot all be sent.
+            let run = [
+                "stress", "url", "http://127.0.0.1:\(server.port)/health", "--rate", "50000", "-c", "1", "-d", "500ms",
+            ]
+            return (
+                try await TurnstileProcess.run(run),
+                try await TurnstileProcess.run(run + ["--threshold", "dropped<=100%"])
+            )
+        }
+        #expect(held.status == 1 && held.output.contains("dropped<1%"), "\(held.output)")
+        #expect(lenient.status == 0, "\(lenient.output)")
+    }
+
     @Test("race against a target that oversells: exit 2, and the report names the broken rule")
     func brokenTarget() async throws {
         let (status, output) = try await BrokenTarget.with(buyers: 20) { broken in
