@@ -325,6 +325,16 @@ public struct PhaseReport: Codable, Sendable {
         tlsLatency = Self.sum(tlsLatency, other.tlsLatency)
     }
 
+    /// Adds a later part of the same phase, run after this one by the same users (a barrier's next round or step):
+    /// its requests add as a shard's do, but its time follows this part's, and its users are the same people. So
+    /// the phase's rate is its requests over the time its parts took, not over the longest part alone.
+    public mutating func append(_ later: PhaseReport) {
+        let (duration, users) = (durationSeconds + later.durationSeconds, max(self.users, later.users))
+        add(later)
+        durationSeconds = duration
+        self.users = users
+    }
+
     /// Two optional histograms added; nil only if both are.
     public static func sum(_ lhs: LatencyHistogram?, _ rhs: LatencyHistogram?) -> LatencyHistogram? {
         guard var sum = lhs else { return rhs }

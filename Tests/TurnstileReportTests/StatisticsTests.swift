@@ -141,6 +141,22 @@ struct StatisticsTests {
         #expect(merged.releaseSpreadMicroseconds == 500)
     }
 
+    @Test("a later round of the same phase adds its requests and its time, not its users")
+    func phaseAppend() {
+        func round(_ requests: Int, seconds: Double) -> PhaseReport {
+            var stats = EndpointStats(name: "bid")
+            for _ in 0..<requests { stats.record(status: 201, microseconds: 1_000) }
+            return PhaseReport(
+                name: "bids", executor: "barrier", startedAt: Date(timeIntervalSince1970: 0), durationSeconds: seconds,
+                users: requests, endpoints: [stats], timeline: [])
+        }
+        var phase = round(100, seconds: 0.004)
+        for _ in 0..<4 { phase.append(round(100, seconds: 0.004)) }
+        #expect(phase.users == 100 && phase.overall.requests == 500)
+        #expect(abs(phase.durationSeconds - 0.02) < 1e-9)
+        #expect(abs(phase.rate(phase.overall) - 25_000) < 1e-6, "500 requests over the 20 ms the rounds took")
+    }
+
     @Test("a report's outcome: broken invariant beats could not run beats breached threshold")
     func outcome() {
         var report = RunReport(suite: "race", target: "http://127.0.0.1:1")

@@ -324,7 +324,7 @@ public struct ScenarioRunner: Sendable {
                 }
                 let (stepReport, responses) = try await BarrierExecutor(timeouts: context.timeouts).run(
                     name, requests: requests, target: context.target, group: context.group)
-                if merged == nil { merged = stepReport } else { merged?.add(stepReport) }
+                if merged == nil { merged = stepReport } else { merged?.append(stepReport) }
                 try Self.requireCarriedOut(responses, requests: requests, phase: name)
                 for (owner, response) in zip(owners, responses) {
                     guard case .success(let answer) = response else { continue }
