@@ -181,6 +181,9 @@ public enum Limits {
     /// then one call at a time probes it. As long as `Retry-After` (``retryAfterSeconds``), so a client that waits
     /// as told arrives when the store is tried again.
     public static let storeOutageCooldownMilliseconds = 1_000
+    /// How many calls in a row must find PostgreSQL out of reach, none reaching it between them, before the outage
+    /// breaker answers 503 at once: one failure among successes is a dead pooled connection, not an outage.
+    public static let storeOutageFailuresToOpen = 3
     /// The most values bound in one SQL statement (SQLite's default limit is 32,766). A batch's largest statement
     /// binds 6 values per command, so ``writeBatchCommandsMax`` must stay below a sixth of this.
     public static let sqlBindsPerStatementMax = 30_000
