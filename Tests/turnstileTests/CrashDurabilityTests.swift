@@ -22,9 +22,15 @@ struct CrashDurabilityTests {
     private func expectDurable(database: String?) async throws {
         let json = FileManager.default.temporaryDirectory.appendingPathComponent("crash-\(UUID().uuidString).json")
         defer { try? FileManager.default.removeItem(at: json) }
-        let (status, output) = try await TurnstileProcess.run(
+        let arguments =
             ["stress", "crash", "--users", "150", "--capacity", "80", "--kill-after", "30", "--json", json.path]
-                + (database.map { ["--database", $0] } ?? []))
+            + (database.map { ["--database", $0] } ?? [])
+        var (status, output) = try await TurnstileProcess.run(arguments)
+        // A loaded machine's writer may answer every buyer in one batch before the kill lands: the run then says it
+        // crashed nothing mid-race (exit 3), and is run again, at most twice.
+        for _ in 0..<2 where status == 3 && output.contains("nothing was cut off mid-race") {
+            (status, output) = try await TurnstileProcess.run(arguments)
+        }
         #expect(status == 0, "\(output)")
         let report = try JSONReport.decode(Data(contentsOf: json))
         #expect(report.invariants.count == 5 && report.invariants.allSatisfy(\.passed), "\(output)")
