@@ -96,8 +96,6 @@ enum TurnstileAPI {
             token: token, expected: .success(and: 409))
     }
 
-    /// A set-up body, as the server reads it. (The bodies sent under load, bookings, orders and bids, are written by
-    /// hand for speed; a test decodes each with its wire type.)
     /// The user id an access token names: Turnstile's tokens are JWTs whose `sub` is the user's id.
     static func userID(inToken token: String) throws -> Int64 {
         struct Claims: Decodable { let sub: String }
@@ -113,6 +111,8 @@ enum TurnstileAPI {
         return id
     }
 
+    /// A set-up body, as the server reads it. (The bodies sent under load, bookings, orders and bids, are written by
+    /// hand for speed; a test decodes each with its wire type.)
     private static func encoded(_ body: some Encodable) -> String {
         // The wire types hold strings, whole numbers and dates only: encoding them cannot fail.
         String(decoding: try! WireJSON.encoder.encode(body), as: UTF8.self)

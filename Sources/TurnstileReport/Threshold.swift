@@ -83,19 +83,13 @@ public struct Threshold: Sendable, Equatable, CustomStringConvertible {
         switch metricText {
         case "errors", "error", "failures":
             metric = .failurePercent
-            guard valueText.hasSuffix("%"), let value = Double(valueText.dropLast()), value >= 0 else {
-                throw ThresholdError(text, "errors take a percentage, e.g. errors<1%")
-            }
-            limit = value
+            limit = try Self.percentage(valueText, in: text, "errors take a percentage, e.g. errors<1%")
         case "dropped":
             metric = .droppedPercent
             guard endpoint == nil else {
                 throw ThresholdError(text, "dropped arrivals are a whole open phase's, not an endpoint's: dropped<1%")
             }
-            guard valueText.hasSuffix("%"), let value = Double(valueText.dropLast()), value >= 0 else {
-                throw ThresholdError(text, "dropped takes a percentage, e.g. dropped<1%")
-            }
-            limit = value
+            limit = try Self.percentage(valueText, in: text, "dropped takes a percentage, e.g. dropped<1%")
         case "rps":
             metric = .requestsPerSecond
             guard let value = Double(valueText), value >= 0 else {
@@ -121,6 +115,18 @@ public struct Threshold: Sendable, Equatable, CustomStringConvertible {
             }
             limit = microseconds
         }
+    }
+
+    /// `value` read as a percentage (`1%`, `0.5%`); otherwise the threshold `text` is refused with `problem`.
+    private static func percentage(
+        _ value: String, in text: String, _ problem: String
+    ) throws(ThresholdError)
+        -> Double
+    {
+        guard value.hasSuffix("%"), let number = Double(value.dropLast()), number >= 0 else {
+            throw ThresholdError(text, problem)
+        }
+        return number
     }
 
     private static func microseconds(_ text: String) -> Double? {
