@@ -34,6 +34,18 @@ public enum LoadLimits {
     /// The deepest nesting of arrays and objects a scenario reads in an answer; deeper is "not JSON", so a hostile
     /// answer cannot exhaust the stack.
     public static let answerJSONDepthMax = 512
+    /// The largest scenario file, and the largest CSV file of users it names, that the engine reads. Bigger is
+    /// refused before it is parsed: a scenario is a page of YAML, and a CSV of ten thousand accounts is under 1 MiB.
+    public static let scenarioFileBytesMax = 1 << 20
+    public static let scenarioCSVBytesMax = 16 << 20
+    /// The most values (scalars, lists and mappings) one scenario file may hold. Anchors and aliases are refused
+    /// outright, so the tree built from the file is never larger than the file.
+    public static let scenarioYAMLNodesMax = 100_000
+    /// The deepest lists and mappings nest in a scenario file.
+    public static let scenarioYAMLDepthMax = 64
+    /// The deepest an expression nests (brackets, `not`, `-`, and the chain of a long `a + b + …`): parsing and
+    /// evaluating recurse once per level, so no input can exhaust the stack.
+    public static let expressionDepthMax = 64
     /// The most arrivals waiting for a connection on one event loop of an open executor.
     public static let openBacklogMax = 100_000
     /// How many encoded requests a connection remembers.

@@ -27,6 +27,14 @@ public final class ScenarioExpression: Sendable, CustomStringConvertible {
     struct Located: Sendable {
         let node: Node
         let offset: Int
+        /// How many levels the node's tree has, itself included: what evaluating it recurses through.
+        let height: Int
+
+        init(node: Node, offset: Int) {
+            self.node = node
+            self.offset = offset
+            height = 1 + node.children.reduce(0) { Swift.max($0, $1.height) }
+        }
     }
 
     enum BinaryOperator: String, Sendable {
@@ -105,6 +113,18 @@ public final class ScenarioExpression: Sendable, CustomStringConvertible {
     }
 }
 
+extension ScenarioExpression.Node {
+    /// The nodes directly under this one.
+    var children: [ScenarioExpression.Located] {
+        switch self {
+        case .literal, .name: []
+        case .list(let items), .call(_, let items): items
+        case .negate(let inner), .not(let inner): [inner]
+        case .binary(_, let left, let right), .index(let left, let right): [left, right]
+        }
+    }
+}
+
 /// The functions an expression may call. Each takes a fixed number of arguments (or a range of them).
 public enum ScenarioFunction: String, Sendable, CaseIterable {
     /// `count(request)`: requests sent; `count(request.outcome)`: answers with one of the outcome's statuses;
@@ -174,6 +194,8 @@ private struct ExpressionParser {
     private var index = 0
     private var token: Token = .end
     private var tokenOffset = 0
+    /// How deep the parser has recursed: each bracket, `not` and unary `-` is one level.
+    private var depth = 0
 
     init(text: String, origin: SourcePosition) {
         characters = Array(text)
@@ -191,13 +213,36 @@ private struct ExpressionParser {
     // MARK: Grammar, loosest binding first.
 
     private mutating func parseOr() throws(ScenarioError) -> Located {
+        try descend()
+        defer { depth -= 1 }
         var left = try parseAnd()
         while token == .word("or") || token == .symbol("||") {
             let offset = tokenOffset
             try advance()
-            left = Located(node: .binary(.or, left, try parseAnd()), offset: offset)
+            left = try make(.binary(.or, left, try parseAnd()), at: offset)
         }
         return left
+    }
+
+    /// Goes one level deeper, or refuses an expression nested past ``LoadLimits/expressionDepthMax`` before the
+    /// recursion can exhaust the stack.
+    private mutating func descend() throws(ScenarioError) {
+        depth += 1
+        guard depth <= LoadLimits.expressionDepthMax else {
+            throw error("the expression nests more than \(LoadLimits.expressionDepthMax) deep here")
+        }
+    }
+
+    /// A node, unless its tree is taller than ``LoadLimits/expressionDepthMax`` (a chain `a + b + c …` of that
+    /// many terms): evaluating it recurses once per level.
+    private func make(_ node: ScenarioExpression.Node, at offset: Int) throws(ScenarioError) -> Located {
+        let located = Located(node: node, offset: offset)
+        guard located.height <= LoadLimits.expressionDepthMax else {
+            throw error(
+                "the expression is more than \(LoadLimits.expressionDepthMax) levels deep here: group a long "
+                    + "chain of operators in brackets, (a + b) + (c + d)", at: offset)
+        }
+        return located
     }
 
     private mutating func parseAnd() throws(ScenarioError) -> Located {
@@ -205,7 +250,7 @@ private struct ExpressionParser {
         while token == .word("and") || token == .symbol("&&") {
             let offset = tokenOffset
             try advance()
-            left = Located(node: .binary(.and, left, try parseNot()), offset: offset)
+            left = try make(.binary(.and, left, try parseNot()), at: offset)
         }
         return left
     }
@@ -214,7 +259,9 @@ private struct ExpressionParser {
         if token == .word("not") || token == .symbol("!") {
             let offset = tokenOffset
             try advance()
-            return Located(node: .not(try parseNot()), offset: offset)
+            try descend()
+            defer { depth -= 1 }
+            return try make(.not(try parseNot()), at: offset)
         }
         return try parseComparison()
     }
@@ -230,7 +277,7 @@ private struct ExpressionParser {
         if case .symbol(let next) = token, ScenarioExpression.BinaryOperator(rawValue: next)?.isComparison == true {
             throw error("comparisons do not chain: write 'a <= b and b <= c'")
         }
-        return Located(node: .binary(op, left, right), offset: offset)
+        return try make(.binary(op, left, right), at: offset)
     }
 
     private mutating func parseSum() throws(ScenarioError) -> Located {
@@ -238,7 +285,7 @@ private struct ExpressionParser {
         while case .symbol(let symbol) = token, symbol == "+" || symbol == "-" {
             let offset = tokenOffset
             try advance()
-            left = Located(node: .binary(symbol == "+" ? .add : .subtract, left, try parseProduct()), offset: offset)
+            left = try make(.binary(symbol == "+" ? .add : .subtract, left, try parseProduct()), at: offset)
         }
         return left
     }
@@ -250,7 +297,7 @@ private struct ExpressionParser {
             try advance()
             let op: ScenarioExpression.BinaryOperator =
                 symbol == "*" ? .multiply : symbol == "/" ? .divide : .remainder
-            left = Located(node: .binary(op, left, try parseUnary()), offset: offset)
+            left = try make(.binary(op, left, try parseUnary()), at: offset)
         }
         return left
     }
@@ -259,7 +306,9 @@ private struct ExpressionParser {
         if token == .symbol("-") {
             let offset = tokenOffset
             try advance()
-            return Located(node: .negate(try parseUnary()), offset: offset)
+            try descend()
+            defer { depth -= 1 }
+            return try make(.negate(try parseUnary()), at: offset)
         }
         var value = try parsePrimary()
         while token == .symbol("[") {
@@ -267,7 +316,7 @@ private struct ExpressionParser {
             try advance()
             let position = try parseOr()
             try expect("]")
-            value = Located(node: .index(value, position), offset: offset)
+            value = try make(.index(value, position), at: offset)
         }
         return value
     }
@@ -277,10 +326,10 @@ private struct ExpressionParser {
         switch token {
         case .number(let value):
             try advance()
-            return Located(node: .literal(value), offset: offset)
+            return try make(.literal(value), at: offset)
         case .string(let value):
             try advance()
-            return Located(node: .literal(.string(value)), offset: offset)
+            return try make(.literal(.string(value)), at: offset)
         case .symbol("("):
             try advance()
             let inner = try parseOr()
@@ -289,13 +338,13 @@ private struct ExpressionParser {
         case .symbol("["):
             try advance()
             let items = try parseArguments(closing: "]")
-            return Located(node: .list(items), offset: offset)
+            return try make(.list(items), at: offset)
         case .word(let word):
             try advance()
             switch word {
-            case "true": return Located(node: .literal(.bool(true)), offset: offset)
-            case "false": return Located(node: .literal(.bool(false)), offset: offset)
-            case "null": return Located(node: .literal(.null), offset: offset)
+            case "true": return try make(.literal(.bool(true)), at: offset)
+            case "false": return try make(.literal(.bool(false)), at: offset)
+            case "null": return try make(.literal(.null), at: offset)
             case "and", "or", "not": throw error("'\(word)' needs a value before it", at: offset)
             default: break
             }
@@ -319,7 +368,7 @@ private struct ExpressionParser {
                         "\(word)() takes \(wanted) argument\(arity == 1...1 ? "" : "s"), not \(arguments.count)",
                         at: offset)
                 }
-                return Located(node: .call(function, arguments), offset: offset)
+                return try make(.call(function, arguments), at: offset)
             }
             var path = [word]
             while token == .symbol(".") {
@@ -328,7 +377,7 @@ private struct ExpressionParser {
                 path.append(part)
                 try advance()
             }
-            return Located(node: .name(path), offset: offset)
+            return try make(.name(path), at: offset)
         case .end:
             throw error("the expression ends where a value should follow")
         default:

@@ -9,6 +9,12 @@ extension ScenarioFile {
     /// Reads and checks a scenario from YAML (or JSON, which YAML reads too). `file` names it in messages; CSV files
     /// it names are read relative to `folder`.
     public init(yaml text: String, file: String, folder: URL? = nil) throws(ScenarioError) {
+        guard text.utf8.count <= LoadLimits.scenarioFileBytesMax else {
+            throw ScenarioError(
+                "\(file): the file is larger than \(LoadLimits.scenarioFileBytesMax / 1024) KiB; a scenario is a page "
+                    + "of YAML (put bulk data in a CSV file of users)")
+        }
+        try YAMLScreen.check(text, file: file)
         let root: Node
         do {
             guard let node = try Yams.compose(yaml: text) else { throw ScenarioError("the file is empty", at: nil) }
@@ -27,11 +33,29 @@ extension ScenarioFile {
 
     /// Reads a scenario file from disk; messages name it `path` (as the user wrote it) unless told otherwise.
     public init(contentsOf url: URL, name: String? = nil) throws(ScenarioError) {
-        let text: String
-        do { text = try String(contentsOf: url, encoding: .utf8) } catch {
-            throw ScenarioError("cannot read \(name ?? url.path): \(error.localizedDescription)")
+        let file = name ?? url.path
+        let text = try Self.readText(url, name: file, bytesMax: LoadLimits.scenarioFileBytesMax)
+        try self.init(yaml: text, file: file, folder: url.deletingLastPathComponent())
+    }
+
+    /// Reads a file as UTF-8, but never more than `bytesMax` bytes of it: a larger file (or `/dev/zero`, or a pipe
+    /// that never ends) is refused with its name, not read into memory.
+    static func readText(_ url: URL, name: String, bytesMax: Int) throws(ScenarioError) -> String {
+        let bytes: Data
+        do {
+            let handle = try FileHandle(forReadingFrom: url)
+            defer { try? handle.close() }
+            bytes = try handle.read(upToCount: bytesMax + 1) ?? Data()
+        } catch {
+            throw ScenarioError("cannot read \(name): \(error.localizedDescription)")
         }
-        try self.init(yaml: text, file: name ?? url.path, folder: url.deletingLastPathComponent())
+        guard bytes.count <= bytesMax else {
+            throw ScenarioError("\(name) is larger than \(bytesMax / 1024) KiB, the most a scenario reads")
+        }
+        guard let text = String(data: bytes, encoding: .utf8) else {
+            throw ScenarioError("\(name) is not UTF-8 text")
+        }
+        return text
     }
 
     private static func describe(_ error: YamlError, file: String) -> ScenarioError {
@@ -228,9 +252,13 @@ private struct YAMLReader {
             ? URL(fileURLWithPath: path)
             : (folder ?? URL(fileURLWithPath: "."))
                 .appendingPathComponent(path)
+        let text: String
+        do { text = try ScenarioFile.readText(url, name: path, bytesMax: LoadLimits.scenarioCSVBytesMax) } catch {
+            throw self.error(error.message, node)
+        }
         let csv: NamedCSV
         do {
-            csv = try NamedCSV(string: try String(contentsOf: url, encoding: .utf8), loadColumns: false)
+            csv = try NamedCSV(string: text, loadColumns: false)
         } catch let error as CSVParseError {
             throw self.error("\(path) is not valid CSV: \(error)", node)
         } catch {
