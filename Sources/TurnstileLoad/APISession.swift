@@ -23,8 +23,11 @@ final class APISession {
 
     /// Sends a request and returns its response, body kept.
     func call(_ request: LoadRequest) async throws -> LoadResponse {
+        try await call(request, timeouts: timeouts)
+    }
+
+    private func call(_ request: LoadRequest, timeouts: HTTPClientConnection.Timeouts) async throws -> LoadResponse {
         let connection = try await openConnection()
-        let timeouts = self.timeouts
         return try await eventLoop.flatSubmit { connection.send(request, timeouts: timeouts, keepBody: true) }.get()
     }
 
@@ -49,7 +52,9 @@ final class APISession {
         }
     }
 
-    /// Sends a set-up request that must answer one of `expected`. Set-up is not measurement, so it is patient:
+    /// Sends a set-up request that must answer one of `expected`. Set-up is not measurement, so it is patient, within
+    /// one deadline: every try and every pause between them fit in the session's response timeout (`--setup-timeout`),
+    /// so a target that trickles its answers costs that long once, not once per try.
     ///
     /// - a 429 whose `Retry-After` is short is waited out and the request sent again, as a polite client would (a
     ///   target limits sign-ups per address, say), up to ``LoadLimits/setupRateLimitedRetriesMax`` times;
@@ -64,35 +69,45 @@ final class APISession {
         -> LoadResponse
     {
         let mayRetry = retry || [.GET, .HEAD, .PUT, .DELETE].contains(request.method)
+        let deadline = NIODeadline.now() + timeouts.response
         var rateLimitedRetries = 0
         var retries = 0
+        /// Whether a pause of `pause` still leaves time for another try; it is taken if so.
+        func paused(_ pause: TimeAmount) async throws -> Bool {
+            guard NIODeadline.now() + pause < deadline else { return false }
+            try await Task.sleep(for: .nanoseconds(pause.nanoseconds))
+            return true
+        }
         while true {
+            var attempt = timeouts
+            attempt.response = min(timeouts.response, deadline - .now())
+            attempt.read = min(attempt.read, attempt.response)
             let response: LoadResponse
             do {
-                response = try await call(request)
+                response = try await call(request, timeouts: attempt)
             } catch let failure as LoadError
-                where mayRetry && retries < LoadLimits.setupRetriesMax && failure.kind != .connect
+                where mayRetry && retries < LoadLimits.setupRetriesMax
+                && (failure.kind == .timeout || failure.kind == .reset)
             {
-                // No answer says nothing about the request: it is safe to send again, so it is.
+                // No answer says nothing about the request: it is safe to send again, so it is, while time is left.
+                // A target that answered wrongly (a protocol error, an answer too large) is not asked again.
                 retries += 1
-                try await Task.sleep(for: LoadLimits.setupRetryPause * retries)
+                guard try await paused(TimeAmount(LoadLimits.setupRetryPause * retries)) else { throw failure }
                 continue
             }
             if response.status == 429, !expected.contains(429),
                 rateLimitedRetries < LoadLimits.setupRateLimitedRetriesMax,
                 let seconds = response.headers.first(name: "Retry-After").flatMap(Int.init),
-                seconds <= LoadLimits.setupRetryAfterSecondsMax
+                seconds <= LoadLimits.setupRetryAfterSecondsMax, try await paused(.seconds(Int64(max(1, seconds))))
             {
                 rateLimitedRetries += 1
-                try await Task.sleep(for: .seconds(max(1, seconds)))
                 continue
             }
             if [502, 503, 504].contains(response.status), !expected.contains(response.status), mayRetry,
                 retries < LoadLimits.setupRetriesMax
             {
                 retries += 1
-                try await Task.sleep(for: LoadLimits.setupRetryPause * retries)
-                continue
+                if try await paused(TimeAmount(LoadLimits.setupRetryPause * retries)) { continue }
             }
             try check(response, of: request, expected: expected)
             return response

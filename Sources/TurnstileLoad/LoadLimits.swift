@@ -31,6 +31,9 @@ public enum LoadLimits {
     public static let setupTimeout = TimeAmount.seconds(60)
     /// ``setupTimeout`` as a `Duration`.
     public static let setupTimeoutDuration = Duration.seconds(60)
+    /// The most bytes of one answer the engine keeps unless `--max-answer-size` says otherwise (see
+    /// ``HTTPOptions/answerBytesKeptMax``): far above any API's JSON, far below what would hurt the engine.
+    public static let answerBytesKeptDefault = 16 << 20
     /// The deepest nesting of arrays and objects a scenario reads in an answer; deeper is "not JSON", so a hostile
     /// answer cannot exhaust the stack.
     public static let answerJSONDepthMax = 512

@@ -105,10 +105,17 @@ public struct HTTPOptions: Sendable, Equatable {
     /// user per connection, as on HTTP/1.1, but for the barrier's single-packet race, see ``BarrierExecutor``).
     /// Ignored on HTTP/1.1, which carries one request at a time.
     public var streams: Int?
+    /// The most bytes of one answer's body the engine keeps, where it keeps one (set-up, read-back, captures): a
+    /// larger answer fails its request as a protocol error, "answer larger than N bytes", instead of growing the
+    /// engine's memory without bound. Bodies of measured requests that capture nothing are counted, never kept.
+    public var answerBytesKeptMax: Int
 
-    public init(version: Version = .auto, streams: Int? = nil) {
+    public init(
+        version: Version = .auto, streams: Int? = nil, answerBytesKeptMax: Int = LoadLimits.answerBytesKeptDefault
+    ) {
         self.version = version
         self.streams = streams
+        self.answerBytesKeptMax = answerBytesKeptMax
     }
 }
 

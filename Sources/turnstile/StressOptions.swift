@@ -61,8 +61,16 @@ struct RunOptions: ParsableArguments {
                 + "default is \(BarrierExecutor.streamsPerConnection), its single-packet release).", valueName: "n"))
     var streams: Int?
 
-    /// Which HTTP to speak.
-    var httpOptions: HTTPOptions { HTTPOptions(version: http, streams: streams) }
+    @Option(
+        help: ArgumentHelp(
+            "The most bytes of one answer the engine keeps (set-up, read-back, captures), e.g. 16MiB: a larger one "
+                + "fails its request, and a set-up or read-back call ends the run (exit 3).", valueName: "size"))
+    var maxAnswerSize = ByteCountArgument(bytes: LoadLimits.answerBytesKeptDefault)
+
+    /// Which HTTP to speak, and how much of an answer to keep.
+    var httpOptions: HTTPOptions {
+        HTTPOptions(version: http, streams: streams, answerBytesKeptMax: maxAnswerSize.bytes)
+    }
 
     /// The target `url` names, reached as these flags say (its certificate checked, its HTTP version chosen).
     func target(_ url: String) throws(LoadTargetError) -> LoadTarget {
@@ -303,6 +311,31 @@ enum RunOutput {
 }
 
 /// A length of time on the command line, always with a unit: `10s`, `500ms`, `2m`, `1h`.
+/// A size in bytes: a whole number, or one with a binary unit, `512KiB`, `16MiB`, `1GiB`.
+struct ByteCountArgument: ExpressibleByArgument, Sendable {
+    let bytes: Int
+
+    private static let units: [(suffix: String, scale: Int)] = [
+        ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10), ("B", 1),
+    ]
+
+    init?(argument: String) {
+        let unit = Self.units.first { argument.hasSuffix($0.suffix) } ?? ("", 1)
+        guard let count = Int(argument.dropLast(unit.suffix.count)), count > 0 else { return nil }
+        let (bytes, overflow) = count.multipliedReportingOverflow(by: unit.scale)
+        guard !overflow else { return nil }
+        self.bytes = bytes
+    }
+
+    init(bytes: Int) {
+        self.bytes = bytes
+    }
+
+    var defaultValueDescription: String {
+        Self.units.first { bytes % $0.scale == 0 }.map { "\(bytes / $0.scale)\($0.suffix)" } ?? "\(bytes)"
+    }
+}
+
 struct DurationArgument: ExpressibleByArgument, Sendable {
     let timeAmount: TimeAmount
 
@@ -320,8 +353,7 @@ struct DurationArgument: ExpressibleByArgument, Sendable {
     }
 
     init(_ duration: Duration) {
-        let (seconds, attoseconds) = duration.components
-        timeAmount = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
+        timeAmount = TimeAmount(duration)
     }
 
     /// `10s`, `500ms`: how `--help` shows a default.

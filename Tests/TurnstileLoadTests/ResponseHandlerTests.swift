@@ -11,12 +11,12 @@ import TurnstileReport
 struct ResponseHandlerTests {
     /// A channel with the client pipeline, a request sent, and the promise its response completes.
     private func exchange(
-        keepBody: Bool = true,
+        keepBody: Bool = true, written: Bool = true, answerBytesKeptMax: Int = LoadLimits.answerBytesKeptDefault,
         timeouts: HTTPClientConnection.Timeouts = .init(read: .seconds(60), response: .seconds(60))
     ) throws -> (EmbeddedChannel, EventLoopFuture<LoadResponse>) {
         let channel = EmbeddedChannel()
         try channel.pipeline.syncOperations.addHTTPClientHandlers()
-        let handler = ResponseHandler()
+        let handler = ResponseHandler(answerBytesKeptMax: answerBytesKeptMax)
         try channel.pipeline.syncOperations.addHandler(handler)
         let promise = channel.eventLoop.makePromise(of: LoadResponse.self)
         handler.expect(
@@ -27,8 +27,60 @@ struct ResponseHandlerTests {
                 }
             }, keepBody: keepBody, timeouts: timeouts)
         try channel.writeOutbound(HTTPClientRequestPart.head(.init(version: .http1_1, method: .GET, uri: "/")))
-        try channel.writeOutbound(HTTPClientRequestPart.end(nil))
+        if written {
+            try channel.writeOutbound(HTTPClientRequestPart.end(nil))
+            // The connection tells the handler once the end's write completed.
+            handler.requestWritten()
+        }
         return (channel, promise.futureResult)
+    }
+
+    @Test("an answer that comes before the request is written in full is a protocol error, and closes")
+    func answerBeforeRequest() throws {
+        let (channel, response) = try exchange(written: false)
+        try channel.writeInbound(ByteBuffer(string: "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}"))
+        #expect { try response.wait() } throws: {
+            ($0 as? LoadError)?.description == "protocol: the target answered before the request was sent in full"
+        }
+        #expect(!channel.isActive)
+    }
+
+    @Test("bytes that arrive before a request was written never reach the decoder: they close the connection")
+    func bytesBeforeRequest() throws {
+        let channel = EmbeddedChannel()
+        let gate = AnswerGate()
+        try channel.pipeline.syncOperations.addHandler(gate)
+        try channel.pipeline.syncOperations.addHTTPClientHandlers()
+        let handler = ResponseHandler(gate: gate)
+        try channel.pipeline.syncOperations.addHandler(handler)
+        // The gate's error goes to the handler, which closes the connection; the decoder never saw the bytes.
+        try channel.writeInbound(ByteBuffer(string: "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}"))
+        #expect(!channel.isActive && !handler.isKeepAlive)
+        #expect(try channel.readInbound(as: HTTPClientResponsePart.self) == nil)
+    }
+
+    @Test("an answer when no request awaits one closes the connection: it is not kept for the next request")
+    func unsolicitedAnswer() throws {
+        let channel = EmbeddedChannel()
+        try channel.pipeline.syncOperations.addHTTPClientHandlers()
+        let handler = ResponseHandler()
+        try channel.pipeline.syncOperations.addHandler(handler)
+        try channel.writeOutbound(HTTPClientRequestPart.head(.init(version: .http1_1, method: .GET, uri: "/")))
+        try channel.writeInbound(ByteBuffer(string: "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}"))
+        #expect(!channel.isActive && !handler.isKeepAlive)
+    }
+
+    @Test("a kept body larger than the cap fails its request and closes; a counted one is never kept")
+    func keptBodyCap() throws {
+        let (channel, response) = try exchange(answerBytesKeptMax: 4)
+        try channel.writeInbound(ByteBuffer(string: "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabcde"))
+        #expect { try response.wait() } throws: { ($0 as? LoadError)?.detail.hasPrefix("the answer is larger") == true }
+        #expect(!channel.isActive)
+        let (counted, countedResponse) = try exchange(keepBody: false, answerBytesKeptMax: 4)
+        try counted.writeInbound(ByteBuffer(string: "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabcdefghij"))
+        let result = try countedResponse.wait()
+        #expect(result.bodyByteCount == 10 && result.body.readableBytes == 0)
+        _ = try? counted.finish()
     }
 
     @Test("a complete response completes the request with its status and body")

@@ -63,4 +63,44 @@ struct ScenarioProcessTests {
         #expect(unknownStatus == 3, "\(unknownOutput)")
         #expect(unknownOutput.contains("has no variable 'seats'; its variables are buyers, stock"), "\(unknownOutput)")
     }
+
+    @Test("a bomb of a file is one line, exit 3, before anything grows; so is an endless answer to a set-up call")
+    func hostileFileAndTarget() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("hostile-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let bomb = folder.appendingPathComponent("bomb.yaml")
+        var lines = ["vars:", "  a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
+        for (previous, name) in zip("abcdefgh", "bcdefghi") {
+            lines.append(
+                "  \(name): &\(name) [" + Array(repeating: "*\(previous)", count: 10).joined(separator: ", ") + "]")
+        }
+        try lines.joined(separator: "\n").write(to: bomb, atomically: true, encoding: .utf8)
+        for command in ["check", "run"] {
+            let (status, output) = try await TurnstileProcess.run(["stress", command, bomb.path])
+            #expect(status == 3, "\(output)")
+            #expect(output.contains("\(bomb.path):2:6: anchors and aliases"), "\(output)")
+            #expect(output.split(whereSeparator: \.isNewline).count == 1, "\(output)")
+        }
+
+        let scenario = folder.appendingPathComponent("state.yaml")
+        try """
+        setup:
+          - {name: state, path: /state, capture: {size: '$.size'}}
+        phases:
+          - executor: barrier
+            request: {name: look, path: /look}
+        """.write(to: scenario, atomically: true, encoding: .utf8)
+        let (status, output) = try await HostileTarget.with(.endless) { target in
+            try await TurnstileProcess.run([
+                "stress", "run", scenario.path, "--target", "http://127.0.0.1:\(target.port)", "--max-answer-size",
+                "1MiB",
+            ])
+        }
+        #expect(status == 3, "\(output)")
+        #expect(
+            output.contains(
+                "set-up request 'state' got no usable answer: protocol: the answer is larger than 1.0 MiB, the most "
+                    + "kept (--max-answer-size)"), "\(output)")
+    }
 }

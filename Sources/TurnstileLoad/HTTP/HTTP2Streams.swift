@@ -31,12 +31,16 @@ final class HTTP2Streams: ChannelDuplexHandler, RemovableChannelHandler {
         var bodyByteCount = 0
         /// Body bytes read since the stream's flow control window was last topped up.
         var unacknowledged = 0
+        /// Whether the request is on the socket in full (held ends count as written: the barrier judges answers
+        /// that come before its release). Until then no answer can be this request's.
+        var isWritten: Bool
     }
 
     /// Flow control credit goes back once this much has been read: half of HTTP/2's initial window.
     private static let windowTopUp = 32_768
 
     private let scheme: String
+    private let answerBytesKeptMax: Int
     private let gate: ReleaseGate?
     private let settled: EventLoopPromise<Void>
     private var context: ChannelHandlerContext?
@@ -58,8 +62,13 @@ final class HTTP2Streams: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// - Parameter settled: completed when the server's first settings arrive, failed if the connection ends first:
     ///   a connection is handed out only then, so its first streams already know the server's limit.
-    init(secure: Bool, gate: ReleaseGate?, settled: EventLoopPromise<Void>) {
+    /// - Parameter answerBytesKeptMax: the most bytes of a kept body (``HTTPOptions/answerBytesKeptMax``).
+    init(
+        secure: Bool, gate: ReleaseGate?, settled: EventLoopPromise<Void>,
+        answerBytesKeptMax: Int = LoadLimits.answerBytesKeptDefault
+    ) {
         scheme = secure ? "https" : "http"
+        self.answerBytesKeptMax = answerBytesKeptMax
         self.gate = gate
         self.settled = settled
     }
@@ -99,11 +108,22 @@ final class HTTP2Streams: ChannelDuplexHandler, RemovableChannelHandler {
         // Stream ids run out at 2³¹ − 1 (a billion requests on one connection): the executor opens another.
         if Int(nextStreamID) > Int(Int32.max) - 2 { isGoingAway = true }
         let now = context.eventLoop.now
-        streams[id] = Stream(
-            completion: completion, keepBody: keepBody, timeouts: timeouts, deadline: now + timeouts.response,
-            lastProgress: now)
         let body = request.body.flatMap { $0.readableBytes > 0 ? $0 : nil }
         let ends = gate == nil
+        // A request without a body is one HEADERS frame, which the server must have whole to answer; a body's DATA
+        // may wait for flow control credit, and an answer must not come before it has gone.
+        streams[id] = Stream(
+            completion: completion, keepBody: keepBody, timeouts: timeouts, deadline: now + timeouts.response,
+            lastProgress: now, isWritten: body == nil || !ends)
+        var bodyWritten = written
+        if body != nil, ends {
+            let ended = context.eventLoop.makePromise(of: Void.self)
+            ended.futureResult.assumeIsolated().whenComplete { [self] result in
+                if case .success = result { streams[id]?.isWritten = true }
+                written?.completeWith(result)
+            }
+            bodyWritten = ended
+        }
         context.write(
             wrapOutboundOut(
                 HTTP2Frame(
@@ -114,7 +134,7 @@ final class HTTP2Streams: ChannelDuplexHandler, RemovableChannelHandler {
             context.write(
                 wrapOutboundOut(
                     HTTP2Frame(streamID: id, payload: .data(.init(data: .byteBuffer(body), endStream: ends)))),
-                promise: written)
+                promise: bodyWritten)
         }
         if !ends { held.append(id) }
         context.flush()
@@ -196,6 +216,12 @@ final class HTTP2Streams: ChannelDuplexHandler, RemovableChannelHandler {
         case .headers(let block):
             let id = frame.streamID
             guard streams[id] != nil else { return }
+            guard streams[id]!.isWritten else {
+                finish(id, .failure(LoadError(.protocol, "the target answered before the request was sent in full")))
+                context.writeAndFlush(
+                    wrapOutboundOut(HTTP2Frame(streamID: id, payload: .rstStream(.cancel))), promise: nil)
+                return
+            }
             // Changed in place (the dictionary's modify accessor), not copied out and back.
             streams[id]!.lastProgress = context.eventLoop.now
             if streams[id]!.status == nil, let status = Self.status(of: block.headers),
@@ -218,6 +244,12 @@ final class HTTP2Streams: ChannelDuplexHandler, RemovableChannelHandler {
             streams[id]!.lastProgress = context.eventLoop.now
             streams[id]!.bodyByteCount += count
             if streams[id]!.keepBody {
+                guard streams[id]!.bodyByteCount <= answerBytesKeptMax else {
+                    finish(id, .failure(.answerLarger(than: answerBytesKeptMax)))
+                    context.writeAndFlush(
+                        wrapOutboundOut(HTTP2Frame(streamID: id, payload: .rstStream(.cancel))), promise: nil)
+                    return
+                }
                 if streams[id]!.body == nil {
                     streams[id]!.body = buffer
                 } else {

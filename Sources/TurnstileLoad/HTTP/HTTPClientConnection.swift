@@ -91,7 +91,9 @@ public final class HTTPClientConnection: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     guard let tls = target.tls else {
                         negotiated.succeed(
-                            try configure(channel, http2: target.http.version == .http2, holding: holdingRequestEnd))
+                            try configure(
+                                channel, target: target, http2: target.http.version == .http2,
+                                holding: holdingRequestEnd))
                         return
                     }
                     try tls.add(to: channel, offering: .requests, handshake: handshake)
@@ -101,7 +103,7 @@ public final class HTTPClientConnection: Sendable {
                             if target.http.version == .http2, !http2 {
                                 throw LoadError(.protocol, "the server did not agree to HTTP/2 in the TLS handshake")
                             }
-                            return try configure(channel, http2: http2, holding: holdingRequestEnd)
+                            return try configure(channel, target: target, http2: http2, holding: holdingRequestEnd)
                         }
                     }
                     try channel.pipeline.syncOperations.addHandler(alpn)
@@ -153,15 +155,19 @@ public final class HTTPClientConnection: Sendable {
     }
 
     /// Sets `channel`'s pipeline up for the version agreed. On its event loop.
-    private static func configure(_ channel: any Channel, http2: Bool, holding: Bool) throws -> Negotiated {
+    private static func configure(
+        _ channel: any Channel, target: LoadTarget, http2: Bool, holding: Bool
+    ) throws -> Negotiated {
         let sync = channel.pipeline.syncOperations
         guard http2 else {
             if holding { try sync.addHandler(ReleaseHoldback()) }
             // Requests are encoded once per connection (see `PreEncodedRequestWriter`); NIO's decoder still sees each
             // request head go by, as it must to parse the response that answers it.
             try sync.addHandler(PreEncodedRequestWriter())
+            let answers = AnswerGate()
+            try sync.addHandler(answers)
             try sync.addHandler(ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .forwardBytes)))
-            try sync.addHandler(ResponseHandler())
+            try sync.addHandler(ResponseHandler(answerBytesKeptMax: target.http.answerBytesKeptMax, gate: answers))
             return .http1
         }
         // The gate sits below the HTTP/2 handler, nearer the socket, so it sees the frames as bytes.
@@ -173,7 +179,10 @@ public final class HTTPClientConnection: Sendable {
         // is held to its `content-length`.
         try sync.addHandler(NIOHTTP2Handler(mode: .client, headerBlockValidation: .disabled))
         let settled = channel.eventLoop.makePromise(of: Void.self)
-        try sync.addHandler(HTTP2Streams(secure: channel.pipeline.isTLS, gate: gate, settled: settled))
+        try sync.addHandler(
+            HTTP2Streams(
+                secure: channel.pipeline.isTLS, gate: gate, settled: settled,
+                answerBytesKeptMax: target.http.answerBytesKeptMax))
         return .http2(settled: settled.futureResult)
     }
 
@@ -209,7 +218,7 @@ public final class HTTPClientConnection: Sendable {
     /// `swift_checkMetadataState`, seen in a core dump of `stress run`). A `static let` runs once, under a lock.
     private static let handlerTypesReady: Bool = {
         _ = ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .forwardBytes))
-        _ = (PreEncodedRequestWriter(), ResponseHandler(), ReleaseHoldback(), ReleaseGate())
+        _ = (PreEncodedRequestWriter(), ResponseHandler(), ReleaseHoldback(), ReleaseGate(), AnswerGate())
         _ = NIOTypedApplicationProtocolNegotiationHandler<Negotiated> { _, channel in
             channel.eventLoop.makeSucceededFuture(.http1)
         }
@@ -247,14 +256,16 @@ public final class HTTPClientConnection: Sendable {
             completion(.failure(closed))
             return
         }
+        let handler: ResponseHandler
         let writer: PreEncodedRequestWriter
         switch transport.value {
         case .http2(let streams):
             streams.send(
                 request, to: target, timeouts: timeouts, keepBody: keepBody, written: written, completion: completion)
             return
-        case .http1(let handler, let http1Writer, _):
-            handler.expect(completion, keepBody: keepBody, timeouts: timeouts)
+        case .http1(let http1Handler, let http1Writer, _):
+            http1Handler.expect(completion, keepBody: keepBody, timeouts: timeouts)
+            handler = http1Handler
             writer = http1Writer
         }
 
@@ -264,7 +275,14 @@ public final class HTTPClientConnection: Sendable {
         }
         writer.nextRequestBytes = prepared.bytes
         channel.write(HTTPClientRequestPart.head(prepared.head), promise: nil)
-        channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: written)
+        // The handler takes no answer until the request is on the socket: one that comes sooner was not an answer
+        // to it (a target that answers before it has read the request, or answers one request twice).
+        let ended = eventLoop.makePromise(of: Void.self)
+        ended.futureResult.assumeIsolated().whenComplete { result in
+            if case .success = result { handler.requestWritten() }
+            written?.completeWith(result)
+        }
+        channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: ended)
     }
 
     /// Whether another request may be sent: the connection is open, and the last response did not close it
@@ -355,6 +373,16 @@ final class ResponseHandler: ChannelInboundHandler {
     private var sweep: RepeatedTask?
     private var context: ChannelHandlerContext?
     private(set) var isKeepAlive = true
+    /// Whether the awaited request's last byte is on the socket: only then can an answer be its answer.
+    private var isRequestWritten = false
+    private let answerBytesKeptMax: Int
+    /// Lets the target's bytes through to the decoder only while a written request awaits its answer.
+    private let gate: AnswerGate?
+
+    init(answerBytesKeptMax: Int = LoadLimits.answerBytesKeptDefault, gate: AnswerGate? = nil) {
+        self.answerBytesKeptMax = answerBytesKeptMax
+        self.gate = gate
+    }
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
@@ -382,6 +410,13 @@ final class ResponseHandler: ChannelInboundHandler {
         head = nil
         body = nil
         bodyByteCount = 0
+        isRequestWritten = false
+    }
+
+    /// The awaited request's last byte is on the socket.
+    func requestWritten() {
+        isRequestWritten = true
+        gate?.isOpen = completion != nil
     }
 
     /// Starts the awaited response's timeouts afresh (a barrier's request is released long after it was written).
@@ -407,14 +442,29 @@ final class ResponseHandler: ChannelInboundHandler {
         lastProgress = context.eventLoop.now
         switch unwrapInboundIn(data) {
         case .head(let head):
+            guard completion != nil, isRequestWritten else {
+                // An answer to a request not (yet) sent says nothing about any request: the connection cannot be
+                // trusted to pair answers with requests any more.
+                isKeepAlive = false
+                fail(LoadError(.protocol, "the target answered before the request was sent in full"))
+                context.close(promise: nil)
+                return
+            }
             self.head = head
             isKeepAlive = head.isKeepAlive
         case .body(var buffer):
             bodyByteCount += buffer.readableBytes
-            if keepBody {
+            if keepBody, completion != nil {
+                guard bodyByteCount <= answerBytesKeptMax else {
+                    isKeepAlive = false
+                    fail(.answerLarger(than: answerBytesKeptMax))
+                    context.close(promise: nil)
+                    return
+                }
                 if body == nil { body = buffer } else { body!.writeBuffer(&buffer) }
             }
         case .end:
+            gate?.isOpen = false
             guard let completion, let head else { return }
             self.completion = nil
             completion(
@@ -437,6 +487,7 @@ final class ResponseHandler: ChannelInboundHandler {
     }
 
     func fail(_ error: LoadError) {
+        gate?.isOpen = false
         guard let completion else { return }
         self.completion = nil
         completion(.failure(error))
@@ -450,6 +501,28 @@ final class ResponseHandler: ChannelInboundHandler {
         case is HTTPParserError, is NIOHTTPDecoderError: LoadError(.protocol, "\(error)")
         default: LoadError(.reset, "\(error)")
         }
+    }
+}
+
+/// Stands between the socket and the response decoder of an HTTP/1.1 connection, and lets the target's bytes through
+/// only while a request that is on the socket in full awaits its answer. Bytes at any other time (a target that
+/// answers as soon as the connection opens, before it was asked, or before it had the whole request) answered no
+/// request: they end the connection as a protocol error, and never reach the decoder, which would otherwise keep them
+/// and hand them out as the answer to the next request written.
+final class AnswerGate: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
+
+    /// Opened by the ``ResponseHandler`` when its request is written, closed when the answer ends or fails.
+    var isOpen = false
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard isOpen else {
+            context.fireErrorCaught(LoadError(.protocol, "the target answered before the request was sent in full"))
+            context.close(promise: nil)
+            return
+        }
+        context.fireChannelRead(data)
     }
 }
 

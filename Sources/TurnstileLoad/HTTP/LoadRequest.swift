@@ -94,4 +94,10 @@ public struct LoadError: Error, CustomStringConvertible {
     }
 
     public var description: String { "\(kind.rawValue): \(detail)" }
+
+    /// An answer whose body outgrew what the engine keeps (``HTTPOptions/answerBytesKeptMax``).
+    static func answerLarger(than bytes: Int) -> LoadError {
+        LoadError(
+            .protocol, "the answer is larger than \(Format.bytes(UInt64(bytes))), the most kept (--max-answer-size)")
+    }
 }

@@ -165,9 +165,9 @@ public struct ScenarioRunner: Sendable {
             throw ScenarioError("\(what) request '\(load.endpoint)': \(error.description)", at: request.position)
         } catch let error as LoadError where error.kind != .connect {
             // A refused connect is the target's absence, which the run reports as such; anything else is this call's.
+            let hint = error.kind == .timeout ? " (set-up calls, retries included, may take --setup-timeout)" : ""
             throw ScenarioError(
-                "\(what) request '\(load.endpoint)' got no answer: \(error) (set-up calls may take --setup-timeout)",
-                at: request.position)
+                "\(what) request '\(load.endpoint)' got no usable answer: \(error)\(hint)", at: request.position)
         }
         return try request.values(from: response, in: scope, label: "\(what) request '\(load.endpoint)'")
     }
