@@ -25,9 +25,10 @@ public struct ProgressReporter: Sendable {
         resources?.follow(pid, describe: describe)
     }
 
-    /// Prints one line (for set-up steps such as provisioning).
+    /// Prints one line (for set-up steps such as provisioning); nothing in it (a scenario's names) steers the
+    /// terminal.
     public func note(_ line: String) {
-        write(line + "\n")
+        write(Format.printable(line) + "\n")
     }
 
     /// Notes `line()` once a second, for set-up work of unknown length, until the returned task is cancelled.
@@ -62,7 +63,7 @@ public struct ProgressReporter: Sendable {
                 let last = snapshot.seconds.first { $0.second == current - 1 }
                 let p95 = last.flatMap { $0.latency.isEmpty ? nil : Format.microseconds($0.latency.percentile(95)) }
                 let line =
-                    "\(phase) [\(elapsed)s] \(users) \(driver) | \(last?.requests ?? 0) req/s | p95 \(p95 ?? "—") | "
+                    "\(Format.printable(phase)) [\(elapsed)s] \(users) \(driver) | \(last?.requests ?? 0) req/s | p95 \(p95 ?? "—") | "
                     + "failed \(Format.percent(total.failureRatio * 100))"
                 write(isTerminal ? "\r\u{1B}[2K" + line : line + "\n")
             }

@@ -52,3 +52,34 @@ extension StringProtocol {
         return String(self[first...last])
     }
 }
+
+extension Format {
+    /// Text from a target's answers or a scenario's names made safe for a terminal: control characters but the line
+    /// break, and the characters that reorder text on screen (bidirectional overrides), are written as visible
+    /// escapes, `\x1B`, `\u{202E}`. No answer can then move the cursor, recolour the screen, set the window's title or
+    /// hide what follows it.
+    public static func printable(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: isUnprintable) else { return text }
+        var out = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars {
+            guard isUnprintable(scalar) else {
+                out.append(scalar)
+                continue
+            }
+            let hex = String(scalar.value, radix: 16, uppercase: true)
+            let escape =
+                scalar.value <= 0xFF ? "\\x" + String(repeating: "0", count: 2 - hex.count) + hex : "\\u{\(hex)}"
+            out.append(contentsOf: escape.unicodeScalars)
+        }
+        return String(out)
+    }
+
+    private static func isUnprintable(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.value {
+        case 0x0A: false
+        case 0x00...0x1F, 0x7F...0x9F: true
+        case 0x202A...0x202E, 0x2066...0x2069: true
+        default: false
+        }
+    }
+}

@@ -54,12 +54,12 @@ enum Dashboard {
     static func serve<Result: Sendable>(
         at address: DashboardAddress, monitor: RunMonitor, _ body: (String) async throws -> Result
     ) async throws -> Result {
-        let command = (["turnstile"] + CommandLine.arguments.dropFirst()).joined(separator: " ")
+        let command = RedactedCommandLine.current
         var logger = Logger(label: "turnstile.dashboard")
         logger.logLevel = .warning
         let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
         let application = Application(
-            router: router(monitor, command: command),
+            router: router(monitor, command: command, host: address.host),
             configuration: .init(address: .hostname(address.host, port: address.port), serverName: "turnstile"),
             onServerRunning: { channel in
                 portContinuation.yield(channel.localAddress?.port ?? address.port)
@@ -95,8 +95,9 @@ enum Dashboard {
         }
     }
 
-    static func router(_ monitor: RunMonitor, command: String) -> Router<BasicRequestContext> {
+    static func router(_ monitor: RunMonitor, command: String, host: String) -> Router<BasicRequestContext> {
         let router = Router()
+        router.add(middleware: HostCheck(listeningHost: host))
         router.get("/") { _, _ in
             let (report, isFinal) = await monitor.snapshot()
             let live = HTMLReport.Live(isFinal: isFinal, elapsedSeconds: monitor.elapsedSeconds)
@@ -129,11 +130,59 @@ enum Dashboard {
         return router
     }
 
-    /// One Server-Sent Event: its name, and its data a line at a time.
+    /// One Server-Sent Event: its name, and its data a line at a time. Every line break the event stream knows (CR,
+    /// LF, CRLF) starts a new `data:` line, so no text in the report (a name with `\r` in it) can end the event early
+    /// or start a field of its own.
     static func event(_ name: String, data: String) -> String {
-        "event: \(name)\n"
-            + data.split(separator: "\n", omittingEmptySubsequences: false).map { "data: \($0)\n" }
-            .joined() + "\n"
+        var lines = ""
+        var line = ""
+        var afterCarriageReturn = false
+        for scalar in data.unicodeScalars {
+            if scalar == "\n", afterCarriageReturn {
+                afterCarriageReturn = false
+                continue
+            }
+            afterCarriageReturn = scalar == "\r"
+            if scalar == "\r" || scalar == "\n" {
+                lines += "data: \(line)\n"
+                line = ""
+            } else {
+                line.unicodeScalars.append(scalar)
+            }
+        }
+        return "event: \(name)\n" + lines + "data: \(line)\n\n"
+    }
+
+    /// Refuses a request whose `Host` is not the dashboard's own: a web page that rebinds its own name to this
+    /// machine (DNS rebinding) sends its own name, never an address or `localhost`, so it cannot read the run.
+    struct HostCheck<Context: RequestContext>: RouterMiddleware {
+        let listeningHost: String
+
+        func handle(
+            _ request: Request, context: Context, next: (Request, Context) async throws -> Response
+        ) async throws -> Response {
+            guard let authority = request.head.authority, Dashboard.isOwn(authority, listeningHost: listeningHost)
+            else {
+                return Response(
+                    status: .misdirectedRequest, headers: [.contentType: "text/plain; charset=utf-8"],
+                    body: ResponseBody(
+                        byteBuffer: ByteBuffer(string: "This dashboard answers requests for its own address only.\n")))
+            }
+            return try await next(request, context)
+        }
+    }
+
+    /// Whether `authority` (`host[:port]`) names the dashboard: its listening host, `localhost`, or an address.
+    static func isOwn(_ authority: String, listeningHost: String) -> Bool {
+        var host = Substring(authority)
+        if host.hasPrefix("["), let close = host.firstIndex(of: "]") {
+            host = host[host.index(after: host.startIndex)..<close]
+        } else if let colon = host.lastIndex(of: ":") {
+            host = host[..<colon]
+        }
+        let name = host.lowercased()
+        if name == "localhost" || name == listeningHost.lowercased() { return true }
+        return (try? SocketAddress(ipAddress: name, port: 0)) != nil
     }
 
     private static func page(_ text: String, type: String) -> Response {

@@ -238,7 +238,8 @@ enum RunOutput {
     static func write(
         _ report: RunReport, json: String?, csv: String? = nil, html: String? = nil, epilogue: String? = nil
     ) {
-        let tables = ConsoleRenderer.render(report) + (epilogue.map { $0 + "\n" } ?? "")
+        // A target's answers and a scenario's names reach these tables: nothing in them may steer the terminal.
+        let tables = Format.printable(ConsoleRenderer.render(report) + (epilogue.map { $0 + "\n" } ?? ""))
         let jsonOnStandardOutput = json == "-"
         if jsonOnStandardOutput {
             FileHandle.standardError.write(Data(tables.utf8))
@@ -265,7 +266,7 @@ enum RunOutput {
     static func writeHTML(
         _ report: RunReport, to path: String, ranHere: Bool = true, jsonOnStandardOutput: Bool = false
     ) {
-        let command = ranHere ? (["turnstile"] + CommandLine.arguments.dropFirst()).joined(separator: " ") : nil
+        let command = ranHere ? RedactedCommandLine.current : nil
         write([(path, Data(HTMLReport.render(report, command: command).utf8))], what: path)
         notice("HTML report written to \(path)", jsonOnStandardOutput: jsonOnStandardOutput)
     }

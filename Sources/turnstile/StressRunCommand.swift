@@ -83,7 +83,7 @@ struct StressCheckCommand: AsyncParsableCommand {
         } catch {
             throw ScenarioOptions.fail(error)
         }
-        print(ScenarioOptions.describe(loaded, variables: variables, users: users))
+        print(Format.printable(ScenarioOptions.describe(loaded, variables: variables, users: users)))
     }
 }
 
@@ -124,7 +124,7 @@ struct ScenarioOptions: ParsableArguments {
 
     /// Prints a scenario's mistake as one line on standard error; the error to throw ends the command with exit 3.
     static func fail(_ error: ScenarioError) -> ExitCode {
-        FileHandle.standardError.write(Data("error: \(error)\n".utf8))
+        FileHandle.standardError.write(Data("error: \(Format.printable(error.description))\n".utf8))
         return ExitCode(RunExit.couldNotRun)
     }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TurnstileReport
 
 /// The one executable. The root only routes to subcommands.
 @main
@@ -42,7 +43,7 @@ struct Turnstile: AsyncParsableCommand {
             // service that did not start) means the run could not be carried out: one line, exit 3, not usage.
             if error is ExitCode || exitCode(for: error) == .success { exit(withError: error) }
             let line = message(for: error).split(whereSeparator: \.isNewline).joined(separator: " ")
-            FileHandle.standardError.write(Data("error: \(line)\n".utf8))
+            FileHandle.standardError.write(Data("error: \(Format.printable(line))\n".utf8))
             Foundation.exit(RunExit.couldNotRun)
         }
     }

@@ -1,7 +1,10 @@
 import Foundation
+import NIOCore
 import NIOHTTP1
+import NIOPosix
 import SwiftCSV
 import Testing
+import TurnstileLoad
 import TurnstileReport
 import TurnstileTestSupport
 
@@ -43,12 +46,30 @@ struct ReportPageTests {
         let folder = try temporaryFolder("pages")
         defer { try? FileManager.default.removeItem(at: folder) }
         let json = folder.appendingPathComponent("url.json")
+        let html = folder.appendingPathComponent("url.html")
         try await LiveServer.with { server in
             try await RunningTurnstile.with([
                 "stress", "url", "http://127.0.0.1:\(server.port)/health", "-c", "2", "-d", "4s", "--dashboard",
-                "127.0.0.1:0", "--dashboard-linger", "60s", "--json", json.path,
+                "127.0.0.1:0", "--dashboard-linger", "60s", "--json", json.path, "--html", html.path, "-H",
+                "Authorization: Bearer sekrit-token",
             ]) { run in
                 let port = try await Self.dashboardPort(run)
+                // Only its own address: a page that rebinds its own name to this machine gets nothing.
+                func status(host: String) async throws -> RawExchange.Outcome {
+                    await RawExchange.send(
+                        Array("GET /report.json HTTP/1.1\r\nHost: \(host)\r\nConnection: close\r\n\r\n".utf8),
+                        to: try LoadTarget(parsing: "http://127.0.0.1:\(port)"),
+                        on: MultiThreadedEventLoopGroup.singleton.next(), timeout: .seconds(10))
+                }
+                #expect(
+                    try await status(host: "rebound.example:\(port)")
+                        == .answered(status: 421, contentType: "text/plain; charset=utf-8"))
+                #expect(
+                    try await status(host: "localhost:\(port)")
+                        == .answered(status: 200, contentType: "application/json"))
+                #expect(
+                    try await status(host: "127.0.0.1:\(port)")
+                        == .answered(status: 200, contentType: "application/json"))
                 // Under way: the page says so, and two reads of the result a moment apart count more requests.
                 let first = try await Self.requests(port) { $0 > 0 }
                 let page = try await send(HTTPTestRequest(.GET, "/"), to: port)
@@ -65,6 +86,11 @@ struct ReportPageTests {
                 #expect(served.runID == report.runID && served.phases[0].overall == report.phases[0].overall)
                 let download = try await send(HTTPTestRequest(.GET, "/report.html"), to: port)
                 #expect(download.text.contains("<h1>PASS · url</h1>") && !download.text.contains("EventSource"))
+                // The command line is shown, its credential is not: on the page, in the download and in the file.
+                let written = try String(contentsOf: html, encoding: .utf8)
+                for text in [final.text, download.text, written] {
+                    #expect(text.contains("Authorization: [redacted]") && !text.contains("sekrit"))
+                }
             }
         }
     }

@@ -83,6 +83,22 @@ struct ScenarioProcessTests {
             #expect(output.split(whereSeparator: \.isNewline).count == 1, "\(output)")
         }
 
+        // A name that would retitle the terminal and turn it red is shown as escapes, by check and by run.
+        let named = folder.appendingPathComponent("named.yaml")
+        try """
+            name: "evil\\e]0;pwned\\a\\e[31m"
+            phases:
+              - executor: barrier
+                request: {name: look, path: /look}
+            """.write(to: named, atomically: true, encoding: .utf8)
+        let (checkStatus, checkOutput) = try await TurnstileProcess.run(["stress", "check", named.path])
+        #expect(checkStatus == 0, "\(checkOutput)")
+        #expect(checkOutput.contains("evil\\x1B]0;pwned\\x07\\x1B[31m") && !checkOutput.contains("\u{1B}"))
+        let (runStatus, runOutput) = try await TurnstileProcess.run([
+            "stress", "run", named.path, "--target", "http://127.0.0.1:1",
+        ])
+        #expect(runStatus == 3 && !runOutput.contains("\u{1B}"), "\(runOutput)")
+
         let scenario = folder.appendingPathComponent("state.yaml")
         try """
         setup:
