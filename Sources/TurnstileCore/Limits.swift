@@ -148,6 +148,12 @@ public enum Limits {
     /// How long a connection may sit idle (no request, or a request that stopped arriving) before it is closed, so
     /// that a stalled client can neither pin a connection nor hold up a graceful shutdown.
     public static let httpIdleTimeoutSeconds = 30
+    /// How long a TLS connection may take to finish its handshake (and agree on HTTP/1.1 or HTTP/2); one that has
+    /// not by then (a silent socket, half a ClientHello) is closed, so it cannot hold a connection slot.
+    public static let tlsHandshakeSecondsMax = 10
+    /// After an HTTP/2 connection is told to go away (GOAWAY: graceful shutdown, or idle past
+    /// ``httpIdleTimeoutSeconds``), how long its open streams have to finish before it is closed regardless.
+    public static let http2GracefulCloseSecondsMax = 5
     /// The most event answers (list pages and details) the read cache keeps; it is emptied when it fills.
     public static let readCacheEntriesMax = 10_000
     /// The `Retry-After` sent with 503s: the writer's queue drains, and the store recovers, within moments.

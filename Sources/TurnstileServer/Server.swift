@@ -58,7 +58,7 @@ public struct Server<Store: TurnstileStore>: Sendable {
 
         let router = Router(context: TurnstileRequestContext.self)
         let metrics = ServiceMetrics(writes: store.writeActivity, hub: feeds.hub, connections: gate)
-        router.add(middleware: ProblemMiddleware())
+        router.add(middleware: ProblemMiddleware(metrics: metrics))
         router.add(middleware: WholeRequestMiddleware())
         router.add(middleware: MetricsMiddleware(metrics: metrics))
         OpsRoutes(store: store, metrics: metrics).register(on: router)
@@ -102,10 +102,11 @@ public struct Server<Store: TurnstileStore>: Sendable {
         let http1 = HTTP1Channel.Configuration(idleTimeout: .seconds(Int64(Limits.httpIdleTimeoutSeconds)))
         return Application(
             responder: HeadResponder(base: router(feeds: feeds, gate: gate).buildResponder()),
-            server: HTTPServerBuilder { [tls = configuration.tls] responder in
+            server: HTTPServerBuilder { [tls = configuration.tls, configuration] responder in
                 let channel = LiveHTTPChannel(responder: responder, configuration: http1, feeds: feeds, gate: gate)
                 guard let tls else { return channel }
-                return try SecureHTTPChannel(http1: channel, tls: tls)
+                return try SecureHTTPChannel(
+                    http1: channel, tls: tls, handshakeTimeout: TimeAmount(configuration.tlsHandshakeTimeout))
             },
             configuration: .init(
                 address: .hostname(configuration.host, port: configuration.port), serverName: "turnstile",

@@ -34,6 +34,9 @@ public struct ServerConfiguration: Sendable {
     public var connectionsMax: Int
     /// The most connections one client address holds at once.
     public var connectionsPerClientMax: Int
+    /// How long a TLS connection may take to finish its handshake before it is closed
+    /// (``Limits/tlsHandshakeSecondsMax`` unless changed).
+    public var tlsHandshakeTimeout: Duration
 
     /// The rounds used unless changed: about 30 ms of one core per hash here, slow enough to make guessing costly
     /// and fast enough for thousands of logins a minute.
@@ -52,7 +55,8 @@ public struct ServerConfiguration: Sendable {
         trustForwardedFor: Bool = false,
         connectionsMax: Int = Limits.connectionsMaxDefault,
         connectionsPerClientMax: Int = Limits.connectionsPerClientMaxDefault,
-        tls: TLSConfiguration? = nil
+        tls: TLSConfiguration? = nil,
+        tlsHandshakeTimeout: Duration = .seconds(Limits.tlsHandshakeSecondsMax)
     ) {
         precondition(jwtSecret.count >= 32, "an HS256 secret needs at least 32 bytes")
         precondition(passwordHashRounds >= 1, "password hashing needs at least one round")
@@ -69,6 +73,7 @@ public struct ServerConfiguration: Sendable {
         self.trustForwardedFor = trustForwardedFor
         self.connectionsMax = connectionsMax
         self.connectionsPerClientMax = connectionsPerClientMax
+        self.tlsHandshakeTimeout = tlsHandshakeTimeout
     }
 }
 

@@ -5,6 +5,27 @@ import Testing
 
 @Suite("Validation")
 struct ValidationTests {
+    @Test("an address has one spelling: quoted, escaped or bracketed local parts and odd domains are refused")
+    func onePlainSpelling() throws {
+        for address in [
+            "\"victim\"@example.com", "vic\\tim@example.com", "victim.@example.com",
+            ".victim@example.com", "vic..tim@example.com", "victim@[127.0.0.1]", "victim@example..com",
+            "(comment)victim@example.com", "victim@exa_mple.com",
+        ] {
+            #expect(
+                throws: TurnstileError.validationFailed(
+                    field: "email",
+                    detail: "must be a plain address such as ada@example.com (no quotes, brackets or escapes)"),
+                "\(address)"
+            ) {
+                try Registration(email: address, username: "victim2", password: "correct horse")
+            }
+        }
+        for address in ["o'brien@example.com", "a.b+tag@mail.example.co.uk", "x_y-z@ex-ample.io"] {
+            #expect(try Registration(email: address, username: "ada", password: "correct horse").email == address)
+        }
+    }
+
     @Test("registrations are normalised and checked field by field")
     func registration() throws {
         let valid = try Registration(email: "  Ada@Example.COM ", username: "ada", password: "correct horse")

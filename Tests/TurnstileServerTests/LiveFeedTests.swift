@@ -123,6 +123,42 @@ struct LiveFeedTests {
         }
     }
 
+    @Test("a client's close is echoed and the server closes the TCP connection at once (RFC 6455 §7.1.1)")
+    func closeHandshakeEndsAtOnce() async throws {
+        try await LiveServer.with { server in
+            let seller = try await server.provisionUsers(1)[0]
+            let itemID = try await createItem(on: server, token: seller.token)
+            let received = AsyncStream.makeStream(of: ByteBuffer.self)
+            let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .channelInitializer { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(ByteStream(received.continuation))
+                    }
+                }
+                .connect(host: "127.0.0.1", port: server.port).get()
+            try await channel.writeAndFlush(
+                ByteBuffer(
+                    string: "GET /api/v1/items/\(itemID)/live HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+                        + "Connection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n"
+                        + "Sec-WebSocket-Version: 13\r\n\r\n")
+            ).get()
+            // The upgrade and the `subscribed` message.
+            var seen = ""
+            for await bytes in received.stream {
+                seen += String(buffer: bytes)
+                if seen.contains("subscribed") { break }
+            }
+            #expect(seen.hasPrefix("HTTP/1.1 101"), "\(seen)")
+            // A masked close frame, code 1000.
+            let started = ContinuousClock.now
+            try await channel.writeAndFlush(ByteBuffer(bytes: [0x88, 0x82, 1, 2, 3, 4, 0x03 ^ 1, 0xE8 ^ 2])).get()
+            try await channel.closeFuture.get()
+            let elapsed = ContinuousClock.now - started
+            // The server used to keep the connection 2 s after its echo, waiting for the client to close first.
+            #expect(elapsed < .milliseconds(500), "\(elapsed)")
+        }
+    }
+
     @Test("a graceful shutdown closes every feed with 1001 and does not wait for idle connections")
     func shutdownClosesFeeds() async throws {
         try await LiveServer.with { server in
@@ -194,6 +230,24 @@ struct LiveFeedTests {
                 .POST, "/api/v1/items/", ["title": "Lamp", "starting_price_cents": 100, "min_increment_cents": 10],
                 token: token))
         return try #require(created.json["id"] as? Int)
+    }
+}
+
+/// Hands every byte a raw connection reads to a stream, and ends it when the connection closes.
+private final class ByteStream: ChannelInboundHandler, Sendable {
+    typealias InboundIn = ByteBuffer
+    let continuation: AsyncStream<ByteBuffer>.Continuation
+
+    init(_ continuation: AsyncStream<ByteBuffer>.Continuation) {
+        self.continuation = continuation
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        continuation.yield(unwrapInboundIn(data))
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        continuation.finish()
     }
 }
 

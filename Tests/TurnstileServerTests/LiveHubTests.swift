@@ -50,7 +50,7 @@ struct LiveHubTests {
         #expect(try written(slow).isEmpty)
     }
 
-    @Test("a closing client gets its close code echoed and leaves the hub")
+    @Test("a closing client gets its close code echoed, leaves the hub, and the server closes the connection at once")
     func clientCloses() throws {
         let hub = LiveHub()
         let loop = EmbeddedEventLoop()
@@ -65,18 +65,30 @@ struct LiveHubTests {
         var echoedData = try #require(echoed.first).data
         #expect(echoedData.readWebSocketErrorCode() == .normalClosure)
         #expect(hub.subscriberCount == 0)
-        // The server lets the client close first (a TLS shutdown that crosses its own would wait five seconds), and
-        // closes once the client has.
+        // RFC 6455 §7.1.1: the server closes the TCP connection first, with no time passing.
+        #expect(!channel.isActive)
+    }
+
+    @Test("over TLS the server lets the client close first, and closes once it has")
+    func clientClosesOverTLS() throws {
+        let loop = EmbeddedEventLoop()
+        let channel = try feed(LiveHub(), .event(3), on: loop, closesFirst: false)
+        _ = try written(channel)
+        var code = ByteBuffer()
+        code.write(webSocketErrorCode: .normalClosure)
+        try channel.writeInbound(Self.clientFrame(.connectionClose, code))
+        loop.run()
+        // A TLS shutdown that crosses the client's own would wait five seconds.
         #expect(channel.isActive)
         channel.pipeline.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
         loop.run()
         #expect(!channel.isActive)
     }
 
-    @Test("a closing client that never closes its side is dropped after the close timeout")
+    @Test("a closing client over TLS that never closes its side is dropped after the close timeout")
     func clientClosesButStays() throws {
         let loop = EmbeddedEventLoop()
-        let channel = try feed(LiveHub(), .event(3), on: loop)
+        let channel = try feed(LiveHub(), .event(3), on: loop, closesFirst: false)
         _ = try written(channel)
         var code = ByteBuffer()
         code.write(webSocketErrorCode: .normalClosure)
@@ -230,13 +242,14 @@ struct LiveHubTests {
     /// A subscriber's connection, admitted with `ticket` (by default, one the hub issues now).
     private func feed(
         _ hub: LiveHub, _ topic: LiveTopic, on loop: EmbeddedEventLoop, ticket: LiveHub.Ticket? = nil,
-        pingInterval: TimeAmount = .seconds(Int64(Limits.livePingIntervalSeconds))
+        closesFirst: Bool = true, pingInterval: TimeAmount = .seconds(Int64(Limits.livePingIntervalSeconds))
     ) throws -> EmbeddedChannel {
         let channel = EmbeddedChannel(loop: loop)
         let ticket = try #require(ticket ?? hub.ticket(), "the hub admits nobody: its feed is interrupted")
         try channel.pipeline.syncOperations.addHandlers(
             WebSocketFrameEncoder(),
-            LiveFeedHandler(hub: hub, topic: topic, ticket: ticket, pingInterval: pingInterval))
+            LiveFeedHandler(
+                hub: hub, topic: topic, ticket: ticket, closesFirst: closesFirst, pingInterval: pingInterval))
         // Connected, so that `isActive` tells whether the handler closed it.
         try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
         return channel

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import TurnstileCore
 import NIOSSL
 import ServiceLifecycle
 import TurnstileSQLite
@@ -23,7 +24,8 @@ public struct LiveServer: Sendable {
     /// Runs `body` against a live server (over HTTPS with `tls`), then shuts the server down gracefully and removes
     /// its files.
     public static func with<Result: Sendable>(
-        tls: TLSConfiguration? = nil, _ body: @Sendable (LiveServer) async throws -> Result
+        tls: TLSConfiguration? = nil, tlsHandshakeTimeout: Duration = .seconds(Limits.tlsHandshakeSecondsMax),
+        _ body: @Sendable (LiveServer) async throws -> Result
     ) async throws -> Result {
         let directory = try temporaryFolder("turnstile")
         defer { try? FileManager.default.removeItem(at: directory) }
@@ -37,7 +39,7 @@ public struct LiveServer: Sendable {
         // One PBKDF2 round: tests provision hundreds of users, and hashing strength is not what they test.
         let configuration = ServerConfiguration(
             host: "127.0.0.1", port: 0, jwtSecret: Array(repeating: 7, count: 32), passwordHashRounds: 1,
-            passwordHashesQueuedMax: 100_000, authRateLimit: nil, tls: tls)
+            passwordHashesQueuedMax: 100_000, authRateLimit: nil, tls: tls, tlsHandshakeTimeout: tlsHandshakeTimeout)
         let server = Server(configuration: configuration, store: store, logger: logger) { port in
             portContinuation.yield(port)
             portContinuation.finish()

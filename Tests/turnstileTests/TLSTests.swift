@@ -197,4 +197,28 @@ struct TLSTests {
             #expect(status != 0 && output.contains("protocol"), "\(output)")
         }
     }
+
+    @Test("a TLS connection that stays silent, or sends half a ClientHello, is closed at the handshake deadline")
+    func unfinishedHandshakes() async throws {
+        let folder = try temporaryFolder("tls")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let (_, tls) = try TestCertificate.make(in: folder)
+        try await LiveServer.with(tls: tls, tlsHandshakeTimeout: .seconds(1)) { server in
+            let target = try LoadTarget(parsing: "http://127.0.0.1:\(server.port)")
+            // A TLS 1.2 record header promising 512 bytes of handshake, and the first few of them.
+            let halfHello: [UInt8] =
+                [0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, 0xFC, 0x03, 0x03]
+                + Array(
+                    repeating: 0, count: 20)
+            for bytes in [[], halfHello] {
+                let started = ContinuousClock.now
+                let outcome = await RawExchange.send(
+                    bytes, to: target, on: MultiThreadedEventLoopGroup.singleton.next(), timeout: .seconds(20))
+                let elapsed = ContinuousClock.now - started
+                // Closed by the server, at its deadline (not the 20 s this side would wait, nor never).
+                #expect(outcome == .closedSilently || outcome == .reset, "\(outcome)")
+                #expect(elapsed >= .milliseconds(900) && elapsed < .seconds(10), "\(elapsed)")
+            }
+        }
+    }
 }

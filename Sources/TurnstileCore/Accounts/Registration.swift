@@ -29,6 +29,16 @@ public struct Registration: Equatable, Sendable {
         else {
             throw .validationFailed(field: "email", detail: "must be an email address such as ada@example.com")
         }
+        // One mailbox, one spelling: a quoted local part (`"ada"@example.com`, which mail delivers to ada) or an
+        // escaped one would open a second account for the same person, so the local part is a plain dot-atom
+        // (RFC 5322) and the domain a plain host name.
+        guard Self.isDotAtom(parts[0]), parts[1].allSatisfy({ $0.isLetter || $0.isNumber || "-.".contains($0) }),
+            !parts[1].contains("..")
+        else {
+            throw .validationFailed(
+                field: "email",
+                detail: "must be a plain address such as ada@example.com (no quotes, brackets or escapes)")
+        }
         let username = username.trimmingWhitespace().precomposedStringWithCompatibilityMapping
         try Validate.length(of: username, field: "username", in: Limits.usernameLengthMin...Limits.usernameLengthMax)
         guard username.allSatisfy({ $0.isLetter || $0.isNumber || "_.-".contains($0) }) else {
@@ -44,6 +54,14 @@ public struct Registration: Equatable, Sendable {
     /// is one character) and lower-cased, so that `A@x.io`, `ａ@x.io` and `a@x.io` are one account.
     public static func normalizedEmail(_ email: String) -> String {
         email.trimmingWhitespace().precomposedStringWithCompatibilityMapping.lowercased()
+    }
+
+    /// Whether `local` is a dot-atom: RFC 5322's `atext` characters in runs joined by single dots.
+    private static func isDotAtom(_ local: Substring) -> Bool {
+        let atext = "!#$%&'*+-/=?^_`{|}~"
+        return local.split(separator: ".", omittingEmptySubsequences: false).allSatisfy { run in
+            !run.isEmpty && run.allSatisfy { $0.isLetter || $0.isNumber || atext.contains($0) }
+        }
     }
 
     /// Refuses control characters (NUL and the like) and invisible format characters (zero-width space, soft

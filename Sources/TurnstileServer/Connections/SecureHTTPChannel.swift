@@ -5,10 +5,15 @@ import NIOCore
 import NIOHTTP2
 import NIOSSL
 import NIOTLS
+import TurnstileCore
 
 /// TLS, then HTTP/2 or HTTP/1.1 as the client chose in the handshake (ALPN): HTTP/2 through Hummingbird's channel,
 /// HTTP/1.1 (with the WebSocket live feeds, which HTTP/2 does not carry here) through ``LiveHTTPChannel``. A client
 /// that offers no protocol gets HTTP/1.1. Both count against the same connection bounds.
+///
+/// A connection that has not finished its handshake and agreed on a protocol within the handshake timeout is closed
+/// (a silent socket, half a ClientHello), and an HTTP/2 connection told to go away that keeps its streams open is
+/// closed after ``Limits/http2GracefulCloseSecondsMax``: neither can hold a connection slot for ever.
 struct SecureHTTPChannel: ServerChildChannel {
     enum Negotiated: Sendable {
         case http1(LiveHTTPChannel.Value)
@@ -24,23 +29,27 @@ struct SecureHTTPChannel: ServerChildChannel {
     let http2: HTTP2Channel
     /// The server's TLS, offering `h2` and `http/1.1`.
     let context: NIOSSLContext
+    /// How long the handshake and the protocol's agreement may take.
+    let handshakeTimeout: TimeAmount
 
-    init(http1: LiveHTTPChannel, tls: TLSConfiguration) throws {
+    init(http1: LiveHTTPChannel, tls: TLSConfiguration, handshakeTimeout: TimeAmount) throws {
         var tls = tls
         tls.applicationProtocols = NIOHTTP2SupportedALPNProtocols
         context = try NIOSSLContext(configuration: tls)
         self.http1 = http1
+        self.handshakeTimeout = handshakeTimeout
         http2 = HTTP2Channel(
             responder: http1.responder,
             configuration: .init(
-                idleTimeout: http1.configuration.idleTimeout.map { Duration.nanoseconds($0.nanoseconds) }))
+                idleTimeout: http1.configuration.idleTimeout.map { Duration.nanoseconds($0.nanoseconds) },
+                gracefulCloseTimeout: .seconds(Limits.http2GracefulCloseSecondsMax)))
     }
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         guard http1.admit(channel) else {
             return channel.eventLoop.makeFailedFuture(ConnectionRefused())
         }
-        let (http1, http2) = (self.http1, self.http2)
+        let (http1, http2, handshakeTimeout) = (self.http1, self.http2, self.handshakeTimeout)
         return channel.eventLoop.makeCompletedFuture {
             let sync = channel.pipeline.syncOperations
             try sync.addHandler(NIOSSLServerHandler(context: context))
@@ -51,6 +60,8 @@ struct SecureHTTPChannel: ServerChildChannel {
                 }
             }
             try sync.addHandler(alpn)
+            let deadline = channel.eventLoop.scheduleTask(in: handshakeTimeout) { channel.close(promise: nil) }
+            alpn.protocolNegotiationResult.whenComplete { _ in deadline.cancel() }
             return Value(negotiated: alpn.protocolNegotiationResult, channel: channel)
         }
     }

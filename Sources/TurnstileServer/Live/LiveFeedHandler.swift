@@ -42,15 +42,23 @@ final class LiveFeedHandler: ChannelInboundHandler, RemovableChannelHandler {
     private var pings: RepeatedTask?
     /// Whether a ping went out and nothing has come back since.
     private var awaitingAnswer = false
+    /// Whether the server closes the connection as soon as it has echoed a client's close frame (RFC 6455 §7.1.1:
+    /// the server closes the TCP connection first). Not over TLS: there a close that crosses the client's own left
+    /// the connection in NIOSSL's five-second wait for a close_notify, so the client is given
+    /// ``Limits/liveCloseTimeoutSeconds`` to close first.
+    private let closesFirst: Bool
 
     /// - Parameter ticket: the hub's, from when the subscriber was admitted.
+    /// - Parameter closesFirst: whether the connection is plain TCP, which the server closes at once after the close
+    ///   handshake (see ``closesFirst``).
     init(
-        hub: LiveHub, topic: LiveTopic, ticket: LiveHub.Ticket,
+        hub: LiveHub, topic: LiveTopic, ticket: LiveHub.Ticket, closesFirst: Bool = true,
         pingInterval: TimeAmount = .seconds(Int64(Limits.livePingIntervalSeconds))
     ) {
         self.hub = hub
         self.topic = topic
         self.ticket = ticket
+        self.closesFirst = closesFirst
         self.pingInterval = pingInterval
     }
 
@@ -147,17 +155,22 @@ final class LiveFeedHandler: ChannelInboundHandler, RemovableChannelHandler {
                 // The client answered our close: the handshake is complete.
                 context.close(promise: nil)
             } else {
-                // The client leaves: echo its code, and close when it has closed its side (`inputClosed`), or after
-                // ``Limits/liveCloseTimeoutSeconds`` if it does not. Closing first over TLS left the connection (and
-                // its place in the client's connection count) in NIOSSL's five-second wait for a close_notify: with
-                // half-closure on, a close_notify that crosses our own is not taken as the end of the shutdown.
+                // The client leaves: echo its code, then close the connection at once (plain TCP), or when the
+                // client has closed its side (`inputClosed`) or after ``Limits/liveCloseTimeoutSeconds`` (TLS). Closing
+                // first over TLS left the connection (and its place in the client's connection count) in NIOSSL's
+                // five-second wait for a close_notify: with half-closure on, a close_notify that crosses our own is
+                // not taken as the end of the shutdown.
                 closing = true
                 unsubscribe()
                 var data = frame.unmaskedData
                 let code = data.readSlice(length: 2) ?? ByteBuffer()
-                context.writeAndFlush(
-                    wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, data: code)), promise: nil)
                 let channel = context.channel
+                let echoed = context.writeAndFlush(
+                    wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, data: code)))
+                guard !closesFirst else {
+                    echoed.whenComplete { _ in channel.close(promise: nil) }
+                    return
+                }
                 context.eventLoop.scheduleTask(in: .seconds(Int64(Limits.liveCloseTimeoutSeconds))) {
                     channel.close(promise: nil)
                 }

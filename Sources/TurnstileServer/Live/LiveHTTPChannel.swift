@@ -76,7 +76,9 @@ struct LiveHTTPChannel: ServerChildChannel, HTTPChannelHandler {
                         guard case .success(let admitted) = first.value.admission else {
                             throw NIOWebSocketUpgradeError.unsupportedWebSocketTarget
                         }
-                        let feed = LiveFeedHandler(hub: feeds.hub, topic: admitted.topic, ticket: admitted.ticket)
+                        let feed = LiveFeedHandler(
+                            hub: feeds.hub, topic: admitted.topic, ticket: admitted.ticket,
+                            closesFirst: !channel.pipeline.syncOperations.isTLS)
                         try channel.pipeline.syncOperations.addHandler(feed)
                         channel.pipeline.syncOperations.removeHandler(policy.value, promise: nil)
                         channel.pipeline.syncOperations.removeHandler(budget.value, promise: nil)

@@ -13,6 +13,8 @@ import TurnstileStore
 /// - `turnstile_write_batch_writes`: how many writes each committed batch carried (group commit at work).
 /// - `turnstile_store_errors_total{operation}`: store calls that failed as unavailable (`request`), and write
 ///   batches that failed (`batch`).
+/// - `turnstile_http_requests_cancelled_total`: requests whose client went away before the answer (an HTTP/2 stream
+///   reset, a connection closed with streams in flight): counted here, not logged one line each.
 /// - `turnstile_live_subscribers`: live-feed connections now.
 /// - `turnstile_connections_open`, `turnstile_connections_refused_total` (a client past its share, closed at once)
 ///   and `turnstile_connections_deferred_total` (times the server stopped accepting at its cap); see
@@ -22,6 +24,7 @@ final class ServiceMetrics: Sendable {
     private let batchWrites: ValueHistogram
     private let failedRequests: Counter
     private let failedBatches: Counter
+    private let cancelledRequests: Counter
     private let subscribers: Gauge
     private let hub: LiveHub
     private let connections: ConnectionGate
@@ -77,6 +80,10 @@ final class ServiceMetrics: Sendable {
             buckets: Self.batchWritesBuckets)
         failedRequests = registry.makeCounter(descriptor: Self.storeErrors, labels: [("operation", "request")])
         failedBatches = registry.makeCounter(descriptor: Self.storeErrors, labels: [("operation", "batch")])
+        cancelledRequests = registry.makeCounter(
+            descriptor: MetricNameDescriptor(
+                namespace: "turnstile", subsystem: "http", metricName: "requests_cancelled", unitName: "total",
+                helpText: "Requests whose client went away before they were answered."))
         subscribers = registry.makeGauge(
             descriptor: MetricNameDescriptor(
                 namespace: "turnstile", subsystem: "live", metricName: "subscribers", unitName: "",
@@ -92,6 +99,11 @@ final class ServiceMetrics: Sendable {
         registry.makeGauge(
             descriptor: MetricNameDescriptor(
                 namespace: "turnstile", subsystem: "connections", metricName: name, unitName: unit, helpText: help))
+    }
+
+    /// Counts one request whose client went away before its answer.
+    func requestCancelled() {
+        cancelledRequests.increment()
     }
 
     /// Records one answered request.

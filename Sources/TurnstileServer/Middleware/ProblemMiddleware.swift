@@ -6,15 +6,23 @@ import TurnstileCore
 
 /// Turns every error a route throws into a problem+json response, so no client ever sees an HTML page, an empty
 /// 500 or a stack trace. Unexpected errors are logged and answered 500 `internal_error`; a path the service has,
-/// asked with another method, is 405 `method_not_allowed` with `Allow`.
+/// asked with another method, is 405 `method_not_allowed` with `Allow`. A request cancelled because its client went
+/// away (a reset HTTP/2 stream) is no error of the service's: it is counted in `/metrics` and logged at debug only,
+/// so a client that resets streams by the thousand cannot flood the log.
 struct ProblemMiddleware: RouterMiddleware {
     typealias Context = TurnstileRequestContext
+
+    let metrics: ServiceMetrics
 
     func handle(
         _ request: Request, context: Context, next: (Request, Context) async throws -> Response
     ) async throws -> Response {
         do {
             return try await next(request, context)
+        } catch is CancellationError {
+            metrics.requestCancelled()
+            context.logger.debug("request cancelled: its client went away", metadata: ["path": "\(request.uri.path)"])
+            return try Problem.internalError.response(from: request, context: context)
         } catch {
             guard let problem = Problem(answering: error, path: request.uri.path) else {
                 context.logger.error("unexpected error answering \(request.method) \(request.uri.path): \(error)")
