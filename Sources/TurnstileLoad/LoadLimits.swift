@@ -49,6 +49,9 @@ public enum LoadLimits {
     /// The deepest an expression nests (brackets, `not`, `-`, and the chain of a long `a + b + …`): parsing and
     /// evaluating recurse once per level, so no input can exhaust the stack.
     public static let expressionDepthMax = 64
+    /// The longest string (in UTF-8 bytes) and list (in elements) an expression may make, by `+` or `range()`: a
+    /// chain of lets that doubles a value each time would otherwise take all memory.
+    public static let expressionValueLengthMax = 1 << 20
     /// The most arrivals waiting for a connection on one event loop of an open executor.
     public static let openBacklogMax = 100_000
     /// How many encoded requests a connection remembers.

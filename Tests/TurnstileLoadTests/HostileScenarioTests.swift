@@ -110,4 +110,44 @@ struct HostileScenarioTests {
             """
         #expect(fileError(yaml)?.hasPrefix("s.yaml:3:") == true)
     }
+
+    struct Scope: ScenarioScope {
+        var values: [String: ScenarioValue] = [:]
+        func value(of name: String) -> ScenarioValue? { values[name] }
+        func count(request: String, outcome: String?) -> Int? { nil }
+        func rate(of request: String) -> Double? { nil }
+    }
+
+    func evaluationError(_ text: String, _ scope: Scope = Scope()) -> String? {
+        do {
+            _ = try ScenarioExpression(text, at: Self.origin).evaluate(in: scope)
+            return nil
+        } catch {
+            return error.description
+        }
+    }
+
+    @Test("arithmetic at the edges of whole numbers is an answer or an error, never a trap")
+    func arithmeticEdges() throws {
+        let smallest = "(-9223372036854775807 - 1)"
+        for text in ["\(smallest) / -1", "\(smallest) % -1", "-\(smallest)", "\(smallest) * -1"] {
+            _ = try ScenarioExpression(text, at: Self.origin).evaluate(in: Scope())
+        }
+        #expect(try ScenarioExpression("-7 / 2", at: Self.origin).evaluate(in: Scope()) == .int(-4))
+        #expect(try ScenarioExpression("7 / -2", at: Self.origin).evaluate(in: Scope()) == .int(-4))
+        #expect(try ScenarioExpression("-7 % 2", at: Self.origin).evaluate(in: Scope()) == .int(-1))
+        for text in ["int(1000000000000000000000.5)", "int('1e300')", "int('nan')", "int(-100000000000000000000.5)"] {
+            #expect(evaluationError(text)?.contains("is not a whole number this language can hold") == true, "\(text)")
+        }
+    }
+
+    @Test("no expression can make a value past the bound: range(), and strings or lists doubled again and again")
+    func valueGrowth() {
+        #expect(evaluationError("range(1000000000000)")?.contains("the value grows past") == true)
+        let big = ScenarioValue.string(String(repeating: "x", count: LoadLimits.expressionValueLengthMax / 2 + 1))
+        #expect(evaluationError("s + s", Scope(values: ["s": big]))?.contains("the value grows past") == true)
+        let list = ScenarioValue.list(Array(repeating: .int(1), count: LoadLimits.expressionValueLengthMax / 2 + 1))
+        #expect(evaluationError("l + l", Scope(values: ["l": list]))?.contains("the value grows past") == true)
+        #expect(evaluationError("len(range(1000)) + len('ab' + 'cd')") == nil)
+    }
 }

@@ -72,7 +72,7 @@ extension ScenarioExpression {
             return .list(try items.map { item throws(ScenarioError) in try evaluate(item, in: scope) })
         case .negate(let inner):
             switch try evaluate(inner, in: scope) {
-            case .int(let value): return .int(-value)
+            case .int(let value): return .int(0 &- value)
             case .double(let value): return .double(-value)
             case let other: throw fail("'-' needs a number, not \(other.kind)", located)
             }
@@ -169,15 +169,39 @@ extension ScenarioExpression {
             }
         case .add:
             switch (left, right) {
-            case (.string(let a), _): return .string(a + right.description)
-            case (_, .string(let b)): return .string(left.description + b)
-            case (.list(let a), .list(let b)): return .list(a + b)
+            case (.string(let a), _): return .string(try bounded(a + right.description, at: located))
+            case (_, .string(let b)): return .string(try bounded(left.description + b, at: located))
+            case (.list(let a), .list(let b)):
+                guard a.count + b.count <= LoadLimits.expressionValueLengthMax else {
+                    throw fail(Self.tooLong, located)
+                }
+                return .list(a + b)
             default: break
             }
             fallthrough
         default:
             return try arithmetic(op, left, right, at: located)
         }
+    }
+
+    private static let tooLong =
+        "the value grows past \(LoadLimits.expressionValueLengthMax) characters or elements, the most an expression "
+        + "makes"
+
+    /// `text`, unless it is longer than an expression may make (doubling a string in a chain of lets would
+    /// otherwise grow it without bound).
+    private func bounded(_ text: String, at located: Located) throws(ScenarioError) -> String {
+        guard text.utf8.count <= LoadLimits.expressionValueLengthMax else { throw fail(Self.tooLong, located) }
+        return text
+    }
+
+    /// `number` rounded down, as a whole number, if one can hold it.
+    private func whole(_ number: Double, at located: Located) throws(ScenarioError) -> Int {
+        let rounded = number.rounded(.down)
+        guard let whole = Int(exactly: rounded) else {
+            throw fail("\(number) is not a whole number this language can hold", located)
+        }
+        return whole
     }
 
     private func arithmetic(
@@ -192,8 +216,12 @@ extension ScenarioExpression {
             case .multiply: return .int(a &* b)
             default:
                 guard b != 0 else { throw fail("division by zero", located) }
-                // Rounds down, as counts of whole seats or units do: 7 / 2 is 3.
-                return op == .divide ? .int(Int((Double(a) / Double(b)).rounded(.down))) : .int(a % b)
+                // The one quotient a whole number cannot hold, and its remainder, which traps the same way.
+                guard b != -1 else { return op == .divide ? .int(0 &- a) : .int(0) }
+                // Rounds down, as counts of whole seats or units do: 7 / 2 is 3, -7 / 2 is -4.
+                let (quotient, remainder) = a.quotientAndRemainder(dividingBy: b)
+                guard op == .divide else { return .int(remainder) }
+                return .int(remainder != 0 && (remainder < 0) != (b < 0) ? quotient - 1 : quotient)
             }
         }
         guard let a = left.number, let b = right.number else {
@@ -297,6 +325,7 @@ extension ScenarioExpression {
             return .bool(true)
         case .range:
             let count = try int(values[0])
+            guard count <= LoadLimits.expressionValueLengthMax else { throw fail(Self.tooLong, located) }
             return .list(count >= 1 ? (1...count).map { .int($0) } : [])
         case .tally:
             let counts = Dictionary(grouping: try list(values[0]).map(\.description), by: { $0 }).mapValues(\.count)
@@ -318,12 +347,11 @@ extension ScenarioExpression {
         case .int:
             switch values[0] {
             case .int: return values[0]
-            case .double(let number): return .int(Int(number.rounded(.down)))
+            case .double(let number): return .int(try whole(number, at: located))
             case .string(let text):
-                guard let number = Int(text) ?? Double(text).map({ Int($0.rounded(.down)) }) else {
-                    throw fail("int() cannot read '\(text)' as a number", located)
-                }
-                return .int(number)
+                if let number = Int(text) { return .int(number) }
+                guard let number = Double(text) else { throw fail("int() cannot read '\(text)' as a number", located) }
+                return .int(try whole(number, at: located))
             case let other: throw fail("int() needs a number or a string, not \(other.kind)", located)
             }
         case .str:
