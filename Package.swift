@@ -178,6 +178,21 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         // Shared by the test targets: a live server on an ephemeral port and a barrier HTTP client.
+        // libFuzzer's driver, called from the fuzz program's own main when it is built for fuzzing (.ci/fuzz.sh).
+        .target(name: "CFuzzDriver"),
+        // The engine's parsers under libFuzzer; built plainly, it replays inputs (see Sources/TurnstileFuzz).
+        .executableTarget(
+            name: "TurnstileFuzz",
+            dependencies: [
+                "CFuzzDriver",
+                "TurnstileLoad",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "SwiftCSV", package: "SwiftCSV"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "TurnstileTestSupport",
             dependencies: [

@@ -150,4 +150,15 @@ struct HostileScenarioTests {
         #expect(evaluationError("l + l", Scope(values: ["l": list]))?.contains("the value grows past") == true)
         #expect(evaluationError("len(range(1000)) + len('ab' + 'cd')") == nil)
     }
+
+    @Test("a CSV of users comes from the scenario's own folder, never an absolute path or one that climbs out")
+    func csvOutsideFolder() {
+        for path in ["/etc/passwd", "../secrets.csv", "users/../../x.csv", "~/.env"] {
+            let yaml = "users:\n  csv: '\(path)'\nphases:\n  - executor: barrier\n    request: {name: a, path: /a}\n"
+            #expect(
+                fileError(yaml)
+                    == "s.yaml:2:8: 'csv' names a file beside the scenario or below its folder, not \(path)",
+                "\(fileError(yaml) ?? "")")
+        }
+    }
 }

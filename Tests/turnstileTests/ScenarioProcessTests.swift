@@ -86,11 +86,11 @@ struct ScenarioProcessTests {
         // A name that would retitle the terminal and turn it red is shown as escapes, by check and by run.
         let named = folder.appendingPathComponent("named.yaml")
         try """
-            name: "evil\\e]0;pwned\\a\\e[31m"
-            phases:
-              - executor: barrier
-                request: {name: look, path: /look}
-            """.write(to: named, atomically: true, encoding: .utf8)
+        name: "evil\\e]0;pwned\\a\\e[31m"
+        phases:
+          - executor: barrier
+            request: {name: look, path: /look}
+        """.write(to: named, atomically: true, encoding: .utf8)
         let (checkStatus, checkOutput) = try await TurnstileProcess.run(["stress", "check", named.path])
         #expect(checkStatus == 0, "\(checkOutput)")
         #expect(checkOutput.contains("evil\\x1B]0;pwned\\x07\\x1B[31m") && !checkOutput.contains("\u{1B}"))

@@ -247,11 +247,12 @@ private struct YAMLReader {
 
     private func accounts(_ node: Node) throws(ScenarioError) -> ScenarioFile.Accounts {
         let path = try string(node, "'csv'")
-        let url =
-            path.hasPrefix("/")
-            ? URL(fileURLWithPath: path)
-            : (folder ?? URL(fileURLWithPath: "."))
-                .appendingPathComponent(path)
+        // A file from a pull request names the files it reads: only its own folder's, never `/root/.env` or
+        // `../../secrets.csv`, whose columns it could otherwise send to the target.
+        guard !path.hasPrefix("/"), !path.hasPrefix("~"), !path.split(separator: "/").contains("..") else {
+            throw error("'csv' names a file beside the scenario or below its folder, not \(path)", node)
+        }
+        let url = (folder ?? URL(fileURLWithPath: ".")).appendingPathComponent(path)
         let text: String
         do { text = try ScenarioFile.readText(url, name: path, bytesMax: LoadLimits.scenarioCSVBytesMax) } catch {
             throw self.error(error.message, node)
