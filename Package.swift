@@ -207,6 +207,7 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOHPACK", package: "swift-nio-http2"),
                 .product(name: "NIOHTTP2", package: "swift-nio-http2"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -297,6 +298,7 @@ let package = Package(
             name: "turnstileTests",
             dependencies: [
                 "turnstile",
+                "TurnstileCore",
                 "TurnstileLoad",
                 "TurnstileReport",
                 "TurnstileSQLite",

@@ -4,6 +4,7 @@ import NIOHTTP1
 import NIOPosix
 import NIOSSL
 import Testing
+import TurnstileCore
 import TurnstileLoad
 import TurnstileReport
 import TurnstileServer
@@ -221,4 +222,78 @@ struct TLSTests {
             }
         }
     }
+
+    @Test("an HTTP/2 client that never reads its answers is closed, and the server goes on serving")
+    func http2ClientThatNeverReads() async throws {
+        let folder = try temporaryFolder("tls")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let (paths, tls) = try TestCertificate.make(in: folder)
+        try await LiveServer.with(tls: tls) { server in
+            // A window of zero: the server may send headers, never a byte of any body.
+            let client = try await HTTP2TestConnection.connect(
+                port: server.port, trusting: paths.certificate, initialWindowSize: 0)
+            defer { client.close() }
+            try await client.send(
+                stride(from: 1, through: 199, by: 2).map {
+                    HTTP2TestConnection.request($0, "GET", "/openapi.json", ends: true)
+                })
+            // A hundred answers it never takes are more than the connection may hold: closed within a second or two
+            // of going over (or, below the bound, after the stall deadline).
+            let closed = await client.wait(within: .seconds(Limits.http2StalledSecondsMax + 5)) { client.isClosed }
+            #expect(closed)
+            let health = try await send(
+                HTTPTestRequest(.GET, "/health"), toTLS: server.port, trusting: paths.certificate)
+            #expect(health == 200)
+        }
+    }
+
+    @Test("HTTP/2 streams with unfinished bodies: past the bound reset at once; a slow one gets its 408; others go on")
+    func http2UnfinishedBodies() async throws {
+        let folder = try temporaryFolder("tls")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let (paths, tls) = try TestCertificate.make(in: folder)
+        try await LiveServer.with(tls: tls) { server in
+            let client = try await HTTP2TestConnection.connect(port: server.port, trusting: paths.certificate)
+            defer { client.close() }
+            let limit = Limits.http2UnfinishedStreamsPerConnectionMax
+            let posts = (0..<(limit + 4)).map { 1 + 2 * $0 }
+            // Each promises 100 bytes and sends 10: a body that never finishes.
+            try await client.send(
+                posts.flatMap { id in
+                    [
+                        HTTP2TestConnection.request(id, "POST", "/api/v1/bookings/", ends: false, contentLength: 100),
+                        HTTP2TestConnection.data(id, "{\"event_id\""),
+                    ]
+                })
+            let refused = Array(posts.suffix(4))
+            #expect(await client.wait(within: .seconds(5)) { refused.allSatisfy(client.wasReset) })
+            // An unrelated request on the same connection is answered while the bodies wait.
+            let health = posts.last! + 2
+            try await client.send([HTTP2TestConnection.request(health, "GET", "/health", ends: true)])
+            #expect(await client.wait(within: .seconds(5)) { client.wasEnded(health) }, "\(client.transcript)")
+            #expect(client.status(on: health) == 200)
+            // At the body deadline each waiting stream gets its 408 and is reset; the connection stays.
+            let waiting = Array(posts.prefix(limit))
+            let answered = await client.wait(within: .seconds(Int64(Limits.requestBodySecondsMax) + 10)) {
+                waiting.allSatisfy { client.status(on: $0) == 408 && client.wasReset($0) }
+            }
+            #expect(answered, "\(waiting.map { client.status(on: $0) })")
+            #expect(refused.allSatisfy { client.status(on: $0) == nil })
+            #expect(!client.isClosed && !client.wentAway)
+            let after = health + 2
+            try await client.send([HTTP2TestConnection.request(after, "GET", "/health", ends: true)])
+            #expect(await client.wait(within: .seconds(5)) { client.status(on: after) == 200 })
+        }
+    }
+}
+
+/// The status of one request over HTTPS, on a connection of its own, trusting `certificate`.
+private func send(_ request: HTTPTestRequest, toTLS port: Int, trusting certificate: String) async throws -> Int {
+    let target = try LoadTarget(
+        parsing: "https://127.0.0.1:\(port)", tls: TLSOptions(caFile: certificate), http: HTTPOptions(version: .http1))
+    let eventLoop = MultiThreadedEventLoopGroup.singleton.next()
+    let connection = try await HTTPClientConnection.connect(to: target, on: eventLoop).get()
+    defer { connection.close() }
+    let load = LoadRequest(endpoint: "health", method: request.method, path: request.path)
+    return try await eventLoop.flatSubmit { connection.send(load, timeouts: .init()) }.get().status
 }

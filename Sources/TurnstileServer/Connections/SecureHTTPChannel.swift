@@ -31,31 +31,41 @@ struct SecureHTTPChannel: ServerChildChannel {
     let context: NIOSSLContext
     /// How long the handshake and the protocol's agreement may take.
     let handshakeTimeout: TimeAmount
+    /// What the server's HTTP/2 connections may hold together.
+    let budgets: HTTP2Budgets
 
-    init(http1: LiveHTTPChannel, tls: TLSConfiguration, handshakeTimeout: TimeAmount) throws {
+    init(
+        http1: LiveHTTPChannel, tls: TLSConfiguration, handshakeTimeout: TimeAmount,
+        budgets: HTTP2Budgets = HTTP2Budgets()
+    ) throws {
         var tls = tls
         tls.applicationProtocols = NIOHTTP2SupportedALPNProtocols
         context = try NIOSSLContext(configuration: tls)
         self.http1 = http1
         self.handshakeTimeout = handshakeTimeout
+        self.budgets = budgets
         http2 = HTTP2Channel(
             responder: http1.responder,
             configuration: .init(
                 idleTimeout: http1.configuration.idleTimeout.map { Duration.nanoseconds($0.nanoseconds) },
-                gracefulCloseTimeout: .seconds(Limits.http2GracefulCloseSecondsMax)))
+                gracefulCloseTimeout: .seconds(Limits.http2GracefulCloseSecondsMax),
+                streamConfiguration: HTTP1Channel.Configuration(additionalChannelHandlers: [HTTP2StreamBudget()])))
     }
 
     func setup(channel: any Channel, logger: Logger) -> EventLoopFuture<Value> {
         guard http1.admit(channel) else {
             return channel.eventLoop.makeFailedFuture(ConnectionRefused())
         }
-        let (http1, http2, handshakeTimeout) = (self.http1, self.http2, self.handshakeTimeout)
+        let (http1, http2, handshakeTimeout, budgets) = (self.http1, self.http2, self.handshakeTimeout, self.budgets)
         return channel.eventLoop.makeCompletedFuture {
             let sync = channel.pipeline.syncOperations
             try sync.addHandler(NIOSSLServerHandler(context: context))
             let alpn = NIOTypedApplicationProtocolNegotiationHandler<Negotiated> { result, channel in
                 switch result {
-                case .negotiated("h2"): http2.setup(channel: channel, logger: logger).map { .http2($0) }
+                case .negotiated("h2"):
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(HTTP2Budget(budgets: budgets))
+                    }.flatMap { http2.setup(channel: channel, logger: logger) }.map { .http2($0) }
                 default: http1.setupAdmitted(channel: channel, logger: logger).map { .http1($0) }
                 }
             }

@@ -24,10 +24,13 @@ struct ProblemMiddleware: RouterMiddleware {
             context.logger.debug("request cancelled: its client went away", metadata: ["path": "\(request.uri.path)"])
             return try Problem.internalError.response(from: request, context: context)
         } catch {
-            guard let problem = Problem(answering: error, path: request.uri.path) else {
+            guard var problem = Problem(answering: error, path: request.uri.path) else {
                 context.logger.error("unexpected error answering \(request.method) \(request.uri.path): \(error)")
                 return try Problem.internalError.response(from: request, context: context)
             }
+            // HTTP/2 has no `Connection` header (RFC 9113 §8.2.2): a stream answered before its request ended is
+            // reset on its own (``HTTP2StreamBudget``), and the connection's other streams go on.
+            if context.isHTTP2Stream { problem.closesConnection = false }
             return try problem.response(from: request, context: context)
         }
     }

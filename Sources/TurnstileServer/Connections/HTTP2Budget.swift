@@ -1,0 +1,203 @@
+import HTTPTypes
+import NIOCore
+import NIOHTTPTypes
+import Synchronization
+import TurnstileCore
+
+/// What all HTTP/2 connections of one server may hold together: streams whose request bodies have not finished, and
+/// answer bytes written for clients that have not taken them yet. Shared by every connection's ``HTTP2Budget``.
+final class HTTP2Budgets: Sendable {
+    let unfinishedStreamsMax: Int
+    let queuedBytesMax: Int
+    let unfinishedStreams = Atomic<Int>(0)
+    let queuedBytes = Atomic<Int>(0)
+
+    init(
+        unfinishedStreamsMax: Int = Limits.http2UnfinishedStreamsMax, queuedBytesMax: Int = Limits.http2QueuedBytesMax
+    ) {
+        self.unfinishedStreamsMax = unfinishedStreamsMax
+        self.queuedBytesMax = queuedBytesMax
+    }
+}
+
+/// One HTTP/2 connection's budget, in its pipeline beside NIOHTTP2's handler; its streams' ``HTTP2StreamBudget``s
+/// report to it. It closes the connection of a client that does not read:
+///
+/// - answer bytes written and not yet taken by the client (held back by a flow-control window it never opens, or by
+///   a socket it never drains) past ``Limits/http2QueuedBytesPerConnectionMax`` for a second, or past the server's
+///   total ``Limits/http2QueuedBytesMax``;
+/// - answers that made no progress at all for ``Limits/http2StalledSecondsMax``.
+///
+/// and refuses (resets) a stream that would hold more than ``Limits/http2UnfinishedStreamsPerConnectionMax`` unfinished
+/// request bodies on the connection, or ``Limits/http2UnfinishedStreamsMax`` on the server: a stream waiting for its
+/// body costs memory until it ends.
+final class HTTP2Budget: ChannelInboundHandler, RemovableChannelHandler {
+    typealias InboundIn = Any
+
+    private let budgets: HTTP2Budgets
+    private var context: ChannelHandlerContext?
+    private var sweep: RepeatedTask?
+    private(set) var unfinishedStreams = 0
+    private(set) var queuedBytes = 0
+    /// When queued bytes last drained, or when bytes were first queued after none were.
+    private var lastProgress = NIODeadline.now()
+    /// When the queue last went over the connection's bound, while it stays over it.
+    private var overSince: NIODeadline?
+
+    init(budgets: HTTP2Budgets) {
+        self.budgets = budgets
+    }
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        self.context = context
+        let bound = NIOLoopBound(self, eventLoop: context.eventLoop)
+        sweep = context.eventLoop.scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in
+            bound.value.check()
+        }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        sweep?.cancel()
+        budgets.unfinishedStreams.subtract(unfinishedStreams, ordering: .relaxed)
+        budgets.queuedBytes.subtract(queuedBytes, ordering: .relaxed)
+        (unfinishedStreams, queuedBytes) = (0, 0)
+        self.context = nil
+    }
+
+    /// A stream's request began without its end: whether there is room for one more unfinished body.
+    func beginUnfinished() -> Bool {
+        guard unfinishedStreams < Limits.http2UnfinishedStreamsPerConnectionMax,
+            budgets.unfinishedStreams.add(1, ordering: .relaxed).newValue <= budgets.unfinishedStreamsMax
+        else {
+            if unfinishedStreams < Limits.http2UnfinishedStreamsPerConnectionMax {
+                budgets.unfinishedStreams.subtract(1, ordering: .relaxed)
+            }
+            return false
+        }
+        unfinishedStreams += 1
+        return true
+    }
+
+    /// An unfinished body ended (or its stream did).
+    func endUnfinished() {
+        unfinishedStreams -= 1
+        budgets.unfinishedStreams.subtract(1, ordering: .relaxed)
+    }
+
+    /// `bytes` of an answer were written; past the server's total, the connection is closed at once.
+    func queued(_ bytes: Int) {
+        if queuedBytes == 0 { lastProgress = .now() }
+        queuedBytes += bytes
+        if queuedBytes > Limits.http2QueuedBytesPerConnectionMax, overSince == nil { overSince = .now() }
+        if budgets.queuedBytes.add(bytes, ordering: .relaxed).newValue > budgets.queuedBytesMax {
+            context?.close(promise: nil)
+        }
+    }
+
+    /// `bytes` of an answer reached the socket, or were dropped with their stream.
+    func drained(_ bytes: Int) {
+        guard context != nil else { return }
+        queuedBytes -= bytes
+        budgets.queuedBytes.subtract(bytes, ordering: .relaxed)
+        lastProgress = .now()
+        if queuedBytes <= Limits.http2QueuedBytesPerConnectionMax { overSince = nil }
+    }
+
+    /// Closes a connection whose client has stopped taking its answers.
+    private func check() {
+        guard let context, queuedBytes > 0 else { return }
+        let now = NIODeadline.now()
+        let stalled = now - lastProgress >= .seconds(Int64(Limits.http2StalledSecondsMax))
+        let overLong = overSince.map { now - $0 >= .seconds(1) } ?? false
+        if stalled || overLong { context.close(promise: nil) }
+    }
+}
+
+/// One HTTP/2 stream's side of its connection's ``HTTP2Budget``: it reports its unfinished request body and the bytes
+/// of its answer as they are written and taken, refuses a stream the budget has no room for, and resets a stream that
+/// was answered before its request ended (a 408 for a body too slow, a 413), so that it neither holds the connection
+/// nor waits for a body nobody will read. The connection's other streams go on.
+final class HTTP2StreamBudget: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTPRequestPart
+    typealias InboundOut = HTTPRequestPart
+    typealias OutboundIn = HTTPResponsePart
+    typealias OutboundOut = HTTPResponsePart
+
+    private var budget: HTTP2Budget?
+    private var isUnfinished = false
+    /// A head that found no room for an unfinished body: let through if its end comes in the same read (a request
+    /// without a body costs nothing), refused when the read completes without it.
+    private var heldHead: NIOAny?
+
+    func handlerAdded(context: ChannelHandlerContext) {
+        budget = context.channel.parent.flatMap { try? $0.pipeline.syncOperations.handler(type: HTTP2Budget.self) }
+    }
+
+    func handlerRemoved(context: ChannelHandlerContext) {
+        finish()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head:
+            // The codec hands on a request without a body as its head and its end in the same read: such a request
+            // takes a place for a moment and gives it back with its end.
+            if let budget {
+                guard budget.beginUnfinished() else {
+                    heldHead = data
+                    return
+                }
+                isUnfinished = true
+            }
+        case .body:
+            break
+        case .end:
+            if let head = heldHead {
+                heldHead = nil
+                context.fireChannelRead(head)
+            }
+            finish()
+        }
+        context.fireChannelRead(data)
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        guard heldHead == nil else {
+            // The request goes on past this read, and there is no room for it: the stream is reset.
+            heldHead = nil
+            context.close(promise: nil)
+            return
+        }
+        context.fireChannelReadComplete()
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        switch unwrapOutboundIn(data) {
+        case .body(let buffer):
+            guard let budget else { break }
+            let bytes = buffer.readableBytes
+            budget.queued(bytes)
+            let written = promise ?? context.eventLoop.makePromise()
+            written.futureResult.assumeIsolated().whenComplete { _ in budget.drained(bytes) }
+            context.write(data, promise: written)
+            return
+        case .end where isUnfinished:
+            // Answered before its request ended: nothing more of the request will be read, so the stream is reset
+            // once the answer is out, rather than left waiting for a body.
+            let channel = context.channel
+            let written = promise ?? context.eventLoop.makePromise()
+            written.futureResult.assumeIsolated().whenComplete { _ in channel.close(promise: nil) }
+            context.write(data, promise: written)
+            return
+        default:
+            break
+        }
+        context.write(data, promise: promise)
+    }
+
+    private func finish() {
+        guard isUnfinished else { return }
+        isUnfinished = false
+        budget?.endUnfinished()
+    }
+}
