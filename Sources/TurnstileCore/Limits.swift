@@ -154,15 +154,16 @@ public enum Limits {
     /// After an HTTP/2 connection is told to go away (GOAWAY: graceful shutdown, or idle past
     /// ``httpIdleTimeoutSeconds``), how long its open streams have to finish before it is closed regardless.
     public static let http2GracefulCloseSecondsMax = 5
-    /// The most HTTP/2 streams of one connection whose request bodies have not finished arriving, and of the whole
-    /// server: one stream more is reset at once (a stream waiting for its body holds memory until it ends).
-    public static let http2UnfinishedStreamsPerConnectionMax = 16
-    public static let http2UnfinishedStreamsMax = 4_096
+    /// The most HTTP/2 streams of the whole server whose requests have not finished arriving (a stream waiting for
+    /// its body holds memory until it ends): one more is reset at once. Per connection the bound is the 100 streams
+    /// a connection may have open at once, all of which may wait: a single-packet race holds back every stream's end.
+    /// As many as the largest race `turnstile stress` releases; about 200 MB of streams at the most.
+    public static let http2UnfinishedStreamsMax = 10_000
     /// The most answer bytes one HTTP/2 connection may hold for a client that does not take them (a flow-control
     /// window it never opens, a socket it never reads) for more than a second, and all connections together at any
     /// moment: past either, the connection is closed.
     public static let http2QueuedBytesPerConnectionMax = 4 << 20
-    public static let http2QueuedBytesMax = 256 << 20
+    public static let http2QueuedBytesMax = 128 << 20
     /// How long an HTTP/2 connection's queued answers may go without any of them reaching the client before the
     /// connection is closed.
     public static let http2StalledSecondsMax = 10

@@ -100,13 +100,15 @@ public struct Server<Store: TurnstileStore>: Sendable {
                 "the open-file limit allows \(gate.connectionsMax) connections, not \(configuration.connectionsMax)")
         }
         let http1 = HTTP1Channel.Configuration(idleTimeout: .seconds(Int64(Limits.httpIdleTimeoutSeconds)))
+        let budgets = HTTP2Budgets(unfinishedStreamsMax: configuration.http2UnfinishedStreamsMax)
         return Application(
             responder: HeadResponder(base: router(feeds: feeds, gate: gate).buildResponder()),
-            server: HTTPServerBuilder { [tls = configuration.tls, configuration] responder in
+            server: HTTPServerBuilder { [tls = configuration.tls, configuration, budgets] responder in
                 let channel = LiveHTTPChannel(responder: responder, configuration: http1, feeds: feeds, gate: gate)
                 guard let tls else { return channel }
                 return try SecureHTTPChannel(
-                    http1: channel, tls: tls, handshakeTimeout: TimeAmount(configuration.tlsHandshakeTimeout))
+                    http1: channel, tls: tls, handshakeTimeout: TimeAmount(configuration.tlsHandshakeTimeout),
+                    budgets: budgets)
             },
             configuration: .init(
                 address: .hostname(configuration.host, port: configuration.port), serverName: "turnstile",

@@ -36,7 +36,10 @@ public struct ServerConfiguration: Sendable {
     public var connectionsPerClientMax: Int
     /// How long a TLS connection may take to finish its handshake before it is closed
     /// (``Limits/tlsHandshakeSecondsMax`` unless changed).
-    public var tlsHandshakeTimeout: Duration
+    public var tlsHandshakeTimeout: Duration = .seconds(Limits.tlsHandshakeSecondsMax)
+    /// The most HTTP/2 streams of the server that may wait for the rest of their request bodies
+    /// (``Limits/http2UnfinishedStreamsMax`` unless changed).
+    public var http2UnfinishedStreamsMax = Limits.http2UnfinishedStreamsMax
 
     /// The rounds used unless changed: about 30 ms of one core per hash here, slow enough to make guessing costly
     /// and fast enough for thousands of logins a minute.
@@ -55,8 +58,7 @@ public struct ServerConfiguration: Sendable {
         trustForwardedFor: Bool = false,
         connectionsMax: Int = Limits.connectionsMaxDefault,
         connectionsPerClientMax: Int = Limits.connectionsPerClientMaxDefault,
-        tls: TLSConfiguration? = nil,
-        tlsHandshakeTimeout: Duration = .seconds(Limits.tlsHandshakeSecondsMax)
+        tls: TLSConfiguration? = nil
     ) {
         precondition(jwtSecret.count >= 32, "an HS256 secret needs at least 32 bytes")
         precondition(passwordHashRounds >= 1, "password hashing needs at least one round")
@@ -73,7 +75,6 @@ public struct ServerConfiguration: Sendable {
         self.trustForwardedFor = trustForwardedFor
         self.connectionsMax = connectionsMax
         self.connectionsPerClientMax = connectionsPerClientMax
-        self.tlsHandshakeTimeout = tlsHandshakeTimeout
     }
 }
 

@@ -24,7 +24,7 @@ public struct LiveServer: Sendable {
     /// Runs `body` against a live server (over HTTPS with `tls`), then shuts the server down gracefully and removes
     /// its files.
     public static func with<Result: Sendable>(
-        tls: TLSConfiguration? = nil, tlsHandshakeTimeout: Duration = .seconds(Limits.tlsHandshakeSecondsMax),
+        tls: TLSConfiguration? = nil, configure: (inout ServerConfiguration) -> Void = { _ in },
         _ body: @Sendable (LiveServer) async throws -> Result
     ) async throws -> Result {
         let directory = try temporaryFolder("turnstile")
@@ -37,9 +37,10 @@ public struct LiveServer: Sendable {
             SQLiteStoreConfiguration(path: databasePath, timeouts: .patient), logger: logger)
         let (ports, portContinuation) = AsyncStream.makeStream(of: Int.self)
         // One PBKDF2 round: tests provision hundreds of users, and hashing strength is not what they test.
-        let configuration = ServerConfiguration(
+        var configuration = ServerConfiguration(
             host: "127.0.0.1", port: 0, jwtSecret: Array(repeating: 7, count: 32), passwordHashRounds: 1,
-            passwordHashesQueuedMax: 100_000, authRateLimit: nil, tls: tls, tlsHandshakeTimeout: tlsHandshakeTimeout)
+            passwordHashesQueuedMax: 100_000, authRateLimit: nil, tls: tls)
+        configure(&configuration)
         let server = Server(configuration: configuration, store: store, logger: logger) { port in
             portContinuation.yield(port)
             portContinuation.finish()

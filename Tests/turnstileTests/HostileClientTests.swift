@@ -3,6 +3,7 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 import Testing
+import TurnstileCore
 import TurnstileLoad
 import TurnstileTestSupport
 
@@ -114,6 +115,56 @@ struct HostileClientTests {
             #expect(status == 0, "\(output)")
             #expect(output.contains("Result: PASS"))
         }
+    }
+
+    @Test("HTTP/2 clients that never read: every connection is closed, the service's memory stays bounded, /health")
+    func http2ClientsThatNeverRead() async throws {
+        let folder = try temporaryFolder("h2-readers")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let (paths, _) = try TestCertificate.make(in: folder)
+        let service = try await ChildService.launch(
+            TurnstileProcess.executable,
+            [
+                "serve", "--port", "0", "--log-level", "critical", "--database",
+                folder.appendingPathComponent("t.sqlite").path, "--tls-cert", paths.certificate, "--tls-key", paths.key,
+            ])
+        defer { if service.process.isRunning { service.process.interrupt() } }
+        let pid = service.process.processIdentifier
+        let before = try Self.memory("VmRSS", of: pid)
+        // Forty connections, each asking for a hundred copies of the largest answer with a window of zero: about
+        // 10 MB held per connection, for ever, before the bound.
+        var clients: [HTTP2TestConnection] = []
+        for _ in 0..<40 {
+            let client = try await HTTP2TestConnection.connect(
+                port: service.port, trusting: paths.certificate, initialWindowSize: 0)
+            try await client.send(
+                stride(from: 1, through: 199, by: 2).map {
+                    HTTP2TestConnection.request($0, "GET", "/openapi.json", ends: true)
+                })
+            clients.append(client)
+        }
+        for client in clients {
+            #expect(await client.wait(within: .seconds(Int64(Limits.http2StalledSecondsMax) + 5)) { client.isClosed })
+        }
+        let peak = try Self.memory("VmHWM", of: pid)
+        #expect(peak - before < 192 << 20, "resident \(before >> 20) MiB before, peak \(peak >> 20) MiB")
+        let target = try LoadTarget(
+            parsing: "https://127.0.0.1:\(service.port)", tls: TLSOptions(caFile: paths.certificate))
+        let connection = try await HTTPClientConnection.connect(
+            to: target, on: MultiThreadedEventLoopGroup.singleton.next()
+        ).get()
+        defer { connection.close() }
+        let health = try await connection.eventLoop.flatSubmit {
+            connection.send(LoadRequest(endpoint: "health", method: .GET, path: "/health"), timeouts: .init())
+        }.get()
+        #expect(health.status == 200)
+    }
+
+    /// A memory figure of process `pid` from `/proc/PID/status` (`VmRSS`, `VmHWM`), in bytes.
+    private static func memory(_ field: String, of pid: Int32) throws -> Int {
+        let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
+        let line = status.split(separator: "\n").first { $0.hasPrefix(field + ":") } ?? ""
+        return (Int(line.split(separator: " ").dropFirst().first ?? "") ?? 0) * 1024
     }
 
     /// Runs `turnstile serve` with at most `openFiles` open files (soft and hard), and `body` against it.

@@ -28,9 +28,9 @@ final class HTTP2Budgets: Sendable {
 ///   total ``Limits/http2QueuedBytesMax``;
 /// - answers that made no progress at all for ``Limits/http2StalledSecondsMax``.
 ///
-/// and refuses (resets) a stream that would hold more than ``Limits/http2UnfinishedStreamsPerConnectionMax`` unfinished
-/// request bodies on the connection, or ``Limits/http2UnfinishedStreamsMax`` on the server: a stream waiting for its
-/// body costs memory until it ends.
+/// and refuses (resets) a stream that would make more than ``HTTP2Budgets/unfinishedStreamsMax`` (by default
+/// ``Limits/http2UnfinishedStreamsMax``) requests on the server wait for the rest of their bodies: a stream waiting for
+/// its body costs memory until it ends.
 final class HTTP2Budget: ChannelInboundHandler, RemovableChannelHandler {
     typealias InboundIn = Any
 
@@ -66,12 +66,8 @@ final class HTTP2Budget: ChannelInboundHandler, RemovableChannelHandler {
 
     /// A stream's request began without its end: whether there is room for one more unfinished body.
     func beginUnfinished() -> Bool {
-        guard unfinishedStreams < Limits.http2UnfinishedStreamsPerConnectionMax,
-            budgets.unfinishedStreams.add(1, ordering: .relaxed).newValue <= budgets.unfinishedStreamsMax
-        else {
-            if unfinishedStreams < Limits.http2UnfinishedStreamsPerConnectionMax {
-                budgets.unfinishedStreams.subtract(1, ordering: .relaxed)
-            }
+        guard budgets.unfinishedStreams.add(1, ordering: .relaxed).newValue <= budgets.unfinishedStreamsMax else {
+            budgets.unfinishedStreams.subtract(1, ordering: .relaxed)
             return false
         }
         unfinishedStreams += 1

@@ -35,8 +35,7 @@ struct SecureHTTPChannel: ServerChildChannel {
     let budgets: HTTP2Budgets
 
     init(
-        http1: LiveHTTPChannel, tls: TLSConfiguration, handshakeTimeout: TimeAmount,
-        budgets: HTTP2Budgets = HTTP2Budgets()
+        http1: LiveHTTPChannel, tls: TLSConfiguration, handshakeTimeout: TimeAmount, budgets: HTTP2Budgets
     ) throws {
         var tls = tls
         tls.applicationProtocols = NIOHTTP2SupportedALPNProtocols
