@@ -18,9 +18,11 @@ public final class HTTP2TestConnection: Sendable {
     }
 
     /// Connects to 127.0.0.1:`port`, trusting the certificate at `certificatePath`, and announces
-    /// `initialWindowSize` as every stream's window (0: the server may send no body at all).
+    /// `initialWindowSize` as every stream's window (0: the server may send no body at all). With `answersPings`
+    /// false, the PING acknowledgements NIOHTTP2 makes are dropped before they reach the socket: a client that
+    /// ignores the PING a server sends with its GOAWAY.
     public static func connect(
-        port: Int, trusting certificatePath: String, initialWindowSize: Int = 65_535
+        port: Int, trusting certificatePath: String, initialWindowSize: Int = 65_535, answersPings: Bool = true
     ) async throws -> HTTP2TestConnection {
         var tls = TLSConfiguration.makeClientConfiguration()
         tls.trustRoots = .file(certificatePath)
@@ -32,6 +34,7 @@ public final class HTTP2TestConnection: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     let sync = channel.pipeline.syncOperations
                     try sync.addHandler(NIOSSLClientHandler(context: context, serverHostname: "localhost"))
+                    if !answersPings { try sync.addHandler(PingAckFilter()) }
                     try sync.addHandler(
                         NIOHTTP2Handler(
                             mode: .client,
@@ -189,6 +192,39 @@ public final class HTTP2TestConnection: Sendable {
                 if !waiting { continuation.resume() }
             }
             timer.cancel()
+        }
+    }
+
+    /// Drops PING acknowledgements from the client's outbound bytes, frame by frame (after the 24-byte preface).
+    private final class PingAckFilter: ChannelOutboundHandler {
+        typealias OutboundIn = ByteBuffer
+        typealias OutboundOut = ByteBuffer
+
+        private var prefaceLeft = 24
+        private var pending = ByteBuffer()
+
+        func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+            var bytes = unwrapOutboundIn(data)
+            var out = context.channel.allocator.buffer(capacity: bytes.readableBytes)
+            let preface = min(prefaceLeft, bytes.readableBytes)
+            if preface > 0, var slice = bytes.readSlice(length: preface) {
+                prefaceLeft -= preface
+                out.writeBuffer(&slice)
+            }
+            pending.writeBuffer(&bytes)
+            // Every whole frame: a 9-byte header (24-bit length, type, flags, stream), then its payload.
+            while pending.readableBytes >= 9,
+                let high = pending.getInteger(at: pending.readerIndex, as: UInt8.self),
+                let low = pending.getInteger(at: pending.readerIndex + 1, as: UInt16.self),
+                case let length = Int(high) << 16 | Int(low), pending.readableBytes >= 9 + length,
+                var frame = pending.readSlice(length: 9 + length)
+            {
+                let type = frame.getInteger(at: frame.readerIndex + 3, as: UInt8.self)
+                let flags = frame.getInteger(at: frame.readerIndex + 4, as: UInt8.self) ?? 0
+                if type == 0x6, flags & 0x1 != 0 { continue }
+                out.writeBuffer(&frame)
+            }
+            context.write(wrapOutboundOut(out), promise: promise)
         }
     }
 

@@ -286,6 +286,27 @@ struct TLSTests {
             #expect(await client.wait(within: .seconds(5)) { client.status(on: after) == 200 })
         }
     }
+
+    @Test("an HTTP/2 connection that ignores GOAWAY at shutdown is closed after the grace, and the shutdown ends")
+    func http2IgnoringGoAway() async throws {
+        let folder = try temporaryFolder("tls")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let (paths, tls) = try TestCertificate.make(in: folder)
+        let (client, shutdownBegan) = try await LiveServer.with(tls: tls) { server in
+            // It answers one request, then ignores the PING that comes with GOAWAY: Hummingbird's own grace would
+            // never start.
+            let client = try await HTTP2TestConnection.connect(
+                port: server.port, trusting: paths.certificate, answersPings: false)
+            try await client.send([HTTP2TestConnection.request(1, "GET", "/health", ends: true)])
+            #expect(await client.wait(within: .seconds(5)) { client.status(on: 1) == 200 })
+            return (client, ContinuousClock.now)
+        }
+        defer { client.close() }
+        let shutdown = ContinuousClock.now - shutdownBegan
+        #expect(client.wentAway && client.isClosed)
+        // The grace, not the stall deadline (10 s), nor never.
+        #expect(shutdown < .seconds(Int64(Limits.http2GracefulCloseSecondsMax) + 3), "\(shutdown)")
+    }
 }
 
 /// The status of one request over HTTPS, on a connection of its own, trusting `certificate`.

@@ -1,5 +1,6 @@
 import HTTPTypes
 import NIOCore
+import NIOHTTP2
 import NIOHTTPTypes
 import Synchronization
 import TurnstileCore
@@ -28,11 +29,18 @@ final class HTTP2Budgets: Sendable {
 ///   total ``Limits/http2QueuedBytesMax``;
 /// - answers that made no progress at all for ``Limits/http2StalledSecondsMax``.
 ///
-/// and refuses (resets) a stream that would make more than ``HTTP2Budgets/unfinishedStreamsMax`` (by default
+/// and closes a connection told to go away (GOAWAY: a graceful shutdown, or idle past the timeout) that is still open
+/// ``Limits/http2GracefulCloseSecondsMax`` later, whatever its client does: Hummingbird's own grace starts only once the
+/// client has answered the PING sent with the first GOAWAY, so a client that never answers would hold it for ever.
+///
+/// It also refuses (resets) a stream that would make more than ``HTTP2Budgets/unfinishedStreamsMax`` (by default
 /// ``Limits/http2UnfinishedStreamsMax``) requests on the server wait for the rest of their bodies: a stream waiting for
 /// its body costs memory until it ends.
-final class HTTP2Budget: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = Any
+final class HTTP2Budget: ChannelDuplexHandler, RemovableChannelHandler {
+    typealias InboundIn = HTTP2Frame
+    typealias InboundOut = HTTP2Frame
+    typealias OutboundIn = HTTP2Frame
+    typealias OutboundOut = HTTP2Frame
 
     private let budgets: HTTP2Budgets
     private var context: ChannelHandlerContext?
@@ -43,6 +51,8 @@ final class HTTP2Budget: ChannelInboundHandler, RemovableChannelHandler {
     private var lastProgress = NIODeadline.now()
     /// When the queue last went over the connection's bound, while it stays over it.
     private var overSince: NIODeadline?
+    /// The close that follows the connection's first GOAWAY.
+    private var graceEnd: Scheduled<Void>?
 
     init(budgets: HTTP2Budgets) {
         self.budgets = budgets
@@ -58,10 +68,21 @@ final class HTTP2Budget: ChannelInboundHandler, RemovableChannelHandler {
 
     func handlerRemoved(context: ChannelHandlerContext) {
         sweep?.cancel()
+        graceEnd?.cancel()
         budgets.unfinishedStreams.subtract(unfinishedStreams, ordering: .relaxed)
         budgets.queuedBytes.subtract(queuedBytes, ordering: .relaxed)
         (unfinishedStreams, queuedBytes) = (0, 0)
         self.context = nil
+    }
+
+    func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
+        if graceEnd == nil, case .goAway = unwrapOutboundIn(data).payload {
+            let channel = context.channel
+            graceEnd = context.eventLoop.scheduleTask(in: .seconds(Int64(Limits.http2GracefulCloseSecondsMax))) {
+                channel.close(promise: nil)
+            }
+        }
+        context.write(data, promise: promise)
     }
 
     /// A stream's request began without its end: whether there is room for one more unfinished body.

@@ -62,9 +62,15 @@ struct SecureHTTPChannel: ServerChildChannel {
             let alpn = NIOTypedApplicationProtocolNegotiationHandler<Negotiated> { result, channel in
                 switch result {
                 case .negotiated("h2"):
-                    channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(HTTP2Budget(budgets: budgets))
-                    }.flatMap { http2.setup(channel: channel, logger: logger) }.map { .http2($0) }
+                    // The budget sits right behind NIOHTTP2's handler, where it sees the connection's frames, the
+                    // GOAWAYs Hummingbird's connection manager sends among them.
+                    http2.setup(channel: channel, logger: logger).flatMapThrowing { value in
+                        let sync = channel.pipeline.syncOperations
+                        try sync.addHandler(
+                            HTTP2Budget(budgets: budgets),
+                            position: .after(try sync.handler(type: NIOHTTP2Handler.self)))
+                        return .http2(value)
+                    }
                 default: http1.setupAdmitted(channel: channel, logger: logger).map { .http1($0) }
                 }
             }
