@@ -72,12 +72,7 @@ struct LiveHubTests {
     @Test("over TLS the server lets the client close first, and closes once it has")
     func clientClosesOverTLS() throws {
         let loop = EmbeddedEventLoop()
-        let channel = try feed(LiveHub(), .event(3), on: loop, closesFirst: false)
-        _ = try written(channel)
-        var code = ByteBuffer()
-        code.write(webSocketErrorCode: .normalClosure)
-        try channel.writeInbound(Self.clientFrame(.connectionClose, code))
-        loop.run()
+        let channel = try closedByClientOverTLS(on: loop)
         // A TLS shutdown that crosses the client's own would wait five seconds.
         #expect(channel.isActive)
         channel.pipeline.fireUserInboundEventTriggered(ChannelEvent.inputClosed)
@@ -88,15 +83,21 @@ struct LiveHubTests {
     @Test("a closing client over TLS that never closes its side is dropped after the close timeout")
     func clientClosesButStays() throws {
         let loop = EmbeddedEventLoop()
+        let channel = try closedByClientOverTLS(on: loop)
+        #expect(channel.isActive)
+        loop.advanceTime(by: .seconds(Int64(Limits.liveCloseTimeoutSeconds)))
+        #expect(!channel.isActive)
+    }
+
+    /// A TLS subscriber's connection whose client has sent its close frame (1000), and had it echoed.
+    private func closedByClientOverTLS(on loop: EmbeddedEventLoop) throws -> EmbeddedChannel {
         let channel = try feed(LiveHub(), .event(3), on: loop, closesFirst: false)
         _ = try written(channel)
         var code = ByteBuffer()
         code.write(webSocketErrorCode: .normalClosure)
         try channel.writeInbound(Self.clientFrame(.connectionClose, code))
         loop.run()
-        #expect(channel.isActive)
-        loop.advanceTime(by: .seconds(Int64(Limits.liveCloseTimeoutSeconds)))
-        #expect(!channel.isActive)
+        return channel
     }
 
     @Test("a message frame is a valid text frame at every length encoding")
