@@ -130,8 +130,9 @@ final class HTTP2Budget: ChannelDuplexHandler, RemovableChannelHandler {
     }
 }
 
-/// One HTTP/2 stream's side of its connection's ``HTTP2Budget``: it reports its unfinished request body and the bytes
-/// of its answer as they are written and taken, refuses a stream the budget has no room for, and resets a stream that
+/// One HTTP/2 stream's side of its connection's ``HTTP2Budget``: it reports its unfinished request body, and the bytes
+/// of its answer while the stream cannot pass them on (its window shut, the socket full), refuses a stream the budget
+/// has no room for, and resets a stream that
 /// was answered before its request ended (a 408 for a body too slow, a 413), so that it neither holds the connection
 /// nor waits for a body nobody will read. The connection's other streams go on.
 final class HTTP2StreamBudget: ChannelDuplexHandler, RemovableChannelHandler {
@@ -141,49 +142,65 @@ final class HTTP2StreamBudget: ChannelDuplexHandler, RemovableChannelHandler {
     typealias OutboundOut = HTTPResponsePart
 
     private var budget: HTTP2Budget?
+    /// Whether the request's head has arrived and its end has not.
     private var isUnfinished = false
-    /// A head that found no room for an unfinished body: let through if its end comes in the same read (a request
-    /// without a body costs nothing), refused when the read completes without it.
-    private var heldHead: NIOAny?
+    /// Whether the stream holds one of the budget's places for an unfinished body.
+    private var isCounted = false
+    /// The bytes of its answer written to the stream since it was last writable, and how many of them the budget holds
+    /// as not taken.
+    private var bytesWritten = 0
+    private var bytesReported = 0
 
     func handlerAdded(context: ChannelHandlerContext) {
         budget = context.channel.parent.flatMap { try? $0.pipeline.syncOperations.handler(type: HTTP2Budget.self) }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        finish()
+        release()
+        drain()
+    }
+
+    /// The stream stops being writable when NIOHTTP2 holds more of its bytes than it may pass on (its client's
+    /// flow-control window is shut, or the connection's socket is full): from then until it is writable again, its
+    /// answer's bytes count as held for a client that does not take them.
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable { drain() } else { report() }
+        context.fireChannelWritabilityChanged()
+    }
+
+    private func report() {
+        guard let budget, bytesWritten > bytesReported else { return }
+        budget.queued(bytesWritten - bytesReported)
+        bytesReported = bytesWritten
+    }
+
+    /// Everything written before the stream became writable again has gone on (or fits within what NIOHTTP2 holds
+    /// for any stream): counting starts afresh.
+    private func drain() {
+        if let budget, bytesReported > 0 { budget.drained(bytesReported) }
+        (bytesWritten, bytesReported) = (0, 0)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         switch unwrapInboundIn(data) {
-        case .head:
-            // The codec hands on a request without a body as its head and its end in the same read: such a request
-            // takes a place for a moment and gives it back with its end.
-            if let budget {
-                guard budget.beginUnfinished() else {
-                    heldHead = data
-                    return
-                }
-                isUnfinished = true
-            }
-        case .body:
-            break
+        case .head: isUnfinished = true
+        case .body: break
         case .end:
-            if let head = heldHead {
-                heldHead = nil
-                context.fireChannelRead(head)
-            }
-            finish()
+            isUnfinished = false
+            release()
         }
         context.fireChannelRead(data)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
-        guard heldHead == nil else {
-            // The request goes on past this read, and there is no room for it: the stream is reset.
-            heldHead = nil
-            context.close(promise: nil)
-            return
+        // A request whose end came in the same read as its head (every request without a body, most with one) never
+        // takes a place: only one still waiting for its body once the read is done costs anything.
+        if isUnfinished, !isCounted, let budget {
+            guard budget.beginUnfinished() else {
+                context.close(promise: nil)
+                return
+            }
+            isCounted = true
         }
         context.fireChannelReadComplete()
     }
@@ -191,13 +208,10 @@ final class HTTP2StreamBudget: ChannelDuplexHandler, RemovableChannelHandler {
     func write(context: ChannelHandlerContext, data: NIOAny, promise: EventLoopPromise<Void>?) {
         switch unwrapOutboundIn(data) {
         case .body(let buffer):
-            guard let budget else { break }
-            let bytes = buffer.readableBytes
-            budget.queued(bytes)
-            let written = promise ?? context.eventLoop.makePromise()
-            written.futureResult.assumeIsolated().whenComplete { _ in budget.drained(bytes) }
-            context.write(data, promise: written)
-            return
+            // Counted for the budget only while the stream cannot pass its bytes on (below), so that an answer to a
+            // client that reads costs no more than this addition.
+            bytesWritten += buffer.readableBytes
+            if !context.channel.isWritable { report() }
         case .end where isUnfinished:
             // Answered before its request ended: nothing more of the request will be read, so the stream is reset
             // once the answer is out, rather than left waiting for a body.
@@ -212,9 +226,9 @@ final class HTTP2StreamBudget: ChannelDuplexHandler, RemovableChannelHandler {
         context.write(data, promise: promise)
     }
 
-    private func finish() {
-        guard isUnfinished else { return }
-        isUnfinished = false
+    private func release() {
+        guard isCounted else { return }
+        isCounted = false
         budget?.endUnfinished()
     }
 }
