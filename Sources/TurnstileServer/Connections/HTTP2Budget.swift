@@ -47,7 +47,7 @@ final class HTTP2Budget: ChannelDuplexHandler, RemovableChannelHandler {
     private var sweep: RepeatedTask?
     private(set) var unfinishedStreams = 0
     private(set) var queuedBytes = 0
-    /// When queued bytes last drained, or when bytes were first queued after none were.
+    /// When held bytes last went on, or when bytes were first held after none were.
     private var lastProgress = NIODeadline.now()
     /// When the queue last went over the connection's bound, while it stays over it.
     private var overSince: NIODeadline?
@@ -101,7 +101,8 @@ final class HTTP2Budget: ChannelDuplexHandler, RemovableChannelHandler {
         budgets.unfinishedStreams.subtract(1, ordering: .relaxed)
     }
 
-    /// `bytes` of an answer were written; past the server's total, the connection is closed at once.
+    /// `bytes` of an answer are held for a client that is not taking them (their stream cannot pass them on); past the
+    /// server's total, the connection is closed at once.
     func queued(_ bytes: Int) {
         if queuedBytes == 0 { lastProgress = .now() }
         queuedBytes += bytes
@@ -111,7 +112,7 @@ final class HTTP2Budget: ChannelDuplexHandler, RemovableChannelHandler {
         }
     }
 
-    /// `bytes` of an answer reached the socket, or were dropped with their stream.
+    /// `bytes` held before are on their way (their stream can pass its bytes on again), or were dropped with it.
     func drained(_ bytes: Int) {
         guard context != nil else { return }
         queuedBytes -= bytes
