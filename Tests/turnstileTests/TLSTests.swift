@@ -307,6 +307,34 @@ struct TLSTests {
         // The grace, not the stall deadline (10 s), nor never.
         #expect(shutdown < .seconds(Int64(Limits.http2GracefulCloseSecondsMax) + 3), "\(shutdown)")
     }
+
+    @Test("over HTTP/2 a kept answer past the cap fails its stream alone: the connection carries the next request")
+    func http2KeptAnswerCap() async throws {
+        let folder = try temporaryFolder("tls")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let (paths, tls) = try TestCertificate.make(in: folder)
+        try await LiveServer.with(tls: tls) { server in
+            let target = try LoadTarget(
+                parsing: "https://127.0.0.1:\(server.port)", tls: TLSOptions(caFile: paths.certificate),
+                http: HTTPOptions(version: .http2, answerBytesKeptMax: 4_096))
+            let eventLoop = MultiThreadedEventLoopGroup.singleton.next()
+            let connection = try await HTTPClientConnection.connect(to: target, on: eventLoop).get()
+            defer { connection.close() }
+            #expect(connection.isMultiplexed)
+            // The OpenAPI document (about 70 KB), kept: past the cap of 4 KiB. Twice, so that the connection's window
+            // has to be given back for the bytes of the first, reset stream.
+            for _ in 0..<2 {
+                let document = LoadRequest(endpoint: "openapi", method: .GET, path: "/openapi.json")
+                await #expect {
+                    try await eventLoop.flatSubmit { connection.send(document, timeouts: .init(), keepBody: true) }
+                        .get()
+                } throws: { ($0 as? LoadError)?.detail.hasPrefix("the answer is larger than 4.0 KiB") == true }
+                // Counted, not kept, it passes.
+                let counted = try await eventLoop.flatSubmit { connection.send(document, timeouts: .init()) }.get()
+                #expect(counted.status == 200 && counted.bodyByteCount > 4_096 && counted.body.readableBytes == 0)
+            }
+        }
+    }
 }
 
 /// The status of one request over HTTPS, on a connection of its own, trusting `certificate`.

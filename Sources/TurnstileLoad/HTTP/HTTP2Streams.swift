@@ -31,6 +31,8 @@ final class HTTP2Streams: ChannelDuplexHandler, RemovableChannelHandler {
         var bodyByteCount = 0
         /// Body bytes read since the stream's flow control window was last topped up.
         var unacknowledged = 0
+        /// Flow control credit given to the stream so far, beyond its initial window.
+        var credited = 0
         /// Whether the request is on the socket in full (held ends count as written: the barrier judges answers
         /// that come before its release). Until then no answer can be this request's.
         var isWritten: Bool
@@ -38,6 +40,8 @@ final class HTTP2Streams: ChannelDuplexHandler, RemovableChannelHandler {
 
     /// Flow control credit goes back once this much has been read: half of HTTP/2's initial window.
     private static let windowTopUp = 32_768
+    /// Every stream's initial window, as the client's settings (NIO's defaults) announce it.
+    private static let initialWindowBytes = 65_535
 
     private let scheme: String
     private let answerBytesKeptMax: Int
@@ -217,9 +221,7 @@ final class HTTP2Streams: ChannelDuplexHandler, RemovableChannelHandler {
             let id = frame.streamID
             guard streams[id] != nil else { return }
             guard streams[id]!.isWritten else {
-                finish(id, .failure(LoadError(.protocol, "the target answered before the request was sent in full")))
-                context.writeAndFlush(
-                    wrapOutboundOut(HTTP2Frame(streamID: id, payload: .rstStream(.cancel))), promise: nil)
+                reset(id, LoadError(.protocol, "the target answered before the request was sent in full"))
                 return
             }
             // Changed in place (the dictionary's modify accessor), not copied out and back.
@@ -238,16 +240,22 @@ final class HTTP2Streams: ChannelDuplexHandler, RemovableChannelHandler {
             }
             if block.endStream { complete(id) }
         case .data(let payload):
-            let id = frame.streamID
-            guard streams[id] != nil, case .byteBuffer(var buffer) = payload.data else { return }
+            guard case .byteBuffer(var buffer) = payload.data else { return }
             let count = buffer.readableBytes
+            // The connection's window counts every DATA byte, those of a stream already failed and reset too (an
+            // answer over the kept size, a deadline): credit not given back for them would shut it for good.
+            unacknowledged += count
+            if unacknowledged >= Self.windowTopUp {
+                giveCredit(unacknowledged, to: .rootStream, context: context)
+                unacknowledged = 0
+            }
+            let id = frame.streamID
+            guard streams[id] != nil else { return }
             streams[id]!.lastProgress = context.eventLoop.now
             streams[id]!.bodyByteCount += count
             if streams[id]!.keepBody {
                 guard streams[id]!.bodyByteCount <= answerBytesKeptMax else {
-                    finish(id, .failure(.answerLarger(than: answerBytesKeptMax)))
-                    context.writeAndFlush(
-                        wrapOutboundOut(HTTP2Frame(streamID: id, payload: .rstStream(.cancel))), promise: nil)
+                    reset(id, .answerLarger(than: answerBytesKeptMax))
                     return
                 }
                 if streams[id]!.body == nil {
@@ -259,12 +267,8 @@ final class HTTP2Streams: ChannelDuplexHandler, RemovableChannelHandler {
             streams[id]!.unacknowledged += count
             if !payload.endStream, streams[id]!.unacknowledged >= Self.windowTopUp {
                 giveCredit(streams[id]!.unacknowledged, to: id, context: context)
+                streams[id]!.credited += streams[id]!.unacknowledged
                 streams[id]!.unacknowledged = 0
-            }
-            unacknowledged += count
-            if unacknowledged >= Self.windowTopUp {
-                giveCredit(unacknowledged, to: .rootStream, context: context)
-                unacknowledged = 0
             }
             if payload.endStream { complete(id) }
         case .rstStream(let code):
@@ -321,10 +325,21 @@ final class HTTP2Streams: ChannelDuplexHandler, RemovableChannelHandler {
             } else {
                 continue
             }
-            finish(id, .failure(failure))
-            context.writeAndFlush(
-                wrapOutboundOut(HTTP2Frame(streamID: id, payload: .rstStream(.cancel))), promise: nil)
+            reset(id, failure)
         }
+    }
+
+    /// Fails a stream and resets it, so the server stops working on it; the connection stays for the others.
+    ///
+    /// Whatever the server already sent on it, NIO drops on arrival: those bytes never reach this handler to be
+    /// credited back to the connection's window, which would shrink with every reset until it shut. So the stream's
+    /// whole unused window goes back to the connection now: a little more than may come, never less.
+    private func reset(_ id: HTTP2StreamID, _ failure: LoadError) {
+        guard let stream = streams[id], let context else { return }
+        finish(id, .failure(failure))
+        context.writeAndFlush(wrapOutboundOut(HTTP2Frame(streamID: id, payload: .rstStream(.cancel))), promise: nil)
+        let unused = Self.initialWindowBytes + stream.credited - stream.bodyByteCount
+        if unused > 0 { giveCredit(unused, to: .rootStream, context: context) }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
