@@ -154,8 +154,10 @@ struct LiveFeedTests {
             try await channel.writeAndFlush(ByteBuffer(bytes: [0x88, 0x82, 1, 2, 3, 4, 0x03 ^ 1, 0xE8 ^ 2])).get()
             try await channel.closeFuture.get()
             let elapsed = ContinuousClock.now - started
-            // The server used to keep the connection 2 s after its echo, waiting for the client to close first.
-            #expect(elapsed < .milliseconds(500), "\(elapsed)")
+            // The server used to keep the connection 2 s after its echo, waiting for the client to close first; it
+            // closes at once now (a few milliseconds here), and the bound leaves room for a machine busy with other
+            // tests.
+            #expect(elapsed < .seconds(1), "\(elapsed)")
         }
     }
 
