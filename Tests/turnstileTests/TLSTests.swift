@@ -201,10 +201,7 @@ struct TLSTests {
 
     @Test("a TLS connection that stays silent, or sends half a ClientHello, is closed at the handshake deadline")
     func unfinishedHandshakes() async throws {
-        let folder = try temporaryFolder("tls")
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let (_, tls) = try TestCertificate.make(in: folder)
-        try await LiveServer.with(tls: tls, configure: { $0.tlsHandshakeTimeout = .seconds(1) }) { server in
+        try await withHTTPSServer(configure: { $0.tlsHandshakeTimeout = .seconds(1) }) { server, _ in
             let target = try LoadTarget(parsing: "http://127.0.0.1:\(server.port)")
             // A TLS 1.2 record header promising 512 bytes of handshake, and the first few of them.
             let halfHello: [UInt8] =
@@ -225,13 +222,10 @@ struct TLSTests {
 
     @Test("an HTTP/2 client that never reads its answers is closed, and the server goes on serving")
     func http2ClientThatNeverReads() async throws {
-        let folder = try temporaryFolder("tls")
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let (paths, tls) = try TestCertificate.make(in: folder)
-        try await LiveServer.with(tls: tls) { server in
+        try await withHTTPSServer { server, certificate in
             // A window of zero: the server may send headers, never a byte of any body.
             let client = try await HTTP2TestConnection.connect(
-                port: server.port, trusting: paths.certificate, initialWindowSize: 0)
+                port: server.port, trusting: certificate, initialWindowSize: 0)
             defer { client.close() }
             try await client.send(
                 stride(from: 1, through: 199, by: 2).map {
@@ -242,20 +236,17 @@ struct TLSTests {
             let closed = await client.wait(within: .seconds(Limits.http2StalledSecondsMax + 5)) { client.isClosed }
             #expect(closed)
             let health = try await send(
-                HTTPTestRequest(.GET, "/health"), toTLS: server.port, trusting: paths.certificate)
+                HTTPTestRequest(.GET, "/health"), toTLS: server.port, trusting: certificate)
             #expect(health == 200)
         }
     }
 
     @Test("HTTP/2 streams with unfinished bodies: past the bound reset at once; a slow one gets its 408; others go on")
     func http2UnfinishedBodies() async throws {
-        let folder = try temporaryFolder("tls")
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let (paths, tls) = try TestCertificate.make(in: folder)
         // The server's bound, made small: the default (10,000) needs 100 connections of 100 streams to reach.
         let limit = 16
-        try await LiveServer.with(tls: tls, configure: { $0.http2UnfinishedStreamsMax = limit }) { server in
-            let client = try await HTTP2TestConnection.connect(port: server.port, trusting: paths.certificate)
+        try await withHTTPSServer(configure: { $0.http2UnfinishedStreamsMax = limit }) { server, certificate in
+            let client = try await HTTP2TestConnection.connect(port: server.port, trusting: certificate)
             defer { client.close() }
             let posts = (0..<(limit + 4)).map { 1 + 2 * $0 }
             // Each promises 100 bytes and sends 10: a body that never finishes.
@@ -289,14 +280,11 @@ struct TLSTests {
 
     @Test("an HTTP/2 connection that ignores GOAWAY at shutdown is closed after the grace, and the shutdown ends")
     func http2IgnoringGoAway() async throws {
-        let folder = try temporaryFolder("tls")
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let (paths, tls) = try TestCertificate.make(in: folder)
-        let (client, shutdownBegan) = try await LiveServer.with(tls: tls) { server in
+        let (client, shutdownBegan) = try await withHTTPSServer { server, certificate in
             // It answers one request, then ignores the PING that comes with GOAWAY: Hummingbird's own grace would
             // never start.
             let client = try await HTTP2TestConnection.connect(
-                port: server.port, trusting: paths.certificate, answersPings: false)
+                port: server.port, trusting: certificate, answersPings: false)
             try await client.send([HTTP2TestConnection.request(1, "GET", "/health", ends: true)])
             #expect(await client.wait(within: .seconds(5)) { client.status(on: 1) == 200 })
             return (client, ContinuousClock.now)
@@ -310,12 +298,9 @@ struct TLSTests {
 
     @Test("over HTTP/2 a kept answer past the cap fails its stream alone: the connection carries the next request")
     func http2KeptAnswerCap() async throws {
-        let folder = try temporaryFolder("tls")
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let (paths, tls) = try TestCertificate.make(in: folder)
-        try await LiveServer.with(tls: tls) { server in
+        try await withHTTPSServer { server, certificate in
             let target = try LoadTarget(
-                parsing: "https://127.0.0.1:\(server.port)", tls: TLSOptions(caFile: paths.certificate),
+                parsing: "https://127.0.0.1:\(server.port)", tls: TLSOptions(caFile: certificate),
                 http: HTTPOptions(version: .http2, answerBytesKeptMax: 4_096))
             let eventLoop = MultiThreadedEventLoopGroup.singleton.next()
             let connection = try await HTTPClientConnection.connect(to: target, on: eventLoop).get()
@@ -334,6 +319,20 @@ struct TLSTests {
                 #expect(counted.status == 200 && counted.bodyByteCount > 4_096 && counted.body.readableBytes == 0)
             }
         }
+    }
+}
+
+/// Runs `body` against a live HTTPS server (configured as `configure` says) with a certificate made for the test;
+/// `body` gets the server and the certificate's path, to trust.
+private func withHTTPSServer<Result: Sendable>(
+    configure: (inout ServerConfiguration) -> Void = { _ in },
+    _ body: @Sendable (LiveServer, String) async throws -> Result
+) async throws -> Result {
+    let folder = try temporaryFolder("tls")
+    defer { try? FileManager.default.removeItem(at: folder) }
+    let (paths, tls) = try TestCertificate.make(in: folder)
+    return try await LiveServer.with(tls: tls, configure: configure) { server in
+        try await body(server, paths.certificate)
     }
 }
 
