@@ -91,6 +91,10 @@ struct ReportPageTests {
                 for text in [final.text, download.text, written] {
                     #expect(text.contains("Authorization: [redacted]") && !text.contains("sekrit"))
                 }
+                // The JSON result names no command line at all, so no header of one.
+                let servedJSON = try await send(HTTPTestRequest(.GET, "/report.json"), to: port).text
+                let writtenJSON = try String(contentsOf: json, encoding: .utf8)
+                #expect(!servedJSON.contains("sekrit") && !writtenJSON.contains("sekrit"))
             }
         }
     }
