@@ -51,6 +51,8 @@ public struct ProgressReporter: Sendable {
     func start(_ phase: String, executor: String, users: Int, recorders: RecorderSet) -> Task<Void, Never> {
         monitor?.began(phase, executor: executor, users: users, recorders: recorders)
         let driver = ConsoleRenderer.drivers(of: phase)
+        // Made safe for the terminal once, not on every line.
+        let shown = Format.printable(phase)
         return Task {
             var elapsed = 0
             while !Task.isCancelled {
@@ -63,7 +65,7 @@ public struct ProgressReporter: Sendable {
                 let last = snapshot.seconds.first { $0.second == current - 1 }
                 let p95 = last.flatMap { $0.latency.isEmpty ? nil : Format.microseconds($0.latency.percentile(95)) }
                 let line =
-                    "\(Format.printable(phase)) [\(elapsed)s] \(users) \(driver) | \(last?.requests ?? 0) req/s | p95 \(p95 ?? "—") | "
+                    "\(shown) [\(elapsed)s] \(users) \(driver) | \(last?.requests ?? 0) req/s | p95 \(p95 ?? "—") | "
                     + "failed \(Format.percent(total.failureRatio * 100))"
                 write(isTerminal ? "\r\u{1B}[2K" + line : line + "\n")
             }

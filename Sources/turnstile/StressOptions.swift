@@ -311,7 +311,6 @@ enum RunOutput {
     }
 }
 
-/// A length of time on the command line, always with a unit: `10s`, `500ms`, `2m`, `1h`.
 /// A size in bytes: a whole number, or one with a binary unit, `512KiB`, `16MiB`, `1GiB`.
 struct ByteCountArgument: ExpressibleByArgument, Sendable {
     let bytes: Int
@@ -337,6 +336,7 @@ struct ByteCountArgument: ExpressibleByArgument, Sendable {
     }
 }
 
+/// A length of time on the command line, always with a unit: `10s`, `500ms`, `2m`, `1h`.
 struct DurationArgument: ExpressibleByArgument, Sendable {
     let timeAmount: TimeAmount
 

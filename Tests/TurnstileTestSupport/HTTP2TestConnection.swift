@@ -126,7 +126,8 @@ public final class HTTP2TestConnection: Sendable {
             frames.map { frame in
                 switch frame.payload {
                 case .headers(let block):
-                    "\(frame.streamID) HEADERS \(block.headers.first(name: ":status") ?? "")\(block.endStream ? " END" : "")"
+                    "\(frame.streamID) HEADERS \(block.headers.first(name: ":status") ?? "")"
+                        + (block.endStream ? " END" : "")
                 case .data(let data): "\(frame.streamID) DATA\(data.endStream ? " END" : "")"
                 case .rstStream(let code): "\(frame.streamID) RST_STREAM \(code)"
                 case .goAway(let last, let code, _): "GOAWAY \(last) \(code)"

@@ -30,8 +30,8 @@ final class HTTP2Budgets: Sendable {
 /// - answers that made no progress at all for ``Limits/http2StalledSecondsMax``.
 ///
 /// and closes a connection told to go away (GOAWAY: a graceful shutdown, or idle past the timeout) that is still open
-/// ``Limits/http2GracefulCloseSecondsMax`` later, whatever its client does: Hummingbird's own grace starts only once the
-/// client has answered the PING sent with the first GOAWAY, so a client that never answers would hold it for ever.
+/// ``Limits/http2GracefulCloseSecondsMax`` later, whatever its client does: Hummingbird's own grace starts only once
+/// the client has answered the PING sent with the first GOAWAY, so a client that never answers would hold it for ever.
 ///
 /// It also refuses (resets) a stream that would make more than ``HTTP2Budgets/unfinishedStreamsMax`` (by default
 /// ``Limits/http2UnfinishedStreamsMax``) requests on the server wait for the rest of their bodies: a stream waiting for
