@@ -134,23 +134,9 @@ enum Dashboard {
     /// LF, CRLF) starts a new `data:` line, so no text in the report (a name with `\r` in it) can end the event early
     /// or start a field of its own.
     static func event(_ name: String, data: String) -> String {
-        var lines = ""
-        var line = ""
-        var afterCarriageReturn = false
-        for scalar in data.unicodeScalars {
-            if scalar == "\n", afterCarriageReturn {
-                afterCarriageReturn = false
-                continue
-            }
-            afterCarriageReturn = scalar == "\r"
-            if scalar == "\r" || scalar == "\n" {
-                lines += "data: \(line)\n"
-                line = ""
-            } else {
-                line.unicodeScalars.append(scalar)
-            }
-        }
-        return "event: \(name)\n" + lines + "data: \(line)\n\n"
+        // CRLF is one Character in Swift, so each break is split on once.
+        let lines = data.split(omittingEmptySubsequences: false) { $0 == "\n" || $0 == "\r" || $0 == "\r\n" }
+        return "event: \(name)\n" + lines.map { "data: \($0)\n" }.joined() + "\n"
     }
 
     /// Refuses a request whose `Host` is not the dashboard's own: a web page that rebinds its own name to this

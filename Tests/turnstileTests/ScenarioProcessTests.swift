@@ -66,8 +66,7 @@ struct ScenarioProcessTests {
 
     @Test("a bomb of a file is one line, exit 3, before anything grows; so is an endless answer to a set-up call")
     func hostileFileAndTarget() async throws {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("hostile-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let folder = try temporaryFolder("hostile")
         defer { try? FileManager.default.removeItem(at: folder) }
         let bomb = folder.appendingPathComponent("bomb.yaml")
         var lines = ["vars:", "  a: &a [lol, lol, lol, lol, lol, lol, lol, lol, lol, lol]"]
