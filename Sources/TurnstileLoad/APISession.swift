@@ -63,12 +63,20 @@ final class APISession {
     ///   with a growing pause.
     ///
     /// A page of HTML where JSON was expected, or any other status, ends the run with a message that says which.
+    ///
+    /// A `patient` call (a read-back after faults, while the target may still be recovering) also tries again after
+    /// a refused connection, and as often as the deadline allows, pausing at most ``LoadLimits/setupRetryPauseMax``.
     func call(
-        _ request: LoadRequest, expecting expected: StatusSet, retry: Bool = false
+        _ request: LoadRequest, expecting expected: StatusSet, retry: Bool = false, patient: Bool = false
     ) async throws
         -> LoadResponse
     {
         let mayRetry = retry || [.GET, .HEAD, .PUT, .DELETE].contains(request.method)
+        let retriesMax = patient ? Int.max : LoadLimits.setupRetriesMax
+        let retriedKinds: [LoadError.Kind] = patient ? [.timeout, .reset, .connect] : [.timeout, .reset]
+        func pause(_ retries: Int) -> TimeAmount {
+            min(TimeAmount(LoadLimits.setupRetryPause * retries), TimeAmount(LoadLimits.setupRetryPauseMax))
+        }
         let deadline = NIODeadline.now() + timeouts.response
         var rateLimitedRetries = 0
         var retries = 0
@@ -86,13 +94,13 @@ final class APISession {
             do {
                 response = try await call(request, timeouts: attempt)
             } catch let failure as LoadError
-                where mayRetry && retries < LoadLimits.setupRetriesMax
-                && (failure.kind == .timeout || failure.kind == .reset)
+                where (mayRetry || failure.kind == .connect) && retries < retriesMax
+                && retriedKinds.contains(failure.kind)
             {
                 // No answer says nothing about the request: it is safe to send again, so it is, while time is left.
                 // A target that answered wrongly (a protocol error, an answer too large) is not asked again.
                 retries += 1
-                guard try await paused(TimeAmount(LoadLimits.setupRetryPause * retries)) else { throw failure }
+                guard try await paused(pause(retries)) else { throw failure }
                 continue
             }
             if response.status == 429, !expected.contains(429),
@@ -104,10 +112,10 @@ final class APISession {
                 continue
             }
             if [502, 503, 504].contains(response.status), !expected.contains(response.status), mayRetry,
-                retries < LoadLimits.setupRetriesMax
+                retries < retriesMax
             {
                 retries += 1
-                if try await paused(TimeAmount(LoadLimits.setupRetryPause * retries)) { continue }
+                if try await paused(pause(retries)) { continue }
             }
             try check(response, of: request, expected: expected)
             return response

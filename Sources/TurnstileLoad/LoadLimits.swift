@@ -23,6 +23,8 @@ public enum LoadLimits {
     public static let setupRetriesMax = 3
     /// The pause before a set-up request's first retry; the k-th waits k times as long.
     public static let setupRetryPause = Duration.milliseconds(500)
+    /// The longest pause between a patient call's tries (a read-back after faults, see ``APISession``).
+    public static let setupRetryPauseMax = Duration.seconds(2)
     /// Set-up calls slower than this halve how many run at once; faster ones let one more run, up to
     /// ``provisioningConcurrencyMax``.
     public static let setupSlowCall = Duration.seconds(1)

@@ -36,9 +36,13 @@ final class Recorder {
     private var seconds: [PhaseReport.Second] = []
     /// Seconds before this one are over: their totals are added up and their histograms packed.
     private var closedSeconds = 0
+    /// The run's fault timeline, when it has one: requests are then also counted by the segment they were sent in.
+    private let marks: FaultMarks?
+    private var segments = FaultSegments()
 
-    init(phaseStart: NIODeadline) {
+    init(phaseStart: NIODeadline, marks: FaultMarks? = nil) {
         self.phaseStart = phaseStart
+        self.marks = marks
     }
 
     /// Records one request that started (or was meant to start) at `start` and ended at `end`: a response with a
@@ -61,6 +65,12 @@ final class Recorder {
         Self.count(
             result, microseconds: microseconds, expected: request.expected,
             into: &seconds[secondIndex].endpoints[request.endpoint, default: .init()])
+        if let marks {
+            segments.record(
+                request, span: marks.span(from: start, to: end), start: start, end: end, microseconds: microseconds,
+                result: result)
+            marks.answered()
+        }
     }
 
     /// Counts one request into its endpoint's second.
@@ -105,7 +115,7 @@ final class Recorder {
         return RecorderSnapshot(
             endpoints: endpoints.map { $0.value.stats(name: $0.key) }, seconds: seconds,
             connectLatency: connectLatency.isEmpty ? nil : connectLatency,
-            tlsLatency: tlsLatency.isEmpty ? nil : tlsLatency, httpVersions: httpVersions)
+            tlsLatency: tlsLatency.isEmpty ? nil : tlsLatency, httpVersions: httpVersions, segments: segments)
     }
 }
 
@@ -116,8 +126,10 @@ struct RecorderSnapshot: Sendable {
     var connectLatency: LatencyHistogram?
     var tlsLatency: LatencyHistogram?
     var httpVersions: [String: UInt64] = [:]
+    var segments = FaultSegments()
 
     mutating func add(_ other: RecorderSnapshot) {
+        segments.add(other.segments)
         httpVersions.merge(other.httpVersions, uniquingKeysWith: +)
         endpoints = EndpointStats.merged(endpoints, other.endpoints)
         seconds = PhaseReport.Second.merged(seconds, other.seconds)
@@ -130,14 +142,17 @@ struct RecorderSnapshot: Sendable {
 final class RecorderSet: Sendable {
     private let recorders: [ObjectIdentifier: NIOLoopBoundBox<Recorder>]
     let phaseStart: NIODeadline
+    /// The run's fault timeline, which is handed the segments when the phase's report is made.
+    private let marks: FaultMarks?
 
-    init(group: any EventLoopGroup, phaseStart: NIODeadline = .now()) {
+    init(group: any EventLoopGroup, phaseStart: NIODeadline = .now(), marks: FaultMarks? = FaultMarks.current) {
         self.phaseStart = phaseStart
+        self.marks = marks
         var recorders: [ObjectIdentifier: NIOLoopBoundBox<Recorder>] = [:]
         for eventLoop in group.makeIterator() {
             // Made off the loop and handed over whole: from here on only `eventLoop` touches it.
             recorders[ObjectIdentifier(eventLoop)] = .makeBoxSendingValue(
-                Recorder(phaseStart: phaseStart), eventLoop: eventLoop)
+                Recorder(phaseStart: phaseStart, marks: marks), eventLoop: eventLoop)
         }
         self.recorders = recorders
     }
@@ -155,7 +170,7 @@ final class RecorderSet: Sendable {
         _ name: String, executor: String, startedAt: Date, users: Int, lateStarts: UInt64? = nil,
         droppedStarts: UInt64? = nil
     ) async -> PhaseReport {
-        let snapshot = await snapshot()
+        let snapshot = await finalSnapshot()
         var report = PhaseReport(
             name: name, executor: executor, startedAt: startedAt,
             durationSeconds: Double((NIODeadline.now() - phaseStart).nanoseconds) / 1e9, users: users,
@@ -165,6 +180,13 @@ final class RecorderSet: Sendable {
         report.tlsLatency = snapshot.tlsLatency
         report.httpVersions = snapshot.httpVersions
         return report
+    }
+
+    /// Everything recorded, once the phase is over: the run's fault timeline is handed its segments.
+    func finalSnapshot() async -> RecorderSnapshot {
+        let snapshot = await snapshot()
+        marks?.collect(snapshot.segments, phaseStart: phaseStart)
+        return snapshot
     }
 
     /// Everything recorded so far, read on each loop and added up.

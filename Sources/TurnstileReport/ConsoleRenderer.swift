@@ -6,6 +6,9 @@ public enum ConsoleRenderer {
         for phase in report.phases {
             out += phaseTable(phase, drivers: drivers(of: report.suite)) + "\n"
         }
+        for fault in report.faults {
+            out += faultTable(fault) + "\n"
+        }
         if !report.invariants.isEmpty {
             out += "Invariants\n"
             out += table(
@@ -73,6 +76,58 @@ public enum ConsoleRenderer {
                 rows: rows)
             + phase.warnings.map { "Warning: \($0)\n" }.joined()
     }
+
+    /// One fault: what it did and when, its windows endpoint by endpoint, how the target recovered, and what it ran.
+    public static func faultTable(_ fault: FaultReport) -> String {
+        var out = "Fault \(fault.name) — \(fault.action), in \(fault.phase): "
+        switch (fault.began, fault.ended) {
+        case (nil, _): out += "never began"
+        case (let began?, nil): out += "began at \(seconds(began)), never ended"
+        case (let began?, let ended?):
+            out +=
+                "\(seconds(began)) → \(seconds(ended)); first success "
+                + (fault.firstSuccessSeconds.map { "\(seconds($0)) after" } ?? "never")
+                + ", recovered " + (fault.recoverySeconds.map { "\(seconds($0)) after" } ?? "never")
+        }
+        out += "\n"
+        var rows: [[String]] = []
+        for window in fault.windows {
+            let endpoints = window.endpoints.count > 1 ? window.endpoints + [window.overall] : window.endpoints
+            for (index, endpoint) in endpoints.enumerated() {
+                let latency = endpoint.latency
+                let measured = [50.0, 95, 99].map {
+                    latency.isEmpty ? "—" : Format.microseconds(latency.percentile($0))
+                }
+                rows.append(
+                    [
+                        index == 0 ? window.name : "",
+                        index == 0 ? "\(seconds(window.from))–\(seconds(window.to))" : "",
+                        endpoint.name, String(endpoint.requests),
+                        endpoint.failureRatio.map { Format.percent($0 * 100) } ?? "—",
+                    ] + measured + [
+                        endpoint.requests == 0 ? "—" : Format.microseconds(endpoint.longestMicroseconds),
+                        tally(statuses: endpoint.statuses, errors: endpoint.errors),
+                    ])
+            }
+            if endpoints.isEmpty {
+                rows.append(
+                    [window.name, "\(seconds(window.from))–\(seconds(window.to))", "(no requests)"]
+                        + Array(repeating: "", count: 8))
+            }
+        }
+        if !rows.isEmpty {
+            out += table(
+                header: [
+                    "window", "seconds", "endpoint", "requests", "fail", "p50", "p95", "p99", "longest", "statuses",
+                ],
+                rows: rows)
+        }
+        out += fault.log.map { "  \($0)\n" }.joined()
+        return out
+    }
+
+    /// `1.25s`.
+    static func seconds(_ value: Double) -> String { Format.fixed(value, digits: 2) + "s" }
 
     /// `201×10 409×90 timeout×1`.
     static func statuses(_ stats: EndpointStats) -> String {

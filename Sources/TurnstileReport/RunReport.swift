@@ -30,10 +30,12 @@ public struct RunReport: Codable, Sendable {
     public var notes: [String] = []
     /// The target's CPU, memory and metrics over the run, when watched (`--watch-pid`, `--watch-metrics`).
     public var resources: ResourceTimeline?
+    /// What each fault of a scenario's timeline did, and how the target recovered.
+    public var faults: [FaultReport] = []
 
     private enum CodingKeys: String, CodingKey {
         case result, runID = "runId", suite, target, startedAt, phases, invariants, thresholds, failure, notes
-        case resources
+        case resources, faults
     }
 
     /// Decodes a report; `notes` and the run id may be absent (reports written before they existed).
@@ -49,6 +51,7 @@ public struct RunReport: Codable, Sendable {
         failure = try container.decodeIfPresent(String.self, forKey: .failure)
         notes = try container.decodeIfPresent([String].self, forKey: .notes) ?? []
         resources = try container.decodeIfPresent(ResourceTimeline.self, forKey: .resources)
+        faults = try container.decodeIfPresent([FaultReport].self, forKey: .faults) ?? []
     }
 
     /// Writes the verdict first (`result`: passed, exit code and the reasons), then everything it rests on.
@@ -65,6 +68,7 @@ public struct RunReport: Codable, Sendable {
         try container.encodeIfPresent(failure, forKey: .failure)
         try container.encode(notes, forKey: .notes)
         try container.encodeIfPresent(resources, forKey: .resources)
+        if !faults.isEmpty { try container.encode(faults, forKey: .faults) }
     }
 
     public init(suite: String, target: String, startedAt: Date = Date(), runID: String = RunReport.newRunID()) {
@@ -149,6 +153,7 @@ public struct RunReport: Codable, Sendable {
         }
         invariants += other.invariants
         notes += other.notes
+        faults += other.faults.filter { !faults.contains($0) }
         failure = failure ?? other.failure
         startedAt = min(startedAt, other.startedAt)
         // Each shard watched its own view of the target: keep the first, which the merged report's charts show.

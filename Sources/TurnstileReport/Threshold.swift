@@ -28,6 +28,10 @@ public struct Threshold: Sendable, Equatable, CustomStringConvertible {
     /// What every open phase is held to unless the run names its own `dropped` limit.
     public static let droppedDefault = try! Threshold(parsing: "dropped<1%")
 
+    /// What a scenario run is held to unless it names its own `errors` limit: failures (errors, and answers the
+    /// requests did not expect) under 1 % of requests. The report shows it as `errors<1% (default)`.
+    public static let failuresDefault = try! Threshold(parsing: "errors<1%", named: "errors<1% (default)")
+
     public enum Comparison: String, Sendable, Equatable, CaseIterable {
         case below = "<"
         case atMost = "<="
@@ -53,9 +57,10 @@ public struct Threshold: Sendable, Equatable, CustomStringConvertible {
     /// The text it was parsed from.
     public let description: String
 
-    /// Parses a threshold; the error says what is wrong and shows the expected form.
-    public init(parsing text: String) throws(ThresholdError) {
-        description = text
+    /// Parses a threshold; the error says what is wrong and shows the expected form. The report calls it `name`
+    /// (the text itself by default).
+    public init(parsing text: String, named name: String? = nil) throws(ThresholdError) {
+        description = name ?? text
         // Endpoint names may hold spaces (`GET /health:p95<1ms`); the limit itself may be written with or without.
         var rest = Substring(text)
         if let colon = rest.lastIndex(of: ":") {

@@ -98,6 +98,17 @@ struct RunOptions: ParsableArguments {
     /// The run id given, or a fresh one: read it once per run.
     var newRunID: String { runID ?? RunReport.newRunID() }
 
+    /// Where a scenario's processes write their output: a folder beside the first report file asked for (`--json`,
+    /// `--html`, `--csv`), or in the temporary folder when the console is the only report.
+    func logFolder(runID: String) -> URL {
+        let name = "turnstile-\(runID)-logs"
+        if let csv { return URL(fileURLWithPath: csv).appendingPathComponent(name) }
+        if let file = [json, html].compactMap({ $0 }).first(where: { $0 != "-" }) {
+            return URL(fileURLWithPath: file).deletingLastPathComponent().appendingPathComponent(name)
+        }
+        return FileManager.default.temporaryDirectory.appendingPathComponent(name)
+    }
+
     var parsedThresholds: [Threshold] { get throws { try thresholds.map { try Threshold(parsing: $0) } } }
     var setupTimeouts: HTTPClientConnection.Timeouts {
         HTTPClientConnection.Timeouts(read: setupTimeout.timeAmount, response: setupTimeout.timeAmount)

@@ -148,6 +148,18 @@ struct ScenarioOptions: ParsableArguments {
             let requests = phase.tasks.flatMap(\.steps).map(\.name.text)
             lines.append("  phase '\(name)': \(phase.executor.name), \(requests.joined(separator: ", "))")
         }
+        for process in scenario.processes {
+            lines.append("  process '\(process.name)': \(process.command.map(\.text).joined(separator: " "))")
+        }
+        for link in scenario.proxies {
+            lines.append("  proxy '\(link.name)': \(link.listen.text) → \(link.upstream.text)")
+        }
+        let names = scenario.phaseNames(with: variables)
+        for fault in scenario.faults {
+            lines.append(
+                "  fault '\(fault.name)': \(fault.kind) in '\(names[fault.phase])', \(fault.startText), "
+                    + fault.lengthText)
+        }
         lines.append("  read-back: \(scenario.readback.count) request\(scenario.readback.count == 1 ? "" : "s")")
         lines.append("  invariants: \(scenario.invariants.count); thresholds: \(scenario.thresholds.count)")
         return lines.joined(separator: "\n")
@@ -162,7 +174,9 @@ extension ScenarioOptions {
         _ name: String, _ scenarios: [(ScenarioFile, [String: ScenarioValue])], target: LoadTarget,
         options: RunOptions, thresholds: [String] = [], endpoints: [String]?
     ) async throws -> Never {
-        let allThresholds = try thresholds.map { try Threshold(parsing: $0) } + (try options.parsedThresholds)
+        var allThresholds = try thresholds.map { try Threshold(parsing: $0) } + (try options.parsedThresholds)
+        // A run in which most requests failed must not pass for want of a limit, as a run of Locust would not.
+        if !allThresholds.contains(where: { $0.metric == .failurePercent }) { allThresholds.append(.failuresDefault) }
         let runID = options.newRunID
         try await options.perform(name, target: target.description) { progress in
             let context = SuiteContext(
@@ -172,8 +186,10 @@ extension ScenarioOptions {
                 suite: name, target: target, thresholds: allThresholds, endpoints: endpoints, runID: runID
             ) { report in
                 for (scenario, overrides) in scenarios {
-                    try await ScenarioRunner(scenario, context: context, overrides: overrides, pool: pool)
-                        .run(into: &report)
+                    try await ScenarioRunner(
+                        scenario, context: context, overrides: overrides, pool: pool,
+                        logFolder: options.logFolder(runID: runID)
+                    ).run(into: &report)
                 }
             }
         }

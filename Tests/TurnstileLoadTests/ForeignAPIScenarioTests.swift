@@ -84,6 +84,44 @@ struct ForeignAPIScenarioTests {
         }
     }
 
+    @Test("a read-back that fails after an oversell: still exit 2, the broken count named; the rest not judged")
+    func oversellWithoutReadBack() async throws {
+        try await ForeignShop.with(defect: .oversells, buyers: 20) { shop in
+            // The item's read-back asks a path the shop does not have: set-up's captures are all the run knows.
+            let text = try String(contentsOf: Self.shopFile, encoding: .utf8)
+                .replacingOccurrences(of: "path: /shop/items/${sku}\n", with: "path: /shop/nowhere/${sku}\n")
+            let report = await run(
+                try ScenarioFile(yaml: text, file: "shop.yaml"), against: shop, overrides: ["buyers": 20])
+            #expect(report.outcome == .invariantBroken && report.outcome.rawValue == 2)
+            let oversold = try #require(report.invariants.first { $0.rule == "never more sold than there was" })
+            #expect(!oversold.passed && oversold.actual == "20")
+            #expect(report.failure?.contains("read-back request 'item'") == true, "\(report.failure ?? "")")
+            // The rules that read what the read-back captures are not judged, not passed.
+            let judged = report.invariants.map(\.rule)
+            #expect(!judged.contains("units left = stock − units sold"), "\(judged)")
+            #expect(!judged.contains("purchases stored = sales confirmed: none lost, no phantom"), "\(judged)")
+            let note = try #require(report.notes.first { $0.hasPrefix("not judged") })
+            #expect(note.contains("'units left = stock − units sold'"), "\(note)")
+        }
+    }
+
+    @Test("a capture path that does not fit the answer's shape is an error, not an empty list of purchases")
+    func captureOfAnotherShape() async throws {
+        try await ForeignShop.with { shop in
+            // The purchases are a bare list: a path into an object around them fits nothing.
+            let text = try String(contentsOf: Self.shopFile, encoding: .utf8)
+                .replacingOccurrences(
+                    of: "\"$[?(@.sku == '${sku}')].count\"", with: "\"$.purchases[?(@.sku == '${sku}')].count\"")
+            let report = await run(try ScenarioFile(yaml: text, file: "shop.yaml"), against: shop)
+            #expect(report.outcome == .couldNotRun)
+            let failure = try #require(report.failure)
+            #expect(failure.contains("capture 'bought': $.purchases[?(@.sku == "), "\(failure)")
+            #expect(failure.contains("does not fit the answer of read-back request 'my purchases' (200)"), "\(failure)")
+            #expect(failure.contains("$ is a list, with no field 'purchases'; the answer begins ["), "\(failure)")
+            #expect(!report.invariants.contains { $0.rule.hasPrefix("purchases stored") })
+        }
+    }
+
     private func run(
         against shop: ForeignShop, overrides: [String: ScenarioValue] = [:],
         context: @Sendable (LoadTarget) -> SuiteContext = { SuiteContext(target: $0) }

@@ -41,6 +41,33 @@ struct ScenarioProcessTests {
         #expect(output.contains("FAIL  flash sale  never more sold than there was"), "\(output)")
     }
 
+    @Test("a run whose requests nearly all failed does not pass for want of a threshold: errors<1% stands in")
+    func defaultFailureBound() async throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("failing-\(UUID().uuidString).yaml")
+        defer { try? FileManager.default.removeItem(at: file) }
+        try """
+        name: failing
+        users: {count: 2}
+        phases:
+          - executor: closed
+            duration: 500ms
+            request: {name: missing, path: /api/v1/events/999999999}
+        """.write(to: file, atomically: true, encoding: .utf8)
+        let ((status, output), (overridden, overriddenOutput)) = try await LiveServer.with { server in
+            let target = "http://127.0.0.1:\(server.port)"
+            return (
+                try await TurnstileProcess.run(["stress", "run", file.path, "--target", target]),
+                try await TurnstileProcess.run([
+                    "stress", "run", file.path, "--target", target, "--threshold", "errors<=100%",
+                ])
+            )
+        }
+        #expect(status == 1, "\(output)")
+        #expect(output.contains("FAIL  closed  errors<1% (default)  100.00%"), "\(output)")
+        #expect(overridden == 0, "\(overriddenOutput)")
+        #expect(!overriddenOutput.contains("(default)"), "\(overriddenOutput)")
+    }
+
     @Test("check: a sound file prints what it will do; a mistake is one line with file:line:column, exit 3")
     func check() async throws {
         let file = Self.repository.appendingPathComponent("docs/examples/shop.yaml").path

@@ -127,7 +127,7 @@ public struct BarrierExecutor: Sendable {
             }
         }
         let duration = Double((NIODeadline.now() - firstRelease).nanoseconds) / 1e9
-        let snapshot = await recorders.snapshot()
+        let snapshot = await recorders.finalSnapshot()
         var report = PhaseReport(
             name: phaseName, executor: "barrier", startedAt: startedAt, durationSeconds: duration,
             users: requests.count, endpoints: snapshot.endpoints, timeline: snapshot.seconds,

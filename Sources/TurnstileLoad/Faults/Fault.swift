@@ -73,26 +73,35 @@ public struct ScheduledFault: Sendable, Equatable, CustomStringConvertible {
         else { throw FaultSpecError(text, "the window must read START+LENGTH, e.g. 10s+10s") }
         self.start = start
         self.length = length
-        let kind = rest[..<at].split(separator: "=", maxSplits: 1)
+        fault = try Fault(parsing: String(rest[..<at]), in: text)
+    }
+}
+
+extension Fault {
+    /// Parses `outage`, `reset`, `blackhole`, `latency=200ms[~50ms]`, `bandwidth=10000` (bytes per second) or
+    /// `close-after=1000` (bytes); errors quote `text`, the whole spec it came from.
+    public init(parsing effect: String, in text: String? = nil) throws(FaultSpecError) {
+        let text = text ?? effect
+        let kind = effect.split(separator: "=", maxSplits: 1)
         let value = kind.count == 2 ? kind[1] : nil
         switch (kind.first.map(String.init) ?? "", value) {
-        case ("outage", nil): fault = .outage
-        case ("reset", nil): fault = .reset
-        case ("blackhole", nil): fault = .blackhole
+        case ("outage", nil): self = .outage
+        case ("reset", nil): self = .reset
+        case ("blackhole", nil): self = .blackhole
         case ("latency", let value?):
             let parts = value.split(separator: "~", maxSplits: 1)
-            guard let delay = TimeAmount(parsing: parts[0]),
+            guard let delay = parts.first.flatMap({ TimeAmount(parsing: $0) }),
                 let jitter = parts.count == 2 ? TimeAmount(parsing: parts[1]) : .zero
             else {
                 throw FaultSpecError(text, "latency takes a time, e.g. latency=200ms or latency=200ms~50ms")
             }
-            fault = .latency(delay: delay, jitter: jitter)
+            self = .latency(delay: delay, jitter: jitter)
         case ("bandwidth", let value?):
             guard let rate = Int(value), rate > 0 else { throw FaultSpecError(text, "bandwidth takes bytes/s") }
-            fault = .bandwidth(bytesPerSecond: rate)
+            self = .bandwidth(bytesPerSecond: rate)
         case ("close-after", let value?):
             guard let bytes = Int(value), bytes >= 0 else { throw FaultSpecError(text, "close-after takes bytes") }
-            fault = .closeAfter(bytes: bytes)
+            self = .closeAfter(bytes: bytes)
         default:
             throw FaultSpecError(
                 text, "unknown fault: use outage, reset, blackhole, latency=, bandwidth= or close-after=")

@@ -21,6 +21,8 @@ public final class FaultProxy: Sendable {
     private let startedAt: NIODeadline
     private let links = Mutex<[ObjectIdentifier: any Channel]>([:])
     private let watcher = Mutex<RepeatedTask?>(nil)
+    /// Faults put on by ``begin(_:)`` and not yet taken off, beside the schedule's.
+    private let switched = Mutex<[Fault]>([])
     /// Faults seen beginning and ending, for the caller's progress line.
     private let onChange: @Sendable (String) -> Void
 
@@ -88,7 +90,21 @@ public final class FaultProxy: Sendable {
     /// The faults in force now.
     func active(at now: NIODeadline = .now()) -> [Fault] {
         let elapsed = now - startedAt
-        return schedule.filter { $0.start <= elapsed && elapsed < $0.end }.map(\.fault)
+        return schedule.filter { $0.start <= elapsed && elapsed < $0.end }.map(\.fault) + switched.withLock { $0 }
+    }
+
+    /// Puts `fault` on the link now, off the schedule, until ``end(_:)``: an outage or reset cuts the open links at
+    /// once.
+    public func begin(_ fault: Fault) {
+        switched.withLock { $0.append(fault) }
+        if [.outage, .reset].contains(fault) { resetAll() }
+    }
+
+    /// Takes a fault put on by ``begin(_:)`` off the link.
+    public func end(_ fault: Fault) {
+        switched.withLock { faults in
+            if let index = faults.firstIndex(of: fault) { faults.remove(at: index) }
+        }
     }
 
     /// Every 10 ms: resets the open links when an outage or reset window begins, and reports windows opening and

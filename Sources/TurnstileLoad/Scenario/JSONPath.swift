@@ -75,6 +75,60 @@ public struct JSONPath: Sendable, CustomStringConvertible {
         self.steps = steps
     }
 
+    /// Why the path cannot apply to `value` at all, if it cannot: the first step that had values to work on but found
+    /// none of the shape it needs (a field of something that is not an object with that field, a filter over
+    /// something that is not a list). A filter that matches nothing, or an empty list, is not a mismatch: the answer
+    /// has the shape, just no such elements.
+    public func mismatch(in value: ScenarioValue) -> String? {
+        var current = [value]
+        var walked = "$"
+        for step in steps {
+            guard !current.isEmpty else { return nil }
+            let fits: Bool
+            switch step {
+            case .field(let name):
+                fits = current.contains { if case .object(let fields) = $0 { fields[name] != nil } else { false } }
+            case .element, .filter:
+                fits = current.contains { if case .list = $0 { true } else { false } }
+            case .every:
+                fits = current.contains {
+                    switch $0 {
+                    case .list, .object: true
+                    default: false
+                    }
+                }
+            }
+            guard fits else {
+                let found = Set(current.map(\.kind)).sorted().joined(separator: " or ")
+                switch step {
+                case .field(let name): return "\(walked) is \(found), with no field '\(name)'"
+                default: return "\(walked) is \(found), not a list"
+                }
+            }
+            current = JSONPath(steps: [step], description: "").select(in: current)
+            walked += Self.text(of: step)
+        }
+        return nil
+    }
+
+    private init(steps: [Step], description: String) {
+        self.steps = steps
+        self.description = description
+    }
+
+    private static func text(of step: Step) -> String {
+        switch step {
+        case .field(let name): ".\(name)"
+        case .element(let index): "[\(index)]"
+        case .every: "[*]"
+        case .filter: "[?(…)]"
+        }
+    }
+
+    private func select(in values: [ScenarioValue]) -> [ScenarioValue] {
+        values.flatMap { select(in: $0) }
+    }
+
     /// The values the path selects in `value`: one (or none) for a definite path, every match for the others.
     public func select(in value: ScenarioValue) -> [ScenarioValue] {
         var current = [value]

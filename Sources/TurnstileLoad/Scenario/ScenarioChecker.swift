@@ -1,4 +1,5 @@
 import NIOCore
+import TurnstileReport
 
 /// Checks a scenario before anything is sent: every name an expression reads is defined somewhere in the file
 /// (a variable, a built-in, a CSV column, a capture or a `let`), every `count(request.outcome)` names a request and
@@ -18,7 +19,8 @@ struct ScenarioChecker {
     func check() throws(ScenarioError) {
         let requests = scenario.allRequests
         // A built-in's value is the engine's: a variable, column, capture or let of the same name would hide it.
-        for variable in scenario.variables where Self.builtins.contains(variable.name) {
+        let builtins = Self.builtins + (scenario.faults.isEmpty ? [] : ["faults"])
+        for variable in scenario.variables where builtins.contains(variable.name) {
             throw ScenarioError(
                 "'\(variable.name)' is a built-in name; call the variable something else", at: variable.position)
         }
@@ -34,7 +36,7 @@ struct ScenarioChecker {
                 throw ScenarioError("'\(name)' is a built-in name; let it be something else", at: request.position)
             }
         }
-        var defined = Set(Self.builtins + scenario.variables.map(\.name))
+        var defined = Set(builtins + scenario.variables.map(\.name))
         defined.formUnion(scenario.users.accounts?.columns ?? [])
         for request in requests {
             defined.formUnion(request.captures.map(\.name))
@@ -44,6 +46,10 @@ struct ScenarioChecker {
         let outcomes = scenario.countedRequests.mapValues { Set(Self.builtinOutcomes + $0.map(\.name)) }
         for expression in expressions {
             for (path, position) in expression.names {
+                if path[0] == "faults", !scenario.faults.isEmpty {
+                    try checkFault(path, at: position)
+                    continue
+                }
                 if defined.contains(path[0]) { continue }
                 if let known = outcomes[path[0]] {
                     if path.count == 1 { continue }
@@ -70,6 +76,38 @@ struct ScenarioChecker {
                             + "'let', 'when' or 'think'; use a closed phase for sequences", at: first.position)
                 }
             }
+        }
+    }
+
+    /// `faults.NAME`, `faults.NAME.recovery_s`, `faults.NAME.during.REQUEST.p99_ms`: each part must name what the file
+    /// has, so that a typo is found before the run rather than read as "not judged" after it.
+    private func checkFault(_ path: [String], at position: SourcePosition) throws(ScenarioError) {
+        let names = scenario.faults.map(\.name)
+        guard path.count >= 2 else { return }
+        guard names.contains(path[1]) else {
+            throw ScenarioError(
+                "no fault named '\(path[1])'; the faults are \(names.joined(separator: ", "))"
+                    + (EditDistance.nearest(to: path[1], among: names).map { " (did you mean '\($0)'?)" } ?? ""),
+                at: position)
+        }
+        guard path.count >= 3 else { return }
+        let parts = FaultReport.windowNames + FaultReport.timeFields
+        guard parts.contains(path[2]) else {
+            throw ScenarioError(
+                "a fault has no '\(path[2])'; it has \(parts.joined(separator: ", "))", at: position)
+        }
+        guard path.count >= 4, FaultReport.windowNames.contains(path[2]) else { return }
+        let requests = scenario.countedRequests
+        guard path[3] == "all" || requests[path[3]] != nil else {
+            throw ScenarioError(
+                "a window has 'all' and the phases' requests (\(requests.keys.sorted().joined(separator: ", "))), "
+                    + "not '\(path[3])'", at: position)
+        }
+        guard path.count >= 5 else { return }
+        let fields = FaultReport.endpointFields + (requests[path[3]]?.map(\.name) ?? [])
+        guard fields.contains(path[4]) else {
+            throw ScenarioError(
+                "'\(path[3])' in a window has \(fields.joined(separator: ", ")), not '\(path[4])'", at: position)
         }
     }
 
@@ -120,6 +158,27 @@ struct ScenarioChecker {
             add(invariant.phase)
         }
         scenario.notes.forEach { add($0) }
+        for process in scenario.processes {
+            process.command.forEach { add($0) }
+            process.environment.forEach { add($0.value) }
+            switch process.ready {
+            case .url(let template)?, .port(let template)?: add(template)
+            default: break
+            }
+        }
+        for link in scenario.proxies {
+            add(link.listen)
+            add(link.upstream)
+        }
+        for fault in scenario.faults {
+            switch fault.action {
+            case .command(let start, let end, _):
+                add(start)
+                add(end)
+            case .signal(_, _, .pidFile(let file)): add(file)
+            default: break
+            }
+        }
         return found
     }
 }

@@ -104,6 +104,14 @@ extension ScenarioFile.Request {
                     }
                     found.append((capture.name, value))
                 } else {
+                    // An empty list is an answer ("no such bookings"); a path that does not fit the answer's shape
+                    // is a mistake, which the invariants must never read as "every booking lost".
+                    if selected.isEmpty, let mismatch = path.mismatch(in: body) {
+                        throw ScenarioError(
+                            "capture '\(capture.name)': \(text) does not fit the answer of \(label) "
+                                + "(\(response.status)): \(mismatch); the answer begins \(Self.snippet(bytes))",
+                            at: capture.position)
+                    }
                     found.append((capture.name, .list(selected)))
                 }
             }

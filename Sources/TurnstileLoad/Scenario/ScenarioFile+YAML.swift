@@ -28,6 +28,7 @@ extension ScenarioFile {
         }
         let reader = YAMLReader(file: file, folder: folder)
         self = try reader.scenario(root)
+        self.folder = folder
         try ScenarioChecker(self).check()
     }
 
@@ -79,7 +80,7 @@ extension ScenarioFile {
 }
 
 /// Walks a YAML document into a ``ScenarioFile``, refusing any key it does not know with the key's position.
-private struct YAMLReader {
+struct YAMLReader {
     let file: String
     let folder: URL?
 
@@ -194,7 +195,7 @@ private struct YAMLReader {
             node, "the scenario",
             keys: [
                 "name", "description", "vars", "users", "setup", "phases", "readback", "invariants", "thresholds",
-                "notes",
+                "notes", "processes", "proxies", "faults",
             ])
         guard let phasesNode = top["phases"] else { throw error("a scenario needs 'phases'", node) }
         var variables: [ScenarioFile.Variable] = []
@@ -210,6 +211,8 @@ private struct YAMLReader {
         }
         let phases = try sequence(phasesNode, "'phases'").map { item throws(ScenarioError) in try phase(item) }
         guard !phases.isEmpty else { throw error("'phases' needs at least one phase", phasesNode) }
+        let processes = try top["processes"].map { node throws(ScenarioError) in try self.processes(node) } ?? []
+        let proxies = try top["proxies"].map { node throws(ScenarioError) in try self.proxies(node) } ?? []
         return ScenarioFile(
             name: try top["name"].map { node throws(ScenarioError) in try string(node, "'name'") }
                 ?? URL(fileURLWithPath: file).deletingPathExtension().lastPathComponent,
@@ -232,6 +235,11 @@ private struct YAMLReader {
             } ?? [],
             notes: try top["notes"].map { node throws(ScenarioError) in
                 try sequence(node, "'notes'").map { item throws(ScenarioError) in try template(item, "a note") }
+            } ?? [],
+            processes: processes,
+            proxies: proxies,
+            faults: try top["faults"].map { node throws(ScenarioError) in
+                try faults(node, phases: phases, processes: processes, proxies: proxies)
             } ?? [],
             file: file)
     }

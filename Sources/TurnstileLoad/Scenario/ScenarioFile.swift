@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 import NIOHTTP1
 import TurnstileReport
@@ -21,8 +22,17 @@ public struct ScenarioFile: Sendable {
     public var thresholds: [String]
     /// Lines added to the report's notes, rendered after the invariants are judged.
     public var notes: [ScenarioTemplate]
+    /// Processes the scenario starts before the run and stops after it (the service under test, a dependency).
+    public var processes: [OwnedProcess] = []
+    /// Links the fault proxy sits on for the whole run.
+    public var proxies: [LinkProxy] = []
+    /// Faults on the phases' timeline.
+    public var faults: [FaultStep] = []
     /// Where the file came from, for messages.
     public var file: String
+    /// The folder the file is in: its CSV files are read there, and its processes run there. Nil for a scenario
+    /// read from text alone (the current folder then).
+    public var folder: URL?
 
     public struct Variable: Sendable {
         public let name: String

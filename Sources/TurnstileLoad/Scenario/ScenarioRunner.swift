@@ -15,15 +15,18 @@ public struct ScenarioRunner: Sendable {
     public let overrides: [String: ScenarioValue]
     /// Users provisioned by an earlier scenario of the same run, shared when the provisioning is the same.
     public let pool: ScenarioUserPool?
+    /// Where the output of the scenario's processes goes, a file each; a temporary folder when nil.
+    public let logFolder: URL?
 
     public init(
         _ scenario: ScenarioFile, context: SuiteContext, overrides: [String: ScenarioValue] = [:],
-        pool: ScenarioUserPool? = nil
+        pool: ScenarioUserPool? = nil, logFolder: URL? = nil
     ) {
         self.scenario = scenario
         self.context = context
         self.overrides = overrides
         self.pool = pool
+        self.logFolder = logFolder
     }
 
     /// The variables with the overrides applied, and `run`. An override naming no variable is an error.
@@ -42,9 +45,34 @@ public struct ScenarioRunner: Sendable {
         return values
     }
 
-    /// Runs the scenario, adding its phases, invariants and notes to `report`.
+    /// Runs the scenario, adding its phases, invariants and notes to `report`. Its processes and proxies, if it has
+    /// any, run from before its users are provisioned until after its invariants are judged.
     public func run(into report: inout RunReport) async throws {
-        var state = RunState(globals: try variables(runID: pool?.runID ?? Self.newRunID()))
+        let globals = try variables(runID: pool?.runID ?? Self.newRunID())
+        guard !(scenario.processes.isEmpty && scenario.proxies.isEmpty && scenario.faults.isEmpty) else {
+            return try await run(globals: globals, system: nil, into: &report)
+        }
+        let folder =
+            logFolder
+            ?? FileManager.default.temporaryDirectory.appendingPathComponent("turnstile-\(globals["run"]!)-logs")
+        let system = try await ScenarioSystem.start(
+            scenario, globals: globals, logFolder: folder, progress: context.progress)
+        if !scenario.processes.isEmpty { report.notes.append("the processes' output is in \(folder.path)") }
+        do {
+            try await FaultMarks.$current.withValue(system.marks) {
+                try await run(globals: globals, system: system, into: &report)
+            }
+        } catch {
+            await system.stop()
+            throw error
+        }
+        await system.stop()
+    }
+
+    private func run(
+        globals: [String: ScenarioValue], system: ScenarioSystem?, into report: inout RunReport
+    ) async throws {
+        var state = RunState(globals: globals)
         // Earlier scenarios of the same run have their own phases in the report; this one counts only its own.
         let firstPhase = report.phases.count
         let count = try users(in: state.globals)
@@ -60,29 +88,102 @@ public struct ScenarioRunner: Sendable {
         for request in scenario.setup {
             try await callOnce(request, on: session, state: &state, what: "set-up")
         }
-        for phase in scenario.phases {
-            try await run(phase, state: &state, into: &report)
+        let faultsBefore = report.faults.count
+        for (index, phase) in scenario.phases.enumerated() {
+            let faults = system?.faults(
+                ofPhase: index, named: try phase.name.render(in: UserScope(user: [:], globals: state.globals)))
+            let phasesBefore = report.phases.count
+            faults?.begin()
+            do {
+                try await run(phase, state: &state, into: &report)
+            } catch {
+                if let faults { report.faults += await faults.finish().reports }
+                throw error
+            }
+            guard let faults else { continue }
+            let (faultReports, failures) = await faults.finish()
+            report.faults += faultReports
+            if phasesBefore < report.phases.count {
+                report.phases[phasesBefore].windows += faultReports.compactMap { fault in
+                    fault.began.map { PhaseReport.Window(name: fault.name, from: $0, to: fault.ended ?? $0) }
+                }
+            }
+            // A fault that could not be carried out leaves the run unproven, but what it did prove still counts.
+            if report.failure == nil, let failure = failures.first { report.failure = failure }
         }
-        for request in scenario.readback {
-            if request.perUser {
-                try await readBackPerUser(request, state: &state)
-            } else {
-                try await callOnce(request, on: session, state: &state, what: "read-back")
+        // After a fault the target may still be recovering: read-back is patient then.
+        let readbackError = await readBack(session: session, state: &state, patient: system != nil)
+        if let readbackError, report.failure == nil {
+            report.failure = StressRun.describe(readbackError, target: context.target)
+        }
+        var globals = state.globals
+        if !scenario.faults.isEmpty {
+            let outcomes = scenario.countedRequests
+            globals["faults"] = .object(
+                Dictionary(
+                    report.faults[faultsBefore...].map { ($0.name, $0.value(outcomes: outcomes)) },
+                    uniquingKeysWith: { first, _ in first }))
+        }
+        // Without the read-back, what it would have captured is unknown, even where set-up captured the same name.
+        let unread =
+            readbackError == nil ? [] : Set(scenario.readback.flatMap { $0.captures.map(\.name) + $0.lets.map(\.name) })
+        let scope = SummaryScope(
+            globals: globals, history: state.history, counts: outcomeCounts(Array(report.phases[firstPhase...])),
+            hidden: unread)
+        let lastPhase = report.phases.count > firstPhase ? report.phases[report.phases.count - 1].name : scenario.name
+        var unjudged: [String] = []
+        for invariant in scenario.invariants {
+            let result: Result<InvariantResult?, ScenarioError> = Result { () throws(ScenarioError) in
+                try judge(invariant, in: scope, lastPhase: lastPhase)
+            }
+            switch result {
+            case .success(let judged?): report.invariants.append(judged)
+            case .success(nil): continue
+            case .failure(let error):
+                // What the missing read-back would have captured cannot be judged; everything else still is.
+                guard readbackError != nil else { throw error }
+                unjudged.append((try? invariant.name.render(in: scope)) ?? invariant.name.text)
             }
         }
-        let scope = SummaryScope(
-            globals: state.globals, history: state.history, counts: outcomeCounts(Array(report.phases[firstPhase...])))
-        let lastPhase = report.phases.count > firstPhase ? report.phases[report.phases.count - 1].name : scenario.name
-        for invariant in scenario.invariants {
-            if let when = invariant.when, !(try when.isTrue(in: scope)) { continue }
-            let (passed, expected, actual) = try invariant.check.judge(in: scope)
-            report.invariants.append(
-                InvariantResult(
-                    phase: try invariant.phase?.render(in: scope) ?? lastPhase,
-                    rule: try invariant.name.render(in: scope),
-                    expected: expected, actual: actual, passed: passed))
+        if !unjudged.isEmpty {
+            report.notes.append(
+                "not judged, for want of the read-back: " + unjudged.map { "'\($0)'" }.joined(separator: ", "))
         }
-        for note in scenario.notes { report.notes.append(try note.render(in: scope)) }
+        for note in scenario.notes {
+            if let text = try? note.render(in: scope) {
+                report.notes.append(text)
+            } else if readbackError == nil {
+                report.notes.append(try note.render(in: scope))
+            }
+        }
+    }
+
+    /// The invariant's row; nil when its `when` does not hold.
+    private func judge(
+        _ invariant: ScenarioFile.Invariant, in scope: SummaryScope, lastPhase: String
+    ) throws(ScenarioError) -> InvariantResult? {
+        if let when = invariant.when, !(try when.isTrue(in: scope)) { return nil }
+        let (passed, expected, actual) = try invariant.check.judge(in: scope)
+        return InvariantResult(
+            phase: try invariant.phase?.render(in: scope) ?? lastPhase, rule: try invariant.name.render(in: scope),
+            expected: expected, actual: actual, passed: passed)
+    }
+
+    /// Sends the read-back requests; returns the error that stopped them, if one did, so that what can be judged
+    /// without them still is.
+    private func readBack(session: APISession, state: inout RunState, patient: Bool) async -> (any Error)? {
+        do {
+            for request in scenario.readback {
+                if request.perUser {
+                    try await readBackPerUser(request, state: &state, patient: patient)
+                } else {
+                    try await callOnce(request, on: session, state: &state, what: "read-back", patient: patient)
+                }
+            }
+            return nil
+        } catch {
+            return error
+        }
     }
 
     /// A fresh id that makes this run's names (emails, SKUs) unique on a long-lived target.
@@ -153,14 +254,15 @@ public struct ScenarioRunner: Sendable {
     /// Sends a set-up or read-back request and returns what it captured; any answer but an expected one, or a
     /// capture that finds nothing, ends the run.
     private func call(
-        _ request: ScenarioFile.Request, scope: UserScope, session: APISession, what: String
+        _ request: ScenarioFile.Request, scope: UserScope, session: APISession, what: String, patient: Bool = false
     )
         async throws -> [(String, ScenarioValue)]
     {
         let load = try request.render(in: scope, userHeaders: scenario.users.headers)
         let response: LoadResponse
         do {
-            response = try await session.call(load, expecting: request.expected, retry: request.retry)
+            response = try await session.call(
+                load, expecting: request.expected, retry: request.retry, patient: patient)
         } catch let error as SetupError {
             throw ScenarioError("\(what) request '\(load.endpoint)': \(error.description)", at: request.position)
         } catch let error as LoadError where error.kind != .connect {
@@ -174,22 +276,25 @@ public struct ScenarioRunner: Sendable {
 
     /// A request sent once, as the first user; its captures become the run's.
     private func callOnce(
-        _ request: ScenarioFile.Request, on session: APISession, state: inout RunState, what: String
+        _ request: ScenarioFile.Request, on session: APISession, state: inout RunState, what: String,
+        patient: Bool = false
     ) async throws {
         let scope = UserScope(user: state.users.first ?? [:], globals: state.globals)
         if let when = request.when, !(try when.isTrue(in: scope)) { return }
-        for (name, value) in try await call(request, scope: scope, session: session, what: what) {
+        for (name, value) in try await call(request, scope: scope, session: session, what: what, patient: patient) {
             state.globals[name] = value
         }
     }
 
-    private func readBackPerUser(_ request: ScenarioFile.Request, state: inout RunState) async throws {
+    private func readBackPerUser(
+        _ request: ScenarioFile.Request, state: inout RunState, patient: Bool
+    ) async throws {
         let users = state.users
         let globals = state.globals
         let found = try await context.forEach(users.count, label: "reading back") { index, session in
             let scope = UserScope(user: users[index], globals: globals)
             if let when = request.when, !(try when.isTrue(in: scope)) { return [(String, ScenarioValue)]() }
-            return try await call(request, scope: scope, session: session, what: "read-back")
+            return try await call(request, scope: scope, session: session, what: "read-back", patient: patient)
         }
         for (user, values) in found.enumerated() { state.take(values, user: user) }
     }

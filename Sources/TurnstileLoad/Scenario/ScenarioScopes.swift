@@ -24,8 +24,11 @@ struct SummaryScope: ScenarioScope {
     let globals: [String: ScenarioValue]
     let history: [String: [ScenarioValue]]
     let counts: OutcomeCounts
+    /// Names whose values are unknown (what a read-back that failed would have captured).
+    var hidden: Set<String> = []
 
     func value(of name: String) -> ScenarioValue? {
+        if hidden.contains(name) { return nil }
         if let value = globals[name] { return value }
         guard let values = history[name] else { return nil }
         return .list(
@@ -82,5 +85,63 @@ struct OutcomeCounts {
         let seconds = sending.map(\.durationSeconds).reduce(0, +)
         let answered = count(request: request, outcome: "answered") ?? 0
         return Double(answered) / max(seconds, 1e-9)
+    }
+}
+
+extension FaultReport {
+    /// The window names a scenario reads of a fault: `faults.NAME.during`.
+    static let windowNames = ["before", "during", "after"]
+    /// The fields of a fault besides its windows: seconds into its phase, and after its end.
+    static let timeFields = ["began_s", "ended_s", "first_success_s", "recovery_s"]
+    /// The fields of a window's endpoint (and of `all`, every endpoint together); latencies in milliseconds.
+    static let endpointFields = [
+        "requests", "failures", "failure_ratio", "unanswered", "p50_ms", "p95_ms", "p99_ms", "longest_ms", "statuses",
+    ]
+
+    /// The fault as expressions read it, `faults.NAME…`: its times, and each window's endpoints by name and `all`,
+    /// with each request's named outcomes counted. A recovery the run did not see is infinitely long (`never`); a
+    /// time or latency that was not measured is null, which no comparison accepts.
+    func value(outcomes: [String: [(name: String, statuses: StatusSet)]]) -> ScenarioValue {
+        func seconds(_ value: Double?) -> ScenarioValue { value.map { .double(Self.rounded($0)) } ?? .null }
+        var fields: [String: ScenarioValue] = [
+            "began_s": seconds(began), "ended_s": seconds(ended), "first_success_s": seconds(firstSuccessSeconds),
+            "recovery_s": ended == nil ? .null : .double(recoverySeconds.map(Self.rounded) ?? .infinity),
+        ]
+        for name in Self.windowNames {
+            let window = window(name) ?? Window(name: name, from: 0, to: 0, endpoints: [])
+            var endpoints: [String: ScenarioValue] = ["all": Self.value(window.overall, outcomes: [])]
+            for endpoint in window.endpoints {
+                endpoints[endpoint.name] = Self.value(endpoint, outcomes: outcomes[endpoint.name] ?? [])
+            }
+            fields[name] = .object(endpoints)
+        }
+        return .object(fields)
+    }
+
+    /// Three decimals: milliseconds to the microsecond, seconds to the millisecond, as the engine measures them.
+    private static func rounded(_ value: Double) -> Double { (value * 1_000).rounded() / 1_000 }
+
+    private static func value(_ endpoint: Endpoint, outcomes: [(name: String, statuses: StatusSet)]) -> ScenarioValue {
+        let latency = endpoint.latency
+        func milliseconds(_ percentile: Double) -> ScenarioValue {
+            latency.isEmpty ? .null : .double(rounded(Double(latency.percentile(percentile)) / 1_000))
+        }
+        var fields: [String: ScenarioValue] = [
+            "requests": .int(Int(endpoint.requests)), "failures": .int(Int(endpoint.failures)),
+            "failure_ratio": endpoint.failureRatio.map { .double($0) } ?? .null,
+            "unanswered": .int(Int(endpoint.unanswered)),
+            "p50_ms": milliseconds(50), "p95_ms": milliseconds(95), "p99_ms": milliseconds(99),
+            "longest_ms": endpoint.requests == 0
+                ? .null : .double(rounded(Double(endpoint.longestMicroseconds) / 1_000)),
+            "statuses": .object(endpoint.statuses.mapValues { .int(Int($0)) }),
+        ]
+        for (name, statuses) in outcomes {
+            fields[name] = .int(
+                Int(
+                    endpoint.statuses.reduce(0) { sum, entry in
+                        statuses.contains(Int(entry.key) ?? 0) ? sum + entry.value : sum
+                    }))
+        }
+        return .object(fields)
     }
 }

@@ -75,7 +75,9 @@ public enum ScenarioValue: Sendable, Hashable, CustomStringConvertible {
     }
 
     private static func describe(_ value: Double) -> String {
-        value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(value)
+        // A time that never came to pass (a recovery the run did not see) is infinitely long.
+        if value == .infinity { return "never" }
+        return value == value.rounded() && abs(value) < 1e15 ? String(Int(value)) : String(value)
     }
 
     private static func quoted(_ text: String) -> String {

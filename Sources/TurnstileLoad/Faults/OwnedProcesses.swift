@@ -1,0 +1,348 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import Synchronization
+
+/// A process a scenario owns, with its command line and readiness written in: started, waited for, signalled,
+/// restarted and stopped. Its output (standard output and error together) goes to a log file of its own, one
+/// section per life, never to the console.
+final class OwnedProcess: Sendable {
+    enum Readiness: Sendable {
+        case url(LoadTarget, path: String)
+        case port(HostPort)
+        case log(String)
+    }
+
+    let name: String
+    let arguments: [String]
+    let environment: [String: String]
+    let readiness: Readiness?
+    let readyTimeout: TimeAmount
+    let stopTimeout: TimeAmount
+    let logURL: URL
+    /// The folder it runs in: its scenario's.
+    let folder: URL?
+    let position: SourcePosition
+
+    private struct Life {
+        var process: Process?
+        var lives = 0
+        /// Whether this life's output has shown the readiness line.
+        var sawReadyLine = false
+        var readyLineWaiter: CheckedContinuation<Bool, Never>?
+        var outputEnded = false
+    }
+
+    private let life = Mutex(Life())
+
+    init(
+        _ spec: ScenarioFile.OwnedProcess, in scope: some ScenarioScope, folder: URL?, logFolder: URL
+    ) throws(ScenarioError) {
+        name = spec.name
+        self.folder = folder
+        arguments = try spec.command.map { template throws(ScenarioError) in try template.render(in: scope) }
+        var environment: [String: String] = [:]
+        for (name, value) in spec.environment { environment[name] = try value.render(in: scope) }
+        self.environment = environment
+        switch spec.ready {
+        case .url(let template)?:
+            let url = try template.render(in: scope)
+            do {
+                let (target, path) = try LoadTarget.splitting(url: url)
+                readiness = .url(target, path: path)
+            } catch {
+                throw ScenarioError("process '\(spec.name)': 'ready' URL \(error)", at: template.origin)
+            }
+        case .port(let template)?:
+            let text = try template.render(in: scope)
+            guard let address = HostPort(text) else {
+                throw ScenarioError("process '\(spec.name)': '\(text)' is not HOST:PORT", at: template.origin)
+            }
+            readiness = .port(address)
+        case .log(let text)?: readiness = .log(text)
+        case nil: readiness = nil
+        }
+        readyTimeout = spec.readyTimeout
+        stopTimeout = spec.stopTimeout
+        logURL = logFolder.appendingPathComponent("\(spec.name).log")
+        position = spec.position
+        guard let executable = arguments.first, CommandLookup.find(executable, in: folder) != nil else {
+            throw ScenarioError(
+                "process '\(spec.name)': '\(arguments.first ?? "")' is not a command here (not found on PATH)",
+                at: spec.position)
+        }
+    }
+
+    /// The running process's id; nil when it is not running.
+    var pid: Int32? {
+        life.withLock { life in life.process.flatMap { $0.isRunning ? $0.processIdentifier : nil } }
+    }
+
+    /// Starts the process and returns once it is ready; throws, with what its log says, when it ends first or is not
+    /// ready within its timeout.
+    func start() async throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: CommandLookup.find(arguments[0], in: folder)!)
+        process.arguments = Array(arguments.dropFirst())
+        process.currentDirectoryURL = folder
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        process.standardInput = FileHandle.nullDevice
+        let number = life.withLock { life in
+            life.lives += 1
+            life.sawReadyLine = false
+            life.outputEnded = false
+            life.process = process
+            return life.lives
+        }
+        let log = try Self.openLog(logURL)
+        log.write(Data("--- \(name), life \(number): \(arguments.joined(separator: " "))\n".utf8))
+        do { try process.run() } catch {
+            throw ScenarioError("process '\(name)' could not start: \(error.localizedDescription)", at: position)
+        }
+        copyOutput(output.fileHandleForReading, to: log)
+        try await waitUntilReady(process)
+    }
+
+    /// Copies the process's output to its log on a thread of its own, watching for the readiness line.
+    private func copyOutput(_ handle: FileHandle, to log: FileHandle) {
+        let line: [UInt8]? = if case .log(let text) = readiness { Array(text.utf8) } else { nil }
+        Thread { [self] in
+            var tail: [UInt8] = []
+            while true {
+                let chunk = handle.availableData
+                if chunk.isEmpty { break }
+                log.write(chunk)
+                guard let line else { continue }
+                // Keep just enough of the output to find the line across chunk boundaries.
+                tail += chunk
+                if tail.count > line.count * 2 + 4096 { tail.removeFirst(tail.count - line.count - 4096) }
+                if tail.firstRange(of: line) != nil {
+                    tail = []
+                    let waiter = life.withLock { life in
+                        life.sawReadyLine = true
+                        defer { life.readyLineWaiter = nil }
+                        return life.readyLineWaiter
+                    }
+                    waiter?.resume(returning: true)
+                }
+            }
+            try? log.close()
+            let waiter = life.withLock { life in
+                life.outputEnded = true
+                defer { life.readyLineWaiter = nil }
+                return life.readyLineWaiter
+            }
+            waiter?.resume(returning: false)
+        }.start()
+    }
+
+    private func waitUntilReady(_ process: Process) async throws {
+        let deadline = NIODeadline.now() + readyTimeout
+        let ready: Bool
+        switch readiness {
+        case nil:
+            ready = true
+        case .log:
+            ready = await withTaskGroup(of: Bool.self) { group in
+                group.addTask { await self.readyLine() }
+                group.addTask {
+                    try? await Task.sleep(for: .nanoseconds(self.readyTimeout.nanoseconds))
+                    return false
+                }
+                let first = await group.next() ?? false
+                group.cancelAll()
+                self.abandonReadyLineWait()
+                return first
+            }
+        case .port(let address):
+            ready = await Self.poll(until: deadline, while: process) {
+                await Self.accepts(address)
+            }
+        case .url(let target, let path):
+            ready = await Self.poll(until: deadline, while: process) {
+                await Self.answers(target, path: path)
+            }
+        }
+        guard ready else {
+            let ended = !process.isRunning
+            throw ScenarioError(
+                "process '\(name)' "
+                    + (ended
+                        ? "ended (status \(process.terminationStatus)) before it was ready"
+                        : "was not ready within \(ScheduledFault.format(readyTimeout))")
+                    + "; its output is in \(logURL.path): \(Self.tail(of: logURL))", at: position)
+        }
+    }
+
+    /// True once the readiness line has appeared in this life's output; false when the output ended first.
+    private func readyLine() async -> Bool {
+        await withCheckedContinuation { continuation in
+            let now = life.withLock { life -> Bool? in
+                if life.sawReadyLine { return true }
+                if life.outputEnded { return false }
+                life.readyLineWaiter = continuation
+                return nil
+            }
+            if let now { continuation.resume(returning: now) }
+        }
+    }
+
+    private func abandonReadyLineWait() {
+        let waiter = life.withLock { life in
+            defer { life.readyLineWaiter = nil }
+            return life.readyLineWaiter
+        }
+        waiter?.resume(returning: false)
+    }
+
+    /// Tries `check` every 50 ms until it holds, the deadline passes or the process ends.
+    private static func poll(
+        until deadline: NIODeadline, while process: Process, _ check: () async -> Bool
+    ) async -> Bool {
+        while NIODeadline.now() < deadline, process.isRunning {
+            if await check() { return true }
+            try? await Task.sleep(for: .milliseconds(50))
+        }
+        return false
+    }
+
+    private static func accepts(_ address: HostPort) async -> Bool {
+        do {
+            let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .connectTimeout(.seconds(1)).connect(host: address.host, port: address.port).get()
+            try? await channel.close()
+            return true
+        } catch {
+            return false
+        }
+    }
+
+    private static func answers(_ target: LoadTarget, path: String) async -> Bool {
+        let session = APISession(
+            target: target, eventLoop: MultiThreadedEventLoopGroup.singleton.next(),
+            timeouts: .init(connect: .seconds(1), read: .seconds(2), response: .seconds(2)))
+        let response = try? await session.call(LoadRequest(endpoint: "ready", method: .GET, path: path))
+        return (response?.status ?? 500) < 500
+    }
+
+    /// Sends `signal` to the process and every process it started (a shell's command, a server's workers).
+    @discardableResult
+    func signal(_ signal: Int32) -> Int32? {
+        guard let pid else { return nil }
+        ProcessTree.signal(pid, signal)
+        return pid
+    }
+
+    /// Stops the process: KILL at once when `kill`, else TERM and, after its stop timeout, KILL. Returns once it has
+    /// ended; nothing happens when it is not running.
+    func stop(kill: Bool = false) async {
+        guard let process = life.withLock({ $0.process }), process.isRunning else { return }
+        ProcessTree.signal(process.processIdentifier, kill ? SIGKILL : SIGTERM)
+        await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                await onOwnThread { process.waitUntilExit() }
+                return true
+            }
+            group.addTask {
+                try? await Task.sleep(for: .nanoseconds(self.stopTimeout.nanoseconds))
+                return false
+            }
+            if await group.next() == false { ProcessTree.signal(process.processIdentifier, SIGKILL) }
+            group.cancelAll()
+            await group.waitForAll()
+        }
+    }
+
+    private static func openLog(_ url: URL) throws -> FileHandle {
+        if !FileManager.default.fileExists(atPath: url.path) {
+            _ = FileManager.default.createFile(atPath: url.path, contents: nil)
+        }
+        do {
+            let handle = try FileHandle(forWritingTo: url)
+            try handle.seekToEnd()
+            return handle
+        } catch {
+            throw ScenarioError("cannot write \(url.path): \(error.localizedDescription)")
+        }
+    }
+
+    /// The last few hundred bytes of a log, on one line.
+    static func tail(of url: URL) -> String {
+        guard let data = try? Data(contentsOf: url) else { return "(no output)" }
+        let text = String(decoding: data.suffix(400), as: UTF8.self)
+            .split(whereSeparator: \.isNewline).joined(separator: " | ")
+        return text.isEmpty ? "(no output)" : text
+    }
+}
+
+/// Finds commands as a shell would: a path as given, a bare name on `PATH`.
+enum CommandLookup {
+    /// The command's path; a relative path (`./app`) is taken from `folder` when given.
+    static func find(_ command: String, in folder: URL? = nil) -> String? {
+        if command.contains("/") {
+            let path =
+                command.hasPrefix("/") || folder == nil ? command : folder!.appendingPathComponent(command).path
+            return FileManager.default.isExecutableFile(atPath: path) ? path : nil
+        }
+        let path = ProcessInfo.processInfo.environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
+        for folder in path.split(separator: ":") {
+            let candidate = "\(folder)/\(command)"
+            if FileManager.default.isExecutableFile(atPath: candidate) { return candidate }
+        }
+        return nil
+    }
+
+    /// The command a shell line runs first, when it can be told (not a builtin, an assignment or a compound
+    /// command): the word a "not found" check should look up.
+    static func firstCommand(ofShellLine line: String) -> String? {
+        let words = line.split(whereSeparator: \.isWhitespace).map(String.init)
+        guard let word = words.first(where: { !$0.contains("=") }) else { return nil }
+        let shellWords: Set = [
+            "cd", "exec", "export", "set", "test", "[", "if", "for", "while", "case", "{", "(", "!", "true", "false",
+            "echo", "printf", "kill", "sleep", "wait", "command", "eval", ".", "source", "trap", "until", "exit",
+        ]
+        guard !shellWords.contains(word), word.first.map({ $0.isLetter || $0 == "/" || $0 == "." }) ?? false else {
+            return nil
+        }
+        return word
+    }
+}
+
+/// A process and the processes it started, as Linux's `/proc` lists them.
+public enum ProcessTree {
+    /// `pid` and its descendants, parents first. Just `pid` where `/proc` cannot be read.
+    public static func members(of pid: Int32) -> [Int32] {
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [pid] }
+        var children: [Int32: [Int32]] = [:]
+        for entry in entries {
+            guard let child = Int32(entry), let parent = parentID(of: child) else { continue }
+            children[parent, default: []].append(child)
+        }
+        var members = [pid]
+        var index = 0
+        while index < members.count {
+            members += children[members[index]] ?? []
+            index += 1
+        }
+        return members
+    }
+
+    /// The parent of `pid`, from `/proc/PID/stat` (its fourth field, after the name in brackets).
+    static func parentID(of pid: Int32) -> Int32? {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        else { return nil }
+        let fields = stat[stat.index(after: close)...].split(separator: " ")
+        return fields.count > 1 ? Int32(fields[1]) : nil
+    }
+
+    /// Sends `signal` to `pid` and its descendants, parents first (so a stopped parent cannot start new children
+    /// before they are stopped too).
+    public static func signal(_ pid: Int32, _ signal: Int32) {
+        for member in members(of: pid) { kill(member, signal) }
+    }
+}

@@ -1,0 +1,412 @@
+import Foundation
+import NIOCore
+import Synchronization
+import TurnstileReport
+
+/// The parts of the system under test a scenario owns or reaches into: the processes it starts, the proxies it puts
+/// on links, and the faults it puts on them, phase by phase.
+///
+/// Everything the file names is checked before anything starts (commands on `PATH`, PIDs that exist, addresses);
+/// then the proxies listen, then the processes start in order, each waited for until ready. ``stop()`` stops the
+/// processes in reverse order (TERM, then KILL) and closes the proxies.
+final class ScenarioSystem: Sendable {
+    let processes: [String: OwnedProcess]
+    private let order: [String]
+    let proxies: [String: (proxy: FaultProxy, listen: HostPort, upstream: HostPort)]
+    let marks = FaultMarks()
+    private let faults: [ScenarioFile.FaultStep]
+    private let globals: [String: ScenarioValue]
+    private let progress: ProgressReporter?
+    /// Where the processes' logs are.
+    let logFolder: URL
+
+    private init(
+        processes: [OwnedProcess], proxies: [String: (proxy: FaultProxy, listen: HostPort, upstream: HostPort)],
+        faults: [ScenarioFile.FaultStep], globals: [String: ScenarioValue], progress: ProgressReporter?,
+        logFolder: URL
+    ) {
+        self.processes = Dictionary(uniqueKeysWithValues: processes.map { ($0.name, $0) })
+        order = processes.map(\.name)
+        self.proxies = proxies
+        self.faults = faults
+        self.globals = globals
+        self.progress = progress
+        self.logFolder = logFolder
+    }
+
+    /// Checks what the scenario names, starts its proxies and processes, and returns once every process is ready.
+    static func start(
+        _ scenario: ScenarioFile, globals: [String: ScenarioValue], logFolder: URL, progress: ProgressReporter?
+    ) async throws -> ScenarioSystem {
+        let scope = UserScope(user: [:], globals: globals)
+        let processes = try scenario.processes.map { spec throws(ScenarioError) in
+            try OwnedProcess(spec, in: scope, folder: scenario.folder, logFolder: logFolder)
+        }
+        try check(scenario.faults, in: scope)
+        var addresses: [(ScenarioFile.LinkProxy, HostPort, HostPort)] = []
+        for link in scenario.proxies {
+            let listen = try link.listen.render(in: scope)
+            let upstream = try link.upstream.render(in: scope)
+            guard let listenAddress = HostPort(listen), let upstreamAddress = HostPort(upstream) else {
+                throw ScenarioError(
+                    "proxy '\(link.name)': 'listen' and 'upstream' must be HOST:PORT, not '\(listen)' and "
+                        + "'\(upstream)'", at: link.position)
+            }
+            addresses.append((link, listenAddress, upstreamAddress))
+        }
+        do {
+            try FileManager.default.createDirectory(at: logFolder, withIntermediateDirectories: true)
+        } catch {
+            throw ScenarioError("cannot make \(logFolder.path) for the processes' logs: \(error.localizedDescription)")
+        }
+        var proxies: [String: (proxy: FaultProxy, listen: HostPort, upstream: HostPort)] = [:]
+        do {
+            for (link, listen, upstream) in addresses {
+                do {
+                    let proxy = try await FaultProxy.start(
+                        listeningOn: (listen.host, listen.port), upstream: (upstream.host, upstream.port),
+                        schedule: [])
+                    proxies[link.name] = (proxy, listen, upstream)
+                } catch {
+                    throw ScenarioError("proxy '\(link.name)' cannot listen on \(listen): \(error)", at: link.position)
+                }
+            }
+            for process in processes {
+                progress?.note("starting \(process.name): \(process.arguments.joined(separator: " "))")
+                try await process.start()
+            }
+        } catch {
+            for process in processes.reversed() { await process.stop() }
+            for (proxy, _, _) in proxies.values { await proxy.stop() }
+            throw error
+        }
+        return ScenarioSystem(
+            processes: processes, proxies: proxies, faults: scenario.faults, globals: globals, progress: progress,
+            logFolder: logFolder)
+    }
+
+    /// What only the running system can show wrong in a fault, before any load: a PID that names no process, a
+    /// command that is not on `PATH`.
+    private static func check(_ faults: [ScenarioFile.FaultStep], in scope: UserScope) throws(ScenarioError) {
+        for fault in faults {
+            switch fault.action {
+            case .signal(_, _, .pid(let pid)):
+                guard kill(pid, 0) == 0 || errno == EPERM else {
+                    throw ScenarioError("fault '\(fault.name)': no process has PID \(pid)", at: fault.position)
+                }
+            case .command(let start, let end, _):
+                for template in [start, end].compactMap({ $0 }) {
+                    let line = try template.render(in: scope)
+                    if let command = CommandLookup.firstCommand(ofShellLine: line), CommandLookup.find(command) == nil {
+                        throw ScenarioError(
+                            "fault '\(fault.name)': '\(command)' is not a command here (not found on PATH)",
+                            at: template.origin)
+                    }
+                }
+            default: break
+            }
+        }
+    }
+
+    /// Stops the processes, last started first, and closes the proxies.
+    func stop() async {
+        for name in order.reversed() { await processes[name]?.stop() }
+        for (proxy, _, _) in proxies.values { await proxy.stop() }
+    }
+
+    /// The faults of phase `index`, ready to begin with it; nil when it has none.
+    func faults(ofPhase index: Int, named name: String) -> PhaseFaults? {
+        let mine = faults.filter { $0.phase == index }
+        guard !mine.isEmpty else { return nil }
+        return PhaseFaults(mine, phase: name, system: self, scope: UserScope(user: [:], globals: globals))
+    }
+
+    func note(_ text: String) { progress?.note(text) }
+}
+
+/// The faults of one phase while it runs: each waits for its start, does its work, waits for its end and undoes
+/// it, marking both instants on the run's timeline.
+final class PhaseFaults: Sendable {
+    private let faults: [ScenarioFile.FaultStep]
+    private let phase: String
+    private let system: ScenarioSystem
+    private let scope: UserScope
+    private let state = Mutex(State())
+
+    private struct State {
+        var phaseOver = false
+        var phaseStart = NIODeadline.now()
+        var tasks: [Task<Outcome, Never>] = []
+        /// The pending waits for a fault's start, cancelled when the phase ends first.
+        var waits: [Int: Task<Void, any Error>] = [:]
+    }
+
+    /// What one fault did: the instants it began and ended (numbers on the timeline), what it ran and said, and why
+    /// it could not be carried out, if it could not.
+    struct Outcome: Sendable {
+        var began: Int?
+        var ended: Int?
+        var log: [String] = []
+        var error: String?
+    }
+
+    init(_ faults: [ScenarioFile.FaultStep], phase: String, system: ScenarioSystem, scope: UserScope) {
+        self.faults = faults
+        self.phase = phase
+        self.system = system
+        self.scope = scope
+    }
+
+    /// The phase begins now: each fault starts waiting for its moment.
+    func begin() {
+        system.marks.phaseBegins()
+        let start = NIODeadline.now()
+        let tasks = faults.indices.map { index in Task { await self.perform(index, phaseStart: start) } }
+        state.withLock { state in
+            state.phaseStart = start
+            state.tasks = tasks
+        }
+    }
+
+    /// The phase's executor is done: faults that have not begun never will; those that have run to their end. Returns
+    /// each fault's report, and why the run could not be carried out when a fault could not.
+    func finish() async -> (reports: [FaultReport], failures: [String]) {
+        let phaseEnd = NIODeadline.now()
+        let (tasks, waits) = state.withLock { state in
+            state.phaseOver = true
+            return (state.tasks, Array(state.waits.values))
+        }
+        system.marks.phaseEnds()
+        for wait in waits { wait.cancel() }
+        var outcomes: [Outcome] = []
+        for task in tasks { outcomes.append(await task.value) }
+        let phaseStart = state.withLock { $0.phaseStart }
+        let measured = system.marks.phaseSegments()
+        var reports: [FaultReport] = []
+        var failures: [String] = []
+        for (fault, outcome) in zip(faults, outcomes) {
+            if let error = outcome.error { failures.append("fault '\(fault.name)': \(error)") }
+            if outcome.began == nil, outcome.error == nil {
+                failures.append(
+                    "fault '\(fault.name)' never began: phase '\(phase)' ended first ("
+                        + (fault.start == .at(.zero) ? "" : "it was to begin \(Self.describe(fault.start)); ")
+                        + "the phase took \(FaultWindows.secondsText(phaseEnd - phaseStart))s)")
+            }
+            reports.append(
+                FaultWindows(
+                    marks: system.marks, segments: measured?.segments ?? FaultSegments(),
+                    phaseStart: measured?.phaseStart ?? phaseStart, phaseEnd: phaseEnd
+                ).report(for: fault, outcome: outcome, phase: phase, action: describe(fault)))
+        }
+        return (reports, failures)
+    }
+
+    static func describe(_ start: ScenarioFile.FaultStep.Start) -> String {
+        switch start {
+        case .at(let time): "\(ScheduledFault.format(time)) into it"
+        case .afterAnswers(let count): "after \(count) answers"
+        }
+    }
+
+    /// What the fault does, in words, for the report.
+    private func describe(_ fault: ScenarioFile.FaultStep) -> String {
+        switch fault.action {
+        case .proxy(let link, let effect):
+            let addresses = system.proxies[link].map { " (\($0.listen) → \($0.upstream))" } ?? ""
+            return "\(effect) on \(link)\(addresses)"
+        case .command(let start, let end, _):
+            return "`\((try? start.render(in: scope)) ?? start.text)`"
+                + (end.map { ", then `\((try? $0.render(in: scope)) ?? $0.text)`" } ?? "")
+        case .signal(_, let name, let target):
+            return "SIG\(name) to \(describe(target))" + (name == "STOP" ? ", then SIGCONT" : "")
+        case .restart(let process, let kill):
+            return "restart \(process) (\(kill ? "SIGKILL" : "SIGTERM"), then start it and wait until ready)"
+        }
+    }
+
+    private func describe(_ target: ScenarioFile.SignalTarget) -> String {
+        switch target {
+        case .process(let name): name
+        case .pid(let pid): "PID \(pid)"
+        case .pidFile(let file): "the PID in \((try? file.render(in: scope)) ?? file.text)"
+        }
+    }
+
+    // MARK: Carrying a fault out
+
+    private func perform(_ index: Int, phaseStart: NIODeadline) async -> Outcome {
+        let fault = faults[index]
+        var outcome = Outcome()
+        guard await waitForStart(index, fault.start, phaseStart: phaseStart) else { return outcome }
+        system.note("fault \(fault.name) begins: \(describe(fault))")
+        // The instants are marked once the fault is on and once it is off again, so that every request of the
+        // during-window met the fault, and every request of the after-window met none of it.
+        do {
+            let undo = try await start(fault, log: &outcome.log)
+            let began = system.marks.mark()
+            outcome.began = began.number
+            if case .restart(let name, _) = fault.action {
+                try await restart(name, log: &outcome.log)
+            } else if let length = fault.length {
+                try? await Self.sleep(until: began.at + length)
+            }
+            try await undo?(&outcome.log)
+        } catch {
+            outcome.error = "\(error)"
+        }
+        if outcome.began == nil { outcome.began = system.marks.mark().number }
+        outcome.ended = system.marks.mark().number
+        system.note("fault \(fault.name) ends")
+        return outcome
+    }
+
+    /// Waits for the fault's moment; false when the phase ended first.
+    private func waitForStart(
+        _ index: Int, _ start: ScenarioFile.FaultStep.Start, phaseStart: NIODeadline
+    ) async
+        -> Bool
+    {
+        switch start {
+        case .at(let time):
+            let wait = Task { try await Self.sleep(until: phaseStart + time) }
+            let over = state.withLock { state in
+                if !state.phaseOver { state.waits[index] = wait }
+                return state.phaseOver
+            }
+            if over { wait.cancel() }
+            _ = try? await wait.value
+        case .afterAnswers(let count):
+            guard await system.marks.answers(count) else { return false }
+        }
+        return state.withLock { state in
+            state.waits[index] = nil
+            return !state.phaseOver
+        }
+    }
+
+    private static func sleep(until deadline: NIODeadline) async throws {
+        let left = deadline - .now()
+        if left > .zero { try await Task.sleep(for: .nanoseconds(left.nanoseconds)) }
+    }
+
+    /// A fault's undoing: what its end does.
+    typealias Undo = @Sendable (inout [String]) async throws -> Void
+
+    /// Does what the fault does at its start; returns what its end must do.
+    private func start(_ fault: ScenarioFile.FaultStep, log: inout [String]) async throws -> Undo? {
+        switch fault.action {
+        case .proxy(let link, let effect):
+            guard let proxy = system.proxies[link]?.proxy else { throw SetupError("no proxy '\(link)'") }
+            proxy.begin(effect)
+            log.append("\(effect) on \(link)")
+            return { log in
+                proxy.end(effect)
+                log.append("\(effect) on \(link) ended")
+            }
+        case .command(let start, let end, let timeout):
+            let scope = self.scope
+            try await ShellCommand.run(try start.render(in: scope), timeout: timeout, log: &log)
+            guard let end else { return nil }
+            return { log in try await ShellCommand.run(try end.render(in: scope), timeout: timeout, log: &log) }
+        case .signal(let number, let name, let target):
+            let pid = try self.pid(of: target)
+            ProcessTree.signal(pid, number)
+            log.append("SIG\(name) to PID \(pid) and its children")
+            guard number == SIGSTOP else { return nil }
+            return { log in
+                ProcessTree.signal(pid, SIGCONT)
+                log.append("SIGCONT to PID \(pid) and its children")
+            }
+        case .restart(let name, let kill):
+            guard let process = system.processes[name] else { throw SetupError("no process '\(name)'") }
+            let pid = process.pid
+            await process.stop(kill: kill)
+            log.append("\(kill ? "SIGKILL" : "SIGTERM") to \(name)" + (pid.map { " (PID \($0))" } ?? ""))
+            return nil
+        }
+    }
+
+    private func restart(_ name: String, log: inout [String]) async throws {
+        guard let process = system.processes[name] else { throw SetupError("no process '\(name)'") }
+        let started = NIODeadline.now()
+        try await process.start()
+        log.append(
+            "\(name) started again (PID \(process.pid.map(String.init) ?? "?")), ready after "
+                + "\(FaultWindows.secondsText(.now() - started))s")
+    }
+
+    private func pid(of target: ScenarioFile.SignalTarget) throws -> Int32 {
+        switch target {
+        case .process(let name):
+            guard let pid = system.processes[name]?.pid else {
+                throw SetupError("process '\(name)' is not running, so it cannot be sent a signal")
+            }
+            return pid
+        case .pid(let pid):
+            guard kill(pid, 0) == 0 || errno == EPERM else { throw SetupError("no process has PID \(pid)") }
+            return pid
+        case .pidFile(let template):
+            let path = try template.render(in: scope)
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8),
+                let pid = Int32(text.split(whereSeparator: \.isNewline).first?.trimmingWhitespace() ?? ""), pid > 1
+            else { throw SetupError("\(path) does not hold a PID") }
+            return pid
+        }
+    }
+}
+
+/// A fault's `command`: run by `/bin/sh -c`, checked to exit 0 within its timeout, its output kept (the last
+/// ``outputKeptMax`` bytes) for the report.
+enum ShellCommand {
+    static let outputKeptMax = 2_000
+
+    static func run(_ line: String, timeout: TimeAmount, log: inout [String]) async throws {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/sh")
+        process.arguments = ["-c", line]
+        process.standardInput = FileHandle.nullDevice
+        let output = Pipe()
+        process.standardOutput = output
+        process.standardError = output
+        do { try process.run() } catch { throw SetupError("`\(line)` could not start: \(error.localizedDescription)") }
+        let reading = Task { await Self.read(output.fileHandleForReading) }
+        let finished = await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                await onOwnThread { process.waitUntilExit() }
+                return true
+            }
+            group.addTask {
+                try? await Task.sleep(for: .nanoseconds(timeout.nanoseconds))
+                return false
+            }
+            let first = await group.next() ?? true
+            if !first { ProcessTree.signal(process.processIdentifier, SIGKILL) }
+            group.cancelAll()
+            await group.waitForAll()
+            return first
+        }
+        let text = await reading.value
+        log.append("`\(line)` → " + (finished ? "exit \(process.terminationStatus)" : "killed after its timeout"))
+        if !text.isEmpty { log.append(text) }
+        guard finished else {
+            throw SetupError("`\(line)` did not finish within \(ScheduledFault.format(timeout)): \(text)")
+        }
+        guard process.terminationStatus == 0 else {
+            throw SetupError("`\(line)` failed with exit status \(process.terminationStatus): \(text)")
+        }
+    }
+
+    /// The last bytes of the output, on one line.
+    private static func read(_ handle: FileHandle) async -> String {
+        await onOwnThread {
+            var kept = Data()
+            while true {
+                let chunk = handle.availableData
+                if chunk.isEmpty { break }
+                kept.append(chunk)
+                if kept.count > outputKeptMax { kept.removeFirst(kept.count - outputKeptMax) }
+            }
+            return String(decoding: kept, as: UTF8.self).split(whereSeparator: \.isNewline).joined(separator: " | ")
+        }
+    }
+}

@@ -1,0 +1,198 @@
+import Foundation
+import NIOCore
+import Testing
+import TurnstileLoad
+import TurnstileReport
+import TurnstileTestSupport
+
+/// The tutorial's shop under fire (`docs/examples/under-fire`), started by the scenario's own `processes`: its store
+/// frozen with SIGSTOP and its link to the store cut by the proxy during load, then the shop killed mid-race and
+/// restarted. Sound, it passes with each fault seen only in its window; flawed, the invariant the flaw breaks says
+/// so (exit 2).
+@Suite(
+    "Faults in scenario files", .serialized, .timeLimit(.minutes(2)),
+    .enabled(if: UnderFire.testsRun, "python3 is not on the PATH: the tests of scenario processes are skipped"))
+struct ScenarioFaultTests {
+    @Test("a sound shop: the cut fails orders only while it lasts, the freeze slows them only while it lasts")
+    func soundShop() async throws {
+        let report = try await run(UnderFire.file)
+        #expect(report.outcome == .passed, "\(report.reasons)")
+        #expect(report.faults.map(\.name) == ["store_frozen", "store_cut", "shop_crash"])
+
+        let cut = try #require(report.faults.first { $0.name == "store_cut" })
+        let (before, during, after) = try windows(of: cut, "buy")
+        #expect(before.failures == 0 && before.requests > 50, "\(before)")
+        // Orders in flight when the cut began (at most one a user) met it too, and may have gone through.
+        #expect(during.requests > 20 && during.failures >= during.requests - 8, "\(during)")
+        #expect(after.failures == 0 && after.requests > 20, "\(after)")
+        let recovery = try #require(cut.recoverySeconds)
+        #expect(recovery <= 1.5 && cut.firstSuccessSeconds != nil)
+
+        let freeze = try #require(report.faults.first { $0.name == "store_frozen" })
+        let frozen = try windows(of: freeze, "buy")
+        // Orders that met the stopped store waited for SIGCONT (or the shop's one-second store timeout); none other did.
+        #expect(frozen.during.latency.percentile(50) >= 300_000, "\(frozen.during)")
+        #expect(frozen.before.longestMicroseconds < 500_000, "\(frozen.before)")
+        #expect(frozen.after.latency.percentile(50) < 300_000, "\(frozen.after)")
+        #expect(
+            freeze.log.contains { $0.hasPrefix("SIGSTOP to PID") } && freeze.log.contains { $0.hasPrefix("SIGCONT") })
+
+        let crash = try #require(report.faults.first { $0.name == "shop_crash" })
+        #expect(
+            crash.log.contains { $0.hasPrefix("SIGKILL to shop") }
+                && crash.log.contains { $0.contains("started again") })
+        #expect(report.invariants.contains { $0.rule == "the crash cut answers off" && $0.passed })
+        // Each window of the load phase is shaded on its charts.
+        #expect(report.phases[0].windows.map(\.name) == ["store_frozen", "store_cut"])
+    }
+
+    @Test("a shop that acknowledges orders its store never took is caught: exit 2, the lost orders named")
+    func acknowledgedWritesLost() async throws {
+        let report = try await run(UnderFire.file, ["defect": .string("acks-lost-writes")])
+        #expect(report.outcome == .invariantBroken, "\(report.reasons)")
+        let broken = report.invariants.filter { !$0.passed }.map(\.rule)
+        #expect(broken.contains("every acknowledged order is stored"), "\(broken)")
+        // It answers 201 where it should answer 503: the cut does not show in its answers either.
+        #expect(broken.contains("the cut showed (orders answered 503 during it)"), "\(broken)")
+    }
+
+    @Test("a shop whose orders hang while its store does not answer breaks the no-hanging invariant")
+    func hangingRequests() async throws {
+        let file = try UnderFire.variant { $0.replacingOccurrences(of: "effect: outage", with: "effect: blackhole") }
+        defer { try? FileManager.default.removeItem(at: file.deletingLastPathComponent()) }
+        let timeouts = HTTPClientConnection.Timeouts(read: .seconds(3), response: .seconds(3))
+        let report = try await run(file, ["defect": .string("hangs")], timeouts: timeouts)
+        #expect(report.outcome == .invariantBroken, "\(report.reasons)")
+        let hang = try #require(
+            report.invariants.first { $0.rule == "no order waited 2 s or more while the link was cut" })
+        #expect(!hang.passed && (Double(hang.actual) ?? 0) >= 2_900, "\(hang)")
+        // The users hung from the cut's start until their timeout, past its end: they sent nothing after it.
+        let cut = try #require(report.faults.first { $0.name == "store_cut" })
+        let during = try #require(cut.window("during")?.endpoints.first { $0.name == "buy" })
+        #expect(during.errors["timeout"] ?? 0 > 0, "\(during)")
+    }
+
+    // MARK: Helpers
+
+    private func run(
+        _ file: URL, _ overrides: [String: ScenarioValue] = [:],
+        timeouts: HTTPClientConnection.Timeouts = .init()
+    ) async throws -> RunReport {
+        let scenario = try ScenarioFile(contentsOf: file)
+        let ports = try UnderFire.ports()
+        let target = try LoadTarget(parsing: "http://127.0.0.1:\(ports["shop_port"]!)")
+        let logs = try temporaryFolder("under-fire-logs")
+        defer { try? FileManager.default.removeItem(at: logs) }
+        return await StressRun.execute(suite: scenario.name, target: target, thresholds: []) { report in
+            try await ScenarioRunner(
+                scenario, context: SuiteContext(target: target, timeouts: timeouts),
+                overrides: ports.merging(overrides) { $1 }, logFolder: logs
+            ).run(into: &report)
+        }
+    }
+
+    private func windows(
+        of fault: FaultReport, _ endpoint: String
+    ) throws -> (before: FaultReport.Endpoint, during: FaultReport.Endpoint, after: FaultReport.Endpoint) {
+        func window(_ name: String) throws -> FaultReport.Endpoint {
+            try #require(fault.window(name)?.endpoints.first { $0.name == endpoint }, "\(fault.name) \(name)")
+        }
+        return (try window("before"), try window("during"), try window("after"))
+    }
+}
+
+/// Mistakes in `processes`, `proxies` and `faults`: one line with the position, exit 3, before any load. What the
+/// file alone shows is found when it is read; what needs the machine (a PID, a command on PATH) before anything runs.
+@Suite("Fault specs")
+struct FaultSpecTests {
+    static let base = """
+        name: spec
+        processes:
+          - name: api
+            run: ["true"]
+        proxies:
+          - name: db
+            listen: 127.0.0.1:7001
+            upstream: 127.0.0.1:7002
+        phases:
+          - name: load
+            executor: closed
+            duration: 1s
+            request: {name: ping, path: /ping}
+        faults:
+
+        """
+
+    @Test(
+        "a mistake in a fault is an error with its line and column",
+        arguments: [
+            ("  - {name: f, at: 1s, for: 1s, explode: true}", "15:32", "unknown key 'explode' in a fault"),
+            (
+                "  - {name: f, at: 1s, for: 1s}", "15:5",
+                "a fault needs exactly one kind: proxy, command, signal or restart"
+            ),
+            ("  - {name: f, at: 1s, for: 1s, signal: STOP, process: api, proxy: db}", "15:5", "exactly one kind"),
+            ("  - {name: f, at: 1s, for: 1s, signal: FREEZE, process: api}", "15:40", "unknown signal 'FREEZE'"),
+            ("  - {name: f, at: 1s, for: 1s, signal: STOP, process: web}", "15:55", "no process named 'web'"),
+            ("  - {name: f, at: 1s, for: 1s, proxy: cache, effect: outage}", "15:39", "no proxy named 'cache'"),
+            ("  - {name: f, at: 1s, for: 1s, proxy: db, effect: melt}", "15:51", "unknown fault"),
+            ("  - {name: f, at: 1s, proxy: db, effect: outage}", "15:5", "a proxy fault needs 'for'"),
+            ("  - {name: f, at: 1s, for: 1s, restart: api}", "15:28", "a restart lasts until the process is ready"),
+            ("  - {name: f, at: soon, for: 1s, restart: api}", "15:19", "'at' must be a time with a unit"),
+            ("  - {name: f, phase: warmup, at: 1s, for: 1s, restart: api}", "15:22", "no phase named 'warmup'"),
+            ("  - {name: f, for: 1s, signal: STOP, pid: 1234}", "15:5", "one of 'at'"),
+            (
+                "  - {name: a, at: 1s, restart: api}\n  - {name: b, at: 2s, restart: api}", "16:5",
+                "restart 'b' of 'api' may overlap restart 'a'"
+            ),
+            (
+                "  - {name: f, at: 1s, for: 1s, signal: STOP, pid: 1}", "15:51",
+                "'pid' must be a process id greater than 1"
+            ),
+        ])
+    func specMistake(fault: String, position: String, message: String) {
+        do {
+            _ = try ScenarioFile(
+                yaml: Self.base.replacingOccurrences(of: "faults:\n", with: "faults:\n" + fault + "\n"), file: "f.yaml")
+            Issue.record("taken: \(fault)")
+        } catch {
+            #expect(error.description.hasPrefix("f.yaml:\(position): "), "\(error)")
+            #expect(error.description.contains(message), "\(error)")
+        }
+    }
+
+    @Test(
+        "a PID that names no process, or a command that is not here, ends the run before anything is sent",
+        arguments: [
+            ("  - {name: f, at: 1s, for: 1s, signal: STOP, pid: 4000000}", "no process has PID 4000000"),
+            ("  - {name: f, at: 1s, for: 1s, command: 'no-such-tool --stop'}", "'no-such-tool' is not a command here"),
+        ])
+    func runtimeMistake(fault: String, message: String) async throws {
+        let scenario = try ScenarioFile(
+            yaml: Self.base.replacingOccurrences(of: "faults:\n", with: "faults:\n" + fault + "\n"), file: "f.yaml")
+        // Nothing listens there: had any load been sent, the failure would say so instead.
+        let target = try LoadTarget(parsing: "http://127.0.0.1:\(try UnderFire.freePort())")
+        let report = await StressRun.execute(suite: "spec", target: target, thresholds: []) { report in
+            try await ScenarioRunner(scenario, context: SuiteContext(target: target)).run(into: &report)
+        }
+        #expect(report.outcome == .couldNotRun)
+        #expect(
+            report.failure?.hasPrefix("f.yaml:") == true && report.failure?.contains(message) == true,
+            "\(report.failure ?? "")")
+        #expect(report.phases.isEmpty)
+    }
+
+    @Test("a process whose command is not here is an error with its position, before anything starts")
+    func processNotFound() async throws {
+        let scenario = try ScenarioFile(
+            yaml: Self.base.replacingOccurrences(
+                of: "run: [\"true\"]", with: "run: [\"no-such-server\", \"--port\", \"1\"]")
+                + "  - {name: f, at: 1s, for: 1s, proxy: db, effect: outage}\n", file: "f.yaml")
+        let target = try LoadTarget(parsing: "http://127.0.0.1:\(try UnderFire.freePort())")
+        let report = await StressRun.execute(suite: "spec", target: target, thresholds: []) { report in
+            try await ScenarioRunner(scenario, context: SuiteContext(target: target)).run(into: &report)
+        }
+        #expect(
+            report.failure == "f.yaml:3:5: process 'api': 'no-such-server' is not a command here (not found on PATH)")
+    }
+}
