@@ -151,6 +151,7 @@ let package = Package(
             resources: [
                 .embedInCode("Scenarios/bids.yaml"),
                 .embedInCode("Scenarios/credits.yaml"),
+                .embedInCode("Scenarios/crash.yaml"),
                 .embedInCode("Scenarios/orders-lifecycle.yaml"),
                 .embedInCode("Scenarios/orders.yaml"),
                 .embedInCode("Scenarios/race.yaml"),

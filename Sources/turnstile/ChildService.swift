@@ -12,11 +12,12 @@ final class ChildService: Sendable {
         self.port = port
     }
 
+    /// This very executable, whose `serve` the children run.
+    static let executable = Bundle.main.executableURL ?? URL(fileURLWithPath: CommandLine.arguments[0])
+
     /// Starts `turnstile serve` with `arguments` (plus `--port 0`) and returns once it names its port.
     static func start(_ arguments: [String]) async throws -> ChildService {
-        try await launch(
-            Bundle.main.executableURL ?? URL(fileURLWithPath: CommandLine.arguments[0]),
-            ["serve", "--port", "0", "--log-level", "critical"] + arguments)
+        try await launch(executable, ["serve", "--port", "0", "--log-level", "critical"] + arguments)
     }
 
     /// Runs `executable` with a whole `serve` command line and returns once it names its port on its first line.

@@ -131,8 +131,7 @@ struct DemoCommand: AsyncParsableCommand {
     /// kill -9 in the middle of a race, on a service of its own (a child process over a temporary SQLite file).
     private func crashDurability(progress: ProgressReporter, into report: inout RunReport) async {
         let crash = await CrashCheck.run(
-            CrashSuite.classic, database: nil, progress: progress,
-            serveArguments: ["--store-timeout", storeTimeout.defaultValueDescription])
+            database: nil, progress: progress, storeTimeout: storeTimeout.defaultValueDescription)
         report.invariants += crash.invariants
         report.notes += crash.notes
         if let failure = crash.failure { report.failure = "the crash check failed: \(failure)" }

@@ -1,6 +1,5 @@
 import ArgumentParser
 import Foundation
-import Synchronization
 import TurnstileLoad
 import TurnstileReport
 
@@ -10,11 +9,13 @@ struct StressCrashCommand: AsyncParsableCommand {
         commandName: "crash",
         abstract: "Kill the service (kill -9) in the middle of a race, restart it, and check that nothing was lost.",
         discussion: """
-            Starts `turnstile serve` as a child process on --database (a temporary SQLite file unless given; a \
-            postgres:// URL works too), releases --users bookings for --capacity seats, kills the service with \
-            SIGKILL once --kill-after answers have arrived, starts it again on the same store, and checks: every \
-            acknowledged (201) booking is there, no booking appeared beyond the answers the kill cut off, seats \
-            left = capacity − bookings present, and nothing is oversold.
+            Runs the bundled scenario scenarios/crash.yaml (`turnstile stress run` can run it too): it starts \
+            `turnstile serve` as a child process on --database (a temporary SQLite file unless given; a postgres:// \
+            URL works too), releases --users bookings for --capacity seats, kills the service with SIGKILL once \
+            --kill-after answers have arrived, starts it again on the same store, and checks: every acknowledged \
+            (201) booking is there, no booking appeared beyond the answers the kill cut off, seats left = capacity \
+            − bookings present, and nothing is oversold. A kill that landed after the last answer proved nothing: \
+            the run could not be carried out (exit 3).
 
             Examples:
               turnstile stress crash
@@ -26,13 +27,13 @@ struct StressCrashCommand: AsyncParsableCommand {
     var database: String?
 
     @Option(name: [.customLong("users"), .customShort("c")], help: "Buyers, one booking of one seat each.")
-    var users = CrashSuite.classic.buyers
+    var users = 200
 
     @Option(help: "Seats of the contested event.")
-    var capacity = CrashSuite.classic.seats
+    var capacity = 100
 
     @Option(help: "Kill the service once this many answers have arrived.")
-    var killAfter = CrashSuite.classic.killAfterAnswers
+    var killAfter = 40
 
     @OptionGroup var run: RunOptions
 
@@ -44,51 +45,46 @@ struct StressCrashCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let race = CrashSuite.Race(buyers: users, seats: capacity, killAfterAnswers: killAfter)
+        let (users, capacity, killAfter, database) = (self.users, self.capacity, self.killAfter, self.database)
         try await self.run.perform("crash", target: "a child turnstile serve") { progress in
-            await CrashCheck.run(race, database: database, progress: progress)
+            await CrashCheck.run(
+                users: users, capacity: capacity, killAfter: killAfter, database: database, progress: progress)
         }
     }
 }
 
-/// The crash suite against a child `turnstile serve` that it kills and restarts: for `stress crash` and the demo.
+/// `scenarios/crash.yaml` against a child `turnstile serve` of this very executable, which the scenario starts, kills
+/// and restarts: for `stress crash` and the demo. The file's variables are filled in here: the executable, a free
+/// port, the store (a temporary SQLite file unless `database` names one), and a fresh JWT secret shared by both of the
+/// service's lives, so that the buyers' tokens stay valid across the restart.
 enum CrashCheck {
     static func run(
-        _ race: CrashSuite.Race, database: String?, progress: ProgressReporter?, suite: String = "crash",
-        serveArguments: [String] = []
+        users: Int = 200, capacity: Int = 100, killAfter: Int = 40, database: String?, progress: ProgressReporter?,
+        suite: String = "crash", storeTimeout: String? = nil
     ) async -> RunReport {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("turnstile-crash-\(UUID())")
         defer { try? FileManager.default.removeItem(at: directory) }
-        let store = database ?? directory.appendingPathComponent("crash.sqlite").path
-        // One secret for both lives of the service, so that the buyers' tokens stay valid across the restart.
-        let secret = ChildService.randomSecret()
-        let arguments =
-            [
-                "--database", store, "--jwt-secret", secret, "--password-hash-rounds", "1", "--rate-limit",
-                "off", "--auth-rate-limit", "off",
-            ] + serveArguments
-        let running = Mutex<ChildService?>(nil)
-        defer { if let child = running.withLock({ $0 }), child.process.isRunning { child.process.terminate() } }
-        // The child's port is known only once it runs; the report names it then.
+        // The child's port is known only once one is free; the report names it then.
         let unstarted = try! LoadTarget(parsing: "http://127.0.0.1")
         return await StressRun.execute(suite: suite, target: unstarted, thresholds: []) { report in
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            let first = try await ChildService.start(arguments)
-            running.withLock { $0 = first }
-            progress?.targetStarted(first.process.processIdentifier, describe: "the child turnstile serve")
-            let target = try LoadTarget(parsing: "http://127.0.0.1:\(first.port)")
+            let port = try await ListenCheck.freePort()
+            let target = try LoadTarget(parsing: "http://127.0.0.1:\(port)")
             report.target = target.description
-            try await CrashSuite(SuiteContext(target: target, progress: progress)).run(
-                race,
-                crash: { await first.kill() },
-                restart: {
-                    let second = try await ChildService.start(arguments)
-                    running.withLock { $0 = second }
-                    progress?.targetStarted(second.process.processIdentifier, describe: "the restarted turnstile serve")
-                    return try LoadTarget(parsing: "http://127.0.0.1:\(second.port)")
-                },
-                into: &report)
-            if let last = running.withLock({ $0 }) { await last.stop() }
+            var overrides: [String: ScenarioValue] = [
+                "users": .int(users), "capacity": .int(capacity), "kill_after": .int(killAfter),
+                "turnstile": .string(ChildService.executable.path), "port": .int(port),
+                "database": .string(database ?? directory.appendingPathComponent("crash.sqlite").path),
+                "secret": .string(ChildService.randomSecret()),
+            ]
+            if let storeTimeout { overrides["store_timeout"] = .string(storeTimeout) }
+            let scenario = try BundledScenario.crash.load()
+            try await ScenarioRunner(
+                scenario, context: SuiteContext(target: target, progress: progress), overrides: overrides,
+                logFolder: directory.appendingPathComponent("logs")
+            ).run(into: &report)
+            // The logs go with the temporary folder: the note would point nowhere.
+            report.notes.removeAll { $0.hasPrefix("the processes' output is in ") }
         }
     }
 }

@@ -161,7 +161,9 @@ struct ScenarioOptions: ParsableArguments {
                     + fault.lengthText)
         }
         lines.append("  read-back: \(scenario.readback.count) request\(scenario.readback.count == 1 ? "" : "s")")
-        lines.append("  invariants: \(scenario.invariants.count); thresholds: \(scenario.thresholds.count)")
+        lines.append(
+            "  invariants: \(scenario.invariants.count); thresholds: \(scenario.thresholds.count)"
+                + (scenario.requirements.isEmpty ? "" : "; requirements: \(scenario.requirements.count)"))
         return lines.joined(separator: "\n")
     }
 }

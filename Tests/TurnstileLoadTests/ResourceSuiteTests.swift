@@ -22,21 +22,6 @@ struct ResourceSuiteTests {
         #expect(deliveries.responses == 500)
     }
 
-    @Test("crash: a kill that lands after every answer crashed nothing mid-race: could not run, the books still read")
-    func crashTooLate() async throws {
-        try await LiveServer.with { server in
-            let target = try LoadTarget(parsing: "http://127.0.0.1:\(server.port)")
-            let report = await StressRun.execute(suite: "crash", target: target, thresholds: []) { report in
-                // No kill at all: every buyer is answered, as when the writer answers them all in one batch.
-                try await CrashSuite(SuiteContext(target: target)).run(
-                    .init(buyers: 12, seats: 5, killAfterAnswers: 3), crash: {}, restart: { target }, into: &report)
-            }
-            #expect(report.outcome == .couldNotRun)
-            #expect(report.failure?.contains("nothing was cut off mid-race") == true, "\(report.failure ?? "")")
-            #expect(report.invariants.count == 4 && report.invariants.allSatisfy(\.passed))
-        }
-    }
-
     @Test("the fan-out tally finds each message's seq and counts gaps and reorderings")
     func tally() async throws {
         #expect(FanoutTally.seq(in: ByteBuffer(string: #"{"type":"bid","seq":12,"item_id":3}"#)) == 12)

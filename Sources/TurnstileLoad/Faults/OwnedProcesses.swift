@@ -74,6 +74,30 @@ final class OwnedProcess: Sendable {
         }
     }
 
+    /// The command line as progress lines show it: the value of a flag whose last word says it is secret
+    /// (`--jwt-secret`, `--password`, `--token`, `--api-key`) is left out.
+    var displayedCommand: String {
+        var words: [String] = []
+        var hideNext = false
+        for argument in arguments {
+            if hideNext {
+                words.append("[redacted]")
+                hideNext = false
+                continue
+            }
+            let name = argument.lowercased().prefix { $0 != "=" }
+            let lastWord = name.split(whereSeparator: { $0 == "-" || $0 == "_" }).last.map(String.init) ?? ""
+            let secret = name.hasPrefix("-") && ["secret", "password", "token", "key", "apikey"].contains(lastWord)
+            if secret, let equals = argument.firstIndex(of: "=") {
+                words.append(argument[...equals] + "[redacted]")
+            } else {
+                words.append(argument)
+                hideNext = secret
+            }
+        }
+        return words.joined(separator: " ")
+    }
+
     /// The running process's id; nil when it is not running.
     var pid: Int32? {
         life.withLock { life in life.process.flatMap { $0.isRunning ? $0.processIdentifier : nil } }
@@ -234,6 +258,14 @@ final class OwnedProcess: Sendable {
     func signal(_ signal: Int32) -> Int32? {
         guard let pid else { return nil }
         ProcessTree.signal(pid, signal)
+        return pid
+    }
+
+    /// Sends the signal that stops the process (KILL when `kill`, else TERM) without waiting for it to end; returns
+    /// its PID, nil when it was not running.
+    func signalStop(kill: Bool) -> Int32? {
+        guard let pid else { return nil }
+        ProcessTree.signal(pid, kill ? SIGKILL : SIGTERM)
         return pid
     }
 

@@ -14,7 +14,8 @@ final class ScenarioSystem: Sendable {
     private let order: [String]
     let proxies: [String: (proxy: FaultProxy, listen: HostPort, upstream: HostPort)]
     let marks = FaultMarks()
-    private let faults: [ScenarioFile.FaultStep]
+    /// Each fault with its timing, the variables written in.
+    private let faults: [ScheduledStep]
     private let globals: [String: ScenarioValue]
     private let progress: ProgressReporter?
     /// Where the processes' logs are.
@@ -22,7 +23,7 @@ final class ScenarioSystem: Sendable {
 
     private init(
         processes: [OwnedProcess], proxies: [String: (proxy: FaultProxy, listen: HostPort, upstream: HostPort)],
-        faults: [ScenarioFile.FaultStep], globals: [String: ScenarioValue], progress: ProgressReporter?,
+        faults: [ScheduledStep], globals: [String: ScenarioValue], progress: ProgressReporter?,
         logFolder: URL
     ) {
         self.processes = Dictionary(uniqueKeysWithValues: processes.map { ($0.name, $0) })
@@ -39,10 +40,16 @@ final class ScenarioSystem: Sendable {
         _ scenario: ScenarioFile, globals: [String: ScenarioValue], logFolder: URL, progress: ProgressReporter?
     ) async throws -> ScenarioSystem {
         let scope = UserScope(user: [:], globals: globals)
-        let processes = try scenario.processes.map { spec throws(ScenarioError) in
-            try OwnedProcess(spec, in: scope, folder: scenario.folder, logFolder: logFolder)
+        var processes: [OwnedProcess] = []
+        for spec in scenario.processes {
+            if let when = spec.when, !(try when.isTrue(in: scope)) { continue }
+            processes.append(try OwnedProcess(spec, in: scope, folder: scenario.folder, logFolder: logFolder))
         }
-        try check(scenario.faults, in: scope)
+        try check(scenario.faults, in: scope, started: Set(processes.map(\.name)))
+        let faults = try scenario.faults.map { fault throws(ScenarioError) in
+            let (start, length) = try fault.timing(in: scope)
+            return ScheduledStep(step: fault, start: start, length: length)
+        }
         var addresses: [(ScenarioFile.LinkProxy, HostPort, HostPort)] = []
         for link in scenario.proxies {
             let listen = try link.listen.render(in: scope)
@@ -72,8 +79,10 @@ final class ScenarioSystem: Sendable {
                 }
             }
             for process in processes {
-                progress?.note("starting \(process.name): \(process.arguments.joined(separator: " "))")
+                progress?.note("starting \(process.name): \(process.displayedCommand)")
                 try await process.start()
+                // The resource charts follow the last process started: the service under test, as a file lists it.
+                if let pid = process.pid { progress?.targetStarted(pid, describe: "process '\(process.name)'") }
             }
         } catch {
             for process in processes.reversed() { await process.stop() }
@@ -81,15 +90,23 @@ final class ScenarioSystem: Sendable {
             throw error
         }
         return ScenarioSystem(
-            processes: processes, proxies: proxies, faults: scenario.faults, globals: globals, progress: progress,
+            processes: processes, proxies: proxies, faults: faults, globals: globals, progress: progress,
             logFolder: logFolder)
     }
 
     /// What only the running system can show wrong in a fault, before any load: a PID that names no process, a
     /// command that is not on `PATH`.
-    private static func check(_ faults: [ScenarioFile.FaultStep], in scope: UserScope) throws(ScenarioError) {
+    private static func check(
+        _ faults: [ScenarioFile.FaultStep], in scope: UserScope, started: Set<String>
+    ) throws(ScenarioError) {
         for fault in faults {
             switch fault.action {
+            case .restart(let name, _), .signal(_, _, .process(let name)):
+                guard started.contains(name) else {
+                    throw ScenarioError(
+                        "fault '\(fault.name)' needs process '\(name)', which this run does not start (its 'when' "
+                            + "does not hold)", at: fault.position)
+                }
             case .signal(_, _, .pid(let pid)):
                 guard kill(pid, 0) == 0 || errno == EPERM else {
                     throw ScenarioError("fault '\(fault.name)': no process has PID \(pid)", at: fault.position)
@@ -116,18 +133,30 @@ final class ScenarioSystem: Sendable {
 
     /// The faults of phase `index`, ready to begin with it; nil when it has none.
     func faults(ofPhase index: Int, named name: String) -> PhaseFaults? {
-        let mine = faults.filter { $0.phase == index }
+        let mine = faults.filter { $0.step.phase == index }
         guard !mine.isEmpty else { return nil }
         return PhaseFaults(mine, phase: name, system: self, scope: UserScope(user: [:], globals: globals))
     }
 
     func note(_ text: String) { progress?.note(text) }
+
+    /// The process started last, which the resource charts follow.
+    var lastProcess: String? { order.last }
+
+    func followed(_ pid: Int32, describe: String) { progress?.targetStarted(pid, describe: describe) }
+}
+
+/// A fault with its start and length, the variables written in.
+struct ScheduledStep: Sendable {
+    let step: ScenarioFile.FaultStep
+    let start: ScenarioFile.FaultStep.Start
+    let length: TimeAmount?
 }
 
 /// The faults of one phase while it runs: each waits for its start, does its work, waits for its end and undoes
 /// it, marking both instants on the run's timeline.
 final class PhaseFaults: Sendable {
-    private let faults: [ScenarioFile.FaultStep]
+    private let faults: [ScheduledStep]
     private let phase: String
     private let system: ScenarioSystem
     private let scope: UserScope
@@ -150,7 +179,7 @@ final class PhaseFaults: Sendable {
         var error: String?
     }
 
-    init(_ faults: [ScenarioFile.FaultStep], phase: String, system: ScenarioSystem, scope: UserScope) {
+    init(_ faults: [ScheduledStep], phase: String, system: ScenarioSystem, scope: UserScope) {
         self.faults = faults
         self.phase = phase
         self.system = system
@@ -184,12 +213,13 @@ final class PhaseFaults: Sendable {
         let measured = system.marks.phaseSegments()
         var reports: [FaultReport] = []
         var failures: [String] = []
-        for (fault, outcome) in zip(faults, outcomes) {
+        for (scheduled, outcome) in zip(faults, outcomes) {
+            let fault = scheduled.step
             if let error = outcome.error { failures.append("fault '\(fault.name)': \(error)") }
             if outcome.began == nil, outcome.error == nil {
                 failures.append(
                     "fault '\(fault.name)' never began: phase '\(phase)' ended first ("
-                        + (fault.start == .at(.zero) ? "" : "it was to begin \(Self.describe(fault.start)); ")
+                        + (scheduled.start == .at(.zero) ? "" : "it was to begin \(Self.describe(scheduled.start)); ")
                         + "the phase took \(FaultWindows.secondsText(phaseEnd - phaseStart))s)")
             }
             reports.append(
@@ -235,19 +265,19 @@ final class PhaseFaults: Sendable {
     // MARK: Carrying a fault out
 
     private func perform(_ index: Int, phaseStart: NIODeadline) async -> Outcome {
-        let fault = faults[index]
+        let (fault, start, length) = (faults[index].step, faults[index].start, faults[index].length)
         var outcome = Outcome()
-        guard await waitForStart(index, fault.start, phaseStart: phaseStart) else { return outcome }
+        guard await waitForStart(index, start, phaseStart: phaseStart) else { return outcome }
         system.note("fault \(fault.name) begins: \(describe(fault))")
         // The instants are marked once the fault is on and once it is off again, so that every request of the
         // during-window met the fault, and every request of the after-window met none of it.
         do {
-            let undo = try await start(fault, log: &outcome.log)
+            let undo = try await self.start(fault, log: &outcome.log)
             let began = system.marks.mark()
             outcome.began = began.number
-            if case .restart(let name, _) = fault.action {
-                try await restart(name, log: &outcome.log)
-            } else if let length = fault.length {
+            if case .restart(let name, let kill) = fault.action {
+                try await restart(name, kill: kill, log: &outcome.log)
+            } else if let length {
                 try? await Self.sleep(until: began.at + length)
             }
             try await undo?(&outcome.log)
@@ -318,18 +348,24 @@ final class PhaseFaults: Sendable {
                 log.append("SIGCONT to PID \(pid) and its children")
             }
         case .restart(let name, let kill):
+            // Only the signal here: the fault is on from the moment it is sent; waiting for the end is the restart's.
             guard let process = system.processes[name] else { throw SetupError("no process '\(name)'") }
-            let pid = process.pid
-            await process.stop(kill: kill)
+            let pid = process.signalStop(kill: kill)
             log.append("\(kill ? "SIGKILL" : "SIGTERM") to \(name)" + (pid.map { " (PID \($0))" } ?? ""))
             return nil
         }
     }
 
-    private func restart(_ name: String, log: inout [String]) async throws {
+    /// Waits for the stopped process to end (KILL after its stop timeout, if TERM did not end it), starts it again
+    /// and waits until it is ready.
+    private func restart(_ name: String, kill: Bool, log: inout [String]) async throws {
         guard let process = system.processes[name] else { throw SetupError("no process '\(name)'") }
+        await process.stop(kill: kill)
         let started = NIODeadline.now()
         try await process.start()
+        if name == system.lastProcess, let pid = process.pid {
+            system.followed(pid, describe: "process '\(name)', restarted")
+        }
         log.append(
             "\(name) started again (PID \(process.pid.map(String.init) ?? "?")), ready after "
                 + "\(FaultWindows.secondsText(.now() - started))s")

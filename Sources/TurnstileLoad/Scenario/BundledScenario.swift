@@ -5,6 +5,7 @@ public enum BundledScenario: String, CaseIterable, Sendable {
     case ordersLifecycle = "orders-lifecycle"
     case credits
     case bids
+    case crash
 
     /// The file's name in `scenarios/`.
     public var fileName: String { "\(rawValue).yaml" }
@@ -18,6 +19,7 @@ public enum BundledScenario: String, CaseIterable, Sendable {
             case .ordersLifecycle: PackageResources.orders_lifecycle_yaml
             case .credits: PackageResources.credits_yaml
             case .bids: PackageResources.bids_yaml
+            case .crash: PackageResources.crash_yaml
             }
         return String(decoding: bytes, as: UTF8.self)
     }

@@ -356,10 +356,19 @@ extension ScenarioExpression {
             }
         case .str:
             return .string(values[0].description)
+        case .missing:
+            let present = Set(try list(values[1]).map(Self.key))
+            return .list(try list(values[0]).filter { !present.contains(Self.key($0)) })
         case .has, .rate:
             // Both read a name rather than a value, and returned above.
             throw fail("\(function.rawValue)() takes a name", located)
         }
+    }
+
+    /// A value as `missing()` compares it: numbers by value, so `7` and `7.0` (an id read from JSON both ways) match.
+    private static func key(_ value: ScenarioValue) -> ScenarioValue {
+        if case .int(let number) = value { return .double(Double(number)) }
+        return value
     }
 
     private func fail(_ message: String, _ located: Located) -> ScenarioError {

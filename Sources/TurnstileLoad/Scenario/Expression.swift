@@ -162,6 +162,9 @@ public enum ScenarioFunction: String, Sendable, CaseIterable {
     case int
     /// `str(x)`: the value as text.
     case str
+    /// `missing(list, other)`: the elements of `list` that `other` lacks, in order (each id acknowledged but not
+    /// stored, say).
+    case missing
 
     /// How many arguments it takes.
     var arity: ClosedRange<Int> {
@@ -169,7 +172,7 @@ public enum ScenarioFunction: String, Sendable, CaseIterable {
         case .uuid: 0...0
         case .len, .sum, .has, .range, .tally, .rate, .int, .str: 1...1
         case .count, .ascending: 1...2
-        case .random: 2...2
+        case .random, .missing: 2...2
         case .within, .if: 3...3
         case .min, .max: 1...Int.max
         case .pick: 2...Int.max

@@ -152,13 +152,14 @@ struct ScenarioChecker {
                 }
             }
         }
-        for invariant in scenario.invariants {
+        for invariant in scenario.invariants + scenario.requirements {
             found += [invariant.check, invariant.when].compactMap { $0 }
             add(invariant.name)
             add(invariant.phase)
         }
         scenario.notes.forEach { add($0) }
         for process in scenario.processes {
+            found += [process.when].compactMap { $0 }
             process.command.forEach { add($0) }
             process.environment.forEach { add($0.value) }
             switch process.ready {
@@ -171,6 +172,11 @@ struct ScenarioChecker {
             add(link.upstream)
         }
         for fault in scenario.faults {
+            switch fault.start {
+            case .at(let time): add(time)
+            case .afterAnswers(let count): found.append(count)
+            }
+            add(fault.length)
             switch fault.action {
             case .command(let start, let end, _):
                 add(start)

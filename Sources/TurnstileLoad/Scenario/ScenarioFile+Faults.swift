@@ -17,6 +17,8 @@ extension ScenarioFile {
         public let readyTimeout: TimeAmount
         /// How long it has to end after TERM before it gets KILL.
         public let stopTimeout: TimeAmount
+        /// Started only when this holds (an expression over the variables); always when nil.
+        public let when: ScenarioExpression?
         public let position: SourcePosition
     }
 
@@ -46,17 +48,56 @@ extension ScenarioFile {
         public let name: String
         /// The index of the phase whose start `at` counts from, and in which `after_answers` counts.
         public let phase: Int
-        public let start: Start
-        /// How long it lasts; nil for a restart, which lasts until the process is ready again.
-        public let length: TimeAmount?
+        /// When it begins, as written: a time or a count, either may read the variables.
+        public let start: StartSpec
+        /// How long it lasts, as written; nil for a restart, which lasts until the process is ready again.
+        public let length: ScenarioTemplate?
         public let action: Action
         public let position: SourcePosition
+
+        public enum StartSpec: Sendable {
+            /// `at: 3s`: this long after the phase starts.
+            case at(ScenarioTemplate)
+            /// `after_answers: 40`: once the phase has had this many answers.
+            case afterAnswers(ScenarioExpression)
+        }
 
         public enum Start: Sendable, Equatable {
             /// This long after the phase starts.
             case at(TimeAmount)
             /// Once the phase has had this many answers (or requests that ended without one).
             case afterAnswers(Int)
+        }
+
+        /// When it begins and how long it lasts, with the variables written in; an error names the file position.
+        func timing(in scope: some ScenarioScope) throws(ScenarioError) -> (start: Start, length: TimeAmount?) {
+            let start: Start
+            switch self.start {
+            case .at(let template):
+                start = .at(try Self.time(template, "'at'", in: scope, zeroAllowed: true))
+            case .afterAnswers(let expression):
+                guard case .int(let count) = try expression.evaluate(in: scope), count >= 1 else {
+                    throw ScenarioError("'after_answers' must be a whole number ≥ 1", at: expression.origin)
+                }
+                start = .afterAnswers(count)
+            }
+            return (
+                start,
+                try length.map { template throws(ScenarioError) in
+                    try Self.time(template, "'for'", in: scope, zeroAllowed: false)
+                }
+            )
+        }
+
+        private static func time(
+            _ template: ScenarioTemplate, _ what: String, in scope: some ScenarioScope, zeroAllowed: Bool
+        ) throws(ScenarioError) -> TimeAmount {
+            let text = try template.render(in: scope)
+            guard let time = TimeAmount(parsing: text), zeroAllowed || time > .zero else {
+                throw ScenarioError(
+                    "\(what) is '\(text)', not a time with a unit: 500ms, 10s, 2m", at: template.origin)
+            }
+            return time
         }
 
         public enum Action: Sendable {
@@ -74,13 +115,13 @@ extension ScenarioFile {
         /// When it begins, in words: `at 3s`, `after 40 answers`.
         public var startText: String {
             switch start {
-            case .at(let time): "at \(ScheduledFault.format(time))"
-            case .afterAnswers(let count): "after \(count) answers"
+            case .at(let time): "at \(time.text)"
+            case .afterAnswers(let count): "after \(count.text) answers"
             }
         }
 
         /// How long it lasts, in words: `for 2s`, or `until ready` for a restart.
-        public var lengthText: String { length.map { "for \(ScheduledFault.format($0))" } ?? "until ready" }
+        public var lengthText: String { length.map { "for \($0.text)" } ?? "until ready" }
 
         /// The kind as the file writes it.
         public var kind: String {

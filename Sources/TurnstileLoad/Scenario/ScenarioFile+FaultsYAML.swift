@@ -9,7 +9,7 @@ extension YAMLReader {
         var processes: [ScenarioFile.OwnedProcess] = []
         for item in try sequence(node, "'processes'") {
             let map = try mapping(
-                item, "a process", keys: ["name", "run", "env", "ready", "ready_timeout", "stop_timeout"])
+                item, "a process", keys: ["name", "run", "env", "ready", "ready_timeout", "stop_timeout", "when"])
             let name = try uniqueName(map, item, "a process", taken: processes.map(\.name))
             guard let run = map["run"] else { throw error("a process needs 'run': its command line", item) }
             processes.append(
@@ -19,6 +19,7 @@ extension YAMLReader {
                     ready: try map["ready"].map { node throws(ScenarioError) in try readiness(node) },
                     readyTimeout: try time(map["ready_timeout"], "'ready_timeout'") ?? .seconds(30),
                     stopTimeout: try time(map["stop_timeout"], "'stop_timeout'") ?? .seconds(5),
+                    when: try map["when"].map { node throws(ScenarioError) in try expression(node, "'when'") },
                     position: position(item)))
         }
         return processes
@@ -58,24 +59,27 @@ extension YAMLReader {
                 throw error("a fault needs exactly one kind: proxy, command, signal or restart", item)
             }
             let phase = try phaseIndex(map["phase"], phases: phases)
-            let start: ScenarioFile.FaultStep.Start
+            let start: ScenarioFile.FaultStep.StartSpec
             switch (map["at"], map["after_answers"]) {
             case (let at?, nil):
-                start = .at(try time(at, "'at'")!)
+                start = .at(try duration(at, "'at'"))
             case (nil, let answers?):
-                guard let count = answers.int, count >= 1 else {
+                let count = try expression(answers, "'after_answers'")
+                if case .literal(let value) = count.root.node,
+                    value.number.map({ $0 < 1 || $0 != $0.rounded() }) ?? true
+                {
                     throw error("'after_answers' must be a whole number ≥ 1", answers)
                 }
                 start = .afterAnswers(count)
             default:
                 throw error("a fault needs one of 'at' (a time into its phase) or 'after_answers' (a count)", item)
             }
-            let length = try time(map["for"], "'for'")
+            let length = try map["for"].map { node throws(ScenarioError) in try duration(node, "'for'") }
             if kind == "restart" {
                 if let node = map["for"] {
                     throw error("a restart lasts until the process is ready again: no 'for'", node)
                 }
-            } else if length == nil || length == .zero {
+            } else if length == nil || length?.literal.flatMap({ TimeAmount(parsing: $0) }) == .zero {
                 throw error("a \(kind) fault needs 'for': how long it lasts, e.g. 5s", item)
             }
             let action = try action(kind, map, item, processes: processes, proxies: proxies)
@@ -171,7 +175,9 @@ extension YAMLReader {
         let readyTimeout = processes.first { $0.name == name }?.readyTimeout ?? .zero
         for other in earlier where other.phase == fault.phase {
             guard case .restart(name, _) = other.action else { continue }
-            if case .at(let a) = fault.start, case .at(let b) = other.start,
+            if case .at(let first) = fault.start, case .at(let second) = other.start,
+                let a = first.literal.flatMap({ TimeAmount(parsing: $0) }),
+                let b = second.literal.flatMap({ TimeAmount(parsing: $0) }),
                 abs(a.nanoseconds - b.nanoseconds) >= readyTimeout.nanoseconds
             {
                 continue
@@ -273,7 +279,7 @@ extension YAMLReader {
         return address
     }
 
-    private func time(_ node: Node?, _ what: String) throws(ScenarioError) -> TimeAmount? {
+    func time(_ node: Node?, _ what: String) throws(ScenarioError) -> TimeAmount? {
         guard let node else { return nil }
         let text = try string(node, what)
         guard let time = TimeAmount(parsing: text) else {

@@ -195,7 +195,7 @@ struct YAMLReader {
             node, "the scenario",
             keys: [
                 "name", "description", "vars", "users", "setup", "phases", "readback", "invariants", "thresholds",
-                "notes", "processes", "proxies", "faults",
+                "notes", "processes", "proxies", "faults", "requires",
             ])
         guard let phasesNode = top["phases"] else { throw error("a scenario needs 'phases'", node) }
         var variables: [ScenarioFile.Variable] = []
@@ -225,6 +225,9 @@ struct YAMLReader {
             readback: try requests(top["readback"], "'readback'", readback: true),
             invariants: try top["invariants"].map { node throws(ScenarioError) in
                 try sequence(node, "'invariants'").map { item throws(ScenarioError) in try invariant(item) }
+            } ?? [],
+            requirements: try top["requires"].map { node throws(ScenarioError) in
+                try sequence(node, "'requires'").map { item throws(ScenarioError) in try invariant(item) }
             } ?? [],
             thresholds: try top["thresholds"].map { node throws(ScenarioError) in
                 try sequence(node, "'thresholds'").map { item throws(ScenarioError) in

@@ -18,6 +18,9 @@ public struct ScenarioFile: Sendable {
     /// Requests sent after the phases: once, or once per user.
     public var readback: [Request]
     public var invariants: [Invariant]
+    /// What must hold for the run to have proven anything (the kill cut answers off, the fault showed): one that does
+    /// not makes the run "could not be carried out" (exit 3), not "broken"; one that does is a row of the invariants.
+    public var requirements: [Invariant] = []
     /// Threshold texts, as on the command line.
     public var thresholds: [String]
     /// Lines added to the report's notes, rendered after the invariants are judged.

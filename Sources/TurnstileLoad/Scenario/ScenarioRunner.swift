@@ -132,11 +132,15 @@ public struct ScenarioRunner: Sendable {
             hidden: unread)
         let lastPhase = report.phases.count > firstPhase ? report.phases[report.phases.count - 1].name : scenario.name
         var unjudged: [String] = []
-        for invariant in scenario.invariants {
+        var unmet: [InvariantResult] = []
+        for (invariant, isRequirement) in scenario.invariants.map({ ($0, false) })
+            + scenario.requirements.map({ ($0, true) })
+        {
             let result: Result<InvariantResult?, ScenarioError> = Result { () throws(ScenarioError) in
                 try judge(invariant, in: scope, lastPhase: lastPhase)
             }
             switch result {
+            case .success(let judged?) where isRequirement && !judged.passed: unmet.append(judged)
             case .success(let judged?): report.invariants.append(judged)
             case .success(nil): continue
             case .failure(let error):
@@ -144,6 +148,11 @@ public struct ScenarioRunner: Sendable {
                 guard readbackError != nil else { throw error }
                 unjudged.append((try? invariant.name.render(in: scope)) ?? invariant.name.text)
             }
+        }
+        // A requirement not met leaves the run unproven rather than the target at fault.
+        if report.failure == nil, let first = unmet.first {
+            report.failure =
+                "the run did not do what it is for: \(first.rule) (expected \(first.expected), got \(first.actual))"
         }
         if !unjudged.isEmpty {
             report.notes.append(
