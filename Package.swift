@@ -152,6 +152,7 @@ let package = Package(
                 .embedInCode("Scenarios/bids.yaml"),
                 .embedInCode("Scenarios/credits.yaml"),
                 .embedInCode("Scenarios/crash.yaml"),
+                .embedInCode("Scenarios/faults.yaml"),
                 .embedInCode("Scenarios/orders-lifecycle.yaml"),
                 .embedInCode("Scenarios/orders.yaml"),
                 .embedInCode("Scenarios/race.yaml"),

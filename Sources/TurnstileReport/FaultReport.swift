@@ -83,6 +83,9 @@ public struct FaultReport: Codable, Sendable, Equatable {
         /// The longest any request of the window waited, answered or not, in microseconds: a request that hung until
         /// its timeout shows here, though it has no latency.
         public var longestMicroseconds: UInt64 = 0
+        /// Seconds from the window's start to the first answer the endpoint's requests expected, among those sent in
+        /// the window (after a fault's end, for its after-window); nil when none came.
+        public var firstSuccessSeconds: Double?
 
         public init(name: String) {
             self.name = name
@@ -99,6 +102,7 @@ public struct FaultReport: Codable, Sendable, Equatable {
             errors.merge(other.errors, uniquingKeysWith: +)
             latency.add(other.latency)
             longestMicroseconds = max(longestMicroseconds, other.longestMicroseconds)
+            firstSuccessSeconds = [firstSuccessSeconds, other.firstSuccessSeconds].compactMap { $0 }.min()
         }
     }
 }

@@ -204,6 +204,7 @@ public enum ThresholdSet {
     /// phase, but one naming an endpoint that no phase has fails (a typo must not pass silently). A phase without any
     /// requests is not judged; a latency limit on requests that all failed (no response to measure) fails. A
     /// `dropped` limit judges open phases only, and ``Threshold/droppedDefault`` stands in when none is given.
+    /// ``Threshold/failuresDefault`` does not judge a phase that had faults.
     public static func judge(_ thresholds: [Threshold], on report: RunReport) -> [ThresholdResult] {
         var results: [ThresholdResult] = []
         var thresholds = thresholds
@@ -223,6 +224,8 @@ public enum ThresholdSet {
         for phase in report.phases where phase.overall.requests > 0 {
             for threshold in thresholds {
                 if threshold.metric == .droppedPercent, phase.droppedStarts == nil { continue }
+                // Failures are what a phase under faults is for: its windows and invariants say which are fine.
+                if threshold == .failuresDefault, report.faults.contains(where: { $0.phase == phase.name }) { continue }
                 let stats: EndpointStats
                 if let endpoint = threshold.endpoint {
                     guard let named = phase.endpoints.first(where: { $0.name == endpoint }) else { continue }

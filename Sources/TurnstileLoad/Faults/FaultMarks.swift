@@ -129,8 +129,8 @@ struct FaultSegments: Sendable {
     }
 
     var endpoints: [Span: [String: FaultReport.Endpoint]] = [:]
-    /// When the first answer the request expected arrived, by the segment of its request.
-    var firstSuccess: [Int: NIODeadline] = [:]
+    /// When the first answer the request expected arrived, by the segment it was sent in and its endpoint.
+    var firstSuccess: [Int: [String: NIODeadline]] = [:]
     /// Every endpoint together by segment and by the second the request was sent in (whole seconds of the
     /// monotonic clock), for telling when a target recovered.
     var seconds: [Int: [Int64: FaultReport.Endpoint]] = [:]
@@ -143,7 +143,8 @@ struct FaultSegments: Sendable {
         var expected = false
         if case .success(let response) = result, request.expected.contains(response.status) {
             expected = true
-            firstSuccess[segment] = min(firstSuccess[segment] ?? end, end)
+            firstSuccess[segment, default: [:]][request.endpoint] = min(
+                firstSuccess[segment]?[request.endpoint] ?? end, end)
         }
         Self.count(
             result, expected: expected, microseconds: microseconds,
@@ -182,12 +183,21 @@ struct FaultSegments: Sendable {
                 endpoints[span, default: [:]][name, default: FaultReport.Endpoint(name: name)].add(counts)
             }
         }
-        firstSuccess.merge(other.firstSuccess) { min($0, $1) }
+        for (segment, named) in other.firstSuccess {
+            firstSuccess[segment, default: [:]].merge(named) { min($0, $1) }
+        }
         for (segment, bySecond) in other.seconds {
             for (second, counts) in bySecond {
                 seconds[segment, default: [:]][second, default: FaultReport.Endpoint(name: "all")].add(counts)
             }
         }
+    }
+
+    /// The first expected answer to each endpoint's requests sent in the segments `sent` holds.
+    func firstSuccess(sentIn sent: (Int) -> Bool) -> [String: NIODeadline] {
+        var first: [String: NIODeadline] = [:]
+        for (segment, named) in firstSuccess where sent(segment) { first.merge(named) { min($0, $1) } }
+        return first
     }
 
     /// Every endpoint's counts over the requests whose span is `included`.

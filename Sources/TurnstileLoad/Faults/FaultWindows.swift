@@ -23,22 +23,19 @@ struct FaultWindows {
         guard let began = outcome.began, let beganAt = marks.instant(began) else { return report }
         report.began = offset(beganAt)
         let beforeFrom = max(marks.instant(began - 1) ?? phaseStart, phaseStart)
-        let before = FaultReport.Window(
-            name: "before", from: offset(beforeFrom), to: offset(beganAt),
-            endpoints: segments.endpoints { $0.sent == began - 1 && $0.ended == began - 1 })
+        let before = window(
+            "before", from: beforeFrom, to: beganAt, sentIn: { $0 == began - 1 },
+            { $0.sent == began - 1 && $0.ended == began - 1 })
         report.windows.append(before)
         guard let ended = outcome.ended, let endedAt = marks.instant(ended) else { return report }
         report.ended = offset(endedAt)
         report.windows.append(
-            FaultReport.Window(
-                name: "during", from: offset(beganAt), to: offset(endedAt),
-                endpoints: segments.endpoints { $0.sent < ended && $0.ended >= began }))
+            window("during", from: beganAt, to: endedAt, sentIn: { $0 >= began && $0 < ended }) {
+                $0.sent < ended && $0.ended >= began
+            })
         let afterTo = max(min(marks.instant(ended + 1) ?? phaseEnd, phaseEnd), endedAt)
-        report.windows.append(
-            FaultReport.Window(
-                name: "after", from: offset(endedAt), to: offset(afterTo),
-                endpoints: segments.endpoints { $0.sent == ended }))
-        report.firstSuccessSeconds = segments.firstSuccess.filter { $0.key >= ended }.values.min().map {
+        report.windows.append(window("after", from: endedAt, to: afterTo, sentIn: { $0 == ended }) { $0.sent == ended })
+        report.firstSuccessSeconds = segments.firstSuccess { $0 >= ended }.values.min().map {
             Self.seconds($0 - endedAt)
         }
         report.recoverySeconds = recovery(after: endedAt, until: afterTo, in: ended, before: before.overall)
@@ -67,6 +64,20 @@ struct FaultWindows {
         }
         guard let recoveredFrom else { return nil }
         return max(0, Double(recoveredFrom) - Double(end.uptimeNanoseconds) / 1e9)
+    }
+
+    /// The window from `from` to `to` over the requests whose span is `included`, each endpoint with the time from
+    /// the window's start to its first expected answer among the requests sent in the segments `sentIn` holds.
+    private func window(
+        _ name: String, from: NIODeadline, to: NIODeadline, sentIn: (Int) -> Bool,
+        _ included: (FaultSegments.Span) -> Bool
+    ) -> FaultReport.Window {
+        let first = segments.firstSuccess(sentIn: sentIn)
+        var endpoints = segments.endpoints(where: included)
+        for index in endpoints.indices {
+            endpoints[index].firstSuccessSeconds = first[endpoints[index].name].map { max(0, Self.seconds($0 - from)) }
+        }
+        return FaultReport.Window(name: name, from: offset(from), to: offset(to), endpoints: endpoints)
     }
 
     private func offset(_ instant: NIODeadline) -> Double { Self.seconds(instant - phaseStart) }

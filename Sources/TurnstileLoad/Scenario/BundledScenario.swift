@@ -6,6 +6,7 @@ public enum BundledScenario: String, CaseIterable, Sendable {
     case credits
     case bids
     case crash
+    case faults
 
     /// The file's name in `scenarios/`.
     public var fileName: String { "\(rawValue).yaml" }
@@ -20,6 +21,7 @@ public enum BundledScenario: String, CaseIterable, Sendable {
             case .credits: PackageResources.credits_yaml
             case .bids: PackageResources.bids_yaml
             case .crash: PackageResources.crash_yaml
+            case .faults: PackageResources.faults_yaml
             }
         return String(decoding: bytes, as: UTF8.self)
     }

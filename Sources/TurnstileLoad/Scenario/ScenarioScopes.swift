@@ -96,15 +96,17 @@ extension FaultReport {
     /// The fields of a window's endpoint (and of `all`, every endpoint together); latencies in milliseconds.
     static let endpointFields = [
         "requests", "failures", "failure_ratio", "unanswered", "p50_ms", "p95_ms", "p99_ms", "longest_ms", "statuses",
+        "first_success_s",
     ]
 
     /// The fault as expressions read it, `faults.NAME…`: its times, and each window's endpoints by name and `all`,
-    /// with each request's named outcomes counted. A recovery the run did not see is infinitely long (`never`); a
-    /// time or latency that was not measured is null, which no comparison accepts.
+    /// with each request's named outcomes counted. A recovery or first success the run did not see is infinitely
+    /// late (`never`), so `<= 5` fails; a time or latency that was not measured is null, which no comparison accepts.
     func value(outcomes: [String: [(name: String, statuses: StatusSet)]]) -> ScenarioValue {
         func seconds(_ value: Double?) -> ScenarioValue { value.map { .double(Self.rounded($0)) } ?? .null }
         var fields: [String: ScenarioValue] = [
-            "began_s": seconds(began), "ended_s": seconds(ended), "first_success_s": seconds(firstSuccessSeconds),
+            "began_s": seconds(began), "ended_s": seconds(ended),
+            "first_success_s": ended == nil ? .null : .double(firstSuccessSeconds.map(Self.rounded) ?? .infinity),
             "recovery_s": ended == nil ? .null : .double(recoverySeconds.map(Self.rounded) ?? .infinity),
         ]
         for name in Self.windowNames {
@@ -134,6 +136,9 @@ extension FaultReport {
             "longest_ms": endpoint.requests == 0
                 ? .null : .double(rounded(Double(endpoint.longestMicroseconds) / 1_000)),
             "statuses": .object(endpoint.statuses.mapValues { .int(Int($0)) }),
+            // Requests, none answered as expected: success never came, infinitely late.
+            "first_success_s": endpoint.requests == 0
+                ? .null : .double(endpoint.firstSuccessSeconds.map(rounded) ?? .infinity),
         ]
         for (name, statuses) in outcomes {
             fields[name] = .int(
