@@ -23,6 +23,9 @@ public enum LoadLimits {
     public static let setupRetriesMax = 3
     /// The pause before a set-up request's first retry; the k-th waits k times as long.
     public static let setupRetryPause = Duration.milliseconds(500)
+    /// The most of a scenario process's output kept in its log file, per life: past it, the output is still read (so
+    /// the process never blocks on a full pipe) but dropped, and the log says so once.
+    public static let processLogBytesMax = 64 << 20
     /// The longest pause between a patient call's tries (a read-back after faults, see ``APISession``).
     public static let setupRetryPauseMax = Duration.seconds(2)
     /// Set-up calls slower than this halve how many run at once; faster ones let one more run, up to

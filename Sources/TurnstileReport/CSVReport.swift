@@ -15,6 +15,44 @@ public enum CSVReport {
     public static func files(for report: RunReport) -> [File] {
         [stats(report), history(report), invariants(report)]
             + (report.resources.map { [resources($0, of: report)] } ?? [])
+            + (report.faults.isEmpty ? [] : [faults(report)])
+    }
+
+    /// One row per fault, window and endpoint (and `all`, every endpoint together): when the fault was on, its first
+    /// success and recovery after it, and what the window's requests met. A time or latency not measured is empty.
+    static func faults(_ report: RunReport) -> File {
+        var rows = [
+            [
+                "fault", "kind", "phase", "began_s", "ended_s", "first_success_s", "recovery_s", "window", "from_s",
+                "to_s", "endpoint", "requests", "failures", "failure_percent", "p50_us", "p95_us", "p99_us",
+                "longest_us", "window_first_success_s", "statuses", "errors",
+            ]
+        ]
+        func seconds(_ value: Double?) -> String { value.map { number(($0 * 1000).rounded() / 1000) } ?? "" }
+        for fault in report.faults {
+            let head = [
+                fault.name, fault.kind, fault.phase, seconds(fault.began), seconds(fault.ended),
+                seconds(fault.firstSuccessSeconds),
+                fault.ended == nil ? "" : fault.recoverySeconds.map { seconds($0) } ?? "never",
+            ]
+            for window in fault.windows {
+                for endpoint in window.endpoints + [window.overall] {
+                    let latency = [50.0, 95, 99].map {
+                        endpoint.latency.isEmpty ? "" : String(endpoint.latency.percentile($0))
+                    }
+                    rows.append(
+                        head + [
+                            window.name, seconds(window.from), seconds(window.to), endpoint.name,
+                            String(endpoint.requests), String(endpoint.failures),
+                            endpoint.failureRatio.map { number(($0 * 100_000).rounded() / 1000) } ?? "",
+                        ] + latency + [
+                            endpoint.requests == 0 ? "" : String(endpoint.longestMicroseconds),
+                            seconds(endpoint.firstSuccessSeconds), tally(endpoint.statuses), tally(endpoint.errors),
+                        ])
+                }
+            }
+        }
+        return File(name: "faults.csv", text: table(rows))
     }
 
     /// One row per sample of the target's resources: seconds since the run started, the process's CPU, memory, open

@@ -79,20 +79,43 @@ public enum ConsoleRenderer {
 
     /// One fault: what it did and when, its windows endpoint by endpoint, how the target recovered, and what it ran.
     public static func faultTable(_ fault: FaultReport) -> String {
-        var out = "Fault \(fault.name) — \(fault.action), in \(fault.phase): "
+        var out = faultTitle(fault) + "\n"
+        let rows = faultRows(fault)
+        if !rows.isEmpty { out += table(header: faultHeader, rows: rows) }
+        out += fault.log.map { "  \($0)\n" }.joined()
+        return out
+    }
+
+    /// "Fault cut — outage on db (…), in load: 3.00s → 4.00s; first success 0.05s after, recovered 0.40s after".
+    public static func faultTitle(_ fault: FaultReport) -> String {
+        var title = "Fault \(fault.name) — \(fault.action), in \(fault.phase): "
         switch (fault.began, fault.ended) {
-        case (nil, _): out += "never began"
-        case (let began?, nil): out += "began at \(seconds(began)), never ended"
+        case (nil, _): title += "never began"
+        case (let began?, nil): title += "began at \(seconds(began)), never ended"
         case (let began?, let ended?):
-            out +=
+            title +=
                 "\(seconds(began)) → \(seconds(ended)); first success "
                 + (fault.firstSuccessSeconds.map { "\(seconds($0)) after" } ?? "never")
                 + ", recovered " + (fault.recoverySeconds.map { "\(seconds($0)) after" } ?? "never")
         }
-        out += "\n"
+        return title
+    }
+
+    static let faultHeader = [
+        "window", "seconds", "endpoint", "requests", "fail", "p50", "p95", "p99", "longest", "statuses",
+    ]
+
+    /// A row per window and endpoint (and every endpoint together when there are several); a latency not measured
+    /// is `—`.
+    static func faultRows(_ fault: FaultReport) -> [[String]] {
         var rows: [[String]] = []
         for window in fault.windows {
+            let span = "\(seconds(window.from))–\(seconds(window.to))"
             let endpoints = window.endpoints.count > 1 ? window.endpoints + [window.overall] : window.endpoints
+            guard !endpoints.isEmpty else {
+                rows.append([window.name, span, "(no requests)"] + Array(repeating: "", count: 7))
+                continue
+            }
             for (index, endpoint) in endpoints.enumerated() {
                 let latency = endpoint.latency
                 let measured = [50.0, 95, 99].map {
@@ -100,30 +123,15 @@ public enum ConsoleRenderer {
                 }
                 rows.append(
                     [
-                        index == 0 ? window.name : "",
-                        index == 0 ? "\(seconds(window.from))–\(seconds(window.to))" : "",
-                        endpoint.name, String(endpoint.requests),
+                        index == 0 ? window.name : "", index == 0 ? span : "", endpoint.name, String(endpoint.requests),
                         endpoint.failureRatio.map { Format.percent($0 * 100) } ?? "—",
                     ] + measured + [
                         endpoint.requests == 0 ? "—" : Format.microseconds(endpoint.longestMicroseconds),
                         tally(statuses: endpoint.statuses, errors: endpoint.errors),
                     ])
             }
-            if endpoints.isEmpty {
-                rows.append(
-                    [window.name, "\(seconds(window.from))–\(seconds(window.to))", "(no requests)"]
-                        + Array(repeating: "", count: 8))
-            }
         }
-        if !rows.isEmpty {
-            out += table(
-                header: [
-                    "window", "seconds", "endpoint", "requests", "fail", "p50", "p95", "p99", "longest", "statuses",
-                ],
-                rows: rows)
-        }
-        out += fault.log.map { "  \($0)\n" }.joined()
-        return out
+        return rows
     }
 
     /// `1.25s`.

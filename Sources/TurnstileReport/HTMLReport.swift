@@ -55,7 +55,9 @@ public enum HTMLReport {
         thresholds(report, into: &page)
         if let resources = report.resources { self.resources(resources, of: report, into: &page) }
         glance(report, into: &page)
-        for (index, phase) in report.phases.enumerated() { self.phase(phase, index: index, into: &page) }
+        for (index, phase) in report.phases.enumerated() {
+            self.phase(phase, index: index, faults: report.faults.filter { $0.phase == phase.name }, into: &page)
+        }
         if !report.notes.isEmpty {
             page.raw("<section><h2>Notes</h2><ul>")
             for note in report.notes { page.raw("<li>\(escape(note))</li>") }
@@ -177,7 +179,7 @@ public enum HTMLReport {
         page.raw("</section>")
     }
 
-    private static func phase(_ phase: PhaseReport, index: Int, into page: inout Page) {
+    private static func phase(_ phase: PhaseReport, index: Int, faults: [FaultReport], into page: inout Page) {
         page.raw("<section class=\"phase\" id=\"phase-\(index)\"><h2>\(escape(phase.name))</h2><p class=\"quiet\">")
         var facts = [
             phase.executor, "\(phase.users) users", Format.fixed(phase.durationSeconds, digits: 2) + " s",
@@ -192,7 +194,11 @@ public enum HTMLReport {
             page.raw("<ul class=\"facts\">" + phase.facts.map { "<li>\(escape($0))</li>" }.joined() + "</ul>")
         }
         endpointTable(phase, into: &page)
-        windowTable(phase, into: &page)
+        if faults.isEmpty {
+            windowTable(phase, into: &page)
+        } else {
+            for fault in faults { faultTable(fault, into: &page) }
+        }
         let plotted = phase.endpoints.filter { $0.latency.count > 0 }
         page.raw("<div class=\"charts\">" + timeCharts(phase).joined())
         if !plotted.isEmpty { page.raw(percentilePlot(plotted)) }
@@ -274,7 +280,19 @@ public enum HTMLReport {
         return charts
     }
 
-    /// For each window of the phase, its seconds before, during and after (as long as the window, at least one
+    /// A fault of the phase: what it did and when, how the target recovered, its windows endpoint by endpoint (the
+    /// console's table), and what it ran.
+    private static func faultTable(_ fault: FaultReport, into page: inout Page) {
+        page.raw("<h3 class=\"fault\">\(escape(ConsoleRenderer.faultTitle(fault)))</h3>")
+        let rows = ConsoleRenderer.faultRows(fault)
+        if !rows.isEmpty { table(ConsoleRenderer.faultHeader, rows, into: &page) }
+        if !fault.log.isEmpty {
+            page.raw("<ul class=\"facts\">" + fault.log.map { "<li>\(escape($0))</li>" }.joined() + "</ul>")
+        }
+    }
+
+    /// For each window of the phase (without the scenario's fault reports: results written before they existed),
+    /// its seconds before, during and after (as long as the window, at least one
     /// each): requests, failures and latency, side by side.
     private static func windowTable(_ phase: PhaseReport, into page: inout Page) {
         guard !phase.windows.isEmpty else { return }

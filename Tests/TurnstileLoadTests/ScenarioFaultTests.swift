@@ -45,6 +45,25 @@ struct ScenarioFaultTests {
         #expect(report.invariants.contains { $0.rule == "the crash cut answers off" && $0.passed })
         // Each window of the load phase is shaded on its charts.
         #expect(report.phases[0].windows.map(\.name) == ["store_frozen", "store_cut"])
+        try expectRendered(report)
+    }
+
+    /// The faults in every form the report takes: the console's tables, the JSON (read back the same), the CSV's
+    /// faults.csv and the HTML's table per fault.
+    private func expectRendered(_ report: RunReport) throws {
+        let console = ConsoleRenderer.render(report)
+        #expect(console.contains("Fault store_frozen — SIGSTOP to store, then SIGCONT, in load: "), "\(console)")
+        #expect(console.contains("Fault store_cut — outage on store_link (127.0.0.1:"), "\(console)")
+        #expect(console.contains("window  seconds "), "\(console)")
+        let decoded = try JSONReport.decode(try JSONReport.encode(report))
+        #expect(decoded.faults == report.faults)
+        let csv = try #require(CSVReport.files(for: report).first { $0.name == "faults.csv" })
+        let lines = csv.text.split(separator: "\r\n")
+        #expect(lines.first?.hasPrefix("fault,kind,phase,began_s,ended_s,first_success_s,recovery_s,window,") == true)
+        #expect(
+            lines.contains { $0.hasPrefix("store_cut,proxy,load,") && $0.contains(",during,") && $0.contains(",buy,") })
+        let html = HTMLReport.render(report)
+        #expect(html.contains("<h3 class=\"fault\">Fault store_cut — outage on store_link"), "fault table")
     }
 
     @Test("a shop that acknowledges orders its store never took is caught: exit 2, the lost orders named")
@@ -54,7 +73,7 @@ struct ScenarioFaultTests {
         let broken = report.invariants.filter { !$0.passed }.map(\.rule)
         #expect(broken.contains("every acknowledged order is stored"), "\(broken)")
         // It answers 201 where it should answer 503: the cut does not show in its answers either.
-        #expect(broken.contains("the cut showed (orders answered 503 during it)"), "\(broken)")
+        #expect(report.failure?.contains("the cut showed (orders answered 503 during it)") == true)
     }
 
     @Test("a shop whose orders hang while its store does not answer breaks the no-hanging invariant")
@@ -195,5 +214,35 @@ struct FaultSpecTests {
         }
         #expect(
             report.failure == "f.yaml:3:5: process 'api': 'no-such-server' is not a command here (not found on PATH)")
+    }
+
+    @Test("a process's output past 64 MiB is read but not kept: its log holds the first 64 MiB and says so")
+    func processLogBounded() async throws {
+        let logs = try temporaryFolder("flood-logs")
+        defer { try? FileManager.default.removeItem(at: logs) }
+        let scenario = try ScenarioFile(
+            yaml: """
+                name: flood
+                processes:
+                  - name: flood
+                    run: head -c 70000000 /dev/zero; echo; echo flood done; exec sleep 60
+                    ready: {log: flood done}
+                phases:
+                  - {executor: barrier, request: {name: ping, path: /ping}}
+                """, file: "flood.yaml")
+        let target = try LoadTarget(parsing: "http://127.0.0.1:\(try UnderFire.freePort())")
+        _ = await StressRun.execute(suite: "flood", target: target, thresholds: []) { report in
+            try await ScenarioRunner(scenario, context: SuiteContext(target: target), logFolder: logs)
+                .run(into: &report)
+        }
+        // The line after the flood was still seen (the process was ready), though its bytes were not kept.
+        let log = logs.appendingPathComponent("flood.log")
+        let size = try #require(try FileManager.default.attributesOfItem(atPath: log.path)[.size] as? Int)
+        #expect(size > LoadLimits.processLogBytesMax && size < LoadLimits.processLogBytesMax + 4_096, "\(size)")
+        let handle = try FileHandle(forReadingFrom: log)
+        defer { try? handle.close() }
+        try handle.seek(toOffset: UInt64(LoadLimits.processLogBytesMax))
+        let tail = String(decoding: try handle.readToEnd() ?? Data(), as: UTF8.self)
+        #expect(tail.contains("--- output past 64 MiB dropped"), "\(tail)")
     }
 }

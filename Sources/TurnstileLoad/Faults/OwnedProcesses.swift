@@ -6,7 +6,7 @@ import Synchronization
 
 /// A process a scenario owns, with its command line and readiness written in: started, waited for, signalled,
 /// restarted and stopped. Its output (standard output and error together) goes to a log file of its own, one
-/// section per life, never to the console.
+/// section per life, never to the console: at most ``LoadLimits/processLogBytesMax`` a life.
 final class OwnedProcess: Sendable {
     enum Readiness: Sendable {
         case url(LoadTarget, path: String)
@@ -136,10 +136,18 @@ final class OwnedProcess: Sendable {
         let line: [UInt8]? = if case .log(let text) = readiness { Array(text.utf8) } else { nil }
         Thread { [self] in
             var tail: [UInt8] = []
+            var written = 0
             while true {
                 let chunk = handle.availableData
                 if chunk.isEmpty { break }
-                log.write(chunk)
+                if written < LoadLimits.processLogBytesMax {
+                    let kept = chunk.prefix(LoadLimits.processLogBytesMax - written)
+                    log.write(kept)
+                    written += kept.count
+                    if written == LoadLimits.processLogBytesMax {
+                        log.write(Data("\n--- output past \(written >> 20) MiB dropped\n".utf8))
+                    }
+                }
                 guard let line else { continue }
                 // Keep just enough of the output to find the line across chunk boundaries.
                 tail += chunk
