@@ -19,6 +19,22 @@ struct BundledScenarioTests {
         }
     }
 
+    @Test("race against a service with Turnstile's paths and other answers: it says so, exit 3, not broken books")
+    func otherShapes() async throws {
+        try await BrokenTarget.with(buyers: 12, defect: .answersOtherShapes) { broken in
+            let target = try LoadTarget(parsing: "http://127.0.0.1:\(broken.port)")
+            let report = await runBundled([(.race, ["users": 12, "capacity": 5])], target: target, thresholds: [])
+            #expect(report.outcome == .couldNotRun, "\(report.reasons)")
+            let failure = try #require(report.failure)
+            #expect(
+                failure.contains("this target's answers do not have the shape the race suite reads"), "\(failure)")
+            #expect(failure.contains("$ is a list, with no field 'bookings'"), "\(failure)")
+            // Nothing it could not read is reported broken.
+            let broken = report.invariants.filter { !$0.passed }.map(\.rule)
+            #expect(broken.isEmpty, "\(broken)")
+        }
+    }
+
     @Test("race: 60 buyers for 7 seats and 30 buyers of 3 seats for 20, exact; the JSON round-trips")
     func race() async throws {
         try await LiveServer.with { server in

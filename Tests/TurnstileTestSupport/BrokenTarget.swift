@@ -15,6 +15,9 @@ public struct BrokenTarget: Sendable {
         case oversells
         /// It answers 201 to a booking that fits, but never stores it: acknowledged writes are lost.
         case losesBookings
+        /// Its books are sound, but a user's bookings are a bare list rather than Turnstile's `{"bookings": […]}`:
+        /// the same paths, another shape.
+        case answersOtherShapes
     }
 
     public let port: Int
@@ -51,7 +54,8 @@ public struct BrokenTarget: Sendable {
         }
         api.get("bookings") { request, _ in
             let user = Int(request.headers[.authorization]?.split(separator: "-").last ?? "") ?? 0
-            return try await ImitationTarget.json(["bookings": books.bookings(user: user)])
+            let bookings = await books.bookings(user: user)
+            return try ImitationTarget.json(defect == .answersOtherShapes ? bookings : ["bookings": bookings])
         }
 
         return try await ImitationTarget.serve(router, label: "broken-target") { port in
@@ -110,7 +114,8 @@ private actor BrokenBooks {
         }
         let available = events[id]?.available ?? 0
         // Read, pause until every buyer has read, then write what was read: a lost update for all but the last.
-        await gate.arrive()
+        // (Sound books, in another shape, take no pause.)
+        if case .oversells = defect { await gate.arrive() }
         guard available >= seats else { return nil }
         events[id]?.available = available - seats
         defer { nextBookingID += 1 }

@@ -28,6 +28,8 @@ public enum BundledScenario: String, CaseIterable, Sendable {
 
     /// The scenario, read and checked. A bundled file that does not read is a bug the tests catch.
     public func load() throws(ScenarioError) -> ScenarioFile {
-        try ScenarioFile(yaml: text, file: "scenarios/\(fileName)")
+        var scenario = try ScenarioFile(yaml: text, file: "scenarios/\(fileName)")
+        scenario.isBundled = true
+        return scenario
     }
 }

@@ -23,10 +23,23 @@ public struct SourcePosition: Sendable, Hashable, CustomStringConvertible {
 public struct ScenarioError: Error, CustomStringConvertible, Equatable {
     public let position: SourcePosition?
     public let message: String
+    /// Whether it says a target's answer does not have the shape the file reads: a capture that found nothing, a
+    /// path that does not fit, a body that is not JSON.
+    public let isShapeMismatch: Bool
 
     public init(_ message: String, at position: SourcePosition? = nil) {
+        self.init(message, at: position, isShapeMismatch: false)
+    }
+
+    init(_ message: String, at position: SourcePosition?, isShapeMismatch: Bool) {
         self.position = position
         self.message = message
+        self.isShapeMismatch = isShapeMismatch
+    }
+
+    /// An answer that does not have the shape the file reads.
+    static func shape(_ message: String, at position: SourcePosition?) -> ScenarioError {
+        ScenarioError(message, at: position, isShapeMismatch: true)
     }
 
     public var description: String {

@@ -69,18 +69,18 @@ extension ScenarioFile.Request {
                 switch path.select(inJSON: bytes) {
                 case .found(let value): found.append((capture.name, value))
                 case .missing:
-                    throw ScenarioError(
+                    throw ScenarioError.shape(
                         "capture '\(capture.name)' found nothing at \(path) in the answer of \(label) "
                             + "(\(response.status)): \(Self.snippet(bytes))", at: capture.position)
                 case .notJSON:
-                    throw ScenarioError(
+                    throw ScenarioError.shape(
                         "\(label) answered \(response.status) with a body that is not JSON, so nothing could be "
                             + "captured: \(Self.snippet(bytes))", at: position)
                 }
                 return try addingLets(to: found, in: scope)
             }
             guard let body = ScenarioValue(jsonBytes: bytes) else {
-                throw ScenarioError(
+                throw ScenarioError.shape(
                     "\(label) answered \(response.status) with a body that is not JSON, so nothing could be "
                         + "captured: \(Self.snippet(bytes))", at: position)
             }
@@ -98,7 +98,7 @@ extension ScenarioFile.Request {
                 let selected = path.select(in: body)
                 if path.isDefinite {
                     guard let value = selected.first else {
-                        throw ScenarioError(
+                        throw ScenarioError.shape(
                             "capture '\(capture.name)' found nothing at \(text) in the answer of \(label) "
                                 + "(\(response.status)): \(Self.snippet(bytes))", at: capture.position)
                     }
@@ -107,7 +107,7 @@ extension ScenarioFile.Request {
                     // An empty list is an answer ("no such bookings"); a path that does not fit the answer's shape
                     // is a mistake, which the invariants must never read as "every booking lost".
                     if selected.isEmpty, let mismatch = path.mismatch(in: body) {
-                        throw ScenarioError(
+                        throw ScenarioError.shape(
                             "capture '\(capture.name)': \(text) does not fit the answer of \(label) "
                                 + "(\(response.status)): \(mismatch); the answer begins \(Self.snippet(bytes))",
                             at: capture.position)

@@ -36,6 +36,8 @@ public struct ScenarioFile: Sendable {
     /// The folder the file is in: its CSV files are read there, and its processes run there. Nil for a scenario
     /// read from text alone (the current folder then).
     public var folder: URL?
+    /// Whether it is one of the built-in suites' files (`scenarios/`), which read Turnstile's answers.
+    public var isBundled = false
 
     public struct Variable: Sendable {
         public let name: String

@@ -48,6 +48,23 @@ public struct ScenarioRunner: Sendable {
     /// Runs the scenario, adding its phases, invariants and notes to `report`. Its processes and proxies, if it has
     /// any, run from before its users are provisioned until after its invariants are judged.
     public func run(into report: inout RunReport) async throws {
+        do {
+            try await runOwningSystem(into: &report)
+        } catch let error as ScenarioError {
+            throw explained(error)
+        }
+    }
+
+    /// A built-in suite reads Turnstile's answers: pointed at a service with the same paths and other answers, it
+    /// says so, rather than report the books it could not read as broken.
+    private func explained(_ error: ScenarioError) -> ScenarioError {
+        guard scenario.isBundled, error.isShapeMismatch else { return error }
+        return ScenarioError.shape(
+            "this target's answers do not have the shape the \(scenario.name) suite reads (is the target a Turnstile "
+                + "service?): \(error.message)", at: error.position)
+    }
+
+    private func runOwningSystem(into report: inout RunReport) async throws {
         let globals = try variables(runID: pool?.runID ?? Self.newRunID())
         guard !(scenario.processes.isEmpty && scenario.proxies.isEmpty && scenario.faults.isEmpty) else {
             return try await run(globals: globals, system: nil, into: &report)
@@ -114,7 +131,8 @@ public struct ScenarioRunner: Sendable {
         // After a fault the target may still be recovering: read-back is patient then.
         let readbackError = await readBack(session: session, state: &state, patient: system != nil)
         if let readbackError, report.failure == nil {
-            report.failure = StressRun.describe(readbackError, target: context.target)
+            report.failure = StressRun.describe(
+                (readbackError as? ScenarioError).map(explained) ?? readbackError, target: context.target)
         }
         var globals = state.globals
         if !scenario.faults.isEmpty {
