@@ -25,6 +25,12 @@ public struct ProgressReporter: Sendable {
         resources?.follow(pid, describe: describe)
     }
 
+    /// A process a scenario started and asked to watch (`watch: true`) is running as `pid`: its resources are sampled
+    /// beside the target's, under its name; a restart's new process replaces it.
+    public func processStarted(_ pid: Int32, name: String) {
+        resources?.watch(pid, key: "process \(name)", describe: "process '\(name)'")
+    }
+
     /// Prints one line (for set-up steps such as provisioning); nothing in it (a scenario's names) steers the
     /// terminal.
     public func note(_ line: String) {

@@ -59,7 +59,11 @@ public enum CSVReport {
     /// files and threads, and a column per watched series. A value not sampled is an empty cell.
     static func resources(_ resources: ResourceTimeline, of report: RunReport) -> File {
         let series = resources.seriesNames
-        var rows = [["second", "cpu_percent", "resident_bytes", "open_files", "threads"] + series]
+        let others = resources.otherProcesses
+        var rows = [
+            ["second", "cpu_percent", "resident_bytes", "open_files", "threads"]
+                + others.flatMap { ["\($0): cpu_percent", "\($0): resident_bytes"] } + series
+        ]
         for sample in resources.samples {
             let second = (sample.at.timeIntervalSince(report.startedAt) * 1000).rounded() / 1000
             let cpu = sample.cpuPercent.map { number(($0 * 10).rounded() / 10) } ?? ""
@@ -68,7 +72,14 @@ public enum CSVReport {
                 sample.threads.map { String($0) } ?? "",
             ]
             let metrics: [String] = series.map { name in sample.metrics[name].map(number) ?? "" }
-            rows.append([number(second), cpu] + process + metrics)
+            let otherUsage: [String] = others.flatMap { label -> [String] in
+                let usage = sample.processes[label]
+                return [
+                    usage?.cpuPercent.map { number(($0 * 10).rounded() / 10) } ?? "",
+                    usage?.residentBytes.map { String($0) } ?? "",
+                ]
+            }
+            rows.append([number(second), cpu] + process + otherUsage + metrics)
         }
         return File(name: "resources.csv", text: table(rows))
     }

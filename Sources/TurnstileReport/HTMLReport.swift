@@ -436,6 +436,20 @@ public enum HTMLReport {
                 "threads", samples.compactMap { sample in sample.threads.map { (sample.at, Double($0)) } },
                 yLabel: "threads", colour: "#65a30d"),
         ]
+        // Every other watched process, its own CPU and memory.
+        for (index, label) in resources.otherProcesses.enumerated() {
+            charts.append(
+                runChart(
+                    "CPU of \(label) (%)",
+                    samples.compactMap { sample in sample.processes[label]?.cpuPercent.map { (sample.at, $0) } },
+                    yLabel: "%", colour: colour(index + 3)))
+            charts.append(
+                runChart(
+                    "resident memory of \(label) (MiB)",
+                    samples.compactMap { sample in
+                        sample.processes[label]?.residentBytes.map { (sample.at, Double($0) / 1_048_576) }
+                    }, yLabel: "MiB", colour: colour(index + 4)))
+        }
         for (index, name) in resources.seriesNames.enumerated() {
             charts.append(
                 runChart(

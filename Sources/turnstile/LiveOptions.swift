@@ -20,8 +20,13 @@ struct LiveOptions: ParsableArguments {
     @Option(
         help: ArgumentHelp(
             "Sample this process's CPU, resident memory, open files and threads once a second (from /proc) beside "
-                + "the load.", valueName: "pid"))
-    var watchPid: Int32?
+                + "the load, counted with the processes it started; a PID or a PID file, repeat for several.",
+            discussion: """
+                Each process is its own series in the charts and resources.csv; the first is the one memory growth \
+                is judged for.
+                """,
+            valueName: "pid or file"))
+    var watchPid: [String] = []
 
     @Option(
         help: ArgumentHelp(
@@ -36,9 +41,31 @@ struct LiveOptions: ParsableArguments {
     var watchSeries: [String] = []
 
     func validate() throws {
-        if let watchPid, ResourceWatcher.ProcessStats.read(String(watchPid)) == nil {
-            throw ValidationError("--watch-pid \(watchPid): no such process to read in /proc")
+        _ = try watchedProcesses
+        try validateMetrics()
+    }
+
+    /// The processes `--watch-pid` names, in order: a number is a PID, anything else a file that holds one.
+    var watchedProcesses: [Int32] {
+        get throws {
+            try watchPid.map { text in
+                var pid = Int32(text)
+                if pid == nil {
+                    guard let contents = try? String(contentsOfFile: text, encoding: .utf8) else {
+                        throw ValidationError("--watch-pid \(text): not a PID, nor a PID file that can be read")
+                    }
+                    pid = Int32(contents.split(whereSeparator: \.isNewline).first.map(String.init) ?? "")
+                    guard pid != nil else { throw ValidationError("--watch-pid \(text): the file holds no PID") }
+                }
+                guard let pid, ResourceWatcher.ProcessStats.read(String(pid)) != nil else {
+                    throw ValidationError("--watch-pid \(text): no such process to read in /proc")
+                }
+                return pid
+            }
         }
+    }
+
+    func validateMetrics() throws {
         if let watchMetrics {
             do { _ = try LoadTarget.splitting(url: watchMetrics) } catch {
                 throw ValidationError("--watch-metrics: \(error)")
@@ -55,12 +82,13 @@ struct LiveOptions: ParsableArguments {
     /// without either, it waits for a suite to start the target as a child process (``ProgressReporter/targetStarted``).
     private func watcher(embedded: Bool) throws -> ResourceWatcher {
         let metrics = try watchMetrics.map { try ResourceWatcher.Metrics(url: $0, series: watchSeries) }
-        if watchPid == nil, embedded {
+        let pids = try watchedProcesses
+        if pids.isEmpty, embedded {
             return ResourceWatcher(
                 pid: getpid(), describe: "this process (the embedded service and the load generator together)",
                 metrics: metrics)
         }
-        return ResourceWatcher(pid: watchPid, metrics: metrics)
+        return ResourceWatcher(pids: pids.map { ($0, nil) }, metrics: metrics)
     }
 
     /// Runs `run` (watched, and on the dashboard, when asked for), has `output` write the result, keeps the

@@ -1,3 +1,4 @@
+import Foundation
 import NIOCore
 import Synchronization
 import NIOHTTP1
@@ -206,6 +207,24 @@ struct ResourceWatcherTests {
         let stats = try #require(ResourceWatcher.ProcessStats.read())
         #expect(stats.residentBytes > 1 << 20 && stats.threads >= 1 && stats.openFiles >= 3 && stats.cpuSeconds > 0)
         #expect(ResourceWatcher.ProcessStats.read(String(Int32.max)) == nil)
+    }
+
+    @Test("a process's tree counts the CPU of the children it started, live or already reaped; itself, only its own")
+    func processTree() async throws {
+        let shell = Process()
+        shell.executableURL = URL(fileURLWithPath: "/bin/sh")
+        // A child that burns CPU and is waited for, then the shell becomes a sleep: the same process, and the CPU its
+        // reaped child used counts to it still.
+        shell.arguments = ["-c", "(i=0; while [ $i -lt 300000 ]; do i=$((i+1)); done); echo done; exec sleep 30"]
+        let output = Pipe()
+        shell.standardOutput = output
+        try shell.run()
+        defer { kill(shell.processIdentifier, SIGKILL) }
+        _ = await onOwnThread { output.fileHandleForReading.availableData }
+        let own = try #require(ResourceWatcher.ProcessStats.read(String(shell.processIdentifier)))
+        let tree = try #require(ResourceWatcher.ProcessStats.tree(shell.processIdentifier))
+        #expect(tree.cpuSeconds - own.cpuSeconds >= 0.05, "tree \(tree.cpuSeconds) s, own \(own.cpuSeconds) s")
+        #expect(ProcessTree.members(of: shell.processIdentifier) == [shell.processIdentifier])
     }
 
     @Test("a series is kept by its name (every label set) or its whole id; comments and others are not")

@@ -146,12 +146,27 @@ struct ReportPageTests {
             folder.appendingPathComponent("url.json"), folder.appendingPathComponent("url.html"),
             folder.appendingPathComponent("csv")
         )
-        // The live server runs in this test process: that is the process to watch.
+        // A second process, named by a PID file: a shell that does nothing but wait for the busy child it started.
+        let pidFile = folder.appendingPathComponent("busy.pid")
+        let busy = Process()
+        busy.executableURL = URL(fileURLWithPath: "/bin/sh")
+        busy.arguments = [
+            "-c",
+            "echo $$ > '\(pidFile.path)'; echo ready; (i=0; while [ $i -lt 100000000 ]; do i=$((i+1)); done) & wait",
+        ]
+        let started = Pipe()
+        busy.standardOutput = started
+        try busy.run()
+        defer { ProcessTree.signal(busy.processIdentifier, SIGKILL) }
+        // Its first line comes once the PID file is written.
+        _ = await onOwnThread { started.fileHandleForReading.availableData }
+        // The live server runs in this test process: that is the process to watch first.
         let (status, output) = try await LiveServer.with { server in
             try await TurnstileProcess.run([
                 "stress", "url", "http://127.0.0.1:\(server.port)/health", "-c", "2", "-d", "3s", "--watch-pid",
-                String(getpid()), "--watch-metrics", "http://127.0.0.1:\(server.port)/metrics", "--watch-series",
-                "turnstile_connections_open", "--json", json.path, "--html", html.path, "--csv", csv.path,
+                String(getpid()), "--watch-pid", pidFile.path, "--watch-metrics",
+                "http://127.0.0.1:\(server.port)/metrics", "--watch-series", "turnstile_connections_open", "--json",
+                json.path, "--html", html.path, "--csv", csv.path,
             ])
         }
         #expect(status == 0, "\(output)")
@@ -162,10 +177,18 @@ struct ReportPageTests {
         #expect(resources.samples.allSatisfy { ($0.residentBytes ?? 0) > 0 && ($0.threads ?? 0) > 0 })
         #expect(resources.samples.dropFirst().allSatisfy { $0.cpuPercent != nil })
         #expect(resources.samples.contains { ($0.metrics["turnstile_connections_open"] ?? 0) >= 1 })
+        // Given twice, the flag keeps both; the second is counted with its busy child, though itself it only waits.
+        let second = "process \(busy.processIdentifier) (sh)"
+        #expect(resources.sources.dropFirst().first == second, "\(resources.sources)")
+        let secondCPU = resources.samples.compactMap { $0.processes[second]?.cpuPercent }
+        #expect((secondCPU.max() ?? 0) > 10, "\(secondCPU)")
+        #expect(ResourceWatcher.ProcessStats.read(String(busy.processIdentifier))!.cpuSeconds < 0.5)
         let rows = try NamedCSV(url: csv.appendingPathComponent("resources.csv")).rows
         #expect(rows.count == resources.samples.count && rows.allSatisfy { $0["turnstile_connections_open"] != "" })
+        #expect(rows.contains { Double($0["\(second): cpu_percent"] ?? "") ?? 0 > 10 })
         let page = try String(contentsOf: html, encoding: .utf8)
         #expect(page.contains("<section id=\"resources\">") && page.contains("resident memory (MiB)"))
+        #expect(page.contains("CPU of \(second) (%)"))
         let (badStatus, badOutput) = try await TurnstileProcess.run([
             "stress", "url", "http://127.0.0.1:1/", "--watch-metrics", "http://127.0.0.1:1/metrics",
         ])

@@ -23,6 +23,8 @@ final class OwnedProcess: Sendable {
     let logURL: URL
     /// The folder it runs in: its scenario's.
     let folder: URL?
+    /// Whether its resources are sampled beside the load.
+    let watch: Bool
     let position: SourcePosition
 
     private struct Life {
@@ -41,6 +43,7 @@ final class OwnedProcess: Sendable {
     ) throws(ScenarioError) {
         name = spec.name
         self.folder = folder
+        watch = spec.watch
         arguments = try spec.command.map { template throws(ScenarioError) in try template.render(in: scope) }
         var environment: [String: String] = [:]
         for (name, value) in spec.environment { environment[name] = try value.render(in: scope) }

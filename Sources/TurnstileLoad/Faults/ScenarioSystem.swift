@@ -82,7 +82,10 @@ final class ScenarioSystem: Sendable {
                 progress?.note("starting \(process.name): \(process.displayedCommand)")
                 try await process.start()
                 // The resource charts follow the last process started: the service under test, as a file lists it.
-                if let pid = process.pid { progress?.targetStarted(pid, describe: "process '\(process.name)'") }
+                if let pid = process.pid {
+                    progress?.targetStarted(pid, describe: "process '\(process.name)'")
+                    if process.watch, process !== processes.last { progress?.processStarted(pid, name: process.name) }
+                }
             }
         } catch {
             for process in processes.reversed() { await process.stop() }
@@ -143,7 +146,13 @@ final class ScenarioSystem: Sendable {
     /// The process started last, which the resource charts follow.
     var lastProcess: String? { order.last }
 
-    func followed(_ pid: Int32, describe: String) { progress?.targetStarted(pid, describe: describe) }
+    /// A process started again as `pid`: its resources are followed anew wherever they were.
+    func restarted(_ process: OwnedProcess, pid: Int32) {
+        if process.name == lastProcess {
+            progress?.targetStarted(pid, describe: "process '\(process.name)', restarted")
+        }
+        if process.watch, process.name != lastProcess { progress?.processStarted(pid, name: process.name) }
+    }
 }
 
 /// A fault with its start and length, the variables written in.
@@ -363,9 +372,7 @@ final class PhaseFaults: Sendable {
         await process.stop(kill: kill)
         let started = NIODeadline.now()
         try await process.start()
-        if name == system.lastProcess, let pid = process.pid {
-            system.followed(pid, describe: "process '\(name)', restarted")
-        }
+        if let pid = process.pid { system.restarted(process, pid: pid) }
         log.append(
             "\(name) started again (PID \(process.pid.map(String.init) ?? "?")), ready after "
                 + "\(FaultWindows.secondsText(.now() - started))s")

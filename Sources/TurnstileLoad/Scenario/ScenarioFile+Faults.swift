@@ -19,6 +19,8 @@ extension ScenarioFile {
         public let stopTimeout: TimeAmount
         /// Started only when this holds (an expression over the variables); always when nil.
         public let when: ScenarioExpression?
+        /// Whether its CPU and memory (with its children's) are sampled beside the load, as `--watch-pid` would.
+        public let watch: Bool
         public let position: SourcePosition
     }
 

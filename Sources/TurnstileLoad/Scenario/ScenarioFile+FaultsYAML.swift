@@ -9,7 +9,8 @@ extension YAMLReader {
         var processes: [ScenarioFile.OwnedProcess] = []
         for item in try sequence(node, "'processes'") {
             let map = try mapping(
-                item, "a process", keys: ["name", "run", "env", "ready", "ready_timeout", "stop_timeout", "when"])
+                item, "a process",
+                keys: ["name", "run", "env", "ready", "ready_timeout", "stop_timeout", "when", "watch"])
             let name = try uniqueName(map, item, "a process", taken: processes.map(\.name))
             guard let run = map["run"] else { throw error("a process needs 'run': its command line", item) }
             processes.append(
@@ -20,6 +21,10 @@ extension YAMLReader {
                     readyTimeout: try time(map["ready_timeout"], "'ready_timeout'") ?? .seconds(30),
                     stopTimeout: try time(map["stop_timeout"], "'stop_timeout'") ?? .seconds(5),
                     when: try map["when"].map { node throws(ScenarioError) in try expression(node, "'when'") },
+                    watch: try map["watch"].map { node throws(ScenarioError) in
+                        guard let value = node.bool else { throw error("'watch' must be true or false", node) }
+                        return value
+                    } ?? false,
                     position: position(item)))
         }
         return processes
