@@ -393,12 +393,20 @@ public enum HTMLReport {
         page.raw("<section id=\"resources\"><h2>Target resources</h2><p class=\"quiet\">")
         page.raw(
             "Sampled once a second: " + resources.sources.map(escape).joined(separator: "; ")
-                + ". The shaded stretches are the phases (their names show on hover).</p>")
+                + ". The shaded stretches are the phases and the faults (their names show on hover).</p>")
         if let growth = resources.memoryGrowth { page.raw("<p class=\"warning\">\(escape(growth))</p>") }
         let start = report.startedAt
-        let bands = report.phases.map { phase in
+        var bands = report.phases.map { phase in
             let from = phase.startedAt.timeIntervalSince(start)
             return (from: from, to: from + phase.durationSeconds, label: phase.name)
+        }
+        // Each fault too, where its phase ran: a dependency's CPU and memory read against the moment it was hit.
+        for fault in report.faults {
+            guard let phase = report.phases.first(where: { $0.name == fault.phase }), let began = fault.began else {
+                continue
+            }
+            let offset = phase.startedAt.timeIntervalSince(start)
+            bands.append((from: offset + began, to: offset + (fault.ended ?? began), label: "fault \(fault.name)"))
         }
         let end = max(
             resources.samples.last.map { $0.at.timeIntervalSince(start) } ?? 1, bands.map(\.to).max() ?? 1)

@@ -40,7 +40,9 @@ struct FaultsProcessTests {
             #expect(resources.sources.first?.hasPrefix("process 'service', process ") == true, "\(resources)")
             #expect(resources.samples.count >= 5 && resources.samples.allSatisfy { ($0.residentBytes ?? 0) > 0 })
             let page = try String(contentsOf: html, encoding: .utf8)
-            #expect(page.contains("outage"))
+            // A table per fault beside the phase's charts, and each fault shaded on the resources' charts too.
+            #expect(page.contains("<h3 class=\"fault\">Fault outage — outage on db (127.0.0.1:"), "fault table")
+            #expect(page.contains("<title>fault outage</title>"), "the outage shaded on the resource charts")
         }
     }
 }

@@ -106,6 +106,33 @@ public struct ScenarioRunner: Sendable {
             try await callOnce(request, on: session, state: &state, what: "set-up")
         }
         let faultsBefore = report.faults.count
+        try await runPhases(system: system, state: &state, into: &report)
+        // After a fault the target may still be recovering: read-back is patient then.
+        let readbackError = await readBack(session: session, state: &state, patient: system != nil)
+        if let readbackError, report.failure == nil {
+            report.failure = StressRun.describe(
+                (readbackError as? ScenarioError).map(explained) ?? readbackError, target: context.target)
+        }
+        var globals = state.globals
+        if !scenario.faults.isEmpty {
+            let outcomes = scenario.countedRequests
+            globals["faults"] = .object(
+                Dictionary(
+                    report.faults[faultsBefore...].map { ($0.name, $0.value(outcomes: outcomes)) },
+                    uniquingKeysWith: { first, _ in first }))
+        }
+        // Without the read-back, what it would have captured is unknown, even where set-up captured the same name.
+        let unread =
+            readbackError == nil ? [] : Set(scenario.readback.flatMap { $0.captures.map(\.name) + $0.lets.map(\.name) })
+        let scope = SummaryScope(
+            globals: globals, history: state.history, counts: outcomeCounts(Array(report.phases[firstPhase...])),
+            hidden: unread)
+        let lastPhase = report.phases.count > firstPhase ? report.phases[report.phases.count - 1].name : scenario.name
+        try judge(in: scope, lastPhase: lastPhase, readBack: readbackError == nil, into: &report)
+    }
+
+    /// Runs the phases in order, each with its faults, which end before the next phase begins.
+    private func runPhases(system: ScenarioSystem?, state: inout RunState, into report: inout RunReport) async throws {
         for (index, phase) in scenario.phases.enumerated() {
             let faults = system?.faults(
                 ofPhase: index, named: try phase.name.render(in: UserScope(user: [:], globals: state.globals)))
@@ -128,27 +155,13 @@ public struct ScenarioRunner: Sendable {
             // A fault that could not be carried out leaves the run unproven, but what it did prove still counts.
             if report.failure == nil, let failure = failures.first { report.failure = failure }
         }
-        // After a fault the target may still be recovering: read-back is patient then.
-        let readbackError = await readBack(session: session, state: &state, patient: system != nil)
-        if let readbackError, report.failure == nil {
-            report.failure = StressRun.describe(
-                (readbackError as? ScenarioError).map(explained) ?? readbackError, target: context.target)
-        }
-        var globals = state.globals
-        if !scenario.faults.isEmpty {
-            let outcomes = scenario.countedRequests
-            globals["faults"] = .object(
-                Dictionary(
-                    report.faults[faultsBefore...].map { ($0.name, $0.value(outcomes: outcomes)) },
-                    uniquingKeysWith: { first, _ in first }))
-        }
-        // Without the read-back, what it would have captured is unknown, even where set-up captured the same name.
-        let unread =
-            readbackError == nil ? [] : Set(scenario.readback.flatMap { $0.captures.map(\.name) + $0.lets.map(\.name) })
-        let scope = SummaryScope(
-            globals: globals, history: state.history, counts: outcomeCounts(Array(report.phases[firstPhase...])),
-            hidden: unread)
-        let lastPhase = report.phases.count > firstPhase ? report.phases[report.phases.count - 1].name : scenario.name
+    }
+
+    /// Judges the invariants and requirements, and renders the notes. Without the read-back (`readBack` false),
+    /// what needs it is listed as not judged rather than ending the run.
+    private func judge(
+        in scope: SummaryScope, lastPhase: String, readBack: Bool, into report: inout RunReport
+    ) throws(ScenarioError) {
         var unjudged: [String] = []
         var unmet: [InvariantResult] = []
         for (invariant, isRequirement) in scenario.invariants.map({ ($0, false) })
@@ -163,7 +176,7 @@ public struct ScenarioRunner: Sendable {
             case .success(nil): continue
             case .failure(let error):
                 // What the missing read-back would have captured cannot be judged; everything else still is.
-                guard readbackError != nil else { throw error }
+                guard !readBack else { throw error }
                 unjudged.append((try? invariant.name.render(in: scope)) ?? invariant.name.text)
             }
         }
@@ -179,7 +192,7 @@ public struct ScenarioRunner: Sendable {
         for note in scenario.notes {
             if let text = try? note.render(in: scope) {
                 report.notes.append(text)
-            } else if readbackError == nil {
+            } else if readBack {
                 report.notes.append(try note.render(in: scope))
             }
         }
