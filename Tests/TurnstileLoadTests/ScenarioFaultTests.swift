@@ -247,4 +247,71 @@ struct FaultSpecTests {
         let tail = String(decoding: try handle.readToEnd() ?? Data(), as: UTF8.self)
         #expect(tail.contains("--- output past 64 MiB dropped"), "\(tail)")
     }
+
+    @Test(
+        "command and signal faults: output and exit status kept; a failing or hanging command leaves the run unproven")
+    func commandAndSignalFaults() async throws {
+        let folder = try temporaryFolder("command-faults")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        // A process of the test's own, named by a PID file, to be frozen and thawed.
+        let sleeper = Process()
+        sleeper.executableURL = URL(fileURLWithPath: "/bin/sleep")
+        sleeper.arguments = ["30"]
+        try sleeper.run()
+        defer { sleeper.terminate() }
+        let pidFile = folder.appendingPathComponent("sleeper.pid")
+        try "\(sleeper.processIdentifier)\n".write(to: pidFile, atomically: true, encoding: .utf8)
+        @Sendable func scenario(_ faults: String) throws -> ScenarioFile {
+            try ScenarioFile(
+                yaml: """
+                    name: commands
+                    phases:
+                      - {name: load, executor: closed, duration: 1s, think: 20ms, request: {name: health, path: /health}}
+                    faults:
+                    \(faults)
+                    """, file: "c.yaml")
+        }
+        try await LiveServer.with { server in
+            let target = try LoadTarget(parsing: "http://127.0.0.1:\(server.port)")
+            func run(_ scenario: ScenarioFile) async -> RunReport {
+                await StressRun.execute(suite: "commands", target: target, thresholds: []) { report in
+                    try await ScenarioRunner(scenario, context: SuiteContext(target: target)).run(into: &report)
+                }
+            }
+            let sound = await run(
+                try scenario(
+                    """
+                      - {name: cache_down, at: 100ms, for: 200ms, command: "echo stopping cache", end: "echo starting cache"}
+                      - {name: frozen, at: 400ms, for: 200ms, signal: STOP, pid_file: "\(pidFile.path)"}
+                    """))
+            #expect(sound.outcome == .passed, "\(sound.reasons)")
+            let cache = try #require(sound.faults.first { $0.name == "cache_down" })
+            #expect(
+                cache.log == [
+                    "`echo stopping cache` → exit 0", "stopping cache", "`echo starting cache` → exit 0",
+                    "starting cache",
+                ], "\(cache.log)")
+            let frozen = try #require(sound.faults.first { $0.name == "frozen" })
+            #expect(
+                frozen.log == [
+                    "SIGSTOP to PID \(sleeper.processIdentifier) and its children",
+                    "SIGCONT to PID \(sleeper.processIdentifier) and its children",
+                ], "\(frozen.log)")
+
+            let failing = await run(
+                try scenario(
+                    "  - {name: cache_down, at: 100ms, for: 100ms, command: \"true\", end: \"echo no; exit 3\"}"))
+            #expect(failing.outcome == .couldNotRun)
+            #expect(
+                failing.failure == "fault 'cache_down': `echo no; exit 3` failed with exit status 3: no",
+                "\(failing.failure ?? "")")
+
+            let hanging = await run(
+                try scenario("  - {name: cache_down, at: 100ms, for: 100ms, command: \"sleep 20\", timeout: 300ms}"))
+            #expect(hanging.outcome == .couldNotRun)
+            #expect(
+                hanging.failure == "fault 'cache_down': `sleep 20` did not finish within 300ms: ",
+                "\(hanging.failure ?? "")")
+        }
+    }
 }
