@@ -15,3 +15,17 @@ public func onOwnThread<Result: Sendable>(_ body: @escaping @Sendable () -> Resu
 public func onOwnThread<Result: Sendable>(_ body: @escaping @Sendable () throws -> Result) async throws -> Result {
     try await onOwnThread { Swift.Result { try body() } }.get()
 }
+
+extension Process {
+    /// Starts the process from a thread of its own whose signal mask is empty. A child inherits the mask of the
+    /// thread that starts it, and the engine's threads (NIO's event loops, the concurrency pool) block most signals:
+    /// started from one of them, a service would never hear the TERM that asks it to stop.
+    public func runWithSignalsUnblocked() async throws {
+        try await onOwnThread {
+            var none = sigset_t()
+            sigemptyset(&none)
+            pthread_sigmask(SIG_SETMASK, &none, nil)
+            try self.run()
+        }
+    }
+}

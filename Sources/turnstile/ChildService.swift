@@ -1,8 +1,8 @@
 import Foundation
 import TurnstileLoad
 
-/// `turnstile serve` as a child process of this very executable, for the checks that must kill or restart the
-/// service (crash durability) or put something between it and its database (faults).
+/// `turnstile serve` as a child process, for the tests that must kill or restart a service; and what the bundled
+/// scenarios that start one are given (this executable, a fresh JWT secret).
 final class ChildService: Sendable {
     let process: Process
     let port: Int
@@ -15,11 +15,6 @@ final class ChildService: Sendable {
     /// This very executable, whose `serve` the children run.
     static let executable = Bundle.main.executableURL ?? URL(fileURLWithPath: CommandLine.arguments[0])
 
-    /// Starts `turnstile serve` with `arguments` (plus `--port 0`) and returns once it names its port.
-    static func start(_ arguments: [String]) async throws -> ChildService {
-        try await launch(executable, ["serve", "--port", "0", "--log-level", "critical"] + arguments)
-    }
-
     /// Runs `executable` with a whole `serve` command line and returns once it names its port on its first line.
     static func launch(_ executable: URL, _ arguments: [String]) async throws -> ChildService {
         let process = Process()
@@ -27,7 +22,7 @@ final class ChildService: Sendable {
         process.arguments = arguments
         let output = Pipe()
         process.standardOutput = output
-        try process.run()
+        try await process.runWithSignalsUnblocked()
         let line = await firstLine(of: output.fileHandleForReading)
         guard let line,
             let port = line.split(separator: ":").dropFirst(2).first.flatMap({ Int($0.prefix(while: \.isNumber)) })

@@ -68,6 +68,44 @@ struct ScenarioProcessTests {
         #expect(!overriddenOutput.contains("(default)"), "\(overriddenOutput)")
     }
 
+    @Test("SIGTERM to the engine mid-run stops the processes its scenario started: nothing of the run is left running")
+    func interruptedRunStopsItsProcesses() async throws {
+        let folder = try temporaryFolder("interrupted")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let file = folder.appendingPathComponent("interrupted.yaml")
+        try """
+        name: interrupted
+        processes:
+          - name: dependency
+            run: echo $$ > dependency.pid; exec sleep 120
+        phases:
+          - {name: long, executor: closed, duration: 60s, think: 50ms, request: {name: health, path: /health}}
+        """.write(to: file, atomically: true, encoding: .utf8)
+        try await LiveServer.with { server in
+            try await RunningTurnstile.with(["stress", "run", file.path, "--target", "http://127.0.0.1:\(server.port)"])
+            {
+                run in
+                _ = try await run.line(containing: "long: 1 users in a closed loop")
+                let text = try String(contentsOf: folder.appendingPathComponent("dependency.pid"), encoding: .utf8)
+                let pid = try #require(Int32(text.trimmingCharacters(in: .whitespacesAndNewlines)))
+                #expect(Self.isAlive(pid))
+                await run.stop()
+                // The engine sent it TERM before it exited; give the signal a moment to land.
+                let deadline = ContinuousClock.now + .seconds(5)
+                while Self.isAlive(pid), ContinuousClock.now < deadline { try await Task.sleep(for: .milliseconds(20)) }
+                #expect(!Self.isAlive(pid), "process \(pid) outlived the interrupted run")
+            }
+        }
+    }
+
+    /// Whether `pid` runs (a zombie, ended but not yet reaped, does not).
+    static func isAlive(_ pid: Int32) -> Bool {
+        guard let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            let close = stat.lastIndex(of: ")")
+        else { return false }
+        return !stat[stat.index(after: close)...].trimmingCharacters(in: .whitespaces).hasPrefix("Z")
+    }
+
     @Test("check: a sound file prints what it will do; a mistake is one line with file:line:column, exit 3")
     func check() async throws {
         let file = Self.repository.appendingPathComponent("docs/examples/shop.yaml").path

@@ -17,7 +17,8 @@ public final class FaultMarks: Sendable {
     private struct State {
         var instants: [NIODeadline] = []
         var answers = 0
-        var waiters: [(count: Int, continuation: CheckedContinuation<Bool, Never>)] = []
+        var waiters: [(count: Int, continuation: CheckedContinuation<Bool, Never>, trigger: (@Sendable () -> Void)?)] =
+            []
         /// Whether the running phase is over: a waiter for answers that did not come is told so.
         var phaseOver = false
         /// What the running phase's recorders counted by segment, and when the first of them started.
@@ -93,27 +94,34 @@ public final class FaultMarks: Sendable {
         for waiter in waiters { waiter.continuation.resume(returning: false) }
     }
 
-    /// Counts one answer (or a request that ended without one) of the running phase.
+    /// Counts one answer (or a request that ended without one) of the running phase; runs the triggers of the
+    /// waiters whose count it makes, here and now, before waking them.
     func answered() {
-        let due = state.withLock { state -> [CheckedContinuation<Bool, Never>] in
+        let due = state.withLock {
+            state -> [(count: Int, continuation: CheckedContinuation<Bool, Never>, trigger: (@Sendable () -> Void)?)] in
             state.answers += 1
             guard !state.waiters.isEmpty else { return [] }
-            let due = state.waiters.filter { $0.count <= state.answers }.map(\.continuation)
+            let due = state.waiters.filter { $0.count <= state.answers }
             state.waiters.removeAll { $0.count <= state.answers }
             return due
         }
-        for continuation in due { continuation.resume(returning: true) }
+        for waiter in due {
+            waiter.trigger?()
+            waiter.continuation.resume(returning: true)
+        }
     }
 
-    /// Waits until the running phase has had `count` answers: true then, false when it ended first.
-    func answers(_ count: Int) async -> Bool {
+    /// Waits until the running phase has had `count` answers: true then (after `trigger` ran, on the thread that
+    /// counted the answer), false when it ended first.
+    func answers(_ count: Int, trigger: (@Sendable () -> Void)? = nil) async -> Bool {
         await withCheckedContinuation { continuation in
             let now = state.withLock { state -> Bool? in
                 if state.answers >= count { return true }
                 if state.phaseOver { return false }
-                state.waiters.append((count, continuation))
+                state.waiters.append((count, continuation, trigger))
                 return nil
             }
+            if now == true { trigger?() }
             if let now { continuation.resume(returning: now) }
         }
     }

@@ -127,9 +127,11 @@ final class OwnedProcess: Sendable {
         }
         let log = try Self.openLog(logURL)
         log.write(Data("--- \(name), life \(number): \(arguments.joined(separator: " "))\n".utf8))
-        do { try process.run() } catch {
+        OwnedProcesses.stopAllOnInterruption()
+        do { try await process.runWithSignalsUnblocked() } catch {
             throw ScenarioError("process '\(name)' could not start: \(error.localizedDescription)", at: position)
         }
+        OwnedProcesses.started(process)
         copyOutput(output.fileHandleForReading, to: log)
         try await waitUntilReady(process)
     }
@@ -319,6 +321,54 @@ final class OwnedProcess: Sendable {
         let text = String(decoding: data.suffix(400), as: UTF8.self)
             .split(whereSeparator: \.isNewline).joined(separator: " | ")
         return text.isEmpty ? "(no output)" : text
+    }
+}
+
+/// Every owned process running now, of every scenario: what an interrupted engine stops before it exits.
+enum OwnedProcesses {
+    private static let running = Mutex(Set<Int32>())
+    private static let installed = Mutex(false)
+    /// The pipe the signal handler writes the signal's number to (a handler may do little more); made before the
+    /// handler is installed and never changed after.
+    nonisolated(unsafe) private static var interruption: (read: Int32, write: Int32) = (-1, -1)
+
+    /// Counts `process` as running until it ends.
+    static func started(_ process: Process) {
+        let pid = process.processIdentifier
+        running.withLock { _ = $0.insert(pid) }
+        process.terminationHandler = { _ in _ = running.withLock { $0.remove(pid) } }
+    }
+
+    /// From the first owned process on, SIGINT and SIGTERM to the engine stop every owned process (TERM, to each
+    /// one's tree) before the engine exits with 128 + the signal: an interrupted run leaves nothing of its own
+    /// running. Idempotent.
+    ///
+    /// A handler, not an ignored signal watched by a dispatch source: an ignored signal stays ignored in every child
+    /// the engine starts afterwards, and a service that ignores TERM could not be stopped by it.
+    static func stopAllOnInterruption() {
+        guard
+            installed.withLock({ done in
+                defer { done = true }; return !done
+            })
+        else { return }
+        var ends: [Int32] = [-1, -1]
+        guard pipe(&ends) == 0 else { return }
+        // Not inherited by the processes started afterwards.
+        for end in ends { _ = fcntl(end, F_SETFD, FD_CLOEXEC) }
+        let readEnd = ends[0]
+        interruption = (readEnd, ends[1])
+        Thread {
+            var number: UInt8 = 0
+            guard read(readEnd, &number, 1) == 1 else { return }
+            for pid in running.withLock({ $0 }) { ProcessTree.signal(pid, SIGTERM) }
+            exit(128 + Int32(number))
+        }.start()
+        for number in [SIGINT, SIGTERM] {
+            _ = signal(number) { received in
+                var byte = UInt8(truncatingIfNeeded: received)
+                _ = write(OwnedProcesses.interruption.write, &byte, 1)
+            }
+        }
     }
 }
 

@@ -276,20 +276,45 @@ final class PhaseFaults: Sendable {
     private func perform(_ index: Int, phaseStart: NIODeadline) async -> Outcome {
         let (fault, start, length) = (faults[index].step, faults[index].start, faults[index].length)
         var outcome = Outcome()
-        guard await waitForStart(index, start, phaseStart: phaseStart) else { return outcome }
+        // A fault whose start is quick (a signal, a proxy's effect) is started by whatever sees its moment come: the
+        // answer that makes the count, on its own thread, so that a kill "after 10 answers" lands after 10 answers,
+        // not after the 30 that came while a task waited for a thread.
+        let begun = BegunBox()
+        var quick: (@Sendable () -> Void)?
+        if let action = quickStart(fault) {
+            let marks = system.marks
+            quick = {
+                do {
+                    let (undo, log) = try action()
+                    begun.set(.success(Begun(undo: undo, log: log, at: marks.mark())))
+                } catch {
+                    begun.set(.failure(error))
+                }
+            }
+        }
+        let due = await waitForStart(index, start, phaseStart: phaseStart, trigger: quick)
+        // A trigger that ran began the fault, even if the phase ended as it did.
+        guard due || begun.value != nil else { return outcome }
+        if case .at = start { quick?() }
         system.note("fault \(fault.name) begins: \(describe(fault))")
         // The instants are marked once the fault is on and once it is off again, so that every request of the
         // during-window met the fault, and every request of the after-window met none of it.
         do {
-            let undo = try await self.start(fault, log: &outcome.log)
-            let began = system.marks.mark()
-            outcome.began = began.number
+            let started: Begun
+            if let result = begun.value {
+                started = try result.get()
+            } else {
+                let undo = try await self.commandStart(fault, log: &outcome.log)
+                started = Begun(undo: undo, log: [], at: system.marks.mark())
+            }
+            outcome.log += started.log
+            outcome.began = started.at.number
             if case .restart(let name, let kill) = fault.action {
                 try await restart(name, kill: kill, log: &outcome.log)
             } else if let length {
-                try? await Self.sleep(until: began.at + length)
+                try? await Self.sleep(until: started.at.at + length)
             }
-            try await undo?(&outcome.log)
+            try await started.undo?(&outcome.log)
         } catch {
             outcome.error = "\(error)"
         }
@@ -299,9 +324,24 @@ final class PhaseFaults: Sendable {
         return outcome
     }
 
-    /// Waits for the fault's moment; false when the phase ended first.
+    /// Where a quick start leaves what it did, for the fault's task.
+    private final class BegunBox: Sendable {
+        private let result = Mutex<Result<Begun, any Error>?>(nil)
+        var value: Result<Begun, any Error>? { result.withLock { $0 } }
+        func set(_ value: Result<Begun, any Error>) { result.withLock { $0 = value } }
+    }
+
+    /// A fault once on: what ends it, what it did, and the instant it was marked.
+    private struct Begun: Sendable {
+        let undo: Undo?
+        let log: [String]
+        let at: (number: Int, at: NIODeadline)
+    }
+
+    /// Waits for the fault's moment; false when the phase ended first. A count of answers runs `trigger` the moment
+    /// it is reached, on the thread that reached it.
     private func waitForStart(
-        _ index: Int, _ start: ScenarioFile.FaultStep.Start, phaseStart: NIODeadline
+        _ index: Int, _ start: ScenarioFile.FaultStep.Start, phaseStart: NIODeadline, trigger: (@Sendable () -> Void)?
     ) async
         -> Bool
     {
@@ -315,7 +355,7 @@ final class PhaseFaults: Sendable {
             if over { wait.cancel() }
             _ = try? await wait.value
         case .afterAnswers(let count):
-            guard await system.marks.answers(count) else { return false }
+            guard await system.marks.answers(count, trigger: trigger) else { return false }
         }
         return state.withLock { state in
             state.waits[index] = nil
@@ -331,38 +371,55 @@ final class PhaseFaults: Sendable {
     /// A fault's undoing: what its end does.
     typealias Undo = @Sendable (inout [String]) async throws -> Void
 
-    /// Does what the fault does at its start; returns what its end must do.
-    private func start(_ fault: ScenarioFile.FaultStep, log: inout [String]) async throws -> Undo? {
+    /// What the fault does at its start when that is quick and cannot wait (a proxy's effect, a signal, the kill of a
+    /// restart): it returns what its end must do and what it did. Nil for a command, which runs as a process.
+    private func quickStart(
+        _ fault: ScenarioFile.FaultStep
+    ) -> (@Sendable () throws -> (undo: Undo?, log: [String]))? {
         switch fault.action {
         case .proxy(let link, let effect):
-            guard let proxy = system.proxies[link]?.proxy else { throw SetupError("no proxy '\(link)'") }
-            proxy.begin(effect)
-            log.append("\(effect) on \(link)")
-            return { log in
-                proxy.end(effect)
-                log.append("\(effect) on \(link) ended")
+            let proxy = system.proxies[link]?.proxy
+            return {
+                guard let proxy else { throw SetupError("no proxy '\(link)'") }
+                proxy.begin(effect)
+                let undo: Undo = { log in
+                    proxy.end(effect)
+                    log.append("\(effect) on \(link) ended")
+                }
+                return (undo, ["\(effect) on \(link)"])
             }
-        case .command(let start, let end, let timeout):
-            let scope = self.scope
-            try await ShellCommand.run(try start.render(in: scope), timeout: timeout, log: &log)
-            guard let end else { return nil }
-            return { log in try await ShellCommand.run(try end.render(in: scope), timeout: timeout, log: &log) }
+        case .command:
+            return nil
         case .signal(let number, let name, let target):
-            let pid = try self.pid(of: target)
-            ProcessTree.signal(pid, number)
-            log.append("SIG\(name) to PID \(pid) and its children")
-            guard number == SIGSTOP else { return nil }
-            return { log in
-                ProcessTree.signal(pid, SIGCONT)
-                log.append("SIGCONT to PID \(pid) and its children")
+            return {
+                let pid = try self.pid(of: target)
+                ProcessTree.signal(pid, number)
+                let log = ["SIG\(name) to PID \(pid) and its children"]
+                guard number == SIGSTOP else { return (nil, log) }
+                let undo: Undo = { log in
+                    ProcessTree.signal(pid, SIGCONT)
+                    log.append("SIGCONT to PID \(pid) and its children")
+                }
+                return (undo, log)
             }
         case .restart(let name, let kill):
             // Only the signal here: the fault is on from the moment it is sent; waiting for the end is the restart's.
-            guard let process = system.processes[name] else { throw SetupError("no process '\(name)'") }
-            let pid = process.signalStop(kill: kill)
-            log.append("\(kill ? "SIGKILL" : "SIGTERM") to \(name)" + (pid.map { " (PID \($0))" } ?? ""))
-            return nil
+            let process = system.processes[name]
+            return {
+                guard let process else { throw SetupError("no process '\(name)'") }
+                let pid = process.signalStop(kill: kill)
+                return (nil, ["\(kill ? "SIGKILL" : "SIGTERM") to \(name)" + (pid.map { " (PID \($0))" } ?? "")])
+            }
         }
+    }
+
+    /// Runs a command fault's start; returns what its end must do.
+    private func commandStart(_ fault: ScenarioFile.FaultStep, log: inout [String]) async throws -> Undo? {
+        guard case .command(let start, let end, let timeout) = fault.action else { return nil }
+        let scope = self.scope
+        try await ShellCommand.run(try start.render(in: scope), timeout: timeout, log: &log)
+        guard let end else { return nil }
+        return { log in try await ShellCommand.run(try end.render(in: scope), timeout: timeout, log: &log) }
     }
 
     /// Waits for the stopped process to end (KILL after its stop timeout, if TERM did not end it), starts it again
@@ -411,7 +468,9 @@ enum ShellCommand {
         let output = Pipe()
         process.standardOutput = output
         process.standardError = output
-        do { try process.run() } catch { throw SetupError("`\(line)` could not start: \(error.localizedDescription)") }
+        do { try await process.runWithSignalsUnblocked() } catch {
+            throw SetupError("`\(line)` could not start: \(error.localizedDescription)")
+        }
         let reading = Task { await Self.read(output.fileHandleForReading) }
         let finished = await withTaskGroup(of: Bool.self) { group in
             group.addTask {

@@ -4,16 +4,20 @@
   TAKE  -> "OK <order>" (one unit taken, the order recorded) or "SOLDOUT"
   LIST  -> "ORDERS <order> <order> ..."
 
-A stand-in for the database or cache of a real service, so that a scenario can freeze it (SIGSTOP), cut the
-shop's link to it (the fault proxy) or kill it, and watch what the shop does.
+A stand-in for the database or cache of a real service, so that a scenario can freeze it (SIGSTOP), cut the shop's
+link to it (the fault proxy) or kill it, and watch what the shop does. Writing an order takes --write-ms (5 ms by
+default), as a disk would: a race of 40 buyers takes a fifth of a second to answer, long enough to kill the shop in
+the middle of it.
 """
 import argparse
 import socketserver
 import threading
+import time
 
 parser = argparse.ArgumentParser()
 parser.add_argument("--port", type=int, required=True)
 parser.add_argument("--stock", type=int, default=1_000_000)
+parser.add_argument("--write-ms", type=float, default=5, help="how long writing an order takes, as a disk would")
 args = parser.parse_args()
 
 lock = threading.Lock()
@@ -29,6 +33,7 @@ class Store(socketserver.StreamRequestHandler):
                     if len(orders) >= args.stock:
                         reply = "SOLDOUT"
                     else:
+                        time.sleep(args.write_ms / 1000)
                         orders.append(len(orders) + 1)
                         reply = f"OK {orders[-1]}"
                 elif command == b"LIST":
