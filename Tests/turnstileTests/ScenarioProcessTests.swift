@@ -68,6 +68,22 @@ struct ScenarioProcessTests {
         #expect(!overriddenOutput.contains("(default)"), "\(overriddenOutput)")
     }
 
+    @Test(
+        "the tutorial's under-fire file passes as written: fault tables on the console, exit 0",
+        .enabled(if: UnderFire.testsRun, "python3 is not on the PATH: the tests of scenario processes are skipped"))
+    func underFireAsWritten() async throws {
+        let ports = try UnderFire.ports()
+        let (status, output) = try await TurnstileProcess.run(
+            [
+                "stress", "run", UnderFire.file.path, "--target", "http://127.0.0.1:\(ports["shop_port"]!)", "--set",
+                "write_ms=20",
+            ] + ports.flatMap { ["--set", "\($0.key)=\($0.value)"] })
+        #expect(status == 0, "\(output)")
+        #expect(output.contains("Fault store_cut — outage on store_link (127.0.0.1:"), "\(output)")
+        #expect(output.contains("PASS  load   buy:p99<2s"), "\(output)")
+        #expect(!output.contains("(default)"), "a phase with faults is not held to the default errors bound")
+    }
+
     @Test("SIGTERM to the engine mid-run stops the processes its scenario started: nothing of the run is left running")
     func interruptedRunStopsItsProcesses() async throws {
         let folder = try temporaryFolder("interrupted")
