@@ -18,6 +18,27 @@ public enum CSVReport {
             + (report.faults.isEmpty ? [] : [faults(report)])
     }
 
+    /// Two runs side by side (`turnstile report compare --csv`): a row per phase and endpoint with each run's
+    /// figures (latencies in microseconds, failures in percent) and which did better; a figure a run lacks is empty.
+    public static func comparison(_ comparison: RunComparison) -> File {
+        var rows = [
+            [
+                "phase", "endpoint", "a_rps", "b_rps", "a_failure_percent", "b_failure_percent", "a_p50_us", "b_p50_us",
+                "a_p95_us", "b_p95_us", "a_p99_us", "b_p99_us", "better",
+            ]
+        ]
+        for row in comparison.rows {
+            func figures(_ value: (RunComparison.Measures) -> Double?) -> [String] {
+                [row.a, row.b].map { side in side.flatMap(value).map { number(($0 * 1000).rounded() / 1000) } ?? "" }
+            }
+            rows.append(
+                [row.phase, row.endpoint] + figures { $0.rps } + figures { $0.failureRatio * 100 }
+                    + figures { $0.p50.map { Double($0) } } + figures { $0.p95.map { Double($0) } }
+                    + figures { $0.p99.map { Double($0) } } + [row.better.map { $0 == .a ? "a" : "b" } ?? ""])
+        }
+        return File(name: "compare.csv", text: table(rows))
+    }
+
     /// One row per fault, window and endpoint (and `all`, every endpoint together): when the fault was on, its first
     /// success and recovery after it, and what the window's requests met. A time or latency not measured is empty.
     static func faults(_ report: RunReport) -> File {

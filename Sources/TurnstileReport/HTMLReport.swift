@@ -38,6 +38,30 @@ public enum HTMLReport {
             """
     }
 
+    /// A page of two runs side by side (`turnstile report compare`): the comparison's table, self-contained.
+    public static func comparison(_ comparison: RunComparison) -> String {
+        var page = Page()
+        page.raw(
+            "<header><h1>\(escape(comparison.names.a)) against \(escape(comparison.names.b))</h1><p class=\"quiet\">"
+                + "Each phase and endpoint of both runs: requests per second, failures and latency, the change from "
+                + "the first to the second, and which did better (fewer failures, then a lower p95, then more "
+                + "requests per second, each by a clear margin).</p></header>")
+        let (header, rows) = comparison.table
+        page.raw("<section id=\"comparison\">")
+        table(header, rows, into: &page)
+        page.raw("</section>")
+        return """
+            <!DOCTYPE html>
+            <html lang="en"><head><meta charset="utf-8">
+            <meta name="viewport" content="width=device-width, initial-scale=1">
+            <title>Turnstile: \(escape(comparison.names.a)) against \(escape(comparison.names.b))</title>
+            <style>\(style)</style></head><body>
+            <main id="report">\(page.text)</main>
+            </body></html>
+
+            """
+    }
+
     /// The page's content, without the document around it: what the dashboard sends with each update.
     public static func content(_ report: RunReport, command: String? = nil, live: Live? = nil) -> String {
         var page = Page()

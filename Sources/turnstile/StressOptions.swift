@@ -299,7 +299,7 @@ enum RunOutput {
     }
 
     /// Writes each file; one that cannot be written ends the command with one line on standard error, exit 3.
-    private static func write(_ files: [(path: String, data: Data)], what: String) {
+    static func write(_ files: [(path: String, data: Data)], what: String) {
         for file in files {
             do { try file.data.write(to: URL(fileURLWithPath: file.path)) } catch {
                 fail("could not write \(what): \(error.localizedDescription)")
@@ -313,7 +313,7 @@ enum RunOutput {
     }
 
     /// Says where a result went, beside the tables: on standard output, unless the JSON itself took it.
-    private static func notice(_ line: String, jsonOnStandardOutput: Bool) {
+    static func notice(_ line: String, jsonOnStandardOutput: Bool) {
         if jsonOnStandardOutput {
             FileHandle.standardError.write(Data((line + "\n").utf8))
         } else {
