@@ -17,16 +17,6 @@ enum ListenCheck {
         }
     }
 
-    /// A loopback port nothing listens on now: bound on port 0 and let go, for a child process that must be told its
-    /// port before it starts (a scenario's service). Another process could take it meanwhile; the child then fails
-    /// to start, with its own words, and the run says so.
-    static func freePort() async throws -> Int {
-        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .bind(host: "127.0.0.1", port: 0).get()
-        let port = channel.localAddress?.port ?? 0
-        try await channel.close().get()
-        return port
-    }
 }
 
 /// The service cannot listen where it was asked to.

@@ -68,7 +68,7 @@ enum CrashCheck {
         let unstarted = try! LoadTarget(parsing: "http://127.0.0.1")
         return await StressRun.execute(suite: suite, target: unstarted, thresholds: []) { report in
             try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-            let port = try await ListenCheck.freePort()
+            let port = try await LoopbackPort.free()
             let target = try LoadTarget(parsing: "http://127.0.0.1:\(port)")
             report.target = target.description
             var overrides: [String: ScenarioValue] = [

@@ -68,7 +68,7 @@ struct StressFaultsCommand: AsyncParsableCommand {
             guard var url = URLComponents(string: database), let host = url.host else {
                 throw ValidationError("--database is not a URL")
             }
-            let (proxyPort, servicePort) = (try await ListenCheck.freePort(), try await ListenCheck.freePort())
+            let (proxyPort, servicePort) = (try await LoopbackPort.free(), try await LoopbackPort.free())
             overrides["proxy_upstream"] = .string("\(host):\(url.port ?? 5432)")
             overrides["proxy_listen"] = .string("127.0.0.1:\(proxyPort)")
             url.host = "127.0.0.1"

@@ -103,7 +103,7 @@ struct ScenarioFaultTests {
         timeouts: HTTPClientConnection.Timeouts = .init()
     ) async throws -> RunReport {
         let scenario = try ScenarioFile(contentsOf: file)
-        let ports = try UnderFire.ports()
+        let ports = try await UnderFire.ports()
         let target = try LoadTarget(parsing: "http://127.0.0.1:\(ports["shop_port"]!)")
         let logs = try temporaryFolder("under-fire-logs")
         defer { try? FileManager.default.removeItem(at: logs) }
@@ -197,7 +197,7 @@ struct FaultSpecTests {
         let scenario = try ScenarioFile(
             yaml: Self.base.replacingOccurrences(of: "faults:\n", with: "faults:\n" + fault + "\n"), file: "f.yaml")
         // Nothing listens there: had any load been sent, the failure would say so instead.
-        let target = try LoadTarget(parsing: "http://127.0.0.1:\(try UnderFire.freePort())")
+        let target = try LoadTarget(parsing: "http://127.0.0.1:\(try await UnderFire.freePort())")
         let report = await StressRun.execute(suite: "spec", target: target, thresholds: []) { report in
             try await ScenarioRunner(scenario, context: SuiteContext(target: target)).run(into: &report)
         }
@@ -214,7 +214,7 @@ struct FaultSpecTests {
             yaml: Self.base.replacingOccurrences(
                 of: "run: [\"true\"]", with: "run: [\"no-such-server\", \"--port\", \"1\"]")
                 + "  - {name: f, at: 1s, for: 1s, proxy: db, effect: outage}\n", file: "f.yaml")
-        let target = try LoadTarget(parsing: "http://127.0.0.1:\(try UnderFire.freePort())")
+        let target = try LoadTarget(parsing: "http://127.0.0.1:\(try await UnderFire.freePort())")
         let report = await StressRun.execute(suite: "spec", target: target, thresholds: []) { report in
             try await ScenarioRunner(scenario, context: SuiteContext(target: target)).run(into: &report)
         }
@@ -236,7 +236,7 @@ struct FaultSpecTests {
                 phases:
                   - {executor: barrier, request: {name: ping, path: /ping}}
                 """, file: "flood.yaml")
-        let target = try LoadTarget(parsing: "http://127.0.0.1:\(try UnderFire.freePort())")
+        let target = try LoadTarget(parsing: "http://127.0.0.1:\(try await UnderFire.freePort())")
         _ = await StressRun.execute(suite: "flood", target: target, thresholds: []) { report in
             try await ScenarioRunner(scenario, context: SuiteContext(target: target), logFolder: logs)
                 .run(into: &report)

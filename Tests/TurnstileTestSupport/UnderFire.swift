@@ -26,18 +26,18 @@ public enum UnderFire {
 
     /// Three ports free on loopback now, for the shop, its store and the proxy between them: the scenario's
     /// `shop_port`, `store_port` and `link_port`.
-    public static func ports() throws -> [String: ScenarioValue] {
-        let ports = try (0..<3).map { _ in try freePort() }
+    public static func ports() async throws -> [String: ScenarioValue] {
+        var ports: [Int] = []
+        while ports.count < 3 {
+            let port = try await freePort()
+            if !ports.contains(port) { ports.append(port) }
+        }
         return ["shop_port": .int(ports[0]), "store_port": .int(ports[1]), "link_port": .int(ports[2])]
     }
 
-    /// A TCP port nothing listens on now (bound and released, so it may be taken again by the time it is used,
-    /// but not by these tests: each asks for its own).
-    public static func freePort() throws -> Int {
-        let channel = try ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .bind(host: "127.0.0.1", port: 0).wait()
-        defer { try? channel.close().wait() }
-        return channel.localAddress?.port ?? 0
+    /// A TCP port nothing listens on now (see ``LoopbackPort/free()``).
+    public static func freePort() async throws -> Int {
+        try await LoopbackPort.free()
     }
 
     /// A copy of the example's folder in a fresh temporary folder, its scenario changed by `edit`: the variant a test

@@ -49,7 +49,7 @@ struct CrashDurabilityTests {
         defer { try? FileManager.default.removeItem(at: folder) }
         let file = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
             .appendingPathComponent("../../scenarios/crash.yaml").standardizedFileURL.path
-        let port = try UnderFire.freePort()
+        let port = try await UnderFire.freePort()
         // The kill waits for the twelfth answer of twelve buyers: by then the race is over.
         let (status, output) = try await TurnstileProcess.run([
             "stress", "run", file, "--target", "http://127.0.0.1:\(port)", "--set", "users=12", "--set", "capacity=5",

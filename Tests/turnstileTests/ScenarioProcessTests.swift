@@ -72,7 +72,7 @@ struct ScenarioProcessTests {
         "the tutorial's under-fire file passes as written: fault tables on the console, exit 0",
         .enabled(if: UnderFire.testsRun, "python3 is not on the PATH: the tests of scenario processes are skipped"))
     func underFireAsWritten() async throws {
-        let ports = try UnderFire.ports()
+        let ports = try await UnderFire.ports()
         let (status, output) = try await TurnstileProcess.run(
             [
                 "stress", "run", UnderFire.file.path, "--target", "http://127.0.0.1:\(ports["shop_port"]!)", "--set",
