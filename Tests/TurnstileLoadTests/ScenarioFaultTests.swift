@@ -318,4 +318,37 @@ struct FaultSpecTests {
                 "\(hanging.failure ?? "")")
         }
     }
+
+    @Test("a process ready by a log line is restarted twice: each life is waited for by its own output")
+    func restartByLogLine() async throws {
+        let logs = try temporaryFolder("restart-logs")
+        defer { try? FileManager.default.removeItem(at: logs) }
+        let scenario = try ScenarioFile(
+            yaml: """
+                name: restarts
+                processes:
+                  - name: worker
+                    run: echo worker up; exec sleep 60
+                    ready: {log: worker up}
+                    ready_timeout: 500ms
+                phases:
+                  - {name: load, executor: closed, duration: 1500ms, think: 20ms, request: {name: health, path: /health}}
+                faults:
+                  - {name: first, at: 100ms, restart: worker, kill: true}
+                  - {name: second, at: 700ms, restart: worker}
+                """, file: "r.yaml")
+        try await LiveServer.with { server in
+            let target = try LoadTarget(parsing: "http://127.0.0.1:\(server.port)")
+            let report = await StressRun.execute(suite: "restarts", target: target, thresholds: []) { report in
+                try await ScenarioRunner(scenario, context: SuiteContext(target: target), logFolder: logs)
+                    .run(into: &report)
+            }
+            #expect(report.outcome == .passed, "\(report.reasons)")
+            #expect(report.faults.map { $0.log.last?.hasPrefix("worker started again") ?? false } == [true, true])
+            let log = try String(contentsOf: logs.appendingPathComponent("worker.log"), encoding: .utf8)
+            // Three lives, each its header and its line.
+            #expect(log.split(separator: "\n").filter { $0 == "worker up" }.count == 3, "\(log)")
+            #expect(log.contains("--- worker, life 3: /bin/sh -c echo worker up; exec sleep 60"), "\(log)")
+        }
+    }
 }

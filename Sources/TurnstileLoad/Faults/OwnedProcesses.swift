@@ -126,18 +126,19 @@ final class OwnedProcess: Sendable {
             return life.lives
         }
         let log = try Self.openLog(logURL)
-        log.write(Data("--- \(name), life \(number): \(arguments.joined(separator: " "))\n".utf8))
+        log.write(Data("--- \(name), life \(number): \(displayedCommand)\n".utf8))
         OwnedProcesses.stopAllOnInterruption()
         do { try await process.runWithSignalsUnblocked() } catch {
             throw ScenarioError("process '\(name)' could not start: \(error.localizedDescription)", at: position)
         }
         OwnedProcesses.started(process)
-        copyOutput(output.fileHandleForReading, to: log)
+        copyOutput(output.fileHandleForReading, to: log, life: number)
         try await waitUntilReady(process)
     }
 
-    /// Copies the process's output to its log on a thread of its own, watching for the readiness line.
-    private func copyOutput(_ handle: FileHandle, to log: FileHandle) {
+    /// Copies the process's output to its log on a thread of its own, watching for the readiness line. What it sees
+    /// counts for life `number` only: the output of a life a restart ended may end after the next life began.
+    private func copyOutput(_ handle: FileHandle, to log: FileHandle, life number: Int) {
         let line: [UInt8]? = if case .log(let text) = readiness { Array(text.utf8) } else { nil }
         Thread { [self] in
             var tail: [UInt8] = []
@@ -159,7 +160,8 @@ final class OwnedProcess: Sendable {
                 if tail.count > line.count * 2 + 4096 { tail.removeFirst(tail.count - line.count - 4096) }
                 if tail.firstRange(of: line) != nil {
                     tail = []
-                    let waiter = life.withLock { life in
+                    let waiter = life.withLock { life -> CheckedContinuation<Bool, Never>? in
+                        guard life.lives == number else { return nil }
                         life.sawReadyLine = true
                         defer { life.readyLineWaiter = nil }
                         return life.readyLineWaiter
@@ -168,7 +170,8 @@ final class OwnedProcess: Sendable {
                 }
             }
             try? log.close()
-            let waiter = life.withLock { life in
+            let waiter = life.withLock { life -> CheckedContinuation<Bool, Never>? in
+                guard life.lives == number else { return nil }
                 life.outputEnded = true
                 defer { life.readyLineWaiter = nil }
                 return life.readyLineWaiter
