@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 
 /// Runs blocking work (waiting for a child process, reading its pipe to the end) on a thread of its own.
 ///
@@ -17,6 +18,27 @@ public func onOwnThread<Result: Sendable>(_ body: @escaping @Sendable () throws 
 }
 
 extension Process {
+    /// Waits for the process to end, at most `timeout`; past it, KILLs it and every process it started, and waits
+    /// for that. Returns whether it ended within the time.
+    @discardableResult
+    public func endsWithin(_ timeout: TimeAmount) async -> Bool {
+        await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                await onOwnThread { self.waitUntilExit() }
+                return true
+            }
+            group.addTask {
+                try? await Task.sleep(for: .nanoseconds(timeout.nanoseconds))
+                return false
+            }
+            let ended = await group.next() ?? true
+            if !ended { ProcessTree.signal(processIdentifier, SIGKILL) }
+            group.cancelAll()
+            await group.waitForAll()
+            return ended
+        }
+    }
+
     /// Starts the process from a thread of its own whose signal mask is empty. A child inherits the mask of the
     /// thread that starts it, and the engine's threads (NIO's event loops, the concurrency pool) block most signals:
     /// started from one of them, a service would never hear the TERM that asks it to stop.

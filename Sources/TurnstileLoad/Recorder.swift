@@ -67,9 +67,8 @@ final class Recorder {
             into: &seconds[secondIndex].endpoints[request.endpoint, default: .init()])
         if let marks {
             segments.record(
-                request, span: marks.span(from: start, to: end), start: start, end: end, microseconds: microseconds,
-                result: result)
-            marks.answered()
+                request, span: marks.answered(sentAt: start, endedAt: end), start: start, end: end,
+                microseconds: microseconds, result: result)
         }
     }
 

@@ -79,9 +79,9 @@ struct ProxyCommand: AsyncParsableCommand {
     }
 
     static func address(_ text: String, _ flag: String) throws -> (host: String, port: Int) {
-        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]),
-            (0...65_535).contains(port), colon > text.startIndex
-        else { throw ValidationError("\(flag) must be HOST:PORT, e.g. 127.0.0.1:6432") }
-        return (String(text[..<colon]).trimmingCharacters(in: CharacterSet(charactersIn: "[]")), port)
+        guard let address = HostPort(text) else {
+            throw ValidationError("\(flag) must be HOST:PORT, e.g. 127.0.0.1:6432")
+        }
+        return (address.host, address.port)
     }
 }

@@ -198,9 +198,7 @@ struct FaultSpecTests {
             yaml: Self.base.replacingOccurrences(of: "faults:\n", with: "faults:\n" + fault + "\n"), file: "f.yaml")
         // Nothing listens there: had any load been sent, the failure would say so instead.
         let target = try LoadTarget(parsing: "http://127.0.0.1:\(try await UnderFire.freePort())")
-        let report = await StressRun.execute(suite: "spec", target: target, thresholds: []) { report in
-            try await ScenarioRunner(scenario, context: SuiteContext(target: target)).run(into: &report)
-        }
+        let report = await Self.run(scenario, against: target)
         #expect(report.outcome == .couldNotRun)
         #expect(
             report.failure?.hasPrefix("f.yaml:") == true && report.failure?.contains(message) == true,
@@ -215,9 +213,7 @@ struct FaultSpecTests {
                 of: "run: [\"true\"]", with: "run: [\"no-such-server\", \"--port\", \"1\"]")
                 + "  - {name: f, at: 1s, for: 1s, proxy: db, effect: outage}\n", file: "f.yaml")
         let target = try LoadTarget(parsing: "http://127.0.0.1:\(try await UnderFire.freePort())")
-        let report = await StressRun.execute(suite: "spec", target: target, thresholds: []) { report in
-            try await ScenarioRunner(scenario, context: SuiteContext(target: target)).run(into: &report)
-        }
+        let report = await Self.run(scenario, against: target)
         #expect(
             report.failure == "f.yaml:3:5: process 'api': 'no-such-server' is not a command here (not found on PATH)")
     }
@@ -237,10 +233,7 @@ struct FaultSpecTests {
                   - {executor: barrier, request: {name: ping, path: /ping}}
                 """, file: "flood.yaml")
         let target = try LoadTarget(parsing: "http://127.0.0.1:\(try await UnderFire.freePort())")
-        _ = await StressRun.execute(suite: "flood", target: target, thresholds: []) { report in
-            try await ScenarioRunner(scenario, context: SuiteContext(target: target), logFolder: logs)
-                .run(into: &report)
-        }
+        _ = await Self.run(scenario, against: target, logFolder: logs)
         // The line after the flood was still seen (the process was ready), though its bytes were not kept.
         let log = logs.appendingPathComponent("flood.log")
         let size = try #require(try FileManager.default.attributesOfItem(atPath: log.path)[.size] as? Int)
@@ -277,11 +270,7 @@ struct FaultSpecTests {
         }
         try await LiveServer.with { server in
             let target = try LoadTarget(parsing: "http://127.0.0.1:\(server.port)")
-            func run(_ scenario: ScenarioFile) async -> RunReport {
-                await StressRun.execute(suite: "commands", target: target, thresholds: []) { report in
-                    try await ScenarioRunner(scenario, context: SuiteContext(target: target)).run(into: &report)
-                }
-            }
+            func run(_ scenario: ScenarioFile) async -> RunReport { await Self.run(scenario, against: target) }
             let sound = await run(
                 try scenario(
                     """
@@ -339,16 +328,21 @@ struct FaultSpecTests {
                 """, file: "r.yaml")
         try await LiveServer.with { server in
             let target = try LoadTarget(parsing: "http://127.0.0.1:\(server.port)")
-            let report = await StressRun.execute(suite: "restarts", target: target, thresholds: []) { report in
-                try await ScenarioRunner(scenario, context: SuiteContext(target: target), logFolder: logs)
-                    .run(into: &report)
-            }
+            let report = await Self.run(scenario, against: target, logFolder: logs)
             #expect(report.outcome == .passed, "\(report.reasons)")
             #expect(report.faults.map { $0.log.last?.hasPrefix("worker started again") ?? false } == [true, true])
             let log = try String(contentsOf: logs.appendingPathComponent("worker.log"), encoding: .utf8)
             // Three lives, each its header and its line.
             #expect(log.split(separator: "\n").filter { $0 == "worker up" }.count == 3, "\(log)")
             #expect(log.contains("--- worker, life 3: /bin/sh -c echo worker up; exec sleep 60"), "\(log)")
+        }
+    }
+
+    /// `scenario` run against `target`, as `stress run` would, its processes' logs in `logFolder` when given.
+    static func run(_ scenario: ScenarioFile, against target: LoadTarget, logFolder: URL? = nil) async -> RunReport {
+        await StressRun.execute(suite: scenario.name, target: target, thresholds: []) { report in
+            try await ScenarioRunner(scenario, context: SuiteContext(target: target), logFolder: logFolder)
+                .run(into: &report)
         }
     }
 }

@@ -17,14 +17,18 @@ public final class FaultMarks: Sendable {
     private struct State {
         var instants: [NIODeadline] = []
         var answers = 0
-        var waiters: [(count: Int, continuation: CheckedContinuation<Bool, Never>, trigger: (@Sendable () -> Void)?)] =
-            []
+        var waiters: [Waiter] = []
         /// Whether the running phase is over: a waiter for answers that did not come is told so.
         var phaseOver = false
         /// What the running phase's recorders counted by segment, and when the first of them started.
         var segments = FaultSegments()
         var phaseStart: NIODeadline?
     }
+
+    /// A fault waiting for a count of answers, and what starts it then.
+    private typealias Waiter = (
+        count: Int, continuation: CheckedContinuation<Bool, Never>, trigger: (@Sendable () -> Void)?
+    )
 
     private let state = Mutex(State())
 
@@ -37,21 +41,6 @@ public final class FaultMarks: Sendable {
             let now = NIODeadline.now()
             state.instants.append(now)
             return (state.instants.count, now)
-        }
-    }
-
-    /// The segments a request sent at `start` and ended at `end` spans: how many instants came before each.
-    func span(from start: NIODeadline, to end: NIODeadline) -> FaultSegments.Span {
-        state.withLock { state in
-            func segment(of instant: NIODeadline) -> Int {
-                var (low, high) = (0, state.instants.count)
-                while low < high {
-                    let middle = (low + high) / 2
-                    if state.instants[middle] <= instant { low = middle + 1 } else { high = middle }
-                }
-                return low
-            }
-            return FaultSegments.Span(sent: segment(of: start), ended: segment(of: end))
         }
     }
 
@@ -94,21 +83,31 @@ public final class FaultMarks: Sendable {
         for waiter in waiters { waiter.continuation.resume(returning: false) }
     }
 
-    /// Counts one answer (or a request that ended without one) of the running phase; runs the triggers of the
-    /// waiters whose count it makes, here and now, before waking them.
-    func answered() {
-        let due = state.withLock {
-            state -> [(count: Int, continuation: CheckedContinuation<Bool, Never>, trigger: (@Sendable () -> Void)?)] in
+    /// Counts one answer (or a request that ended without one) of the running phase, sent at `start` and ended at
+    /// `end`, and returns the segments it spanned: how many instants came before each. Runs the triggers of the
+    /// waiters whose count it makes, here and now, before waking them. One lock a request.
+    func answered(sentAt start: NIODeadline, endedAt end: NIODeadline) -> FaultSegments.Span {
+        let (span, due) = state.withLock { state -> (FaultSegments.Span, [Waiter]) in
+            func segment(of instant: NIODeadline) -> Int {
+                var (low, high) = (0, state.instants.count)
+                while low < high {
+                    let middle = (low + high) / 2
+                    if state.instants[middle] <= instant { low = middle + 1 } else { high = middle }
+                }
+                return low
+            }
             state.answers += 1
-            guard !state.waiters.isEmpty else { return [] }
+            let span = FaultSegments.Span(sent: segment(of: start), ended: segment(of: end))
+            guard !state.waiters.isEmpty else { return (span, []) }
             let due = state.waiters.filter { $0.count <= state.answers }
             state.waiters.removeAll { $0.count <= state.answers }
-            return due
+            return (span, due)
         }
         for waiter in due {
             waiter.trigger?()
             waiter.continuation.resume(returning: true)
         }
+        return span
     }
 
     /// Waits until the running phase has had `count` answers: true then (after `trigger` ran, on the thread that

@@ -160,24 +160,24 @@ final class OwnedProcess: Sendable {
                 if tail.count > line.count * 2 + 4096 { tail.removeFirst(tail.count - line.count - 4096) }
                 if tail.firstRange(of: line) != nil {
                     tail = []
-                    let waiter = life.withLock { life -> CheckedContinuation<Bool, Never>? in
-                        guard life.lives == number else { return nil }
-                        life.sawReadyLine = true
-                        defer { life.readyLineWaiter = nil }
-                        return life.readyLineWaiter
-                    }
-                    waiter?.resume(returning: true)
+                    settleReadyLine(life: number, seen: true)
                 }
             }
             try? log.close()
-            let waiter = life.withLock { life -> CheckedContinuation<Bool, Never>? in
-                guard life.lives == number else { return nil }
-                life.outputEnded = true
-                defer { life.readyLineWaiter = nil }
-                return life.readyLineWaiter
-            }
-            waiter?.resume(returning: false)
+            settleReadyLine(life: number, seen: false)
         }.start()
+    }
+
+    /// Life `number`'s output showed the readiness line (`seen`), or ended without it: so noted, and a waiter told.
+    /// A life a restart ended has nothing more to say.
+    private func settleReadyLine(life number: Int, seen: Bool) {
+        let waiter = life.withLock { life -> CheckedContinuation<Bool, Never>? in
+            guard life.lives == number else { return nil }
+            if seen { life.sawReadyLine = true } else { life.outputEnded = true }
+            defer { life.readyLineWaiter = nil }
+            return life.readyLineWaiter
+        }
+        waiter?.resume(returning: seen)
     }
 
     private func waitUntilReady(_ process: Process) async throws {
@@ -290,19 +290,7 @@ final class OwnedProcess: Sendable {
     func stop(kill: Bool = false) async {
         guard let process = life.withLock({ $0.process }), process.isRunning else { return }
         ProcessTree.signal(process.processIdentifier, kill ? SIGKILL : SIGTERM)
-        await withTaskGroup(of: Bool.self) { group in
-            group.addTask {
-                await onOwnThread { process.waitUntilExit() }
-                return true
-            }
-            group.addTask {
-                try? await Task.sleep(for: .nanoseconds(self.stopTimeout.nanoseconds))
-                return false
-            }
-            if await group.next() == false { ProcessTree.signal(process.processIdentifier, SIGKILL) }
-            group.cancelAll()
-            await group.waitForAll()
-        }
+        await process.endsWithin(stopTimeout)
     }
 
     private static func openLog(_ url: URL) throws -> FileHandle {

@@ -18,13 +18,10 @@ final class ScenarioSystem: Sendable {
     private let faults: [ScheduledStep]
     private let globals: [String: ScenarioValue]
     private let progress: ProgressReporter?
-    /// Where the processes' logs are.
-    let logFolder: URL
 
     private init(
         processes: [OwnedProcess], proxies: [String: (proxy: FaultProxy, listen: HostPort, upstream: HostPort)],
-        faults: [ScheduledStep], globals: [String: ScenarioValue], progress: ProgressReporter?,
-        logFolder: URL
+        faults: [ScheduledStep], globals: [String: ScenarioValue], progress: ProgressReporter?
     ) {
         self.processes = Dictionary(uniqueKeysWithValues: processes.map { ($0.name, $0) })
         order = processes.map(\.name)
@@ -32,7 +29,6 @@ final class ScenarioSystem: Sendable {
         self.faults = faults
         self.globals = globals
         self.progress = progress
-        self.logFolder = logFolder
     }
 
     /// Checks what the scenario names, starts its proxies and processes, and returns once every process is ready.
@@ -93,8 +89,7 @@ final class ScenarioSystem: Sendable {
             throw error
         }
         return ScenarioSystem(
-            processes: processes, proxies: proxies, faults: faults, globals: globals, progress: progress,
-            logFolder: logFolder)
+            processes: processes, proxies: proxies, faults: faults, globals: globals, progress: progress)
     }
 
     /// What only the running system can show wrong in a fault, before any load: a PID that names no process, a
@@ -472,21 +467,7 @@ enum ShellCommand {
             throw SetupError("`\(line)` could not start: \(error.localizedDescription)")
         }
         let reading = Task { await Self.read(output.fileHandleForReading) }
-        let finished = await withTaskGroup(of: Bool.self) { group in
-            group.addTask {
-                await onOwnThread { process.waitUntilExit() }
-                return true
-            }
-            group.addTask {
-                try? await Task.sleep(for: .nanoseconds(timeout.nanoseconds))
-                return false
-            }
-            let first = await group.next() ?? true
-            if !first { ProcessTree.signal(process.processIdentifier, SIGKILL) }
-            group.cancelAll()
-            await group.waitForAll()
-            return first
-        }
+        let finished = await process.endsWithin(timeout)
         let text = await reading.value
         log.append("`\(line)` → " + (finished ? "exit \(process.terminationStatus)" : "killed after its timeout"))
         if !text.isEmpty { log.append(text) }
