@@ -25,8 +25,10 @@ struct ScenarioFaultTests {
         let (before, during, after) = try windows(of: cut, "buy")
         // (Few requests on a machine busy with other tests: the counts are the shop's, the rules the windows'.)
         #expect(before.failures == 0 && before.requests > 0, "\(before)")
-        // Orders in flight when the cut began (at most one a user) met it too, and may have gone through.
-        #expect(during.requests > 0 && during.failures >= during.requests - 8, "\(during)")
+        // The during-window holds every order that met the cut, by when it was sent. Two a user may go through: one
+        // in flight when the cut began (its store exchange already done), one sent just before the cut ended that the
+        // shop's queue carried to the store after it.
+        #expect(during.requests > 0 && during.failures >= during.requests - 2 * 8, "\(during)")
         #expect(after.failures == 0 && after.requests > 0, "\(after)")
         let recovery = try #require(cut.recoverySeconds)
         #expect(recovery <= 1.5 && cut.firstSuccessSeconds != nil)
