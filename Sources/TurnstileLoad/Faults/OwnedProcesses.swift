@@ -293,17 +293,14 @@ final class OwnedProcess: Sendable {
         await process.endsWithin(stopTimeout)
     }
 
+    /// The log, opened to append: every write lands at its end, so a life a restart ended, whose output may still
+    /// be coming, cannot write over the next life's lines.
     private static func openLog(_ url: URL) throws -> FileHandle {
-        if !FileManager.default.fileExists(atPath: url.path) {
-            _ = FileManager.default.createFile(atPath: url.path, contents: nil)
+        let descriptor = open(url.path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else {
+            throw ScenarioError("cannot write \(url.path): \(String(cString: strerror(errno)))")
         }
-        do {
-            let handle = try FileHandle(forWritingTo: url)
-            try handle.seekToEnd()
-            return handle
-        } catch {
-            throw ScenarioError("cannot write \(url.path): \(error.localizedDescription)")
-        }
+        return FileHandle(fileDescriptor: descriptor, closeOnDealloc: true)
     }
 
     /// The last few hundred bytes of a log, on one line.
