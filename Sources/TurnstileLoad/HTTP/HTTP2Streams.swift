@@ -93,6 +93,10 @@ final class HTTP2Streams: ChannelDuplexHandler, RemovableChannelHandler {
     func handlerRemoved(context: ChannelHandlerContext) {
         sweep?.cancel()
         self.context = nil
+        // A channel that closed before this handler was added never tells it so: whatever waits for the settings or a
+        // stream's answer hears it here (a promise completed already is left as it is).
+        failAll(LoadError(.reset, "the connection closed before the response was complete"))
+        settled.fail(LoadError(.reset, "the connection closed before the server's HTTP/2 settings arrived"))
     }
 
     /// Opens a stream for `request` and sends it: its headers and body, and, unless the connection holds request
