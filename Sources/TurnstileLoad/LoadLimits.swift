@@ -46,6 +46,9 @@ public enum LoadLimits {
     /// refused before it is parsed: a scenario is a page of YAML, and a CSV of ten thousand accounts is under 1 MiB.
     public static let scenarioFileBytesMax = 1 << 20
     public static let scenarioCSVBytesMax = 16 << 20
+    /// The largest body a scenario's request sends: a file it names (`file:`), or a string made by `repeat()` (which
+    /// may pass ``expressionValueLengthMax``, so that a test of a size limit needs no huge line in the file).
+    public static let requestBodyBytesMax = 16 << 20
     /// The most values (scalars, lists and mappings) one scenario file may hold. Anchors and aliases are refused
     /// outright, so the tree built from the file is never larger than the file.
     public static let scenarioYAMLNodesMax = 100_000

@@ -11,6 +11,7 @@ final class Recorder {
         var statuses = [UInt64](repeating: 0, count: LoadLimits.statusCodesCounted)
         var errors = [UInt64](repeating: 0, count: EndpointStats.ErrorKind.allCases.count)
         var latency = LatencyHistogram()
+        var outcomes: [String: UInt64] = [:]
 
         init(expected: StatusSet) {
             self.expected = expected
@@ -24,6 +25,7 @@ final class Recorder {
                 stats.errorCounts[kind.rawValue] = errors[index]
             }
             stats.latency = latency
+            stats.outcomeCounts = outcomes
             return stats
         }
     }
@@ -53,11 +55,17 @@ final class Recorder {
         let microseconds = UInt64(max(0, (end - start).nanoseconds / 1_000))
         let secondIndex = Int(max(0, (end - phaseStart).nanoseconds / 1_000_000_000))
         if seconds.count <= secondIndex { openSeconds(through: secondIndex) }
+        // Only requests whose outcomes read bodies are classified here; the others' are counted from statuses.
+        var outcome: String?
         switch result {
         case .success(let response):
             let status = min(max(response.status, 0), LoadLimits.statusCodesCounted - 1)
             endpoints[request.endpoint, default: Accumulator(expected: request.expected)].statuses[status] += 1
             endpoints[request.endpoint]!.latency.record(microseconds: microseconds)
+            if let outcomes = request.outcomes {
+                outcome = outcomes.classify(response)
+                if let outcome { endpoints[request.endpoint]!.outcomes[outcome, default: 0] += 1 }
+            }
         case .failure(let error):
             let index = EndpointStats.ErrorKind.allCases.firstIndex(of: error.kind)!
             endpoints[request.endpoint, default: Accumulator(expected: request.expected)].errors[index] += 1
@@ -68,7 +76,7 @@ final class Recorder {
         if let marks {
             segments.record(
                 request, span: marks.answered(sentAt: start, endedAt: end), start: start, end: end,
-                microseconds: microseconds, result: result)
+                microseconds: microseconds, result: result, outcome: outcome)
         }
     }
 

@@ -31,6 +31,10 @@ public struct EndpointStats: Codable, Sendable, Equatable {
     public var expected: StatusSet
     /// Responses with a status their request did not expect: failures, like errors.
     public var unexpectedResponses: UInt64 = 0
+    /// Responses by the named outcome they were classified in as they came, for requests whose outcomes read the
+    /// answer's body (a scenario's "409, not enough seats" apart from "409, try again"); empty for the others, whose
+    /// outcomes are counted from ``statusCounts``.
+    public var outcomeCounts: [String: UInt64] = [:]
 
     public init(name: String, expected: StatusSet = .success) {
         self.name = name
@@ -54,6 +58,7 @@ public struct EndpointStats: Codable, Sendable, Equatable {
         unexpectedResponses += other.unexpectedResponses
         statusCounts.merge(other.statusCounts, uniquingKeysWith: +)
         errorCounts.merge(other.errorCounts, uniquingKeysWith: +)
+        outcomeCounts.merge(other.outcomeCounts, uniquingKeysWith: +)
         latency.add(other.latency)
     }
 
@@ -122,7 +127,7 @@ extension EndpointStats {
     }
 
     private enum CodingKeys: String, CodingKey {
-        case name, statusCounts, errorCounts, latency, expected, unexpectedResponses
+        case name, statusCounts, errorCounts, latency, expected, unexpectedResponses, outcomeCounts
     }
 
     public init(from decoder: any Decoder) throws {
@@ -135,6 +140,7 @@ extension EndpointStats {
         expected = try container.decodeIfPresent(StatusSet.self, forKey: .expected) ?? StatusSet(ranges: [100...499])
         unexpectedResponses =
             try container.decodeIfPresent(UInt64.self, forKey: .unexpectedResponses) ?? unexpectedInStatusCounts
+        outcomeCounts = try container.decodeIfPresent([String: UInt64].self, forKey: .outcomeCounts) ?? [:]
     }
 
     public func encode(to encoder: any Encoder) throws {
@@ -145,5 +151,6 @@ extension EndpointStats {
         try container.encode(latency, forKey: .latency)
         try container.encode(expected, forKey: .expected)
         try container.encode(unexpectedResponses, forKey: .unexpectedResponses)
+        if !outcomeCounts.isEmpty { try container.encode(outcomeCounts, forKey: .outcomeCounts) }
     }
 }

@@ -76,6 +76,9 @@ public struct FaultReport: Codable, Sendable, Equatable {
         /// Requests that got no answer, or one they did not expect.
         public var failures: UInt64 = 0
         public var statuses: [String: UInt64] = [:]
+        /// Answers by the named outcome they were classified in, for requests whose outcomes read bodies (see
+        /// ``EndpointStats/outcomeCounts``).
+        public var outcomes: [String: UInt64] = [:]
         /// Requests that ended without an answer, by kind.
         public var errors: [String: UInt64] = [:]
         /// The latency of the answers.
@@ -99,6 +102,7 @@ public struct FaultReport: Codable, Sendable, Equatable {
             requests += other.requests
             failures += other.failures
             statuses.merge(other.statuses, uniquingKeysWith: +)
+            outcomes.merge(other.outcomes, uniquingKeysWith: +)
             errors.merge(other.errors, uniquingKeysWith: +)
             latency.add(other.latency)
             longestMicroseconds = max(longestMicroseconds, other.longestMicroseconds)

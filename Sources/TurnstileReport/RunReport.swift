@@ -32,10 +32,12 @@ public struct RunReport: Codable, Sendable {
     public var resources: ResourceTimeline?
     /// What each fault of a scenario's timeline did, and how the target recovered.
     public var faults: [FaultReport] = []
+    /// Where each ramp with a `stop` condition stopped.
+    public var breakingPoints: [BreakingPoint] = []
 
     private enum CodingKeys: String, CodingKey {
         case result, runID = "runId", suite, target, startedAt, phases, invariants, thresholds, failure, notes
-        case resources, faults
+        case resources, faults, breakingPoints
     }
 
     /// Decodes a report; `notes` and the run id may be absent (reports written before they existed).
@@ -52,6 +54,7 @@ public struct RunReport: Codable, Sendable {
         notes = try container.decodeIfPresent([String].self, forKey: .notes) ?? []
         resources = try container.decodeIfPresent(ResourceTimeline.self, forKey: .resources)
         faults = try container.decodeIfPresent([FaultReport].self, forKey: .faults) ?? []
+        breakingPoints = try container.decodeIfPresent([BreakingPoint].self, forKey: .breakingPoints) ?? []
     }
 
     /// Writes the verdict first (`result`: passed, exit code and the reasons), then everything it rests on.
@@ -69,6 +72,7 @@ public struct RunReport: Codable, Sendable {
         try container.encode(notes, forKey: .notes)
         try container.encodeIfPresent(resources, forKey: .resources)
         if !faults.isEmpty { try container.encode(faults, forKey: .faults) }
+        if !breakingPoints.isEmpty { try container.encode(breakingPoints, forKey: .breakingPoints) }
     }
 
     public init(suite: String, target: String, startedAt: Date = Date(), runID: String = RunReport.newRunID()) {

@@ -90,6 +90,19 @@ struct ScenarioLanguageTests {
         #expect(uuid.count == 36 && uuid == uuid.lowercased())
     }
 
+    @Test("repeat() makes a body of a given size, and stops at its bound rather than filling memory")
+    func repeatIsBounded() throws {
+        let bound = LoadLimits.requestBodyBytesMax
+        #expect(try evaluate("repeat('ab', 3)") == "ababab")
+        #expect(try evaluate("len(repeat('ab', n))", Scope(values: ["n": .int(bound / 2)])) == .int(bound))
+        for n in [bound / 2 + 1, Int.max, -1] {
+            #expect(error("repeat('ab', n)", Scope(values: ["n": .int(n)])) != nil, "\(n)")
+        }
+        #expect(
+            error("repeat('ab', n) + 'c'", Scope(values: ["n": .int(bound / 2)]))?.message.contains("grows past")
+                == true)
+    }
+
     @Test("syntax errors point at the character: file, line and column")
     func syntaxErrors() {
         let cases: [(String, String, Int)] = [

@@ -67,16 +67,19 @@ public struct RampExecutor: Sendable {
         return phases
     }
 
-    /// Runs every stage with one script per user (see ``ClosedExecutor/run(_:scripts:target:group:progress:)``).
+    /// Runs the stages with one script per user (see ``ClosedExecutor/run(_:scripts:target:group:progress:)``), one
+    /// after another until one of them `breaks` (judged as each ends): no stage runs after it.
     public func run<Script: UserScript>(
         _ name: String, scripts: @escaping @Sendable (Int, any EventLoop) -> Script, target: LoadTarget,
-        group: any EventLoopGroup, progress: ProgressReporter? = nil
+        group: any EventLoopGroup, progress: ProgressReporter? = nil,
+        until breaks: (PhaseReport) throws -> Bool = { _ in false }
     ) async throws -> [(report: PhaseReport, summaries: [Script.Summary])] {
         var phases: [(report: PhaseReport, summaries: [Script.Summary])] = []
         for (index, stage) in stages.enumerated() {
-            phases.append(
-                try await ClosedExecutor(users: stage.users, duration: stage.duration, timeouts: timeouts).run(
-                    stageName(name, index), scripts: scripts, target: target, group: group, progress: progress))
+            let phase = try await ClosedExecutor(users: stage.users, duration: stage.duration, timeouts: timeouts).run(
+                stageName(name, index), scripts: scripts, target: target, group: group, progress: progress)
+            phases.append(phase)
+            if try breaks(phase.report) { break }
         }
         return phases
     }

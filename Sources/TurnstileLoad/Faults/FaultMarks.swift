@@ -144,7 +144,7 @@ struct FaultSegments: Sendable {
 
     mutating func record(
         _ request: LoadRequest, span: Span, start: NIODeadline, end: NIODeadline, microseconds: UInt64,
-        result: Result<LoadResponse, LoadError>
+        result: Result<LoadResponse, LoadError>, outcome: String? = nil
     ) {
         let segment = span.sent
         var expected = false
@@ -157,6 +157,7 @@ struct FaultSegments: Sendable {
             result, expected: expected, microseconds: microseconds,
             into: &endpoints[span, default: [:]][
                 request.endpoint, default: FaultReport.Endpoint(name: request.endpoint)])
+        if let outcome { endpoints[span]![request.endpoint]!.outcomes[outcome, default: 0] += 1 }
         Self.count(
             result, expected: expected, microseconds: microseconds,
             into: &seconds[segment, default: [:]][Self.second(of: start), default: FaultReport.Endpoint(name: "all")])

@@ -24,10 +24,13 @@ public struct LoadRequest: Sendable {
     /// Whether the request is built for one sending only (a scenario's request whose path changes each time): a
     /// connection then does not remember its encoding, which would only push out the ones that are sent again.
     public let isSentOnce: Bool
+    /// How its answers are classified into outcomes as they are recorded, when its outcomes read bodies: the body
+    /// is then kept.
+    public let outcomes: AnswerOutcomes?
 
     public init(
         endpoint: String, method: HTTPMethod, path: String, headers: HTTPHeaders = [:], body: ByteBuffer? = nil,
-        expected: StatusSet = .success, isSentOnce: Bool = false
+        expected: StatusSet = .success, isSentOnce: Bool = false, outcomes: AnswerOutcomes? = nil
     ) {
         // A request sent once is never looked up by identity: it need not touch the counter the event loops share.
         id = isSentOnce ? -1 : Self.nextID.add(1, ordering: .relaxed).oldValue
@@ -38,6 +41,7 @@ public struct LoadRequest: Sendable {
         self.body = body
         self.expected = expected
         self.isSentOnce = isSentOnce
+        self.outcomes = outcomes
     }
 
     /// A request with a JSON body and, if given, a bearer token.

@@ -62,6 +62,35 @@ extension ScenarioExpression {
         return (passed, expected.joined(separator: ", "), actual.joined(separator: ", "))
     }
 
+    /// The parts of a condition joined by `or` (or the whole) that hold in `scope`, each with what was measured: a
+    /// comparison of a name as `p99_ms 1204.3 > 1000`, anything else as its value. Which part of a ramp's `stop`
+    /// met its limit.
+    func partsThatHold(in scope: some ScenarioScope) throws(ScenarioError) -> [String] {
+        var parts: [Located] = []
+        func split(_ located: Located) {
+            if case .binary(.or, let left, let right) = located.node {
+                split(left)
+                split(right)
+            } else {
+                parts.append(located)
+            }
+        }
+        split(root)
+        var holding: [String] = []
+        for part in parts {
+            guard case .bool(true) = try evaluate(part, in: scope) else { continue }
+            if case .binary(let op, let left, let right) = part.node, op.isComparison {
+                let name = if case .name(let path) = left.node { path.joined(separator: ".") + " " } else { "" }
+                holding.append(
+                    "\(name)\(try evaluate(left, in: scope).brief) \(op.symbol) \(try evaluate(right, in: scope).brief)"
+                )
+            } else {
+                holding.append(text)
+            }
+        }
+        return holding
+    }
+
     private func evaluate(_ located: Located, in scope: some ScenarioScope) throws(ScenarioError) -> ScenarioValue {
         switch located.node {
         case .literal(let value):
@@ -356,6 +385,16 @@ extension ScenarioExpression {
             }
         case .str:
             return .string(values[0].description)
+        case .repeat:
+            guard case .string(let text) = values[0], case .int(let times) = values[1], times >= 0 else {
+                throw fail("repeat() takes a string and a whole number of times, at least 0", located)
+            }
+            guard text.utf8.count.multipliedReportingOverflow(by: times).partialValue <= LoadLimits.requestBodyBytesMax,
+                text.isEmpty || times <= LoadLimits.requestBodyBytesMax
+            else {
+                throw fail("repeat() makes at most \(LoadLimits.requestBodyBytesMax >> 20) MiB", located)
+            }
+            return .string(String(repeating: text, count: times))
         case .missing:
             let present = Set(try list(values[1]).map(Self.key))
             return .list(try list(values[0]).filter { !present.contains(Self.key($0)) })

@@ -165,6 +165,9 @@ public enum ScenarioFunction: String, Sendable, CaseIterable {
     /// `missing(list, other)`: the elements of `list` that `other` lacks, in order (each id acknowledged but not
     /// stored, say).
     case missing
+    /// `repeat(text, n)`: the text n times over, up to ``LoadLimits/requestBodyBytesMax`` bytes (past the 1 MiB
+    /// other strings stop at: a test of a size limit needs a body that large, not a line that long in its file).
+    case `repeat`
 
     /// How many arguments it takes.
     var arity: ClosedRange<Int> {
@@ -172,7 +175,7 @@ public enum ScenarioFunction: String, Sendable, CaseIterable {
         case .uuid: 0...0
         case .len, .sum, .has, .range, .tally, .rate, .int, .str: 1...1
         case .count, .ascending: 1...2
-        case .random, .missing: 2...2
+        case .random, .missing, .repeat: 2...2
         case .within, .if: 3...3
         case .min, .max: 1...Int.max
         case .pick: 2...Int.max

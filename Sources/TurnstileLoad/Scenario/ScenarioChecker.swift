@@ -65,6 +65,18 @@ struct ScenarioChecker {
             }
         }
         for phase in scenario.phases {
+            guard case .ramp(_, let stop?) = phase.executor else { continue }
+            // A stage's figures, and the variables: nothing a user or a request holds, nothing counted over the run.
+            let known = StageScope.names + scenario.variables.map(\.name)
+            for (path, position) in stop.names where !known.contains(path[0]) {
+                throw ScenarioError(
+                    "'stop' reads a stage's figures (\(StageScope.names.joined(separator: ", "))) and the variables, "
+                        + "not '\(path[0])'"
+                        + (EditDistance.nearest(to: path[0], among: known).map { " (did you mean '\($0)'?)" } ?? ""),
+                    at: position)
+            }
+        }
+        for phase in scenario.phases {
             guard case .open = phase.executor else { continue }
             for task in phase.tasks {
                 let first = task.steps[0]
@@ -115,19 +127,11 @@ struct ScenarioChecker {
     private var expressions: [ScenarioExpression] {
         var found: [ScenarioExpression] = []
         func add(_ template: ScenarioTemplate?) { found += template?.expressions ?? [] }
-        func add(_ body: ScenarioFile.Body?) {
-            switch body {
-            case .template(let template): add(template)
-            case .list(let items): items.forEach { add($0) }
-            case .object(let fields): fields.forEach { add($0.1) }
-            case .value, nil: break
-            }
-        }
         for request in scenario.allRequests {
             add(request.name)
             add(request.path)
             request.headers.forEach { add($0.value) }
-            add(request.body)
+            request.payload?.templates.forEach { add($0) }
             request.captures.forEach { add($0.path) }
             found += request.lets.map(\.expression)
             found += [request.when].compactMap { $0 }
@@ -145,7 +149,7 @@ struct ScenarioChecker {
             case .open(let rate, let rateEnd, let duration, let connections):
                 found += [rate, rateEnd, connections].compactMap { $0 }
                 add(duration)
-            case .ramp(let stages):
+            case .ramp(let stages, _):
                 for stage in stages {
                     found.append(stage.users)
                     add(stage.duration)

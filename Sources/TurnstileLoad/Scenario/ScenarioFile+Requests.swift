@@ -16,17 +16,19 @@ extension ScenarioFile.Request {
         for header in userHeaders where header.reads.allSatisfy({ scope.value(of: $0) != nil }) {
             headers.replaceOrAdd(name: header.name, value: try header.value.render(in: scope))
         }
+        for name in droppedHeaders { headers.remove(name: name) }
         for header in self.headers {
             headers.replaceOrAdd(name: header.name, value: try header.value.render(in: scope))
         }
         var body: ByteBuffer?
-        if let template = self.body {
-            body = ByteBuffer(string: try template.json(in: scope))
-            if !headers.contains(name: "Content-Type") { headers.add(name: "Content-Type", value: "application/json") }
+        if let payload {
+            let contentType: String
+            (body, contentType) = try payload.render(in: scope)
+            if !headers.contains(name: "Content-Type") { headers.add(name: "Content-Type", value: contentType) }
         }
         return LoadRequest(
             endpoint: try name.render(in: scope), method: method, path: try renderPath(in: scope), headers: headers,
-            body: body, expected: expected, isSentOnce: isSentOnce)
+            body: body, expected: expected, isSentOnce: isSentOnce, outcomes: answerOutcomes)
     }
 
     /// The path with each expression's value percent-encoded where a path needs it.
@@ -151,6 +153,48 @@ struct ExtendedScope<Base: ScenarioScope>: ScenarioScope {
     func value(of name: String) -> ScenarioValue? { added[name] ?? base.value(of: name) }
     func count(request: String, outcome: String?) -> Int? { base.count(request: request, outcome: outcome) }
     func rate(of request: String) -> Double? { base.rate(of: request) }
+}
+
+extension ScenarioFile.Payload {
+    /// The bytes to send, and their `Content-Type` unless the request names one.
+    func render(in scope: some ScenarioScope) throws(ScenarioError) -> (ByteBuffer, contentType: String) {
+        switch self {
+        case .json(let body):
+            return (ByteBuffer(string: try body.json(in: scope)), "application/json")
+        case .text(let template):
+            return (ByteBuffer(string: try template.render(in: scope)), "text/plain; charset=utf-8")
+        case .form(let fields):
+            let encoded = try fields.map { field throws(ScenarioError) in
+                Self.formEncoded(field.0) + "=" + Self.formEncoded(try field.1.render(in: scope))
+            }
+            return (ByteBuffer(string: encoded.joined(separator: "&")), "application/x-www-form-urlencoded")
+        case .file(_, let bytes):
+            return (bytes, "application/octet-stream")
+        }
+    }
+
+    /// What a form may carry as is (letters, digits, `-._*`); a space is `+`, anything else `%XX` of its UTF-8.
+    private static let formPlain = CharacterSet(
+        charactersIn: "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._*")
+
+    static func formEncoded(_ text: String) -> String {
+        var out = ""
+        for scalar in text.unicodeScalars {
+            if formPlain.contains(scalar) {
+                out.unicodeScalars.append(scalar)
+            } else if scalar == " " {
+                out += "+"
+            } else {
+                for byte in String(scalar).utf8 { out += "%" + String(byte, radix: 16, uppercase: true).leftPadded }
+            }
+        }
+        return out
+    }
+}
+
+extension String {
+    /// Two hex digits.
+    fileprivate var leftPadded: String { count == 1 ? "0" + self : self }
 }
 
 extension ScenarioFile.Body {

@@ -42,6 +42,14 @@ extension ScenarioFile {
     /// Reads a file as UTF-8, but never more than `bytesMax` bytes of it: a larger file (or `/dev/zero`, or a pipe
     /// that never ends) is refused with its name, not read into memory.
     static func readText(_ url: URL, name: String, bytesMax: Int) throws(ScenarioError) -> String {
+        guard let text = String(data: try readBytes(url, name: name, bytesMax: bytesMax), encoding: .utf8) else {
+            throw ScenarioError("\(name) is not UTF-8 text")
+        }
+        return text
+    }
+
+    /// The file's bytes; more than `bytesMax` is an error, found without reading past it.
+    static func readBytes(_ url: URL, name: String, bytesMax: Int) throws(ScenarioError) -> Data {
         let bytes: Data
         do {
             let handle = try FileHandle(forReadingFrom: url)
@@ -53,10 +61,7 @@ extension ScenarioFile {
         guard bytes.count <= bytesMax else {
             throw ScenarioError("\(name) is larger than \(bytesMax / 1024) KiB, the most a scenario reads")
         }
-        guard let text = String(data: bytes, encoding: .utf8) else {
-            throw ScenarioError("\(name) is not UTF-8 text")
-        }
-        return text
+        return bytes
     }
 
     private static func describe(_ error: YamlError, file: String) -> ScenarioError {
@@ -256,14 +261,18 @@ struct YAMLReader {
             headers: try headers(map["headers"]))
     }
 
-    private func accounts(_ node: Node) throws(ScenarioError) -> ScenarioFile.Accounts {
-        let path = try string(node, "'csv'")
-        // A file from a pull request names the files it reads: only its own folder's, never `/root/.env` or
-        // `../../secrets.csv`, whose columns it could otherwise send to the target.
+    /// A file the scenario names, under its folder. A file from a pull request names the files it reads: only its
+    /// own folder's, never `/root/.env` or `../../secrets.csv`, whose contents it could otherwise send to the target.
+    private func fileBeside(_ node: Node, _ key: String) throws(ScenarioError) -> (path: String, url: URL) {
+        let path = try string(node, "'\(key)'")
         guard !path.hasPrefix("/"), !path.hasPrefix("~"), !path.split(separator: "/").contains("..") else {
-            throw error("'csv' names a file beside the scenario or below its folder, not \(path)", node)
+            throw error("'\(key)' names a file beside the scenario or below its folder, not \(path)", node)
         }
-        let url = (folder ?? URL(fileURLWithPath: ".")).appendingPathComponent(path)
+        return (path, (folder ?? URL(fileURLWithPath: ".")).appendingPathComponent(path))
+    }
+
+    private func accounts(_ node: Node) throws(ScenarioError) -> ScenarioFile.Accounts {
+        let (path, url) = try fileBeside(node, "csv")
         let text: String
         do { text = try ScenarioFile.readText(url, name: path, bytesMax: LoadLimits.scenarioCSVBytesMax) } catch {
             throw self.error(error.message, node)
@@ -303,7 +312,8 @@ struct YAMLReader {
     }
 
     private static let requestKeys = [
-        "name", "method", "path", "headers", "body", "expect", "outcomes", "capture", "let", "when", "retry",
+        "name", "method", "path", "headers", "body", "raw", "form", "file", "expect", "outcomes", "capture", "let",
+        "when", "retry",
     ]
 
     func request(_ node: Node, readback: Bool = false) throws(ScenarioError) -> ScenarioFile.Request {
@@ -312,15 +322,15 @@ struct YAMLReader {
         let methodText = try map["method"].map { node throws(ScenarioError) in try string(node, "'method'") } ?? "GET"
         let method = HTTPMethod(rawValue: methodText.uppercased())
         if case .RAW = method { throw error("'\(methodText)' is not an HTTP method", map["method"]!) }
-        var outcomes: [(name: String, statuses: StatusSet)] = []
+        var outcomes: [ScenarioFile.Outcome] = []
         if let node = map["outcomes"] {
             guard case .mapping(let mapping) = node else { throw error("'outcomes' must map names to statuses", node) }
             for (key, value) in mapping {
                 let name = try string(key, "an outcome's name")
-                guard Self.isName(name), !["answered", "unanswered", "other"].contains(name) else {
+                guard Self.isName(name), !OutcomeCounts.builtIn.contains(name) else {
                     throw error("'\(name)' cannot name an outcome (answered, unanswered and other are built in)", key)
                 }
-                outcomes.append((name, try statuses(value, "outcome '\(name)'")))
+                outcomes.append(try outcome(name, value))
             }
         }
         // Without `expect`, the named outcomes are what is expected; without either, every 2xx.
@@ -348,15 +358,92 @@ struct YAMLReader {
         }
         let path = try template(pathNode, "'path'")
         let name = try map["name"].map { node throws(ScenarioError) in try template(node, "'name'") }
+        let (headers, dropped) = try requestHeaders(map["headers"])
         return ScenarioFile.Request(
             name: try name.orDefault("\(method.rawValue) \(path.text)", at: path.origin),
-            method: method, path: path, headers: try headers(map["headers"]),
-            body: try map["body"].map { node throws(ScenarioError) in try body(node) },
+            method: method, path: path, headers: headers, droppedHeaders: dropped, payload: try payload(map),
             expected: expected, outcomes: outcomes, captures: captures, lets: lets,
             when: try map["when"].map { node throws(ScenarioError) in try expression(node, "'when'") },
             retry: try map["retry"].map { node throws(ScenarioError) in try flag(node, "'retry'") } ?? false,
             perUser: try map["per_user"].map { node throws(ScenarioError) in try flag(node, "'per_user'") } ?? false,
             position: position(node))
+    }
+
+    /// An outcome: statuses (`409`, `[409, 429]`, `4xx`), or a mapping of `status` and at most one of `contains`
+    /// (text the body holds) and `where` (an expression on the body's JSON, read as `body`).
+    private func outcome(_ name: String, _ node: Node) throws(ScenarioError) -> ScenarioFile.Outcome {
+        guard case .mapping = node else {
+            return ScenarioFile.Outcome(name: name, statuses: try statuses(node, "outcome '\(name)'"), body: nil)
+        }
+        let map = try mapping(node, "outcome '\(name)'", keys: ["status", "contains", "where"])
+        guard let statusNode = map["status"] else { throw error("outcome '\(name)' needs a 'status'", node) }
+        var body: ScenarioFile.BodyMatch?
+        switch (map["contains"], map["where"]) {
+        case (let text?, nil):
+            let text = try string(text, "'contains'")
+            guard !text.isEmpty else { throw error("'contains' needs some text", map["contains"]!) }
+            body = .contains(text)
+        case (nil, let check?):
+            let check = try expression(check, "'where'")
+            if let name = check.names.first(where: { !AnswerScope.names.contains($0.name[0]) }) {
+                throw ScenarioError(
+                    "'where' reads the answer's JSON as 'body' (body.code == 'sold_out'), not '\(name.name[0])'",
+                    at: name.position)
+            }
+            body = .json(check)
+        case (nil, nil): break
+        case (_?, _?): throw error("outcome '\(name)' matches by 'contains' or by 'where', not both", node)
+        }
+        return ScenarioFile.Outcome(name: name, statuses: try statuses(statusNode, "outcome '\(name)'"), body: body)
+    }
+
+    /// A request's headers; one written `null` is dropped from those its user carries (no `Authorization`).
+    private func requestHeaders(
+        _ node: Node?
+    ) throws(ScenarioError) -> (headers: [ScenarioFile.Header], dropped: [String]) {
+        guard let node, case .mapping(let mapping) = node else { return (try headers(node), []) }
+        var headers: [ScenarioFile.Header] = []
+        var dropped: [String] = []
+        for (key, value) in mapping {
+            let name = try string(key, "a header's name")
+            if case .scalar(let scalar) = value, scalar.style == .plain, value.null != nil {
+                dropped.append(name)
+            } else {
+                headers.append(.init(name: name, value: try template(value, "a header")))
+            }
+        }
+        return (headers, dropped)
+    }
+
+    /// What a request sends: JSON (`body`), text as it is (`raw`), a form (`form`), or a file's bytes (`file`).
+    private func payload(_ map: Mapping) throws(ScenarioError) -> ScenarioFile.Payload? {
+        let given = ["body", "raw", "form", "file"].filter(map.has)
+        guard let key = given.first else { return nil }
+        let node = map[key]!
+        if given.count > 1 {
+            throw error(
+                "a request sends one of 'body', 'raw', 'form' and 'file', not '\(given[0])' and '\(given[1])'", node)
+        }
+        switch key {
+        case "body":
+            return .json(try body(node))
+        case "raw":
+            return .text(try template(node, "'raw'"))
+        case "form":
+            guard case .mapping(let mapping) = node else { throw error("'form' must map names to values", node) }
+            var fields: [(String, ScenarioTemplate)] = []
+            for (name, value) in mapping {
+                fields.append((try string(name, "a form field's name"), try template(value, "a form value")))
+            }
+            return .form(fields)
+        default:
+            let (path, url) = try fileBeside(node, "file")
+            let bytes: Data
+            do { bytes = try ScenarioFile.readBytes(url, name: path, bytesMax: LoadLimits.requestBodyBytesMax) } catch {
+                throw self.error(error.message, node)
+            }
+            return .file(path: path, bytes: ByteBuffer(bytes: bytes))
+        }
     }
 
     private func flag(_ node: Node, _ what: String) throws(ScenarioError) -> Bool {
@@ -385,7 +472,7 @@ struct YAMLReader {
 
     private static let phaseKeys = [
         "name", "executor", "users", "request", "steps", "tasks", "rounds", "each", "duration", "think", "rate",
-        "rate_end", "connections", "stages",
+        "rate_end", "connections", "stages", "stop",
     ]
 
     private func phase(_ node: Node) throws(ScenarioError) -> ScenarioFile.Phase {
@@ -407,17 +494,17 @@ struct YAMLReader {
         let executor: ScenarioFile.Executor
         switch executorName {
         case "barrier":
-            try refuse(["duration", "think", "rate", "rate_end", "connections", "stages", "tasks"])
+            try refuse(["duration", "think", "rate", "rate_end", "connections", "stages", "tasks", "stop"])
             executor = .barrier(
                 rounds: try map["rounds"].map { node throws(ScenarioError) in try expression(node, "'rounds'") },
                 each: try map["each"].map { node throws(ScenarioError) in try expression(node, "'each'") })
         case "closed":
-            try refuse(["rounds", "each", "rate", "rate_end", "connections", "stages"])
+            try refuse(["rounds", "each", "rate", "rate_end", "connections", "stages", "stop"])
             executor = .closed(
                 duration: try duration(try require("duration"), "'duration'"),
                 think: try map["think"].map { node throws(ScenarioError) in try duration(node, "'think'") })
         case "open":
-            try refuse(["rounds", "each", "think", "stages", "users"])
+            try refuse(["rounds", "each", "think", "stages", "users", "stop"])
             executor = .open(
                 rate: try expression(try require("rate"), "'rate'"),
                 rateEnd: try map["rate_end"].map { node throws(ScenarioError) in try expression(node, "'rate_end'") },
@@ -434,7 +521,8 @@ struct YAMLReader {
                         throw error("a stage needs 'users' and 'duration'", stage)
                     }
                     return (try expression(users, "'users'"), try self.duration(duration, "'duration'"))
-                })
+                },
+                stop: try map["stop"].map { node throws(ScenarioError) in try expression(node, "'stop'") })
         default:
             throw error("unknown executor '\(executorName)': barrier, closed, open or ramp", executorNode)
         }

@@ -86,11 +86,15 @@ public struct ScenarioFile: Sendable {
         public let method: HTTPMethod
         public let path: ScenarioTemplate
         public let headers: [Header]
-        public let body: Body?
+        /// Headers its user carries that this request goes without (`Authorization: null`).
+        public let droppedHeaders: [String]
+        public let payload: Payload?
         /// The statuses that count as expected: any other is a failure.
         public let expected: StatusSet
-        /// Named sets of statuses, counted by `count(name.outcome)`.
-        public let outcomes: [(name: String, statuses: StatusSet)]
+        /// Named kinds of answer, counted by `count(name.outcome)`.
+        public let outcomes: [Outcome]
+        /// The outcomes, when one reads the answer's body: each answer is then classified as it is recorded.
+        public let answerOutcomes: AnswerOutcomes?
         /// Values taken from a 2xx answer's JSON body.
         public let captures: [Capture]
         /// Values computed after the answer, whatever its status.
@@ -104,8 +108,9 @@ public struct ScenarioFile: Sendable {
         public let position: SourcePosition
 
         init(
-            name: ScenarioTemplate, method: HTTPMethod, path: ScenarioTemplate, headers: [Header], body: Body?,
-            expected: StatusSet, outcomes: [(name: String, statuses: StatusSet)], captures: [Capture],
+            name: ScenarioTemplate, method: HTTPMethod, path: ScenarioTemplate, headers: [Header],
+            droppedHeaders: [String] = [], payload: Payload?, expected: StatusSet, outcomes: [Outcome],
+            captures: [Capture],
             lets: [(name: String, expression: ScenarioExpression)], when: ScenarioExpression?, retry: Bool,
             perUser: Bool, position: SourcePosition
         ) {
@@ -113,9 +118,11 @@ public struct ScenarioFile: Sendable {
             self.method = method
             self.path = path
             self.headers = headers
-            self.body = body
+            self.droppedHeaders = droppedHeaders
+            self.payload = payload
             self.expected = expected
             self.outcomes = outcomes
+            answerOutcomes = AnswerOutcomes(outcomes)
             self.captures = captures
             self.lets = lets
             self.when = when
@@ -146,12 +153,44 @@ public struct ScenarioFile: Sendable {
         }
     }
 
+    /// What a request sends.
+    public enum Payload: Sendable {
+        /// JSON (`body:`), `Content-Type: application/json` unless the request says otherwise.
+        case json(Body)
+        /// Text as written (`raw:`), templates rendered: malformed JSON, XML, anything; `text/plain` unless said.
+        case text(ScenarioTemplate)
+        /// A form (`form:`), URL-encoded, `application/x-www-form-urlencoded`.
+        case form([(String, ScenarioTemplate)])
+        /// A file's bytes (`file:`), read once when the scenario is; `application/octet-stream` unless said.
+        case file(path: String, bytes: ByteBuffer)
+
+        /// The templates in it.
+        var templates: [ScenarioTemplate] {
+            switch self {
+            case .json(let body): body.templates
+            case .text(let template): [template]
+            case .form(let fields): fields.map(\.1)
+            case .file: []
+            }
+        }
+    }
+
     /// A JSON body whose strings may hold templates.
     public indirect enum Body: Sendable {
         case value(ScenarioValue)
         case template(ScenarioTemplate)
         case list([Body])
         case object([(String, Body)])
+
+        /// The templates in it.
+        var templates: [ScenarioTemplate] {
+            switch self {
+            case .value: []
+            case .template(let template): [template]
+            case .list(let items): items.flatMap(\.templates)
+            case .object(let fields): fields.flatMap(\.1.templates)
+            }
+        }
     }
 
     /// One request, or a short sequence whose captures pass along (order → pay), chosen by weight.
@@ -170,8 +209,8 @@ public struct ScenarioFile: Sendable {
         case open(
             rate: ScenarioExpression, rateEnd: ScenarioExpression?, duration: ScenarioTemplate,
             connections: ScenarioExpression?)
-        /// Closed stages one after another.
-        case ramp(stages: [(users: ScenarioExpression, duration: ScenarioTemplate)])
+        /// Closed stages one after another, until one meets `stop` (its breaking point), if given.
+        case ramp(stages: [(users: ScenarioExpression, duration: ScenarioTemplate)], stop: ScenarioExpression?)
 
         /// The executor's name, as the file writes it.
         public var name: String {
@@ -219,8 +258,8 @@ public struct ScenarioFile: Sendable {
 
     /// The requests `count(request.outcome)` can name (the phases' requests with a fixed name), each with its named
     /// outcomes (the built-in ones are not among them).
-    var countedRequests: [String: [(name: String, statuses: StatusSet)]] {
-        var outcomes: [String: [(name: String, statuses: StatusSet)]] = [:]
+    var countedRequests: [String: [Outcome]] {
+        var outcomes: [String: [Outcome]] = [:]
         for request in phaseRequests {
             if let name = request.name.literal { outcomes[name, default: []] += request.outcomes }
         }

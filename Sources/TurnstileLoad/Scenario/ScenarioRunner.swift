@@ -374,7 +374,7 @@ public struct ScenarioRunner: Sendable {
                 target: context.target, group: context.group, progress: context.progress)
             report.phases.append(summaries.report)
             try take(summaries.summaries, of: phase, state: &state)
-        case .ramp(let stages):
+        case .ramp(let stages, let stop):
             var parsed: [RampExecutor.Stage] = []
             for stage in stages {
                 parsed.append(
@@ -382,11 +382,23 @@ public struct ScenarioRunner: Sendable {
                         users: try count(stage.users, in: globalScope, "a stage's 'users'", maximum: state.users.count),
                         duration: try time(stage.duration, in: globalScope)))
             }
+            let globals = state.globals
             let ramp = try await RampExecutor(stages: parsed, timeouts: context.timeouts).run(
                 name, scripts: scripts(phase, state: state, think: .zero), target: context.target,
-                group: context.group, progress: context.progress)
+                group: context.group, progress: context.progress,
+                until: { stage in try stop?.stops(stage, globals: globals) ?? false })
             report.phases += ramp.map(\.report)
             for stage in ramp { try take(stage.summaries, of: phase, state: &state) }
+            if let stop, let last = ramp.last, try stop.stops(last.report, globals: globals) {
+                let point = try stop.breakingPoint(of: name, stages: ramp.map(\.report), globals: globals)
+                report.breakingPoints.append(point)
+                report.notes.append(point.note)
+                report.phases[report.phases.count - 1].warnings.append(
+                    "breaking point: " + point.reasons.joined(separator: ", "))
+                context.progress?.note(point.note)
+            } else if stop != nil {
+                report.notes.append("\(name): no breaking point up to \(parsed.map(\.users).max() ?? 0) users")
+            }
         case .open(let rate, let rateEnd, let duration, let connections):
             let rate = try number(rate, in: globalScope, "'rate'")
             let rateEnd = try rateEnd.map { expression throws(ScenarioError) in
@@ -644,7 +656,7 @@ extension ScenarioFile {
     var provisioningKey: String {
         ([users.accounts?.path ?? ""]
             + users.provision.map { request in
-                "\(request.method) \(request.path.text) \(request.body.map { "\($0)" } ?? "")"
+                "\(request.method) \(request.path.text) \(request.payload.map { "\($0)" } ?? "")"
             }).joined(separator: "\n")
     }
 }

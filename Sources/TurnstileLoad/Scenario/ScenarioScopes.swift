@@ -51,32 +51,45 @@ struct SummaryScope: ScenarioScope {
 struct OutcomeCounts {
     let phases: [PhaseReport]
     /// Each request name's named outcomes.
-    let outcomes: [String: [(name: String, statuses: StatusSet)]]
+    let outcomes: [String: [ScenarioFile.Outcome]]
 
     func count(request: String, outcome: String?) -> Int? {
         let stats = phases.flatMap(\.endpoints).filter { $0.name == request }
         guard let named = outcomes[request] else { return nil }
+        if let outcome, !Self.builtIn.contains(outcome), !named.contains(where: { $0.name == outcome }) { return nil }
         var total = 0
         for endpoint in stats {
-            let answered = endpoint.statusCounts.reduce(0) { $0 + Int($1.value) }
-            let unanswered = endpoint.errorCounts.values.reduce(0) { $0 + Int($1) }
-            func answers(in statuses: [StatusSet]) -> Int {
-                endpoint.statusCounts.reduce(0) { sum, entry in
-                    let status = Int(entry.key) ?? 0
-                    return statuses.contains { $0.contains(status) } ? sum + Int(entry.value) : sum
-                }
-            }
+            let counts = Self.counts(
+                statuses: endpoint.statusCounts, classified: endpoint.outcomeCounts, outcomes: named)
             switch outcome {
-            case nil: total += answered + unanswered
-            case "answered": total += answered
-            case "unanswered": total += unanswered
-            case "other": total += answered - answers(in: named.map(\.statuses))
-            case let name?:
-                guard let statuses = named.first(where: { $0.name == name })?.statuses else { return nil }
-                total += answers(in: [statuses])
+            case nil: total += Int(endpoint.responses + endpoint.errors)
+            case "answered": total += Int(endpoint.responses)
+            case "unanswered": total += Int(endpoint.errors)
+            case let name?: total += counts[name, default: 0]
             }
         }
         return total
+    }
+
+    static let builtIn: Set<String> = ["answered", "unanswered", "other"]
+
+    /// Each named outcome's answers, and `other` (answered, in none): counted as they were recorded when the
+    /// outcomes read bodies (`classified`, each answer in its first match), otherwise from the status counts.
+    static func counts(
+        statuses: [String: UInt64], classified: [String: UInt64], outcomes: [ScenarioFile.Outcome]
+    ) -> [String: Int] {
+        func answers(_ matching: (Int) -> Bool) -> Int {
+            statuses.reduce(0) { sum, entry in matching(Int(entry.key) ?? 0) ? sum + Int(entry.value) : sum }
+        }
+        var counts: [String: Int] = [:]
+        if outcomes.contains(where: { $0.body != nil }) {
+            for outcome in outcomes { counts[outcome.name] = Int(classified[outcome.name] ?? 0) }
+            counts["other"] = answers { _ in true } - outcomes.reduce(0) { $0 + counts[$1.name]! }
+        } else {
+            for outcome in outcomes { counts[outcome.name] = answers(outcome.statuses.contains) }
+            counts["other"] = answers { status in !outcomes.contains { $0.statuses.contains(status) } }
+        }
+        return counts
     }
 
     func rate(of request: String) -> Double? {
@@ -102,7 +115,7 @@ extension FaultReport {
     /// The fault as expressions read it, `faults.NAME…`: its times, and each window's endpoints by name and `all`,
     /// with each request's named outcomes counted. A recovery or first success the run did not see is infinitely
     /// late (`never`), so `<= 5` fails; a time or latency that was not measured is null, which no comparison accepts.
-    func value(outcomes: [String: [(name: String, statuses: StatusSet)]]) -> ScenarioValue {
+    func value(outcomes: [String: [ScenarioFile.Outcome]]) -> ScenarioValue {
         func seconds(_ value: Double?) -> ScenarioValue { value.map { .double(Self.rounded($0)) } ?? .null }
         var fields: [String: ScenarioValue] = [
             "began_s": seconds(began), "ended_s": seconds(ended),
@@ -123,7 +136,7 @@ extension FaultReport {
     /// Three decimals: milliseconds to the microsecond, seconds to the millisecond, as the engine measures them.
     private static func rounded(_ value: Double) -> Double { (value * 1_000).rounded() / 1_000 }
 
-    private static func value(_ endpoint: Endpoint, outcomes: [(name: String, statuses: StatusSet)]) -> ScenarioValue {
+    private static func value(_ endpoint: Endpoint, outcomes: [ScenarioFile.Outcome]) -> ScenarioValue {
         let latency = endpoint.latency
         func milliseconds(_ percentile: Double) -> ScenarioValue {
             latency.isEmpty ? .null : .double(rounded(Double(latency.percentile(percentile)) / 1_000))
@@ -140,13 +153,9 @@ extension FaultReport {
             "first_success_s": endpoint.requests == 0
                 ? .null : .double(endpoint.firstSuccessSeconds.map(rounded) ?? .infinity),
         ]
-        for (name, statuses) in outcomes {
-            fields[name] = .int(
-                Int(
-                    endpoint.statuses.reduce(0) { sum, entry in
-                        statuses.contains(Int(entry.key) ?? 0) ? sum + entry.value : sum
-                    }))
-        }
+        let counts = OutcomeCounts.counts(
+            statuses: endpoint.statuses, classified: endpoint.outcomes, outcomes: outcomes)
+        for outcome in outcomes { fields[outcome.name] = .int(counts[outcome.name] ?? 0) }
         return .object(fields)
     }
 }

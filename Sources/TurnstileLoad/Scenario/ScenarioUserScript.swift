@@ -163,20 +163,7 @@ extension ScenarioFile.Request {
     /// Whether the request, carrying `userHeaders`, can be built once per user and sent again as is: it has no
     /// `when`, and none of its templates reads a name in `changing` or calls `random()` or `uuid()`.
     func isFixed(userHeaders: [ScenarioFile.Header], changing: Set<String>) -> Bool {
-        let templates = [name, path] + headers.map(\.value) + userHeaders.map(\.value)
+        let templates = [name, path] + headers.map(\.value) + userHeaders.map(\.value) + (payload?.templates ?? [])
         return when == nil && !templates.contains { $0.expressions.contains { $0.isVolatile(changing: changing) } }
-            && !(body?.isVolatile(changing: changing) ?? false)
-    }
-}
-
-extension ScenarioFile.Body {
-    /// Whether any template in it is volatile (see ``ScenarioExpression/isVolatile(changing:)``).
-    func isVolatile(changing: Set<String>) -> Bool {
-        switch self {
-        case .value: false
-        case .template(let template): template.expressions.contains { $0.isVolatile(changing: changing) }
-        case .list(let items): items.contains { $0.isVolatile(changing: changing) }
-        case .object(let fields): fields.contains { $0.1.isVolatile(changing: changing) }
-        }
     }
 }
