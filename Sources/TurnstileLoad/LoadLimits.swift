@@ -70,6 +70,9 @@ public enum LoadLimits {
     public static let reconnectDelay = TimeAmount.milliseconds(100)
     /// The largest WebSocket frame a live-feed subscriber accepts.
     public static let liveFrameBytesMax = 1 << 16
+    /// The most live-feed subscribers one group of a scenario opens (each holds a connection, and the engine's
+    /// memory for its receipts).
+    public static let subscribersMax = 50_000
     /// How many live-feed subscribers connect at once while a fan-out run sets up.
     public static let liveConnectConcurrencyMax = 256
     /// How often a connection checks its response deadlines.

@@ -41,10 +41,13 @@ final class Recorder {
     /// The run's fault timeline, when it has one: requests are then also counted by the segment they were sent in.
     private let marks: FaultMarks?
     private var segments = FaultSegments()
+    /// The run's live-feed events, when it has subscribers: publishing requests are recorded there too.
+    private let ledger: FeedLedger?
 
-    init(phaseStart: NIODeadline, marks: FaultMarks? = nil) {
+    init(phaseStart: NIODeadline, marks: FaultMarks? = nil, ledger: FeedLedger? = nil) {
         self.phaseStart = phaseStart
         self.marks = marks
+        self.ledger = ledger
     }
 
     /// Records one request that started (or was meant to start) at `start` and ended at `end`: a response with a
@@ -73,6 +76,11 @@ final class Recorder {
         Self.count(
             result, microseconds: microseconds, expected: request.expected,
             into: &seconds[secondIndex].endpoints[request.endpoint, default: .init()])
+        if let key = request.publishes, let ledger {
+            let accepted =
+                if case .success(let response) = result { request.expected.contains(response.status) } else { false }
+            ledger.record(key, sentAt: start, answeredAt: end, accepted: accepted)
+        }
         if let marks {
             segments.record(
                 request, span: marks.answered(sentAt: start, endedAt: end), start: start, end: end,
@@ -152,14 +160,17 @@ final class RecorderSet: Sendable {
     /// The run's fault timeline, which is handed the segments when the phase's report is made.
     private let marks: FaultMarks?
 
-    init(group: any EventLoopGroup, phaseStart: NIODeadline = .now(), marks: FaultMarks? = FaultMarks.current) {
+    init(
+        group: any EventLoopGroup, phaseStart: NIODeadline = .now(), marks: FaultMarks? = FaultMarks.current,
+        ledger: FeedLedger? = FeedLedger.current
+    ) {
         self.phaseStart = phaseStart
         self.marks = marks
         var recorders: [ObjectIdentifier: NIOLoopBoundBox<Recorder>] = [:]
         for eventLoop in group.makeIterator() {
             // Made off the loop and handed over whole: from here on only `eventLoop` touches it.
             recorders[ObjectIdentifier(eventLoop)] = .makeBoxSendingValue(
-                Recorder(phaseStart: phaseStart, marks: marks), eventLoop: eventLoop)
+                Recorder(phaseStart: phaseStart, marks: marks, ledger: ledger), eventLoop: eventLoop)
         }
         self.recorders = recorders
     }

@@ -112,12 +112,18 @@ public struct FaultReport: Codable, Sendable, Equatable {
 }
 
 /// When a target counts as recovered from a fault: each second's failure ratio at most one percentage point above
-/// the before-window's, and its p99 at most twice the before-window's (and never less than 10 ms above it, so that a
+/// the before-window's, and its p95 at most twice the before-window's (and never less than 10 ms above it, so that a
 /// sub-millisecond baseline's jitter does not read as a fault that never ended).
+///
+/// The p95, not the p99: a second of a few dozen answers has no p99 but its slowest answer, so one slow request on a
+/// busy machine would read as a target that never recovered. For the same reason a second with fewer than
+/// ``latencyAnswersMin`` answers (the phase's last, cut short, or a slow target's) is judged by its failures alone.
 public enum RecoveryBound {
     public static let failureRatioSlack = 0.01
-    public static let p99Factor = 2.0
-    public static let p99SlackMicroseconds: UInt64 = 10_000
+    public static let latencyAnswersMin: UInt64 = 20
+    public static let latencyPercentile = 95.0
+    public static let latencyFactor = 2.0
+    public static let latencySlackMicroseconds: UInt64 = 10_000
 
     /// Whether a second with `failures` of `requests` and latencies `latency` is back within `before`'s bounds.
     public static func holds(
@@ -126,9 +132,9 @@ public enum RecoveryBound {
         guard requests > 0 else { return true }
         let ratio = Double(failures) / Double(requests)
         guard ratio <= (before.failureRatio ?? 0) + failureRatioSlack else { return false }
-        guard !latency.isEmpty, !before.latency.isEmpty else { return latency.isEmpty || before.latency.isEmpty }
-        let baseline = before.latency.percentile(99)
-        let bound = max(UInt64(Double(baseline) * p99Factor), baseline + p99SlackMicroseconds)
-        return latency.percentile(99) <= bound
+        guard latency.count >= latencyAnswersMin, !before.latency.isEmpty else { return true }
+        let baseline = before.latency.percentile(latencyPercentile)
+        let bound = max(UInt64(Double(baseline) * latencyFactor), baseline + latencySlackMicroseconds)
+        return latency.percentile(latencyPercentile) <= bound
     }
 }

@@ -34,10 +34,12 @@ public struct RunReport: Codable, Sendable {
     public var faults: [FaultReport] = []
     /// Where each ramp with a `stop` condition stopped.
     public var breakingPoints: [BreakingPoint] = []
+    /// What each group of a scenario's live-feed subscribers received.
+    public var feeds: [FeedReport] = []
 
     private enum CodingKeys: String, CodingKey {
         case result, runID = "runId", suite, target, startedAt, phases, invariants, thresholds, failure, notes
-        case resources, faults, breakingPoints
+        case resources, faults, breakingPoints, feeds
     }
 
     /// Decodes a report; `notes` and the run id may be absent (reports written before they existed).
@@ -55,6 +57,7 @@ public struct RunReport: Codable, Sendable {
         resources = try container.decodeIfPresent(ResourceTimeline.self, forKey: .resources)
         faults = try container.decodeIfPresent([FaultReport].self, forKey: .faults) ?? []
         breakingPoints = try container.decodeIfPresent([BreakingPoint].self, forKey: .breakingPoints) ?? []
+        feeds = try container.decodeIfPresent([FeedReport].self, forKey: .feeds) ?? []
     }
 
     /// Writes the verdict first (`result`: passed, exit code and the reasons), then everything it rests on.
@@ -73,6 +76,7 @@ public struct RunReport: Codable, Sendable {
         try container.encodeIfPresent(resources, forKey: .resources)
         if !faults.isEmpty { try container.encode(faults, forKey: .faults) }
         if !breakingPoints.isEmpty { try container.encode(breakingPoints, forKey: .breakingPoints) }
+        if !feeds.isEmpty { try container.encode(feeds, forKey: .feeds) }
     }
 
     public init(suite: String, target: String, startedAt: Date = Date(), runID: String = RunReport.newRunID()) {

@@ -30,7 +30,10 @@ struct ScenarioFaultTests {
         // shop's queue carried to the store after it.
         #expect(during.requests > 0 && during.failures >= during.requests - 2 * 8, "\(during)")
         #expect(after.failures == 0 && after.requests > 0, "\(after)")
-        let recovery = try #require(cut.recoverySeconds)
+        let seconds = report.phases[0].timeline.map {
+            "\($0.second): \($0.total.requests) req, \($0.total.failures) failed, p95 \($0.total.latency.percentile(95)) µs"
+        }
+        let recovery = try #require(cut.recoverySeconds, "\(seconds)")
         #expect(recovery <= 1.5 && cut.firstSuccessSeconds != nil)
 
         let freeze = try #require(report.faults.first { $0.name == "store_frozen" })

@@ -328,7 +328,7 @@ struct ScenarioLanguageTests {
             fileError(Self.minimal.replacingOccurrences(of: "invariants:", with: "invariant:"))
                 == "s.yaml:13:1: unknown key 'invariant' in the scenario (did you mean 'invariants'?); its keys are "
                 + "name, description, vars, users, setup, phases, readback, invariants, thresholds, notes, processes, "
-                + "proxies, faults, requires")
+                + "proxies, faults, requires, subscribers")
         #expect(
             fileError(Self.minimal.replacingOccurrences(of: "path: /buy", with: "path: /buy/${sku}"))
                 == "s.yaml:11:20: 'sku' is not defined: not a variable, a capture, a let, a CSV column or a request")

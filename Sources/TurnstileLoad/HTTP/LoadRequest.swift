@@ -27,10 +27,22 @@ public struct LoadRequest: Sendable {
     /// How its answers are classified into outcomes as they are recorded, when its outcomes read bodies: the body
     /// is then kept.
     public let outcomes: AnswerOutcomes?
+    /// The key of the live-feed event the request causes, when it causes one: its sending and answer are recorded
+    /// in the run's ``FeedLedger``.
+    let publishes: ScenarioValue?
 
     public init(
         endpoint: String, method: HTTPMethod, path: String, headers: HTTPHeaders = [:], body: ByteBuffer? = nil,
         expected: StatusSet = .success, isSentOnce: Bool = false, outcomes: AnswerOutcomes? = nil
+    ) {
+        self.init(
+            endpoint: endpoint, method: method, path: path, headers: headers, body: body, expected: expected,
+            isSentOnce: isSentOnce, outcomes: outcomes, publishes: nil)
+    }
+
+    init(
+        endpoint: String, method: HTTPMethod, path: String, headers: HTTPHeaders, body: ByteBuffer?,
+        expected: StatusSet, isSentOnce: Bool, outcomes: AnswerOutcomes?, publishes: ScenarioValue?
     ) {
         // A request sent once is never looked up by identity: it need not touch the counter the event loops share.
         id = isSentOnce ? -1 : Self.nextID.add(1, ordering: .relaxed).oldValue
@@ -42,6 +54,7 @@ public struct LoadRequest: Sendable {
         self.expected = expected
         self.isSentOnce = isSentOnce
         self.outcomes = outcomes
+        self.publishes = publishes.map(FeedLedger.key)
     }
 
     /// A request with a JSON body and, if given, a bearer token.

@@ -14,20 +14,37 @@ public enum LiveFeedEvent: Sendable {
 
 /// A WebSocket subscriber to one live feed (`/api/v1/items/{id}/live`, `/api/v1/events/{id}/live`, or any path that
 /// streams text messages), on NIO's own WebSocket codec: no task per connection, so thousands fit in one process.
-public final class LiveFeedClient: Sendable {
+public final class LiveFeedClient: FeedConnection {
     public let channel: any Channel
 
     private init(channel: any Channel) {
         self.channel = channel
     }
 
-    /// Opens a feed and returns once its first message has arrived (Turnstile's `subscribed` message: from then
-    /// on nothing published is missed). That first message and every later event go to `onEvent`, on the
-    /// connection's event loop; it must not block. Throws when the server refuses the upgrade (an unknown id, a
-    /// path that is not a feed), closes before its first message, or is silent for `timeouts.read`.
+    /// How a subscriber opens its feed, beyond where.
+    public struct Options: Sendable {
+        /// Headers of the upgrade request (auth).
+        public var headers: HTTPHeaders
+        /// A text message sent once upgraded (`{"subscribe": "prices"}`), for feeds that wait to be told.
+        public var subscribeMessage: String?
+        /// Whether the subscriber counts as subscribed only once a first message arrives (Turnstile's `subscribed`
+        /// greeting: from then on nothing published is missed), rather than once upgraded.
+        public var awaitsFirstMessage: Bool
+
+        public init(headers: HTTPHeaders = [:], subscribeMessage: String? = nil, awaitsFirstMessage: Bool = true) {
+            self.headers = headers
+            self.subscribeMessage = subscribeMessage
+            self.awaitsFirstMessage = awaitsFirstMessage
+        }
+    }
+
+    /// Opens a feed and returns once it is subscribed: by default once its first message has arrived (see
+    /// ``Options/awaitsFirstMessage``). Every message goes to `onEvent`, on the connection's event loop; it must not
+    /// block. Throws when the server refuses the upgrade (an unknown id, a path that is not a feed), closes before
+    /// it is subscribed, or is silent for `timeouts.read` while a first message is awaited.
     public static func subscribe(
         to target: LoadTarget, path: String, on eventLoop: any EventLoop,
-        timeouts: HTTPClientConnection.Timeouts = .init(),
+        timeouts: HTTPClientConnection.Timeouts = .init(), options: Options = .init(),
         onEvent: @escaping @Sendable (LiveFeedEvent) -> Void
     ) async throws -> LiveFeedClient {
         let firstMessage = eventLoop.makePromise(of: Void.self)
@@ -42,8 +59,12 @@ public final class LiveFeedClient: Sendable {
                     return channel.eventLoop.makeCompletedFuture {
                         try target.tls?.add(to: channel, offering: .http1)
                         return try configure(
-                            channel, path: target.basePath + path, host: target.hostHeader,
-                            handler: { LiveFeedClientHandler(firstMessage: firstMessage, onEvent: onEvent) })
+                            channel, path: target.basePath + path, host: target.hostHeader, headers: options.headers,
+                            handler: {
+                                LiveFeedClientHandler(
+                                    firstMessage: firstMessage, subscribeMessage: options.subscribeMessage,
+                                    awaitsFirstMessage: options.awaitsFirstMessage, onEvent: onEvent)
+                            })
                     }
                 }
         } catch {
@@ -55,7 +76,9 @@ public final class LiveFeedClient: Sendable {
             switch result {
             case .success(nil):
                 firstMessage.fail(LoadError(.protocol, "the server refused the WebSocket upgrade for \(path)"))
-            case .success: break
+            case .success(let channel?):
+                // Upgraded, the HTTP handlers gone: the subscription can begin.
+                try? channel.pipeline.syncOperations.handler(type: LiveFeedClientHandler.self).begin()
             case .failure(let error): firstMessage.fail(error)
             }
         }
@@ -82,21 +105,10 @@ public final class LiveFeedClient: Sendable {
         }
     }
 
-    /// Closes every feed of `clients` and returns once their connections are closed: a server that counts each
-    /// client's connections (Turnstile's does) has them back before the next phase opens its own. A connection the
-    /// server has not let go of within `patience` (its close answered) is dropped.
-    public static func closeAll(_ clients: [LiveFeedClient], patience: TimeAmount = .seconds(2)) async {
-        for client in clients {
-            client.close()
-            let channel = client.channel
-            channel.eventLoop.scheduleTask(in: patience) { channel.close(promise: nil) }
-        }
-        for client in clients { try? await client.channel.closeFuture.get() }
-    }
-
     /// Sets up the HTTP upgrade request for `path`; the result is the upgraded channel, or nil when refused.
     private static func configure(
-        _ channel: any Channel, path: String, host: String, handler: @escaping @Sendable () -> LiveFeedClientHandler
+        _ channel: any Channel, path: String, host: String, headers extra: HTTPHeaders,
+        handler: @escaping @Sendable () -> LiveFeedClientHandler
     ) throws -> EventLoopFuture<(any Channel)?> {
         let upgrader = NIOTypedWebSocketClientUpgrader<(any Channel)?>(
             maxFrameSize: LoadLimits.liveFrameBytesMax,
@@ -108,6 +120,7 @@ public final class LiveFeedClient: Sendable {
             })
         var headers = HTTPHeaders()
         headers.add(name: "Host", value: host)
+        for (name, value) in extra where name.lowercased() != "host" { headers.add(name: name, value: value) }
         let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: path, headers: headers)
         let upgrade = NIOTypedHTTPClientUpgradeConfiguration<(any Channel)?>(
             upgradeRequestHead: head, upgraders: [upgrader],
@@ -125,19 +138,36 @@ final class LiveFeedClientHandler: ChannelInboundHandler, RemovableChannelHandle
     typealias OutboundOut = WebSocketFrame
 
     private let firstMessage: EventLoopPromise<Void>
+    private let subscribeMessage: String?
+    private let awaitsFirstMessage: Bool
     private let onEvent: @Sendable (LiveFeedEvent) -> Void
     private var context: ChannelHandlerContext?
     private var closeSent = false
     private var ended = false
     private var subscribed = false
 
-    init(firstMessage: EventLoopPromise<Void>, onEvent: @escaping @Sendable (LiveFeedEvent) -> Void) {
+    init(
+        firstMessage: EventLoopPromise<Void>, subscribeMessage: String?, awaitsFirstMessage: Bool,
+        onEvent: @escaping @Sendable (LiveFeedEvent) -> Void
+    ) {
         self.firstMessage = firstMessage
+        self.subscribeMessage = subscribeMessage
+        self.awaitsFirstMessage = awaitsFirstMessage
         self.onEvent = onEvent
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+    }
+
+    /// Once the upgrade is done and the HTTP handlers are gone: the subscribe message goes out, and a feed that need
+    /// not greet is subscribed.
+    func begin() {
+        if let subscribeMessage { send(.text, ByteBuffer(string: subscribeMessage)) }
+        if !awaitsFirstMessage, !subscribed, !ended {
+            subscribed = true
+            firstMessage.succeed()
+        }
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {

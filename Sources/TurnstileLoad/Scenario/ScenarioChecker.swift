@@ -19,7 +19,9 @@ struct ScenarioChecker {
     func check() throws(ScenarioError) {
         let requests = scenario.allRequests
         // A built-in's value is the engine's: a variable, column, capture or let of the same name would hide it.
-        let builtins = Self.builtins + (scenario.faults.isEmpty ? [] : ["faults"])
+        let builtins =
+            Self.builtins + (scenario.faults.isEmpty ? [] : ["faults"])
+            + (scenario.subscribers.isEmpty ? [] : ["feeds"])
         for variable in scenario.variables where builtins.contains(variable.name) {
             throw ScenarioError(
                 "'\(variable.name)' is a built-in name; call the variable something else", at: variable.position)
@@ -48,6 +50,10 @@ struct ScenarioChecker {
             for (path, position) in expression.names {
                 if path[0] == "faults", !scenario.faults.isEmpty {
                     try checkFault(path, at: position)
+                    continue
+                }
+                if path[0] == "feeds", !scenario.subscribers.isEmpty {
+                    try checkFeed(path, at: position)
                     continue
                 }
                 if defined.contains(path[0]) { continue }
@@ -88,6 +94,26 @@ struct ScenarioChecker {
                             + "'let', 'when' or 'think'; use a closed phase for sequences", at: first.position)
                 }
             }
+        }
+    }
+
+    /// `feeds.NAME.FIELD`: each part must name what the file has.
+    private func checkFeed(_ path: [String], at position: SourcePosition) throws(ScenarioError) {
+        let names = scenario.subscribers.map(\.name)
+        guard path.count >= 2 else { return }
+        guard names.contains(path[1]) else {
+            throw ScenarioError(
+                "no subscribers named '\(path[1])'; they are \(names.joined(separator: ", "))"
+                    + (EditDistance.nearest(to: path[1], among: names).map { " (did you mean '\($0)'?)" } ?? ""),
+                at: position)
+        }
+        guard path.count >= 3 else { return }
+        guard path.count == 3, FeedReport.fields.contains(path[2]) else {
+            throw ScenarioError(
+                "a feed has \(FeedReport.fields.joined(separator: ", ")), not '\(path[2...].joined(separator: "."))'"
+                    + (EditDistance.nearest(to: path[2], among: FeedReport.fields).map { " (did you mean '\($0)'?)" }
+                        ?? ""),
+                at: position)
         }
     }
 
@@ -134,7 +160,14 @@ struct ScenarioChecker {
             request.payload?.templates.forEach { add($0) }
             request.captures.forEach { add($0.path) }
             found += request.lets.map(\.expression)
-            found += [request.when].compactMap { $0 }
+            found += [request.when, request.publishes].compactMap { $0 }
+        }
+        for group in scenario.subscribers {
+            found.append(group.count)
+            add(group.url)
+            group.headers.forEach { add($0.value) }
+            add(group.subscribe)
+            add(group.grace)
         }
         scenario.users.headers.forEach { add($0.value) }
         found += [scenario.users.count].compactMap { $0 }

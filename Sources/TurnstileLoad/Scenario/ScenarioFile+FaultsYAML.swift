@@ -197,7 +197,7 @@ extension YAMLReader {
 
     // MARK: Parts
 
-    private func uniqueName(
+    func uniqueName(
         _ map: Mapping, _ node: Node, _ what: String, taken: [String]
     ) throws(ScenarioError) -> String {
         guard let nameNode = map["name"] else { throw error("\(what) needs a 'name'", node) }

@@ -200,7 +200,7 @@ struct YAMLReader {
             node, "the scenario",
             keys: [
                 "name", "description", "vars", "users", "setup", "phases", "readback", "invariants", "thresholds",
-                "notes", "processes", "proxies", "faults", "requires",
+                "notes", "processes", "proxies", "faults", "requires", "subscribers",
             ])
         guard let phasesNode = top["phases"] else { throw error("a scenario needs 'phases'", node) }
         var variables: [ScenarioFile.Variable] = []
@@ -249,6 +249,7 @@ struct YAMLReader {
             faults: try top["faults"].map { node throws(ScenarioError) in
                 try faults(node, phases: phases, processes: processes, proxies: proxies)
             } ?? [],
+            subscribers: try top["subscribers"].map { node throws(ScenarioError) in try subscribers(node) } ?? [],
             file: file)
     }
 
@@ -292,7 +293,7 @@ struct YAMLReader {
         return ScenarioFile.Accounts(path: path, columns: csv.header, rows: csv.rows, position: position(node))
     }
 
-    private func headers(_ node: Node?) throws(ScenarioError) -> [ScenarioFile.Header] {
+    func headers(_ node: Node?) throws(ScenarioError) -> [ScenarioFile.Header] {
         guard let node else { return [] }
         guard case .mapping(let mapping) = node else { throw error("'headers' must map names to values", node) }
         var headers: [ScenarioFile.Header] = []
@@ -313,7 +314,7 @@ struct YAMLReader {
 
     private static let requestKeys = [
         "name", "method", "path", "headers", "body", "raw", "form", "file", "expect", "outcomes", "capture", "let",
-        "when", "retry",
+        "when", "publishes", "retry",
     ]
 
     func request(_ node: Node, readback: Bool = false) throws(ScenarioError) -> ScenarioFile.Request {
@@ -364,6 +365,7 @@ struct YAMLReader {
             method: method, path: path, headers: headers, droppedHeaders: dropped, payload: try payload(map),
             expected: expected, outcomes: outcomes, captures: captures, lets: lets,
             when: try map["when"].map { node throws(ScenarioError) in try expression(node, "'when'") },
+            publishes: try map["publishes"].map { node throws(ScenarioError) in try expression(node, "'publishes'") },
             retry: try map["retry"].map { node throws(ScenarioError) in try flag(node, "'retry'") } ?? false,
             perUser: try map["per_user"].map { node throws(ScenarioError) in try flag(node, "'per_user'") } ?? false,
             position: position(node))

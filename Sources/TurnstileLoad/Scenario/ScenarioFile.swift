@@ -31,6 +31,8 @@ public struct ScenarioFile: Sendable {
     public var proxies: [LinkProxy] = []
     /// Faults on the phases' timeline.
     public var faults: [FaultStep] = []
+    /// Live-feed subscribers, open from before the first phase until after the last.
+    public var subscribers: [Subscribers] = []
     /// Where the file came from, for messages.
     public var file: String
     /// The folder the file is in: its CSV files are read there, and its processes run there. Nil for a scenario
@@ -101,6 +103,8 @@ public struct ScenarioFile: Sendable {
         public let lets: [(name: String, expression: ScenarioExpression)]
         /// Sent only for the users for whom this holds.
         public let when: ScenarioExpression?
+        /// The key of the event the request causes on the scenario's live feeds (the bid's amount), when it does.
+        public let publishes: ScenarioExpression?
         /// Whether set-up may send it again after a failure that left its fate unknown.
         public let retry: Bool
         /// For read-back: once per user rather than once.
@@ -111,8 +115,8 @@ public struct ScenarioFile: Sendable {
             name: ScenarioTemplate, method: HTTPMethod, path: ScenarioTemplate, headers: [Header],
             droppedHeaders: [String] = [], payload: Payload?, expected: StatusSet, outcomes: [Outcome],
             captures: [Capture],
-            lets: [(name: String, expression: ScenarioExpression)], when: ScenarioExpression?, retry: Bool,
-            perUser: Bool, position: SourcePosition
+            lets: [(name: String, expression: ScenarioExpression)], when: ScenarioExpression?,
+            publishes: ScenarioExpression? = nil, retry: Bool, perUser: Bool, position: SourcePosition
         ) {
             self.name = name
             self.method = method
@@ -126,6 +130,7 @@ public struct ScenarioFile: Sendable {
             self.captures = captures
             self.lets = lets
             self.when = when
+            self.publishes = publishes
             self.retry = retry
             self.perUser = perUser
             self.position = position
@@ -191,6 +196,32 @@ public struct ScenarioFile: Sendable {
             case .object(let fields): fields.flatMap(\.1.templates)
             }
         }
+    }
+
+    /// A group of live-feed subscribers: who connects where, and how a message names the event it reports.
+    public struct Subscribers: Sendable {
+        public enum Kind: String, Sendable {
+            case websocket
+            case sse
+        }
+
+        public let name: String
+        public let kind: Kind
+        /// How many; they take the users' values in turn (subscriber i is user i mod users).
+        public let count: ScenarioExpression
+        /// A path on the target (`ws://`/`wss://` follow its scheme), or a whole `ws://`, `wss://`, `http://` or
+        /// `https://` URL.
+        public let url: ScenarioTemplate
+        public let headers: [Header]
+        /// Text sent once connected (WebSocket).
+        public let subscribe: ScenarioTemplate?
+        /// The event a message reports, from its JSON read as `body`: the key the causing request `publishes`.
+        public let key: ScenarioExpression
+        /// Whether a subscriber counts as subscribed only at its first message (a greeting), not at the upgrade.
+        public let awaitsFirstMessage: Bool
+        /// How long the run waits, after the last phase, for deliveries still on their way.
+        public let grace: ScenarioTemplate?
+        public let position: SourcePosition
     }
 
     /// One request, or a short sequence whose captures pass along (order → pay), chosen by weight.

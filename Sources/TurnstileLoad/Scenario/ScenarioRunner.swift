@@ -106,7 +106,22 @@ public struct ScenarioRunner: Sendable {
             try await callOnce(request, on: session, state: &state, what: "set-up")
         }
         let faultsBefore = report.faults.count
-        try await runPhases(system: system, state: &state, into: &report)
+        let feeds = try await ScenarioFeeds.open(
+            scenario.subscribers, users: state.users, globals: state.globals, context: context)
+        do {
+            try await FeedLedger.$current.withValue(feeds?.ledger) {
+                try await runPhases(system: system, state: &state, into: &report)
+            }
+        } catch {
+            await feeds?.close()
+            throw error
+        }
+        let feedsBefore = report.feeds.count
+        if let feeds {
+            let reports = await feeds.finish(progress: context.progress)
+            report.feeds += reports
+            report.notes += reports.map(\.note)
+        }
         // After a fault the target may still be recovering: read-back is patient then.
         let readbackError = await readBack(session: session, state: &state, patient: system != nil)
         if let readbackError, report.failure == nil {
@@ -114,6 +129,10 @@ public struct ScenarioRunner: Sendable {
                 (readbackError as? ScenarioError).map(explained) ?? readbackError, target: context.target)
         }
         var globals = state.globals
+        if !scenario.subscribers.isEmpty {
+            globals["feeds"] = .object(
+                Dictionary(report.feeds[feedsBefore...].map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a }))
+        }
         if !scenario.faults.isEmpty {
             let outcomes = scenario.countedRequests
             globals["faults"] = .object(

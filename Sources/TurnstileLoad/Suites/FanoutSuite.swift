@@ -102,7 +102,7 @@ public struct FanoutSuite: Sendable {
         report.phases.append(phase)
         context.progress?.finished(phase)
         // Closed and gone before whatever comes next (a thrown error closes them in the `defer` above, unawaited).
-        await LiveFeedClient.closeAll(subscribers.map(\.client))
+        await LiveFeeds.closeAll(subscribers.map(\.client))
         let name = shape.name
         report.invariants += [
             .equal(bidStats.count(status: 201), UInt64(shape.bids), phase: name, rule: "every bid is accepted (201)"),

@@ -1,0 +1,70 @@
+/// What one group of a scenario's live-feed subscribers received: every subscriber should get every event the
+/// scenario caused (each request with `publishes` that was answered as expected), soon after the request was sent,
+/// in an order consistent with when the events happened, and nothing the scenario did not cause.
+public struct FeedReport: Codable, Sendable, Equatable {
+    public var name: String
+    /// `websocket` or `sse`.
+    public var kind: String
+    /// Subscribers asked for, and those that connected.
+    public var subscribers: Int
+    public var connected: Int
+    /// Subscribers whose connection ended before the run stopped watching.
+    public var dropped: Int
+    /// Events the scenario caused and the target accepted.
+    public var events: Int
+    /// Connected subscribers × events: what a perfect feed delivers.
+    public var expected: Int
+    /// Distinct events received, summed over the subscribers.
+    public var delivered: Int
+    /// Receipts of an event after an event that happened after it: received B, then A, though A's request was
+    /// answered before B's was sent.
+    public var outOfOrder: Int
+    /// Messages with a key no request of the scenario published.
+    public var stray: Int
+    /// Messages that gave no key (a greeting, a heartbeat, not JSON): not events, not counted against the feed.
+    public var ignored: Int
+    /// From sending each event's request to each subscriber's receipt of it.
+    public var latency: LatencyHistogram
+    /// How long each subscriber took to connect (and, for WebSocket, upgrade).
+    public var connectLatency: LatencyHistogram
+    /// Whether the run stopped waiting for deliveries at its grace period rather than with everything in.
+    public var gaveUpWaiting: Bool
+
+    public init(name: String, kind: String, subscribers: Int) {
+        self.name = name
+        self.kind = kind
+        self.subscribers = subscribers
+        connected = 0
+        dropped = 0
+        events = 0
+        expected = 0
+        delivered = 0
+        outOfOrder = 0
+        stray = 0
+        ignored = 0
+        latency = LatencyHistogram()
+        connectLatency = LatencyHistogram(precision: .coarse)
+        gaveUpWaiting = false
+    }
+
+    /// Delivered of expected, 0…1; nil when nothing was expected.
+    public var deliveryRatio: Double? { expected == 0 ? nil : Double(delivered) / Double(expected) }
+
+    /// One line for the report's notes.
+    public var note: String {
+        func percentiles(_ histogram: LatencyHistogram) -> String {
+            histogram.isEmpty
+                ? "not measured"
+                : [50.0, 95, 99].map { "p\(Int($0)) \(Format.microseconds(histogram.percentile($0)))" }
+                    .joined(separator: ", ")
+        }
+        var line =
+            "feed \(name) (\(kind)): \(connected) of \(subscribers) subscribers connected, \(events) events; delivered "
+            + "\(delivered) of \(expected)"
+        if let ratio = deliveryRatio { line += " (\(Format.percent(ratio * 100)))" }
+        line += "; after the request was sent \(percentiles(latency)); connect \(percentiles(connectLatency))"
+        line += "; out of order \(outOfOrder), stray \(stray), dropped \(dropped)"
+        if gaveUpWaiting { line += "; stopped waiting for deliveries at the grace period" }
+        return line
+    }
+}
