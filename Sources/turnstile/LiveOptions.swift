@@ -99,16 +99,8 @@ struct LiveOptions: ParsableArguments {
         output: (RunReport) -> Void
     ) async throws -> Never {
         let watcher = try watcher(embedded: embedded)
-        /// The run, with the resources watched beside it (if anything was) attached to its report.
-        func watched(_ progress: ProgressReporter) async throws -> RunReport {
-            var report = try await watcher.watch { try await run(progress) }
-            guard !watcher.timeline.samples.isEmpty else { return report }
-            report.resources = watcher.timeline
-            if let growth = watcher.timeline.memoryGrowth { report.notes.append(growth) }
-            return report
-        }
         guard let dashboard else {
-            let report = try await watched(ProgressReporter(resources: watcher))
+            let report = try await Self.watched(watcher, ProgressReporter(resources: watcher), run)
             output(report)
             throw ExitCode(report.outcome.rawValue)
         }
@@ -116,7 +108,7 @@ struct LiveOptions: ParsableArguments {
         let progress = ProgressReporter(monitor: monitor, resources: watcher)
         let outcome = try await Dashboard.serve(at: dashboard, monitor: monitor) { url in
             progress.note("Dashboard: \(url) (live while the run goes)")
-            let report = try await watched(progress)
+            let report = try await Self.watched(watcher, progress, run)
             monitor.finish(report)
             output(report)
             let linger = dashboardLinger.duration
@@ -129,5 +121,23 @@ struct LiveOptions: ParsableArguments {
             return report.outcome
         }
         throw ExitCode(outcome.rawValue)
+    }
+
+    /// Runs `run` without a dashboard, watched as the flags ask, and returns its report: one of several runs of one
+    /// command (see `stress run --versus`).
+    func report(_ run: (ProgressReporter) async throws -> RunReport) async throws -> RunReport {
+        let watcher = try watcher(embedded: false)
+        return try await Self.watched(watcher, ProgressReporter(resources: watcher), run)
+    }
+
+    /// The run, with the resources watched beside it (if anything was) attached to its report.
+    private static func watched(
+        _ watcher: ResourceWatcher, _ progress: ProgressReporter, _ run: (ProgressReporter) async throws -> RunReport
+    ) async throws -> RunReport {
+        var report = try await watcher.watch { try await run(progress) }
+        guard !watcher.timeline.samples.isEmpty else { return report }
+        report.resources = watcher.timeline
+        if let growth = watcher.timeline.memoryGrowth { report.notes.append(growth) }
+        return report
     }
 }

@@ -17,6 +17,13 @@ struct StressRunCommand: AsyncParsableCommand {
               turnstile stress run scenarios/race.yaml --target http://127.0.0.1:8080
               turnstile stress run shop.yaml --set users=500 --set stock=50 --json shop.json
               turnstile stress run shop.yaml --threshold 'buy:p99<200ms'
+              turnstile stress run throughput.yaml --set cache=on --versus cache=off --json cache.json
+
+            With --versus, the scenario runs twice: first as --set says (A), then with the --versus values over \
+            those (B), each a run of its own with its own report; then the two are set side by side as \
+            `turnstile report compare` does. --json FILE writes FILE.a.json and FILE.b.json; --csv FOLDER writes \
+            FOLDER/a, FOLDER/b and FOLDER/compare.csv; --html FILE writes the side-by-side page. The exit code is \
+            the worse of the two runs'.
             """
     )
 
@@ -24,6 +31,14 @@ struct StressRunCommand: AsyncParsableCommand {
     var file: String
 
     @OptionGroup var scenario: ScenarioOptions
+
+    @Option(
+        name: .customLong("versus"),
+        help: ArgumentHelp(
+            "Run the scenario a second time with this variable's value (over --set) and compare the two runs side "
+                + "by side; repeat for several. E.g. --set cache=on --versus cache=off.",
+            valueName: "name=value"))
+    var versus: [String] = []
 
     // Not `StressOptions`: a scenario's paths are its own, so a target with a base path (…/api) is fine here.
     @Option(help: "The API under test: its http:// or https:// base URL; the scenario's paths are appended to it.")
@@ -33,13 +48,26 @@ struct StressRunCommand: AsyncParsableCommand {
 
     func validate() throws {
         _ = try scenario.overrides
+        _ = try ScenarioOptions.values(versus, flag: "--versus")
         do { _ = try options.target(target) } catch {
             throw ValidationError("\(error)")
+        }
+        if !versus.isEmpty, options.live.dashboard != nil {
+            throw ValidationError("--versus runs twice; the dashboard shows one run: leave out --dashboard")
+        }
+        if !versus.isEmpty, options.json == "-" {
+            throw ValidationError("--versus writes two results: give --json a file name, not '-'")
         }
     }
 
     func run() async throws {
         let loaded = try ScenarioOptions.load(file)
+        if !versus.isEmpty {
+            try await ScenarioOptions.runVersus(
+                loaded, overrides: try scenario.overrides,
+                versus: try ScenarioOptions.values(versus, flag: "--versus"), target: try options.target(target),
+                options: options)
+        }
         try await ScenarioOptions.run(
             loaded.name, [(loaded, try scenario.overrides)],
             target: try options.target(target),
@@ -98,19 +126,22 @@ struct ScenarioOptions: ParsableArguments {
 
     /// The `--set` values: whole numbers, decimals, true and false as such, anything else as text.
     var overrides: [String: ScenarioValue] {
-        get throws {
-            var values: [String: ScenarioValue] = [:]
-            for assignment in assignments {
-                guard let equals = assignment.firstIndex(of: "="), equals != assignment.startIndex else {
-                    throw ValidationError("--set \(assignment): write name=value, e.g. --set users=500")
-                }
-                let text = String(assignment[assignment.index(after: equals)...])
-                values[String(assignment[..<equals])] =
-                    Int(text).map { .int($0) } ?? Double(text).map { .double($0) }
-                    ?? (text == "true" || text == "false" ? .bool(text == "true") : .string(text))
+        get throws { try Self.values(assignments, flag: "--set") }
+    }
+
+    /// `name=value` assignments of `flag`, read as `--set` reads them.
+    static func values(_ assignments: [String], flag: String) throws -> [String: ScenarioValue] {
+        var values: [String: ScenarioValue] = [:]
+        for assignment in assignments {
+            guard let equals = assignment.firstIndex(of: "="), equals != assignment.startIndex else {
+                throw ValidationError("\(flag) \(assignment): write name=value, e.g. \(flag) users=500")
             }
-            return values
+            let text = String(assignment[assignment.index(after: equals)...])
+            values[String(assignment[..<equals])] =
+                Int(text).map { .int($0) } ?? Double(text).map { .double($0) }
+                ?? (text == "true" || text == "false" ? .bool(text == "true") : .string(text))
         }
+        return values
     }
 
     /// Reads and checks a scenario file; a mistake in it ends the command with one line, exit 3.
@@ -195,6 +226,81 @@ extension ScenarioOptions {
                 }
             }
         }
+    }
+
+    /// Runs `scenario` twice, as `overrides` say (A) and with `versus` over them (B), prints both reports and the
+    /// two side by side, writes the files asked for (see `stress run --help`), and ends the command with the worse
+    /// exit code of the two.
+    static func runVersus(
+        _ scenario: ScenarioFile, overrides: [String: ScenarioValue], versus: [String: ScenarioValue],
+        target: LoadTarget, options: RunOptions
+    ) async throws -> Never {
+        var thresholds = try scenario.thresholds.map { try Threshold(parsing: $0) } + (try options.parsedThresholds)
+        if !thresholds.contains(where: { $0.metric == .failurePercent }) { thresholds.append(.failuresDefault) }
+        /// Each side's name: the values it gives the variables --versus sets.
+        func label(_ values: [String: ScenarioValue]) -> String {
+            versus.keys.sorted().map { name in
+                "\(name)=\(values[name] ?? scenario.variables.first { $0.name == name }?.value ?? .null)"
+            }.joined(separator: ",")
+        }
+        let sides = [("a", overrides), ("b", overrides.merging(versus) { _, new in new })]
+        var reports: [RunReport] = []
+        for (side, values) in sides {
+            let runID = options.newRunID
+            let report = try await options.live.report { progress in
+                progress.note("\(side.uppercased()): \(label(values))")
+                let context = SuiteContext(
+                    target: target, timeouts: options.timeouts, progress: progress,
+                    setupTimeouts: options.setupTimeouts)
+                return await StressRun.execute(
+                    suite: scenario.name, target: target, thresholds: thresholds, endpoints: scenario.endpoints,
+                    runID: runID
+                ) { report in
+                    try await ScenarioRunner(
+                        scenario, context: context, overrides: values, logFolder: options.logFolder(runID: runID)
+                    ).run(into: &report)
+                }
+            }
+            RunOutput.write(
+                report, json: options.json.map { Self.sided($0, side) },
+                csv: options.csv.map { URL(fileURLWithPath: $0).appendingPathComponent(side).path },
+                epilogue: "\(side.uppercased()): \(label(values))")
+            reports.append(report)
+        }
+        // The same phases, whose names may hold the values that differ ("race 100→10", "race 100→20"): paired by
+        // their place in the file.
+        var (a, b) = (reports[0], reports[1])
+        if a.phases.count == b.phases.count {
+            for index in a.phases.indices where a.phases[index].name != b.phases[index].name {
+                let paired = "\(a.phases[index].name) | \(b.phases[index].name)"
+                (a.phases[index].name, b.phases[index].name) = (paired, paired)
+            }
+        }
+        let comparison = RunComparison(a, b, names: (label(sides[0].1), label(sides[1].1)))
+        let (header, rows) = comparison.table
+        print(
+            Format.printable(
+                "\nA against B: \(comparison.names.a) against \(comparison.names.b)\n"
+                    + ConsoleRenderer.table(header: header, rows: rows)))
+        if let html = options.html {
+            RunOutput.write([(html, Data(HTMLReport.comparison(comparison).utf8))], what: html)
+            print("HTML comparison written to \(html)")
+        }
+        if let csv = options.csv {
+            let file = CSVReport.comparison(comparison)
+            let path = URL(fileURLWithPath: csv).appendingPathComponent(file.name).path
+            RunOutput.write([(path, Data(file.text.utf8))], what: path)
+            print("CSV comparison written to \(path)")
+        }
+        throw ExitCode(reports.map(\.outcome.rawValue).max() ?? RunExit.couldNotRun)
+    }
+
+    /// `file` with `.side` before its extension: `cache.json` → `cache.a.json`.
+    static func sided(_ file: String, _ side: String) -> String {
+        let url = URL(fileURLWithPath: file)
+        let stem = url.deletingPathExtension().lastPathComponent
+        let ext = url.pathExtension.isEmpty ? "json" : url.pathExtension
+        return url.deletingLastPathComponent().appendingPathComponent("\(stem).\(side).\(ext)").path
     }
 
     /// A bundled scenario with `overrides`, for the built-in suites.

@@ -178,6 +178,41 @@ struct StressProcessTests {
         #expect(output.contains("throughput (cache on)") && output.contains("throughput (cache off)"))
     }
 
+    @Test("--versus runs a scenario twice, A as --set says and B with the --versus values, and sets them side by side")
+    func versus() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("versus-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let json = folder.appendingPathComponent("race.json").path
+        let html = folder.appendingPathComponent("compare.html").path
+        let (status, output) = try await LiveServer.with { server in
+            try await TurnstileProcess.run([
+                "stress", "run", ScenarioProcessTests.repository.appendingPathComponent("scenarios/race.yaml").path,
+                "--target", "http://127.0.0.1:\(server.port)",
+                "--set", "users=12", "--set", "capacity=3", "--versus", "capacity=6", "--json", json, "--html", html,
+            ])
+        }
+        #expect(status == 0, "\(output)")
+        let a = try JSONReport.decode(Data(contentsOf: folder.appendingPathComponent("race.a.json")))
+        let b = try JSONReport.decode(Data(contentsOf: folder.appendingPathComponent("race.b.json")))
+        // Each side is a run of its own: A sold 3 seats, B 6.
+        #expect(a.phases.first?.overall.count(status: 201) == 3 && b.phases.first?.overall.count(status: 201) == 6)
+        #expect(a.runID != b.runID)
+        #expect(output.contains("A against B: capacity=3 against capacity=6"), "\(output)")
+        // The phases are paired by their place, though their names hold the capacity.
+        #expect(output.contains("race 12→3 | race 12→6  book"), "\(output)")
+        #expect(try String(contentsOfFile: html, encoding: .utf8).contains("capacity=6"))
+    }
+
+    @Test("--versus with the dashboard or JSON on standard output is refused before anything runs")
+    func versusRefusals() async throws {
+        for extra in [["--dashboard", "0"], ["--json", "-"]] {
+            let (status, output) = try await TurnstileProcess.run(
+                ["stress", "run", "scenarios/race.yaml", "--versus", "capacity=6"] + extra)
+            #expect(status == 3 && output.contains("--versus"), "\(output)")
+        }
+    }
+
     @Test("fanout --embedded delivers every bid to every subscriber and reports the service's memory")
     func embeddedFanout() async throws {
         let (status, output) = try await TurnstileProcess.run([
