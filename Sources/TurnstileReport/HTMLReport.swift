@@ -77,6 +77,7 @@ public enum HTMLReport {
         }
         invariants(report, judged: live?.isFinal ?? true, into: &page)
         thresholds(report, into: &page)
+        feeds(report, into: &page)
         if let resources = report.resources { self.resources(resources, of: report, into: &page) }
         glance(report, into: &page)
         for (index, phase) in report.phases.enumerated() {
@@ -201,6 +202,32 @@ public enum HTMLReport {
             ["", "phase", "threshold", "actual"],
             report.thresholds.map { [verdict($0.passed), $0.phase, $0.threshold, $0.actual] }, into: &page)
         page.raw("</section>")
+    }
+
+    /// What each group of live-feed subscribers received.
+    private static func feeds(_ report: RunReport, into page: inout Page) {
+        guard !report.feeds.isEmpty else { return }
+        page.raw("<section id=\"feeds\"><h2>Live feeds</h2>")
+        func milliseconds(_ histogram: LatencyHistogram, _ percentile: Double) -> String {
+            histogram.isEmpty ? "—" : Format.microseconds(histogram.percentile(percentile))
+        }
+        table(
+            [
+                "feed", "subscribers", "events", "delivered", "delivery ratio", "p50", "p95", "p99", "out of order",
+                "stray", "dropped", "connect p99",
+            ],
+            report.feeds.map { feed in
+                [
+                    "\(feed.name) (\(feed.kind))", "\(feed.connected) of \(feed.subscribers)", "\(feed.events)",
+                    "\(feed.delivered) of \(feed.expected)",
+                    feed.deliveryRatio.map { Format.percent($0 * 100) } ?? "—",
+                    milliseconds(feed.latency, 50), milliseconds(feed.latency, 95), milliseconds(feed.latency, 99),
+                    "\(feed.outOfOrder)", "\(feed.stray)", "\(feed.dropped)", milliseconds(feed.connectLatency, 99),
+                ]
+            }, into: &page)
+        page.raw(
+            "<p class=\"quiet\">Latency runs from sending the request that caused each event to each subscriber's "
+                + "receipt of it.</p></section>")
     }
 
     private static func phase(_ phase: PhaseReport, index: Int, faults: [FaultReport], into page: inout Page) {

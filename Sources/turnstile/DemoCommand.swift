@@ -113,15 +113,12 @@ struct DemoCommand: AsyncParsableCommand {
                 (race, ["users": 100, "capacity": 10]), (race, ["users": 300, "capacity": 299]),
                 (race, ["users": 300, "capacity": 10, "amount": 10]), (try BundledScenario.orders.load(), [:]),
                 (try BundledScenario.ordersLifecycle.load(), [:]), (try BundledScenario.credits.load(), [:]),
-                (try BundledScenario.bids.load(), [:]),
+                (try BundledScenario.bids.load(), [:]), (try BundledScenario.fanout.load(), ["bids": 20]),
             ]
             for (scenario, overrides) in scenarios {
                 try await ScenarioRunner(scenario, context: context, overrides: overrides, pool: pool).run(
                     into: &report)
             }
-            try await FanoutSuite(context).run(
-                .init(connections: 1_000, bids: 20), bidder: provisioned[0], residentMemory: ResidentMemory.bytes,
-                into: &report)
             try await MixedSuite(mix: .classic, context: context)
                 .run("mixed", users: Array(provisioned.prefix(users)), duration: duration.timeAmount, into: &report)
             try await EdgeSuite(context).run(into: &report)
@@ -151,13 +148,19 @@ enum Scorecard {
             if let spread = phase.releaseSpreadMicroseconds {
                 let statuses = overall.statusCounts.sorted { $0.key < $1.key }.map { "\($0.key)×\($0.value)" }
                 highlight = statuses.joined(separator: " ") + ", spread \(Format.microseconds(spread))"
-            } else if let deliveries = phase.endpoints.first(where: { $0.name == "deliver" }) {
-                highlight =
-                    "\(deliveries.responses) delivered, p99 \(Format.microseconds(deliveries.latency.percentile(99)))"
             }
             rows.append([
                 invariants.allSatisfy(\.passed) ? "PASS" : "FAIL", phase.name, highlight,
                 "\(held)/\(invariants.count) invariants",
+            ])
+        }
+        // Live feeds, by what their subscribers received (their invariants are their scenario's phase's).
+        for feed in report.feeds {
+            let p99 = feed.latency.isEmpty ? "not measured" : Format.microseconds(feed.latency.percentile(99))
+            rows.append([
+                feed.delivered == feed.expected && feed.outOfOrder == 0 && feed.dropped == 0 ? "PASS" : "FAIL",
+                "feed \(feed.name) (\(feed.connected) subscribers)",
+                "\(feed.delivered) of \(feed.expected) delivered, p99 \(p99)", "—",
             ])
         }
         // Checks without a load phase of their own (bad inputs, the crash) get a row of their own too.

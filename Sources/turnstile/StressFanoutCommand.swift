@@ -11,9 +11,13 @@ struct StressFanoutCommand: AsyncParsableCommand {
         discussion: """
             Opens --connections subscriptions to /api/v1/items/{id}/live (raising this process's open-file limit \
             as far as the system allows), then places --bids bids, --interval apart. Every subscriber must receive \
-            every bid, in seq order. Reports the delivery ratio and delivery latency p50/p95/p99, measured from \
-            sending each bid to a subscriber reading it. With --embedded, ignores --target, runs the service \
-            in-process and reports its resident memory too.
+            every bid, in the order they were placed. Reports the delivery ratio and delivery latency p50/p95/p99, \
+            measured from sending each bid to a subscriber reading it. With --embedded, ignores --target and runs \
+            the service in-process, whose CPU and memory are then watched too.
+
+            It runs the bundled scenarios/fanout.yaml: `turnstile stress run scenarios/fanout.yaml --set \
+            connections=… --set bids=…` gives the same verdict, and a copy of it is the start of a feed test for \
+            any API (docs/scenarios.md, "Subscribers").
 
             Examples:
               turnstile stress fanout --connections 10000 --bids 50
@@ -32,49 +36,29 @@ struct StressFanoutCommand: AsyncParsableCommand {
     @Option(help: "Pause between bids, e.g. 20ms.")
     var interval = DurationArgument(milliseconds: 20)
 
-    @Flag(help: "Run against an embedded service and report its memory.")
+    @Flag(help: "Run against an embedded service and watch its CPU and memory.")
     var embedded = false
 
     func validate() throws {
-        guard connections >= 1, bids >= 1 else { throw ValidationError("--connections and --bids must be at least 1") }
+        guard (1...LoadLimits.subscribersMax).contains(connections), bids >= 1 else {
+            throw ValidationError("--connections must be 1...\(LoadLimits.subscribersMax), --bids at least 1")
+        }
     }
 
     func run() async throws {
-        let shape = FanoutSuite.Shape(connections: connections, bids: bids, interval: interval.timeAmount)
-        let thresholds = try options.parsedThresholds
-        let timeouts = options.timeouts
-        let target = embedded ? nil : try options.loadTarget
-        try await options.run.perform(
-            "fanout", target: target?.description ?? "the embedded service", embedded: embedded
-        ) { progress in
-            guard let target else {
-                return try await EmbeddedService.with { target in
-                    await Self.fanout(
-                        shape, target: target, thresholds: thresholds, timeouts: timeouts, progress: progress,
-                        memory: true)
-                }
-            }
-            return await Self.fanout(
-                shape, target: target, thresholds: thresholds, timeouts: timeouts, progress: progress, memory: false)
+        let scenario = try ScenarioOptions.bundled(
+            .fanout,
+            [
+                "connections": .int(connections), "bids": .int(bids),
+                "interval": .string(DurationArgument.describe(interval.timeAmount)),
+            ])
+        guard embedded else {
+            try await options.runScenarios("fanout", [scenario], endpoints: ["bid"])
         }
-    }
-
-    static func fanout(
-        _ shape: FanoutSuite.Shape, target: LoadTarget, thresholds: [Threshold],
-        timeouts: HTTPClientConnection.Timeouts, progress: ProgressReporter, memory: Bool
-    ) async -> RunReport {
-        let context = SuiteContext(target: target, timeouts: timeouts, progress: progress)
-        return await StressRun.execute(suite: "fanout", target: target, thresholds: thresholds) {
-            try await FanoutSuite(context).run(
-                shape, bidder: try await context.provision(1)[0], residentMemory: memory ? ResidentMemory.bytes : nil,
-                into: &$0)
+        let options = options.run
+        try await EmbeddedService.with { target in
+            try await ScenarioOptions.run(
+                "fanout", [scenario], target: target, options: options, endpoints: ["bid"], embedded: true)
         }
-    }
-}
-
-/// This process's resident memory, from /proc (nil where there is none).
-enum ResidentMemory {
-    @Sendable static func bytes() -> Int? {
-        ResourceWatcher.ProcessStats.read().map { Int($0.residentBytes) }
     }
 }

@@ -202,16 +202,16 @@ struct ScenarioOptions: ParsableArguments {
 extension ScenarioOptions {
     /// Runs scenarios one after another as one run of suite `name`, sharing their users where their provisioning
     /// is the same, and ends the command with the report's exit code. `thresholds` (the files') are judged with the
-    /// command line's.
+    /// command line's. `embedded`: the target runs in this process, whose resources are then watched.
     static func run(
         _ name: String, _ scenarios: [(ScenarioFile, [String: ScenarioValue])], target: LoadTarget,
-        options: RunOptions, thresholds: [String] = [], endpoints: [String]?
+        options: RunOptions, thresholds: [String] = [], endpoints: [String]?, embedded: Bool = false
     ) async throws -> Never {
         var allThresholds = try thresholds.map { try Threshold(parsing: $0) } + (try options.parsedThresholds)
         // A run in which most requests failed must not pass for want of a limit, as a run of Locust would not.
         if !allThresholds.contains(where: { $0.metric == .failurePercent }) { allThresholds.append(.failuresDefault) }
         let runID = options.newRunID
-        try await options.perform(name, target: target.description) { progress in
+        try await options.perform(name, target: target.description, embedded: embedded) { progress in
             let context = SuiteContext(
                 target: target, timeouts: options.timeouts, progress: progress, setupTimeouts: options.setupTimeouts)
             let pool = ScenarioUserPool()

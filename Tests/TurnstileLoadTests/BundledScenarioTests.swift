@@ -109,6 +109,22 @@ struct BundledScenarioTests {
         }
     }
 
+    @Test("fanout: every one of 50 viewers receives all 10 bids, in order, timed from each bid's sending")
+    func fanout() async throws {
+        try await LiveServer.with { server in
+            let target = try LoadTarget(parsing: "http://127.0.0.1:\(server.port)")
+            let report = await runBundled(
+                [(.fanout, ["connections": 50, "bids": 10, "interval": "1ms"])], target: target, suite: "fanout")
+            #expect(report.outcome == .passed, "\(report.failure ?? "") \(report.reasons)")
+            #expect(report.invariants.count == 5 && report.invariants.allSatisfy(\.passed))
+            let viewers = try #require(report.feeds.first)
+            #expect(viewers.delivered == 500 && viewers.expected == 500 && viewers.latency.count == 500)
+            // Turnstile greets each viewer with "subscribed", which names no bid.
+            #expect(viewers.ignored == 50 && viewers.stray == 0 && viewers.outOfOrder == 0)
+            #expect(report.phases.map(\.name) == ["fanout 50×10"])
+        }
+    }
+
     @Test("against a target that oversells: the race says so, as a broken invariant")
     func catchesOversell() async throws {
         try await BrokenTarget.with(buyers: 20) { broken in

@@ -7,6 +7,7 @@ public enum BundledScenario: String, CaseIterable, Sendable {
     case bids
     case crash
     case faults
+    case fanout
 
     /// The file's name in `scenarios/`.
     public var fileName: String { "\(rawValue).yaml" }
@@ -22,6 +23,7 @@ public enum BundledScenario: String, CaseIterable, Sendable {
             case .bids: PackageResources.bids_yaml
             case .crash: PackageResources.crash_yaml
             case .faults: PackageResources.faults_yaml
+            case .fanout: PackageResources.fanout_yaml
             }
         return String(decoding: bytes, as: UTF8.self)
     }

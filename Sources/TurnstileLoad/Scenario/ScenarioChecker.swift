@@ -175,7 +175,9 @@ struct ScenarioChecker {
             add(phase.name)
             found += [phase.users].compactMap { $0 }
             switch phase.executor {
-            case .barrier(let rounds, let each): found += [rounds, each].compactMap { $0 }
+            case .barrier(let rounds, let each, let think):
+                found += [rounds, each].compactMap { $0 }
+                add(think)
             case .closed(let duration, let think):
                 add(duration)
                 add(think)

@@ -496,10 +496,11 @@ struct YAMLReader {
         let executor: ScenarioFile.Executor
         switch executorName {
         case "barrier":
-            try refuse(["duration", "think", "rate", "rate_end", "connections", "stages", "tasks", "stop"])
+            try refuse(["duration", "rate", "rate_end", "connections", "stages", "tasks", "stop"])
             executor = .barrier(
                 rounds: try map["rounds"].map { node throws(ScenarioError) in try expression(node, "'rounds'") },
-                each: try map["each"].map { node throws(ScenarioError) in try expression(node, "'each'") })
+                each: try map["each"].map { node throws(ScenarioError) in try expression(node, "'each'") },
+                think: try map["think"].map { node throws(ScenarioError) in try duration(node, "'think'") })
         case "closed":
             try refuse(["rounds", "each", "rate", "rate_end", "connections", "stages", "stop"])
             executor = .closed(

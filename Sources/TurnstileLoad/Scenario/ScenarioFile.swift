@@ -232,8 +232,9 @@ public struct ScenarioFile: Sendable {
     }
 
     public enum Executor: Sendable {
-        /// Every user sends its request at the same instant: `rounds` times, `each` requests per user.
-        case barrier(rounds: ScenarioExpression?, each: ScenarioExpression?)
+        /// Every user sends its request at the same instant: `rounds` times, `each` requests per user, with a pause
+        /// of `think` between rounds.
+        case barrier(rounds: ScenarioExpression?, each: ScenarioExpression?, think: ScenarioTemplate?)
         /// Users loop for `duration`, thinking `think` between tasks.
         case closed(duration: ScenarioTemplate, think: ScenarioTemplate?)
         /// Arrivals at `rate` per second (ramping to `rateEnd`), on at most `connections` connections.

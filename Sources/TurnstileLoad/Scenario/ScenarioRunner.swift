@@ -368,7 +368,7 @@ public struct ScenarioRunner: Sendable {
                 try count(expression, in: globalScope, "'users'", maximum: state.users.count)
             } ?? state.users.count
         switch phase.executor {
-        case .barrier(let rounds, let each):
+        case .barrier(let rounds, let each, let think):
             let rounds =
                 try rounds.map { expression throws(ScenarioError) in
                     try count(expression, in: globalScope, "'rounds'")
@@ -377,8 +377,10 @@ public struct ScenarioRunner: Sendable {
                 try each.map { expression throws(ScenarioError) in
                     try count(expression, in: globalScope, "'each'")
                 } ?? 1
+            let pause = try think.map { template throws(ScenarioError) in try time(template, in: globalScope) }
             try await runBarrier(
-                phase, name: name, users: participants, rounds: rounds, each: each, state: &state, into: &report)
+                phase, name: name, users: participants, rounds: rounds, each: each, pause: pause ?? .zero,
+                state: &state, into: &report)
         case .closed(let duration, let think):
             context.progress?.note("\(name): \(participants) users in a closed loop")
             let summaries = try await ClosedExecutor(
@@ -471,8 +473,8 @@ public struct ScenarioRunner: Sendable {
     /// all reported as one phase. An answer the request did not expect with a 4xx means the target refused the
     /// request itself (a 422, say), so the race did not happen: the run could not be carried out.
     private func runBarrier(
-        _ phase: ScenarioFile.Phase, name: String, users: Int, rounds: Int, each: Int, state: inout RunState,
-        into report: inout RunReport
+        _ phase: ScenarioFile.Phase, name: String, users: Int, rounds: Int, each: Int, pause: TimeAmount,
+        state: inout RunState, into report: inout RunReport
     ) async throws {
         let steps = phase.tasks[0].steps
         context.progress?.note(
@@ -480,6 +482,8 @@ public struct ScenarioRunner: Sendable {
                 + (each > 1 ? ", \(each) requests each" : ""))
         var merged: PhaseReport?
         for round in 0..<rounds {
+            // A pace the file asks for between releases (a bidder's bids 20 ms apart), not a wait for anything.
+            if round > 0, pause > .zero { try await Task.sleep(for: .nanoseconds(pause.nanoseconds)) }
             for step in steps {
                 var requests: [LoadRequest] = []
                 var owners: [Int] = []
