@@ -9,6 +9,7 @@ public enum ConsoleRenderer {
         for fault in report.faults {
             out += faultTable(fault) + "\n"
         }
+        out += badInputTable(report.badInputs)
         if !report.invariants.isEmpty {
             out += "Invariants\n"
             out += table(
@@ -33,6 +34,26 @@ public enum ConsoleRenderer {
         }
         out += "Result: \(verdict(report.outcome)) (exit \(report.outcome.rawValue))\n"
         return out
+    }
+
+    /// The most failed bad inputs the console lists; the JSON and HTML have every case.
+    static let badInputsListedMax = 40
+
+    /// The bad inputs that failed (a 5xx, a hang, a crash), each with what it was and what came back.
+    static func badInputTable(_ cases: [BadInputCase]) -> String {
+        let failed = cases.filter(\.verdict.isFailure)
+        guard !failed.isEmpty else { return "" }
+        var out = "Bad inputs that failed (\(failed.count) of \(cases.count))\n"
+        out += table(
+            header: ["phase", "request", "input", "verdict", "status", "answer"],
+            rows: failed.prefix(badInputsListedMax).map {
+                [
+                    $0.phase, $0.request, $0.input, $0.verdict.rawValue, $0.status.map(String.init) ?? "—",
+                    $0.detail.count > 80 ? String($0.detail.prefix(80)) + "…" : $0.detail,
+                ]
+            })
+        if failed.count > badInputsListedMax { out += "… and \(failed.count - badInputsListedMax) more in the JSON\n" }
+        return out + "\n"
     }
 
     /// What a suite's `users` count: `url` drives connections, as wrk and hey do, not users with identities.

@@ -78,6 +78,7 @@ public enum HTMLReport {
         invariants(report, judged: live?.isFinal ?? true, into: &page)
         thresholds(report, into: &page)
         feeds(report, into: &page)
+        badInputs(report, into: &page)
         if let resources = report.resources { self.resources(resources, of: report, into: &page) }
         glance(report, into: &page)
         for (index, phase) in report.phases.enumerated() {
@@ -201,6 +202,28 @@ public enum HTMLReport {
         table(
             ["", "phase", "threshold", "actual"],
             report.thresholds.map { [verdict($0.passed), $0.phase, $0.threshold, $0.actual] }, into: &page)
+        page.raw("</section>")
+    }
+
+    /// Every bad input sent, failures first.
+    private static func badInputs(_ report: RunReport, into page: inout Page) {
+        guard !report.badInputs.isEmpty else { return }
+        let failed = report.badInputs.filter(\.verdict.isFailure).count
+        page.raw("<section id=\"bad-inputs\"><h2>Bad inputs</h2><p class=\"quiet\">")
+        page.raw(
+            "\(report.badInputs.count) generated from the scenario's requests; \(failed) failed (a 5xx, no answer, or "
+                + "a target that stopped answering). A 4xx is a refusal, as it should be; an accepted one is listed, "
+                + "not failed.")
+        page.raw("</p>")
+        let ordered = report.badInputs.filter(\.verdict.isFailure) + report.badInputs.filter { !$0.verdict.isFailure }
+        table(
+            ["", "phase", "request", "input", "verdict", "status", "answer"],
+            ordered.map {
+                [
+                    verdict(!$0.verdict.isFailure), $0.phase, $0.request, $0.input, $0.verdict.rawValue,
+                    $0.status.map(String.init) ?? "—", String($0.detail.prefix(200)),
+                ]
+            }, into: &page)
         page.raw("</section>")
     }
 

@@ -36,10 +36,12 @@ public struct RunReport: Codable, Sendable {
     public var breakingPoints: [BreakingPoint] = []
     /// What each group of a scenario's live-feed subscribers received.
     public var feeds: [FeedReport] = []
+    /// Every bad input a scenario's bad-input phases sent, with its verdict.
+    public var badInputs: [BadInputCase] = []
 
     private enum CodingKeys: String, CodingKey {
         case result, runID = "runId", suite, target, startedAt, phases, invariants, thresholds, failure, notes
-        case resources, faults, breakingPoints, feeds
+        case resources, faults, breakingPoints, feeds, badInputs
     }
 
     /// Decodes a report; `notes` and the run id may be absent (reports written before they existed).
@@ -58,6 +60,7 @@ public struct RunReport: Codable, Sendable {
         faults = try container.decodeIfPresent([FaultReport].self, forKey: .faults) ?? []
         breakingPoints = try container.decodeIfPresent([BreakingPoint].self, forKey: .breakingPoints) ?? []
         feeds = try container.decodeIfPresent([FeedReport].self, forKey: .feeds) ?? []
+        badInputs = try container.decodeIfPresent([BadInputCase].self, forKey: .badInputs) ?? []
     }
 
     /// Writes the verdict first (`result`: passed, exit code and the reasons), then everything it rests on.
@@ -77,6 +80,7 @@ public struct RunReport: Codable, Sendable {
         if !faults.isEmpty { try container.encode(faults, forKey: .faults) }
         if !breakingPoints.isEmpty { try container.encode(breakingPoints, forKey: .breakingPoints) }
         if !feeds.isEmpty { try container.encode(feeds, forKey: .feeds) }
+        if !badInputs.isEmpty { try container.encode(badInputs, forKey: .badInputs) }
     }
 
     public init(suite: String, target: String, startedAt: Date = Date(), runID: String = RunReport.newRunID()) {

@@ -204,7 +204,8 @@ public enum ThresholdSet {
     /// phase, but one naming an endpoint that no phase has fails (a typo must not pass silently). A phase without any
     /// requests is not judged; a latency limit on requests that all failed (no response to measure) fails. A
     /// `dropped` limit judges open phases only, and ``Threshold/droppedDefault`` stands in when none is given.
-    /// ``Threshold/failuresDefault`` does not judge a phase that had faults, nor the stage a ramp broke at.
+    /// ``Threshold/failuresDefault`` does not judge a phase that had faults, the stage a ramp broke at, nor a
+    /// bad-input phase (whose verdicts are its own invariants).
     public static func judge(_ thresholds: [Threshold], on report: RunReport) -> [ThresholdResult] {
         var results: [ThresholdResult] = []
         var thresholds = thresholds
@@ -226,6 +227,7 @@ public enum ThresholdSet {
                 if threshold.metric == .droppedPercent, phase.droppedStarts == nil { continue }
                 // Failures are what a phase under faults is for: its windows and invariants say which are fine.
                 if threshold == .failuresDefault, report.faults.contains(where: { $0.phase == phase.name }) { continue }
+                if threshold == .failuresDefault, phase.executor == "bad_input" { continue }
                 // A ramp with a stop condition is meant to break: its breaking stage's failures are its finding.
                 if threshold == .failuresDefault,
                     report.breakingPoints.contains(where: { $0.broke.phase == phase.name })

@@ -178,6 +178,9 @@ struct ScenarioChecker {
             case .barrier(let rounds, let each, let think):
                 found += [rounds, each].compactMap { $0 }
                 add(think)
+            case .badInput(let probe, _, let timeout):
+                add(probe)
+                add(timeout)
             case .closed(let duration, let think):
                 add(duration)
                 add(think)

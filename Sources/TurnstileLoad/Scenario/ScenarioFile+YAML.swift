@@ -474,7 +474,7 @@ struct YAMLReader {
 
     private static let phaseKeys = [
         "name", "executor", "users", "request", "steps", "tasks", "rounds", "each", "duration", "think", "rate",
-        "rate_end", "connections", "stages", "stop",
+        "rate_end", "connections", "stages", "stop", "probe", "body_limit", "timeout",
     ]
 
     private func phase(_ node: Node) throws(ScenarioError) -> ScenarioFile.Phase {
@@ -496,18 +496,23 @@ struct YAMLReader {
         let executor: ScenarioFile.Executor
         switch executorName {
         case "barrier":
-            try refuse(["duration", "rate", "rate_end", "connections", "stages", "tasks", "stop"])
+            try refuse([
+                "duration", "rate", "rate_end", "connections", "stages", "tasks", "stop", "probe", "body_limit",
+                "timeout",
+            ])
             executor = .barrier(
                 rounds: try map["rounds"].map { node throws(ScenarioError) in try expression(node, "'rounds'") },
                 each: try map["each"].map { node throws(ScenarioError) in try expression(node, "'each'") },
                 think: try map["think"].map { node throws(ScenarioError) in try duration(node, "'think'") })
         case "closed":
-            try refuse(["rounds", "each", "rate", "rate_end", "connections", "stages", "stop"])
+            try refuse([
+                "rounds", "each", "rate", "rate_end", "connections", "stages", "stop", "probe", "body_limit", "timeout",
+            ])
             executor = .closed(
                 duration: try duration(try require("duration"), "'duration'"),
                 think: try map["think"].map { node throws(ScenarioError) in try duration(node, "'think'") })
         case "open":
-            try refuse(["rounds", "each", "think", "stages", "users", "stop"])
+            try refuse(["rounds", "each", "think", "stages", "users", "stop", "probe", "body_limit", "timeout"])
             executor = .open(
                 rate: try expression(try require("rate"), "'rate'"),
                 rateEnd: try map["rate_end"].map { node throws(ScenarioError) in try expression(node, "'rate_end'") },
@@ -516,7 +521,10 @@ struct YAMLReader {
                     try expression(node, "'connections'")
                 })
         case "ramp":
-            try refuse(["rounds", "each", "duration", "think", "rate", "rate_end", "connections", "users"])
+            try refuse([
+                "rounds", "each", "duration", "think", "rate", "rate_end", "connections", "users", "probe",
+                "body_limit", "timeout",
+            ])
             executor = .ramp(
                 stages: try sequence(try require("stages"), "'stages'").map { stage throws(ScenarioError) in
                     let stageMap = try mapping(stage, "a stage", keys: ["users", "duration"])
@@ -526,15 +534,28 @@ struct YAMLReader {
                     return (try expression(users, "'users'"), try self.duration(duration, "'duration'"))
                 },
                 stop: try map["stop"].map { node throws(ScenarioError) in try expression(node, "'stop'") })
+        case "bad_input":
+            try refuse([
+                "rounds", "each", "duration", "think", "rate", "rate_end", "connections", "stages", "stop",
+                "users", "tasks",
+            ])
+            executor = .badInput(
+                probe: try map["probe"].map { node throws(ScenarioError) in try template(node, "'probe'") },
+                bodyLimit: try map["body_limit"].map { node throws(ScenarioError) in try byteCount(node, "'body_limit'")
+                },
+                timeout: try map["timeout"].map { node throws(ScenarioError) in try duration(node, "'timeout'") })
         default:
-            throw error("unknown executor '\(executorName)': barrier, closed, open or ramp", executorNode)
+            throw error("unknown executor '\(executorName)': barrier, closed, open, ramp or bad_input", executorNode)
         }
         let given = ["request", "steps", "tasks"].filter(map.has)
-        guard given.count == 1 else {
+        // A bad-input phase without requests of its own makes its inputs from the scenario's.
+        guard given.count == 1 || (given.isEmpty && executorName == "bad_input") else {
             throw error("a phase needs exactly one of 'request', 'steps' or 'tasks'", node)
         }
         let tasks: [ScenarioFile.Task]
-        if let request = map["request"] {
+        if given.isEmpty {
+            tasks = []
+        } else if let request = map["request"] {
             tasks = [.init(weight: 1, steps: [try self.request(request)], think: .zero)]
         } else if let steps = map["steps"] {
             tasks = [.init(weight: 1, steps: try self.steps(steps), think: .zero)]
@@ -547,6 +568,23 @@ struct YAMLReader {
             executor: executor, tasks: tasks,
             users: try map["users"].map { node throws(ScenarioError) in try expression(node, "'users'") },
             position: position(node))
+    }
+
+    /// A size in bytes: a whole number, or one with a unit (`512KiB`, `1MiB`, `64KB`).
+    private func byteCount(_ node: Node, _ what: String) throws(ScenarioError) -> Int {
+        let text = try string(node, what).replacingOccurrences(of: " ", with: "")
+        for (unit, factor) in [
+            ("GiB", 1 << 30), ("MiB", 1 << 20), ("KiB", 1 << 10), ("MB", 1_000_000), ("KB", 1_000), ("B", 1), ("", 1),
+        ]
+        where text.hasSuffix(unit) {
+            if let number = Int(text.dropLast(unit.count)), number > 0,
+                number <= LoadLimits.requestBodyBytesMax / factor
+            {
+                return number * factor
+            }
+            break
+        }
+        throw error("\(what) must be a size up to 16 MiB, e.g. 1MiB or 65536", node)
     }
 
     private func steps(_ node: Node) throws(ScenarioError) -> [ScenarioFile.Request] {

@@ -243,6 +243,9 @@ public struct ScenarioFile: Sendable {
             connections: ScenarioExpression?)
         /// Closed stages one after another, until one meets `stop` (its breaking point), if given.
         case ramp(stages: [(users: ScenarioExpression, duration: ScenarioTemplate)], stop: ScenarioExpression?)
+        /// Bad inputs made from the phase's requests (or the scenario's), one at a time, each with `timeout`; the
+        /// target's `probe` path asked after each; bodies past `bodyLimit` bytes when given.
+        case badInput(probe: ScenarioTemplate?, bodyLimit: Int?, timeout: ScenarioTemplate?)
 
         /// The executor's name, as the file writes it.
         public var name: String {
@@ -251,6 +254,7 @@ public struct ScenarioFile: Sendable {
             case .closed: "closed"
             case .open: "open"
             case .ramp: "ramp"
+            case .badInput: "bad_input"
             }
         }
     }

@@ -395,6 +395,17 @@ public struct ScenarioRunner: Sendable {
                 target: context.target, group: context.group, progress: context.progress)
             report.phases.append(summaries.report)
             try take(summaries.summaries, of: phase, state: &state)
+        case .badInput(let probe, let bodyLimit, let timeout):
+            let requests =
+                phase.tasks.isEmpty
+                ? scenario.users.provision + scenario.setup
+                    + scenario.phases.prefix { $0.position != phase.position }.flatMap { $0.tasks.flatMap(\.steps) }
+                : phase.tasks.flatMap(\.steps)
+            try await runBadInputs(
+                requests, phase: name, probe: try probe?.render(in: globalScope),
+                timeout: try timeout.map { template throws(ScenarioError) in try time(template, in: globalScope) }
+                    ?? BadInputRun.timeoutDefault,
+                bodyLimit: bodyLimit, state: state, into: &report)
         case .ramp(let stages, let stop):
             var parsed: [RampExecutor.Stage] = []
             for stage in stages {
@@ -440,6 +451,49 @@ public struct ScenarioRunner: Sendable {
                 name, scenario: arrivals.next, target: context.target, group: context.group, progress: context.progress)
             if let error = arrivals.error { throw error }
             report.phases.append(phaseReport)
+        }
+    }
+
+    /// Sends every bad input made from `requests` (each as the first user would send it), one at a time, and
+    /// judges each: 4xx refused, 2xx/3xx accepted, 5xx a server error, silence a hang, a target that stops answering
+    /// (its `probe`, or the next connection) a crash, after which nothing more is sent.
+    private func runBadInputs(
+        _ requests: [ScenarioFile.Request], phase: String, probe: String?, timeout: TimeAmount, bodyLimit: Int?,
+        state: RunState, into report: inout RunReport
+    ) async throws {
+        var cases: [(request: String, BadInputs.Case)] = []
+        var seen = Set<String>()
+        for request in requests {
+            let first = UserScope(user: state.users.first ?? [:], globals: state.globals)
+            if let when = request.when, !((try? when.isTrue(in: first)) ?? false) { continue }
+            guard let base = try? request.render(in: first, userHeaders: scenario.users.headers),
+                seen.insert("\(base.method) \(request.path.text)").inserted
+            else { continue }
+            let other =
+                try state.users.count > 1
+                ? request.render(
+                    in: UserScope(user: state.users[1], globals: state.globals), userHeaders: scenario.users.headers)
+                : nil
+            for made in BadInputs.cases(request, base: base, other: other, bodyLimit: bodyLimit) {
+                cases.append((base.endpoint, made))
+            }
+        }
+        context.progress?.note("\(phase): \(cases.count) bad inputs, one at a time")
+        let run = BadInputRun(context: context, timeout: timeout, probe: probe)
+        let (phaseReport, results) = await run.send(cases, phase: phase)
+        report.phases.append(phaseReport)
+        report.badInputs += results
+        context.progress?.finished(phaseReport)
+        let count = { (verdict: BadInputCase.Verdict) in results.filter { $0.verdict == verdict }.count }
+        report.invariants += [
+            .equal(count(.serverError), 0, phase: phase, rule: "no bad input is answered with a 5xx"),
+            .equal(count(.hang), 0, phase: phase, rule: "every bad input is answered within \(timeout)"),
+            .equal(count(.crash), 0, phase: phase, rule: "the target still answers after every bad input"),
+        ]
+        if results.count < cases.count {
+            report.notes.append(
+                "\(phase): \(cases.count - results.count) of \(cases.count) bad inputs were not sent: the target "
+                    + "stopped answering")
         }
     }
 

@@ -1,0 +1,172 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+import TurnstileReport
+
+/// The bad inputs made from one of a scenario's requests, as the first user would send it: every field of its JSON
+/// body missing, null, of the wrong type, empty, negative, zero, beyond 64 bits, far too long, or holding control and
+/// invisible characters; the body cut short (malformed JSON) or sent as another type; no token, a malformed one, an
+/// expired-looking one; an unknown id in the path; another user's resource; a body past the size limit.
+struct BadInputs {
+    struct Case {
+        let input: String
+        let request: LoadRequest
+    }
+
+    /// An expired JWT (`exp` 1, signed with nothing any service holds): a token of the right shape, long dead.
+    static let expiredToken =
+        "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxIiwiZXhwIjoxfQ.c2lnbmF0dXJlLW9mLW5vLW9uZQ"
+    /// A string no field is meant to hold this long.
+    static let overLongCharacters = 100_000
+    /// NUL, BEL, a zero-width space, a right-to-left override and a byte-order mark.
+    static let controlText = "a\u{0000}b\u{0007}c\u{200B}d\u{202E}e\u{FEFF}"
+
+    /// The cases for `request` as `base` renders it (the first user's), `other` being the same request as another
+    /// user would send it (for "another user's resource"), with bodies past `bodyLimit` bytes when given.
+    static func cases(
+        _ request: ScenarioFile.Request, base: LoadRequest, other: LoadRequest?, bodyLimit: Int?
+    ) -> [Case] {
+        var cases: [Case] = []
+        func add(_ input: String, path: String? = nil, headers: HTTPHeaders? = nil, body: ByteBuffer?? = nil) {
+            cases.append(
+                Case(
+                    input: input,
+                    request: LoadRequest(
+                        endpoint: base.endpoint, method: base.method, path: path ?? base.path,
+                        headers: headers ?? base.headers, body: body ?? base.body, expected: .clientError,
+                        isSentOnce: true)))
+        }
+        // The body's fields, when it is a JSON object.
+        if let body = base.body, let json = ScenarioValue(jsonBytes: body.readableBytesView),
+            case .object(let fields) = json
+        {
+            for (path, raw) in fieldMutations(fields, prefix: "body") {
+                add(path, body: .some(ByteBuffer(string: raw)))
+            }
+            let text = String(buffer: body)
+            add("malformed JSON (cut short)", body: .some(ByteBuffer(string: String(text.dropLast()))))
+        }
+        if let body = base.body {
+            var headers = base.headers
+            headers.replaceOrAdd(name: "Content-Type", value: "text/plain")
+            add("Content-Type: text/plain", headers: headers, body: .some(body))
+        }
+        if base.headers.contains(name: "Authorization") {
+            var none = base.headers
+            none.remove(name: "Authorization")
+            add("no Authorization", headers: none)
+            for (input, value) in [
+                ("a malformed token", "Bearer not-a-token"), ("an expired token", "Bearer \(expiredToken)"),
+            ] {
+                var headers = base.headers
+                headers.replaceOrAdd(name: "Authorization", value: value)
+                add(input, headers: headers)
+            }
+        }
+        for (index, part) in request.path.parts.enumerated() {
+            guard case .expression = part else { continue }
+            add(
+                "an unknown id in the path (value \(index + 1))",
+                path: unknownIDPath(request, base: base.path, part: index))
+        }
+        if let other, other.path != base.path {
+            add("another user's resource (\(other.path))", path: other.path)
+        }
+        if let bodyLimit, [.POST, .PUT, .PATCH].contains(base.method) {
+            let filler = String(repeating: "x", count: bodyLimit + 1)
+            var headers = base.headers
+            headers.replaceOrAdd(name: "Content-Type", value: "application/json")
+            add(
+                "a body past \(Format.bytes(UInt64(bodyLimit)))", headers: headers,
+                body: .some(ByteBuffer(string: #"{"padding":""# + filler + #""}"#)))
+        }
+        return cases
+    }
+
+    /// Each field of `fields` (and of the objects among them, one level down) made wrong, one at a time: the label
+    /// and the whole body as JSON text.
+    static func fieldMutations(_ fields: [String: ScenarioValue], prefix: String) -> [(String, String)] {
+        var mutations: [(String, String)] = []
+        let names = fields.keys.sorted()
+        func object(replacing name: String, with raw: String?) -> String {
+            "{"
+                + names.compactMap { key -> String? in
+                    if key == name { return raw.map { ScenarioValue.string(key).json + ":" + $0 } }
+                    return ScenarioValue.string(key).json + ":" + fields[key]!.json
+                }.joined(separator: ",") + "}"
+        }
+        for name in names {
+            let label = "\(prefix).\(name)"
+            mutations.append(("\(label): missing", object(replacing: name, with: nil)))
+            for (what, raw) in wrongValues(for: fields[name]!) {
+                mutations.append(("\(label): \(what)", object(replacing: name, with: raw)))
+            }
+            if prefix == "body", case .object(let inner) = fields[name]! {
+                for (innerLabel, innerRaw) in fieldMutations(inner, prefix: label) {
+                    mutations.append((innerLabel, object(replacing: name, with: innerRaw)))
+                }
+            }
+        }
+        return mutations
+    }
+
+    /// Wrong values for a field that holds `value`, as JSON text.
+    static func wrongValues(for value: ScenarioValue) -> [(String, String)] {
+        var values = [("null", "null")]
+        switch value {
+        case .int, .double:
+            values += [
+                ("a string", #""not a number""#), ("negative", "-1"), ("zero", "0"),
+                ("beyond 64 bits", "123456789012345678901234567890"), ("a fraction", "0.5"),
+            ]
+        case .string:
+            values += [
+                ("a number", "12345"), ("empty", #""""#),
+                (
+                    "\(overLongCharacters.formatted()) characters",
+                    ScenarioValue.string(String(repeating: "x", count: overLongCharacters)).json
+                ),
+                ("control and invisible characters", ScenarioValue.string(controlText).json),
+            ]
+        case .bool:
+            values += [("a string", #""yes""#), ("a number", "1")]
+        case .list:
+            values += [("empty", "[]"), ("a string", #""x""#), ("a list of nulls", "[null]")]
+        case .object:
+            values += [("empty", "{}"), ("a string", #""x""#)]
+        case .null:
+            values += [("a string", #""x""#)]
+        }
+        return values
+    }
+
+    /// The path with the expression at `part` written as an id that names nothing.
+    private static func unknownIDPath(_ request: ScenarioFile.Request, base: String, part index: Int) -> String {
+        // The path as sent, with that one value swapped: rebuilt from the template's text parts around it.
+        var out = ""
+        var consumed = base[...]
+        for (position, part) in request.path.parts.enumerated() {
+            switch part {
+            case .text(let text):
+                out += text
+                consumed = consumed.dropFirst(text.count)
+            case .expression:
+                // The value ends where the next text part begins (or at the end).
+                let next = request.path.parts.dropFirst(position + 1).first.flatMap { part -> String? in
+                    if case .text(let text) = part { return text }
+                    return nil
+                }
+                let end = next.flatMap { consumed.range(of: $0)?.lowerBound } ?? consumed.endIndex
+                let value = consumed[..<end]
+                consumed = consumed[end...]
+                out += position == index ? (Int(value) != nil ? "999999999" : "does-not-exist") : String(value)
+            }
+        }
+        return out
+    }
+}
+
+extension StatusSet {
+    /// 400–499: what a bad input should get.
+    static let clientError = StatusSet(ranges: [400...499])
+}

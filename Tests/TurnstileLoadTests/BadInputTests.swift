@@ -1,0 +1,105 @@
+import Foundation
+import Testing
+import TurnstileLoad
+import TurnstileReport
+import TurnstileTestSupport
+
+/// A bad-input phase, generated from the scenario's own requests with no list to write: against a shop with two flaws
+/// it names both, within its bound though one hangs; against Turnstile it finds none.
+@Suite("Bad inputs", .serialized, .timeLimit(.minutes(2)))
+struct BadInputTests {
+    static let fragile = """
+        name: fragile
+        users:
+          count: 1
+          headers: { Authorization: Bearer good }
+        phases:
+          - name: orders
+            executor: closed
+            duration: 200ms
+            request: { name: order, method: POST, path: /orders, body: { item: a, quantity: 1 }, expect: [201] }
+          - name: bad inputs
+            executor: bad_input
+            probe: /health
+            body_limit: 1MiB
+            timeout: 1s
+        """
+
+    @Test("a shop that 500s on a missing field and hangs on a huge body: both named, exit 2, the phase bounded")
+    func fragileShop() async throws {
+        try await FragileShop.with { shop in
+            let started = ContinuousClock.now
+            let report = try await run(Self.fragile, port: shop.port)
+            #expect(report.outcome == .invariantBroken, "\(report.reasons)")
+            let failed = report.badInputs.filter(\.verdict.isFailure)
+            #expect(
+                failed.map { "\($0.input): \($0.verdict.rawValue)" } == [
+                    "body.quantity: missing: server error", "a body past \(Format.bytes(1 << 20)): hang",
+                ], "\(failed)")
+            #expect(failed.first?.detail.contains("KeyError") == true)
+            // Every other input was refused: no Authorization, wrong types, malformed JSON, control characters…
+            let refused = report.badInputs.filter { $0.verdict == .refused }.map(\.input)
+            for input in [
+                "no Authorization", "an expired token", "malformed JSON (cut short)", "Content-Type: text/plain",
+                "body.quantity: beyond 64 bits", "body.quantity: negative",
+                "body.item: control and invisible characters",
+                "body.item: 100,000 characters",
+            ] {
+                #expect(refused.contains(input), "\(input)")
+            }
+            let broken = report.invariants.filter { !$0.passed }.map(\.rule)
+            #expect(broken == ["no bad input is answered with a 5xx", "every bad input is answered within 1 s"])
+            // One hang costs its timeout, not the run: the phase ends within a few seconds.
+            #expect(ContinuousClock.now - started < .seconds(20))
+            let console = ConsoleRenderer.render(report)
+            #expect(console.contains("Bad inputs that failed (2 of \(report.badInputs.count))"))
+            #expect(HTMLReport.render(report).contains("<section id=\"bad-inputs\">"))
+        }
+    }
+
+    @Test("Turnstile refuses every bad input made from the race's requests: zero failures")
+    func turnstile() async throws {
+        let race = BundledScenario.race.text.replacingOccurrences(
+            of: "\nreadback:",
+            with:
+                "\n  - name: bad inputs\n    executor: bad_input\n    probe: /health\n    body_limit: 2MiB\n\nreadback:"
+        )
+        try await LiveServer.with { server in
+            let report = try await run(race, port: server.port, overrides: ["users": 20, "capacity": 5])
+            #expect(report.outcome == .passed, "\(report.reasons)")
+            #expect(report.badInputs.count > 40)
+            #expect(
+                report.badInputs.filter(\.verdict.isFailure).isEmpty, "\(report.badInputs.filter(\.verdict.isFailure))")
+            #expect(report.thresholds.allSatisfy { $0.passed })
+        }
+    }
+
+    @Test("mistakes in a bad-input phase are errors at their place")
+    func mistakes() {
+        for (text, message) in [
+            ("body_limit: lots", "'body_limit' must be a size up to 16 MiB"),
+            ("body_limit: 1MiB\n    duration: 1s", "'duration' does not apply to a bad_input phase"),
+        ] {
+            do {
+                let yaml = Self.fragile.replacingOccurrences(of: "body_limit: 1MiB", with: text)
+                _ = try ScenarioFile(yaml: yaml, file: "fragile.yaml")
+                Issue.record("no error for \(text)")
+            } catch {
+                #expect(error.description.contains(message), "\(error)")
+            }
+        }
+    }
+
+    private func run(_ yaml: String, port: Int, overrides: [String: ScenarioValue] = [:]) async throws -> RunReport {
+        let scenario = try ScenarioFile(yaml: yaml, file: "bad.yaml")
+        let target = try LoadTarget(parsing: "http://127.0.0.1:\(port)")
+        // The default errors<1% stands, as on the command line: a bad-input phase's refusals are not its failures.
+        return await StressRun.execute(
+            suite: scenario.name, target: target, thresholds: [.failuresDefault], endpoints: scenario.endpoints
+        ) {
+            report in
+            try await ScenarioRunner(scenario, context: SuiteContext(target: target), overrides: overrides)
+                .run(into: &report)
+        }
+    }
+}

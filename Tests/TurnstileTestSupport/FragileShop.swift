@@ -1,0 +1,81 @@
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+
+/// A shop with two flaws a bad-input phase must find: `POST /orders` answers 500 when the body has no `quantity`
+/// (a `KeyError` let through), and never answers a body over 1 MiB (it waits for a worker that never comes). Any
+/// other mistake gets its 400; without `Authorization: Bearer good`, 401. `GET /health` answers 200.
+public struct FragileShop: Sendable {
+    public let port: Int
+
+    public static func with<Result: Sendable>(
+        _ body: @Sendable (FragileShop) async throws -> Result
+    ) async throws -> Result {
+        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline()
+                    try channel.pipeline.syncOperations.addHandler(FragileHandler())
+                }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        defer { channel.close(promise: nil) }
+        return try await body(FragileShop(port: channel.localAddress?.port ?? 0))
+    }
+}
+
+private struct Order: Decodable {
+    let item: String
+    let quantity: Int
+}
+
+private final class FragileHandler: ChannelInboundHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    private var head: HTTPRequestHead?
+    private var body = ByteBuffer()
+    private var hanging = false
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head):
+            self.head = head
+            body.clear()
+            hanging = (head.headers.first(name: "Content-Length").flatMap(Int.init) ?? 0) > 1 << 20
+        case .body(var chunk):
+            if !hanging { body.writeBuffer(&chunk) }
+        case .end:
+            guard let head, !hanging else { return }
+            let (status, json) = answer(head, body)
+            let headers = HTTPHeaders([("Content-Type", "application/json"), ("Content-Length", "\(json.utf8.count)")])
+            context.write(
+                wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))),
+                promise: nil)
+            context.write(wrapOutboundOut(.body(.byteBuffer(ByteBuffer(string: json)))), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        }
+    }
+
+    private func answer(_ head: HTTPRequestHead, _ body: ByteBuffer) -> (HTTPResponseStatus, String) {
+        if head.method == .GET, head.uri == "/health" { return (.ok, #"{"ok":true}"#) }
+        guard head.method == .POST, head.uri == "/orders" else { return (.notFound, #"{"error":"no such page"}"#) }
+        guard head.headers.first(name: "Authorization") == "Bearer good" else {
+            return (.unauthorized, #"{"error":"who are you?"}"#)
+        }
+        let data = Data(body.readableBytesView)
+        guard head.headers.first(name: "Content-Type")?.hasPrefix("application/json") == true,
+            let object = try? JSONSerialization.jsonObject(with: data) as? [String: Any]
+        else { return (.badRequest, #"{"error":"send a JSON object"}"#) }
+        guard object["quantity"] != nil else { return (.internalServerError, #"{"error":"KeyError: quantity"}"#) }
+        guard let order = try? JSONDecoder().decode(Order.self, from: data), !order.item.isEmpty,
+            order.item.count <= 64, (1...10).contains(order.quantity),
+            order.item.unicodeScalars.allSatisfy({
+                $0.value >= 32 && !(0x200B...0x202E).contains($0.value) && $0.value != 0xFEFF
+            })
+        else { return (.badRequest, #"{"error":"item and quantity 1...10, please"}"#) }
+        return (.created, #"{"order":{"item":"\#(order.item)","quantity":\#(order.quantity)}}"#)
+    }
+}
