@@ -154,6 +154,8 @@ let package = Package(
                 .embedInCode("Scenarios/crash.yaml"),
                 .embedInCode("Scenarios/faults.yaml"),
                 .embedInCode("Scenarios/fanout.yaml"),
+                .embedInCode("Scenarios/mixed.yaml"),
+                .embedInCode("Scenarios/throughput.yaml"),
                 .embedInCode("Scenarios/orders-lifecycle.yaml"),
                 .embedInCode("Scenarios/orders.yaml"),
                 .embedInCode("Scenarios/race.yaml"),

@@ -69,6 +69,11 @@ struct DemoCommand: AsyncParsableCommand {
         try OutputPath.validate(html, flag: "--html")
     }
 
+    /// The load phases' users and length, as the bundled mixed and throughput files name them.
+    private var loadVariables: [String: ScenarioValue] {
+        ["users": .int(users), "duration": .string(DurationArgument.describe(duration.timeAmount))]
+    }
+
     private var storeTimeouts: StoreTimeouts {
         StoreTimeouts(bound: .nanoseconds(storeTimeout.timeAmount.nanoseconds))
     }
@@ -83,7 +88,7 @@ struct DemoCommand: AsyncParsableCommand {
             if report.failure == nil {
                 do {
                     try await EmbeddedService.compareCache(
-                        users: users, shape: .closed(duration: duration.timeAmount), timeouts: .init(),
+                        (try BundledScenario.throughput.load(), loadVariables), timeouts: .init(),
                         progress: progress, storeTimeouts: storeTimeouts, into: &withComparison)
                 } catch {
                     withComparison.failure = "the cache comparison failed: \(error)"
@@ -114,13 +119,12 @@ struct DemoCommand: AsyncParsableCommand {
                 (race, ["users": 300, "capacity": 10, "amount": 10]), (try BundledScenario.orders.load(), [:]),
                 (try BundledScenario.ordersLifecycle.load(), [:]), (try BundledScenario.credits.load(), [:]),
                 (try BundledScenario.bids.load(), [:]), (try BundledScenario.fanout.load(), ["bids": 20]),
+                (try BundledScenario.mixed.load(), loadVariables),
             ]
             for (scenario, overrides) in scenarios {
                 try await ScenarioRunner(scenario, context: context, overrides: overrides, pool: pool).run(
                     into: &report)
             }
-            try await MixedSuite(mix: .classic, context: context)
-                .run("mixed", users: Array(provisioned.prefix(users)), duration: duration.timeAmount, into: &report)
             try await EdgeSuite(context).run(into: &report)
         }
     }

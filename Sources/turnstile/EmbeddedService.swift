@@ -68,29 +68,32 @@ enum EmbeddedService {
         }
     }
 
-    /// Read-heavy throughput against the embedded service with the read cache on, then off: the classic
-    /// with-cache / without-cache comparison, as the phases of `report`, each with a probe that the cache really was
-    /// on (or off).
+    /// Read-heavy throughput (the bundled `scenario`) against the embedded service with the read cache on, then off:
+    /// the classic with-cache / without-cache comparison, as the phases of `report`, each with a probe that the cache
+    /// really was on (or off). The probe reads a response header, which no scenario can: it stays code.
     static func compareCache(
-        users: Int, shape: MixedSuite.Shape, timeouts: HTTPClientConnection.Timeouts, progress: ProgressReporter,
+        _ scenario: (ScenarioFile, [String: ScenarioValue]), timeouts: HTTPClientConnection.Timeouts,
+        setupTimeouts: HTTPClientConnection.Timeouts? = nil, progress: ProgressReporter,
         storeTimeouts: StoreTimeouts = StoreTimeouts(), into report: inout RunReport
     ) async throws {
         for readCache in [true, false] {
-            let phases = try await with(readCache: readCache, storeTimeouts: storeTimeouts) { target in
-                let context = SuiteContext(target: target, timeouts: timeouts, progress: progress)
-                let name = "throughput (cache \(readCache ? "on" : "off"))"
+            let name = "throughput (cache \(readCache ? "on" : "off"))"
+            var (file, overrides) = scenario
+            file.phases[0].name = try ScenarioTemplate(name, at: SourcePosition(file: name, line: 1, column: 1))
+            let part = try await with(readCache: readCache, storeTimeouts: storeTimeouts) { [file, overrides] target in
+                let context = SuiteContext(
+                    target: target, timeouts: timeouts, progress: progress, setupTimeouts: setupTimeouts)
                 var part = RunReport(suite: "throughput", target: target.description)
-                progress.note("\(name): provisioning \(users) users…")
-                let provisioned = try await context.provision(users)
-                try await MixedSuite(mix: .readHeavy, context: context)
-                    .run(name, users: provisioned, shape: shape, into: &part)
+                try await ScenarioRunner(file, context: context, overrides: overrides).run(into: &part)
                 part.invariants.append(
                     try await CacheProbe.check(
                         cacheOn: readCache, phase: name, target: target, group: context.group, timeouts: timeouts))
                 return part
             }
-            report.phases += phases.phases
-            report.invariants += phases.invariants
+            report.phases += part.phases
+            report.invariants += part.invariants
+            report.notes += part.notes
+            if let failure = part.failure { throw SetupError(failure) }
         }
         let (on, off) = (report.phases[report.phases.count - 2], report.phases[report.phases.count - 1])
         let (onRate, offRate) = (on.rate(on.overall), off.rate(off.overall))

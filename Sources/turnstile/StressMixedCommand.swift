@@ -1,6 +1,7 @@
 import ArgumentParser
 import NIOCore
 import TurnstileLoad
+import TurnstileReport
 
 /// Flags shared by the suites that loop provisioned users over a mix of requests.
 struct LoadShapeOptions: ParsableArguments {
@@ -45,24 +46,39 @@ struct LoadShapeOptions: ParsableArguments {
         }
     }
 
-    /// The load's shape, and how many users it needs.
-    func shape(timeouts: HTTPClientConnection.Timeouts) throws -> (MixedSuite.Shape, users: Int) {
+    /// The bundled `file` shaped as these flags say: its users, duration and think time set, and its phase made
+    /// open (`--rate`) or a ramp (`--stages`) when asked.
+    func scenario(_ file: BundledScenario) throws -> (ScenarioFile, [String: ScenarioValue]) {
+        var (scenario, overrides) = try ScenarioOptions.bundled(
+            file,
+            [
+                "users": .int(users), "duration": .string(DurationArgument.describe(duration.timeAmount)),
+                "think": .string(thinkTime.map { DurationArgument.describe($0.timeAmount) } ?? "0ms"),
+            ])
+        let here = SourcePosition(file: "the command line", line: 1, column: 1)
         if let stages {
-            let ramp = try RampExecutor(parsing: stages, timeouts: timeouts)
-            return (.ramp(ramp), ramp.usersMax)
+            let ramp = try RampExecutor(parsing: stages)
+            scenario.phases[0].executor = .ramp(
+                stages: try ramp.stages.map {
+                    (
+                        try ScenarioExpression(String($0.users), at: here),
+                        try ScenarioTemplate(DurationArgument.describe($0.duration), at: here)
+                    )
+                }, stop: nil)
+            overrides["users"] = .int(ramp.usersMax)
+        } else if let rate {
+            scenario.phases[0].executor = .open(
+                rate: try ScenarioExpression(String(rate), at: here),
+                rateEnd: try rateEnd.map { try ScenarioExpression(String($0), at: here) },
+                duration: try ScenarioTemplate("${duration}", at: here), connections: nil)
         }
-        if let rate { return (.open(rate: rate, rateEnd: rateEnd, duration: duration.timeAmount), users) }
-        return (.closed(duration: duration.timeAmount, thinkTime: thinkTime?.timeAmount ?? .zero), users)
+        return (scenario, overrides)
     }
 
-    /// Provisions the users and runs `mix` as one phase, then checks its invariants.
-    func run(_ mix: MixedSuite.Mix, suite name: String, options: StressOptions) async throws -> Never {
-        let (shape, needed) = try shape(timeouts: options.timeouts)
-        try await options.runSuite(name, endpoints: mix.endpoints) { context, report in
-            context.progress?.note("provisioning \(needed) users…")
-            let provisioned = try await context.provision(needed)
-            try await MixedSuite(mix: mix, context: context).run(name, users: provisioned, shape: shape, into: &report)
-        }
+    /// Runs the bundled `file`, shaped as these flags say.
+    func run(_ file: BundledScenario, suite name: String, options: StressOptions) async throws -> Never {
+        let scenario = try self.scenario(file)
+        try await options.runScenarios(name, [scenario], endpoints: scenario.0.endpoints)
     }
 }
 
@@ -85,7 +101,7 @@ struct StressMixedCommand: AsyncParsableCommand {
     @OptionGroup var shape: LoadShapeOptions
 
     func run() async throws {
-        try await shape.run(.classic, suite: "mixed", options: options)
+        try await shape.run(.mixed, suite: "mixed", options: options)
     }
 }
 
@@ -111,18 +127,19 @@ struct StressThroughputCommand: AsyncParsableCommand {
 
     func run() async throws {
         guard embedded else {
-            try await shape.run(.readHeavy, suite: "throughput", options: options)
+            try await shape.run(.throughput, suite: "throughput", options: options)
         }
         let target = try LoadTarget(parsing: "http://127.0.0.1")
-        let (loadShape, needed) = try shape.shape(timeouts: options.timeouts)
-        let (thresholds, runID, timeouts) = (try options.parsedThresholds, options.run.newRunID, options.timeouts)
+        let scenario = try shape.scenario(.throughput)
+        let thresholds = try ScenarioOptions.thresholds(scenario.0.thresholds, options: options.run)
+        let (runID, timeouts, setupTimeouts) = (options.run.newRunID, options.timeouts, options.setupTimeouts)
         try await options.run.perform("throughput", target: "the embedded service", embedded: true) { progress in
             await StressRun.execute(
-                suite: "throughput", target: target, thresholds: thresholds,
-                endpoints: MixedSuite.Mix.readHeavy.endpoints, runID: runID
+                suite: "throughput", target: target, thresholds: thresholds, endpoints: scenario.0.endpoints,
+                runID: runID
             ) { report in
                 try await EmbeddedService.compareCache(
-                    users: needed, shape: loadShape, timeouts: timeouts, progress: progress, into: &report)
+                    scenario, timeouts: timeouts, setupTimeouts: setupTimeouts, progress: progress, into: &report)
             }
         }
     }
@@ -135,6 +152,9 @@ struct StressBreakingPointCommand: AsyncParsableCommand {
         abstract:
             "Ramp mixed traffic in stages (doubling users) until failures or p99 pass a limit: the breaking point.",
         discussion: """
+            Runs the bundled scenarios/mixed.yaml as a ramp with a stop condition (docs/scenarios.md, "The breaking \
+            point"): it reports the breaking stage, what broke first, and the last stage that held.
+
             Examples:
               turnstile stress stress --start-users 8 --max-users 256
               turnstile stress breaking-point --stage-duration 10s --max-p99 200ms
@@ -165,12 +185,30 @@ struct StressBreakingPointCommand: AsyncParsableCommand {
         guard maxErrorPercent >= 0 else { throw ValidationError("--max-error-percent must not be negative") }
     }
 
+    /// The stages' users: the first, doubling, up to the most.
+    var stageUsers: [Int] {
+        var stages = [startUsers]
+        while stages.last! < maxUsers { stages.append(min(stages.last! * 2, maxUsers)) }
+        return stages
+    }
+
+    /// The bundled mixed traffic as a ramp of doubling stages that stops at the first stage past the limits.
+    func scenario() throws -> (ScenarioFile, [String: ScenarioValue]) {
+        var (scenario, overrides) = try ScenarioOptions.bundled(
+            .mixed, ["users": .int(maxUsers), "duration": .string(DurationArgument.describe(stageDuration.timeAmount))])
+        let here = SourcePosition(file: "the command line", line: 1, column: 1)
+        let p99 = Double(maxP99.timeAmount.nanoseconds) / 1e6
+        scenario.phases[0].executor = .ramp(
+            stages: try stageUsers.map {
+                (try ScenarioExpression(String($0), at: here), try ScenarioTemplate("${duration}", at: here))
+            },
+            stop: try ScenarioExpression("failure_ratio > \(maxErrorPercent / 100) or p99_ms > \(p99)", at: here))
+        scenario.phases[0].name = try ScenarioTemplate("stress", at: here)
+        return (scenario, overrides)
+    }
+
     func run() async throws {
-        let suite = BreakingPointSuite(
-            startUsers: startUsers, usersMax: maxUsers, stageDuration: stageDuration.timeAmount,
-            failureRatioMax: maxErrorPercent / 100, p99MicrosecondsMax: UInt64(maxP99.timeAmount.nanoseconds / 1_000))
-        try await options.runSuite("stress", endpoints: MixedSuite.Mix.classic.endpoints) { context, report in
-            try await suite.run(context, into: &report)
-        }
+        let scenario = try self.scenario()
+        try await options.runScenarios("stress", [scenario], endpoints: scenario.0.endpoints)
     }
 }

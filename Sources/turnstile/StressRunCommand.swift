@@ -207,9 +207,7 @@ extension ScenarioOptions {
         _ name: String, _ scenarios: [(ScenarioFile, [String: ScenarioValue])], target: LoadTarget,
         options: RunOptions, thresholds: [String] = [], endpoints: [String]?, embedded: Bool = false
     ) async throws -> Never {
-        var allThresholds = try thresholds.map { try Threshold(parsing: $0) } + (try options.parsedThresholds)
-        // A run in which most requests failed must not pass for want of a limit, as a run of Locust would not.
-        if !allThresholds.contains(where: { $0.metric == .failurePercent }) { allThresholds.append(.failuresDefault) }
+        let allThresholds = try Self.thresholds(thresholds, options: options)
         let runID = options.newRunID
         try await options.perform(name, target: target.description, embedded: embedded) { progress in
             let context = SuiteContext(
@@ -235,8 +233,7 @@ extension ScenarioOptions {
         _ scenario: ScenarioFile, overrides: [String: ScenarioValue], versus: [String: ScenarioValue],
         target: LoadTarget, options: RunOptions
     ) async throws -> Never {
-        var thresholds = try scenario.thresholds.map { try Threshold(parsing: $0) } + (try options.parsedThresholds)
-        if !thresholds.contains(where: { $0.metric == .failurePercent }) { thresholds.append(.failuresDefault) }
+        let thresholds = try Self.thresholds(scenario.thresholds, options: options)
         /// Each side's name: the values it gives the variables --versus sets.
         func label(_ values: [String: ScenarioValue]) -> String {
             versus.keys.sorted().map { name in
@@ -293,6 +290,14 @@ extension ScenarioOptions {
             print("CSV comparison written to \(path)")
         }
         throw ExitCode(reports.map(\.outcome.rawValue).max() ?? RunExit.couldNotRun)
+    }
+
+    /// A file's thresholds and the command line's, with the default `errors<1%` unless one limits failures: a run in
+    /// which most requests failed must not pass for want of a limit, as a run of Locust would not.
+    static func thresholds(_ file: [String], options: RunOptions) throws -> [Threshold] {
+        var thresholds = try file.map { try Threshold(parsing: $0) } + (try options.parsedThresholds)
+        if !thresholds.contains(where: { $0.metric == .failurePercent }) { thresholds.append(.failuresDefault) }
+        return thresholds
     }
 
     /// `file` with `.side` before its extension: `cache.json` → `cache.a.json`.

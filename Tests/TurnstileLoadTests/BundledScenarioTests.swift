@@ -109,6 +109,31 @@ struct BundledScenarioTests {
         }
     }
 
+    @Test("mixed: browse, read, book and create at once; the hot event's seats and the events created add up")
+    func mixed() async throws {
+        try await LiveServer.with { server in
+            let target = try LoadTarget(parsing: "http://127.0.0.1:\(server.port)")
+            let report = await runBundled(
+                [(.mixed, ["users": 4, "duration": "600ms"])], target: target, suite: "mixed")
+            #expect(report.outcome == .passed, "\(report.failure ?? "") \(report.reasons)")
+            #expect(report.invariants.count == 2 && report.invariants.allSatisfy(\.passed))
+            let phase = try #require(report.phases.first)
+            #expect(Set(phase.endpoints.map(\.name)).isSubset(of: ["browse", "detail", "book", "create"]))
+            #expect(phase.overall.failures == 0 && phase.overall.requests > 20)
+        }
+    }
+
+    @Test("throughput: half lists, half details, every read answered")
+    func throughput() async throws {
+        try await LiveServer.with { server in
+            let target = try LoadTarget(parsing: "http://127.0.0.1:\(server.port)")
+            let report = await runBundled(
+                [(.throughput, ["users": 4, "duration": "400ms"])], target: target, suite: "throughput")
+            #expect(report.outcome == .passed, "\(report.failure ?? "") \(report.reasons)")
+            #expect(report.phases.first?.endpoints.map(\.name).sorted() == ["browse", "detail"])
+        }
+    }
+
     @Test("fanout: every one of 50 viewers receives all 10 bids, in order, timed from each bid's sending")
     func fanout() async throws {
         try await LiveServer.with { server in

@@ -23,22 +23,6 @@ struct RampTests {
         #expect(throws: RampError.self) { try RampExecutor(parsing: text) }
     }
 
-    @Test("mixed traffic in two stages: a phase per stage, and the books balance over both")
-    func stagedMixed() async throws {
-        try await LiveServer.with { server in
-            let target = try LoadTarget(parsing: "http://127.0.0.1:\(server.port)")
-            let context = SuiteContext(target: target)
-            let users = try await context.provision(4)
-            var report = RunReport(suite: "mixed", target: target.description)
-            try await MixedSuite(mix: .classic, context: context).run(
-                "mixed", users: users, shape: .ramp(try RampExecutor(parsing: "2:200ms,4:200ms")), into: &report)
-            #expect(report.phases.map(\.users) == [2, 4])
-            #expect(report.phases.map(\.name) == ["mixed (stage 1: 2 users)", "mixed (stage 2: 4 users)"])
-            let booksBalanced = report.invariants.allSatisfy(\.passed)
-            #expect(booksBalanced && report.invariants.count == 2)
-        }
-    }
-
     /// A ramp of 2, 4, 8 and 16 users on a target that takes 6 at once: it must stop after the 8-user stage.
     static let climb = """
         name: climb

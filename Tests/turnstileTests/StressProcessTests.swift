@@ -179,6 +179,32 @@ struct StressProcessTests {
         #expect(output.contains("throughput (cache on)") && output.contains("throughput (cache off)"))
     }
 
+    @Test("breaking-point ramps the bundled mixed traffic and stops at the first stage past its limits, named")
+    func breakingPoint() async throws {
+        let json = FileManager.default.temporaryDirectory.appendingPathComponent("stress-\(UUID().uuidString).json")
+        defer { try? FileManager.default.removeItem(at: json) }
+        let (status, output) = try await LiveServer.with { server in
+            // A p99 limit of a microsecond: the first stage breaks it.
+            try await TurnstileProcess.run([
+                "stress", "breaking-point", "--target", "http://127.0.0.1:\(server.port)", "--start-users", "1",
+                "--max-users", "4", "--stage-duration", "300ms", "--max-p99", "1us", "--json", json.path,
+            ])
+        }
+        #expect(status == 0, "\(output)")
+        let report = try JSONReport.decode(Data(contentsOf: json))
+        #expect(report.phases.map(\.users) == [1])
+        let point = try #require(report.breakingPoints.first)
+        #expect(point.broke.users == 1 && point.held == nil && point.reasons.first?.hasPrefix("p99_ms ") == true)
+        #expect(output.contains("breaking point of stress: stress (stage 1: 1 users)"), "\(output)")
+        let (holding, holdingOutput) = try await LiveServer.with { server in
+            try await TurnstileProcess.run([
+                "stress", "stress", "--target", "http://127.0.0.1:\(server.port)", "--start-users", "1",
+                "--max-users", "2", "--stage-duration", "300ms", "--max-p99", "60s", "--max-error-percent", "50",
+            ])
+        }
+        #expect(holding == 0 && holdingOutput.contains("stress: no breaking point up to 2 users"), "\(holdingOutput)")
+    }
+
     @Test("--versus runs a scenario twice, A as --set says and B with the --versus values, and sets them side by side")
     func versus() async throws {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("versus-\(UUID().uuidString)")

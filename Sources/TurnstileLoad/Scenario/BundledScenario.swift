@@ -8,6 +8,8 @@ public enum BundledScenario: String, CaseIterable, Sendable {
     case crash
     case faults
     case fanout
+    case mixed
+    case throughput
 
     /// The file's name in `scenarios/`.
     public var fileName: String { "\(rawValue).yaml" }
@@ -24,6 +26,8 @@ public enum BundledScenario: String, CaseIterable, Sendable {
             case .crash: PackageResources.crash_yaml
             case .faults: PackageResources.faults_yaml
             case .fanout: PackageResources.fanout_yaml
+            case .mixed: PackageResources.mixed_yaml
+            case .throughput: PackageResources.throughput_yaml
             }
         return String(decoding: bytes, as: UTF8.self)
     }

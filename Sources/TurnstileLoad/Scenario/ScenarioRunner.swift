@@ -377,7 +377,9 @@ public struct ScenarioRunner: Sendable {
                 try each.map { expression throws(ScenarioError) in
                     try count(expression, in: globalScope, "'each'")
                 } ?? 1
-            let pause = try think.map { template throws(ScenarioError) in try time(template, in: globalScope) }
+            let pause = try think.map { template throws(ScenarioError) in
+                try time(template, in: globalScope, zero: true)
+            }
             try await runBarrier(
                 phase, name: name, users: participants, rounds: rounds, each: each, pause: pause ?? .zero,
                 state: &state, into: &report)
@@ -390,7 +392,7 @@ public struct ScenarioRunner: Sendable {
                 scripts: scripts(
                     phase, state: state,
                     think: try think.map { template throws(ScenarioError) in
-                        try time(template, in: globalScope)
+                        try time(template, in: globalScope, zero: true)
                     } ?? .zero),
                 target: context.target, group: context.group, progress: context.progress)
             report.phases.append(summaries.report)
@@ -629,9 +631,12 @@ public struct ScenarioRunner: Sendable {
         return value
     }
 
-    private func time(_ template: ScenarioTemplate, in scope: UserScope) throws(ScenarioError) -> TimeAmount {
+    /// A time the file gives; `zero` where nothing (a think time of `0ms`) makes sense.
+    private func time(
+        _ template: ScenarioTemplate, in scope: UserScope, zero: Bool = false
+    ) throws(ScenarioError) -> TimeAmount {
         let text = try template.render(in: scope)
-        guard let time = TimeAmount(parsing: text), time > .zero else {
+        guard let time = TimeAmount(parsing: text), time > .zero || (zero && time == .zero) else {
             throw ScenarioError("'\(text)' is not a time with a unit: 500ms, 10s, 2m", at: template.origin)
         }
         return time
