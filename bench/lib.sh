@@ -30,7 +30,8 @@ start_turnstile() {
     # token far past a person's rate, so the per-user rate limit is off, and provisioning signs up thousands of
     # accounts from one address, so the per-address sign-up budget is off too.
     "$BIN" serve --port "$PORT" --database "$WORK/bench.sqlite" --durability "$DURABILITY" \
-        --password-hash-rounds 1000 --rate-limit off --auth-rate-limit off --log-level warning >"$WORK/server.log" 2>&1 &
+        --password-hash-rounds 1000 --rate-limit off --auth-rate-limit off --log-level warning ${SERVE_FLAGS:-} \
+        >"$WORK/server.log" 2>&1 &
     SERVER_PID=$!
     URL="http://127.0.0.1:$PORT"
     for _ in $(seq 100); do curl -sf "$URL/health" >/dev/null && break; sleep 0.1; done

@@ -76,10 +76,8 @@ final class Recorder {
         Self.count(
             result, microseconds: microseconds, expected: request.expected,
             into: &seconds[secondIndex].endpoints[request.endpoint, default: .init()])
-        if let key = request.publishes, let ledger {
-            let accepted =
-                if case .success(let response) = result { request.expected.contains(response.status) } else { false }
-            ledger.record(key, sentAt: start, answeredAt: end, accepted: accepted)
+        if let publication = request.publishes, let ledger {
+            ledger.record(publication, of: request, result: result, sentAt: start, answeredAt: end)
         }
         if let marks {
             segments.record(

@@ -40,7 +40,8 @@ struct BadInputTests {
             // Every other input was refused: no Authorization, wrong types, malformed JSON, control characters…
             let refused = report.badInputs.filter { $0.verdict == .refused }.map(\.input)
             for input in [
-                "no Authorization", "an expired token", "malformed JSON (cut short)", "Content-Type: text/plain",
+                "no Authorization", "an expired token in Authorization", "malformed JSON (cut short)",
+                "Content-Type: text/plain",
                 "body.quantity: beyond 64 bits", "body.quantity: negative",
                 "body.item: control and invisible characters",
                 "body.item: 100,000 characters",

@@ -24,6 +24,23 @@ struct ForeignAPIScenarioTests {
         }
     }
 
+    @Test("the tutorial's bad-input phase: the shop refuses every input made wrong from its own requests")
+    func badInputs() async throws {
+        try await ForeignShop.with { shop in
+            let text = try String(contentsOf: Self.shopFile, encoding: .utf8).replacingOccurrences(
+                of: "\nreadback:",
+                with: "\n  - name: bad inputs\n    executor: bad_input\n    body_limit: 1MiB\n\nreadback:")
+            let report = await run(try ScenarioFile(yaml: text, file: "shop.yaml"), against: shop)
+            #expect(
+                report.outcome == .passed,
+                "\(report.reasons) \(report.badInputs.filter { $0.verdict != .refused }.map { "\($0.request): \($0.input) \($0.status ?? 0)" })"
+            )
+            #expect(report.badInputs.count > 30 && report.badInputs.allSatisfy { !$0.verdict.isFailure })
+            // The shop's credential is X-Auth, the users' header: it is dropped and spoiled like a bearer token.
+            #expect(report.badInputs.contains { $0.input == "no X-Auth" && $0.verdict == .refused })
+        }
+    }
+
     @Test("a shop that reads, pauses and writes oversells under the race: exit 2, the broken rule named")
     func overSellingShopFails() async throws {
         try await ForeignShop.with(defect: .oversells, buyers: 20) { shop in

@@ -72,6 +72,22 @@ struct ScenarioFeedTests {
         }
     }
 
+    @Test("an event named by the answer (an id the server gives it) is correlated as one named when sent")
+    func keyFromTheAnswer() async throws {
+        try await PriceFeed.with { feed in
+            let yaml = Self.prices.replacingOccurrences(
+                of: "publishes: round * 100 + user", with: "publishes: body.accepted"
+            )
+            .replacingOccurrences(of: "watchers: 1000", with: "watchers: 50")
+            let report = try await run(yaml, port: feed.port)
+            #expect(report.outcome == .passed, "\(report.reasons)")
+            #expect(report.feeds.first.map { $0.delivered == 1_000 && $0.events == 20 } == true)
+        }
+        let mixed = Self.prices.replacingOccurrences(
+            of: "publishes: round * 100 + user", with: "publishes: body.accepted + round")
+        #expect(throws: ScenarioError.self) { try ScenarioFile(yaml: mixed, file: "prices.yaml") }
+    }
+
     @Test("a feed that loses events for some watchers breaks 'every watcher got every price': exit 2")
     func lossyFeed() async throws {
         try await PriceFeed.with(dropsEvery: 10) { feed in

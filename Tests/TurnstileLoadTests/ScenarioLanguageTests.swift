@@ -341,7 +341,7 @@ struct ScenarioLanguageTests {
                 + "(did you mean 'stock'?)")
         #expect(
             fileError(Self.minimal.replacingOccurrences(of: "executor: barrier", with: "executor: burst"))
-                == "s.yaml:7:15: unknown executor 'burst': barrier, closed, open or ramp")
+                == "s.yaml:7:15: unknown executor 'burst': barrier, closed, open, ramp or bad_input")
         #expect(
             fileError(Self.minimal.replacingOccurrences(of: "executor: barrier", with: "executor: closed"))
                 == "s.yaml:7:5: a closed phase needs 'duration'")

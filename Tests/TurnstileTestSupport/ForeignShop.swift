@@ -11,7 +11,7 @@ import ServiceLifecycle
 ///
 /// - `POST /signup {"login", "secret"}` → 201 `{"user": {"uid"}}`; 409 when the login exists.
 /// - `POST /token {"login", "secret"}` → 200 `{"jwt"}`.
-/// - `POST /shop/items {"sku", "units"}` → 200 `{"item": {"sku", "units_left"}}`.
+/// - `POST /shop/items {"sku", "units"}` → 200 `{"item": {"sku", "units_left"}}`; 409 when the sku exists.
 /// - `GET /shop/items/{sku}` → 200 `{"item": {"sku", "units_left"}}`.
 /// - `POST /shop/items/{sku}/purchase {"count"}`, `X-Auth: <jwt>` → 200 `{"purchase": {"ref", "count"}}`, or 410
 ///   `{"reason": "sold out"}`.
@@ -49,23 +49,38 @@ public struct ForeignShop: Sendable {
         let shop = ShopState(defect: defect, buyers: buyers, accounts: accounts)
         let router = Router()
         router.post("signup") { request, context in
+            guard isJSON(request) else { return try refusal("send JSON") }
             let body = try await request.decode(as: [String: String].self, context: context)
-            switch await shop.signUp(login: body["login"] ?? "", secret: body["secret"] ?? "") {
+            guard let login = plain(body["login"]), let secret = plain(body["secret"]) else {
+                return try refusal("a login and a secret of 1 to 64 printable characters")
+            }
+            switch await shop.signUp(login: login, secret: secret) {
             case .created(let uid): return try ImitationTarget.json(["user": ["uid": uid]], status: .created)
             case .taken: return try ImitationTarget.json(["reason": "login taken"], status: .conflict)
             case .answerLost: return try ImitationTarget.json(["reason": "bad gateway"], status: .serviceUnavailable)
             }
         }
         router.post("token") { request, context in
+            guard isJSON(request) else { return try refusal("send JSON") }
             let body = try await request.decode(as: [String: String].self, context: context)
-            guard let jwt = await shop.token(login: body["login"] ?? "", secret: body["secret"] ?? "") else {
+            guard let login = plain(body["login"]), let secret = plain(body["secret"]) else {
+                return try refusal("a login and a secret of 1 to 64 printable characters")
+            }
+            guard let jwt = await shop.token(login: login, secret: secret) else {
                 return try ImitationTarget.json(["reason": "wrong login or secret"], status: .unauthorized)
             }
             return try ImitationTarget.json(["jwt": jwt])
         }
         router.post("shop/items") { request, context in
+            guard isJSON(request) else { return try refusal("send JSON") }
             let body = try await request.decode(as: NewItem.self, context: context)
-            return try await ImitationTarget.json(["item": shop.addItem(sku: body.sku, units: body.units)])
+            guard let sku = plain(body.sku), (1...1_000_000).contains(body.units) else {
+                return try refusal("a sku of 1 to 64 printable characters and 1 to 1,000,000 units")
+            }
+            guard let item = await shop.addItem(sku: sku, units: body.units) else {
+                return try ImitationTarget.json(["reason": "that sku exists"], status: .conflict)
+            }
+            return try ImitationTarget.json(["item": item])
         }
         router.get("shop/items/:sku") { _, context in
             let sku = try context.parameters.require("sku")
@@ -78,9 +93,11 @@ public struct ForeignShop: Sendable {
             guard let user = await shop.user(token: request.headers[HTTPField.Name("X-Auth")!] ?? "") else {
                 return try ImitationTarget.json(["reason": "who are you?"], status: .unauthorized)
             }
+            guard isJSON(request) else { return try refusal("send JSON") }
             let body = try await request.decode(as: [String: Int].self, context: context)
+            guard let count = body["count"], (1...10).contains(count) else { return try refusal("a count of 1 to 10") }
             let sku = try context.parameters.require("sku")
-            guard let purchase = await shop.purchase(user: user, sku: sku, count: body["count"] ?? 1) else {
+            guard let purchase = await shop.purchase(user: user, sku: sku, count: count) else {
                 return try ImitationTarget.json(["reason": "sold out"], status: .gone)
             }
             return try ImitationTarget.json(["purchase": purchase])
@@ -95,6 +112,25 @@ public struct ForeignShop: Sendable {
         return try await ImitationTarget.serve(router, label: "foreign-shop") { port in
             try await body(ForeignShop(port: port))
         }
+    }
+
+    /// What the shop takes as a login, a secret or a sku: 1 to 64 printable characters, nothing invisible.
+    private static func plain(_ text: String?) -> String? {
+        guard let text, (1...64).contains(text.count),
+            text.unicodeScalars.allSatisfy({ scalar in
+                scalar.value >= 0x20 && scalar.value != 0x7F && !(0x200B...0x202E).contains(scalar.value)
+                    && scalar.value != 0xFEFF
+            })
+        else { return nil }
+        return text
+    }
+
+    private static func isJSON(_ request: Request) -> Bool {
+        request.headers[.contentType]?.hasPrefix("application/json") == true
+    }
+
+    private static func refusal(_ reason: String) throws -> Response {
+        try ImitationTarget.json(["reason": reason], status: .badRequest)
     }
 
     private struct NewItem: Decodable {
@@ -159,7 +195,9 @@ private actor ShopState {
         return uid
     }
 
-    func addItem(sku: String, units count: Int) -> [String: any Sendable] {
+    /// Adds an item; nil when its sku is taken (an item's stock is never reset by adding it again).
+    func addItem(sku: String, units count: Int) -> [String: any Sendable]? {
+        guard units[sku] == nil else { return nil }
         units[sku] = count
         return ["sku": sku, "units_left": count]
     }

@@ -244,13 +244,13 @@ public final class HTTPClientConnection: Sendable {
 
     /// Sends a request and calls `completion` on the event loop with its response or error: the executors' path,
     /// with no promise, future or timer allocated per request (timeouts are swept, see ``ResponseHandler``).
-    /// The body is also kept when the request's outcomes read it. On the event loop.
+    /// The body is also kept when the request's outcomes or its published event read it. On the event loop.
     func send(
         _ request: LoadRequest, timeouts: Timeouts, keepBody: Bool = false, written: EventLoopPromise<Void>? = nil,
         completion: @escaping (Result<LoadResponse, LoadError>) -> Void
     ) {
         eventLoop.preconditionInEventLoop()
-        let keepBody = keepBody || request.outcomes != nil
+        let keepBody = keepBody || request.readsAnswer
         guard channel.isActive else {
             let closed = LoadError(.reset, "the connection is closed")
             written?.fail(closed)

@@ -27,9 +27,16 @@ public struct LoadRequest: Sendable {
     /// How its answers are classified into outcomes as they are recorded, when its outcomes read bodies: the body
     /// is then kept.
     public let outcomes: AnswerOutcomes?
-    /// The key of the live-feed event the request causes, when it causes one: its sending and answer are recorded
-    /// in the run's ``FeedLedger``.
-    let publishes: ScenarioValue?
+    /// The live-feed event the request causes, when it causes one: its sending and answer are recorded in the run's
+    /// ``FeedLedger``.
+    let publishes: Publication?
+
+    /// Whether the answer's body is read as it is recorded (its outcomes, or the key of the event it published).
+    var readsAnswer: Bool {
+        if outcomes != nil { return true }
+        if case .fromAnswer = publishes { return true }
+        return false
+    }
 
     public init(
         endpoint: String, method: HTTPMethod, path: String, headers: HTTPHeaders = [:], body: ByteBuffer? = nil,
@@ -42,7 +49,7 @@ public struct LoadRequest: Sendable {
 
     init(
         endpoint: String, method: HTTPMethod, path: String, headers: HTTPHeaders, body: ByteBuffer?,
-        expected: StatusSet, isSentOnce: Bool, outcomes: AnswerOutcomes?, publishes: ScenarioValue?
+        expected: StatusSet, isSentOnce: Bool, outcomes: AnswerOutcomes?, publishes: Publication?
     ) {
         // A request sent once is never looked up by identity: it need not touch the counter the event loops share.
         id = isSentOnce ? -1 : Self.nextID.add(1, ordering: .relaxed).oldValue
@@ -54,7 +61,7 @@ public struct LoadRequest: Sendable {
         self.expected = expected
         self.isSentOnce = isSentOnce
         self.outcomes = outcomes
-        self.publishes = publishes.map(FeedLedger.key)
+        self.publishes = publishes
     }
 
     /// A request with a JSON body and, if given, a bearer token.
@@ -68,6 +75,14 @@ public struct LoadRequest: Sendable {
             endpoint: endpoint, method: method, path: path, headers: headers, body: ByteBuffer(string: body),
             expected: expected)
     }
+}
+
+/// How a request names the live-feed event it causes.
+enum Publication: Sendable {
+    /// Known when it is sent (the bid's amount).
+    case key(ScenarioValue)
+    /// Read from its answer's JSON, `body` (an id the server gives it), when the answer is one it expects.
+    case fromAnswer(ScenarioExpression)
 }
 
 /// What a connection builds from a request once and reuses each time the same request is sent again (its HTTP/1.1

@@ -33,6 +33,25 @@ final class FeedLedger: Sendable {
         }
     }
 
+    /// Records what `request`, which publishes `publication`, did: an event it names when it is sent is recorded
+    /// whatever came back (accepted or not); one its answer names, only when the answer is one it expects.
+    func record(
+        _ publication: Publication, of request: LoadRequest, result: Result<LoadResponse, LoadError>,
+        sentAt: NIODeadline, answeredAt: NIODeadline
+    ) {
+        let answer = try? result.get()
+        let accepted = answer.map { request.expected.contains($0.status) } ?? false
+        switch publication {
+        case .key(let key):
+            record(Self.key(key), sentAt: sentAt, answeredAt: answeredAt, accepted: accepted)
+        case .fromAnswer(let expression):
+            guard accepted, let answer, let body = ScenarioValue(jsonBytes: answer.body.readableBytesView),
+                let key = try? expression.evaluate(in: AnswerScope(body: body)), key != .null
+            else { return }
+            record(Self.key(key), sentAt: sentAt, answeredAt: answeredAt, accepted: true)
+        }
+    }
+
     var snapshot: [ScenarioValue: Event] { events.withLock { $0 } }
 
     var acceptedCount: Int { events.withLock { $0.values.count(where: \.accepted) } }

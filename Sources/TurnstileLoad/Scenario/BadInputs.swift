@@ -23,8 +23,10 @@ struct BadInputs {
 
     /// The cases for `request` as `base` renders it (the first user's), `other` being the same request as another
     /// user would send it (for "another user's resource"), with bodies past `bodyLimit` bytes when given.
+    /// `identity` names the headers that carry a user's identity (`Authorization`, `X-Auth`: the users' headers).
     static func cases(
-        _ request: ScenarioFile.Request, base: LoadRequest, other: LoadRequest?, bodyLimit: Int?
+        _ request: ScenarioFile.Request, base: LoadRequest, other: LoadRequest?, bodyLimit: Int?,
+        identity: [String] = ["Authorization"]
     ) -> [Case] {
         var cases: [Case] = []
         func add(_ input: String, path: String? = nil, headers: HTTPHeaders? = nil, body: ByteBuffer?? = nil) {
@@ -51,16 +53,16 @@ struct BadInputs {
             headers.replaceOrAdd(name: "Content-Type", value: "text/plain")
             add("Content-Type: text/plain", headers: headers, body: .some(body))
         }
-        if base.headers.contains(name: "Authorization") {
+        for name in identity where base.headers.contains(name: name) {
             var none = base.headers
-            none.remove(name: "Authorization")
-            add("no Authorization", headers: none)
-            for (input, value) in [
-                ("a malformed token", "Bearer not-a-token"), ("an expired token", "Bearer \(expiredToken)"),
-            ] {
+            none.remove(name: name)
+            add("no \(name)", headers: none)
+            // A bearer token stays a bearer token, made wrong; any other credential is replaced whole.
+            let bearer = base.headers.first(name: name)?.hasPrefix("Bearer ") == true ? "Bearer " : ""
+            for (input, value) in [("a malformed token", "not-a-token"), ("an expired token", expiredToken)] {
                 var headers = base.headers
-                headers.replaceOrAdd(name: "Authorization", value: value)
-                add(input, headers: headers)
+                headers.replaceOrAdd(name: name, value: bearer + value)
+                add("\(input) in \(name)", headers: headers)
             }
         }
         for (index, part) in request.path.parts.enumerated() {

@@ -99,34 +99,33 @@ struct ScenarioChecker {
 
     /// `feeds.NAME.FIELD`: each part must name what the file has.
     private func checkFeed(_ path: [String], at position: SourcePosition) throws(ScenarioError) {
-        let names = scenario.subscribers.map(\.name)
         guard path.count >= 2 else { return }
-        guard names.contains(path[1]) else {
-            throw ScenarioError(
-                "no subscribers named '\(path[1])'; they are \(names.joined(separator: ", "))"
-                    + (EditDistance.nearest(to: path[1], among: names).map { " (did you mean '\($0)'?)" } ?? ""),
-                at: position)
+        try Self.require(path[1], among: scenario.subscribers.map(\.name), at: position) { names in
+            "no subscribers named '\(path[1])'; they are \(names)"
         }
         guard path.count >= 3 else { return }
-        guard path.count == 3, FeedReport.fields.contains(path[2]) else {
-            throw ScenarioError(
-                "a feed has \(FeedReport.fields.joined(separator: ", ")), not '\(path[2...].joined(separator: "."))'"
-                    + (EditDistance.nearest(to: path[2], among: FeedReport.fields).map { " (did you mean '\($0)'?)" }
-                        ?? ""),
-                at: position)
+        try Self.require(path[2...].joined(separator: "."), among: FeedReport.fields, at: position) { fields in
+            "a feed has \(fields), not '\(path[2...].joined(separator: "."))'"
         }
+    }
+
+    /// Throws `message` (given the names, listed) with the nearest of `names` unless `name` is one of them.
+    private static func require(
+        _ name: String, among names: [String], at position: SourcePosition, _ message: (String) -> String
+    ) throws(ScenarioError) {
+        guard !names.contains(name) else { return }
+        throw ScenarioError(
+            message(names.joined(separator: ", "))
+                + (EditDistance.nearest(to: name, among: names).map { " (did you mean '\($0)'?)" } ?? ""),
+            at: position)
     }
 
     /// `faults.NAME`, `faults.NAME.recovery_s`, `faults.NAME.during.REQUEST.p99_ms`: each part must name what the file
     /// has, so that a typo is found before the run rather than read as "not judged" after it.
     private func checkFault(_ path: [String], at position: SourcePosition) throws(ScenarioError) {
-        let names = scenario.faults.map(\.name)
         guard path.count >= 2 else { return }
-        guard names.contains(path[1]) else {
-            throw ScenarioError(
-                "no fault named '\(path[1])'; the faults are \(names.joined(separator: ", "))"
-                    + (EditDistance.nearest(to: path[1], among: names).map { " (did you mean '\($0)'?)" } ?? ""),
-                at: position)
+        try Self.require(path[1], among: scenario.faults.map(\.name), at: position) { names in
+            "no fault named '\(path[1])'; the faults are \(names)"
         }
         guard path.count >= 3 else { return }
         let parts = FaultReport.windowNames + FaultReport.timeFields
@@ -160,7 +159,9 @@ struct ScenarioChecker {
             request.payload?.templates.forEach { add($0) }
             request.captures.forEach { add($0.path) }
             found += request.lets.map(\.expression)
-            found += [request.when, request.publishes].compactMap { $0 }
+            found += [request.when].compactMap { $0 }
+            // One that reads the answer was checked as it was read: it reads nothing else.
+            if !request.publishesFromAnswer { found += [request.publishes].compactMap { $0 } }
         }
         for group in scenario.subscribers {
             found.append(group.count)

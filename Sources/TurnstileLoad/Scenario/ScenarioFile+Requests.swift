@@ -29,7 +29,9 @@ extension ScenarioFile.Request {
         return LoadRequest(
             endpoint: try name.render(in: scope), method: method, path: try renderPath(in: scope), headers: headers,
             body: body, expected: expected, isSentOnce: isSentOnce, outcomes: answerOutcomes,
-            publishes: try publishes?.evaluate(in: scope))
+            publishes: try publishes.map { expression throws(ScenarioError) in
+                publishesFromAnswer ? .fromAnswer(expression) : .key(try expression.evaluate(in: scope))
+            })
     }
 
     /// The path with each expression's value percent-encoded where a path needs it.

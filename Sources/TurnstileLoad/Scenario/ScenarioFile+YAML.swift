@@ -365,7 +365,7 @@ struct YAMLReader {
             method: method, path: path, headers: headers, droppedHeaders: dropped, payload: try payload(map),
             expected: expected, outcomes: outcomes, captures: captures, lets: lets,
             when: try map["when"].map { node throws(ScenarioError) in try expression(node, "'when'") },
-            publishes: try map["publishes"].map { node throws(ScenarioError) in try expression(node, "'publishes'") },
+            publishes: try map["publishes"].map { node throws(ScenarioError) in try publication(node) },
             retry: try map["retry"].map { node throws(ScenarioError) in try flag(node, "'retry'") } ?? false,
             perUser: try map["per_user"].map { node throws(ScenarioError) in try flag(node, "'per_user'") } ?? false,
             position: position(node))
@@ -397,6 +397,21 @@ struct YAMLReader {
         case (_?, _?): throw error("outcome '\(name)' matches by 'contains' or by 'where', not both", node)
         }
         return ScenarioFile.Outcome(name: name, statuses: try statuses(statusNode, "outcome '\(name)'"), body: body)
+    }
+
+    /// What a request publishes: an expression on what it is sent with, or one on its answer's JSON (`body`), which
+    /// then reads nothing else.
+    private func publication(_ node: Node) throws(ScenarioError) -> ScenarioExpression {
+        let expression = try expression(node, "'publishes'")
+        let names = expression.names
+        if names.contains(where: { $0.name[0] == "body" }),
+            let other = names.first(where: { !AnswerScope.names.contains($0.name[0]) })
+        {
+            throw ScenarioError(
+                "'publishes' reads either the answer (body.…) or what the request is sent with, not both: "
+                    + "'\(other.name[0])'", at: other.position)
+        }
+        return expression
     }
 
     /// A request's headers; one written `null` is dropped from those its user carries (no `Authorization`).

@@ -105,6 +105,8 @@ public struct ScenarioFile: Sendable {
         public let when: ScenarioExpression?
         /// The key of the event the request causes on the scenario's live feeds (the bid's amount), when it does.
         public let publishes: ScenarioExpression?
+        /// Whether `publishes` reads the answer (`body.purchase.ref`) rather than what the request is sent with.
+        let publishesFromAnswer: Bool
         /// Whether set-up may send it again after a failure that left its fate unknown.
         public let retry: Bool
         /// For read-back: once per user rather than once.
@@ -131,6 +133,7 @@ public struct ScenarioFile: Sendable {
             self.lets = lets
             self.when = when
             self.publishes = publishes
+            publishesFromAnswer = publishes?.names.contains { $0.name[0] == "body" } ?? false
             self.retry = retry
             self.perUser = perUser
             self.position = position

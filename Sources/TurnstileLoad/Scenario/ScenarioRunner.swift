@@ -476,7 +476,10 @@ public struct ScenarioRunner: Sendable {
                 ? request.render(
                     in: UserScope(user: state.users[1], globals: state.globals), userHeaders: scenario.users.headers)
                 : nil
-            for made in BadInputs.cases(request, base: base, other: other, bodyLimit: bodyLimit) {
+            let identity = Set(["Authorization"] + scenario.users.headers.map(\.name)).sorted()
+            for made in BadInputs.cases(
+                request, base: base, other: other, bodyLimit: bodyLimit, identity: identity)
+            {
                 cases.append((base.endpoint, made))
             }
         }

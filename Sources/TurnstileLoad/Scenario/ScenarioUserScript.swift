@@ -164,7 +164,7 @@ extension ScenarioFile.Request {
     /// `when`, and none of its templates reads a name in `changing` or calls `random()` or `uuid()`.
     func isFixed(userHeaders: [ScenarioFile.Header], changing: Set<String>) -> Bool {
         let templates = [name, path] + headers.map(\.value) + userHeaders.map(\.value) + (payload?.templates ?? [])
-        let expressions = templates.flatMap(\.expressions) + [publishes].compactMap { $0 }
+        let expressions = templates.flatMap(\.expressions) + (publishesFromAnswer ? [] : [publishes].compactMap { $0 })
         return when == nil && !expressions.contains { $0.isVolatile(changing: changing) }
     }
 }

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Issue 27's figures: how soon Turnstile's live feed reaches 1,000 and 10,000 subscribers, as the engine's scenario
+# subscribers measure it (scenarios/fanout.yaml, run by `turnstile stress fanout`): delivery latency from each bid's
+# sending to each receipt, and the engine's own CPU per delivered message (user + system over the whole command,
+# connecting and provisioning included, so an upper bound). Loopback only; bounded by the bid count.
+#
+#   bench/feed-latency.sh                                   # 1,000 and 10,000 subscribers, 20 bids, 2 runs each
+#   SUBSCRIBERS=1000 RUNS=1 bench/feed-latency.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SUBSCRIBERS=${SUBSCRIBERS:-"1000 10000"}
+BIDS=${BIDS:-20}
+INTERVAL=${INTERVAL:-100ms}
+RUNS=${RUNS:-2}
+PORT=${PORT:-18183}
+DURABILITY=${DURABILITY:-full}
+
+# shellcheck source=bench/lib.sh
+. bench/lib.sh
+require_tools curl python3
+build_turnstile
+ulimit -n "$(ulimit -Hn)"
+# One machine, one address: the per-client connection cap (1,024 by default) is lifted for the 10,000.
+SERVE_FLAGS="--max-connections 30000 --max-connections-per-client 30000" start_turnstile
+
+for subscribers in $SUBSCRIBERS; do
+    for run in $(seq "$RUNS"); do
+        json="$WORK/fanout-$subscribers-$run.json"
+        python3 - "$json" "$BIN" stress fanout --target "$URL" -c "$subscribers" --bids "$BIDS" \
+            --interval "$INTERVAL" --json "$json" <<'PY'
+import json, resource, subprocess, sys
+path, command = sys.argv[1], sys.argv[2:]
+done = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+report = json.load(open(path))
+feed = report["feeds"][0]
+cpu = usage.ru_utime + usage.ru_stime
+print(f"{feed['connected']} subscribers × {feed['events']} bids: exit {done.returncode}, delivered "
+      f"{feed['delivered']} of {feed['expected']}, out of order {feed['outOfOrder']}; "
+      f"engine CPU {cpu:.2f} s = {cpu / max(feed['delivered'], 1) * 1e6:.1f} µs per delivered message; "
+      f"note: {[n for n in report['notes'] if n.startswith('feed ')][0]}")
+PY
+    done
+done
