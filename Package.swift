@@ -153,6 +153,7 @@ let package = Package(
                 .embedInCode("Scenarios/credits.yaml"),
                 .embedInCode("Scenarios/crash.yaml"),
                 .embedInCode("Scenarios/faults.yaml"),
+                .embedInCode("Scenarios/edge.yaml"),
                 .embedInCode("Scenarios/fanout.yaml"),
                 .embedInCode("Scenarios/mixed.yaml"),
                 .embedInCode("Scenarios/throughput.yaml"),

@@ -125,6 +125,7 @@ struct DemoCommand: AsyncParsableCommand {
                 try await ScenarioRunner(scenario, context: context, overrides: overrides, pool: pool).run(
                     into: &report)
             }
+            try await ScenarioRunner(try BundledScenario.edge.load(), context: context, pool: pool).run(into: &report)
             try await EdgeSuite(context).run(into: &report)
         }
     }

@@ -7,7 +7,9 @@ struct StressEdgeCommand: AsyncParsableCommand {
         commandName: "edge",
         abstract: "Send a catalogue of bad inputs to every endpoint; each must get its 4xx, never a 5xx or a hang.",
         discussion: """
-            \(EdgeCatalogue.cases.count) cases: malformed and empty JSON, wrong types, integer overflow, floats for \
+            First the bundled scenarios/edge.yaml: every ordinary request of the API, sent once as it should be, \
+            then made wrong in every way a bad-input phase generates (docs/scenarios.md, "Bad inputs"). Then the \
+            catalogue of what no scenario file can send or check, \(EdgeCatalogue.cases.count) cases: malformed and empty JSON, wrong types, integer overflow, floats for \
             integers, nulls, arrays for objects, dates in the wrong format, unicode edge cases, SQL-injection and \
             path-traversal strings, bad and missing tokens, other users' things, wrong content types, a huge body, \
             an oversized header, and a body that never finishes (the server must give up on it by itself, so the \
@@ -24,7 +26,9 @@ struct StressEdgeCommand: AsyncParsableCommand {
     @OptionGroup var options: StressOptions
 
     func run() async throws {
+        let (edge, overrides) = try ScenarioOptions.bundled(.edge, [:])
         try await options.runSuite("edge") { context, report in
+            try await ScenarioRunner(edge, context: context, overrides: overrides).run(into: &report)
             try await EdgeSuite(context).run(into: &report)
         }
     }

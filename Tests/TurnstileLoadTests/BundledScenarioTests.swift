@@ -134,6 +134,21 @@ struct BundledScenarioTests {
         }
     }
 
+    @Test("edge: every ordinary request of the API succeeds once, then each bad input made from them gets a 4xx")
+    func edge() async throws {
+        try await LiveServer.with { server in
+            let target = try LoadTarget(parsing: "http://127.0.0.1:\(server.port)")
+            let report = await runBundled([(.edge, [:])], target: target, suite: "edge")
+            #expect(report.outcome == .passed, "\(report.failure ?? "") \(report.reasons)")
+            #expect(report.phases.map(\.name) == ["ordinary requests", "bad inputs"])
+            #expect(report.phases[0].overall.failures == 0 && report.phases[0].overall.requests == 10)
+            // Every endpoint's inputs, and none failed: a 5xx, a hang or a crash would.
+            #expect(
+                Set(report.badInputs.map(\.request)).isSuperset(of: ["book", "order", "deduct", "bid", "register"]))
+            #expect(report.badInputs.count > 200 && !report.badInputs.contains { $0.verdict.isFailure })
+        }
+    }
+
     @Test("fanout: every one of 50 viewers receives all 10 bids, in order, timed from each bid's sending")
     func fanout() async throws {
         try await LiveServer.with { server in

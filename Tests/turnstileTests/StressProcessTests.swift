@@ -150,9 +150,12 @@ struct StressProcessTests {
         #expect(
             report.phases.map(\.name) == [
                 "race 100→10", "race 300→299", "race 300×10→10", "orders 20→5", "orders lifecycle ×30",
-                "credits 50×5 from 100", "bids 100×5", "fanout 1000×20", "mixed", "throughput (cache on)",
-                "throughput (cache off)",
+                "credits 50×5 from 100", "bids 100×5", "fanout 1000×20", "mixed", "ordinary requests", "bad inputs",
+                "throughput (cache on)", "throughput (cache off)",
             ])
+        // The bad inputs made from every ordinary request: each refused (a few accepted: public reads ignore a
+        // token), none failed.
+        #expect(report.badInputs.count > 100 && !report.badInputs.contains { $0.verdict.isFailure })
         // Every request endpoint of every phase was measured from its release or start: no answer came back early,
         // and none in a microsecond.
         for phase in report.phases {

@@ -8,6 +8,7 @@ public enum BundledScenario: String, CaseIterable, Sendable {
     case crash
     case faults
     case fanout
+    case edge
     case mixed
     case throughput
 
@@ -26,6 +27,7 @@ public enum BundledScenario: String, CaseIterable, Sendable {
             case .crash: PackageResources.crash_yaml
             case .faults: PackageResources.faults_yaml
             case .fanout: PackageResources.fanout_yaml
+            case .edge: PackageResources.edge_yaml
             case .mixed: PackageResources.mixed_yaml
             case .throughput: PackageResources.throughput_yaml
             }
