@@ -73,6 +73,9 @@ public enum LoadLimits {
     /// The most live-feed subscribers one group of a scenario opens (each holds a connection, and the engine's
     /// memory for its receipts).
     public static let subscribersMax = 50_000
+    /// The most keyed messages one group of subscribers keeps for judging (about 50 bytes each): 10,000 subscribers
+    /// × 400 events. Past it a message is counted as not kept, and the feed cannot be judged complete.
+    public static let feedReceiptsMax = 4_000_000
     /// How many live-feed subscribers connect at once while a fan-out run sets up.
     public static let liveConnectConcurrencyMax = 256
     /// How often a connection checks its response deadlines.

@@ -23,6 +23,8 @@ public struct FeedReport: Codable, Sendable, Equatable {
     public var stray: Int
     /// Messages that gave no key (a greeting, a heartbeat, not JSON): not events, not counted against the feed.
     public var ignored: Int
+    /// Keyed messages past the most the engine keeps (a flooding feed): counted, not judged.
+    public var unkept: Int = 0
     /// From sending each event's request to each subscriber's receipt of it.
     public var latency: LatencyHistogram
     /// How long each subscriber took to connect (and, for WebSocket, upgrade).
@@ -64,6 +66,7 @@ public struct FeedReport: Codable, Sendable, Equatable {
         if let ratio = deliveryRatio { line += " (\(Format.percent(ratio * 100)))" }
         line += "; after the request was sent \(percentiles(latency)); connect \(percentiles(connectLatency))"
         line += "; out of order \(outOfOrder), stray \(stray), dropped \(dropped)"
+        if unkept > 0 { line += "; \(unkept) messages past the most the engine keeps were counted, not judged" }
         if gaveUpWaiting { line += "; stopped waiting for deliveries at the grace period" }
         return line
     }

@@ -1,6 +1,8 @@
 import Foundation
+import NIOCore
+import NIOPosix
 import Testing
-import TurnstileLoad
+@testable import TurnstileLoad
 import TurnstileReport
 import TurnstileTestSupport
 
@@ -135,5 +137,36 @@ struct ScenarioFeedTests {
             report in
             try await ScenarioRunner(scenario, context: SuiteContext(target: target)).run(into: &report)
         }
+    }
+}
+
+/// The bound on what a group of subscribers keeps: a flooding feed is counted, not kept.
+@Suite("Feed receipts")
+struct FeedReceiptTests {
+    @Test("past the most kept, keyed messages are counted as not kept and the feed is not judged complete")
+    func floodIsBounded() async throws {
+        let tally = FeedTally(keptMax: 5) { message in
+            ScenarioValue(jsonBytes: message.readableBytesView).flatMap { body in
+                if case .object(let fields) = body { return fields["n"] }
+                return nil
+            }
+        }
+        let ledger = FeedLedger()
+        let now = NIODeadline.now()
+        for key in 1...3 { ledger.record(.int(key), sentAt: now, answeredAt: now, accepted: true) }
+        let receipts = FeedTally.Receipts()
+        let loop = MultiThreadedEventLoopGroup.singleton.next()
+        try await loop.submit {
+            // Three events, then a flood of five more of the same and of others.
+            for key in [1, 2, 3, 1, 2, 9, 9, 9] {
+                tally.record(.message(ByteBuffer(string: #"{"n":\#(key)}"#), receivedAt: now), into: receipts)
+            }
+            tally.record(.message(ByteBuffer(string: "not json"), receivedAt: now), into: receipts)
+        }.get()
+        var report = FeedReport(name: "flood", kind: "websocket", subscribers: 1)
+        await tally.report([(receipts, loop)], ledger: ledger, into: &report)
+        #expect(report.unkept == 3 && report.ignored == 1)
+        #expect(report.delivered == 3 && report.expected == 3 && report.stray == 0)
+        #expect(report.note.contains("3 messages past the most the engine keeps were counted, not judged"))
     }
 }

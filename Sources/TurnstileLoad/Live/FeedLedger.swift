@@ -27,6 +27,7 @@ final class FeedLedger: Sendable {
     /// Records one publishing request's answer (or its failure). A key published twice keeps its first accepted
     /// sending: keys must tell events apart.
     func record(_ key: ScenarioValue, sentAt: NIODeadline, answeredAt: NIODeadline, accepted: Bool) {
+        let key = Self.key(key)
         events.withLock { events in
             if let known = events[key], known.accepted { return }
             events[key] = Event(sentAt: sentAt, answeredAt: answeredAt, accepted: accepted)
@@ -43,12 +44,12 @@ final class FeedLedger: Sendable {
         let accepted = answer.map { request.expected.contains($0.status) } ?? false
         switch publication {
         case .key(let key):
-            record(Self.key(key), sentAt: sentAt, answeredAt: answeredAt, accepted: accepted)
+            record(key, sentAt: sentAt, answeredAt: answeredAt, accepted: accepted)
         case .fromAnswer(let expression):
             guard accepted, let answer, let body = ScenarioValue(jsonBytes: answer.body.readableBytesView),
                 let key = try? expression.evaluate(in: AnswerScope(body: body)), key != .null
             else { return }
-            record(Self.key(key), sentAt: sentAt, answeredAt: answeredAt, accepted: true)
+            record(key, sentAt: sentAt, answeredAt: answeredAt, accepted: true)
         }
     }
 
@@ -67,6 +68,7 @@ final class FeedTally: Sendable {
         fileprivate var keys: [ScenarioValue] = []
         fileprivate var instants: [NIODeadline] = []
         fileprivate var ignored = 0
+        fileprivate var unkept = 0
         fileprivate var closed = false
     }
 
@@ -80,8 +82,11 @@ final class FeedTally: Sendable {
     private let key: @Sendable (ByteBuffer) -> ScenarioValue?
     private let keyed = Atomic<Int>(0)
     private let waiting = Mutex(Waiting())
+    /// The most keyed messages kept for judging.
+    private let keptMax: Int
 
-    init(key: @escaping @Sendable (ByteBuffer) -> ScenarioValue?) {
+    init(keptMax: Int = LoadLimits.feedReceiptsMax, key: @escaping @Sendable (ByteBuffer) -> ScenarioValue?) {
+        self.keptMax = keptMax
         self.key = key
     }
 
@@ -93,9 +98,15 @@ final class FeedTally: Sendable {
                 receipts.ignored += 1
                 return
             }
-            receipts.keys.append(FeedLedger.key(key))
-            receipts.instants.append(receivedAt)
             let count = keyed.add(1, ordering: .relaxed).newValue
+            // A feed that floods (a hostile or broken one) cannot take the engine's memory: past the bound, a message
+            // is counted, not kept, and the report says how many were not.
+            if count <= keptMax {
+                receipts.keys.append(FeedLedger.key(key))
+                receipts.instants.append(receivedAt)
+            } else {
+                receipts.unkept += 1
+            }
             let waiter = waiting.withLock { state -> CheckedContinuation<Void, Never>? in
                 guard count >= state.target else { return nil }
                 defer { state.waiter = nil }
@@ -153,11 +164,12 @@ final class FeedTally: Sendable {
         report.expected = report.events * subscribers.count
         for (receipts, eventLoop) in subscribers {
             guard
-                let (keys, instants, ignored, closed) = try? await eventLoop.submit({
-                    (receipts.keys, receipts.instants, receipts.ignored, receipts.closed)
+                let (keys, instants, ignored, unkept, closed) = try? await eventLoop.submit({
+                    (receipts.keys, receipts.instants, receipts.ignored, receipts.unkept, receipts.closed)
                 }).get()
             else { continue }
             report.ignored += ignored
+            report.unkept += unkept
             report.dropped += closed ? 1 : 0
             var seen = Set<ScenarioValue>()
             // The latest sending among the events received so far: an event answered before it was received after.

@@ -26,7 +26,7 @@ struct BadInputRun {
             connect: context.timeouts.connect, read: timeout, response: timeout)
         for (request, made) in cases {
             let sent = NIODeadline.now()
-            let result = await exchange(made.request, timeouts: timeouts)
+            let result = await exchange(made.make(), timeouts: timeouts)
             let microseconds = UInt64(max(0, (NIODeadline.now() - sent).nanoseconds / 1_000))
             // Counted apart from the request's own statistics, which its outcomes and invariants read.
             let name = "\(request) (bad input)"

@@ -8,9 +8,11 @@ import TurnstileReport
 /// invisible characters; the body cut short (malformed JSON) or sent as another type; no token, a malformed one, an
 /// expired-looking one; an unknown id in the path; another user's resource; a body past the size limit.
 struct BadInputs {
-    struct Case {
+    struct Case: Sendable {
         let input: String
-        let request: LoadRequest
+        /// Makes the request when it is sent: a body past the size limit (up to 16 MiB) exists only while it goes
+        /// out, not once per request for the whole phase.
+        let make: @Sendable () -> LoadRequest
     }
 
     /// An expired JWT (`exp` 1, signed with nothing any service holds): a token of the right shape, long dead.
@@ -29,14 +31,14 @@ struct BadInputs {
         identity: [String] = ["Authorization"]
     ) -> [Case] {
         var cases: [Case] = []
+        func variant(path: String? = nil, headers: HTTPHeaders? = nil, body: ByteBuffer?? = nil) -> LoadRequest {
+            LoadRequest(
+                endpoint: base.endpoint, method: base.method, path: path ?? base.path,
+                headers: headers ?? base.headers, body: body ?? base.body, expected: .clientError, isSentOnce: true)
+        }
         func add(_ input: String, path: String? = nil, headers: HTTPHeaders? = nil, body: ByteBuffer?? = nil) {
-            cases.append(
-                Case(
-                    input: input,
-                    request: LoadRequest(
-                        endpoint: base.endpoint, method: base.method, path: path ?? base.path,
-                        headers: headers ?? base.headers, body: body ?? base.body, expected: .clientError,
-                        isSentOnce: true)))
+            let made = variant(path: path, headers: headers, body: body)
+            cases.append(Case(input: input) { made })
         }
         // The body's fields, when it is a JSON object.
         if let body = base.body, let json = ScenarioValue(jsonBytes: body.readableBytesView),
@@ -75,12 +77,18 @@ struct BadInputs {
             add("another user's resource (\(other.path))", path: other.path)
         }
         if let bodyLimit, [.POST, .PUT, .PATCH].contains(base.method) {
-            let filler = String(repeating: "x", count: bodyLimit + 1)
             var headers = base.headers
             headers.replaceOrAdd(name: "Content-Type", value: "application/json")
-            add(
-                "a body past \(Format.bytes(UInt64(bodyLimit)))", headers: headers,
-                body: .some(ByteBuffer(string: #"{"padding":""# + filler + #""}"#)))
+            let (endpoint, method, path) = (base.endpoint, base.method, base.path)
+            cases.append(
+                Case(input: "a body past \(Format.bytes(UInt64(bodyLimit)))") { [headers] in
+                    var body = ByteBuffer(string: #"{"padding":""#)
+                    body.writeRepeatingByte(UInt8(ascii: "x"), count: bodyLimit + 1)
+                    body.writeString(#""}"#)
+                    return LoadRequest(
+                        endpoint: endpoint, method: method, path: path, headers: headers, body: body,
+                        expected: .clientError, isSentOnce: true)
+                })
         }
         return cases
     }
