@@ -106,14 +106,11 @@ struct DemoCommand: AsyncParsableCommand {
         let context = SuiteContext(target: target, progress: progress)
         progress.note("Turnstile demo: the service is listening on \(target)")
         return await StressRun.execute(suite: "demo", target: target, thresholds: []) { report in
-            let needed = max(300, users)
-            progress.note("provisioning \(needed) users (each with their own account and token)…")
-            let provisioned = try await context.provision(needed)
-            // The bundled scenarios, on the users provisioned once: the race grid, the drop, the lifecycle, credits
-            // and bids.
+            // The bundled scenarios, on users provisioned once and shared (each registers and logs in only the
+            // users the scenarios before it did not): the race grid, the drop, the lifecycle, credits, bids, the
+            // live feed, mixed traffic and the bad inputs.
             let pool = ScenarioUserPool()
             let race = try BundledScenario.race.load()
-            await pool.adopt(provisioned, for: race)
             let scenarios: [(ScenarioFile, [String: ScenarioValue])] = [
                 (race, ["users": 100, "capacity": 10]), (race, ["users": 300, "capacity": 299]),
                 (race, ["users": 300, "capacity": 10, "amount": 10]), (try BundledScenario.orders.load(), [:]),
@@ -126,7 +123,7 @@ struct DemoCommand: AsyncParsableCommand {
                     into: &report)
             }
             try await ScenarioRunner(try BundledScenario.edge.load(), context: context, pool: pool).run(into: &report)
-            try await EdgeSuite(context).run(into: &report)
+            try await EdgeSuite(context).run(pool: pool, into: &report)
         }
     }
 

@@ -28,8 +28,9 @@ struct StressEdgeCommand: AsyncParsableCommand {
     func run() async throws {
         let (edge, overrides) = try ScenarioOptions.bundled(.edge, [:])
         try await options.runSuite("edge") { context, report in
-            try await ScenarioRunner(edge, context: context, overrides: overrides).run(into: &report)
-            try await EdgeSuite(context).run(into: &report)
+            let pool = ScenarioUserPool()
+            try await ScenarioRunner(edge, context: context, overrides: overrides, pool: pool).run(into: &report)
+            try await EdgeSuite(context).run(pool: pool, into: &report)
         }
     }
 }

@@ -11,7 +11,7 @@ struct ProvisioningTests {
     func lostSignUpAnswers() async throws {
         try await LossyAccounts.with(lostAnswers: 3) { target in
             let context = SuiteContext(target: try LoadTarget(parsing: "http://127.0.0.1:\(target.port)"))
-            let users = try await Provisioner(context, runID: "lossy").provision(6)
+            let users = try await context.provision(6, pool: ScenarioUserPool(runID: "lossy"))
             let made = await target.accountIDs()
             #expect(made.count == 6, "one account each, none twice")
             #expect(users.map(\.index) == Array(0..<6))

@@ -1,6 +1,5 @@
 import Foundation
 import NIOHTTP1
-import NIOPosix
 import TurnstileLoad
 
 /// A provisioned test user: their id and their own access token.
@@ -13,9 +12,7 @@ extension LiveServer {
     /// Registers and logs in `count` distinct users through the engine's own provisioning; each gets their own token.
     public func provisionUsers(_ count: Int) async throws -> [TestUser] {
         let target = try LoadTarget(parsing: "http://127.0.0.1:\(port)")
-        return try await Provisioner(target: target, group: MultiThreadedEventLoopGroup.singleton)
-            .provision(count)
-            .map { TestUser(id: $0.id, token: $0.token) }
+        return try await SuiteContext(target: target).provision(count).map { TestUser(id: $0.id, token: $0.token) }
     }
 
     /// Registers and logs in one user.

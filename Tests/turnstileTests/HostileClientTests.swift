@@ -22,7 +22,7 @@ struct HostileClientTests {
 
     private func dropSubscribers(_ service: ChildService) async throws {
         let target = try LoadTarget(parsing: "http://127.0.0.1:\(service.port)")
-        let user = try await Provisioner(target: target, group: MultiThreadedEventLoopGroup.singleton).provision(1)[0]
+        let user = try await SuiteContext(target: target).provision(1)[0]
         let item = try await send(
             .json(
                 .POST, "/api/v1/items/", ["title": "Lamp", "starting_price_cents": 100, "min_increment_cents": 10],

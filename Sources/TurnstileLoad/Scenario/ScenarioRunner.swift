@@ -284,6 +284,11 @@ public struct ScenarioRunner: Sendable {
         return count
     }
 
+    /// The first `count` users as this scenario provisions them (through the pool, when it has one).
+    func provisionedUsers(_ count: Int) async throws -> [UserValues] {
+        try await provision(count, globals: try variables(runID: pool?.runID ?? Self.newRunID()))
+    }
+
     private func provision(_ count: Int, globals: [String: ScenarioValue]) async throws -> [UserValues] {
         let users = scenario.users
         let make: @Sendable (Range<Int>) async throws -> [UserValues] = { indices in
@@ -656,12 +661,6 @@ public actor ScenarioUserPool {
 
     public init(runID: String = ScenarioRunner.newRunID()) {
         self.runID = runID
-    }
-
-    /// Takes users provisioned elsewhere (by ``Provisioner``, with Turnstile's register and log-in) for the
-    /// scenarios whose provisioning is `scenario`'s: each user's index and `token`.
-    public func adopt(_ provisioned: [VirtualUser], for scenario: ScenarioFile) {
-        users[scenario.provisioningKey] = provisioned.map { ["user": .int($0.index), "token": .string($0.token)] }
     }
 
     /// The first `count` users made with `key`'s provisioning; when there are too few, `make` makes the users of

@@ -21,9 +21,10 @@ public struct EdgeSuite: Sendable {
 
     static let phase = "edge"
 
-    public func run(into report: inout RunReport) async throws {
+    /// Runs the catalogue; its two users come from `pool` (the ones `scenarios/edge.yaml` used, when it ran first).
+    public func run(pool: ScenarioUserPool = ScenarioUserPool(), into report: inout RunReport) async throws {
         context.progress?.note("edge: \(cases.count) bad inputs across every endpoint")
-        let fixture = try await makeFixture()
+        let fixture = try await makeFixture(pool: pool)
         let (slow, quick) = (cases.filter { $0.timeout > .seconds(10) }, cases.filter { $0.timeout <= .seconds(10) })
         let context = self.context
         let slowResults = Task {
@@ -86,8 +87,8 @@ public struct EdgeSuite: Sendable {
     }
 
     /// Two users, and one event, hold, product, order and auction item of the first.
-    private func makeFixture() async throws -> EdgeFixture {
-        let users = try await context.provision(2)
+    private func makeFixture(pool: ScenarioUserPool) async throws -> EdgeFixture {
+        let users = try await context.provision(2, pool: pool)
         let (owner, other) = (users[0], users[1])
         let session = context.session()
         let event = try await session.call(

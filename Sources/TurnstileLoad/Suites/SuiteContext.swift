@@ -27,11 +27,6 @@ public struct SuiteContext: Sendable {
                 response: max(timeouts.response, LoadLimits.setupTimeout))
     }
 
-    /// `count` freshly provisioned users, each with an account and token of their own.
-    public func provision(_ count: Int) async throws -> [VirtualUser] {
-        try await Provisioner(self).provision(count)
-    }
-
     /// A sequential session for set-up and read-back calls.
     func session() -> APISession {
         APISession(target: target, eventLoop: group.next(), timeouts: timeouts)
