@@ -396,7 +396,12 @@ enum CommandLookup {
 /// A process and the processes it started, as Linux's `/proc` lists them.
 public enum ProcessTree {
     /// `pid` and its descendants, parents first. Just `pid` where `/proc` cannot be read.
+    ///
+    /// Read from each member's `/proc/PID/task/TID/children`: a walk over the tree alone, quick enough that a kill
+    /// lands when it is meant to (a scan of every process on a busy machine took long enough for a killed service to
+    /// answer every request first). Where the kernel has no such file, every process's parent is read instead.
     public static func members(of pid: Int32) -> [Int32] {
+        if let members = membersByChildren(of: pid) { return members }
         guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [pid] }
         var children: [Int32: [Int32]] = [:]
         for entry in entries {
@@ -407,6 +412,24 @@ public enum ProcessTree {
         var index = 0
         while index < members.count {
             members += children[members[index]] ?? []
+            index += 1
+        }
+        return members
+    }
+
+    /// The tree from the kernel's lists of children; nil where they are not kept (`CONFIG_PROC_CHILDREN`).
+    private static func membersByChildren(of pid: Int32) -> [Int32]? {
+        guard FileManager.default.fileExists(atPath: "/proc/\(pid)/task/\(pid)/children") else { return nil }
+        var members = [pid]
+        var index = 0
+        while index < members.count, members.count < 65_536 {
+            let member = members[index]
+            let tasks = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/\(member)/task")) ?? []
+            for task in tasks {
+                guard let text = try? String(contentsOfFile: "/proc/\(member)/task/\(task)/children", encoding: .utf8)
+                else { continue }
+                members += text.split(separator: " ").compactMap { Int32($0.trimmingCharacters(in: .whitespaces)) }
+            }
             index += 1
         }
         return members

@@ -470,12 +470,16 @@ public struct ScenarioRunner: Sendable {
     ) async throws {
         var cases: [(request: String, BadInputs.Case)] = []
         var seen = Set<String>()
+        var unmade: [String] = []
         for request in requests {
             let first = UserScope(user: state.users.first ?? [:], globals: state.globals)
             if let when = request.when, !((try? when.isTrue(in: first)) ?? false) { continue }
-            guard let base = try? request.render(in: first, userHeaders: scenario.users.headers),
-                seen.insert("\(base.method) \(request.path.text)").inserted
-            else { continue }
+            guard let base = try? request.render(in: first, userHeaders: scenario.users.headers) else {
+                // It reads what the first user never got (a capture of a step it skipped): said, not hidden.
+                unmade.append(request.name.text)
+                continue
+            }
+            guard seen.insert("\(base.method) \(request.path.text)").inserted else { continue }
             // The same request as the second user would send it, where it can (it may read what only the first has).
             let other =
                 state.users.count > 1
@@ -501,6 +505,11 @@ public struct ScenarioRunner: Sendable {
             .equal(count(.hang), 0, phase: phase, rule: "every bad input is answered within \(timeout)"),
             .equal(count(.crash), 0, phase: phase, rule: "the target still answers after every bad input"),
         ]
+        if !unmade.isEmpty {
+            report.notes.append(
+                "\(phase): no bad inputs were made from \(unmade.joined(separator: ", ")): the first user could not "
+                    + "send it (it reads a value that user never got)")
+        }
         if results.count < cases.count {
             report.notes.append(
                 "\(phase): \(cases.count - results.count) of \(cases.count) bad inputs were not sent: the target "
