@@ -7,46 +7,35 @@ public struct FeedReport: Codable, Sendable, Equatable {
     public var kind: String
     /// Subscribers asked for, and those that connected.
     public var subscribers: Int
-    public var connected: Int
+    public var connected = 0
     /// Subscribers whose connection ended before the run stopped watching.
-    public var dropped: Int
+    public var dropped = 0
     /// Events the scenario caused and the target accepted.
-    public var events: Int
+    public var events = 0
     /// Connected subscribers × events: what a perfect feed delivers.
-    public var expected: Int
+    public var expected = 0
     /// Distinct events received, summed over the subscribers.
-    public var delivered: Int
+    public var delivered = 0
     /// Receipts of an event after an event that happened after it: received B, then A, though A's request was
     /// answered before B's was sent.
-    public var outOfOrder: Int
+    public var outOfOrder = 0
     /// Messages with a key no request of the scenario published.
-    public var stray: Int
+    public var stray = 0
     /// Messages that gave no key (a greeting, a heartbeat, not JSON): not events, not counted against the feed.
-    public var ignored: Int
+    public var ignored = 0
     /// Keyed messages past the most the engine keeps (a flooding feed): counted, not judged.
     public var unkept: Int = 0
     /// From sending each event's request to each subscriber's receipt of it.
-    public var latency: LatencyHistogram
+    public var latency = LatencyHistogram()
     /// How long each subscriber took to connect (and, for WebSocket, upgrade).
-    public var connectLatency: LatencyHistogram
+    public var connectLatency = LatencyHistogram(precision: .coarse)
     /// Whether the run stopped waiting for deliveries at its grace period rather than with everything in.
-    public var gaveUpWaiting: Bool
+    public var gaveUpWaiting = false
 
     public init(name: String, kind: String, subscribers: Int) {
         self.name = name
         self.kind = kind
         self.subscribers = subscribers
-        connected = 0
-        dropped = 0
-        events = 0
-        expected = 0
-        delivered = 0
-        outOfOrder = 0
-        stray = 0
-        ignored = 0
-        latency = LatencyHistogram()
-        connectLatency = LatencyHistogram(precision: .coarse)
-        gaveUpWaiting = false
     }
 
     /// Delivered of expected, 0…1; nil when nothing was expected.

@@ -276,7 +276,10 @@ struct ScenarioExecutorTests {
                 ])
             #expect(report.phases.map(\.executor) == ["closed", "open", "closed", "closed"])
             let closed = try #require(report.phases.first)
-            #expect(Set(closed.endpoints.map(\.name)) == ["order", "pay", "look"])
+            // A pay follows an order, unless the phase ended first: on a busy machine every user's order may be its
+            // last, so `pay` may not be there at all.
+            let names = Set(closed.endpoints.map(\.name))
+            #expect(names.isSubset(of: ["order", "pay", "look"]) && names.contains("order"), "\(names)")
             let orders = closed.endpoints.first { $0.name == "order" }?.count(status: 201) ?? 0
             let pays = closed.endpoints.first { $0.name == "pay" }?.requests ?? 0
             // (Added, not subtracted: counts are unsigned, and a slow machine may place fewer than four orders.)
