@@ -16,7 +16,8 @@ struct DemoCommand: AsyncParsableCommand {
             Runs `turnstile serve` in-process on 127.0.0.1 (an ephemeral port, a temporary SQLite file with full \
             durability), then the race grid (100→10, 300→299, 300×10→10), the last-item drop (20 buyers → 5 \
             units) and an order lifecycle, 50 deductions of 5 from 100 credits, 100 bidders on one item, 1,000 \
-            WebSocket subscribers watching its bids, a mixed run, and the catalogue of bad inputs (each must get its \
+            WebSocket subscribers watching its bids, a mixed run, bad inputs made from every ordinary request and the \
+            catalogue of raw ones (each must get its \
             4xx), checking the books after each; then a crash: a second service, a child process, is killed with \
             SIGKILL in the middle of a race and restarted, and every acknowledged booking must survive; then \
             read-heavy throughput with the read cache on and off, side by side. Prints a scorecard, writes the \
