@@ -6,6 +6,7 @@ import SwiftCSV
 import Testing
 import TurnstileLoad
 import TurnstileReport
+import TurnstileServer
 import TurnstileTestSupport
 
 /// The pages people look at: the HTML report opened in a real browser, and the live dashboard during a run.
@@ -97,6 +98,39 @@ struct ReportPageTests {
                 #expect(!servedJSON.contains("sekrit") && !writtenJSON.contains("sekrit"))
             }
         }
+    }
+
+    @Test(
+        "two saved throughput results, cache on and off: the cached side is faster, and the page renders in a browser",
+        .enabled(if: Chromium.testsRun, "chromium is not on the PATH: the browser tests are skipped"))
+    func cacheComparison() async throws {
+        let folder = try temporaryFolder("compare")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var results: [RunReport] = []
+        for (name, cache) in [("cached", true), ("uncached", false)] {
+            let json = folder.appendingPathComponent("\(name).json")
+            let (status, output) = try await LiveServer.with(configure: { $0.readCacheEnabled = cache }) { server in
+                try await TurnstileProcess.run([
+                    "stress", "throughput", "--target", "http://127.0.0.1:\(server.port)", "-c", "8", "-d", "2s",
+                    "--json", json.path,
+                ])
+            }
+            #expect(status == 0, "\(output)")
+            results.append(try JSONReport.decode(Data(contentsOf: json)))
+        }
+        let page = folder.appendingPathComponent("compare.html")
+        let (status, output) = try await TurnstileProcess.run([
+            "report", "compare", folder.appendingPathComponent("cached.json").path,
+            folder.appendingPathComponent("uncached.json").path, "--html", page.path,
+        ])
+        #expect(status == 0 && output.contains("cached against uncached"), "\(output)")
+        // Reads answered from memory go faster than reads from the store, on the same machine a second apart.
+        let (cached, uncached) = (results[0].phases[0], results[1].phases[0])
+        #expect(
+            cached.rate(cached.overall) > uncached.rate(uncached.overall),
+            "\(cached.rate(cached.overall)) against \(uncached.rate(uncached.overall)) requests/s")
+        let dom = try await Chromium.dumpDOM(page.absoluteString)
+        #expect(dom.contains("cached") && dom.contains("uncached") && dom.contains("<table"), "\(dom.prefix(500))")
     }
 
     @Test("a dashboard port that is taken ends the command before it runs: one line, exit 3")
