@@ -10,10 +10,12 @@ public struct BadInputCase: Codable, Sendable, Equatable {
         case serverError = "server error"
         /// No answer within the phase's timeout.
         case hang
+        /// The connection closed (or was reset) without an answer: not the clear 4xx a bad input should get.
+        case closed = "closed without an answer"
         /// The target stopped answering its probe after this input (or the batch it was sent in).
         case crash
 
-        public var isFailure: Bool { self == .serverError || self == .hang || self == .crash }
+        public var isFailure: Bool { self != .refused && self != .accepted }
     }
 
     public var phase: String

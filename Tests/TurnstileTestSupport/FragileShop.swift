@@ -3,8 +3,9 @@ import NIOCore
 import NIOHTTP1
 import NIOPosix
 
-/// A shop with two flaws a bad-input phase must find: `POST /orders` answers 500 when the body has no `quantity`
-/// (a `KeyError` let through), and never answers a body over 1 MiB (it waits for a worker that never comes). Any
+/// A shop with three flaws a bad-input phase must find: `POST /orders` answers 500 when the body has no `quantity`
+/// (a `KeyError` let through), drops the connection without a word when the body is not `application/json`, and
+/// never answers a body over 1 MiB (it waits for a worker that never comes). Any
 /// other mistake gets its 400; without `Authorization: Bearer good`, 401. `GET /health` answers 200.
 public struct FragileShop: Sendable {
     public let port: Int
@@ -49,7 +50,10 @@ private final class FragileHandler: ChannelInboundHandler {
             if !hanging { body.writeBuffer(&chunk) }
         case .end:
             guard let head, !hanging else { return }
-            let (status, json) = answer(head, body)
+            guard let (status, json) = answer(head, body) else {
+                context.close(promise: nil)
+                return
+            }
             let headers = HTTPHeaders([("Content-Type", "application/json"), ("Content-Length", "\(json.utf8.count)")])
             context.write(
                 wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))),
@@ -59,9 +63,11 @@ private final class FragileHandler: ChannelInboundHandler {
         }
     }
 
-    private func answer(_ head: HTTPRequestHead, _ body: ByteBuffer) -> (HTTPResponseStatus, String) {
+    /// The answer, or nil to drop the connection without one.
+    private func answer(_ head: HTTPRequestHead, _ body: ByteBuffer) -> (HTTPResponseStatus, String)? {
         if head.method == .GET, head.uri == "/health" { return (.ok, #"{"ok":true}"#) }
         guard head.method == .POST, head.uri == "/orders" else { return (.notFound, #"{"error":"no such page"}"#) }
+        if head.headers.first(name: "Content-Type")?.hasPrefix("application/json") == false { return nil }
         guard head.headers.first(name: "Authorization") == "Bearer good" else {
             return (.unauthorized, #"{"error":"who are you?"}"#)
         }

@@ -52,10 +52,8 @@ struct BadInputRun {
                     switch error.kind {
                     case .timeout: .hang
                     case .connect: .crash
-                    default: .accepted
+                    default: .closed
                     }
-                // A connection closed without an answer is taken as the target's refusal, unless it went down.
-                if verdict == .accepted { detail = "closed without an answer: " + detail }
             }
             if verdict != .crash, let probe, let failure = await probeFails(probe, timeouts: timeouts) {
                 verdict = .crash
@@ -75,7 +73,7 @@ struct BadInputRun {
         let tally = Dictionary(grouping: results, by: \.verdict).mapValues(\.count)
         report.facts.append(
             "\(results.count) bad inputs: "
-                + [BadInputCase.Verdict.refused, .accepted, .serverError, .hang, .crash].map {
+                + [BadInputCase.Verdict.refused, .accepted, .serverError, .hang, .closed, .crash].map {
                     "\($0.rawValue) \(tally[$0] ?? 0)"
                 }.joined(separator: ", "))
         return (report, results)

@@ -503,6 +503,7 @@ public struct ScenarioRunner: Sendable {
         report.invariants += [
             .equal(count(.serverError), 0, phase: phase, rule: "no bad input is answered with a 5xx"),
             .equal(count(.hang), 0, phase: phase, rule: "every bad input is answered within \(timeout)"),
+            .equal(count(.closed), 0, phase: phase, rule: "no bad input's connection closes without an answer"),
             .equal(count(.crash), 0, phase: phase, rule: "the target still answers after every bad input"),
         ]
         if !unmade.isEmpty {
