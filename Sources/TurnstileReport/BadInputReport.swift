@@ -12,10 +12,13 @@ public struct BadInputCase: Codable, Sendable, Equatable {
         case hang
         /// The connection closed (or was reset) without an answer: not the clear 4xx a bad input should get.
         case closed = "closed without an answer"
+        /// Answered before the whole request was sent, as a server refusing a body it will not read does; the engine
+        /// does not read such an answer, so its status is unknown. Listed, not a failure.
+        case answeredEarly = "answered before it was sent in full"
         /// The target stopped answering its probe after this input (or the batch it was sent in).
         case crash
 
-        public var isFailure: Bool { self != .refused && self != .accepted }
+        public var isFailure: Bool { ![.refused, .accepted, .answeredEarly].contains(self) }
     }
 
     public var phase: String

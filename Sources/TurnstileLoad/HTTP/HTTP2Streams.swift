@@ -225,7 +225,7 @@ final class HTTP2Streams: ChannelDuplexHandler, RemovableChannelHandler {
             let id = frame.streamID
             guard streams[id] != nil else { return }
             guard streams[id]!.isWritten else {
-                reset(id, LoadError(.protocol, "the target answered before the request was sent in full"))
+                reset(id, LoadError.answeredEarly)
                 return
             }
             // Changed in place (the dictionary's modify accessor), not copied out and back.

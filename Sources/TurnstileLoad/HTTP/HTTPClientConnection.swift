@@ -447,7 +447,7 @@ final class ResponseHandler: ChannelInboundHandler {
                 // An answer to a request not (yet) sent says nothing about any request: the connection cannot be
                 // trusted to pair answers with requests any more.
                 isKeepAlive = false
-                fail(LoadError(.protocol, "the target answered before the request was sent in full"))
+                fail(LoadError.answeredEarly)
                 context.close(promise: nil)
                 return
             }
@@ -519,7 +519,7 @@ final class AnswerGate: ChannelInboundHandler, RemovableChannelHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard isOpen else {
-            context.fireErrorCaught(LoadError(.protocol, "the target answered before the request was sent in full"))
+            context.fireErrorCaught(LoadError.answeredEarly)
             context.close(promise: nil)
             return
         }

@@ -127,6 +127,13 @@ public struct LoadError: Error, CustomStringConvertible {
 
     public var description: String { "\(kind.rawValue): \(detail)" }
 
+    /// An answer that came before the whole request was written: it pairs with no request, so it is not read (a
+    /// server may do this on purpose, refusing a body it will not read).
+    static let answeredEarly = LoadError(.protocol, "the target answered before the request was sent in full")
+
+    /// Whether this is ``answeredEarly``.
+    var isAnsweredEarly: Bool { kind == .protocol && detail == Self.answeredEarly.detail }
+
     /// An answer whose body outgrew what the engine keeps (``HTTPOptions/answerBytesKeptMax``).
     static func answerLarger(than bytes: Int) -> LoadError {
         LoadError(

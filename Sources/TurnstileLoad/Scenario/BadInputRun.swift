@@ -52,6 +52,7 @@ struct BadInputRun {
                     switch error.kind {
                     case .timeout: .hang
                     case .connect: .crash
+                    case _ where error.isAnsweredEarly: .answeredEarly
                     default: .closed
                     }
             }
@@ -73,7 +74,7 @@ struct BadInputRun {
         let tally = Dictionary(grouping: results, by: \.verdict).mapValues(\.count)
         report.facts.append(
             "\(results.count) bad inputs: "
-                + [BadInputCase.Verdict.refused, .accepted, .serverError, .hang, .closed, .crash].map {
+                + [BadInputCase.Verdict.refused, .accepted, .answeredEarly, .serverError, .hang, .closed, .crash].map {
                     "\($0.rawValue) \(tally[$0] ?? 0)"
                 }.joined(separator: ", "))
         return (report, results)
