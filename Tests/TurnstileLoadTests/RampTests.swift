@@ -64,8 +64,8 @@ struct RampTests {
     @Test("a ramp that never meets its stop condition runs every stage and says so")
     func noBreakingPoint() async throws {
         try await CappedTarget.with(capacity: 64) { capped in
-            let yaml = Self.climb.replacingOccurrences(of: "stage: 700ms", with: "stage: 300ms")
-            let report = try await run(try ScenarioFile(yaml: yaml, file: "climb.yaml"), port: capped.port)
+            // Stages of 700 ms: on a machine busy with other tests, a shorter one may end before its first answer.
+            let report = try await run(try ScenarioFile(yaml: Self.climb, file: "climb.yaml"), port: capped.port)
             #expect(report.outcome == .passed, "\(report.reasons)")
             #expect(report.phases.map(\.users) == [2, 4, 8, 16] && report.breakingPoints.isEmpty)
             #expect(report.notes.contains("climb: no breaking point up to 16 users"), "\(report.notes)")

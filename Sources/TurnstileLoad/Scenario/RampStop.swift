@@ -33,9 +33,12 @@ struct StageScope: ScenarioScope {
 }
 
 extension ScenarioExpression {
-    /// Whether this `stop` condition holds for `stage`, every endpoint together.
+    /// Whether this `stop` condition holds for `stage`, every endpoint together. A stage that sent nothing (a machine
+    /// too busy to start a request in it) cannot be judged: it does not stop the ramp, and the run says it sent
+    /// nothing.
     func stops(_ stage: PhaseReport, globals: [String: ScenarioValue]) throws(ScenarioError) -> Bool {
         let overall = stage.overall
+        guard overall.requests > 0 else { return false }
         return try isTrue(
             in: StageScope(
                 requests: overall.requests, failures: overall.failures, latency: overall.latency,
