@@ -27,6 +27,13 @@ struct StageScope: ScenarioScope {
         self.globals = globals
     }
 
+    /// The figures of `stats` over `seconds`.
+    init(_ stats: EndpointStats, seconds: Double, users: Int, globals: [String: ScenarioValue]) {
+        self.init(
+            requests: stats.requests, failures: stats.failures, latency: stats.latency, seconds: seconds, users: users,
+            globals: globals)
+    }
+
     func value(of name: String) -> ScenarioValue? { figures[name] ?? globals[name] }
     func count(request: String, outcome: String?) -> Int? { nil }
     func rate(of request: String) -> Double? { nil }
@@ -39,10 +46,7 @@ extension ScenarioExpression {
     func stops(_ stage: PhaseReport, globals: [String: ScenarioValue]) throws(ScenarioError) -> Bool {
         let overall = stage.overall
         guard overall.requests > 0 else { return false }
-        return try isTrue(
-            in: StageScope(
-                requests: overall.requests, failures: overall.failures, latency: overall.latency,
-                seconds: stage.durationSeconds, users: stage.users, globals: globals))
+        return try isTrue(in: StageScope(overall, seconds: stage.durationSeconds, users: stage.users, globals: globals))
     }
 
     /// The breaking point of the ramp `name` that stopped at the last of `stages`: what met this condition, which
@@ -54,9 +58,7 @@ extension ScenarioExpression {
         let stage = stages[stages.count - 1]
         let overall = stage.overall
         let reasons = try partsThatHold(
-            in: StageScope(
-                requests: overall.requests, failures: overall.failures, latency: overall.latency,
-                seconds: stage.durationSeconds, users: stage.users, globals: globals))
+            in: StageScope(overall, seconds: stage.durationSeconds, users: stage.users, globals: globals))
         var firstBroke: [String] = []
         var firstSecond: Int?
         seconds: for second in stage.timeline {
@@ -73,9 +75,7 @@ extension ScenarioExpression {
         }
         if firstBroke.isEmpty {
             for endpoint in stage.endpoints {
-                let scope = StageScope(
-                    requests: endpoint.requests, failures: endpoint.failures, latency: endpoint.latency,
-                    seconds: stage.durationSeconds, users: stage.users, globals: globals)
+                let scope = StageScope(endpoint, seconds: stage.durationSeconds, users: stage.users, globals: globals)
                 if (try? isTrue(in: scope)) == true { firstBroke.append(endpoint.name) }
             }
         }

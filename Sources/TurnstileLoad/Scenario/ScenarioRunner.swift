@@ -471,8 +471,10 @@ public struct ScenarioRunner: Sendable {
         var cases: [(request: String, BadInputs.Case)] = []
         var seen = Set<String>()
         var unmade: [String] = []
+        let first = UserScope(user: state.users.first ?? [:], globals: state.globals)
+        // The headers that carry a user's identity: Authorization, and the users' own.
+        let identity = Set(["Authorization"] + scenario.users.headers.map(\.name)).sorted()
         for request in requests {
-            let first = UserScope(user: state.users.first ?? [:], globals: state.globals)
             if let when = request.when, !((try? when.isTrue(in: first)) ?? false) { continue }
             guard let base = try? request.render(in: first, userHeaders: scenario.users.headers) else {
                 // It reads what the first user never got (a capture of a step it skipped): said, not hidden.
@@ -486,7 +488,6 @@ public struct ScenarioRunner: Sendable {
                 ? try? request.render(
                     in: UserScope(user: state.users[1], globals: state.globals), userHeaders: scenario.users.headers)
                 : nil
-            let identity = Set(["Authorization"] + scenario.users.headers.map(\.name)).sorted()
             for made in BadInputs.cases(
                 request, base: base, other: other, bodyLimit: bodyLimit, identity: identity)
             {
