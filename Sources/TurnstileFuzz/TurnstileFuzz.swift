@@ -102,7 +102,9 @@ enum FuzzTarget: String, CaseIterable {
     /// kept (capped at 64 KiB), then ends the connection.
     static func answer(_ bytes: [UInt8]) {
         let channel = EmbeddedChannel()
-        defer { _ = try? channel.finish() }
+        // Accepting a channel the pipeline already closed: otherwise `finish` throws before it runs the loop, the
+        // handlers are never removed, and the response handler's deadline sweep keeps the whole channel alive.
+        defer { _ = try? channel.finish(acceptAlreadyClosed: true) }
         let gate = AnswerGate()
         let handler = ResponseHandler(answerBytesKeptMax: 1 << 16, gate: gate)
         do {
