@@ -78,6 +78,16 @@ public enum LoadLimits {
     public static let feedReceiptsMax = 4_000_000
     /// How many live-feed subscribers connect at once while a fan-out run sets up.
     public static let liveConnectConcurrencyMax = 256
+    /// The largest OpenAPI document a bad-input phase reads (from the target or beside the scenario).
+    public static let openAPIDocumentBytesMax = 4 << 20
+    /// How many `$ref`s deep an OpenAPI schema is followed: a cycle of references ends here.
+    public static let openAPIReferenceDepthMax = 32
+    /// The most operations of an OpenAPI document a bad-input phase makes inputs for; the rest are named as left out.
+    public static let openAPIOperationsMax = 1_000
+    /// The most properties of one object schema (and parameters of one operation) read from an OpenAPI document.
+    public static let openAPIPropertiesMax = 1_000
+    /// The most bad inputs one phase sends; past it, the rest are counted in a note, not sent.
+    public static let badInputsMax = 20_000
     /// How often a connection checks its response deadlines.
     public static let deadlineSweepInterval = TimeAmount.milliseconds(50)
 

@@ -1,6 +1,7 @@
 import Foundation
+import NIOHTTP1
 import Testing
-import TurnstileLoad
+@testable import TurnstileLoad
 import TurnstileReport
 import TurnstileTestSupport
 
@@ -62,17 +63,90 @@ struct BadInputTests {
         }
     }
 
-    @Test("Turnstile refuses every bad input made from the race's requests: zero failures")
+    @Test("from an OpenAPI document: every operation, its declared bounds included; the unchecked bound's 500 named")
+    func openAPI() async throws {
+        let yaml = """
+            name: fragile api
+            users: {count: 1, headers: {Authorization: Bearer good}}
+            phases:
+              - name: bad inputs
+                executor: bad_input
+                openapi: /openapi.json
+                probe: /health
+                timeout: 1s
+            """
+        try await FragileShop.with { shop in
+            let report = try await run(yaml, port: shop.port)
+            #expect(report.outcome == .invariantBroken, "\(report.reasons)")
+            let failed = report.badInputs.filter(\.verdict.isFailure)
+            #expect(
+                failed.map { "\($0.request) \($0.input): \($0.verdict.rawValue)" } == [
+                    "GET /orders query limit: above its maximum 100 (101): server error",
+                    "POST /orders body.quantity: missing: server error",
+                    "POST /orders Content-Type: text/plain: closed without an answer",
+                ], "\(failed)")
+            let refused = Set(report.badInputs.filter { $0.verdict == .refused }.map { "\($0.request) \($0.input)" })
+            for input in [
+                "GET /orders query limit: below its minimum 1 (0)", "GET /orders query limit: missing",
+                "GET /orders query limit: not a number", "GET /orders no Authorization",
+                "POST /orders body.quantity: above its maximum 10 (11)",
+                "POST /orders body.item: longer than its maxLength 64",
+                "POST /orders body.item: shorter than its minLength 1", "POST /orders malformed JSON (cut short)",
+                "POST /orders an expired token in Authorization", "GET /orders/{id} path id: an unknown id",
+                "GET /orders/{id} path id: below its minimum 1 (0)", "GET /orders/{id} path id: not a number",
+            ] {
+                #expect(refused.contains(input), "\(input)")
+            }
+            // /health declares no security: nothing to take away, and no parameters: no inputs.
+            #expect(!report.badInputs.contains { $0.request == "GET /health" })
+        }
+    }
+
+    @Test("an OpenAPI document that is not one, too deep, or cyclic: an error or a bounded reading, never a hang")
+    func hostileOpenAPI() throws {
+        #expect(throws: ScenarioError.self) { try OpenAPIBadInputs(bytes: Array("[1, 2]".utf8), name: "list.json") }
+        #expect(throws: ScenarioError.self) {
+            try OpenAPIBadInputs(
+                bytes: [UInt8](repeating: 0x20, count: LoadLimits.openAPIDocumentBytesMax + 1), name: "big")
+        }
+        // A schema that refers to itself: its example stops at the bound.
+        let cyclic = """
+            {"paths": {"/a": {"post": {"requestBody": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/A"}}}}}}},
+             "components": {"schemas": {"A": {"type": "object", "properties": {"a": {"$ref": "#/components/schemas/A"}, "b": {"$ref": "#/components/schemas/B"}}},
+                                        "B": {"$ref": "#/components/schemas/B"}}}}
+            """
+        let document = try OpenAPIBadInputs(bytes: Array(cyclic.utf8), name: "cyclic.json")
+        let cases = document.cases(headers: [:], values: [:], identity: [], bodyLimit: nil, limit: 50)
+        #expect((1...50).contains(cases.count))
+        // YAML reads too, and its aliases are refused as in scenario files.
+        let yaml = "paths:\n  /a: &item\n    get: {}\n  /b: *item\n"
+        #expect(throws: ScenarioError.self) { try OpenAPIBadInputs(bytes: Array(yaml.utf8), name: "api.yaml") }
+        let plain = "paths:\n  /a/{id}:\n    get:\n      parameters: [{name: id, in: path, schema: {type: integer}}]\n"
+        let operations = try OpenAPIBadInputs(bytes: Array(plain.utf8), name: "api.yaml").operations
+        #expect(operations.map(\.endpoint) == ["GET /a/{id}"])
+    }
+
+    @Test("Turnstile refuses every bad input made from the race's requests and its OpenAPI document: zero failures")
     func turnstile() async throws {
         let race = BundledScenario.race.text.replacingOccurrences(
             of: "\nreadback:",
             with:
-                "\n  - name: bad inputs\n    executor: bad_input\n    probe: /health\n    body_limit: 2MiB\n\nreadback:"
+                "\n  - name: bad inputs\n    executor: bad_input\n    probe: /health\n    body_limit: 2MiB\n"
+                + "    openapi: {path: /openapi.json, parameters: {id: \"${event}\"}}\n\nreadback:"
         )
         try await LiveServer.with { server in
             let report = try await run(race, port: server.port, overrides: ["users": 20, "capacity": 5])
             #expect(report.outcome == .passed, "\(report.reasons)")
             #expect(report.badInputs.count > 40)
+            // Every documented operation besides the race's own requests, with the bounds the document declares.
+            let inputs = Set(report.badInputs.map { "\($0.request) \($0.input)" })
+            for input in [
+                "POST /api/v1/bookings/ body.seat_count: above its maximum",
+                "GET /api/v1/events/ query page_size: above",
+                "POST /api/v1/items/{id}/bids no Authorization", "GET /api/v1/events/{id} path id: an unknown id",
+            ] {
+                #expect(inputs.contains { $0.hasPrefix(input) }, "\(input)")
+            }
             #expect(
                 report.badInputs.filter(\.verdict.isFailure).isEmpty, "\(report.badInputs.filter(\.verdict.isFailure))")
             #expect(report.thresholds.allSatisfy { $0.passed })

@@ -7,6 +7,10 @@ import NIOPosix
 /// (a `KeyError` let through), drops the connection without a word when the body is not `application/json`, and
 /// never answers a body over 1 MiB (it waits for a worker that never comes). Any
 /// other mistake gets its 400; without `Authorization: Bearer good`, 401. `GET /health` answers 200.
+///
+/// Its OpenAPI document (`GET /openapi.json`) declares `GET /orders?limit=` at most 100, a bound the shop never
+/// checks: a larger limit answers 500 (an index past the end). `GET /orders/{id}` answers 404 for any id but 1;
+/// both need the token too.
 public struct FragileShop: Sendable {
     public let port: Int
 
@@ -63,9 +67,51 @@ private final class FragileHandler: ChannelInboundHandler {
         }
     }
 
+    /// `GET /orders?limit=N` (limit required, 1 or more; past 100 the shop fails) and `GET /orders/{id}`.
+    private func listOrShow(_ uri: String) -> (HTTPResponseStatus, String) {
+        let components = URLComponents(string: uri)
+        if let id = components?.path.dropFirst("/orders/".count), components?.path.hasPrefix("/orders/") == true {
+            return id == "1" ? (.ok, #"{"order":{"item":"a","quantity":1}}"#) : (.notFound, #"{"error":"no order"}"#)
+        }
+        guard components?.path == "/orders",
+            let limit = components?.queryItems?.first(where: { $0.name == "limit" })?.value.flatMap({ Int($0) }),
+            limit >= 1
+        else { return (.badRequest, #"{"error":"limit: a number from 1"}"#) }
+        guard limit <= 100 else { return (.internalServerError, #"{"error":"IndexError: list index out of range"}"#) }
+        return (.ok, #"{"orders":[]}"#)
+    }
+
+    static let openAPI = """
+        {"openapi": "3.1.0", "info": {"title": "fragile", "version": "1"},
+         "security": [{"bearer": []}],
+         "components": {
+           "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+           "schemas": {"Order": {"type": "object", "required": ["item", "quantity"], "additionalProperties": false,
+             "properties": {"item": {"type": "string", "minLength": 1, "maxLength": 64},
+                            "quantity": {"type": "integer", "minimum": 1, "maximum": 10}}}}},
+         "paths": {
+           "/health": {"get": {"security": [], "responses": {"200": {"description": "up"}}}},
+           "/orders": {
+             "get": {"parameters": [{"name": "limit", "in": "query", "required": true,
+                                     "schema": {"type": "integer", "minimum": 1, "maximum": 100}}],
+                     "responses": {"200": {"description": "orders"}}},
+             "post": {"requestBody": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Order"}}}},
+                      "responses": {"201": {"description": "placed"}}}},
+           "/orders/{id}": {"get": {"parameters": [{"name": "id", "in": "path", "required": true,
+                                                    "schema": {"type": "integer", "minimum": 1}}],
+                                    "responses": {"200": {"description": "an order"}}}}}}
+        """
+
     /// The answer, or nil to drop the connection without one.
     private func answer(_ head: HTTPRequestHead, _ body: ByteBuffer) -> (HTTPResponseStatus, String)? {
         if head.method == .GET, head.uri == "/health" { return (.ok, #"{"ok":true}"#) }
+        if head.method == .GET, head.uri == "/openapi.json" { return (.ok, Self.openAPI) }
+        if head.method == .GET, head.uri.hasPrefix("/orders") {
+            guard head.headers.first(name: "Authorization") == "Bearer good" else {
+                return (.unauthorized, #"{"error":"who are you?"}"#)
+            }
+            return listOrShow(head.uri)
+        }
         guard head.method == .POST, head.uri == "/orders" else { return (.notFound, #"{"error":"no such page"}"#) }
         if head.headers.first(name: "Content-Type")?.hasPrefix("application/json") == false { return nil }
         guard head.headers.first(name: "Authorization") == "Bearer good" else {

@@ -80,6 +80,21 @@ struct BadInputRun {
         return (report, results)
     }
 
+    /// The OpenAPI document at `path` on the target, read.
+    func openAPI(at path: String) async throws(ScenarioError) -> OpenAPIBadInputs {
+        let request = LoadRequest(endpoint: "openapi", method: .GET, path: path, isSentOnce: true)
+        let timeouts = HTTPClientConnection.Timeouts(
+            connect: context.timeouts.connect, read: timeout, response: max(timeout, .seconds(30)))
+        switch await exchange(request, timeouts: timeouts) {
+        case .success(let answer) where (200..<300).contains(answer.status):
+            return try OpenAPIBadInputs(bytes: answer.body.readableBytesView, name: path)
+        case .success(let answer):
+            throw ScenarioError("the OpenAPI document \(path) could not be read: the target answered \(answer.status)")
+        case .failure(let error):
+            throw ScenarioError("the OpenAPI document \(path) could not be read: \(error)")
+        }
+    }
+
     /// One request on a connection of its own, closed after.
     private func exchange(
         _ request: LoadRequest, timeouts: HTTPClientConnection.Timeouts

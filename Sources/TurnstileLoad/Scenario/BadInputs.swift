@@ -30,99 +30,135 @@ struct BadInputs {
         _ request: ScenarioFile.Request, base: LoadRequest, other: LoadRequest?, bodyLimit: Int?,
         identity: [String] = ["Authorization"]
     ) -> [Case] {
-        var cases: [Case] = []
-        func variant(path: String? = nil, headers: HTTPHeaders? = nil, body: ByteBuffer?? = nil) -> LoadRequest {
-            LoadRequest(
-                endpoint: base.endpoint, method: base.method, path: path ?? base.path,
-                headers: headers ?? base.headers, body: body ?? base.body, expected: .clientError, isSentOnce: true)
-        }
-        func add(_ input: String, path: String? = nil, headers: HTTPHeaders? = nil, body: ByteBuffer?? = nil) {
-            let made = variant(path: path, headers: headers, body: body)
-            cases.append(Case(input: input) { made })
-        }
-        // The body's fields, when it is a JSON object.
+        var maker = Maker(base: base)
         if let body = base.body, let json = ScenarioValue(jsonBytes: body.readableBytesView),
             case .object(let fields) = json
         {
-            for (path, raw) in fieldMutations(fields, prefix: "body") {
-                add(path, body: .some(ByteBuffer(string: raw)))
-            }
-            let text = String(buffer: body)
-            add("malformed JSON (cut short)", body: .some(ByteBuffer(string: String(text.dropLast()))))
+            maker.addBodies(fieldMutations(fields, prefix: "body"))
         }
-        if let body = base.body {
-            var headers = base.headers
-            headers.replaceOrAdd(name: "Content-Type", value: "text/plain")
-            add("Content-Type: text/plain", headers: headers, body: .some(body))
-        }
-        for name in identity where base.headers.contains(name: name) {
-            var none = base.headers
-            none.remove(name: name)
-            add("no \(name)", headers: none)
-            // A bearer token stays a bearer token, made wrong; any other credential is replaced whole.
-            let bearer = base.headers.first(name: name)?.hasPrefix("Bearer ") == true ? "Bearer " : ""
-            for (input, value) in [("a malformed token", "not-a-token"), ("an expired token", expiredToken)] {
-                var headers = base.headers
-                headers.replaceOrAdd(name: name, value: bearer + value)
-                add("\(input) in \(name)", headers: headers)
-            }
-        }
+        maker.addMalformedBodies()
+        maker.addIdentities(identity)
         for (index, part) in request.path.parts.enumerated() {
             guard case .expression = part else { continue }
-            add(
+            maker.add(
                 "an unknown id in the path (value \(index + 1))",
                 path: unknownIDPath(request, base: base.path, part: index))
         }
         if let other, other.path != base.path {
-            add("another user's resource (\(other.path))", path: other.path)
+            maker.add("another user's resource (\(other.path))", path: other.path)
         }
-        if let bodyLimit, [.POST, .PUT, .PATCH].contains(base.method) {
+        maker.addBodyPast(bodyLimit)
+        return maker.cases
+    }
+
+    /// A JSON text made when its request is sent: a 100,000-character field is not held once per case.
+    typealias LazyJSON = @Sendable () -> String
+
+    /// Collects the cases made from one request by changing one thing of it at a time.
+    struct Maker {
+        let base: LoadRequest
+        private(set) var cases: [Case] = []
+
+        init(base: LoadRequest) { self.base = base }
+
+        mutating func add(_ input: String, path: String? = nil, headers: HTTPHeaders? = nil, body: ByteBuffer?? = nil) {
+            let made = variant(path: path, headers: headers, body: body ?? base.body)
+            cases.append(Case(input: input) { made })
+        }
+
+        /// A case per mutation of the JSON body, each body made as it is sent.
+        mutating func addBodies(_ mutations: [(String, LazyJSON)]) {
+            for (input, text) in mutations {
+                let base = base
+                cases.append(
+                    Case(input: input) {
+                        Maker(base: base).variant(body: ByteBuffer(string: text()))
+                    })
+            }
+        }
+
+        /// The body cut short (when it is JSON), and sent as another type.
+        mutating func addMalformedBodies() {
+            guard let body = base.body else { return }
+            if ScenarioValue(jsonBytes: body.readableBytesView) != nil {
+                add(
+                    "malformed JSON (cut short)",
+                    body: .some(ByteBuffer(string: String(String(buffer: body).dropLast()))))
+            }
+            var headers = base.headers
+            headers.replaceOrAdd(name: "Content-Type", value: "text/plain")
+            add("Content-Type: text/plain", headers: headers)
+        }
+
+        /// Without each of the `identity` headers the request carries, with a malformed token, an expired one.
+        mutating func addIdentities(_ identity: [String]) {
+            for name in identity where base.headers.contains(name: name) {
+                var none = base.headers
+                none.remove(name: name)
+                add("no \(name)", headers: none)
+                // A bearer token stays a bearer token, made wrong; any other credential is replaced whole.
+                let bearer = base.headers.first(name: name)?.hasPrefix("Bearer ") == true ? "Bearer " : ""
+                for (input, value) in [("a malformed token", "not-a-token"), ("an expired token", expiredToken)] {
+                    var headers = base.headers
+                    headers.replaceOrAdd(name: name, value: bearer + value)
+                    add("\(input) in \(name)", headers: headers)
+                }
+            }
+        }
+
+        /// A JSON body one byte past `bodyLimit` (POST, PUT and PATCH), made only while it is sent.
+        mutating func addBodyPast(_ bodyLimit: Int?) {
+            guard let bodyLimit, [.POST, .PUT, .PATCH].contains(base.method) else { return }
             var headers = base.headers
             headers.replaceOrAdd(name: "Content-Type", value: "application/json")
-            let (endpoint, method, path) = (base.endpoint, base.method, base.path)
+            let base = base
             cases.append(
                 Case(input: "a body past \(Format.bytes(UInt64(bodyLimit)))") { [headers] in
                     var body = ByteBuffer(string: #"{"padding":""#)
                     body.writeRepeatingByte(UInt8(ascii: "x"), count: bodyLimit + 1)
                     body.writeString(#""}"#)
-                    return LoadRequest(
-                        endpoint: endpoint, method: method, path: path, headers: headers, body: body,
-                        expected: .clientError, isSentOnce: true)
+                    return Maker(base: base).variant(headers: headers, body: body)
                 })
         }
-        return cases
+
+        func variant(path: String? = nil, headers: HTTPHeaders? = nil, body: ByteBuffer?) -> LoadRequest {
+            LoadRequest(
+                endpoint: base.endpoint, method: base.method, path: path ?? base.path,
+                headers: headers ?? base.headers, body: body, expected: .clientError, isSentOnce: true)
+        }
     }
 
     /// Each field of `fields` (and of the objects among them, one level down) made wrong, one at a time: the label
     /// and the whole body as JSON text.
-    static func fieldMutations(_ fields: [String: ScenarioValue], prefix: String) -> [(String, String)] {
-        var mutations: [(String, String)] = []
-        let names = fields.keys.sorted()
-        func object(replacing name: String, with raw: String?) -> String {
-            "{"
-                + names.compactMap { key -> String? in
-                    if key == name { return raw.map { ScenarioValue.string(key).json + ":" + $0 } }
-                    return ScenarioValue.string(key).json + ":" + fields[key]!.json
-                }.joined(separator: ",") + "}"
-        }
-        for name in names {
+    static func fieldMutations(_ fields: [String: ScenarioValue], prefix: String) -> [(String, LazyJSON)] {
+        var mutations: [(String, LazyJSON)] = []
+        for name in fields.keys.sorted() {
             let label = "\(prefix).\(name)"
-            mutations.append(("\(label): missing", object(replacing: name, with: nil)))
+            mutations.append(("\(label): missing", { object(fields, replacing: name, with: nil) }))
             for (what, raw) in wrongValues(for: fields[name]!) {
-                mutations.append(("\(label): \(what)", object(replacing: name, with: raw)))
+                mutations.append(("\(label): \(what)", { object(fields, replacing: name, with: raw()) }))
             }
             if prefix == "body", case .object(let inner) = fields[name]! {
                 for (innerLabel, innerRaw) in fieldMutations(inner, prefix: label) {
-                    mutations.append((innerLabel, object(replacing: name, with: innerRaw)))
+                    mutations.append((innerLabel, { object(fields, replacing: name, with: innerRaw()) }))
                 }
             }
         }
         return mutations
     }
 
+    /// `fields` as a JSON object, with the field `name` holding the JSON text `raw` instead, or left out when nil.
+    static func object(_ fields: [String: ScenarioValue], replacing name: String, with raw: String?) -> String {
+        "{"
+            + fields.keys.sorted().compactMap { key -> String? in
+                if key == name { return raw.map { ScenarioValue.string(key).json + ":" + $0 } }
+                return ScenarioValue.string(key).json + ":" + fields[key]!.json
+            }.joined(separator: ",") + "}"
+    }
+
     /// Wrong values for a field that holds `value`, as JSON text.
-    static func wrongValues(for value: ScenarioValue) -> [(String, String)] {
-        var values = [("null", "null")]
+    static func wrongValues(for value: ScenarioValue) -> [(String, LazyJSON)] {
+        var values: [(String, String)] = [("null", "null")]
         switch value {
         case .int, .double:
             values += [
@@ -132,10 +168,6 @@ struct BadInputs {
         case .string:
             values += [
                 ("a number", "12345"), ("empty", #""""#),
-                (
-                    "\(overLongCharacters.formatted()) characters",
-                    ScenarioValue.string(String(repeating: "x", count: overLongCharacters)).json
-                ),
                 ("control and invisible characters", ScenarioValue.string(controlText).json),
             ]
         case .bool:
@@ -147,8 +179,16 @@ struct BadInputs {
         case .null:
             values += [("a string", #""x""#)]
         }
-        return values
+        var lazy: [(String, LazyJSON)] = values.map { value in (value.0, { value.1 }) }
+        if case .string = value {
+            lazy.insert(
+                ("\(overLongCharacters.formatted()) characters", { longString(overLongCharacters) }), at: 3)
+        }
+        return lazy
     }
+
+    /// A JSON string of `count` x's.
+    static func longString(_ count: Int) -> String { "\"" + String(repeating: "x", count: count) + "\"" }
 
     /// The path with the expression at `part` written as an id that names nothing.
     private static func unknownIDPath(_ request: ScenarioFile.Request, base: String, part index: Int) -> String {

@@ -179,9 +179,11 @@ struct ScenarioChecker {
             case .barrier(let rounds, let each, let think):
                 found += [rounds, each].compactMap { $0 }
                 add(think)
-            case .badInput(let probe, _, let timeout):
-                add(probe)
-                add(timeout)
+            case .badInput(let badInput):
+                add(badInput.probe)
+                add(badInput.timeout)
+                badInput.openAPI?.parameters.forEach { add($0.value) }
+                if case .target(let path)? = badInput.openAPI?.document { add(path) }
             case .closed(let duration, let think):
                 add(duration)
                 add(think)

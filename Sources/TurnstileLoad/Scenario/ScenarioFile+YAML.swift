@@ -489,7 +489,17 @@ struct YAMLReader {
 
     private static let phaseKeys = [
         "name", "executor", "users", "request", "steps", "tasks", "rounds", "each", "duration", "think", "rate",
-        "rate_end", "connections", "stages", "stop", "probe", "body_limit", "timeout",
+        "rate_end", "connections", "stages", "stop", "probe", "body_limit", "timeout", "openapi",
+    ]
+
+    /// The keys each executor reads, besides `name`, `executor`, `request` and `steps`; the others of
+    /// ``phaseKeys`` do not apply to it.
+    private static let executorKeys: [String: Set<String>] = [
+        "barrier": ["users", "rounds", "each", "think"],
+        "closed": ["users", "tasks", "duration", "think"],
+        "open": ["tasks", "rate", "rate_end", "duration", "connections"],
+        "ramp": ["tasks", "stages", "stop"],
+        "bad_input": ["probe", "body_limit", "timeout", "openapi"],
     ]
 
     private func phase(_ node: Node) throws(ScenarioError) -> ScenarioFile.Phase {
@@ -502,32 +512,25 @@ struct YAMLReader {
             guard let value = map[key] else { throw error("a \(executorName) phase needs '\(key)'", node) }
             return value
         }
-        func refuse(_ keys: [String]) throws(ScenarioError) {
-            if let key = keys.first(where: map.has) {
-                throw error(
-                    "'\(key)' does not apply to a \(executorName) phase", map.entries.first { $0.key == key }!.keyNode)
-            }
+        if let applies = Self.executorKeys[executorName],
+            let entry = map.entries.first(where: {
+                !["name", "executor", "request", "steps"].contains($0.key) && !applies.contains($0.key)
+            })
+        {
+            throw error("'\(entry.key)' does not apply to a \(executorName) phase", entry.keyNode)
         }
         let executor: ScenarioFile.Executor
         switch executorName {
         case "barrier":
-            try refuse([
-                "duration", "rate", "rate_end", "connections", "stages", "tasks", "stop", "probe", "body_limit",
-                "timeout",
-            ])
             executor = .barrier(
                 rounds: try map["rounds"].map { node throws(ScenarioError) in try expression(node, "'rounds'") },
                 each: try map["each"].map { node throws(ScenarioError) in try expression(node, "'each'") },
                 think: try map["think"].map { node throws(ScenarioError) in try duration(node, "'think'") })
         case "closed":
-            try refuse([
-                "rounds", "each", "rate", "rate_end", "connections", "stages", "stop", "probe", "body_limit", "timeout",
-            ])
             executor = .closed(
                 duration: try duration(try require("duration"), "'duration'"),
                 think: try map["think"].map { node throws(ScenarioError) in try duration(node, "'think'") })
         case "open":
-            try refuse(["rounds", "each", "think", "stages", "users", "stop", "probe", "body_limit", "timeout"])
             executor = .open(
                 rate: try expression(try require("rate"), "'rate'"),
                 rateEnd: try map["rate_end"].map { node throws(ScenarioError) in try expression(node, "'rate_end'") },
@@ -536,10 +539,6 @@ struct YAMLReader {
                     try expression(node, "'connections'")
                 })
         case "ramp":
-            try refuse([
-                "rounds", "each", "duration", "think", "rate", "rate_end", "connections", "users", "probe",
-                "body_limit", "timeout",
-            ])
             executor = .ramp(
                 stages: try sequence(try require("stages"), "'stages'").map { stage throws(ScenarioError) in
                     let stageMap = try mapping(stage, "a stage", keys: ["users", "duration"])
@@ -550,15 +549,14 @@ struct YAMLReader {
                 },
                 stop: try map["stop"].map { node throws(ScenarioError) in try expression(node, "'stop'") })
         case "bad_input":
-            try refuse([
-                "rounds", "each", "duration", "think", "rate", "rate_end", "connections", "stages", "stop",
-                "users", "tasks",
-            ])
             executor = .badInput(
-                probe: try map["probe"].map { node throws(ScenarioError) in try template(node, "'probe'") },
-                bodyLimit: try map["body_limit"].map { node throws(ScenarioError) in try byteCount(node, "'body_limit'")
-                },
-                timeout: try map["timeout"].map { node throws(ScenarioError) in try duration(node, "'timeout'") })
+                .init(
+                    probe: try map["probe"].map { node throws(ScenarioError) in try template(node, "'probe'") },
+                    bodyLimit: try map["body_limit"].map { node throws(ScenarioError) in
+                        try byteCount(node, "'body_limit'")
+                    },
+                    timeout: try map["timeout"].map { node throws(ScenarioError) in try duration(node, "'timeout'") },
+                    openAPI: try map["openapi"].map { node throws(ScenarioError) in try openAPI(node) }))
         default:
             throw error("unknown executor '\(executorName)': barrier, closed, open, ramp or bad_input", executorNode)
         }
@@ -586,6 +584,48 @@ struct YAMLReader {
     }
 
     /// A size in bytes: a whole number, or one with a unit (`512KiB`, `1MiB`, `64KB`).
+    /// `openapi: /openapi.json` (a path on the target) or `{path: …, parameters: {id: "${event_id}"}}`, or
+    /// `{file: api.yaml, …}` (beside the scenario, read now).
+    private func openAPI(_ node: Node) throws(ScenarioError) -> ScenarioFile.OpenAPISource {
+        if case .scalar = node {
+            return .init(document: .target(try openAPIPath(node)), parameters: [])
+        }
+        let map = try mapping(node, "'openapi'", keys: ["path", "file", "parameters"])
+        let document: ScenarioFile.OpenAPISource.Document
+        switch (map["path"], map["file"]) {
+        case (let path?, nil):
+            document = .target(try openAPIPath(path))
+        case (nil, let file?):
+            let (path, url) = try fileBeside(file, "file")
+            do {
+                let bytes = try ScenarioFile.readBytes(url, name: path, bytesMax: LoadLimits.openAPIDocumentBytesMax)
+                document = .file(path: path, try OpenAPIBadInputs(bytes: bytes, name: path))
+            } catch {
+                throw self.error(error.message, file)
+            }
+        default:
+            throw error("'openapi' needs one of 'path' (on the target) or 'file' (beside the scenario)", node)
+        }
+        var parameters: [(name: String, value: ScenarioTemplate)] = []
+        if let node = map["parameters"] {
+            guard case .mapping(let mapping) = node else {
+                throw error("'parameters' must map path parameters' names to values", node)
+            }
+            for (key, value) in mapping {
+                parameters.append((try string(key, "a parameter's name"), try template(value, "a parameter's value")))
+            }
+        }
+        return .init(document: document, parameters: parameters)
+    }
+
+    private func openAPIPath(_ node: Node) throws(ScenarioError) -> ScenarioTemplate {
+        let path = try template(node, "'openapi'")
+        guard path.text.hasPrefix("/") else {
+            throw error("'openapi' is a path on the target, like /openapi.json; a file is {file: api.yaml}", node)
+        }
+        return path
+    }
+
     private func byteCount(_ node: Node, _ what: String) throws(ScenarioError) -> Int {
         let text = try string(node, what).replacingOccurrences(of: " ", with: "")
         for (unit, factor) in [

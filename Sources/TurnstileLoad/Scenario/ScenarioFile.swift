@@ -246,9 +246,9 @@ public struct ScenarioFile: Sendable {
             connections: ScenarioExpression?)
         /// Closed stages one after another, until one meets `stop` (its breaking point), if given.
         case ramp(stages: [(users: ScenarioExpression, duration: ScenarioTemplate)], stop: ScenarioExpression?)
-        /// Bad inputs made from the phase's requests (or the scenario's), one at a time, each with `timeout`; the
-        /// target's `probe` path asked after each; bodies past `bodyLimit` bytes when given.
-        case badInput(probe: ScenarioTemplate?, bodyLimit: Int?, timeout: ScenarioTemplate?)
+        /// Bad inputs made from the phase's requests (or the scenario's), and from an OpenAPI document's operations
+        /// when it names one, one at a time.
+        case badInput(BadInput)
 
         /// The executor's name, as the file writes it.
         public var name: String {
@@ -260,6 +260,28 @@ public struct ScenarioFile: Sendable {
             case .badInput: "bad_input"
             }
         }
+    }
+
+    /// How a bad-input phase sends: each input within `timeout`, the target's `probe` path asked after each, bodies
+    /// past `bodyLimit` bytes when given, and the operations of an OpenAPI document besides the scenario's requests.
+    public struct BadInput: Sendable {
+        var probe: ScenarioTemplate?
+        var bodyLimit: Int?
+        var timeout: ScenarioTemplate?
+        var openAPI: OpenAPISource?
+    }
+
+    /// Where a bad-input phase's OpenAPI document is, and the values of the path parameters it names.
+    public struct OpenAPISource: Sendable {
+        enum Document: Sendable {
+            /// A path on the target, fetched as the phase starts.
+            case target(ScenarioTemplate)
+            /// A file beside the scenario, read with it.
+            case file(path: String, OpenAPIBadInputs)
+        }
+        let document: Document
+        /// A path parameter's value by its name (`id: ${event_id}`), rendered in the first user's scope.
+        let parameters: [(name: String, value: ScenarioTemplate)]
     }
 
     public struct Phase: Sendable {

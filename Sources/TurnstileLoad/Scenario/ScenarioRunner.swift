@@ -1,5 +1,6 @@
 import Foundation
 import NIOCore
+import NIOHTTP1
 import Synchronization
 import TurnstileReport
 
@@ -402,17 +403,18 @@ public struct ScenarioRunner: Sendable {
                 target: context.target, group: context.group, progress: context.progress)
             report.phases.append(summaries.report)
             try take(summaries.summaries, of: phase, state: &state)
-        case .badInput(let probe, let bodyLimit, let timeout):
+        case .badInput(let badInput):
             let requests =
                 phase.tasks.isEmpty
                 ? scenario.users.provision + scenario.setup
                     + scenario.phases.prefix { $0.position != phase.position }.flatMap { $0.tasks.flatMap(\.steps) }
                 : phase.tasks.flatMap(\.steps)
             try await runBadInputs(
-                requests, phase: name, probe: try probe?.render(in: globalScope),
-                timeout: try timeout.map { template throws(ScenarioError) in try time(template, in: globalScope) }
-                    ?? BadInputRun.timeoutDefault,
-                bodyLimit: bodyLimit, state: state, into: &report)
+                requests, phase: name, badInput: badInput, probe: try badInput.probe?.render(in: globalScope),
+                timeout: try badInput.timeout.map { template throws(ScenarioError) in
+                    try time(template, in: globalScope)
+                } ?? BadInputRun.timeoutDefault,
+                state: state, into: &report)
         case .ramp(let stages, let stop):
             var parsed: [RampExecutor.Stage] = []
             for stage in stages {
@@ -461,12 +463,13 @@ public struct ScenarioRunner: Sendable {
         }
     }
 
-    /// Sends every bad input made from `requests` (each as the first user would send it), one at a time, and
-    /// judges each: 4xx refused, 2xx/3xx accepted, 5xx a server error, silence a hang, a target that stops answering
-    /// (its `probe`, or the next connection) a crash, after which nothing more is sent.
+    /// Sends every bad input made from `requests` (each as the first user would send it), and from the operations of
+    /// the phase's OpenAPI document when it names one, one at a time, and judges each: 4xx refused, 2xx/3xx
+    /// accepted, 5xx a server error, silence a hang, a target that stops answering (its `probe`, or the next
+    /// connection) a crash, after which nothing more is sent.
     private func runBadInputs(
-        _ requests: [ScenarioFile.Request], phase: String, probe: String?, timeout: TimeAmount, bodyLimit: Int?,
-        state: RunState, into report: inout RunReport
+        _ requests: [ScenarioFile.Request], phase: String, badInput: ScenarioFile.BadInput, probe: String?,
+        timeout: TimeAmount, state: RunState, into report: inout RunReport
     ) async throws {
         var cases: [(request: String, BadInputs.Case)] = []
         var seen = Set<String>()
@@ -489,13 +492,37 @@ public struct ScenarioRunner: Sendable {
                     in: UserScope(user: state.users[1], globals: state.globals), userHeaders: scenario.users.headers)
                 : nil
             for made in BadInputs.cases(
-                request, base: base, other: other, bodyLimit: bodyLimit, identity: identity)
+                request, base: base, other: other, bodyLimit: badInput.bodyLimit, identity: identity)
             {
                 cases.append((base.endpoint, made))
             }
         }
-        context.progress?.note("\(phase): \(cases.count) bad inputs, one at a time")
         let run = BadInputRun(context: context, timeout: timeout, probe: probe)
+        if let source = badInput.openAPI {
+            let operations: OpenAPIBadInputs
+            switch source.document {
+            case .file(_, let document): operations = document
+            case .target(let path): operations = try await run.openAPI(at: try path.render(in: first))
+            }
+            var values: [String: String] = [:]
+            for (name, value) in source.parameters { values[name] = try value.render(in: first) }
+            var headers = HTTPHeaders()
+            for header in scenario.users.headers {
+                headers.add(name: header.name, value: try header.value.render(in: first))
+            }
+            cases += operations.cases(
+                headers: headers, values: values, identity: identity, bodyLimit: badInput.bodyLimit,
+                limit: LoadLimits.badInputsMax)
+            report.notes += operations.notes.map { "\(phase): \($0)" }
+            context.progress?.note("\(phase): \(operations.operations.count) operations read from the OpenAPI document")
+        }
+        if cases.count > LoadLimits.badInputsMax {
+            report.notes.append(
+                "\(phase): \(cases.count - LoadLimits.badInputsMax) of \(cases.count) bad inputs past the first "
+                    + "\(LoadLimits.badInputsMax) were not sent")
+            cases.removeLast(cases.count - LoadLimits.badInputsMax)
+        }
+        context.progress?.note("\(phase): \(cases.count) bad inputs, one at a time")
         let (phaseReport, results) = await run.send(cases, phase: phase)
         report.phases.append(phaseReport)
         report.badInputs += results
