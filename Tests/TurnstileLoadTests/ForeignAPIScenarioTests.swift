@@ -41,6 +41,76 @@ struct ForeignAPIScenarioTests {
         }
     }
 
+    @Test("the tutorial's live feed: 100 watchers of the shop's sales stream each get every sale, timed from the buy")
+    func liveFeed() async throws {
+        try await ForeignShop.with { shop in
+            let text = try String(contentsOf: Self.shopFile, encoding: .utf8)
+                .replacingOccurrences(
+                    of: "\nphases:\n",
+                    with: """
+
+                        subscribers:
+                          - {name: watchers, count: 100, url: "/shop/items/${sku}/sales", kind: sse, key: body.purchase.ref}
+
+                        phases:
+
+                        """
+                )
+                .replacingOccurrences(
+                    of: "      outcomes: {sold: [200], sold_out: [410]}\n",
+                    with: "      outcomes: {sold: [200], sold_out: [410]}\n      publishes: body.purchase.ref\n"
+                )
+                .replacingOccurrences(
+                    of: "\ninvariants:\n",
+                    with: """
+
+                        invariants:
+                          - {name: every watcher saw every sale, check: feeds.watchers.delivered == feeds.watchers.expected}
+                          - {name: nothing the sale did not cause, check: feeds.watchers.stray == 0}
+
+                        """)
+            let report = await run(try ScenarioFile(yaml: text, file: "shop.yaml"), against: shop)
+            #expect(report.outcome == .passed, "\(report.reasons)")
+            let feed = try #require(report.feeds.first)
+            #expect(feed.subscribers == 100 && feed.connected == 100 && feed.dropped == 0)
+            #expect(feed.events == 5 && feed.expected == 500 && feed.delivered == 500, "\(feed)")
+            #expect(feed.latency.count == 500)
+            #expect(
+                report.invariants.filter { $0.rule.hasPrefix("every watcher") || $0.rule.hasPrefix("nothing") }
+                    .count == 2)
+        }
+    }
+
+    @Test("the tutorial's ramp with a stop: its stages run against the shop, and the report says where it stood")
+    func breakingPointRamp() async throws {
+        try await ForeignShop.with { shop in
+            let text = try String(contentsOf: Self.shopFile, encoding: .utf8).replacingOccurrences(
+                of: "\nreadback:",
+                with: """
+
+                      - name: climb
+                        executor: ramp
+                        stages: [{users: 5, duration: 300ms}, {users: 10, duration: 300ms}, {users: 20, duration: 300ms}]
+                        stop: failure_ratio > 0.01 or p99_ms > 1000
+                        tasks:
+                          - {weight: 8, request: {name: look, path: "/shop/items/${sku}"}}
+                          - {weight: 1, request: {name: buy, method: POST, path: "/shop/items/${sku}/purchase", body: {count: 1},
+                                                  outcomes: {sold: [200], sold_out: [410]}}}
+
+                    readback:
+                    """)
+            let report = await run(try ScenarioFile(yaml: text, file: "shop.yaml"), against: shop)
+            let stages = report.phases.filter { $0.name.hasPrefix("climb (stage") }
+            // The sound shop holds at 20 users on loopback: no breaking point, said as such; one that broke would
+            // be named in `breakingPoints` and the run go on to judge the books.
+            #expect(stages.count == 3 || report.breakingPoints.count == 1, "\(report.phases.map(\.name))")
+            #expect(
+                report.notes.contains("climb: no breaking point up to 20 users") || !report.breakingPoints.isEmpty,
+                "\(report.notes)")
+            #expect(stages.allSatisfy { $0.overall.requests > 0 })
+        }
+    }
+
     @Test("a shop that reads, pauses and writes oversells under the race: exit 2, the broken rule named")
     func overSellingShopFails() async throws {
         try await ForeignShop.with(defect: .oversells, buyers: 20) { shop in

@@ -16,6 +16,8 @@ import ServiceLifecycle
 /// - `POST /shop/items/{sku}/purchase {"count"}`, `X-Auth: <jwt>` → 200 `{"purchase": {"ref", "count"}}`, or 410
 ///   `{"reason": "sold out"}`.
 /// - `GET /shop/purchases`, `X-Auth: <jwt>` → 200 `[{"ref", "sku", "count"}]`.
+/// - `GET /shop/items/{sku}/sales` → 200 `text/event-stream`: a comment line, then `event: sale` with
+///   `data: {"purchase": {"ref", "sku", "count"}}` for every sale of the item from then on.
 public struct ForeignShop: Sendable {
     /// What is wrong with it, if anything.
     public enum Defect: Sendable {
@@ -102,6 +104,21 @@ public struct ForeignShop: Sendable {
             }
             return try ImitationTarget.json(["purchase": purchase])
         }
+        router.get("shop/items/:sku/sales") { _, context in
+            let sku = try context.parameters.require("sku")
+            guard await shop.item(sku) != nil else {
+                return try ImitationTarget.json(["reason": "no such item"], status: .notFound)
+            }
+            // Watching before the answer goes out: once a watcher has the answer's head, it misses no sale.
+            let sales = await shop.watch(sku)
+            return Response(
+                status: .ok, headers: [.contentType: "text/event-stream", .cacheControl: "no-cache"],
+                body: ResponseBody { writer in
+                    try await writer.write(ByteBuffer(string: ": watching \(sku)\n\n"))
+                    for await sale in sales { try await writer.write(ByteBuffer(string: sale)) }
+                    try await writer.finish(nil)
+                })
+        }
         router.get("shop/purchases") { request, _ in
             guard let user = await shop.user(token: request.headers[HTTPField.Name("X-Auth")!] ?? "") else {
                 return try ImitationTarget.json(["reason": "who are you?"], status: .unauthorized)
@@ -110,7 +127,15 @@ public struct ForeignShop: Sendable {
         }
 
         return try await ImitationTarget.serve(router, label: "foreign-shop") { port in
-            try await body(ForeignShop(port: port))
+            // The feeds end before the server stops: it would otherwise wait for every stream to finish.
+            do {
+                let result = try await body(ForeignShop(port: port))
+                await shop.endFeeds()
+                return result
+            } catch {
+                await shop.endFeeds()
+                throw error
+            }
         }
     }
 
@@ -148,6 +173,8 @@ private actor ShopState {
     private var purchasesByUser: [Int: [[String: any Sendable]]] = [:]
     private var nextReference = 1
     private let gate: ArrivalGate
+    /// Each item's watchers: the sales feed's streams.
+    private var watchers: [String: [AsyncStream<String>.Continuation]] = [:]
 
     private let costs: ForeignShop.Accounts
     private var lostAnswers = 0
@@ -216,9 +243,26 @@ private actor ShopState {
         let reference = "p-\(nextReference)"
         nextReference += 1
         units[sku] = left - count
+        let sale = ["purchase": ["ref": reference, "sku": sku, "count": count] as [String: any Sendable]]
+        if let data = try? JSONSerialization.data(withJSONObject: sale) {
+            let event = "event: sale\ndata: \(String(decoding: data, as: UTF8.self))\n\n"
+            for watcher in watchers[sku] ?? [] { watcher.yield(event) }
+        }
         if defect == .losesPurchases { return ["ref": reference, "count": count] }
         purchasesByUser[user, default: []].append(["ref": reference, "sku": sku, "count": count])
         return ["ref": reference, "count": count]
+    }
+
+    /// A new watcher of `sku`'s sales; its stream ends when the shop stops.
+    func watch(_ sku: String) -> AsyncStream<String> {
+        let (stream, continuation) = AsyncStream.makeStream(of: String.self)
+        watchers[sku, default: []].append(continuation)
+        return stream
+    }
+
+    func endFeeds() {
+        for continuation in watchers.values.joined() { continuation.finish() }
+        watchers = [:]
     }
 
     func purchases(user: Int) -> [[String: any Sendable]] { purchasesByUser[user] ?? [] }
