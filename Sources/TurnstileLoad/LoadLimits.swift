@@ -88,6 +88,8 @@ public enum LoadLimits {
     public static let openAPIPropertiesMax = 1_000
     /// The most bad inputs one phase sends; past it, the rest are counted in a note, not sent.
     public static let badInputsMax = 20_000
+    /// How long a shard asks the target for its `Date` to compare clocks (a little over one second's change).
+    public static let clockProbeDuration: Double = 1.5
     /// How often a connection checks its response deadlines.
     public static let deadlineSweepInterval = TimeAmount.milliseconds(50)
 

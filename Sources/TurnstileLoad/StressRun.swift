@@ -52,6 +52,9 @@ public enum StressRun {
     }
 
     /// One line saying why the run stopped, with a hint where there is one.
+    /// Why a run could not be carried out, in a sentence: `describe`, for commands outside the engine.
+    public static func explain(_ error: any Error, target: LoadTarget) -> String { describe(error, target: target) }
+
     static func describe(_ error: any Error, target: LoadTarget) -> String {
         if let error = error as? LoadError, error.kind == .connect {
             return RunReport.unreachable(target.description, error.detail)

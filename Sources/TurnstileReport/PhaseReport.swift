@@ -134,6 +134,11 @@ public struct PhaseReport: Codable, Sendable {
     public var timeline: [Second]
     /// For a barrier: microseconds between the first and the last release of a held-back byte.
     public var releaseSpreadMicroseconds: UInt64?
+    /// For a barrier: when its first byte was released, by this machine's wall clock, in Unix seconds (to the
+    /// microsecond: the shards of one run are compared by it).
+    public var releasedAtUnixSeconds: Double?
+    /// For a barrier released at an instant (`--start-at`): how long after it every request was ready; 0 on time.
+    public var releaseLateSeconds: Double?
     /// For a barrier: how many TCP packets (of 1,448 bytes, a 1,500-byte MTU's segment with timestamps) the released
     /// bytes needed at least; one per connection on HTTP/1.1, as few as one for a whole race on HTTP/2.
     public var releasePackets: UInt64?
@@ -206,7 +211,7 @@ public struct PhaseReport: Codable, Sendable {
     private enum CodingKeys: String, CodingKey {
         case name, executor, startedAt, durationSeconds, users, endpoints, timeline, releaseSpreadMicroseconds
         case lateStarts, droppedStarts, warnings, facts, windows, connectLatency, tlsLatency, httpVersions
-        case releasePackets
+        case releasePackets, releasedAtUnixSeconds, releaseLateSeconds
     }
 
     public init(from decoder: any Decoder) throws {
@@ -234,6 +239,8 @@ public struct PhaseReport: Codable, Sendable {
         tlsLatency = try container.decodeIfPresent(LatencyHistogram.self, forKey: .tlsLatency)
         httpVersions = try container.decodeIfPresent([String: UInt64].self, forKey: .httpVersions) ?? [:]
         releasePackets = try container.decodeIfPresent(UInt64.self, forKey: .releasePackets)
+        releasedAtUnixSeconds = try container.decodeIfPresent(Double.self, forKey: .releasedAtUnixSeconds)
+        releaseLateSeconds = try container.decodeIfPresent(Double.self, forKey: .releaseLateSeconds)
     }
 
     /// Writes each endpoint with a `summary` beside its counts and histogram (rps over this phase included), for
@@ -257,6 +264,8 @@ public struct PhaseReport: Codable, Sendable {
                 } : timeline, forKey: .timeline)
         try container.encodeIfPresent(releaseSpreadMicroseconds, forKey: .releaseSpreadMicroseconds)
         try container.encodeIfPresent(releasePackets, forKey: .releasePackets)
+        try container.encodeIfPresent(releasedAtUnixSeconds, forKey: .releasedAtUnixSeconds)
+        try container.encodeIfPresent(releaseLateSeconds, forKey: .releaseLateSeconds)
         try container.encodeIfPresent(lateStarts, forKey: .lateStarts)
         try container.encodeIfPresent(droppedStarts, forKey: .droppedStarts)
         if !warnings.isEmpty { try container.encode(warnings, forKey: .warnings) }

@@ -38,10 +38,12 @@ public struct RunReport: Codable, Sendable {
     public var feeds: [FeedReport] = []
     /// Every bad input a scenario's bad-input phases sent, with its verdict.
     public var badInputs: [BadInputCase] = []
+    /// Which shard of a sharded run this result is, and what it carries to the merge.
+    public var shard: ShardRecord?
 
     private enum CodingKeys: String, CodingKey {
         case result, runID = "runId", suite, target, startedAt, phases, invariants, thresholds, failure, notes
-        case resources, faults, breakingPoints, feeds, badInputs
+        case resources, faults, breakingPoints, feeds, badInputs, shard
     }
 
     /// Decodes a report; `notes` and the run id may be absent (reports written before they existed).
@@ -61,6 +63,7 @@ public struct RunReport: Codable, Sendable {
         breakingPoints = try container.decodeIfPresent([BreakingPoint].self, forKey: .breakingPoints) ?? []
         feeds = try container.decodeIfPresent([FeedReport].self, forKey: .feeds) ?? []
         badInputs = try container.decodeIfPresent([BadInputCase].self, forKey: .badInputs) ?? []
+        shard = try container.decodeIfPresent(ShardRecord.self, forKey: .shard)
     }
 
     /// Writes the verdict first (`result`: passed, exit code and the reasons), then everything it rests on.
@@ -81,6 +84,7 @@ public struct RunReport: Codable, Sendable {
         if !breakingPoints.isEmpty { try container.encode(breakingPoints, forKey: .breakingPoints) }
         if !feeds.isEmpty { try container.encode(feeds, forKey: .feeds) }
         if !badInputs.isEmpty { try container.encode(badInputs, forKey: .badInputs) }
+        try container.encodeIfPresent(shard, forKey: .shard)
     }
 
     public init(suite: String, target: String, startedAt: Date = Date(), runID: String = RunReport.newRunID()) {

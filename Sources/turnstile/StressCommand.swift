@@ -21,7 +21,8 @@ struct StressCommand: AsyncParsableCommand {
             StressRaceCommand.self, StressURLCommand.self, StressMixedCommand.self, StressThroughputCommand.self,
             StressBreakingPointCommand.self, StressOrdersCommand.self, StressCreditsCommand.self,
             StressBidsCommand.self, StressFanoutCommand.self, StressEdgeCommand.self, StressCrashCommand.self,
-            StressFaultsCommand.self, StressRunCommand.self, StressCheckCommand.self, StressMergeCommand.self,
+            StressFaultsCommand.self, StressRunCommand.self, StressCheckCommand.self, StressPrepareCommand.self,
+            StressMergeCommand.self,
         ]
     )
 }

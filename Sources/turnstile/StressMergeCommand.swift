@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import TurnstileLoad
 import TurnstileReport
 
 /// `turnstile stress merge`: one result from the shards of a run.
@@ -14,9 +15,17 @@ struct StressMergeCommand: AsyncParsableCommand {
             whole. Results of different runs or suites are refused unless --force. The exit code is the merged \
             run's, as for any suite.
 
+            The shards of one scenario run with --shard (docs/distributed.md) are judged as one run here: every \
+            shard must be present (--allow-missing judges without the missing or failed ones, and names them), the \
+            read-back the file sends once is sent now, against --target, as the prepared run's first user \
+            (--prepared), and every invariant is judged on the shards' counts and per-user values together. How \
+            far apart the shards released, by their own clocks, and how well those agree, is in the notes; a shard \
+            that was not ready at --start-at makes the run "could not be carried out".
+
             Examples:
               turnstile stress mixed --run-id nightly-42 --json shard-1.json    # on each machine
               turnstile stress merge shard-*.json --json all.json --threshold 'p99<1s'
+              turnstile stress merge shard-*.json --target http://10.0.0.5:8080 --prepared run.json --json race.json
             """)
 
     @Argument(help: "The shards' JSON results.")
@@ -43,6 +52,15 @@ struct StressMergeCommand: AsyncParsableCommand {
     @Flag(help: "Merge results of different runs or suites anyway.")
     var force = false
 
+    @Option(help: "For the shards of a scenario run: the API the read-back is sent to, once, before judging.")
+    var target: String?
+
+    @Option(help: ArgumentHelp("The shards' prepared run: its first user sends the read-back.", valueName: "file"))
+    var prepared: String?
+
+    @Flag(help: "Judge the shards given even if some are missing or could not be carried out (they are named).")
+    var allowMissing = false
+
     func validate() throws {
         guard !files.isEmpty else { throw ValidationError("name at least one result file") }
         for threshold in thresholds {
@@ -54,15 +72,17 @@ struct StressMergeCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        let shards = files.map(ResultFile.read)
+        let results = files.map(ResultFile.read)
         do {
-            let report = try RunReport.merged(
-                shards, thresholds: try thresholds.map { try Threshold(parsing: $0) }, force: force)
+            let report = try await ShardedRun.merge(
+                results, thresholds: try thresholds.map { try Threshold(parsing: $0) }, force: force,
+                allowMissing: allowMissing, target: try target.map { try LoadTarget(parsing: $0) },
+                prepared: prepared)
             try RunOutput.finish(report, json: json, csv: csv, html: html)
         } catch let error as MergeError {
             ResultFile.fail(error.description)
+        } catch let error as ScenarioError {
+            throw ScenarioOptions.fail(error)
         }
     }
-
-    /// A decoding error in a few words.
 }

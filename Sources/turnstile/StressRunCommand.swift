@@ -44,10 +44,13 @@ struct StressRunCommand: AsyncParsableCommand {
     @Option(help: "The API under test: its http:// or https:// base URL; the scenario's paths are appended to it.")
     var target = "http://127.0.0.1:8080"
 
+    @OptionGroup(title: "Sharding (one run over several machines: docs/distributed.md)") var sharding: ShardOptions
+
     @OptionGroup var options: RunOptions
 
     func validate() throws {
         _ = try scenario.overrides
+        if sharding.isSharded, !versus.isEmpty { throw ValidationError("--versus and --shard do not go together") }
         _ = try ScenarioOptions.values(versus, flag: "--versus")
         do { _ = try options.target(target) } catch {
             throw ValidationError("\(error)")
@@ -68,11 +71,12 @@ struct StressRunCommand: AsyncParsableCommand {
                 versus: try ScenarioOptions.values(versus, flag: "--versus"), target: try options.target(target),
                 options: options)
         }
+        let shard = try sharding.plan(for: loaded, runID: options.runID, overrides: try scenario.overrides)
         try await ScenarioOptions.run(
             loaded.name, [(loaded, try scenario.overrides)],
             target: try options.target(target),
             options: options,
-            thresholds: loaded.thresholds, endpoints: loaded.endpoints)
+            thresholds: loaded.thresholds, endpoints: loaded.endpoints, shard: shard)
     }
 }
 
@@ -205,10 +209,11 @@ extension ScenarioOptions {
     /// command line's. `embedded`: the target runs in this process, whose resources are then watched.
     static func run(
         _ name: String, _ scenarios: [(ScenarioFile, [String: ScenarioValue])], target: LoadTarget,
-        options: RunOptions, thresholds: [String] = [], endpoints: [String]?, embedded: Bool = false
+        options: RunOptions, thresholds: [String] = [], endpoints: [String]?, embedded: Bool = false,
+        shard: ShardPlan? = nil
     ) async throws -> Never {
         let allThresholds = try Self.thresholds(thresholds, options: options)
-        let runID = options.newRunID
+        let runID = shard?.runID ?? options.newRunID
         try await options.perform(name, target: target.description, embedded: embedded) { progress in
             let context = SuiteContext(
                 target: target, timeouts: options.timeouts, progress: progress, setupTimeouts: options.setupTimeouts)
@@ -218,8 +223,8 @@ extension ScenarioOptions {
             ) { report in
                 for (scenario, overrides) in scenarios {
                     try await ScenarioRunner(
-                        scenario, context: context, overrides: overrides, pool: pool,
-                        logFolder: options.logFolder(runID: runID)
+                        scenario, context: context, overrides: overrides, pool: shard == nil ? pool : nil,
+                        logFolder: options.logFolder(runID: runID), shard: shard
                     ).run(into: &report)
                 }
             }

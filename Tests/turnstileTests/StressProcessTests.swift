@@ -298,6 +298,57 @@ struct StressProcessTests {
         #expect(whole.thresholds.count == 1 && whole.thresholds[0].passed)
     }
 
+    @Test("one race from 4 shard processes: prepared once, released at one instant, merged into one verdict")
+    func shardProcesses() async throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("shards-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: directory) }
+        let race = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+            .appendingPathComponent("../../scenarios/race.yaml").standardizedFileURL.path
+        let run = directory.appendingPathComponent("run.json").path
+        try await LiveServer.with { server in
+            let target = "http://127.0.0.1:\(server.port)"
+            let (prepared, preparing) = try await TurnstileProcess.run([
+                "stress", "prepare", race, "--target", target, "--set", "users=40", "--set", "capacity=10", "--out",
+                run,
+            ])
+            #expect(prepared == 0, "\(preparing)")
+            // A shard started without the prepared run is refused, and told how to run it.
+            let (refused, refusal) = try await TurnstileProcess.run([
+                "stress", "run", race, "--target", target, "--shard", "0/4",
+            ])
+            #expect(refused == 3 && refusal.contains("turnstile stress prepare"), "\(refusal)")
+            // Four processes, each given the same instant, a few seconds ahead: every one provisions, then waits.
+            let startAt = String(Date().timeIntervalSince1970 + 10)
+            let shards = (0..<4).map { directory.appendingPathComponent("shard-\($0).json").path }
+            let results = try await withThrowingTaskGroup(of: (Int32, String).self) { group in
+                for (index, shard) in shards.enumerated() {
+                    group.addTask {
+                        try await TurnstileProcess.run([
+                            "stress", "run", race, "--target", target, "--shard", "\(index)/4", "--prepared", run,
+                            "--start-at", startAt, "--json", shard,
+                        ])
+                    }
+                }
+                return try await group.reduce(into: []) { $0.append($1) }
+            }
+            for (status, output) in results { #expect(status == 0, "\(output)") }
+            let merged = directory.appendingPathComponent("merged.json").path
+            let (status, output) = try await TurnstileProcess.run(
+                ["stress", "merge"] + shards + ["--target", target, "--prepared", run, "--json", merged])
+            #expect(status == 0, "\(output)")
+            #expect(output.contains("released by 4 shards within"), "\(output)")
+            let whole = try JSONReport.decode(Data(contentsOf: URL(fileURLWithPath: merged)))
+            #expect(
+                whole.phases[0].overall.count(status: 201) == 10 && whole.phases[0].overall.count(status: 409) == 30)
+            #expect(whole.invariants.count == 7 && whole.invariants.allSatisfy(\.passed))
+            // Three of four: not whole, exit 3, the missing one named.
+            let (partial, partialOutput) = try await TurnstileProcess.run(
+                ["stress", "merge"] + shards.prefix(3) + ["--target", target, "--prepared", run])
+            #expect(partial == 3 && partialOutput.contains("shard 3/4 missing"), "\(partialOutput)")
+        }
+    }
+
     @Test("a breached threshold exits 1")
     func thresholdBreached() async throws {
         let (status, output) = try await LiveServer.with { server in

@@ -22,6 +22,9 @@ import TurnstileReport
 /// a latency.
 public struct BarrierExecutor: Sendable {
     public var timeouts: HTTPClientConnection.Timeouts
+    /// The wall-clock instant to release at, once every request is on the wire but for its last bytes (the shards
+    /// of one run release together); nil releases as soon as they are.
+    public var releaseAt: Date?
 
     /// How many requests share an HTTP/2 connection unless `--streams` says otherwise: the number of streams most
     /// servers allow at once (NIO's and nginx's defaults are 100 and 128), and 900 bytes of end frames, one packet.
@@ -31,8 +34,9 @@ public struct BarrierExecutor: Sendable {
     /// What a TLS 1.3 record adds to the bytes it carries: its header, content type and AEAD tag.
     static let tlsRecordOverheadBytes = 22
 
-    public init(timeouts: HTTPClientConnection.Timeouts = .init()) {
+    public init(timeouts: HTTPClientConnection.Timeouts = .init(), releaseAt: Date? = nil) {
         self.timeouts = timeouts
+        self.releaseAt = releaseAt
     }
 
     /// The phase's report, and each request's response (bodies kept, for read-backs) in the order of `requests`.
@@ -97,8 +101,13 @@ public struct BarrierExecutor: Sendable {
                 .get()
         }
         let tlsOverhead = target.tls == nil ? 0 : Self.tlsRecordOverheadBytes
+        // At an instant: each loop's release is a timer for it, so every loop lets go at once, by the wall clock
+        // read here (one reading: the loops' monotonic clock carries it). Ready after it: released at once, late.
+        let (wallNow, monotonicNow) = (Date(), NIODeadline.now())
+        let delay = releaseAt.map { $0.timeIntervalSince(wallNow) } ?? 0
+        let releaseDeadline = monotonicNow + .nanoseconds(Int64(max(0, delay) * 1e9))
         let releases = byLoop.values.map { connections in
-            connections[0].eventLoop.submit {
+            connections[0].eventLoop.scheduleTask(deadline: releaseDeadline) {
                 let times = connections.map { $0.releaseHeldBytes() }
                 let packets = connections.reduce(0) { packets, connection in
                     packets
@@ -108,7 +117,7 @@ public struct BarrierExecutor: Sendable {
                                 / Self.packetPayloadBytes)
                 }
                 return (times, packets)
-            }
+            }.futureResult
         }
         var releaseTimes: [NIODeadline] = []
         var packets = 0
@@ -133,6 +142,9 @@ public struct BarrierExecutor: Sendable {
             users: requests.count, endpoints: snapshot.endpoints, timeline: snapshot.seconds,
             releaseSpreadMicroseconds: UInt64(max(0, spread)))
         report.releasePackets = UInt64(packets)
+        report.releasedAtUnixSeconds =
+            wallNow.timeIntervalSince1970 + Double((firstRelease - monotonicNow).nanoseconds) / 1e9
+        if releaseAt != nil { report.releaseLateSeconds = max(0, -delay) }
         // Every connection was opened before the race: their set-up is the phase's own figure.
         var (connect, tls) = (LatencyHistogram(precision: .coarse), LatencyHistogram(precision: .coarse))
         var versions: [String: UInt64] = [:]

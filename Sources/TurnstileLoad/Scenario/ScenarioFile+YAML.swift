@@ -29,6 +29,7 @@ extension ScenarioFile {
         let reader = YAMLReader(file: file, folder: folder)
         self = try reader.scenario(root)
         self.folder = folder
+        self.text = text
         try ScenarioChecker(self).check()
     }
 

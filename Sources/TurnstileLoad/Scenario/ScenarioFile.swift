@@ -35,6 +35,8 @@ public struct ScenarioFile: Sendable {
     public var subscribers: [Subscribers] = []
     /// Where the file came from, for messages.
     public var file: String
+    /// The file's text, as read: the shards of a run check that they run the same.
+    public internal(set) var text = ""
     /// The folder the file is in: its CSV files are read there, and its processes run there. Nil for a scenario
     /// read from text alone (the current folder then).
     public var folder: URL?

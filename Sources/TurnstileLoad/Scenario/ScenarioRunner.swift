@@ -18,16 +18,20 @@ public struct ScenarioRunner: Sendable {
     public let pool: ScenarioUserPool?
     /// Where the output of the scenario's processes goes, a file each; a temporary folder when nil.
     public let logFolder: URL?
+    /// Which shard of a run spread over several machines this is, when it is one: it provisions only its users,
+    /// takes the set-up from the prepared run, and leaves the invariants to `turnstile stress merge`.
+    public let shard: ShardPlan?
 
     public init(
         _ scenario: ScenarioFile, context: SuiteContext, overrides: [String: ScenarioValue] = [:],
-        pool: ScenarioUserPool? = nil, logFolder: URL? = nil
+        pool: ScenarioUserPool? = nil, logFolder: URL? = nil, shard: ShardPlan? = nil
     ) {
         self.scenario = scenario
         self.context = context
         self.overrides = overrides
         self.pool = pool
         self.logFolder = logFolder
+        self.shard = shard
     }
 
     /// The variables with the overrides applied, and `run`. An override naming no variable is an error.
@@ -66,6 +70,10 @@ public struct ScenarioRunner: Sendable {
     }
 
     private func runOwningSystem(into report: inout RunReport) async throws {
+        if let shard {
+            let globals = try shard.prepared?.globals ?? variables(runID: shard.runID)
+            return try await run(globals: globals, system: nil, into: &report)
+        }
         let globals = try variables(runID: pool?.runID ?? Self.newRunID())
         guard !(scenario.processes.isEmpty && scenario.proxies.isEmpty && scenario.faults.isEmpty) else {
             return try await run(globals: globals, system: nil, into: &report)
@@ -94,7 +102,14 @@ public struct ScenarioRunner: Sendable {
         // Earlier scenarios of the same run have their own phases in the report; this one counts only its own.
         let firstPhase = report.phases.count
         let count = try users(in: state.globals)
-        context.progress?.note("\(scenario.name): \(count) user\(count == 1 ? "" : "s")")
+        state.userCount = count
+        state.shard = shard?.shard
+        if let shard {
+            context.progress?.note(
+                "\(scenario.name): shard \(shard.shard), \(shard.shard.share(of: count)) of \(count) users")
+        } else {
+            context.progress?.note("\(scenario.name): \(count) user\(count == 1 ? "" : "s")")
+        }
         state.users = try await provision(count, globals: state.globals)
         for user in state.users.indices {
             for (name, value) in state.users[user] where name != "user" {
@@ -103,9 +118,12 @@ public struct ScenarioRunner: Sendable {
         }
         // One connection for the requests sent once, set-up and read-back, reopened if the target closed it.
         let session = context.setupSession()
-        for request in scenario.setup {
+        // A shard's set-up was sent once for the whole run, by `prepare`: its captures are among the globals.
+        for request in scenario.setup where shard == nil {
             try await callOnce(request, on: session, state: &state, what: "set-up")
         }
+        // A shard released at an instant compares its clock with the target's, which every shard shares.
+        let clock = shard?.startAt == nil ? nil : await ClockProbe.measure(context)
         let faultsBefore = report.faults.count
         let feeds = try await ScenarioFeeds.open(
             scenario.subscribers, users: state.users, globals: state.globals, context: context)
@@ -125,6 +143,15 @@ public struct ScenarioRunner: Sendable {
         }
         // After a fault the target may still be recovering: read-back is patient then.
         let readbackError = await readBack(session: session, state: &state, patient: system != nil)
+        if let shard {
+            // The invariants need every shard's counts and one read-back: the merge judges them.
+            if let readbackError { throw readbackError }
+            report.shard = shardRecord(shard, state: state, clock: clock)
+            report.notes.append(
+                "shard \(shard.shard) of run \(shard.runID): the invariants are judged by `turnstile stress merge` on "
+                    + "every shard's result")
+            return
+        }
         if let readbackError, report.failure == nil {
             report.failure = StressRun.describe(
                 (readbackError as? ScenarioError).map(explained) ?? readbackError, target: context.target)
@@ -179,7 +206,7 @@ public struct ScenarioRunner: Sendable {
 
     /// Judges the invariants and requirements, and renders the notes. Without the read-back (`readBack` false),
     /// what needs it is listed as not judged rather than ending the run.
-    private func judge(
+    func judge(
         in scope: SummaryScope, lastPhase: String, readBack: Bool, into report: inout RunReport
     ) throws(ScenarioError) {
         var unjudged: [String] = []
@@ -233,7 +260,8 @@ public struct ScenarioRunner: Sendable {
     /// without them still is.
     private func readBack(session: APISession, state: inout RunState, patient: Bool) async -> (any Error)? {
         do {
-            for request in scenario.readback {
+            // A shard reads back its own users; what is read once is read by the merge, after every shard.
+            for request in scenario.readback where shard == nil || request.perUser {
                 if request.perUser {
                     try await readBackPerUser(request, state: &state, patient: patient)
                 } else {
@@ -254,6 +282,17 @@ public struct ScenarioRunner: Sendable {
         var globals: [String: ScenarioValue]
         var users: [UserValues] = []
         var history: [String: [ScenarioValue]] = [:]
+        /// The users of the whole run: `users` holds only a shard's share of them.
+        var userCount = 0
+        var shard: Shard?
+        /// A shard's: whether its first phase has begun, the instant its barrier releases at, and when each phase
+        /// started by its clock.
+        var started = false
+        var releaseAt: Date?
+        var starts: [ShardRecord.PhaseStart] = []
+
+        /// How many of this run's users are among the whole run's first `total`: all of them unsharded.
+        func share(of total: Int) -> Int { shard?.share(of: total) ?? total }
 
         mutating func take(_ found: [(String, ScenarioValue)], user: Int) {
             for (name, value) in found {
@@ -286,16 +325,19 @@ public struct ScenarioRunner: Sendable {
     }
 
     /// The first `count` users as this scenario provisions them (through the pool, when it has one).
-    func provisionedUsers(_ count: Int) async throws -> [UserValues] {
-        try await provision(count, globals: try variables(runID: pool?.runID ?? Self.newRunID()))
+    func provisionedUsers(_ count: Int, globals: [String: ScenarioValue]? = nil) async throws -> [UserValues] {
+        try await provision(count, globals: try globals ?? variables(runID: pool?.runID ?? Self.newRunID()))
     }
 
     private func provision(_ count: Int, globals: [String: ScenarioValue]) async throws -> [UserValues] {
         let users = scenario.users
-        let make: @Sendable (Range<Int>) async throws -> [UserValues] = { indices in
+        // A shard's first user may have been provisioned by `prepare`, to send the set-up: taken, not made again.
+        let prepared = shard?.prepared?.firstUserValues
+        let make: @Sendable ([Int]) async throws -> [UserValues] = { indices in
             try await context.forEach(indices.count, label: users.provision.isEmpty ? nil : "provisioning users") {
                 offset, session in
-                let index = indices.lowerBound + offset
+                let index = indices[offset]
+                if index == 0, let prepared { return prepared }
                 var values: UserValues = ["user": .int(index)]
                 if let accounts = users.accounts {
                     for (column, text) in accounts.rows[index] { values[column] = .string(text) }
@@ -310,8 +352,11 @@ public struct ScenarioRunner: Sendable {
                 return values
             }
         }
-        if let pool { return try await pool.users(count, key: scenario.provisioningKey, make: make) }
-        return try await make(0..<count)
+        if let shard { return try await make(shard.shard.users(of: count)) }
+        if let pool {
+            return try await pool.users(count, key: scenario.provisioningKey) { range in try await make(Array(range)) }
+        }
+        return try await make(Array(0..<count))
     }
 
     // MARK: Set-up and read-back
@@ -340,7 +385,7 @@ public struct ScenarioRunner: Sendable {
     }
 
     /// A request sent once, as the first user; its captures become the run's.
-    private func callOnce(
+    func callOnce(
         _ request: ScenarioFile.Request, on session: APISession, state: inout RunState, what: String,
         patient: Bool = false
     ) async throws {
@@ -371,8 +416,24 @@ public struct ScenarioRunner: Sendable {
         let name = try phase.name.render(in: globalScope)
         let participants =
             try phase.users.map { expression throws(ScenarioError) in
-                try count(expression, in: globalScope, "'users'", maximum: state.users.count)
+                state.share(of: try count(expression, in: globalScope, "'users'", maximum: state.userCount))
             } ?? state.users.count
+        if shard != nil, participants == 0 {
+            report.notes.append("\(name): none of this shard's users take part")
+            return
+        }
+        if let plan = shard, let startAt = plan.startAt, !state.started {
+            state.started = true
+            // The first phase starts at the run's instant: a barrier releases then (its requests written before);
+            // any other phase waits for it here. A wait for a wall-clock instant, not for anything else.
+            if case .barrier = phase.executor {
+                state.releaseAt = startAt
+            } else {
+                let wait = startAt.timeIntervalSinceNow
+                if wait > 0 { try await Task.sleep(for: .seconds(wait)) }
+                state.starts.append(.init(phase: name, at: Date().timeIntervalSince1970, lateSeconds: max(0, -wait)))
+            }
+        }
         switch phase.executor {
         case .barrier(let rounds, let each, let think):
             let rounds =
@@ -420,7 +481,11 @@ public struct ScenarioRunner: Sendable {
             for stage in stages {
                 parsed.append(
                     .init(
-                        users: try count(stage.users, in: globalScope, "a stage's 'users'", maximum: state.users.count),
+                        users: max(
+                            1,
+                            state.share(
+                                of: try count(
+                                    stage.users, in: globalScope, "a stage's 'users'", maximum: state.userCount))),
                         duration: try time(stage.duration, in: globalScope)))
             }
             let globals = state.globals
@@ -441,13 +506,15 @@ public struct ScenarioRunner: Sendable {
                 report.notes.append("\(name): no breaking point up to \(parsed.map(\.users).max() ?? 0) users")
             }
         case .open(let rate, let rateEnd, let duration, let connections):
-            let rate = try number(rate, in: globalScope, "'rate'")
+            // A shard takes its part of the rate and of the connections: the merged report shows the total.
+            let shards = Double(shard?.shard.count ?? 1)
+            let rate = try number(rate, in: globalScope, "'rate'") / shards
             let rateEnd = try rateEnd.map { expression throws(ScenarioError) in
-                try number(expression, in: globalScope, "'rate_end'")
+                try number(expression, in: globalScope, "'rate_end'") / shards
             }
             let connections =
                 try connections.map { expression throws(ScenarioError) in
-                    try count(expression, in: globalScope, "'connections'")
+                    max(1, Int((Double(try count(expression, in: globalScope, "'connections'")) / shards).rounded(.up)))
                 } ?? max(1, participants)
             context.progress?.note("\(name): \(Format.rate(rate)) on up to \(connections) connections")
             let arrivals = try OpenArrivals(
@@ -605,8 +672,13 @@ public struct ScenarioRunner: Sendable {
                         "a barrier releases at most \(LoadLimits.barrierUsersMax) requests; this one has "
                             + "\(requests.count)", at: phase.position)
                 }
-                let (stepReport, responses) = try await BarrierExecutor(timeouts: context.timeouts).run(
-                    name, requests: requests, target: context.target, group: context.group)
+                let (stepReport, responses) = try await BarrierExecutor(
+                    timeouts: context.timeouts, releaseAt: state.releaseAt
+                ).run(name, requests: requests, target: context.target, group: context.group)
+                if state.releaseAt != nil, let at = stepReport.releasedAtUnixSeconds {
+                    state.starts.append(.init(phase: name, at: at, lateSeconds: stepReport.releaseLateSeconds ?? 0))
+                    state.releaseAt = nil
+                }
                 if merged == nil { merged = stepReport } else { merged?.append(stepReport) }
                 try Self.requireCarriedOut(responses, requests: requests, phase: name)
                 for (owner, response) in zip(owners, responses) {
@@ -652,7 +724,7 @@ public struct ScenarioRunner: Sendable {
 
     // MARK: Values
 
-    private func outcomeCounts(_ phases: [PhaseReport]) -> OutcomeCounts {
+    func outcomeCounts(_ phases: [PhaseReport]) -> OutcomeCounts {
         OutcomeCounts(phases: phases, outcomes: scenario.countedRequests)
     }
 

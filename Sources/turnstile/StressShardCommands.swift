@@ -1,0 +1,128 @@
+import ArgumentParser
+import Foundation
+import TurnstileLoad
+import TurnstileReport
+
+/// The flags that make `stress run` one shard of a run spread over several machines.
+struct ShardOptions: ParsableArguments {
+    @Option(
+        help: ArgumentHelp(
+            "Run shard K of N (K from 0, as JOB_COMPLETION_INDEX counts): users K, K+N, K+2N… Also from the "
+                + "environment: TURNSTILE_SHARD=K/N, or TURNSTILE_SHARDS=N with JOB_COMPLETION_INDEX.",
+            valueName: "K/N"))
+    var shard: String?
+
+    @Option(
+        help: ArgumentHelp(
+            "The run prepared once for every shard (`turnstile stress prepare … --out run.json`): its id and "
+                + "set-up, so every shard races the same things.", valueName: "file"))
+    var prepared: String?
+
+    @Option(
+        name: .customLong("start-at"),
+        help: ArgumentHelp(
+            "Start the first phase at this wall-clock instant (RFC 3339, e.g. 2026-12-05T10:00:00Z, or Unix "
+                + "seconds): a barrier writes its requests but for their last bytes first, then releases at it.",
+            valueName: "time"))
+    var startAt: String?
+
+    var isSharded: Bool { shard != nil || (try? Shard.fromEnvironment(ProcessInfo.processInfo.environment)) != nil }
+
+    func validate() throws {
+        if let shard { do { _ = try Shard(parsing: shard) } catch { throw ValidationError(error.message) } }
+        if let startAt, Self.instant(startAt) == nil {
+            throw ValidationError("--start-at takes RFC 3339 (2026-12-05T10:00:00Z) or Unix seconds, not '\(startAt)'")
+        }
+        if shard == nil, (prepared != nil || startAt != nil),
+            (try? Shard.fromEnvironment(ProcessInfo.processInfo.environment)) ?? nil == nil
+        {
+            throw ValidationError("--prepared and --start-at are for a shard: add --shard K/N")
+        }
+    }
+
+    /// The plan for this shard, or nil when the run is not sharded.
+    func plan(for scenario: ScenarioFile, runID: String?, overrides: [String: ScenarioValue]) throws -> ShardPlan? {
+        do throws(ScenarioError) {
+            let shard: Shard
+            if let text = self.shard {
+                shard = try Shard(parsing: text)
+            } else if let named = try Shard.fromEnvironment(ProcessInfo.processInfo.environment) {
+                shard = named
+            } else {
+                return nil
+            }
+            let run = try prepared.map { path throws(ScenarioError) in try PreparedRun.read(path: path, for: scenario) }
+            if run != nil, !overrides.isEmpty {
+                throw ScenarioError(
+                    "the prepared run fixed the variables' values: give --set to `prepare`, not to a shard")
+            }
+            return try ShardPlan(
+                shard: shard, scenario: scenario, prepared: run, startAt: startAt.flatMap(Self.instant), runID: runID)
+        } catch {
+            throw ScenarioOptions.fail(error)
+        }
+    }
+
+    static func instant(_ text: String) -> Date? {
+        if let seconds = Double(text), seconds > 0 { return Date(timeIntervalSince1970: seconds) }
+        let formatter = ISO8601DateFormatter()
+        if let date = formatter.date(from: text) { return date }
+        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return formatter.date(from: text)
+    }
+}
+
+/// `turnstile stress prepare FILE`: the set-up of a sharded run, once.
+struct StressPrepareCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "prepare",
+        abstract: "Send a scenario's set-up once and write what every shard of the run shares.",
+        discussion: """
+            For a run spread over several machines (docs/distributed.md): the set-up (the event raced, the item \
+            sold) is sent once, as the first user (provisioned for it), and the run's id, its variables and what \
+            the set-up captured are written to --out. Start every shard with --prepared and that file, and merge \
+            their results with `turnstile stress merge … --prepared` and the same file. It holds the first user's \
+            values (a token, if the scenario captures one): keep it as private as the target's credentials.
+
+            Examples:
+              turnstile stress prepare scenarios/race.yaml --target http://10.0.0.5:8080 --set users=40000 --out run.json
+              turnstile stress run scenarios/race.yaml --target http://10.0.0.5:8080 --shard 0/4 --prepared run.json \\
+                  --start-at 2026-12-05T10:00:00Z --json shard-0.json
+            """)
+
+    @Argument(help: ArgumentHelp("The scenario file.", valueName: "file"))
+    var file: String
+
+    @OptionGroup var scenario: ScenarioOptions
+
+    @Option(help: "The API under test: its http:// or https:// base URL.")
+    var target = "http://127.0.0.1:8080"
+
+    @Option(help: ArgumentHelp("Where to write the prepared run.", valueName: "file"))
+    var out: String
+
+    @Option(name: .customLong("run-id"), help: ArgumentHelp("The run's id (random unless given).", valueName: "id"))
+    var runID: String?
+
+    func validate() throws {
+        _ = try scenario.overrides
+        try OutputPath.validate(out, flag: "--out")
+    }
+
+    func run() async throws {
+        let loaded = try ScenarioOptions.load(file)
+        let target: LoadTarget
+        do { target = try LoadTarget(parsing: self.target) } catch { throw ValidationError("\(error)") }
+        let runner = ScenarioRunner(loaded, context: SuiteContext(target: target), overrides: try scenario.overrides)
+        let prepared: PreparedRun
+        do {
+            prepared = try await runner.prepare(runID: runID ?? RunReport.newRunID())
+        } catch let error as ScenarioError {
+            throw ScenarioOptions.fail(error)
+        } catch {
+            throw ScenarioOptions.fail(ScenarioError(StressRun.explain(error, target: target)))
+        }
+        RunOutput.write([(out, try prepared.encoded())], what: out)
+        print("run \(prepared.runID) prepared: \(loaded.setup.count) set-up request(s) sent; written to \(out)")
+    }
+}
