@@ -90,6 +90,13 @@ public enum LoadLimits {
     public static let badInputsMax = 20_000
     /// How long a shard asks the target for its `Date` to compare clocks (a little over one second's change).
     public static let clockProbeDuration: Double = 1.5
+    /// A barrier released at an instant (`--start-at`) opens its connections this long before it, and writes its
+    /// requests (but for their last bytes) this long before it: early enough for thousands of each on one machine,
+    /// late enough that no server closes them as idle or as a request too slow to arrive.
+    public static let barrierConnectLead = TimeAmount.seconds(10)
+    public static let barrierWriteLead = TimeAmount.seconds(1)
+    /// How far ahead `--start-at` may be: a shard waits for it, and that wait is bounded too.
+    public static let startAtAheadMax: Double = 86_400
     /// How often a connection checks its response deadlines.
     public static let deadlineSweepInterval = TimeAmount.milliseconds(50)
 

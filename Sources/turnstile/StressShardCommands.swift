@@ -33,6 +33,9 @@ struct ShardOptions: ParsableArguments {
         if let startAt, Self.instant(startAt) == nil {
             throw ValidationError("--start-at takes RFC 3339 (2026-12-05T10:00:00Z) or Unix seconds, not '\(startAt)'")
         }
+        if let startAt, let instant = Self.instant(startAt), instant.timeIntervalSinceNow > LoadLimits.startAtAheadMax {
+            throw ValidationError("--start-at is more than a day ahead (\(startAt)): a shard waits for it")
+        }
         if shard == nil, (prepared != nil || startAt != nil),
             (try? Shard.fromEnvironment(ProcessInfo.processInfo.environment)) ?? nil == nil
         {

@@ -46,6 +46,10 @@ public struct BarrierExecutor: Sendable {
         precondition(
             requests.count <= LoadLimits.barrierUsersMax, "a barrier releases at most \(LoadLimits.barrierUsersMax)")
         LoadLimits.raiseOpenFileLimit()
+        // Released at an instant: connect shortly before it and write shortly before that, not as soon as the users
+        // are ready, which may be minutes early: a server closes an idle connection (Turnstile after 30 s), and a
+        // request whose head does not finish in time (Turnstile: 5 s). Waits for wall-clock instants, nothing else.
+        try await Self.wait(until: releaseAt, less: LoadLimits.barrierConnectLead)
         let startedAt = Date()
         // The first connection says which HTTP the target speaks, and so how many requests each connection carries.
         let first = try await open(1, to: target, group: group, requestCount: requests.count)[0]
@@ -66,6 +70,7 @@ public struct BarrierExecutor: Sendable {
         // response timeout applies; both clocks start afresh at its release (see `releaseHeldBytes`).
         let sendTimeouts = HTTPClientConnection.Timeouts(
             connect: timeouts.connect, read: timeouts.response, response: timeouts.response)
+        try await Self.wait(until: releaseAt, less: LoadLimits.barrierWriteLead)
         var responses: [EventLoopFuture<LoadResponse>] = []
         var writes: [EventLoopFuture<Void>] = []
         for (index, request) in requests.enumerated() {
@@ -159,6 +164,13 @@ public struct BarrierExecutor: Sendable {
                     + "\(packets) packet\(packets == 1 ? "" : "s")")
         }
         return (report, results)
+    }
+
+    /// Sleeps until `lead` before `instant`, if that is still ahead.
+    private static func wait(until instant: Date?, less lead: TimeAmount) async throws {
+        guard let instant else { return }
+        let wait = instant.timeIntervalSinceNow - Double(lead.nanoseconds) / 1e9
+        if wait > 0 { try await Task.sleep(for: .seconds(wait)) }
     }
 
     /// Opens `count` connections that hold their requests' ends, spread over the group's loops. A race with buyers
