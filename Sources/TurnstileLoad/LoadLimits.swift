@@ -88,8 +88,8 @@ public enum LoadLimits {
     public static let openAPIPropertiesMax = 1_000
     /// The most bad inputs one phase sends; past it, the rest are counted in a note, not sent.
     public static let badInputsMax = 20_000
-    /// How long a shard asks the target for its `Date` to compare clocks (a little over one second's change).
-    public static let clockProbeDuration: Double = 1.5
+    /// How long a shard may ask the target for its `Date` to compare clocks: two turns of its second, and a margin.
+    public static let clockProbeDuration: Double = 2.5
     /// A barrier released at an instant (`--start-at`) opens its connections this long before it, and writes its
     /// requests (but for their last bytes) this long before it: early enough for thousands of each on one machine,
     /// late enough that no server closes them as idle or as a request too slow to arrive.

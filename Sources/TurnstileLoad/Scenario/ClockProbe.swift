@@ -5,12 +5,19 @@ import TurnstileReport
 
 /// Estimates how far this machine's clock is from the target's, from the `Date` header of its answers.
 ///
-/// `Date` has whole seconds, so one answer says little; the probe asks back to back, on one connection, until the
-/// header's second changes between two answers. The target's clock read S at some instant between the earlier
-/// request's sending and the later answer's arrival: the offset is S minus the middle of that window, within half
-/// of it (about a round trip). At most ``LoadLimits/clockProbeDuration`` of asking; a target that sends no `Date`
-/// header (or the same second throughout) gives no estimate, and the report says the clocks were not compared.
+/// `Date` has whole seconds, so one answer says little; what places the target's clock is the moment its `Date` turns
+/// to the next second, which happened between the sending of the last answer of the old second and the arrival of the
+/// first of the new. The probe finds that turn coarsely (a request every 20 ms), then waits for the next one a second
+/// later and watches it closely (requests back to back, for a few tens of milliseconds around it), which places the
+/// target's clock within about one round trip for a few dozen requests. At most
+/// ``LoadLimits/clockProbeDuration``; a target that sends no `Date` header gives no estimate, and the report says the
+/// clocks were not compared. The offset includes however late the server refreshes its `Date` (Hummingbird's lags
+/// by a fraction of a second): that is the same for every shard of a run, and cancels out between them.
 enum ClockProbe {
+    /// How often the coarse search asks, and how long before and after the predicted turn the close watch lasts.
+    static let coarseStep = 0.02
+    static let closeWindow = 0.03
+
     static func measure(_ context: SuiteContext) async -> ShardRecord.ClockOffset? {
         let eventLoop = context.group.next()
         let timeouts = context.setupTimeouts
@@ -21,27 +28,47 @@ enum ClockProbe {
         else { return nil }
         defer { connection.close() }
         let request = LoadRequest(endpoint: "clock", method: .GET, path: "/", isSentOnce: false)
-        let began = Date()
-        var previous: (second: Date, sent: Date)?
-        while Date().timeIntervalSince(began) < LoadLimits.clockProbeDuration {
+        /// The target's `Date`, and when it was asked and answered.
+        func ask() async -> (second: Date, sent: Date, received: Date)? {
             let sent = Date()
             guard
                 let answer = try? await eventLoop.flatSubmit({
                     connection.send(request, timeouts: timeouts, keepBody: false)
                 }).get(),
-                let header = answer.headers.first(name: "Date"), let second = Self.httpDate(header)
+                let header = answer.headers.first(name: "Date"), let second = httpDate(header)
             else { return nil }
-            let received = Date()
-            if let previous, second > previous.second {
-                // The target's clock passed `second` between `previous.sent` and `received`.
-                let middle = previous.sent.timeIntervalSince1970 / 2 + received.timeIntervalSince1970 / 2
-                return .init(
-                    offset: second.timeIntervalSince1970 - middle,
-                    uncertainty: received.timeIntervalSince(previous.sent) / 2)
-            }
-            previous = (second, sent)
+            return (second, sent, Date())
         }
-        return nil
+        /// Asks every `step` seconds (0: back to back) until the `Date` turns or `until`; the turn's estimate.
+        func turn(step: Double, until deadline: Date) async -> ShardRecord.ClockOffset? {
+            var previous = await ask()
+            while let last = previous, Date() < deadline {
+                if step > 0 { try? await Task.sleep(for: .seconds(step)) }
+                guard let next = await ask() else { return nil }
+                if next.second > last.second {
+                    // The target's clock read `next.second` at an instant between `last.sent` and `next.received`.
+                    let middle = last.sent.timeIntervalSince1970 / 2 + next.received.timeIntervalSince1970 / 2
+                    return .init(
+                        offset: next.second.timeIntervalSince1970 - middle,
+                        uncertainty: next.received.timeIntervalSince(last.sent) / 2)
+                }
+                previous = next
+            }
+            return nil
+        }
+        let began = Date()
+        let end = began.addingTimeInterval(LoadLimits.clockProbeDuration)
+        guard let coarse = await turn(step: coarseStep, until: min(end, began.addingTimeInterval(1.2))) else {
+            return nil
+        }
+        // The next turn, by the coarse estimate: watched closely from just before it.
+        let next = (Date().timeIntervalSince1970 + coarse.offset).rounded(.up) - coarse.offset
+        let from = Date(timeIntervalSince1970: next - coarse.uncertainty - closeWindow)
+        if from > Date() { try? await Task.sleep(for: .seconds(from.timeIntervalSinceNow)) }
+        let close = await turn(
+            step: 0, until: min(end, Date(timeIntervalSince1970: next + coarse.uncertainty + closeWindow)))
+        guard let close, close.uncertainty < coarse.uncertainty else { return coarse }
+        return close
     }
 
     /// An IMF-fixdate (`Sun, 06 Nov 1994 08:49:37 GMT`), as every HTTP server writes `Date`.
