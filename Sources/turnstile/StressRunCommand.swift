@@ -71,7 +71,8 @@ struct StressRunCommand: AsyncParsableCommand {
                 versus: try ScenarioOptions.values(versus, flag: "--versus"), target: try options.target(target),
                 options: options)
         }
-        let shard = try sharding.plan(for: loaded, runID: options.runID, overrides: try scenario.overrides)
+        let shard = try await sharding.plan(
+            for: loaded, runID: options.runID, overrides: try scenario.overrides, tls: options.tls)
         try await ScenarioOptions.run(
             loaded.name, [(loaded, try scenario.overrides)],
             target: try options.target(target),

@@ -14,8 +14,8 @@ struct ShardOptions: ParsableArguments {
 
     @Option(
         help: ArgumentHelp(
-            "The run prepared once for every shard (`turnstile stress prepare … --out run.json`): its id and "
-                + "set-up, so every shard races the same things.", valueName: "file"))
+            "The run prepared once for every shard (`turnstile stress prepare … --out run.json`), a file or an "
+                + "http(s):// URL: its id and set-up, so every shard races the same things.", valueName: "file|url"))
     var prepared: String?
 
     @Option(
@@ -44,7 +44,9 @@ struct ShardOptions: ParsableArguments {
     }
 
     /// The plan for this shard, or nil when the run is not sharded.
-    func plan(for scenario: ScenarioFile, runID: String?, overrides: [String: ScenarioValue]) throws -> ShardPlan? {
+    func plan(
+        for scenario: ScenarioFile, runID: String?, overrides: [String: ScenarioValue], tls: TLSOptions
+    ) async throws -> ShardPlan? {
         do throws(ScenarioError) {
             let shard: Shard
             if let text = self.shard {
@@ -54,7 +56,8 @@ struct ShardOptions: ParsableArguments {
             } else {
                 return nil
             }
-            let run = try prepared.map { path throws(ScenarioError) in try PreparedRun.read(path: path, for: scenario) }
+            var run: PreparedRun?
+            if let prepared { run = try await PreparedRun.load(prepared, for: scenario, tls: tls) }
             if run != nil, !overrides.isEmpty {
                 throw ScenarioError(
                     "the prepared run fixed the variables' values: give --set to `prepare`, not to a shard")

@@ -161,6 +161,29 @@ struct ShardTests {
         #expect(clock.uncertainty < 0.1, "\(clock)")
     }
 
+    @Test("a prepared run read from a URL the shards can reach, as from a file")
+    func preparedFromURL() async throws {
+        let scenario = try BundledScenario.race.load()
+        let prepared = PreparedRun(
+            runID: "from-url", scenario: scenario, values: ["event": 7, "run": "from-url"], firstUser: nil)
+        let body = try prepared.encoded()
+        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.configureHTTPServerPipeline()
+                    try channel.pipeline.syncOperations.addHandler(Answering(path: "/runs/run.json", body: body))
+                }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        defer { channel.close(promise: nil) }
+        let url = "http://127.0.0.1:\(channel.localAddress?.port ?? 0)/runs/run.json"
+        let read = try await PreparedRun.load(url, for: scenario)
+        #expect(read.runID == "from-url" && read.globals["event"] == 7)
+        await #expect(throws: ScenarioError.self) {
+            _ = try await PreparedRun.load(url.replacingOccurrences(of: "run.json", with: "none.json"), for: scenario)
+        }
+    }
+
     /// Runs `shards` shards of `scenario` at once, each as its own run, as separate machines would; each result
     /// goes through its JSON, as a file would.
     static func run(
@@ -229,5 +252,37 @@ private final class SkewedDate: ChannelInboundHandler {
         context.write(
             wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
         context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+    }
+}
+
+/// Answers `GET path` with `body`, anything else 404.
+private final class Answering: ChannelInboundHandler {
+    typealias InboundIn = HTTPServerRequestPart
+    typealias OutboundOut = HTTPServerResponsePart
+
+    let path: String
+    let body: Data
+    private var uri = ""
+
+    init(path: String, body: Data) {
+        self.path = path
+        self.body = body
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        switch unwrapInboundIn(data) {
+        case .head(let head): uri = head.uri
+        case .body: break
+        case .end:
+            let found = uri == path
+            let bytes = found ? ByteBuffer(bytes: body) : ByteBuffer(string: "no")
+            let headers = HTTPHeaders([("Content-Length", "\(bytes.readableBytes)")])
+            let status: HTTPResponseStatus = found ? .ok : .notFound
+            context.write(
+                wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: status, headers: headers))),
+                promise: nil)
+            context.write(wrapOutboundOut(.body(.byteBuffer(bytes))), promise: nil)
+            context.writeAndFlush(wrapOutboundOut(.end(nil)), promise: nil)
+        }
     }
 }

@@ -422,6 +422,11 @@ public struct ScenarioRunner: Sendable {
             report.notes.append("\(name): none of this shard's users take part")
             return
         }
+        // Bad inputs are sent one at a time, and once: by the first shard.
+        if let shard, case .badInput = phase.executor, shard.shard.index != 0 {
+            report.notes.append("\(name): bad inputs are sent by shard 0 only")
+            return
+        }
         if let plan = shard, let startAt = plan.startAt, !state.started {
             state.started = true
             // The first phase starts at the run's instant: a barrier releases then (its requests written before);

@@ -1,4 +1,6 @@
 import Foundation
+import NIOCore
+import NIOHTTP1
 import TurnstileReport
 
 /// One shard of a run spread over several machines: shard `index` of `count`, counted from 0 as Kubernetes Indexed
@@ -116,6 +118,30 @@ public struct PreparedRun: Codable, Sendable {
         try read(
             try ScenarioFile.readBytes(URL(fileURLWithPath: path), name: path, bytesMax: bytesMax), name: path,
             for: scenario)
+    }
+
+    /// Reads the prepared run from a file, or from an `http://` or `https://` URL the shards can all reach (an object
+    /// store's, a web server's).
+    public static func load(
+        _ location: String, for scenario: ScenarioFile, tls: TLSOptions = TLSOptions()
+    ) async throws(ScenarioError) -> PreparedRun {
+        guard location.hasPrefix("http://") || location.hasPrefix("https://") else {
+            return try read(path: location, for: scenario)
+        }
+        do {
+            let target = try LoadTarget(parsing: location, tls: tls)
+            let session = SuiteContext(target: target).setupSession()
+            let answer = try await session.call(
+                LoadRequest(endpoint: "prepared run", method: .GET, path: ""), expecting: .success, retry: true)
+            guard answer.body.readableBytes <= bytesMax else {
+                throw ScenarioError("\(location) is larger than \(bytesMax / 1024) KiB: not a prepared run")
+            }
+            return try read(Data(answer.body.readableBytesView), name: location, for: scenario)
+        } catch let error as ScenarioError {
+            throw error
+        } catch {
+            throw ScenarioError("cannot read the prepared run at \(location): \(error)")
+        }
     }
 
     /// The largest prepared run read: a page of values.
