@@ -292,6 +292,7 @@ let package = Package(
             dependencies: [
                 "TurnstileLoad",
                 "TurnstileReport",
+                "TurnstileServer",
                 "TurnstileTestSupport",
                 "TurnstileWire",
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -6,6 +6,8 @@
 #
 #   bench/feed-latency.sh                                   # 1,000 and 10,000 subscribers, 20 bids, 2 runs each
 #   SUBSCRIBERS=1000 RUNS=1 bench/feed-latency.sh
+#   LOCAL_IPS=127.0.0.2-127.0.0.21 bench/feed-latency.sh     # a default serve (1,024 a client address), the
+#                                                           # subscribers spread over 20 source addresses
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,14 +23,22 @@ DURABILITY=${DURABILITY:-full}
 require_tools curl python3
 build_turnstile
 ulimit -n "$(ulimit -Hn)"
-# One machine, one address: the per-client connection cap (1,024 by default) is lifted for the 10,000.
-SERVE_FLAGS="--max-connections 30000 --max-connections-per-client 30000" start_turnstile
+# One machine, one address: the per-client connection cap (1,024 by default) is lifted for the 10,000, unless the
+# engine's connections come from several addresses (LOCAL_IPS), when the service runs as it is by default.
+LOCAL_IPS=${LOCAL_IPS:-}
+if [ -n "$LOCAL_IPS" ]; then
+    start_turnstile
+    SOURCES=(--local-ips "$LOCAL_IPS")
+else
+    SERVE_FLAGS="--max-connections 30000 --max-connections-per-client 30000" start_turnstile
+    SOURCES=()
+fi
 
 for subscribers in $SUBSCRIBERS; do
     for run in $(seq "$RUNS"); do
         json="$WORK/fanout-$subscribers-$run.json"
         python3 - "$json" "$BIN" stress fanout --target "$URL" -c "$subscribers" --bids "$BIDS" \
-            --interval "$INTERVAL" --json "$json" <<'PY'
+            --interval "$INTERVAL" --json "$json" "${SOURCES[@]}" <<'PY'
 import json, resource, subprocess, sys
 path, command = sys.argv[1], sys.argv[2:]
 done = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)

@@ -12,11 +12,14 @@ public struct LoadTarget: Sendable, Equatable, CustomStringConvertible {
     public let tls: TargetTLS?
     /// Which HTTP version to speak, and how many users share a connection on HTTP/2.
     public let http: HTTPOptions
+    /// The local addresses connections leave from, in turn (`--local-ips`); the system's choice when nil.
+    public let sources: SourceAddresses?
 
     /// Parses `http[s]://host[:port][/base]`; an `https` target's certificate is checked as `tls` says, and its
     /// HTTP version chosen as `http` says.
     public init(
-        parsing text: String, tls options: TLSOptions = TLSOptions(), http: HTTPOptions = HTTPOptions()
+        parsing text: String, tls options: TLSOptions = TLSOptions(), http: HTTPOptions = HTTPOptions(),
+        sources: SourceAddresses? = nil
     ) throws(LoadTargetError) {
         guard let scheme = Self.scheme(of: text) else {
             throw LoadTargetError(text, "the target must be an http:// or https:// URL, e.g. http://127.0.0.1:8080")
@@ -51,6 +54,7 @@ public struct LoadTarget: Sendable, Equatable, CustomStringConvertible {
         self.basePath = path
         hostHeader = (host.contains(":") ? "[\(host)]" : String(host)) + (port == defaultPort ? "" : ":\(port)")
         self.http = http
+        self.sources = sources
         do {
             tls = scheme == "https" ? try TargetTLS(host: String(host), options: options, http: http.version) : nil
         } catch {
@@ -65,16 +69,19 @@ public struct LoadTarget: Sendable, Equatable, CustomStringConvertible {
 
     /// Splits a URL into the target (scheme, host and port) and the path with its query (`/` if none).
     public static func splitting(
-        url: String, tls: TLSOptions = TLSOptions(), http: HTTPOptions = HTTPOptions()
+        url: String, tls: TLSOptions = TLSOptions(), http: HTTPOptions = HTTPOptions(), sources: SourceAddresses? = nil
     ) throws(LoadTargetError) -> (LoadTarget, String) {
         guard let scheme = scheme(of: url) else {
             // Not a URL the engine speaks: parsing says why, in the words every target gets.
-            return (try LoadTarget(parsing: url, tls: tls, http: http), "/")
+            return (try LoadTarget(parsing: url, tls: tls, http: http, sources: sources), "/")
         }
         let afterScheme = url.dropFirst(scheme.count + 3)
         let authority = afterScheme.prefix { $0 != "/" }
         let path = String(afterScheme.dropFirst(authority.count))
-        return (try LoadTarget(parsing: "\(scheme)://\(authority)", tls: tls, http: http), path.isEmpty ? "/" : path)
+        return (
+            try LoadTarget(parsing: "\(scheme)://\(authority)", tls: tls, http: http, sources: sources),
+            path.isEmpty ? "/" : path
+        )
     }
 
     /// `http` or `https`, as `url` begins; nil for any other scheme.
@@ -124,5 +131,10 @@ public struct LoadTargetError: Error, CustomStringConvertible {
 
     init(_ text: String, _ problem: String) {
         description = "target '\(text)': \(problem)"
+    }
+
+    /// A mistake in `--local-ips`.
+    init(sources text: String, _ problem: String) {
+        description = "--local-ips \(text): \(problem)"
     }
 }

@@ -33,6 +33,17 @@ public enum StressRun {
         if report.failure == nil, let unmeasured = report.unmeasuredReason(target: target.description) {
             report.failure = unmeasured
         }
+        // Connections the target reset say something about the target that a count does not: say what to try.
+        let resets = report.phases.reduce(0) {
+            $0 + ($1.overall.errorCounts[EndpointStats.ErrorKind.reset.rawValue] ?? 0)
+        }
+        if resets > 0 {
+            report.notes.append(
+                "\(resets) connection\(resets == 1 ? " was" : "s were") reset or closed by the target without an answer: "
+                    + "it may cap connections per source address (Turnstile: 1,024) or be overloaded"
+                    + (target.sources == nil
+                        ? "; --local-ips spreads the engine's connections over several addresses" : ""))
+        }
         report.thresholds = ThresholdSet.judge(thresholds, on: report)
         return report
     }
@@ -51,11 +62,12 @@ public enum StressRun {
         } catch {}
     }
 
-    /// One line saying why the run stopped, with a hint where there is one.
     /// Why a run could not be carried out, in a sentence: `describe`, for commands outside the engine.
     public static func explain(_ error: any Error, target: LoadTarget) -> String { describe(error, target: target) }
 
+    /// One line saying why the run stopped, with a hint where there is one.
     static func describe(_ error: any Error, target: LoadTarget) -> String {
+        if let error = error as? IOError { return describeSystemError(error) }
         if let error = error as? LoadError, error.kind == .connect {
             return RunReport.unreachable(target.description, error.detail)
         }

@@ -72,9 +72,22 @@ struct RunOptions: ParsableArguments {
         HTTPOptions(version: http, streams: streams, answerBytesKeptMax: maxAnswerSize.bytes)
     }
 
-    /// The target `url` names, reached as these flags say (its certificate checked, its HTTP version chosen).
+    @Option(
+        name: .customLong("local-ips"),
+        help: ArgumentHelp(
+            "Spread every connection the engine opens over these source addresses, in turn: a list and ranges, e.g. "
+                + "127.0.0.2-127.0.0.9 or fd00::1-fd00::8. A target that caps connections per address (Turnstile: "
+                + "1,024) then sees many, and one machine opens more connections than one address's ports allow.",
+            valueName: "addresses"))
+    var localIPs: String?
+
+    /// The target `url` names, reached as these flags say (its certificate checked, its HTTP version chosen, its
+    /// connections from the --local-ips, which must be this machine's).
     func target(_ url: String) throws(LoadTargetError) -> LoadTarget {
-        try LoadTarget(parsing: url, tls: tls, http: httpOptions)
+        let sources = try localIPs.map { text throws(LoadTargetError) in try SourceAddresses(parsing: text) }
+        let target = try LoadTarget(parsing: url, tls: tls, http: httpOptions, sources: sources)
+        try sources?.check(against: target)
+        return target
     }
 
     @Option(help: "How long a response may take in all before it counts as a timeout, e.g. 5s.")

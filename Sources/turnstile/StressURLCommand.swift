@@ -78,7 +78,10 @@ struct StressURLCommand: AsyncParsableCommand {
         guard url.hasPrefix("http://") || url.hasPrefix("https://") else {
             throw ValidationError("the URL must start with http:// or https://")
         }
-        do { return try LoadTarget.splitting(url: url, tls: run.tls, http: run.httpOptions) } catch {
+        do {
+            let (base, path) = try LoadTarget.splitting(url: url, tls: run.tls, http: run.httpOptions)
+            return (try run.target(base.description), path)
+        } catch {
             throw ValidationError("\(error)")
         }
     }

@@ -84,7 +84,7 @@ public final class HTTPClientConnection: Sendable {
         let preface = eventLoop.makePromise(of: Void.self)
         _ = handlerTypesReady  // before the first connection: see its comment
         let started = NIODeadline.now()
-        return ClientBootstrap(group: eventLoop)
+        return ClientBootstrap(group: eventLoop).from(target.sources)
             .connectTimeout(timeouts.connect)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .channelInitializer { channel in
@@ -500,6 +500,7 @@ final class ResponseHandler: ChannelInboundHandler {
         // The decoder reports a connection that ended mid-response this way: the peer closed, not misspoke.
         case HTTPParserError.invalidEOFState: LoadError(.reset, "the connection closed mid-response")
         case is HTTPParserError, is NIOHTTPDecoderError: LoadError(.protocol, "\(error)")
+        case let error as IOError: LoadError(.reset, describeSystemError(error))
         default: LoadError(.reset, "\(error)")
         }
     }
@@ -534,11 +535,42 @@ func describeConnectError(_ error: any Error) -> String {
         if let first = error.connectionErrors.first { return describeConnectError(first.error) }
         if let dns = error.dnsAError ?? error.dnsAAAAError { return "cannot resolve \(error.host): \(dns)" }
         return "cannot connect to \(error.host):\(error.port)"
-    case let error as IOError:
+    // A refused or unreachable connect is explained by the sentence around it ("nothing listens on …"); running out
+    // of ports or files is not.
+    case let error as IOError where [ECONNREFUSED, ETIMEDOUT, ENETUNREACH, EHOSTUNREACH].contains(error.errnoCode):
         return String(cString: strerror(error.errnoCode)).lowercased()
+    case let error as IOError:
+        return describeSystemError(error)
     case ChannelError.connectTimeout(let time):
         return "no connection within \(Double(time.nanoseconds) / 1e9) s"
     default:
         return "\(error)"
+    }
+}
+
+/// An error the kernel reported, as one line that says what it means for a load run and what to try, never NIO's
+/// raw text (`read(descriptor:pointer:size:): Connection reset by peer (errno: 104)`).
+func describeSystemError(_ error: IOError) -> String {
+    let code = error.errnoCode
+    let name = String(cString: strerror(code)).lowercased()
+    switch code {
+    case ECONNRESET:
+        return "the target reset the connection (\(name)): it may cap connections per source address, or be "
+            + "overloaded; --local-ips spreads connections over several addresses"
+    case ECONNREFUSED:
+        return "the target refused the connection (\(name)): nothing listens there, or its backlog is full"
+    case EADDRNOTAVAIL, EADDRINUSE:
+        return "no source port left to connect from (\(name)): --local-ips spreads connections over several "
+            + "addresses, or widen net.ipv4.ip_local_port_range"
+    case EMFILE, ENFILE:
+        return "too many open files (\(name)): raise the open-file limit (ulimit -n) or open fewer connections"
+    case EPIPE:
+        return "the target closed the connection while the engine was writing (\(name))"
+    case ETIMEDOUT:
+        return "the connection timed out (\(name)): the target or the network did not answer"
+    case ENETUNREACH, EHOSTUNREACH:
+        return "the target cannot be reached (\(name)): check its address and the route to it"
+    default:
+        return name
     }
 }

@@ -51,7 +51,7 @@ public final class LiveFeedClient: FeedConnection {
         let opened = eventLoop.makePromise(of: (any Channel).self)
         let upgraded: EventLoopFuture<(any Channel)?>
         do {
-            upgraded = try await ClientBootstrap(group: eventLoop)
+            upgraded = try await ClientBootstrap(group: eventLoop).from(target.sources)
                 .connectTimeout(timeouts.connect)
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
                 .connect(host: target.host, port: target.port) { channel in

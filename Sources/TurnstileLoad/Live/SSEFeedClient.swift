@@ -30,7 +30,7 @@ public final class SSEFeedClient: FeedConnection {
         }
         let channel: any Channel
         do {
-            channel = try await ClientBootstrap(group: eventLoop)
+            channel = try await ClientBootstrap(group: eventLoop).from(target.sources)
                 .connectTimeout(timeouts.connect)
                 .channelOption(.socketOption(.tcp_nodelay), value: 1)
                 .channelInitializer { channel in
