@@ -37,19 +37,30 @@ fi
 for subscribers in $SUBSCRIBERS; do
     for run in $(seq "$RUNS"); do
         json="$WORK/fanout-$subscribers-$run.json"
-        python3 - "$json" "$BIN" stress fanout --target "$URL" -c "$subscribers" --bids "$BIDS" \
+        python3 - "$json" "$SERVER_PID" "$BIN" stress fanout --target "$URL" -c "$subscribers" --bids "$BIDS" \
             --interval "$INTERVAL" --json "$json" "${SOURCES[@]}" <<'PY'
-import json, resource, subprocess, sys
-path, command = sys.argv[1], sys.argv[2:]
+import json, os, resource, subprocess, sys
+path, server, command = sys.argv[1], sys.argv[2], sys.argv[3:]
+tick = os.sysconf("SC_CLK_TCK")
+def service():
+    # utime and stime of the service, in seconds: fields 14 and 15 of /proc/PID/stat.
+    fields = open(f"/proc/{server}/stat").read().rsplit(")", 1)[1].split()
+    return int(fields[11]) / tick, int(fields[12]) / tick
+before = service()
 done = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+after = service()
 usage = resource.getrusage(resource.RUSAGE_CHILDREN)
 report = json.load(open(path))
 feed = report["feeds"][0]
-cpu = usage.ru_utime + usage.ru_stime
+delivered = max(feed["delivered"], 1)
+engine = usage.ru_utime + usage.ru_stime
+user, system = after[0] - before[0], after[1] - before[1]
 print(f"{feed['connected']} subscribers × {feed['events']} bids: exit {done.returncode}, delivered "
       f"{feed['delivered']} of {feed['expected']}, out of order {feed['outOfOrder']}; "
-      f"engine CPU {cpu:.2f} s = {cpu / max(feed['delivered'], 1) * 1e6:.1f} µs per delivered message; "
-      f"note: {[n for n in report['notes'] if n.startswith('feed ')][0]}")
+      f"engine CPU {engine:.2f} s = {engine / delivered * 1e6:.1f} µs per delivered message "
+      f"({usage.ru_stime / max(engine, 1e-9) * 100:.0f}% in the kernel); service CPU {user + system:.2f} s = "
+      f"{(user + system) / delivered * 1e6:.1f} µs per message ({system / max(user + system, 1e-9) * 100:.0f}% in "
+      f"the kernel); note: {[n for n in report['notes'] if n.startswith('feed ')][0]}")
 PY
     done
 done
