@@ -161,6 +161,51 @@ struct ShardTests {
         #expect(clock.uncertainty < 0.1, "\(clock)")
     }
 
+    @Test("CSV rows dealt out like users: every row in exactly one shard, all of them judged together at the merge")
+    func csvRowsSplit() async throws {
+        let folder = try temporaryFolder("shard-csv")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        try "login\nann\nbob\ncid\ndee\neve\n".write(
+            to: folder.appendingPathComponent("accounts.csv"), atomically: true, encoding: .utf8)
+        let text = """
+            name: rows
+            users: {csv: accounts.csv}
+            phases:
+              - name: look
+                executor: barrier
+                request: {name: health, path: "/health?who=${login}"}
+            invariants:
+              - {name: every row once, check: "len(login) == 5"}
+            """
+        try text.write(to: folder.appendingPathComponent("rows.yaml"), atomically: true, encoding: .utf8)
+        let scenario = try ScenarioFile(contentsOf: folder.appendingPathComponent("rows.yaml"))
+        try await LiveServer.with { server in
+            let target = try LoadTarget(parsing: "http://127.0.0.1:\(server.port)")
+            let plans = try (0..<2).map { index in
+                try ShardPlan(
+                    shard: try Shard(index: index, count: 2), scenario: scenario, prepared: nil, startAt: nil,
+                    runID: "rows")
+            }
+            var shards: [RunReport] = []
+            for plan in plans {
+                shards.append(
+                    await StressRun.execute(suite: "rows", target: target, thresholds: [], runID: "rows") { report in
+                        try await ScenarioRunner(scenario, context: SuiteContext(target: target), shard: plan)
+                            .run(into: &report)
+                    })
+            }
+            // Shard 0 has rows 0, 2, 4; shard 1 rows 1 and 3.
+            #expect(
+                shards.map { $0.shard?.history["login"] ?? [] } == [
+                    [#""ann""#, #""cid""#, #""eve""#], [#""bob""#, #""dee""#],
+                ])
+            #expect(shards.map { $0.phases.first?.overall.requests ?? 0 } == [3, 2])
+            let merged = try await ShardedRun.merge(
+                shards, thresholds: [], force: false, allowMissing: false, target: target, prepared: nil)
+            #expect(merged.outcome == .passed && merged.invariants.map(\.passed) == [true], "\(merged.reasons)")
+        }
+    }
+
     @Test("a prepared run read from a URL the shards can reach, as from a file")
     func preparedFromURL() async throws {
         let scenario = try BundledScenario.race.load()
