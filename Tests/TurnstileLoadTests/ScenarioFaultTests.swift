@@ -33,8 +33,10 @@ struct ScenarioFaultTests {
         let seconds = report.phases[0].timeline.map {
             "\($0.second): \($0.total.requests) req, \($0.total.failures) failed, p95 \($0.total.latency.percentile(95)) µs"
         }
+        // Recovered within the file's own bound (`recovery_s <= 2`: the phase runs two whole seconds past the cut), as
+        // the judged seconds show; on a quiet machine 1 s, on one busy with the rest of the suite sometimes 2.
         let recovery = try #require(cut.recoverySeconds, "\(seconds)")
-        #expect(recovery <= 1.5 && cut.firstSuccessSeconds != nil)
+        #expect(recovery <= 2 && cut.firstSuccessSeconds != nil, "recovery \(recovery) s: \(seconds)")
 
         let freeze = try #require(report.faults.first { $0.name == "store_frozen" })
         let frozen = try windows(of: freeze, "buy")

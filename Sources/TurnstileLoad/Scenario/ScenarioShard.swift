@@ -321,7 +321,8 @@ public enum ShardedRun {
         guard let sharded else { return report }
         report.shard = nil
         report.notes = report.notes.filter { !$0.contains("are judged by `turnstile stress merge`") } + sharded.notes
-        report.failure = report.failure ?? sharded.failure
+        // The shards' own words name which shard failed; a shard's failure alone does not.
+        report.failure = sharded.failure ?? report.failure
         guard sharded.isWhole else {
             report.notes.append("the invariants were not judged: the run is not whole")
             return report
@@ -339,6 +340,10 @@ public enum ShardedRun {
         else {
             throw ScenarioError(
                 "\(scenario.file) reads the target back once, after every shard: give the target with --target")
+        }
+        if run == nil, scenario.readsBackOnce, !scenario.users.headers.isEmpty {
+            throw ScenarioError(
+                "\(scenario.file) reads the target back once, as its first user: give that user with --prepared run.json")
         }
         try await ScenarioRunner(scenario, context: SuiteContext(target: target)).judgeShards(
             records, firstUser: run?.firstUserValues, into: &report)
