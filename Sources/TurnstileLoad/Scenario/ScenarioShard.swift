@@ -343,7 +343,8 @@ public enum ShardedRun {
         }
         if run == nil, scenario.readsBackOnce, !scenario.users.headers.isEmpty {
             throw ScenarioError(
-                "\(scenario.file) reads the target back once, as its first user: give that user with --prepared run.json")
+                "\(scenario.file) reads the target back once, as its first user: give that user with --prepared run.json"
+            )
         }
         try await ScenarioRunner(scenario, context: SuiteContext(target: target)).judgeShards(
             records, firstUser: run?.firstUserValues, into: &report)
