@@ -12,7 +12,7 @@ cd "$(dirname "$0")/.."
 
 seconds=${FUZZ_SECONDS:-30}
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(scenario expression template jsonpath csv response)
+[ ${#targets[@]} -gt 0 ] || targets=(scenario expression template jsonpath csv response openapi)
 
 swift build --product TurnstileFuzz --scratch-path .build-fuzz \
     -Xswiftc -sanitize=fuzzer -Xswiftc -DFUZZING -Xcc -DFUZZING

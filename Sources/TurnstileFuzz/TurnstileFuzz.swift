@@ -8,7 +8,8 @@ import SwiftCSV
 @testable import TurnstileLoad
 
 /// The engine's parsers of untrusted input under libFuzzer: scenario files (YAML to a checked scenario), expressions,
-/// templates, JSON paths over JSON answers, CSV files of users, and HTTP/1.1 answers from a target. Each must return,
+/// templates, JSON paths over JSON answers, CSV files of users, HTTP/1.1 answers from a target, and a target's OpenAPI
+/// documents as a bad-input phase reads them. Each must return,
 /// whatever the bytes: an error is fine, a crash, a hang or unbounded memory is a finding.
 ///
 /// `TURNSTILE_FUZZ_TARGET` names the target. Built for fuzzing (`.ci/fuzz.sh`), the program is libFuzzer: it takes
@@ -55,7 +56,7 @@ enum TurnstileFuzz {
 
 /// One parser and what it is fed.
 enum FuzzTarget: String, CaseIterable {
-    case scenario, expression, template, jsonpath, csv, response
+    case scenario, expression, template, jsonpath, csv, response, openapi
 
     /// The target chosen for this process (libFuzzer's callback cannot carry it): set by `main`, or read from the
     /// environment when libFuzzer's own `main` runs instead.
@@ -95,6 +96,13 @@ enum FuzzTarget: String, CaseIterable {
             if let csv = try? NamedCSV(string: text, loadColumns: false) { _ = (csv.header, csv.rows.count) }
         case .response:
             Self.answer(bytes)
+        case .openapi:
+            // As a bad-input phase reads a target's document: every case made, each request built as it is sent.
+            guard let document = try? OpenAPIBadInputs(bytes: bytes, name: "fuzz.json") else { return }
+            let cases = document.cases(
+                headers: ["Authorization": "Bearer x"], values: ["id": "7"], identity: ["Authorization"],
+                bodyLimit: 64, limit: 64)
+            for (_, made) in cases { _ = made.make() }
         }
     }
 

@@ -86,6 +86,8 @@ public enum LoadLimits {
     public static let openAPIOperationsMax = 1_000
     /// The most properties of one object schema (and parameters of one operation) read from an OpenAPI document.
     public static let openAPIPropertiesMax = 1_000
+    /// The most schemas visited to build one example value from an OpenAPI document.
+    public static let openAPIExampleNodesMax = 10_000
     /// The most bad inputs one phase sends; past it, the rest are counted in a note, not sent.
     public static let badInputsMax = 20_000
     /// How long a shard may ask the target for its `Date` to compare clocks: two turns of its second, and a margin.

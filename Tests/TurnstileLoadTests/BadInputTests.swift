@@ -118,6 +118,17 @@ struct BadInputTests {
         let document = try OpenAPIBadInputs(bytes: Array(cyclic.utf8), name: "cyclic.json")
         let cases = document.cases(headers: [:], values: [:], identity: [], bodyLimit: nil, limit: 50)
         #expect((1...50).contains(cases.count))
+        // Wide and deep: 200 properties, each the same 200-property object, 30 levels down: 200^30 paths, built
+        // within the example budget, not in exponential time.
+        let properties = (0..<200).map { ##""p\##($0)": {"$ref": "#/components/schemas/W"}"## }.joined(separator: ",")
+        let wide = """
+            {"paths": {"/w": {"post": {"requestBody": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/W"}}}}}}},
+             "components": {"schemas": {"W": {"type": "object", "properties": {\(properties)}}}}}
+            """
+        // (Without the budget this does not finish: the suite's time limit is the bound that would fail it.)
+        let wideCases = try OpenAPIBadInputs(bytes: Array(wide.utf8), name: "wide.json").cases(
+            headers: [:], values: [:], identity: [], bodyLimit: nil, limit: 100)
+        #expect(wideCases.count == 100)
         // YAML reads too, and its aliases are refused as in scenario files.
         let yaml = "paths:\n  /a: &item\n    get: {}\n  /b: *item\n"
         #expect(throws: ScenarioError.self) { try OpenAPIBadInputs(bytes: Array(yaml.utf8), name: "api.yaml") }

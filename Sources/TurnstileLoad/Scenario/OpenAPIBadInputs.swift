@@ -295,9 +295,17 @@ struct OpenAPIBadInputs: Sendable {
     }
 
     /// A value `schema` allows: its example, default, first enum value or const, else one built from its type
-    /// within its bounds.
-    func example(of schema: ScenarioValue, depth: Int = 0) -> ScenarioValue {
-        guard depth < LoadLimits.openAPIReferenceDepthMax, case .object(let keys) = resolved(schema) else {
+    /// within its bounds. At most ``LoadLimits/openAPIExampleNodesMax`` schemas are visited for one value: a
+    /// document whose objects nest wide and deep (a thousand properties each referring to the same thousand) would
+    /// otherwise take exponential time; past the budget, `null`.
+    func example(of schema: ScenarioValue) -> ScenarioValue {
+        var budget = LoadLimits.openAPIExampleNodesMax
+        return example(of: schema, depth: 0, budget: &budget)
+    }
+
+    private func example(of schema: ScenarioValue, depth: Int, budget: inout Int) -> ScenarioValue {
+        budget -= 1
+        guard budget >= 0, depth < LoadLimits.openAPIReferenceDepthMax, case .object(let keys) = resolved(schema) else {
             return .null
         }
         if let example = keys["example"] { return example }
@@ -306,10 +314,10 @@ struct OpenAPIBadInputs: Sendable {
         if case .list(let allowed)? = keys["enum"], let first = allowed.first { return first }
         for combined in ["allOf", "oneOf", "anyOf"] {
             guard case .list(let schemas)? = keys[combined], !schemas.isEmpty else { continue }
-            if combined != "allOf" { return example(of: schemas[0], depth: depth + 1) }
+            if combined != "allOf" { return example(of: schemas[0], depth: depth + 1, budget: &budget) }
             var fields: [String: ScenarioValue] = [:]
             for part in schemas.prefix(LoadLimits.openAPIPropertiesMax) {
-                if case .object(let more) = example(of: part, depth: depth + 1) {
+                if case .object(let more) = example(of: part, depth: depth + 1, budget: &budget) {
                     fields.merge(more) { $1 }
                 }
             }
@@ -320,12 +328,13 @@ struct OpenAPIBadInputs: Sendable {
             var fields: [String: ScenarioValue] = [:]
             for (name, property) in properties(.object(keys)) {
                 if case .object(let inner) = resolved(property), inner["readOnly"] == .bool(true) { continue }
-                fields[name] = example(of: property, depth: depth + 1)
+                fields[name] = example(of: property, depth: depth + 1, budget: &budget)
             }
             return .object(fields)
         case "array":
             let count = if case .int(let minimum)? = keys["minItems"] { max(1, min(minimum, Self.itemsMax)) } else { 1 }
-            return .list(Array(repeating: example(of: keys["items"] ?? .object([:]), depth: depth + 1), count: count))
+            let item = example(of: keys["items"] ?? .object([:]), depth: depth + 1, budget: &budget)
+            return .list(Array(repeating: item, count: count))
         case "integer":
             let low = keys["minimum"].flatMap(Self.number).map { Int(exactly: $0.rounded(.up)) ?? 1 } ?? 1
             let high = keys["maximum"].flatMap(Self.number).map { Int(exactly: $0.rounded(.down)) ?? low } ?? low
