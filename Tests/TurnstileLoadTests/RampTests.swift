@@ -23,7 +23,9 @@ struct RampTests {
         #expect(throws: RampError.self) { try RampExecutor(parsing: text) }
     }
 
-    /// A ramp of 2, 4, 8 and 16 users on a target that takes 6 at once: it must stop after the 8-user stage.
+    /// A ramp of 2, 4, 8 and 16 users on a target that takes 6 at once: it must stop after the 8-user stage. Each
+    /// loop asks `/work` (capped) then `/look` (never): with weighted tasks instead, a user past the capacity on a
+    /// machine busy enough to send it one or two requests a stage could draw only `/look`, and the stage would hold.
     static let climb = """
         name: climb
         vars: { top: 16, stage: 700ms }
@@ -37,9 +39,9 @@ struct RampTests {
               - { users: 8, duration: "${stage}" }
               - { users: top, duration: "${stage}" }
             stop: failure_ratio > 0.01 or p99_ms > 5000
-            tasks:
-              - { weight: 3, request: { name: work, path: /work } }
-              - { weight: 1, request: { name: look, path: /look } }
+            steps:
+              - { name: work, path: /work }
+              - { name: look, path: /look }
         """
 
     @Test("a ramp with a stop condition stops at the first stage past the target's capacity, and names it")
