@@ -62,11 +62,8 @@ public enum StressRun {
         } catch {}
     }
 
-    /// Why a run could not be carried out, in a sentence: `describe`, for commands outside the engine.
-    public static func explain(_ error: any Error, target: LoadTarget) -> String { describe(error, target: target) }
-
     /// One line saying why the run stopped, with a hint where there is one.
-    static func describe(_ error: any Error, target: LoadTarget) -> String {
+    public static func describe(_ error: any Error, target: LoadTarget) -> String {
         if let error = error as? IOError { return describeSystemError(error) }
         if let error = error as? LoadError, error.kind == .connect {
             return RunReport.unreachable(target.description, error.detail)

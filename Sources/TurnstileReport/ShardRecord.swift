@@ -21,6 +21,9 @@ public struct ShardRecord: Codable, Sendable {
     /// This shard's clock against the target's `Date` header, when measured.
     public var clock: ClockOffset?
 
+    /// What a shard's report says of its invariants, and the merge takes out of the notes it adds up.
+    public static let notJudgedHere = "the invariants are judged by `turnstile stress merge` on every shard's result"
+
     public struct PhaseStart: Codable, Sendable, Equatable {
         public var phase: String
         /// Unix seconds, to the microsecond.

@@ -126,7 +126,7 @@ struct StressPrepareCommand: AsyncParsableCommand {
         } catch let error as ScenarioError {
             throw ScenarioOptions.fail(error)
         } catch {
-            throw ScenarioOptions.fail(ScenarioError(StressRun.explain(error, target: target)))
+            throw ScenarioOptions.fail(ScenarioError(StressRun.describe(error, target: target)))
         }
         RunOutput.write([(out, try prepared.encoded())], what: out)
         print("run \(prepared.runID) prepared: \(loaded.setup.count) set-up request(s) sent; written to \(out)")

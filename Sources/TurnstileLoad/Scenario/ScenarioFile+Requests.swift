@@ -2,6 +2,18 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 
+extension [ScenarioFile.Header] {
+    /// The users' headers as `scope` renders them. A header joins once every value it reads is set: provisioning's
+    /// registration goes without the token its login will capture.
+    func rendered(in scope: some ScenarioScope) throws(ScenarioError) -> HTTPHeaders {
+        var headers = HTTPHeaders()
+        for header in self where header.reads.allSatisfy({ scope.value(of: $0) != nil }) {
+            headers.replaceOrAdd(name: header.name, value: try header.value.render(in: scope))
+        }
+        return headers
+    }
+}
+
 extension ScenarioFile.Request {
     /// The request to send for `scope`, carrying `userHeaders` (the request's own headers win).
     /// `isSentOnce` when it will not be sent again as is (see ``LoadRequest/isSentOnce``).
@@ -10,12 +22,7 @@ extension ScenarioFile.Request {
     )
         throws(ScenarioError) -> LoadRequest
     {
-        var headers = HTTPHeaders()
-        // A user's header joins once every value it reads is set: provisioning's registration goes without the
-        // token its login will capture.
-        for header in userHeaders where header.reads.allSatisfy({ scope.value(of: $0) != nil }) {
-            headers.replaceOrAdd(name: header.name, value: try header.value.render(in: scope))
-        }
+        var headers = try userHeaders.rendered(in: scope)
         for name in droppedHeaders { headers.remove(name: name) }
         for header in self.headers {
             headers.replaceOrAdd(name: header.name, value: try header.value.render(in: scope))

@@ -1,6 +1,5 @@
 import Foundation
 import NIOCore
-import NIOHTTP1
 import Synchronization
 import TurnstileReport
 
@@ -147,9 +146,7 @@ public struct ScenarioRunner: Sendable {
             // The invariants need every shard's counts and one read-back: the merge judges them.
             if let readbackError { throw readbackError }
             report.shard = shardRecord(shard, state: state, clock: clock)
-            report.notes.append(
-                "shard \(shard.shard) of run \(shard.runID): the invariants are judged by `turnstile stress merge` on "
-                    + "every shard's result")
+            report.notes.append("shard \(shard.shard) of run \(shard.runID): " + ShardRecord.notJudgedHere)
             return
         }
         if let readbackError, report.failure == nil {
@@ -168,14 +165,20 @@ public struct ScenarioRunner: Sendable {
                     report.faults[faultsBefore...].map { ($0.name, $0.value(outcomes: outcomes)) },
                     uniquingKeysWith: { first, _ in first }))
         }
-        // Without the read-back, what it would have captured is unknown, even where set-up captured the same name.
-        let unread =
-            readbackError == nil ? [] : Set(scenario.readback.flatMap { $0.captures.map(\.name) + $0.lets.map(\.name) })
-        let scope = SummaryScope(
-            globals: globals, history: state.history, counts: outcomeCounts(Array(report.phases[firstPhase...])),
-            hidden: unread)
-        let lastPhase = report.phases.count > firstPhase ? report.phases[report.phases.count - 1].name : scenario.name
-        try judge(in: scope, lastPhase: lastPhase, readBack: readbackError == nil, into: &report)
+        try judge(
+            globals: globals, history: state.history, phases: Array(report.phases[firstPhase...]),
+            readBack: readbackError == nil, into: &report)
+    }
+
+    /// Judges the invariants on what `phases` counted, the run's values and each user's: without the read-back
+    /// (`readBack` false), what it would have captured is unknown, even where set-up captured the same name.
+    func judge(
+        globals: [String: ScenarioValue], history: [String: [ScenarioValue]], phases: [PhaseReport], readBack: Bool,
+        into report: inout RunReport
+    ) throws(ScenarioError) {
+        let unread = readBack ? [] : Set(scenario.readback.flatMap { $0.captures.map(\.name) + $0.lets.map(\.name) })
+        let scope = SummaryScope(globals: globals, history: history, counts: outcomeCounts(phases), hidden: unread)
+        try judge(in: scope, lastPhase: phases.last?.name ?? scenario.name, readBack: readBack, into: &report)
     }
 
     /// Runs the phases in order, each with its faults, which end before the next phase begins.
@@ -206,7 +209,7 @@ public struct ScenarioRunner: Sendable {
 
     /// Judges the invariants and requirements, and renders the notes. Without the read-back (`readBack` false),
     /// what needs it is listed as not judged rather than ending the run.
-    func judge(
+    private func judge(
         in scope: SummaryScope, lastPhase: String, readBack: Bool, into report: inout RunReport
     ) throws(ScenarioError) {
         var unjudged: [String] = []
@@ -578,12 +581,9 @@ public struct ScenarioRunner: Sendable {
             }
             var values: [String: String] = [:]
             for (name, value) in source.parameters { values[name] = try value.render(in: first) }
-            var headers = HTTPHeaders()
-            for header in scenario.users.headers {
-                headers.add(name: header.name, value: try header.value.render(in: first))
-            }
             cases += operations.cases(
-                headers: headers, values: values, identity: identity, bodyLimit: badInput.bodyLimit,
+                headers: try scenario.users.headers.rendered(in: first), values: values, identity: identity,
+                bodyLimit: badInput.bodyLimit,
                 limit: LoadLimits.badInputsMax)
             report.notes += operations.notes.map { "\(phase): \($0)" }
             context.progress?.note("\(phase): \(operations.operations.count) operations read from the OpenAPI document")
@@ -729,7 +729,7 @@ public struct ScenarioRunner: Sendable {
 
     // MARK: Values
 
-    func outcomeCounts(_ phases: [PhaseReport]) -> OutcomeCounts {
+    private func outcomeCounts(_ phases: [PhaseReport]) -> OutcomeCounts {
         OutcomeCounts(phases: phases, outcomes: scenario.countedRequests)
     }
 

@@ -292,12 +292,8 @@ extension ScenarioRunner {
             readbackError = error
             if report.failure == nil { report.failure = StressRun.describe(error, target: context.target) }
         }
-        let unread =
-            readbackError == nil ? [] : Set(scenario.readback.flatMap { $0.captures.map(\.name) + $0.lets.map(\.name) })
-        let scope = SummaryScope(
-            globals: state.globals, history: state.history, counts: outcomeCounts(report.phases), hidden: unread)
         try judge(
-            in: scope, lastPhase: report.phases.last?.name ?? scenario.name, readBack: readbackError == nil,
+            globals: state.globals, history: state.history, phases: report.phases, readBack: readbackError == nil,
             into: &report)
     }
 }
@@ -320,7 +316,7 @@ public enum ShardedRun {
         var report = try RunReport.merged(results, thresholds: thresholds, force: force)
         guard let sharded else { return report }
         report.shard = nil
-        report.notes = report.notes.filter { !$0.contains("are judged by `turnstile stress merge`") } + sharded.notes
+        report.notes = report.notes.filter { !$0.hasSuffix(ShardRecord.notJudgedHere) } + sharded.notes
         // The shards' own words name which shard failed; a shard's failure alone does not.
         report.failure = sharded.failure ?? report.failure
         guard sharded.isWhole else {
