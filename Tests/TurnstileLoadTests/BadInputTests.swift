@@ -135,6 +135,19 @@ struct BadInputTests {
         let plain = "paths:\n  /a/{id}:\n    get:\n      parameters: [{name: id, in: path, schema: {type: integer}}]\n"
         let operations = try OpenAPIBadInputs(bytes: Array(plain.utf8), name: "api.yaml").operations
         #expect(operations.map(\.endpoint) == ["GET /a/{id}"])
+        // A parameter's schema by reference: its type and its bounds both read through the `$ref`.
+        let referred = """
+            paths:
+              /b/{id}:
+                get:
+                  parameters: [{name: id, in: path, schema: {$ref: "#/components/schemas/Id"}}]
+            components: {schemas: {Id: {type: integer, minimum: 1}}}
+            """
+        let inputs = try OpenAPIBadInputs(bytes: Array(referred.utf8), name: "ref.yaml")
+            .cases(headers: [:], values: [:], identity: [], bodyLimit: nil, limit: 100).map(\.1.input)
+        #expect(
+            inputs.contains("path id: not a number") && inputs.contains("path id: below its minimum 1 (0)"), "\(inputs)"
+        )
     }
 
     @Test("Turnstile refuses every bad input made from the race's requests and its OpenAPI document: zero failures")

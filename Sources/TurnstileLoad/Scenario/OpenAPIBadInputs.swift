@@ -173,7 +173,7 @@ struct OpenAPIBadInputs: Sendable {
         maker.addMalformedBodies()
         if operation.isSecured { maker.addIdentities(identity) }
         for parameter in operation.parameters {
-            let wrong = violations(of: parameter.schema) + Self.wrongText(for: parameter.schema)
+            let wrong = violations(of: parameter.schema) + wrongText(for: parameter.schema)
             switch parameter.location {
             case .path:
                 for (what, raw) in wrong {
@@ -269,9 +269,9 @@ struct OpenAPIBadInputs: Sendable {
                 found.append(("longer than its maxLength \(maximum)", { BadInputs.longString(maximum + 1) }))
             }
         }
-        if type == "array" {
+        if type == "array", keys["minItems"] != nil || keys["maxItems"] != nil {
+            let item = example(of: keys["items"] ?? .object([:])).json
             if case .int(let minimum)? = keys["minItems"], minimum > 0, minimum <= Self.itemsMax {
-                let item = example(of: keys["items"] ?? .object([:])).json
                 found.append(
                     (
                         "fewer than its minItems \(minimum)",
@@ -279,7 +279,6 @@ struct OpenAPIBadInputs: Sendable {
                     ))
             }
             if case .int(let maximum)? = keys["maxItems"], maximum >= 0, maximum < Self.itemsMax {
-                let item = example(of: keys["items"] ?? .object([:])).json
                 found.append(
                     (
                         "more than its maxItems \(maximum)",
@@ -424,10 +423,11 @@ struct OpenAPIBadInputs: Sendable {
         }
     }
 
-    /// Wrong types for a parameter, as JSON text: not a number for a number, not true or false for a boolean.
-    private static func wrongText(for schema: ScenarioValue) -> [(String, BadInputs.LazyJSON)] {
-        guard case .object(let keys) = schema else { return [] }
-        switch type(of: keys) {
+    /// Wrong types for a parameter, as JSON text: not a number for a number, not true or false for a boolean. Its
+    /// schema's `$ref` followed, as for its bounds.
+    private func wrongText(for schema: ScenarioValue) -> [(String, BadInputs.LazyJSON)] {
+        guard case .object(let keys) = resolved(schema) else { return [] }
+        switch Self.type(of: keys) {
         case "integer", "number":
             return [("not a number", { #""abc""# }), ("beyond 64 bits", { "123456789012345678901234567890" })]
         case "boolean": return [("not true or false", { #""maybe""# })]
