@@ -26,19 +26,24 @@ struct ShardOptions: ParsableArguments {
             valueName: "time"))
     var startAt: String?
 
-    var isSharded: Bool { shard != nil || (try? Shard.fromEnvironment(ProcessInfo.processInfo.environment)) != nil }
+    /// The shard `--shard` names, or else the environment; nil when neither does.
+    func given() throws(ScenarioError) -> Shard? {
+        if let shard { return try Shard(parsing: shard) }
+        return try Shard.fromEnvironment(ProcessInfo.processInfo.environment)
+    }
+
+    var isSharded: Bool { ((try? given()) ?? nil) != nil }
 
     func validate() throws {
-        if let shard { do { _ = try Shard(parsing: shard) } catch { throw ValidationError(error.message) } }
+        let given: Shard?
+        do { given = try self.given() } catch { throw ValidationError(error.message) }
         if let startAt, Self.instant(startAt) == nil {
             throw ValidationError("--start-at takes RFC 3339 (2026-12-05T10:00:00Z) or Unix seconds, not '\(startAt)'")
         }
         if let startAt, let instant = Self.instant(startAt), instant.timeIntervalSinceNow > LoadLimits.startAtAheadMax {
             throw ValidationError("--start-at is more than a day ahead (\(startAt)): a shard waits for it")
         }
-        if shard == nil, (prepared != nil || startAt != nil),
-            (try? Shard.fromEnvironment(ProcessInfo.processInfo.environment)) ?? nil == nil
-        {
+        if given == nil, prepared != nil || startAt != nil {
             throw ValidationError("--prepared and --start-at are for a shard: add --shard K/N")
         }
     }
@@ -48,14 +53,7 @@ struct ShardOptions: ParsableArguments {
         for scenario: ScenarioFile, runID: String?, overrides: [String: ScenarioValue], tls: TLSOptions
     ) async throws -> ShardPlan? {
         do throws(ScenarioError) {
-            let shard: Shard
-            if let text = self.shard {
-                shard = try Shard(parsing: text)
-            } else if let named = try Shard.fromEnvironment(ProcessInfo.processInfo.environment) {
-                shard = named
-            } else {
-                return nil
-            }
+            guard let shard = try given() else { return nil }
             var run: PreparedRun?
             if let prepared { run = try await PreparedRun.load(prepared, for: scenario, tls: tls) }
             if run != nil, !overrides.isEmpty {
