@@ -182,6 +182,12 @@ struct BadInputTests {
         for (text, message) in [
             ("body_limit: lots", "'body_limit' must be a size up to 16 MiB"),
             ("body_limit: 1MiB\n    duration: 1s", "'duration' does not apply to a bad_input phase"),
+            ("body_limit: 1MiB\n    openapi: openapi.json", "fragile.yaml:14:14: 'openapi' is a path on the target"),
+            (
+                "body_limit: 1MiB\n    openapi: {path: /o.json, file: o.json}",
+                "fragile.yaml:14:14: 'openapi' needs one of 'path' (on the target) or 'file'"
+            ),
+            ("body_limit: 1MiB\n    openapi: {file: ../o.json}", "'file' names a file beside the scenario"),
         ] {
             do {
                 let yaml = Self.fragile.replacingOccurrences(of: "body_limit: 1MiB", with: text)

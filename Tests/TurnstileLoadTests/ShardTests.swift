@@ -146,19 +146,38 @@ struct ShardTests {
     @Test("the clock's offset from a target whose Date runs 7 s ahead: found within its stated uncertainty")
     func clockOffset() async throws {
         let skew = 7.0
+        let clock = try await Self.withDateServer(SkewedDate(skew: skew)) { target in
+            try #require(await ClockProbe.measure(SuiteContext(target: target)))
+        }
+        #expect(abs(clock.offset - skew) <= clock.uncertainty + 0.01, "\(clock)")
+        #expect(clock.uncertainty < 0.1, "\(clock)")
+    }
+
+    @Test("a target whose Date never turns: no estimate, and the probe stops at its bound")
+    func clockNeverTurns() async throws {
+        let started = ContinuousClock.now
+        let clock = try await Self.withDateServer(SkewedDate(skew: 0, frozen: true)) { target in
+            await ClockProbe.measure(SuiteContext(target: target))
+        }
+        #expect(clock == nil)
+        // The bound itself (LoadLimits.clockProbeDuration), with room for a busy machine: not a measure of speed.
+        #expect(ContinuousClock.now - started < .seconds(LoadLimits.clockProbeDuration + 5))
+    }
+
+    /// Runs `body` against a server that answers every request with `handler`'s `Date`.
+    private static func withDateServer<Result: Sendable>(
+        _ handler: @autoclosure @escaping @Sendable () -> SkewedDate, _ body: (LoadTarget) async throws -> Result
+    ) async throws -> Result {
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline()
-                    try channel.pipeline.syncOperations.addHandler(SkewedDate(skew: skew))
+                    try channel.pipeline.syncOperations.addHandler(handler())
                 }
             }
             .bind(host: "127.0.0.1", port: 0).get()
         defer { channel.close(promise: nil) }
-        let target = try LoadTarget(parsing: "http://127.0.0.1:\(channel.localAddress?.port ?? 0)")
-        let clock = try #require(await ClockProbe.measure(SuiteContext(target: target)))
-        #expect(abs(clock.offset - skew) <= clock.uncertainty + 0.01, "\(clock)")
-        #expect(clock.uncertainty < 0.1, "\(clock)")
+        return try await body(try LoadTarget(parsing: "http://127.0.0.1:\(channel.localAddress?.port ?? 0)"))
     }
 
     @Test("CSV rows dealt out like users: every row in exactly one shard, all of them judged together at the merge")
@@ -273,7 +292,8 @@ struct ShardTests {
     }
 }
 
-/// Answers everything 200, with a `Date` `skew` seconds ahead of this machine's clock.
+/// Answers everything 200, with a `Date` `skew` seconds ahead of this machine's clock; `frozen`, always the one it
+/// had when made.
 private final class SkewedDate: ChannelInboundHandler {
     typealias InboundIn = HTTPServerRequestPart
     typealias OutboundOut = HTTPServerResponsePart
@@ -281,8 +301,11 @@ private final class SkewedDate: ChannelInboundHandler {
     let skew: TimeInterval
     private let formatter: DateFormatter
 
-    init(skew: TimeInterval) {
+    private let frozenAt: Date?
+
+    init(skew: TimeInterval, frozen: Bool = false) {
         self.skew = skew
+        frozenAt = frozen ? Date() : nil
         formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "GMT")
@@ -292,7 +315,7 @@ private final class SkewedDate: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard case .end = unwrapInboundIn(data) else { return }
         let headers = HTTPHeaders([
-            ("Date", formatter.string(from: Date().addingTimeInterval(skew))), ("Content-Length", "0"),
+            ("Date", formatter.string(from: (frozenAt ?? Date()).addingTimeInterval(skew))), ("Content-Length", "0"),
         ])
         context.write(
             wrapOutboundOut(.head(HTTPResponseHead(version: .http1_1, status: .ok, headers: headers))), promise: nil)
