@@ -225,6 +225,25 @@ struct ShardTests {
         }
     }
 
+    @Test("a prepared run past 1 MiB, or of another scenario, is refused in one line")
+    func preparedRunBounds() throws {
+        let scenario = try BundledScenario.race.load()
+        let folder = try temporaryFolder("prepared")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let big = folder.appendingPathComponent("big.json")
+        try Data(repeating: 0x20, count: PreparedRun.bytesMax + 1).write(to: big)
+        #expect(throws: ScenarioError.self) { try PreparedRun.read(path: big.path, for: scenario) }
+        let other = folder.appendingPathComponent("other.json")
+        try PreparedRun(runID: "o", scenario: try BundledScenario.orders.load(), values: [:], firstUser: nil).encoded()
+            .write(to: other)
+        do {
+            _ = try PreparedRun.read(path: other.path, for: scenario)
+            Issue.record("a prepared run of another scenario was taken")
+        } catch {
+            #expect(error.message.contains("was prepared for another scenario"), "\(error)")
+        }
+    }
+
     @Test("a prepared run read from a URL the shards can reach, as from a file")
     func preparedFromURL() async throws {
         let scenario = try BundledScenario.race.load()
