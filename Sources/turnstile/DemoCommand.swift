@@ -80,7 +80,7 @@ struct DemoCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
-        try await live.perform(suite: "demo", target: "the embedded service", embedded: true) { progress in
+        try await LiveRun(live).perform(suite: "demo", target: "the embedded service", embedded: true) { progress in
             var report = try await EmbeddedService.with(storeTimeouts: storeTimeouts, http2: http2) { target in
                 await prove(target: target, progress: progress)
             }

@@ -36,137 +36,18 @@ struct ServeCommand: AsyncParsableCommand {
             """
     )
 
-    @Option(help: "The address to listen on.")
-    var host = "127.0.0.1"
+    @OptionGroup(title: "Listening") var listening: ServeListeningOptions
+    @OptionGroup(title: "Storage") var storage: ServeStorageOptions
+    @OptionGroup(title: "PostgreSQL") var postgresOptions: ServePostgresOptions
+    @OptionGroup(title: "Limits") var limits: ServeLimitOptions
+    @OptionGroup(title: "Auth") var auth: ServeAuthOptions
+    @OptionGroup(title: "Logging") var logging: ServeLoggingOptions
 
-    @Option(help: "The port to listen on (0 picks a free one).")
-    var port = 8080
-
-    @Option(help: "The SQLite database file (created if missing), or a postgres:// URL.")
-    var database = "./turnstile.sqlite"
-
-    @Option(help: "How commits are synced: full (survives power loss), normal (survives a crash), off.")
-    var durability: SQLiteStoreConfiguration.Durability = .full
-
-    @Option(
-        help: ArgumentHelp(
-            "The HS256 secret for access tokens, at least 32 characters.",
-            discussion: "Defaults to the environment variable TURNSTILE_JWT_SECRET, then to the kept secret file."))
-    var jwtSecret: String?
-
-    @Option(help: "PBKDF2-SHA256 rounds for new password hashes.")
-    var passwordHashRounds = ServerConfiguration.passwordHashRoundsDefault
-
-    @Flag(help: "Answer event lists and details from the store every time (the read cache is on by default).")
-    var noCache = false
-
-    @Option(
-        help: ArgumentHelp(
-            "Each user's request budget: N/s, N/min or N/h, or off.",
-            discussion: "Authenticated requests past it are answered 429 with Retry-After."))
-    var rateLimit = RateLimitArgument(RateLimit.default)
-
-    @Option(
-        help: ArgumentHelp(
-            "How long a store call may take before it is answered 503 store_unavailable, e.g. 1s.",
-            discussion: "Reads and writes alike; a write waits at most half of it for the writer."))
-    var storeTimeout = DurationArgument(StoreTimeouts().writeAnswer)
-
-    @Option(
-        help: ArgumentHelp(
-            "Each client address's budget for sign-ups and logins together: N/s, N/min or N/h, or off.",
-            discussion: """
-                Past it, 429 with Retry-After. The default lets a burst of 200 through (a test harness provisioning \
-                accounts), then 20 a second. Each account's logins also slow down after 5 wrong passwords (1 s, \
-                2 s, 4 s, … up to 15 min), and at most one password hash per core runs at a time, 64 more queued; \
-                past that, 503 overloaded.
-                """))
-    var authRateLimit = RateLimitArgument(RateLimit.authDefault)
-
-    @Option(
-        help: ArgumentHelp(
-            "Each client address's budget for public reads (lists and details): N/s, N/min or N/h, or off.",
-            discussion: "Off unless set: load tests and benchmarks read from one address."))
-    var readRateLimit = RateLimitArgument(nil)
-
-    @Flag(
-        help: ArgumentHelp(
-            "Key per-client limits on the last X-Forwarded-For address, for a service behind a proxy that sets it.",
-            discussion: "Without a proxy that overwrites it, a client could name any address: leave it off then."))
-    var trustForwardedFor = false
-
-    @Option(
-        help: ArgumentHelp(
-            "The most client connections held at once.",
-            discussion: """
-                Never more than the open-file limit less \(Limits.fileHandlesReserved) handles kept for the store and \
-                the logs. At the cap the service stops accepting until a connection closes.
-                """))
-    var maxConnections = Limits.connectionsMaxDefault
-
-    @Option(
-        help: ArgumentHelp(
-            "The most connections one client address holds at once; one more is closed at once.",
-            discussion: "Behind a proxy every client shares the proxy's address: raise it there."))
-    var maxConnectionsPerClient = Limits.connectionsPerClientMaxDefault
-
-    @Option(help: "PostgreSQL: the most pooled connections.")
-    var poolSize = 16
-
-    @Option(help: "PostgreSQL: how long opening a connection may take, e.g. 5s.")
-    var connectTimeout = DurationArgument(seconds: 5)
-
-    @Flag(help: "PostgreSQL: commit every write in its own transaction (only to measure what batching buys).")
-    var noBatching = false
-
-    @Option(help: "The least severe log level printed: trace, debug, info, notice, warning, error, critical.")
-    var logLevel: Logger.Level = .info
-
-    @Option(
-        help: ArgumentHelp(
-            "Serve HTTPS (HTTP/2 and HTTP/1.1) with this certificate chain (PEM), with --tls-key; production TLS "
-                + "usually ends at a proxy.",
-            valueName: "file"))
-    var tlsCert: String?
-
-    @Option(help: ArgumentHelp("The private key (PEM) of --tls-cert.", valueName: "file"))
-    var tlsKey: String?
-
-    /// The listener's TLS, loaded from --tls-cert and --tls-key; nil without them.
-    private var tls: TLSConfiguration? {
-        get throws {
-            guard let tlsCert, let tlsKey else { return nil }
-            do {
-                return try TLSConfiguration.server(certificateFile: tlsCert, keyFile: tlsKey)
-            } catch {
-                throw ValidationError("--tls-cert \(tlsCert) / --tls-key \(tlsKey) could not be read as PEM: \(error)")
-            }
-        }
-    }
-
+    /// What needs more than one group: instances sharing PostgreSQL must share a secret. Each group checks its own.
     func validate() throws {
-        guard (0...65_535).contains(port) else { throw ValidationError("--port must be within 0...65535.") }
-        guard (tlsCert == nil) == (tlsKey == nil) else {
-            throw ValidationError("--tls-cert and --tls-key go together.")
-        }
-        _ = try tls
-        guard passwordHashRounds >= 1 else { throw ValidationError("--password-hash-rounds must be at least 1.") }
-        guard maxConnections >= 1, maxConnectionsPerClient >= 1 else {
-            throw ValidationError("--max-connections and --max-connections-per-client must be at least 1.")
-        }
-        guard storeTimeout.timeAmount >= .milliseconds(10) else {
-            throw ValidationError("--store-timeout must be at least 10ms.")
-        }
-        let secret = jwtSecret ?? ProcessInfo.processInfo.environment["TURNSTILE_JWT_SECRET"]
-        if let secret, secret.utf8.count < 32 {
-            throw ValidationError("The JWT secret must be at least 32 characters long.")
-        }
-        if let postgres = try postgres {
-            guard secret != nil else {
-                throw ValidationError(
-                    "Instances sharing \(postgres.redacted) must share --jwt-secret (or TURNSTILE_JWT_SECRET).")
-            }
-            guard poolSize >= 2 else { throw ValidationError("--pool-size must be at least 2.") }
+        if let postgres = try storage.postgres, auth.secret == nil {
+            throw ValidationError(
+                "Instances sharing \(postgres.redacted) must share --jwt-secret (or TURNSTILE_JWT_SECRET).")
         }
     }
 
@@ -174,8 +55,8 @@ struct ServeCommand: AsyncParsableCommand {
     /// folder that does not exist) is one line on standard error and exit code 1.
     func run() async throws {
         do {
-            try await ListenCheck.available(host: host, port: port)
-            if try postgres == nil { try Self.checkFolder(of: database) }
+            try await ListenCheck.available(host: listening.host, port: listening.port)
+            if try storage.postgres == nil { try Self.checkFolder(of: storage.database) }
             try await serveUntilStopped()
             FileHandle.standardOutput.write(Data("Turnstile stopped cleanly.\n".utf8))
         } catch {
@@ -196,41 +77,29 @@ struct ServeCommand: AsyncParsableCommand {
 
     private func serveUntilStopped() async throws {
         var logger = Logger(label: "turnstile")
-        logger.logLevel = logLevel
+        logger.logLevel = logging.logLevel
         // Every live-feed subscriber holds a connection: let the system's hard limit, not its default, bound them.
         LoadLimits.raiseOpenFileLimit()
-        let explicitSecret = jwtSecret ?? ProcessInfo.processInfo.environment["TURNSTILE_JWT_SECRET"]
-        if var postgres = try postgres {
-            postgres.poolSize = poolSize
-            postgres.connectTimeout = .nanoseconds(connectTimeout.timeAmount.nanoseconds)
-            postgres.batching = !noBatching
-            postgres.timeouts = storeTimeouts
+        if var postgres = try storage.postgres {
+            postgresOptions.apply(to: &postgres)
+            postgres.timeouts = storage.timeouts
             let store = try await PostgresStore.open(postgres, logger: logger)
-            // Each instance's read cache knows only its own commits; until instances tell each other (issue 5's
-            // LISTEN/NOTIFY), a shared database is read fresh every time.
-            if !noCache {
+            // Each instance's read cache knows only its own commits, and a notification arrives a moment after its
+            // commit: a shared database is read fresh every time.
+            if !storage.noCache {
                 logger.notice("the read cache is off on PostgreSQL: other instances' writes would not clear it")
             }
             try await serve(
-                store, secret: Array((explicitSecret ?? "").utf8), readCache: false,
+                store, secret: Array((auth.secret ?? "").utf8), readCache: false,
                 describing: postgres.redacted, logger: logger)
         } else {
             let store = try await SQLiteStore.open(
-                SQLiteStoreConfiguration(path: database, durability: durability, timeouts: storeTimeouts),
+                SQLiteStoreConfiguration(
+                    path: storage.database, durability: storage.durability, timeouts: storage.timeouts),
                 logger: logger)
             try await serve(
-                store, secret: try JWTSecret.resolve(explicit: explicitSecret, keptBeside: database),
-                readCache: !noCache, describing: database, logger: logger)
-        }
-    }
-
-    private var storeTimeouts: StoreTimeouts { StoreTimeouts(bound: .nanoseconds(storeTimeout.timeAmount.nanoseconds)) }
-
-    /// The PostgreSQL configuration when --database is a postgres:// URL.
-    private var postgres: PostgresStoreConfiguration? {
-        get throws {
-            guard database.hasPrefix("postgres://") || database.hasPrefix("postgresql://") else { return nil }
-            do { return try PostgresStoreConfiguration(url: database) } catch { throw ValidationError("\(error)") }
+                store, secret: try JWTSecret.resolve(explicit: auth.secret, keptBeside: storage.database),
+                readCache: !storage.noCache, describing: storage.database, logger: logger)
         }
     }
 
@@ -239,12 +108,14 @@ struct ServeCommand: AsyncParsableCommand {
         logger: Logger
     ) async throws {
         let configuration = ServerConfiguration(
-            host: host, port: port, jwtSecret: secret, passwordHashRounds: passwordHashRounds,
-            readCacheEnabled: readCache, rateLimit: rateLimit.limit, authRateLimit: authRateLimit.limit,
-            readRateLimit: readRateLimit.limit, trustForwardedFor: trustForwardedFor, connectionsMax: maxConnections,
-            connectionsPerClientMax: maxConnectionsPerClient, tls: try tls)
-        let scheme = tlsCert == nil ? "http" : "https"
-        let server = Server(configuration: configuration, store: store, logger: logger) { [host] port in
+            host: listening.host, port: listening.port, jwtSecret: secret,
+            passwordHashRounds: auth.passwordHashRounds, readCacheEnabled: readCache, rateLimit: limits.rateLimit.limit,
+            authRateLimit: limits.authRateLimit.limit, readRateLimit: limits.readRateLimit.limit,
+            trustForwardedFor: limits.trustForwardedFor, connectionsMax: limits.maxConnections,
+            connectionsPerClientMax: limits.maxConnectionsPerClient, tls: try listening.tls)
+        let scheme = listening.tlsCert == nil ? "http" : "https"
+        let server = Server(configuration: configuration, store: store, logger: logger) {
+            [host = listening.host] port in
             // Written unbuffered: scripts and tests read this line through a pipe.
             let base = "\(scheme)://\(host.contains(":") ? "[\(host)]" : host):\(port)"
             let line =

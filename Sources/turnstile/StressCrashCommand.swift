@@ -46,7 +46,7 @@ struct StressCrashCommand: AsyncParsableCommand {
 
     func run() async throws {
         let (users, capacity, killAfter, database) = (self.users, self.capacity, self.killAfter, self.database)
-        try await self.run.perform("crash", target: "a child turnstile serve") { progress in
+        try await CommandRun(self.run).perform("crash", target: "a child turnstile serve") { progress in
             await CrashCheck.run(
                 users: users, capacity: capacity, killAfter: killAfter, database: database, progress: progress)
         }

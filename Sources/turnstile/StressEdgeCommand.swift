@@ -27,7 +27,7 @@ struct StressEdgeCommand: AsyncParsableCommand {
 
     func run() async throws {
         let (edge, overrides) = try ScenarioOptions.bundled(.edge, [:])
-        try await options.runSuite("edge") { context, report in
+        try await CommandRun(options.run).suite("edge", target: try options.loadTarget) { context, report in
             let pool = ScenarioUserPool()
             try await ScenarioRunner(edge, context: context, overrides: overrides, pool: pool).run(into: &report)
             try await EdgeSuite(context).run(pool: pool, into: &report)

@@ -53,12 +53,13 @@ struct StressFanoutCommand: AsyncParsableCommand {
                 "interval": .string(DurationArgument.describe(interval.timeAmount)),
             ])
         guard embedded else {
-            try await options.runScenarios("fanout", [scenario], endpoints: ["bid"])
+            try await CommandRun(options.run).scenarios(
+                "fanout", [scenario], target: try options.loadTarget, endpoints: ["bid"])
         }
-        let options = options.run
-        try await EmbeddedService.with { target in
-            try await ScenarioOptions.run(
-                "fanout", [scenario], target: target, options: options, endpoints: ["bid"], embedded: true)
+        let run = CommandRun(options.run)
+        // The body ends the command (it never returns): the service is shut down as its exit code passes through.
+        try await EmbeddedService.with { target -> Void in
+            try await run.scenarios("fanout", [scenario], target: target, endpoints: ["bid"], embedded: true)
         }
     }
 }

@@ -84,7 +84,7 @@ struct StressFaultsCommand: AsyncParsableCommand {
             target = try options.loadTarget
         }
         let bundled = try ScenarioOptions.bundled(.faults, overrides.merging(try scenario.overrides) { $1 })
-        try await ScenarioOptions.run(
-            "faults", [bundled], target: target, options: options.run, endpoints: bundled.0.endpoints)
+        try await CommandRun(options.run).scenarios(
+            "faults", [bundled], target: target, endpoints: bundled.0.endpoints)
     }
 }

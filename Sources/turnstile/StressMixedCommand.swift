@@ -74,12 +74,6 @@ struct LoadShapeOptions: ParsableArguments {
         }
         return (scenario, overrides)
     }
-
-    /// Runs the bundled `file`, shaped as these flags say.
-    func run(_ file: BundledScenario, suite name: String, options: StressOptions) async throws -> Never {
-        let scenario = try self.scenario(file)
-        try await options.runScenarios(name, [scenario], endpoints: scenario.0.endpoints)
-    }
 }
 
 /// `turnstile stress mixed`: 60 % browse, 25 % detail, 12 % book, 3 % create.
@@ -101,7 +95,7 @@ struct StressMixedCommand: AsyncParsableCommand {
     @OptionGroup var shape: LoadShapeOptions
 
     func run() async throws {
-        try await shape.run(.mixed, suite: "mixed", options: options)
+        try await CommandRun(options.run).shaped(.mixed, shape, suite: "mixed", target: try options.loadTarget)
     }
 }
 
@@ -127,13 +121,15 @@ struct StressThroughputCommand: AsyncParsableCommand {
 
     func run() async throws {
         guard embedded else {
-            try await shape.run(.throughput, suite: "throughput", options: options)
+            try await CommandRun(options.run).shaped(
+                .throughput, shape, suite: "throughput", target: try options.loadTarget)
         }
         let target = try LoadTarget(parsing: "http://127.0.0.1")
         let scenario = try shape.scenario(.throughput)
-        let thresholds = try ScenarioOptions.thresholds(scenario.0.thresholds, options: options.run)
+        let thresholds = try CommandRun(options.run).thresholds(scenario.0.thresholds)
         let (runID, timeouts, setupTimeouts) = (options.run.newRunID, options.timeouts, options.setupTimeouts)
-        try await options.run.perform("throughput", target: "the embedded service", embedded: true) { progress in
+        try await CommandRun(options.run).perform("throughput", target: "the embedded service", embedded: true) {
+            progress in
             await StressRun.execute(
                 suite: "throughput", target: target, thresholds: thresholds, endpoints: scenario.0.endpoints,
                 runID: runID
@@ -145,10 +141,10 @@ struct StressThroughputCommand: AsyncParsableCommand {
     }
 }
 
-/// `turnstile stress stress`: ramp until it breaks.
+/// `turnstile stress breaking-point`: ramp until it breaks.
 struct StressBreakingPointCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "stress",
+        commandName: "breaking-point",
         abstract:
             "Ramp mixed traffic in stages (doubling users) until failures or p99 pass a limit: the breaking point.",
         discussion: """
@@ -156,10 +152,9 @@ struct StressBreakingPointCommand: AsyncParsableCommand {
             point"): it reports the breaking stage, what broke first, and the last stage that held.
 
             Examples:
-              turnstile stress stress --start-users 8 --max-users 256
+              turnstile stress breaking-point --start-users 8 --max-users 256
               turnstile stress breaking-point --stage-duration 10s --max-p99 200ms
-            """,
-        aliases: ["breaking-point"])
+            """)
 
     @OptionGroup var options: StressOptions
 
@@ -203,12 +198,13 @@ struct StressBreakingPointCommand: AsyncParsableCommand {
                 (try ScenarioExpression(String($0), at: here), try ScenarioTemplate("${duration}", at: here))
             },
             stop: try ScenarioExpression("failure_ratio > \(maxErrorPercent / 100) or p99_ms > \(p99)", at: here))
-        scenario.phases[0].name = try ScenarioTemplate("stress", at: here)
+        scenario.phases[0].name = try ScenarioTemplate("mixed", at: here)
         return (scenario, overrides)
     }
 
     func run() async throws {
         let scenario = try self.scenario()
-        try await options.runScenarios("stress", [scenario], endpoints: scenario.0.endpoints)
+        try await CommandRun(options.run).scenarios(
+            "breaking-point", [scenario], target: try options.loadTarget, endpoints: scenario.0.endpoints)
     }
 }

@@ -147,23 +147,6 @@ struct RunOptions: ParsableArguments {
         }
     }
 
-    /// Runs `run` as suite `suite` against `target` (on the dashboard, when asked for), prints the report's tables,
-    /// writes the files asked for, and ends the command with its outcome's exit code.
-    func perform(
-        _ suite: String, target: String, embedded: Bool = false, _ run: (ProgressReporter) async throws -> RunReport
-    ) async throws -> Never {
-        let insecure = insecure
-        try await live.perform(suite: suite, target: target, embedded: embedded) { progress in
-            var report = try await run(progress)
-            if insecure, target.hasPrefix("https://") {
-                report.notes.insert(
-                    "TLS certificate verification was off (--insecure): the target was not authenticated", at: 0)
-            }
-            return report
-        } output: { report in
-            RunOutput.write(report, json: json, csv: csv, html: html)
-        }
-    }
 }
 
 /// Where a run writes a result: checked before the run, so a typo costs nothing.
@@ -204,14 +187,26 @@ enum OutputPath {
     }
 }
 
+/// `--target`, the one way every command that sends to an API names it.
+struct TargetOptions: ParsableArguments {
+    @Option(
+        help: ArgumentHelp(
+            "The API under test: its http:// or https:// base URL.",
+            discussion: """
+                A scenario's paths are appended to it; the built-in suites add Turnstile's /api/v1 themselves, so \
+                for them it is the service's root.
+                """,
+            valueName: "url"))
+    var target = "http://127.0.0.1:8080"
+}
+
 /// Flags every `turnstile stress` suite against an API takes: the target, and the run's own.
 struct StressOptions: ParsableArguments {
-    @Option(help: "The service under test: its http:// or https:// base URL, without the /api/v1 prefix.")
-    var target = "http://127.0.0.1:8080"
+    @OptionGroup var api: TargetOptions
 
     @OptionGroup var run: RunOptions
 
-    var loadTarget: LoadTarget { get throws { try run.target(target) } }
+    var loadTarget: LoadTarget { get throws { try run.target(api.target) } }
     var parsedThresholds: [Threshold] { get throws { try run.parsedThresholds } }
     var timeouts: HTTPClientConnection.Timeouts { run.timeouts }
     var setupTimeouts: HTTPClientConnection.Timeouts { run.setupTimeouts }
@@ -220,30 +215,13 @@ struct StressOptions: ParsableArguments {
         let parsed: LoadTarget
         do { parsed = try loadTarget } catch { throw ValidationError("\(error)") }
         // The suites add the API's own prefix to every path: a target that carries it would double it.
+        let target = api.target
         if let prefix = ["/api/v1", "/api"].first(where: { parsed.basePath.hasSuffix($0) }) {
             let base = String(target.dropLast(target.hasSuffix("/") ? prefix.count + 1 : prefix.count))
             throw ValidationError("--target \(target) includes the API prefix \(prefix): pass --target \(base)")
         }
     }
 
-    /// Runs `body` as the suite `name` against the target (progress on standard error), judges the thresholds, and
-    /// ends the command with the report's exit code. A threshold naming none of `endpoints` is refused before the
-    /// run.
-    func runSuite(
-        _ name: String, endpoints: [String]? = nil, _ body: (SuiteContext, inout RunReport) async throws -> Void
-    ) async throws -> Never {
-        let target = try loadTarget
-        let (thresholds, runID) = (try parsedThresholds, run.newRunID)
-        try await run.perform(name, target: target.description) { progress in
-            let context = SuiteContext(
-                target: target, timeouts: timeouts, progress: progress, setupTimeouts: setupTimeouts)
-            return await StressRun.execute(
-                suite: name, target: target, thresholds: thresholds, endpoints: endpoints, runID: runID
-            ) {
-                try await body(context, &$0)
-            }
-        }
-    }
 }
 
 /// How every run ends: the tables, an optional epilogue (the demo's scorecard), the JSON result if asked for, and

@@ -60,7 +60,8 @@ struct StressRaceCommand: AsyncParsableCommand {
             ] : [["users": .int(users), "capacity": .int(capacity), "amount": .int(amount)]]
         var scenarios = try races.map { try ScenarioOptions.bundled(.race, $0) }
         if grid { scenarios.append(try ScenarioOptions.bundled(.orders, [:])) }
-        try await options.runScenarios("race", scenarios, endpoints: grid ? ["book", "order"] : ["book"])
+        try await CommandRun(options.run).scenarios(
+            "race", scenarios, target: try options.loadTarget, endpoints: grid ? ["book", "order"] : ["book"])
     }
 }
 

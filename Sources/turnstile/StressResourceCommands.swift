@@ -41,8 +41,9 @@ struct StressOrdersCommand: AsyncParsableCommand {
         if lifecycleUsers > 0 {
             scenarios.append(try ScenarioOptions.bundled(.ordersLifecycle, ["users": .int(lifecycleUsers)]))
         }
-        try await options.runScenarios(
-            "orders", scenarios, endpoints: lifecycleUsers > 0 ? ["order", "pay", "ship", "cancel"] : ["order"])
+        try await CommandRun(options.run).scenarios(
+            "orders", scenarios, target: try options.loadTarget,
+            endpoints: lifecycleUsers > 0 ? ["order", "pay", "ship", "cancel"] : ["order"])
     }
 }
 
@@ -84,7 +85,8 @@ struct StressCreditsCommand: AsyncParsableCommand {
     func run() async throws {
         let scenario = try ScenarioOptions.bundled(
             .credits, ["users": .int(users), "amount": .int(amount), "capacity": .int(capacity)])
-        try await options.runScenarios("credits", [scenario], endpoints: ["deduct"])
+        try await CommandRun(options.run).scenarios(
+            "credits", [scenario], target: try options.loadTarget, endpoints: ["deduct"])
     }
 }
 
@@ -120,6 +122,7 @@ struct StressBidsCommand: AsyncParsableCommand {
 
     func run() async throws {
         let scenario = try ScenarioOptions.bundled(.bids, ["users": .int(users), "rounds": .int(rounds)])
-        try await options.runScenarios("bids", [scenario], endpoints: ["bid"])
+        try await CommandRun(options.run).scenarios(
+            "bids", [scenario], target: try options.loadTarget, endpoints: ["bid"])
     }
 }

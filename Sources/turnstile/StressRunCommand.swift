@@ -41,8 +41,7 @@ struct StressRunCommand: AsyncParsableCommand {
     var versus: [String] = []
 
     // Not `StressOptions`: a scenario's paths are its own, so a target with a base path (…/api) is fine here.
-    @Option(help: "The API under test: its http:// or https:// base URL; the scenario's paths are appended to it.")
-    var target = "http://127.0.0.1:8080"
+    @OptionGroup var api: TargetOptions
 
     @OptionGroup(title: "Sharding (one run over several machines: docs/distributed.md)") var sharding: ShardOptions
 
@@ -52,7 +51,7 @@ struct StressRunCommand: AsyncParsableCommand {
         _ = try scenario.overrides
         if sharding.isSharded, !versus.isEmpty { throw ValidationError("--versus and --shard do not go together") }
         _ = try ScenarioOptions.values(versus, flag: "--versus")
-        do { _ = try options.target(target) } catch {
+        do { _ = try options.target(api.target) } catch {
             throw ValidationError("\(error)")
         }
         if !versus.isEmpty, options.live.dashboard != nil {
@@ -66,17 +65,14 @@ struct StressRunCommand: AsyncParsableCommand {
     func run() async throws {
         let loaded = try ScenarioOptions.load(file)
         if !versus.isEmpty {
-            try await ScenarioOptions.runVersus(
+            try await CommandRun(options).versus(
                 loaded, overrides: try scenario.overrides,
-                versus: try ScenarioOptions.values(versus, flag: "--versus"), target: try options.target(target),
-                options: options)
+                versus: try ScenarioOptions.values(versus, flag: "--versus"), target: try options.target(api.target))
         }
         let shard = try await sharding.plan(
             for: loaded, runID: options.runID, overrides: try scenario.overrides, tls: options.tls)
-        try await ScenarioOptions.run(
-            loaded.name, [(loaded, try scenario.overrides)],
-            target: try options.target(target),
-            options: options,
+        try await CommandRun(options).scenarios(
+            loaded.name, [(loaded, try scenario.overrides)], target: try options.target(api.target),
             thresholds: loaded.thresholds, endpoints: loaded.endpoints, shard: shard)
     }
 }
@@ -205,115 +201,6 @@ struct ScenarioOptions: ParsableArguments {
 }
 
 extension ScenarioOptions {
-    /// Runs scenarios one after another as one run of suite `name`, sharing their users where their provisioning
-    /// is the same, and ends the command with the report's exit code. `thresholds` (the files') are judged with the
-    /// command line's. `embedded`: the target runs in this process, whose resources are then watched.
-    static func run(
-        _ name: String, _ scenarios: [(ScenarioFile, [String: ScenarioValue])], target: LoadTarget,
-        options: RunOptions, thresholds: [String] = [], endpoints: [String]?, embedded: Bool = false,
-        shard: ShardPlan? = nil
-    ) async throws -> Never {
-        let allThresholds = try Self.thresholds(thresholds, options: options)
-        let runID = shard?.runID ?? options.newRunID
-        try await options.perform(name, target: target.description, embedded: embedded) { progress in
-            let context = SuiteContext(
-                target: target, timeouts: options.timeouts, progress: progress, setupTimeouts: options.setupTimeouts)
-            let pool = ScenarioUserPool()
-            return await StressRun.execute(
-                suite: name, target: target, thresholds: allThresholds, endpoints: endpoints, runID: runID
-            ) { report in
-                for (scenario, overrides) in scenarios {
-                    try await ScenarioRunner(
-                        scenario, context: context, overrides: overrides, pool: shard == nil ? pool : nil,
-                        logFolder: options.logFolder(runID: runID), shard: shard
-                    ).run(into: &report)
-                }
-            }
-        }
-    }
-
-    /// Runs `scenario` twice, as `overrides` say (A) and with `versus` over them (B), prints both reports and the
-    /// two side by side, writes the files asked for (see `stress run --help`), and ends the command with the worse
-    /// exit code of the two.
-    static func runVersus(
-        _ scenario: ScenarioFile, overrides: [String: ScenarioValue], versus: [String: ScenarioValue],
-        target: LoadTarget, options: RunOptions
-    ) async throws -> Never {
-        let thresholds = try Self.thresholds(scenario.thresholds, options: options)
-        /// Each side's name: the values it gives the variables --versus sets.
-        func label(_ values: [String: ScenarioValue]) -> String {
-            versus.keys.sorted().map { name in
-                "\(name)=\(values[name] ?? scenario.variables.first { $0.name == name }?.value ?? .null)"
-            }.joined(separator: ",")
-        }
-        let sides = [("a", overrides), ("b", overrides.merging(versus) { _, new in new })]
-        var reports: [RunReport] = []
-        for (side, values) in sides {
-            let runID = options.newRunID
-            let report = try await options.live.report { progress in
-                progress.note("\(side.uppercased()): \(label(values))")
-                let context = SuiteContext(
-                    target: target, timeouts: options.timeouts, progress: progress,
-                    setupTimeouts: options.setupTimeouts)
-                return await StressRun.execute(
-                    suite: scenario.name, target: target, thresholds: thresholds, endpoints: scenario.endpoints,
-                    runID: runID
-                ) { report in
-                    try await ScenarioRunner(
-                        scenario, context: context, overrides: values, logFolder: options.logFolder(runID: runID)
-                    ).run(into: &report)
-                }
-            }
-            RunOutput.write(
-                report, json: options.json.map { Self.sided($0, side) },
-                csv: options.csv.map { URL(fileURLWithPath: $0).appendingPathComponent(side).path },
-                epilogue: "\(side.uppercased()): \(label(values))")
-            reports.append(report)
-        }
-        // The same phases, whose names may hold the values that differ ("race 100→10", "race 100→20"): paired by
-        // their place in the file.
-        var (a, b) = (reports[0], reports[1])
-        if a.phases.count == b.phases.count {
-            for index in a.phases.indices where a.phases[index].name != b.phases[index].name {
-                let paired = "\(a.phases[index].name) | \(b.phases[index].name)"
-                (a.phases[index].name, b.phases[index].name) = (paired, paired)
-            }
-        }
-        let comparison = RunComparison(a, b, names: (label(sides[0].1), label(sides[1].1)))
-        let (header, rows) = comparison.table
-        print(
-            Format.printable(
-                "\nA against B: \(comparison.names.a) against \(comparison.names.b)\n"
-                    + ConsoleRenderer.table(header: header, rows: rows)))
-        if let html = options.html {
-            RunOutput.write([(html, Data(HTMLReport.comparison(comparison).utf8))], what: html)
-            print("HTML comparison written to \(html)")
-        }
-        if let csv = options.csv {
-            let file = CSVReport.comparison(comparison)
-            let path = URL(fileURLWithPath: csv).appendingPathComponent(file.name).path
-            RunOutput.write([(path, Data(file.text.utf8))], what: path)
-            print("CSV comparison written to \(path)")
-        }
-        throw ExitCode(reports.map(\.outcome.rawValue).max() ?? RunExit.couldNotRun)
-    }
-
-    /// A file's thresholds and the command line's, with the default `errors<1%` unless one limits failures: a run in
-    /// which most requests failed must not pass for want of a limit, as a run of Locust would not.
-    static func thresholds(_ file: [String], options: RunOptions) throws -> [Threshold] {
-        var thresholds = try file.map { try Threshold(parsing: $0) } + (try options.parsedThresholds)
-        if !thresholds.contains(where: { $0.metric == .failurePercent }) { thresholds.append(.failuresDefault) }
-        return thresholds
-    }
-
-    /// `file` with `.side` before its extension: `cache.json` → `cache.a.json`.
-    static func sided(_ file: String, _ side: String) -> String {
-        let url = URL(fileURLWithPath: file)
-        let stem = url.deletingPathExtension().lastPathComponent
-        let ext = url.pathExtension.isEmpty ? "json" : url.pathExtension
-        return url.deletingLastPathComponent().appendingPathComponent("\(stem).\(side).\(ext)").path
-    }
-
     /// A bundled scenario with `overrides`, for the built-in suites.
     static func bundled(
         _ scenario: BundledScenario, _ overrides: [String: ScenarioValue]
@@ -321,15 +208,6 @@ extension ScenarioOptions {
         -> (ScenarioFile, [String: ScenarioValue])
     {
         do { return (try scenario.load(), overrides) } catch { throw fail(error) }
-    }
-}
-
-extension StressOptions {
-    /// Runs scenarios as suite `name` against the target (see ``ScenarioOptions/run``).
-    func runScenarios(
-        _ name: String, _ scenarios: [(ScenarioFile, [String: ScenarioValue])], endpoints: [String]?
-    ) async throws -> Never {
-        try await ScenarioOptions.run(name, scenarios, target: try loadTarget, options: run, endpoints: endpoints)
     }
 }
 

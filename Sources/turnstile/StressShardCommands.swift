@@ -99,8 +99,7 @@ struct StressPrepareCommand: AsyncParsableCommand {
 
     @OptionGroup var scenario: ScenarioOptions
 
-    @Option(help: "The API under test: its http:// or https:// base URL.")
-    var target = "http://127.0.0.1:8080"
+    @OptionGroup var api: TargetOptions
 
     @Option(help: ArgumentHelp("Where to write the prepared run.", valueName: "file"))
     var out: String
@@ -116,7 +115,7 @@ struct StressPrepareCommand: AsyncParsableCommand {
     func run() async throws {
         let loaded = try ScenarioOptions.load(file)
         let target: LoadTarget
-        do { target = try LoadTarget(parsing: self.target) } catch { throw ValidationError("\(error)") }
+        do { target = try LoadTarget(parsing: api.target) } catch { throw ValidationError("\(error)") }
         let runner = ScenarioRunner(loaded, context: SuiteContext(target: target), overrides: try scenario.overrides)
         let prepared: PreparedRun
         do {

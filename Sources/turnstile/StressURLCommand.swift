@@ -99,7 +99,7 @@ struct StressURLCommand: AsyncParsableCommand {
             expected: try StatusSet(parsing: expectStatus))
         let suite = URLSuite(request: request, connections: connections, duration: duration.timeAmount, rate: rate)
         let (thresholds, runID, timeouts) = (try run.parsedThresholds, run.newRunID, run.timeouts)
-        try await run.perform("url", target: target.description) { progress in
+        try await CommandRun(run).perform("url", target: target.description) { progress in
             await StressRun.execute(
                 suite: "url", target: target, thresholds: thresholds, endpoints: [request.endpoint], runID: runID
             ) { report in

@@ -19,6 +19,21 @@ struct BundledScenarioTests {
         }
     }
 
+    @Test("the README's scenario reads without error, as `stress check` would read it")
+    func readmeScenario() throws {
+        let readme = try String(
+            contentsOf: URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent(
+                "../../README.md"), encoding: .utf8)
+        let blocks = readme.components(separatedBy: "```yaml\n").dropFirst().map {
+            $0.components(separatedBy: "```").first ?? ""
+        }
+        #expect(blocks.count == 1)
+        for block in blocks {
+            let scenario = try ScenarioFile(yaml: block, file: "README.md")
+            #expect(!scenario.invariants.isEmpty && !scenario.phases.isEmpty)
+        }
+    }
+
     @Test("race against a service with Turnstile's paths and other answers: it says so, exit 3, not broken books")
     func otherShapes() async throws {
         try await BrokenTarget.with(buyers: 12, defect: .answersOtherShapes) { broken in

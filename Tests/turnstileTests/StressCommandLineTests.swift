@@ -66,6 +66,7 @@ struct StressCommandLineTests {
             ["stress", "race", "--json", "/nonexistent/dir/out.json"],
             ["stress", "url", "http://127.0.0.1:1/", "--expect-status", "2xx"],
             ["stress", "merge", "a.json", "--json", "/nonexistent/dir/out.json"],
+            ["stress", "stress"],
             ["serve", "--store-timeout", "1"],
         ])
     func refusals(_ arguments: [String]) {

@@ -198,14 +198,14 @@ struct StressProcessTests {
         #expect(report.phases.map(\.users) == [1])
         let point = try #require(report.breakingPoints.first)
         #expect(point.broke.users == 1 && point.held == nil && point.reasons.first?.hasPrefix("p99_ms ") == true)
-        #expect(output.contains("breaking point of stress: stress (stage 1: 1 users)"), "\(output)")
+        #expect(output.contains("breaking point of mixed: mixed (stage 1: 1 users)"), "\(output)")
         let (holding, holdingOutput) = try await LiveServer.with { server in
             try await TurnstileProcess.run([
-                "stress", "stress", "--target", "http://127.0.0.1:\(server.port)", "--start-users", "1",
+                "stress", "breaking-point", "--target", "http://127.0.0.1:\(server.port)", "--start-users", "1",
                 "--max-users", "2", "--stage-duration", "300ms", "--max-p99", "60s", "--max-error-percent", "50",
             ])
         }
-        #expect(holding == 0 && holdingOutput.contains("stress: no breaking point up to 2 users"), "\(holdingOutput)")
+        #expect(holding == 0 && holdingOutput.contains("mixed: no breaking point up to 2 users"), "\(holdingOutput)")
     }
 
     @Test("--versus runs a scenario twice, A as --set says and B with the --versus values, and sets them side by side")
