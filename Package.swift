@@ -274,6 +274,7 @@ let package = Package(
                 "TurnstileCore",
                 "TurnstileLoad",
                 "TurnstileServer",
+                "TurnstileSQLite",
                 "TurnstileStore",
                 "TurnstileTestSupport",
                 "TurnstileWire",

@@ -6,7 +6,7 @@ import NIOCore
 import Synchronization
 import Testing
 import TurnstileCore
-import TurnstileStore
+import TurnstileTestSupport
 
 @testable import TurnstileServer
 
@@ -15,11 +15,17 @@ import TurnstileStore
 struct AbuseTests {
     private static let secret = Array(repeating: UInt8(3), count: 32)
 
-    private func application(authRateLimit: RateLimit?, trustForwardedFor: Bool = false) -> some ApplicationProtocol {
+    /// Runs `test` against the router of a server with these limits, over a scratch SQLite store.
+    private func withRouter(
+        authRateLimit: RateLimit?, trustForwardedFor: Bool = false,
+        _ test: @escaping @Sendable (any TestClientProtocol) async throws -> Void
+    ) async throws {
         let configuration = ServerConfiguration(
             jwtSecret: Self.secret, passwordHashRounds: 1, authRateLimit: authRateLimit,
             trustForwardedFor: trustForwardedFor)
-        return Server(configuration: configuration, store: InMemoryStore()).application()
+        try await withScratchStore { store in
+            try await Server(configuration: configuration, store: store).application().test(.router, test)
+        }
     }
 
     private func register(
@@ -45,7 +51,7 @@ struct AbuseTests {
 
     @Test("sign-ups from one address past its budget get 429 with Retry-After; each account does not get its own")
     func signUpsPerAddress() async throws {
-        try await application(authRateLimit: RateLimit(requestsPerSecond: 0.001, burst: 3)).test(.router) { client in
+        try await withRouter(authRateLimit: RateLimit(requestsPerSecond: 0.001, burst: 3)) { client in
             var statuses: [HTTPResponse.Status] = []
             for index in 0..<5 { statuses.append(try await register(client, "user\(index)").status) }
             #expect(statuses == [.created, .created, .created, .tooManyRequests, .tooManyRequests])
@@ -58,14 +64,14 @@ struct AbuseTests {
     @Test("behind a trusted proxy each forwarded address has its own budget; untrusted, the header changes nothing")
     func forwardedFor() async throws {
         let limit = RateLimit(requestsPerSecond: 0.001, burst: 1)
-        try await application(authRateLimit: limit, trustForwardedFor: true).test(.router) { client in
+        try await withRouter(authRateLimit: limit, trustForwardedFor: true) { client in
             let first = try await register(client, "ann1", forwardedFor: "203.0.113.1")
             let again = try await register(client, "ann2", forwardedFor: "203.0.113.1")
             // The proxy appends the address it saw: that last one is the client, whatever the client claimed.
             let other = try await register(client, "bob1", forwardedFor: "203.0.113.1, 198.51.100.7")
             #expect([first.status, again.status, other.status] == [.created, .tooManyRequests, .created])
         }
-        try await application(authRateLimit: limit).test(.router) { client in
+        try await withRouter(authRateLimit: limit) { client in
             let first = try await register(client, "cat1", forwardedFor: "203.0.113.1")
             let second = try await register(client, "cat2", forwardedFor: "203.0.113.2")
             #expect([first.status, second.status] == [.created, .tooManyRequests])
@@ -74,7 +80,7 @@ struct AbuseTests {
 
     @Test("after five wrong passwords an account's logins are refused for a while, even with the right password")
     func failedLogins() async throws {
-        try await application(authRateLimit: nil).test(.router) { client in
+        try await withRouter(authRateLimit: nil) { client in
             #expect(try await register(client, "kate").status == .created)
             for attempt in 1...6 {
                 let wrong = try await login(client, "kate", password: "guess-\(attempt)")

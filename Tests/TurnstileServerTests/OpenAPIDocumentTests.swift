@@ -3,16 +3,24 @@ import Hummingbird
 import HummingbirdTesting
 import Testing
 import TurnstileCore
-import TurnstileStore
+import TurnstileSQLite
+import TurnstileTestSupport
 import TurnstileWire
 
 @testable import TurnstileServer
 
 @Suite("OpenAPI document")
 struct OpenAPIDocumentTests {
-    private let server = Server(
-        configuration: ServerConfiguration(jwtSecret: Array(repeating: 9, count: 32), passwordHashRounds: 1),
-        store: InMemoryStore())
+    /// Runs `body` with a server over a scratch SQLite store.
+    private func withServer(_ body: (Server<SQLiteStore>) async throws -> Void) async throws {
+        try await withScratchStore { store in
+            try await body(
+                Server(
+                    configuration: ServerConfiguration(
+                        jwtSecret: Array(repeating: 9, count: 32), passwordHashRounds: 1),
+                    store: store))
+        }
+    }
 
     /// "GET /api/v1/events/{id}", from either spelling: the router's `:id` or the document's `{id}`, with or without
     /// a trailing slash (the service answers both).
@@ -24,27 +32,31 @@ struct OpenAPIDocumentTests {
     }
 
     @Test("every route the server registers is in the document, and every operation of the document is a route")
-    func routesEqualDocument() {
-        let routes = Set(server.router().routes.map { normalized($0.method.rawValue, $0.path.description) })
-        let documented = Set(OpenAPIDocument.operations.map { normalized($0.method, $0.path) })
-        #expect(routes.subtracting(documented).isEmpty, "routes missing from the document")
-        #expect(documented.subtracting(routes).isEmpty, "documented operations the server lacks")
-        #expect(routes.count >= 30)
+    func routesEqualDocument() async throws {
+        try await withServer { server in
+            let routes = Set(server.router().routes.map { normalized($0.method.rawValue, $0.path.description) })
+            let documented = Set(OpenAPIDocument.operations.map { normalized($0.method, $0.path) })
+            #expect(routes.subtracting(documented).isEmpty, "routes missing from the document")
+            #expect(documented.subtracting(routes).isEmpty, "documented operations the server lacks")
+            #expect(routes.count >= 30)
+        }
     }
 
     @Test("GET /openapi.json serves an OpenAPI 3.1 document whose references all resolve")
     func served() async throws {
-        try await server.application().test(.router) { client in
-            let response = try await client.execute(uri: "/openapi.json", method: .get)
-            #expect(response.status == .ok)
-            let document = try #require(
-                try JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)) as? [String: Any])
-            #expect(document["openapi"] as? String == "3.1.0")
-            let schemas = try #require((document["components"] as? [String: Any])?["schemas"] as? [String: Any])
-            let text = String(decoding: response.body.readableBytesView, as: UTF8.self)
-            let references = text.matches(of: /"\$ref":"#\/components\/schemas\/([A-Za-z]+)"/).map { String($0.1) }
-            #expect(!references.isEmpty)
-            for reference in Set(references) { #expect(schemas[reference] != nil, "unresolved \(reference)") }
+        try await withServer { server in
+            try await server.application().test(.router) { client in
+                let response = try await client.execute(uri: "/openapi.json", method: .get)
+                #expect(response.status == .ok)
+                let document = try #require(
+                    try JSONSerialization.jsonObject(with: Data(response.body.readableBytesView)) as? [String: Any])
+                #expect(document["openapi"] as? String == "3.1.0")
+                let schemas = try #require((document["components"] as? [String: Any])?["schemas"] as? [String: Any])
+                let text = String(decoding: response.body.readableBytesView, as: UTF8.self)
+                let references = text.matches(of: /"\$ref":"#\/components\/schemas\/([A-Za-z]+)"/).map { String($0.1) }
+                #expect(!references.isEmpty)
+                for reference in Set(references) { #expect(schemas[reference] != nil, "unresolved \(reference)") }
+            }
         }
     }
 

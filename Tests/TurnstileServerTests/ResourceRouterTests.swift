@@ -4,12 +4,12 @@ import Hummingbird
 import HummingbirdTesting
 import NIOCore
 import Testing
+import TurnstileTestSupport
 import TurnstileCore
-import TurnstileStore
 
 @testable import TurnstileServer
 
-/// Stock, credits, auctions, holds and the waitlist through the routes, in process over the in-memory double: the
+/// Stock, credits, auctions, holds and the waitlist through the routes, in process over a scratch SQLite store: the
 /// statuses and problem bodies each refusal gets.
 @Suite("Resource routes")
 struct ResourceRouterTests {
@@ -32,15 +32,18 @@ struct ResourceRouterTests {
 
     private func withClient(_ body: @escaping @Sendable (Client) async throws -> Void) async throws {
         let configuration = ServerConfiguration(jwtSecret: Array(repeating: 9, count: 32), passwordHashRounds: 1)
-        try await Server(configuration: configuration, store: InMemoryStore()).application().test(.router) { client in
-            var headers: HTTPFields = [.contentType: "application/json"]
-            let plain = Client(client: client, headers: headers)
-            let credentials = ["email": "ada@example.com", "password": "correct horse"]
-            _ = try await plain.call(.post, "/api/v1/auth/register", credentials.merging(["username": "ada"]) { $1 })
-            let token = try #require(
-                try await plain.call(.post, "/api/v1/auth/login", credentials).json["access_token"] as? String)
-            headers[.authorization] = "Bearer \(token)"
-            try await body(Client(client: client, headers: headers))
+        try await withScratchStore { store in
+            try await Server(configuration: configuration, store: store).application().test(.router) { client in
+                var headers: HTTPFields = [.contentType: "application/json"]
+                let plain = Client(client: client, headers: headers)
+                let credentials = ["email": "ada@example.com", "password": "correct horse"]
+                _ = try await plain.call(
+                    .post, "/api/v1/auth/register", credentials.merging(["username": "ada"]) { $1 })
+                let token = try #require(
+                    try await plain.call(.post, "/api/v1/auth/login", credentials).json["access_token"] as? String)
+                headers[.authorization] = "Bearer \(token)"
+                try await body(Client(client: client, headers: headers))
+            }
         }
     }
 

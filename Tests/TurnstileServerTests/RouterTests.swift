@@ -4,16 +4,22 @@ import Hummingbird
 import HummingbirdTesting
 import NIOCore
 import Testing
-import TurnstileStore
+import TurnstileTestSupport
 
 @testable import TurnstileServer
 
-/// The routes in process, over the in-memory store double: shapes, status codes and auth, without sockets.
+/// The routes in process, over a scratch SQLite store: shapes, status codes and auth, without sockets.
 @Suite("Router")
 struct RouterTests {
-    private func application() -> some ApplicationProtocol {
-        let configuration = ServerConfiguration(jwtSecret: Array(repeating: 9, count: 32), passwordHashRounds: 1)
-        return Server(configuration: configuration, store: InMemoryStore()).application()
+    /// Runs `test` against the router of a server over a scratch SQLite store.
+    private func withRouter(
+        _ configuration: ServerConfiguration = ServerConfiguration(
+            jwtSecret: Array(repeating: 9, count: 32), passwordHashRounds: 1),
+        _ test: @escaping @Sendable (any TestClientProtocol) async throws -> Void
+    ) async throws {
+        try await withScratchStore { store in
+            try await Server(configuration: configuration, store: store).application().test(.router, test)
+        }
     }
 
     private func json(_ object: [String: Any]) -> ByteBuffer {
@@ -42,7 +48,7 @@ struct RouterTests {
 
     @Test("a path the service has, asked with another method: 405 method_not_allowed with Allow; elsewhere 404")
     func methodNotAllowed() async throws {
-        try await application().test(.router) { client in
+        try await withRouter { client in
             let cases: [(uri: String, method: HTTPRequest.Method, allow: String?)] = [
                 ("/api/v1/events/", .init("TRACE")!, "GET, HEAD, POST"),
                 ("/api/v1/events/7", .delete, "GET, HEAD"),
@@ -62,7 +68,7 @@ struct RouterTests {
 
     @Test("register, log in, create an event, book, list and cancel")
     func happyPath() async throws {
-        try await application().test(.router) { client in
+        try await withRouter { client in
             let token = try await token(client)
             var auth = jsonHeaders
             auth[.authorization] = "Bearer \(token)"
@@ -99,7 +105,7 @@ struct RouterTests {
 
     @Test("events are listed a page at a time")
     func paging() async throws {
-        try await application().test(.router) { client in
+        try await withRouter { client in
             var auth = jsonHeaders
             auth[.authorization] = "Bearer \(try await token(client))"
             for index in 1...5 {
@@ -119,7 +125,7 @@ struct RouterTests {
 
     @Test("another user's booking reads as not found")
     func ownership() async throws {
-        try await application().test(.router) { client in
+        try await withRouter { client in
             var ada = jsonHeaders
             ada[.authorization] = "Bearer \(try await token(client))"
             var bob = jsonHeaders
@@ -141,7 +147,7 @@ struct RouterTests {
 
     @Test("health answers without the store; ready asks the store")
     func operations() async throws {
-        try await application().test(.router) { client in
+        try await withRouter { client in
             let health = try await client.execute(uri: "/health", method: .get)
             let ready = try await client.execute(uri: "/ready", method: .get)
             #expect(health.status == .ok && ready.status == .ok)
@@ -152,7 +158,7 @@ struct RouterTests {
 extension RouterTests {
     @Test("event reads are cached until a write changes them, and never serve a stale availability")
     func readCache() async throws {
-        try await application().test(.router) { client in
+        try await withRouter { client in
             var auth = jsonHeaders
             auth[.authorization] = "Bearer \(try await token(client))"
             let created = try await client.execute(
@@ -189,7 +195,7 @@ extension RouterTests {
     func noCache() async throws {
         let configuration = ServerConfiguration(
             jwtSecret: Array(repeating: 9, count: 32), passwordHashRounds: 1, readCacheEnabled: false)
-        try await Server(configuration: configuration, store: InMemoryStore()).application().test(.router) { client in
+        try await withRouter(configuration) { client in
             let response = try await client.execute(uri: "/api/v1/events/", method: .get)
             #expect(response.status == .ok)
             #expect(response.headers[HTTPField.Name("Turnstile-Cache")!] == nil)

@@ -6,7 +6,9 @@ import HummingbirdTesting
 import NIOCore
 import Testing
 import TurnstileCore
+import TurnstileSQLite
 import TurnstileStore
+import TurnstileTestSupport
 
 @testable import TurnstileServer
 
@@ -15,14 +17,19 @@ import TurnstileStore
 struct SecurityTests {
     private static let secret = Array(repeating: UInt8(9), count: 32)
 
-    private func application(
-        store: InMemoryStore = InMemoryStore(), rateLimit: RateLimit? = .default
-    )
-        -> some ApplicationProtocol
-    {
+    private func application(store: some TurnstileStore, rateLimit: RateLimit? = .default) -> some ApplicationProtocol {
         let configuration = ServerConfiguration(
             jwtSecret: Self.secret, passwordHashRounds: 1, rateLimit: rateLimit)
         return Server(configuration: configuration, store: store).application()
+    }
+
+    /// Runs `test` against the router of a server over a scratch SQLite store.
+    private func withRouter(
+        rateLimit: RateLimit? = .default, _ test: @escaping @Sendable (any TestClientProtocol) async throws -> Void
+    ) async throws {
+        try await withScratchStore { store in
+            try await application(store: store, rateLimit: rateLimit).test(.router, test)
+        }
     }
 
     private func json(_ object: [String: Any]) -> ByteBuffer {
@@ -64,59 +71,60 @@ struct SecurityTests {
         "bad, expired, unsigned, malformed, foreign, future, over-long or accountless tokens: 401",
         arguments: BadToken.allCases)
     func badTokens(_ kind: BadToken) async throws {
-        let store = InMemoryStore()
-        try await application(store: store).test(.router) { client in
-            _ = try await user(client, "ada")
-            let header: String
-            switch kind {
-            case .badSignature:
-                let forged = TokenAuthority(secret: Array(repeating: 1, count: 32), audience: store.identity)
-                header = "Bearer \(forged.issue(userID: 1).token)"
-            case .expired:
-                let past = TokenAuthority(
-                    secret: Self.secret, audience: store.identity, lifetimeSeconds: 60,
-                    clock: { Date(timeIntervalSinceNow: -120) })
-                header = "Bearer \(past.issue(userID: 1).token)"
-            case .algNone:
-                let claims = #"{"sub":"1","aud":"\#(store.identity)","iat":1,"exp":99999999999}"#
-                header =
-                    "Bearer \(Base64URL.encode(Data(#"{"alg":"none"}"#.utf8))).\(Base64URL.encode(Data(claims.utf8))))."
-            case .malformed: header = "Bearer not-a-token"
-            case .notBearer: header = "Basic YWRhOmNvcnJlY3QgaG9yc2U="
-            case .otherDatabase:
-                let other = TokenAuthority(secret: Self.secret, audience: "another-database")
-                header = "Bearer \(other.issue(userID: 1).token)"
-            case .issuedInTheFuture:
-                let ahead = TokenAuthority(
-                    secret: Self.secret, audience: store.identity, clock: { Date(timeIntervalSinceNow: 600) })
-                header = "Bearer \(ahead.issue(userID: 1).token)"
-            case .validFromTheFuture:
-                let now = Int64(Date().timeIntervalSince1970)
-                header =
-                    "Bearer "
-                    + Self.signed(
-                        #"{"sub":"1","aud":"\#(store.identity)","iat":\#(now),"nbf":\#(now + 600),"exp":\#(now + 900)}"#
-                    )
-            case .livesTooLong:
-                let forever = TokenAuthority(
-                    secret: Self.secret, audience: store.identity, lifetimeSeconds: 10 * 365 * 86_400)
-                header = "Bearer \(forever.issue(userID: 1).token)"
-            case .noSuchAccount:
-                // Signed right, for an account that was never made: refused on reads as well as writes.
-                let authority = TokenAuthority(secret: Self.secret, audience: store.identity)
-                header = "Bearer \(authority.issue(userID: 999).token)"
+        try await withScratchStore { store in
+            try await application(store: store).test(.router) { client in
+                _ = try await user(client, "ada")
+                let header: String
+                switch kind {
+                case .badSignature:
+                    let forged = TokenAuthority(secret: Array(repeating: 1, count: 32), audience: store.identity)
+                    header = "Bearer \(forged.issue(userID: 1).token)"
+                case .expired:
+                    let past = TokenAuthority(
+                        secret: Self.secret, audience: store.identity, lifetimeSeconds: 60,
+                        clock: { Date(timeIntervalSinceNow: -120) })
+                    header = "Bearer \(past.issue(userID: 1).token)"
+                case .algNone:
+                    let claims = #"{"sub":"1","aud":"\#(store.identity)","iat":1,"exp":99999999999}"#
+                    header =
+                        "Bearer \(Base64URL.encode(Data(#"{"alg":"none"}"#.utf8))).\(Base64URL.encode(Data(claims.utf8))))."
+                case .malformed: header = "Bearer not-a-token"
+                case .notBearer: header = "Basic YWRhOmNvcnJlY3QgaG9yc2U="
+                case .otherDatabase:
+                    let other = TokenAuthority(secret: Self.secret, audience: "another-database")
+                    header = "Bearer \(other.issue(userID: 1).token)"
+                case .issuedInTheFuture:
+                    let ahead = TokenAuthority(
+                        secret: Self.secret, audience: store.identity, clock: { Date(timeIntervalSinceNow: 600) })
+                    header = "Bearer \(ahead.issue(userID: 1).token)"
+                case .validFromTheFuture:
+                    let now = Int64(Date().timeIntervalSince1970)
+                    header =
+                        "Bearer "
+                        + Self.signed(
+                            #"{"sub":"1","aud":"\#(store.identity)","iat":\#(now),"nbf":\#(now + 600),"exp":\#(now + 900)}"#
+                        )
+                case .livesTooLong:
+                    let forever = TokenAuthority(
+                        secret: Self.secret, audience: store.identity, lifetimeSeconds: 10 * 365 * 86_400)
+                    header = "Bearer \(forever.issue(userID: 1).token)"
+                case .noSuchAccount:
+                    // Signed right, for an account that was never made: refused on reads as well as writes.
+                    let authority = TokenAuthority(secret: Self.secret, audience: store.identity)
+                    header = "Bearer \(authority.issue(userID: 999).token)"
+                }
+                let response = try await client.execute(
+                    uri: "/api/v1/credits/balance", method: .get, headers: [.authorization: header])
+                #expect(response.status == .unauthorized)
+                #expect(object(response)["code"] as? String == "unauthorized")
+                #expect(response.headers[.contentType] == "application/problem+json")
             }
-            let response = try await client.execute(
-                uri: "/api/v1/credits/balance", method: .get, headers: [.authorization: header])
-            #expect(response.status == .unauthorized)
-            #expect(object(response)["code"] as? String == "unauthorized")
-            #expect(response.headers[.contentType] == "application/problem+json")
         }
     }
 
     @Test("another user's order, hold and ledger are not found, and lists hold only one's own")
     func ownership() async throws {
-        try await application().test(.router) { client in
+        try await withRouter { client in
             let ada = try await user(client, "ada")
             let bob = try await user(client, "bob")
             let product = try await client.execute(
@@ -156,7 +164,7 @@ struct SecurityTests {
     @Test("past their budget, a user gets 429 rate_limited with Retry-After; others are unaffected")
     func rateLimited() async throws {
         // One request per 1,000 s after a burst of three: however slow the machine, no token comes back meanwhile.
-        try await application(rateLimit: RateLimit(requestsPerSecond: 0.001, burst: 3)).test(.router) { client in
+        try await withRouter(rateLimit: RateLimit(requestsPerSecond: 0.001, burst: 3)) { client in
             let ada = try await user(client, "ada")
             let bob = try await user(client, "bob")
             var statuses: [HTTPResponse.Status] = []
@@ -182,7 +190,7 @@ struct SecurityTests {
 
     @Test("with the rate limit off, nobody is throttled")
     func rateLimitOff() async throws {
-        try await application(rateLimit: nil).test(.router) { client in
+        try await withRouter(rateLimit: nil) { client in
             let ada = try await user(client, "ada")
             for _ in 0..<20 {
                 let response = try await client.execute(uri: "/api/v1/credits/balance", method: .get, headers: ada)
