@@ -1,6 +1,5 @@
 import NIOCore
 import NIOEmbedded
-import NIOHTTP1
 import Testing
 import TurnstileReport
 
@@ -9,13 +8,20 @@ import TurnstileReport
 /// The client's response handling, on an embedded channel: no sockets, every byte chosen by the test.
 @Suite("ResponseHandler")
 struct ResponseHandlerTests {
+    /// An embedded channel that is connected, so that a close shows.
+    private static func connectedChannel() throws -> EmbeddedChannel {
+        let channel = EmbeddedChannel()
+        try channel.connect(to: SocketAddress(ipAddress: "127.0.0.1", port: 1)).wait()
+        return channel
+    }
+
     /// A channel with the client pipeline, a request sent, and the promise its response completes.
     private func exchange(
         keepBody: Bool = true, written: Bool = true, answerBytesKeptMax: Int = LoadLimits.answerBytesKeptDefault,
-        timeouts: HTTPClientConnection.Timeouts = .init(read: .seconds(60), response: .seconds(60))
+        timeouts: HTTPClientConnection.Timeouts = .init(read: .seconds(60), response: .seconds(60)),
+        isHead: Bool = false
     ) throws -> (EmbeddedChannel, EventLoopFuture<LoadResponse>) {
-        let channel = EmbeddedChannel()
-        try channel.pipeline.syncOperations.addHTTPClientHandlers()
+        let channel = try Self.connectedChannel()
         let handler = ResponseHandler(answerBytesKeptMax: answerBytesKeptMax)
         try channel.pipeline.syncOperations.addHandler(handler)
         let promise = channel.eventLoop.makePromise(of: LoadResponse.self)
@@ -25,11 +31,10 @@ struct ResponseHandlerTests {
                 case .success(let response): promise.succeed(response)
                 case .failure(let error): promise.fail(error)
                 }
-            }, keepBody: keepBody, timeouts: timeouts)
-        try channel.writeOutbound(HTTPClientRequestPart.head(.init(version: .http1_1, method: .GET, uri: "/")))
+            }, keepBody: keepBody, timeouts: timeouts, isHead: isHead)
         if written {
-            try channel.writeOutbound(HTTPClientRequestPart.end(nil))
-            // The connection tells the handler once the end's write completed.
+            try channel.writeOutbound(ByteBuffer(string: "GET / HTTP/1.1\r\nHost: x\r\n\r\n"))
+            // The connection tells the handler once the request's write completed.
             handler.requestWritten()
         }
         return (channel, promise.futureResult)
@@ -45,29 +50,43 @@ struct ResponseHandlerTests {
         #expect(!channel.isActive)
     }
 
-    @Test("bytes that arrive before a request was written never reach the decoder: they close the connection")
+    @Test("bytes that arrive when no request awaits an answer close the connection: never kept for the next request")
     func bytesBeforeRequest() throws {
-        let channel = EmbeddedChannel()
-        let gate = AnswerGate()
-        try channel.pipeline.syncOperations.addHandler(gate)
-        try channel.pipeline.syncOperations.addHTTPClientHandlers()
-        let handler = ResponseHandler(gate: gate)
-        try channel.pipeline.syncOperations.addHandler(handler)
-        // The gate's error goes to the handler, which closes the connection; the decoder never saw the bytes.
-        try channel.writeInbound(ByteBuffer(string: "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}"))
-        #expect(!channel.isActive && !handler.isKeepAlive)
-        #expect(try channel.readInbound(as: HTTPClientResponsePart.self) == nil)
-    }
-
-    @Test("an answer when no request awaits one closes the connection: it is not kept for the next request")
-    func unsolicitedAnswer() throws {
-        let channel = EmbeddedChannel()
-        try channel.pipeline.syncOperations.addHTTPClientHandlers()
+        let channel = try Self.connectedChannel()
         let handler = ResponseHandler()
         try channel.pipeline.syncOperations.addHandler(handler)
-        try channel.writeOutbound(HTTPClientRequestPart.head(.init(version: .http1_1, method: .GET, uri: "/")))
+        #expect(channel.isActive)
         try channel.writeInbound(ByteBuffer(string: "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}"))
         #expect(!channel.isActive && !handler.isKeepAlive)
+    }
+
+    @Test("bytes beyond the awaited answer (one request answered twice) close the connection; the answer stands")
+    func unsolicitedAnswer() throws {
+        let (channel, response) = try exchange()
+        try channel.writeInbound(
+            ByteBuffer(
+                string: "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\n{}HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n"))
+        #expect(try response.wait().status == 200)
+        #expect(!channel.isActive)
+    }
+
+    @Test("a HEAD's answer has no body, whatever its Content-Length says; the connection stays usable")
+    func headAnswer() throws {
+        let (channel, response) = try exchange(isHead: true)
+        try channel.writeInbound(ByteBuffer(string: "HTTP/1.1 200 OK\r\nContent-Length: 15\r\n\r\n"))
+        let result = try response.wait()
+        #expect(result.status == 200 && result.bodyByteCount == 0 && channel.isActive)
+        _ = try? channel.finish()
+    }
+
+    @Test("an answer framed by the connection's end completes when it closes, and is not reused")
+    func untilClose() throws {
+        let (channel, response) = try exchange()
+        try channel.writeInbound(ByteBuffer(string: "HTTP/1.0 200 OK\r\n\r\nhello, "))
+        try channel.writeInbound(ByteBuffer(string: "world"))
+        channel.pipeline.fireChannelInactive()
+        let result = try response.wait()
+        #expect(String(buffer: result.body) == "hello, world")
     }
 
     @Test("a kept body larger than the cap fails its request and closes; a counted one is never kept")

@@ -34,7 +34,7 @@ public final class HTTPClientConnection: Sendable {
 
     /// How a connection speaks, once its version is agreed.
     private enum Transport {
-        case http1(ResponseHandler, PreEncodedRequestWriter, ReleaseHoldback?)
+        case http1(ResponseHandler, ReleaseHoldback?)
         case http2(HTTP2Streams)
     }
 
@@ -160,14 +160,10 @@ public final class HTTPClientConnection: Sendable {
     ) throws -> Negotiated {
         let sync = channel.pipeline.syncOperations
         guard http2 else {
+            // Requests go out as bytes encoded once per connection (`PreEncodedRequest`); answers are read by one
+            // handler, with the engine's own parser.
             if holding { try sync.addHandler(ReleaseHoldback()) }
-            // Requests are encoded once per connection (see `PreEncodedRequestWriter`); NIO's decoder still sees each
-            // request head go by, as it must to parse the response that answers it.
-            try sync.addHandler(PreEncodedRequestWriter())
-            let answers = AnswerGate()
-            try sync.addHandler(answers)
-            try sync.addHandler(ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .forwardBytes)))
-            try sync.addHandler(ResponseHandler(answerBytesKeptMax: target.http.answerBytesKeptMax, gate: answers))
+            try sync.addHandler(ResponseHandler(answerBytesKeptMax: target.http.answerBytesKeptMax))
             return .http1
         }
         // The gate sits below the HTTP/2 handler, nearer the socket, so it sees the frames as bytes.
@@ -193,7 +189,7 @@ public final class HTTPClientConnection: Sendable {
         switch negotiated {
         case .http1:
             return .http1(
-                try sync.handler(type: ResponseHandler.self), try sync.handler(type: PreEncodedRequestWriter.self),
+                try sync.handler(type: ResponseHandler.self),
                 holding ? try sync.handler(type: ReleaseHoldback.self) : nil)
         case .http2:
             return .http2(try sync.handler(type: HTTP2Streams.self))
@@ -213,12 +209,12 @@ public final class HTTPClientConnection: Sendable {
     }
 
     /// The pipeline's handler types, made once before any connection is: the first connections of a run open on
-    /// every event loop at once, and so made the generic `ByteToMessageHandler<HTTPResponseDecoder>` for the first
-    /// time on several threads at once, which crashed the Swift 6.3 runtime now and then (a null metadata pointer in
-    /// `swift_checkMetadataState`, seen in a core dump of `stress run`). A `static let` runs once, under a lock.
+    /// every event loop at once, and so made generic handler types (NIO's `ByteToMessageHandler<HTTPResponseDecoder>`,
+    /// when the engine used it) for the first time on several threads at once, which crashed the Swift 6.3 runtime
+    /// now and then (a null metadata pointer in `swift_checkMetadataState`, seen in a core dump of `stress run`). A
+    /// `static let` runs once, under a lock.
     private static let handlerTypesReady: Bool = {
-        _ = ByteToMessageHandler(HTTPResponseDecoder(leftOverBytesStrategy: .forwardBytes))
-        _ = (PreEncodedRequestWriter(), ResponseHandler(), ReleaseHoldback(), ReleaseGate(), AnswerGate())
+        _ = (ResponseHandler(), ReleaseHoldback(), ReleaseGate())
         _ = NIOTypedApplicationProtocolNegotiationHandler<Negotiated> { _, channel in
             channel.eventLoop.makeSucceededFuture(.http1)
         }
@@ -258,24 +254,20 @@ public final class HTTPClientConnection: Sendable {
             return
         }
         let handler: ResponseHandler
-        let writer: PreEncodedRequestWriter
         switch transport.value {
         case .http2(let streams):
             streams.send(
                 request, to: target, timeouts: timeouts, keepBody: keepBody, written: written, completion: completion)
             return
-        case .http1(let http1Handler, let http1Writer, _):
-            http1Handler.expect(completion, keepBody: keepBody, timeouts: timeouts)
+        case .http1(let http1Handler, _):
+            http1Handler.expect(completion, keepBody: keepBody, timeouts: timeouts, isHead: request.method == .HEAD)
             handler = http1Handler
-            writer = http1Writer
         }
 
         let (target, allocator) = (self.target, channel.allocator)
         let prepared = encoded.value.value(for: request) {
             PreEncodedRequest(request, for: target, allocator: allocator)
         }
-        writer.nextRequestBytes = prepared.bytes
-        channel.write(HTTPClientRequestPart.head(prepared.head), promise: nil)
         // The handler takes no answer until the request is on the socket: one that comes sooner was not an answer
         // to it (a target that answers before it has read the request, or answers one request twice).
         let ended = eventLoop.makePromise(of: Void.self)
@@ -283,7 +275,7 @@ public final class HTTPClientConnection: Sendable {
             if case .success = result { handler.requestWritten() }
             written?.completeWith(result)
         }
-        channel.writeAndFlush(HTTPClientRequestPart.end(nil), promise: ended)
+        channel.writeAndFlush(prepared.bytes, promise: ended)
     }
 
     /// Whether another request may be sent: the connection is open, and the last response did not close it
@@ -291,7 +283,7 @@ public final class HTTPClientConnection: Sendable {
     public var isReusable: Bool {
         guard channel.isActive else { return false }
         switch transport.value {
-        case .http1(let handler, _, _): return handler.isKeepAlive
+        case .http1(let handler, _): return handler.isKeepAlive
         case .http2(let streams): return !streams.isGoingAway
         }
     }
@@ -314,7 +306,7 @@ public final class HTTPClientConnection: Sendable {
     /// Lets the held ends of the requests go and returns when they did. On the event loop.
     public func releaseHeldBytes() -> NIODeadline {
         switch transport.value {
-        case .http1(let handler, _, let holdback):
+        case .http1(let handler, let holdback):
             // The request's clocks start now: until its end went out, the server could not answer it.
             handler.restartClocks()
             channel.triggerUserOutboundEvent(ReleaseHoldback.Release(), promise: nil)
@@ -327,7 +319,7 @@ public final class HTTPClientConnection: Sendable {
     /// When the held ends of the requests went out, once released. On the event loop.
     var releasedAt: NIODeadline? {
         switch transport.value {
-        case .http1(_, _, let holdback): holdback?.releasedAt
+        case .http1(_, let holdback): holdback?.releasedAt
         case .http2(let streams): streams.releasedAt
         }
     }
@@ -335,7 +327,7 @@ public final class HTTPClientConnection: Sendable {
     /// How many bytes the release handed to the socket. On the event loop.
     var releasedByteCount: Int {
         switch transport.value {
-        case .http1(_, _, let holdback): holdback?.releasedByteCount ?? 0
+        case .http1(_, let holdback): holdback?.releasedByteCount ?? 0
         case .http2(let streams): streams.releasedByteCount
         }
     }
@@ -352,23 +344,30 @@ extension ChannelPipeline {
     }
 }
 
-/// Gathers the response to the one request in flight and hands it to its completion; a connection that fails,
-/// closes or outlasts the deadline first fails it with the right kind of ``LoadError``.
+/// Reads the answer to the one request in flight (``HTTP1ResponseParser``) and hands it to its completion; a
+/// connection that fails, closes or outlasts the deadline first fails it with the right kind of ``LoadError``.
+///
+/// Bytes count only while a request that is on the socket in full awaits its answer. Bytes at any other time (a
+/// target that answers as soon as the connection opens, before it was asked, or before it had the whole request, or
+/// that answers one request twice) answered no request: they end the connection as a protocol error, and are never
+/// kept to be handed out as the answer to the next request written.
 ///
 /// Deadlines are checked by one repeating sweep per connection rather than a timer per request: a timeout fires at
 /// most ``sweepInterval`` late, and sending a request allocates no timer.
 final class ResponseHandler: ChannelInboundHandler {
-    typealias InboundIn = HTTPClientResponsePart
+    typealias InboundIn = ByteBuffer
     typealias Completion = (Result<LoadResponse, LoadError>) -> Void
 
     static let sweepInterval = LoadLimits.deadlineSweepInterval
 
     private var completion: Completion?
+    private var parser = HTTP1ResponseParser()
     private var deadline = NIODeadline.distantFuture
     private var lastProgress = NIODeadline.distantFuture
     private var timeouts = HTTPClientConnection.Timeouts()
     private var keepBody = false
-    private var head: HTTPResponseHead?
+    private var status: Int?
+    private var headers = HTTPHeaders()
     private var body: ByteBuffer?
     private var bodyByteCount = 0
     private var sweep: RepeatedTask?
@@ -377,12 +376,9 @@ final class ResponseHandler: ChannelInboundHandler {
     /// Whether the awaited request's last byte is on the socket: only then can an answer be its answer.
     private var isRequestWritten = false
     private let answerBytesKeptMax: Int
-    /// Lets the target's bytes through to the decoder only while a written request awaits its answer.
-    private let gate: AnswerGate?
 
-    init(answerBytesKeptMax: Int = LoadLimits.answerBytesKeptDefault, gate: AnswerGate? = nil) {
+    init(answerBytesKeptMax: Int = LoadLimits.answerBytesKeptDefault) {
         self.answerBytesKeptMax = answerBytesKeptMax
-        self.gate = gate
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -400,7 +396,11 @@ final class ResponseHandler: ChannelInboundHandler {
         self.context = nil
     }
 
-    func expect(_ completion: @escaping Completion, keepBody: Bool, timeouts: HTTPClientConnection.Timeouts) {
+    /// Awaits the answer to a request about to be written; `isHead` for a HEAD request, whose answer has no body.
+    func expect(
+        _ completion: @escaping Completion, keepBody: Bool, timeouts: HTTPClientConnection.Timeouts,
+        isHead: Bool = false
+    ) {
         precondition(self.completion == nil, "one request at a time per connection")
         let now = context?.eventLoop.now ?? .now()
         self.completion = completion
@@ -408,7 +408,9 @@ final class ResponseHandler: ChannelInboundHandler {
         self.timeouts = timeouts
         deadline = now + timeouts.response
         lastProgress = now
-        head = nil
+        parser.begin(isHead: isHead)
+        status = nil
+        headers = HTTPHeaders()
         body = nil
         bodyByteCount = 0
         isRequestWritten = false
@@ -417,7 +419,6 @@ final class ResponseHandler: ChannelInboundHandler {
     /// The awaited request's last byte is on the socket.
     func requestWritten() {
         isRequestWritten = true
-        gate?.isOpen = completion != nil
     }
 
     /// Starts the awaited response's timeouts afresh (a barrier's request is released long after it was written).
@@ -441,54 +442,79 @@ final class ResponseHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         lastProgress = context.eventLoop.now
-        switch unwrapInboundIn(data) {
-        case .head(let head):
-            guard completion != nil, isRequestWritten else {
-                // An answer to a request not (yet) sent says nothing about any request: the connection cannot be
-                // trusted to pair answers with requests any more.
-                isKeepAlive = false
-                fail(LoadError.answeredEarly)
-                context.close(promise: nil)
-                return
+        var buffer = unwrapInboundIn(data)
+        guard completion != nil, isRequestWritten else {
+            // An answer to a request not (yet) sent says nothing about any request: the connection cannot be
+            // trusted to pair answers with requests any more.
+            refuse(LoadError.answeredEarly, context: context)
+            return
+        }
+        do {
+            while let event = try parser.next(&buffer) {
+                guard handle(event, context: context) else { return }
             }
-            self.head = head
-            isKeepAlive = head.isKeepAlive
+        } catch {
+            refuse(error, context: context)
+            return
+        }
+        // Bytes beyond the answer answered no request.
+        if buffer.readableBytes > 0 { refuse(LoadError.answeredEarly, context: context) }
+    }
+
+    /// Takes one event of the answer; false once the connection is closed.
+    private func handle(_ event: HTTP1ResponseParser.Event, context: ChannelHandlerContext) -> Bool {
+        switch event {
+        case .head(let status, let headers, let keepAlive):
+            self.status = status
+            self.headers = headers
+            isKeepAlive = keepAlive
         case .body(var buffer):
             bodyByteCount += buffer.readableBytes
-            if keepBody, completion != nil {
+            if keepBody {
                 guard bodyByteCount <= answerBytesKeptMax else {
-                    isKeepAlive = false
-                    fail(.answerLarger(than: answerBytesKeptMax))
-                    context.close(promise: nil)
-                    return
+                    refuse(.answerLarger(than: answerBytesKeptMax), context: context)
+                    return false
                 }
                 if body == nil { body = buffer } else { body!.writeBuffer(&buffer) }
             }
         case .end:
-            gate?.isOpen = false
-            guard let completion, let head else { return }
+            guard let completion, let status else { return true }
             self.completion = nil
             completion(
                 .success(
                     LoadResponse(
-                        status: Int(head.status.code), headers: head.headers, body: body ?? ByteBuffer(),
-                        bodyByteCount: bodyByteCount)))
+                        status: status, headers: headers, body: body ?? ByteBuffer(), bodyByteCount: bodyByteCount)))
         }
+        return true
+    }
+
+    /// Fails the awaited request (if any) with `error` and closes: the connection cannot be read any further.
+    private func refuse(_ error: LoadError, context: ChannelHandlerContext) {
+        isKeepAlive = false
+        fail(error)
+        context.close(promise: nil)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        isKeepAlive = false
         fail(Self.classify(error))
         context.close(promise: nil)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         isKeepAlive = false
-        fail(LoadError(.reset, "the connection closed before the response was complete"))
+        if completion != nil {
+            do {
+                if let event = try parser.connectionEnded() { _ = handle(event, context: context) }
+            } catch {
+                fail(error)
+            }
+            fail(LoadError(.reset, "the connection closed before the response was complete"))
+        }
         context.fireChannelInactive()
     }
 
     func fail(_ error: LoadError) {
-        gate?.isOpen = false
         guard let completion else { return }
         self.completion = nil
         completion(.failure(error))
@@ -497,34 +523,12 @@ final class ResponseHandler: ChannelInboundHandler {
     static func classify(_ error: any Error) -> LoadError {
         switch error {
         case let error as LoadError: error
-        // The decoder reports a connection that ended mid-response this way: the peer closed, not misspoke.
+        // NIO's decoder (of the SSE client's answers) reports a connection that ended mid-response this way.
         case HTTPParserError.invalidEOFState: LoadError(.reset, "the connection closed mid-response")
         case is HTTPParserError, is NIOHTTPDecoderError: LoadError(.protocol, "\(error)")
         case let error as IOError: LoadError(.reset, describeSystemError(error))
         default: LoadError(.reset, "\(error)")
         }
-    }
-}
-
-/// Stands between the socket and the response decoder of an HTTP/1.1 connection, and lets the target's bytes through
-/// only while a request that is on the socket in full awaits its answer. Bytes at any other time (a target that
-/// answers as soon as the connection opens, before it was asked, or before it had the whole request) answered no
-/// request: they end the connection as a protocol error, and never reach the decoder, which would otherwise keep them
-/// and hand them out as the answer to the next request written.
-final class AnswerGate: ChannelInboundHandler, RemovableChannelHandler {
-    typealias InboundIn = ByteBuffer
-    typealias InboundOut = ByteBuffer
-
-    /// Opened by the ``ResponseHandler`` when its request is written, closed when the answer ends or fails.
-    var isOpen = false
-
-    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        guard isOpen else {
-            context.fireErrorCaught(LoadError.answeredEarly)
-            context.close(promise: nil)
-            return
-        }
-        context.fireChannelRead(data)
     }
 }
 
