@@ -61,30 +61,27 @@ public struct Server<Store: TurnstileStore>: Sendable {
         router.add(middleware: ProblemMiddleware(metrics: metrics))
         router.add(middleware: WholeRequestMiddleware())
         router.add(middleware: MetricsMiddleware(metrics: metrics))
-        OpsRoutes(store: store, metrics: metrics).register(on: router)
-        let api = router.group("api/v1")
-        /// A group whose routes need a bearer token, and spend its user's request budget.
-        func authenticated(_ path: RouterPath) -> RouterGroup<TurnstileRequestContext> {
-            let group = api.group(path).add(middleware: authenticate)
-            return rateLimit.map { group.add(middleware: $0) } ?? group
+        /// A group of routes that spend `limit`, when one is set.
+        func spending(
+            _ limit: ClientRateLimitMiddleware?, _ group: RouterGroup<TurnstileRequestContext>
+        ) -> RouterGroup<TurnstileRequestContext> {
+            limit.map { group.add(middleware: $0) } ?? group
         }
-        /// A group whose anonymous requests spend their client address's budget, when one is set.
-        func anonymous(_ path: RouterPath, _ limit: ClientRateLimitMiddleware?) -> RouterGroup<TurnstileRequestContext>
-        {
-            let group = api.group(path)
-            return limit.map { group.add(middleware: $0) } ?? group
-        }
-        AuthRoutes(store: store, hasher: hasher, tokens: tokens).register(on: anonymous("auth", authLimit))
-        EventRoutes(store: store, cache: cache).register(
-            public: anonymous("events", readLimit), authenticated: authenticated("events"))
-        BookingRoutes(store: store).register(on: authenticated("bookings"))
-        ProductRoutes(store: store).register(
-            products: anonymous("products", readLimit), authenticatedProducts: authenticated("products"),
-            orders: authenticated("orders"))
-        CreditRoutes(store: store).register(on: authenticated("credits"))
-        ItemRoutes(store: store).register(
-            public: anonymous("items", readLimit), authenticated: authenticated("items"))
-        LiveRoutes(feeds: feeds).register(items: api.group("items"), events: api.group("events"))
+        // Authenticated routes need a bearer token, and spend its user's request budget.
+        let authenticated = router.group().add(middleware: authenticate)
+        let routes = EndpointRoutes([
+            .open: router.group(), .signIn: spending(authLimit, router.group()),
+            .publicRead: spending(readLimit, router.group()),
+            .authenticated: rateLimit.map { authenticated.add(middleware: $0) } ?? authenticated,
+        ])
+        OpsRoutes(store: store, metrics: metrics).register(on: routes)
+        AuthRoutes(store: store, hasher: hasher, tokens: tokens).register(on: routes)
+        EventRoutes(store: store, cache: cache).register(on: routes)
+        BookingRoutes(store: store).register(on: routes)
+        ProductRoutes(store: store).register(on: routes)
+        CreditRoutes(store: store).register(on: routes)
+        ItemRoutes(store: store).register(on: routes)
+        LiveRoutes(feeds: feeds).register(on: routes)
         return router
     }
 

@@ -42,6 +42,22 @@ struct OpenAPIDocumentTests {
         }
     }
 
+    @Test("each endpoint is described once, and Allow says what the endpoints at a path answer")
+    func endpointsOnce() {
+        #expect(Set(Endpoint.all.map(\.id)).count == Endpoint.all.count, "an operationId used twice")
+        #expect(
+            Set(Endpoint.all.map { "\($0.method) \($0.routerPath)" }).count == Endpoint.all.count,
+            "a method and path described twice")
+        #expect(Endpoint.methods(answering: "/api/v1/events/") == ["GET", "HEAD", "POST"])
+        #expect(Endpoint.methods(answering: "/api/v1/events/7") == ["GET", "HEAD"])
+        #expect(Endpoint.methods(answering: "/api/v1/bookings/7") == ["DELETE"])
+        #expect(Endpoint.methods(answering: "/api/v1/nothing").isEmpty)
+        #expect(
+            OrderAction.allCases.map { Endpoint.orderTransition($0).path.hasSuffix("/" + $0.rawValue) } == [
+                true, true, true,
+            ])
+    }
+
     @Test("GET /openapi.json serves an OpenAPI 3.1 document whose references all resolve")
     func served() async throws {
         try await withServer { server in

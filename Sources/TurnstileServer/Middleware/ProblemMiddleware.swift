@@ -50,7 +50,7 @@ extension Problem {
             // A body that broke off or is not valid HTTP: the client's fault, and its connection is gone anyway.
             self = .unparsableRequest
         case let error as HTTPError where error.status == .notFound:
-            let allowed = OpenAPIDocument.methods(answering: path)
+            let allowed = Endpoint.methods(answering: path)
             self = allowed.isEmpty ? .routeNotFound : .methodNotAllowed(allowed)
         case let error as any HTTPResponseError where (400..<500).contains(error.status.code):
             self.init(

@@ -1,11 +1,14 @@
 import Foundation
+import HTTPTypes
 import TurnstileCore
 
 /// The OpenAPI 3.1 document of the service, served at `GET /openapi.json`: every endpoint with its parameters,
 /// request body, responses and problem+json refusals (each with its stable `code`s).
 ///
-/// It is built here, beside the routes, from a few helpers rather than kept as a separate file, so that the limits
-/// it states are ``Limits``' own; a test checks that its operations are exactly the router's routes.
+/// Its operations are generated from ``Endpoint/all``, the descriptors the router registers every handler through, so
+/// the two cannot disagree; the refusals every operation of a kind can meet (a body's 400/408/413/415, a token's
+/// 401/429, an id's 404) are added here. Its schemas are still written here, with the bounds of ``Limits``; a test
+/// checks them field by field against the wire types.
 enum OpenAPIDocument {
     /// The document, encoded once.
     static let json: Data = {
@@ -13,28 +16,9 @@ enum OpenAPIDocument {
         try! JSONSerialization.data(withJSONObject: document, options: [.sortedKeys, .withoutEscapingSlashes])
     }()
 
-    /// Every operation: (method, path, operation).
+    /// Every operation: (method, path).
     static var operations: [(method: String, path: String)] {
-        paths.flatMap { path, item in item.keys.map { (method: $0.uppercased(), path: path) } }
-    }
-
-    /// The methods the service answers at `path` (`HEAD` wherever `GET` is), in order; empty for a path it lacks.
-    static func methods(answering path: String) -> [String] {
-        let segments = path.split(separator: "/")
-        var methods: Set<String> = []
-        for (method, template) in routeTemplates where template.count == segments.count {
-            let matches = zip(template, segments).allSatisfy { part, segment in
-                part.hasPrefix("{") || part == segment
-            }
-            if matches { methods.insert(method) }
-        }
-        if methods.contains("GET") { methods.insert("HEAD") }
-        return ["GET", "HEAD", "POST", "PUT", "PATCH", "DELETE"].filter(methods.contains)
-    }
-
-    /// Each operation's method and path segments (`{id}` matching any one segment).
-    private static let routeTemplates: [(method: String, segments: [Substring])] = operations.map {
-        ($0.method, $0.path.split(separator: "/"))
+        Endpoint.all.map { (method: $0.method.rawValue, path: $0.path) }
     }
 
     private static var document: [String: Any] {
@@ -59,199 +43,13 @@ enum OpenAPIDocument {
 
     // MARK: Paths
 
+    /// Every ``Endpoint``, by path and lower-case method.
     private static var paths: [String: [String: Any]] {
-        [
-            "/": [
-                "get": operation(
-                    "index", "Where to look: the OpenAPI document, health, readiness, metrics and the API.",
-                    responses: ["200": ok("Index")])
-            ],
-            "/health": [
-                "get": operation("health", "The process answers (touches no store).", responses: ["200": ok("Status")])
-            ],
-            "/ready": [
-                "get": operation(
-                    "ready", "The store answers too.", responses: ["200": ok("Status")])
-            ],
-            "/metrics": [
-                "get": [
-                    "operationId": "metrics", "summary": "Prometheus metrics, in the text exposition format.",
-                    "responses": [
-                        "200": [
-                            "description": "The metrics.", "content": ["text/plain": ["schema": ["type": "string"]]],
-                        ]
-                    ],
-                ]
-            ],
-            "/openapi.json": [
-                "get": [
-                    "operationId": "openapi", "summary": "This document.",
-                    "responses": [
-                        "200": [
-                            "description": "The OpenAPI 3.1 document.",
-                            "content": ["application/json": ["schema": ["type": "object"]]],
-                        ]
-                    ],
-                ]
-            ],
-            "/api/v1/summary": [
-                "get": operation(
-                    "summary", "Counts across products and orders, from one snapshot.",
-                    responses: ["200": ok("Summary")])
-            ],
-            "/api/v1/auth/register": [
-                "post": operation(
-                    "register", "Create an account.", body: "Register",
-                    responses: [
-                        "201": ok("User", "The account."),
-                        "409": problem("The email address is taken.", ["email_taken"]),
-                        "429": problem(
-                            "The client address's budget for sign-ups and logins is spent; see Retry-After.",
-                            ["rate_limited"]),
-                    ])
-            ],
-            "/api/v1/auth/login": [
-                "post": operation(
-                    "login", "Exchange credentials for an access token.", body: "Login",
-                    responses: [
-                        "200": ok("Token"), "401": problem("Wrong email address or password.", ["invalid_credentials"]),
-                        "429": problem(
-                            "The client address's budget is spent, or the account's logins are slowed after wrong "
-                                + "passwords; see Retry-After.", ["rate_limited"]),
-                    ])
-            ],
-            "/api/v1/events/": [
-                "get": operation(
-                    "listEvents", "Events, a page at a time.", query: paging, responses: ["200": ok("EventPage")]),
-                "post": operation(
-                    "createEvent", "Create an event; the caller organises it.", auth: true, body: "NewEvent",
-                    responses: [
-                        "201": ok("Event", "The event.", links: ["getEvent", "eventFeed"])
-                    ]),
-            ],
-            "/api/v1/events/{id}": [
-                "get": operation(
-                    "getEvent", "One event, with its available seats.", id: "event", responses: ["200": ok("Event")])
-            ],
-            "/api/v1/events/{id}/live": [
-                "get": liveFeed("eventFeed", "event", "availability changes and waitlist offers")
-            ],
-            "/api/v1/bookings/": [
-                "get": operation(
-                    "listBookings", "The caller's bookings, newest first.", auth: true,
-                    responses: ["200": ok("BookingList")]),
-                "post": operation(
-                    "book", "Book seats outright, as a hold (hold_seconds), or onto the waitlist when sold out.",
-                    auth: true,
-                    body: "NewBooking", idempotent: true,
-                    responses: [
-                        "201": ok(
-                            "Booking", "The booking (Idempotent-Replayed: true when the key matched an earlier one).",
-                            links: ["cancelBooking", "confirmBooking"]),
-                        "202": ok(
-                            "Waitlisted",
-                            "Sold out: the request waits in line (Idempotent-Replayed: true when the key matched an "
-                                + "earlier join, whose place this is)."),
-                        "404": problem("No such event.", ["not_found"]),
-                        "409": problem(
-                            "Not enough seats left, the waitlist is full, or the caller would pass the event's per-person limit.",
-                            ["sold_out", "waitlist_full", "user_limit_reached"]),
-                    ]),
-            ],
-            "/api/v1/bookings/{id}": [
-                "delete": operation(
-                    "cancelBooking", "Cancel one of the caller's bookings; its seats return.", auth: true,
-                    id: "booking",
-                    responses: ["200": ok("Booking")])
-            ],
-            "/api/v1/bookings/{id}/confirm": [
-                "post": operation(
-                    "confirmBooking", "Confirm one of the caller's holds.", auth: true, id: "booking",
-                    responses: [
-                        "200": ok("Booking"),
-                        "409": problem("The booking is not a hold.", ["illegal_transition"]),
-                        "410": problem("The hold ran out.", ["hold_expired"]),
-                    ])
-            ],
-            "/api/v1/products/": [
-                "get": operation(
-                    "listProducts", "Products, a page at a time.", query: paging, responses: ["200": ok("ProductPage")]),
-                "post": operation(
-                    "createProduct", "Stock a product.", auth: true, body: "NewProduct",
-                    responses: [
-                        "201": ok("Product", "The product.", links: ["getProduct"]),
-                        "409": problem("The SKU is taken.", ["sku_taken"]),
-                    ]),
-            ],
-            "/api/v1/products/{id}": [
-                "get": operation(
-                    "getProduct", "One product, with its stock.", id: "product", responses: ["200": ok("Product")])
-            ],
-            "/api/v1/orders/": [
-                "get": operation(
-                    "listOrders", "The caller's orders, newest first.", auth: true, responses: ["200": ok("OrderList")]),
-                "post": operation(
-                    "placeOrder", "Order units of a product; they are taken from its stock.", auth: true,
-                    body: "NewOrder",
-                    idempotent: true,
-                    responses: [
-                        "201": ok(
-                            "Order", "The order, pending payment.", links: ["payOrder", "shipOrder", "cancelOrder"]),
-                        "404": problem("No such product.", ["not_found"]),
-                        "409": problem("Not enough stock left.", ["insufficient_stock"]),
-                    ]),
-            ],
-            "/api/v1/orders/{id}/pay": ["post": orderTransition("payOrder", "Pay a pending order.")],
-            "/api/v1/orders/{id}/ship": ["post": orderTransition("shipOrder", "Ship a paid order.")],
-            "/api/v1/orders/{id}/cancel": [
-                "post": orderTransition("cancelOrder", "Cancel an order that has not shipped; its units return.")
-            ],
-            "/api/v1/credits/balance": [
-                "get": operation(
-                    "balance", "The caller's credit balance.", auth: true, responses: ["200": ok("Balance")])
-            ],
-            "/api/v1/credits/transactions": [
-                "get": operation(
-                    "transactions", "The caller's ledger, newest first.", auth: true,
-                    responses: ["200": ok("Transactions")])
-            ],
-            "/api/v1/credits/topup": [
-                "post": operation(
-                    "topUp", "Add credits.", auth: true, body: "TopUp",
-                    responses: ["200": ok("CreditChange")], extraUnprocessable: ["credit_limit_exceeded"])
-            ],
-            "/api/v1/credits/deduct": [
-                "post": operation(
-                    "deduct", "Spend credits; never below zero.", auth: true, body: "Deduct", idempotent: true,
-                    responses: [
-                        "200": ok("CreditChange", "The deduction (Idempotent-Replayed: true when the key matched)."),
-                        "402": problem("The balance is too low.", ["insufficient_credits"]),
-                    ])
-            ],
-            "/api/v1/items/": [
-                "post": operation(
-                    "createItem", "Put an item up for auction; the caller sells it.", auth: true, body: "NewItem",
-                    responses: ["201": ok("Item", "The item.", links: ["getItem", "listBids", "bid", "itemFeed"])])
-            ],
-            "/api/v1/items/{id}": [
-                "get": operation(
-                    "getItem", "One item, with its current bid.", id: "item", responses: ["200": ok("Item")])
-            ],
-            "/api/v1/items/{id}/bids": [
-                "get": operation(
-                    "listBids", "The accepted bids, in order.", id: "item", responses: ["200": ok("BidList")]),
-                "post": operation(
-                    "bid", "Bid on an item: at least its next minimum.", auth: true, id: "item", body: "NewBid",
-                    responses: [
-                        "201": ok("Bid", "The accepted bid, numbered by seq."),
-                        "409": problem(
-                            "The bid is below the next minimum, or the bidder is the seller.",
-                            ["bid_too_low", "own_item"]),
-                        "410": problem("Bidding has closed.", ["auction_closed"]),
-                    ]),
-            ],
-            "/api/v1/items/{id}/live": ["get": liveFeed("itemFeed", "item", "every accepted bid")],
-        ]
+        var paths: [String: [String: Any]] = [:]
+        for endpoint in Endpoint.all {
+            paths[endpoint.path, default: [:]][endpoint.method.rawValue.lowercased()] = operation(endpoint)
+        }
+        return paths
     }
 
     private static var paging: [[String: Any]] {
@@ -269,23 +67,20 @@ enum OpenAPIDocument {
         ]
     }
 
-    /// One operation, with the refusals every such operation can meet added to its own `responses`.
-    private static func operation(
-        _ id: String, _ summary: String, auth: Bool = false, id entity: String? = nil, query: [[String: Any]] = [],
-        body: String? = nil, idempotent: Bool = false, responses: [String: Any],
-        extraUnprocessable: [String] = []
-    ) -> [String: Any] {
-        var operation: [String: Any] = ["operationId": id, "summary": summary]
-        var parameters = query
-        var responses = responses
-        if let entity {
+    /// One operation, with the refusals every such operation can meet added to its own answers.
+    private static func operation(_ endpoint: Endpoint) -> [String: Any] {
+        var operation: [String: Any] = ["operationId": endpoint.id, "summary": endpoint.summary]
+        var parameters = endpoint.paged ? paging : []
+        var responses: [String: Any] = [:]
+        for (status, answer) in endpoint.answers { responses[String(status)] = response(answer) }
+        if let entity = endpoint.entity {
             parameters.append([
                 "name": "id", "in": "path", "required": true, "description": "The \(entity)'s id.",
                 "schema": ["type": "integer", "format": "int64", "minimum": 1, "maximum": Int64.max],
             ])
             responses["404"] = problem("No such \(entity).", ["not_found"])
         }
-        if idempotent {
+        if endpoint.idempotent {
             parameters.append([
                 "name": "Idempotency-Key", "in": "header", "required": false,
                 "description": "Makes the write safe to retry: a repeat with the same key answers the first result.",
@@ -293,9 +88,9 @@ enum OpenAPIDocument {
             ])
         }
         if !parameters.isEmpty { operation["parameters"] = parameters }
-        var unprocessable = ["validation_failed"] + extraUnprocessable
-        if idempotent { unprocessable.append("idempotency_key_reused") }
-        if let body {
+        var unprocessable = ["validation_failed"] + endpoint.extraUnprocessable
+        if endpoint.idempotent { unprocessable.append("idempotency_key_reused") }
+        if let body = endpoint.body {
             operation["requestBody"] = [
                 "required": true, "content": ["application/json": ["schema": ["$ref": "#/components/schemas/\(body)"]]],
             ]
@@ -306,42 +101,35 @@ enum OpenAPIDocument {
                 "The body is larger than \(Limits.requestBodyBytesMax) bytes.", ["payload_too_large"])
             responses["415"] = problem("The body is not declared as JSON.", ["unsupported_media_type"])
         }
-        if body != nil || entity != nil || !query.isEmpty {
+        if endpoint.body != nil || endpoint.entity != nil || endpoint.paged {
             responses["422"] = problem("A field, parameter or header is invalid; `field` names it.", unprocessable)
         }
-        if auth {
+        if endpoint.access == .authenticated {
             operation["security"] = [["bearer": [String]()]]
             responses["401"] = problem("No valid access token.", ["unauthorized"])
             responses["429"] = problem("The user's request budget is spent; see Retry-After.", ["rate_limited"])
         }
-        responses["503"] = problem(
-            "The store is down or too slow, or too many writes wait; see Retry-After.",
-            ["store_unavailable", "overloaded"])
+        // The metrics and the document are served from memory, past every limit.
+        if endpoint.id != Endpoint.metrics.id, endpoint.id != Endpoint.openAPI.id {
+            responses["503"] = problem(
+                "The store is down or too slow, or too many writes wait; see Retry-After.",
+                ["store_unavailable", "overloaded"])
+        }
         operation["responses"] = responses
         return operation
     }
 
-    private static func orderTransition(_ id: String, _ summary: String) -> [String: Any] {
-        operation(
-            id, summary, auth: true, id: "order",
-            responses: [
-                "200": ok("Order"), "409": problem("Not allowed from the order's status.", ["illegal_transition"]),
-            ])
-    }
-
-    private static func liveFeed(_ id: String, _ entity: String, _ what: String) -> [String: Any] {
-        operation(
-            id,
-            "A WebSocket feed of \(what): upgrade with Connection: Upgrade and Upgrade: websocket. Messages are JSON "
-                + "objects with `type` and `seq`; the first is {\"type\":\"subscribed\"}. An instance that does not "
-                + "hear every change (one sharing PostgreSQL that is not listening yet) answers 503; one that stops "
-                + "hearing them closes its feeds with 1013: reconnect.",
-            id: entity,
-            responses: [
-                "101": ["description": "Switching to the WebSocket feed."],
-                "400": problem("Not a valid WebSocket handshake.", ["bad_request"]),
-                "426": problem("A plain request: connect with a WebSocket.", ["upgrade_required"]),
-            ])
+    /// An answer as the document writes it.
+    private static func response(_ answer: Endpoint.Answer) -> [String: Any] {
+        switch answer {
+        case .json(let schema, let description, let links): ok(schema, description, links: links)
+        case .problem(let description, let codes): problem(description, codes)
+        case .text(let description, let mediaType):
+            ["description": description, "content": [mediaType: ["schema": ["type": "string"]]]]
+        case .object(let description):
+            ["description": description, "content": ["application/json": ["schema": ["type": "object"]]]]
+        case .switching(let description): ["description": description]
+        }
     }
 
     /// A JSON answer; `links` names the operations that take the answer's `id` as their path's `{id}` (so a

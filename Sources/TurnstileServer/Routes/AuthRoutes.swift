@@ -11,8 +11,8 @@ struct AuthRoutes<Store: TurnstileStore> {
     let tokens: TokenAuthority
     let failedLogins = FailedLogins()
 
-    func register(on group: RouterGroup<TurnstileRequestContext>) {
-        group.post("register") { request, context in
+    func register(on routes: EndpointRoutes) {
+        routes.on(.register) { request, context in
             var request = request
             let body = try await request.decodeJSON(RegisterBody.self, context: context)
             let registration = try Registration(email: body.email, username: body.username, password: body.password)
@@ -20,7 +20,7 @@ struct AuthRoutes<Store: TurnstileStore> {
             let user = try await store.register(registration, passwordHash: hash)
             return EditedResponse(status: .created, response: UserResponse(user))
         }
-        group.post("login") { request, context in
+        routes.on(.login) { request, context in
             var request = request
             let body = try await request.decodeJSON(LoginBody.self, context: context)
             let email = Registration.normalizedEmail(body.email)

@@ -9,8 +9,8 @@ import TurnstileWire
 struct BookingRoutes<Store: TurnstileStore> {
     let store: Store
 
-    func register(on group: RouterGroup<TurnstileRequestContext>) {
-        group.post { request, context in
+    func register(on routes: EndpointRoutes) {
+        routes.on(.book) { request, context in
             let userID = try context.requireUserID()
             var request = request
             let body = try await request.decodeJSON(NewBookingBody.self, context: context)
@@ -33,16 +33,16 @@ struct BookingRoutes<Store: TurnstileStore> {
                     request: request, context: context)
             }
         }
-        group.post(":id/confirm") { request, context in
+        routes.on(.confirmBooking) { request, context in
             let userID = try context.requireUserID()
             let id = try request.pathID("id", context: context)
             return BookingResponse(try await store.confirmBooking(id: id, userID: userID))
         }
-        group.get { _, context in
+        routes.on(.listBookings) { _, context in
             let userID = try context.requireUserID()
             return BookingListResponse(bookings: try await store.bookings(userID: userID).map(BookingResponse.init))
         }
-        group.delete(":id") { request, context in
+        routes.on(.cancelBooking) { request, context in
             let userID = try context.requireUserID()
             let id = try request.pathID("id", context: context)
             return BookingResponse(try await store.cancelBooking(id: id, userID: userID))

@@ -9,22 +9,22 @@ import TurnstileWire
 struct CreditRoutes<Store: TurnstileStore> {
     let store: Store
 
-    func register(on group: RouterGroup<TurnstileRequestContext>) {
-        group.get("balance") { _, context in
+    func register(on routes: EndpointRoutes) {
+        routes.on(.balance) { _, context in
             BalanceResponse(try await store.creditAccount(userID: try context.requireUserID()))
         }
-        group.get("transactions") { _, context in
+        routes.on(.transactions) { _, context in
             let entries = try await store.ledger(userID: try context.requireUserID())
             return TransactionListResponse(transactions: entries.map(LedgerEntryResponse.init))
         }
-        group.post("topup") { request, context in
+        routes.on(.topUp) { request, context in
             let userID = try context.requireUserID()
             var request = request
             let body = try await request.decodeJSON(TopUpBody.self, context: context)
             let (entry, account) = try await store.topUp(try TopUpRequest(userID: userID, amount: body.amount))
             return CreditChangeResponse(transaction: LedgerEntryResponse(entry), account: BalanceResponse(account))
         }
-        group.post("deduct") { request, context in
+        routes.on(.deduct) { request, context in
             let userID = try context.requireUserID()
             var request = request
             let body = try await request.decodeJSON(DeductBody.self, context: context)

@@ -12,16 +12,14 @@ struct EventRoutes<Store: TurnstileStore> {
     /// The read cache, or nil when it is turned off.
     let cache: EventReadCache?
 
-    func register(
-        public group: RouterGroup<TurnstileRequestContext>, authenticated: RouterGroup<TurnstileRequestContext>
-    ) {
-        group.get { request, _ in
+    func register(on routes: EndpointRoutes) {
+        routes.on(.listEvents) { request, _ in
             let page = try PageRequest(page: request.queryInt("page"), pageSize: request.queryInt("page_size"))
             return try await cached(.page(page: page.page, pageSize: page.pageSize)) {
                 PageResponse(try await store.events(page), EventResponse.init)
             }
         }
-        group.get(":id") { request, context in
+        routes.on(.getEvent) { request, context in
             let id = try request.pathID("id", context: context)
             return try await cached(.detail(id)) {
                 guard let event = try await store.event(id: id) else {
@@ -30,7 +28,7 @@ struct EventRoutes<Store: TurnstileStore> {
                 return EventResponse(event)
             }
         }
-        authenticated.post { request, context in
+        routes.on(.createEvent) { request, context in
             let organizerID = try context.requireUserID()
             var request = request
             let body = try await request.decodeJSON(NewEventBody.self, context: context)

@@ -10,10 +10,8 @@ import TurnstileWire
 struct ItemRoutes<Store: TurnstileStore> {
     let store: Store
 
-    func register(
-        public group: RouterGroup<TurnstileRequestContext>, authenticated: RouterGroup<TurnstileRequestContext>
-    ) {
-        authenticated.post { request, context in
+    func register(on routes: EndpointRoutes) {
+        routes.on(.createItem) { request, context in
             let sellerID = try context.requireUserID()
             var request = request
             let body = try await request.decodeJSON(NewItemBody.self, context: context)
@@ -25,15 +23,15 @@ struct ItemRoutes<Store: TurnstileStore> {
                 status: .created,
                 response: ItemResponse(item: try await store.createItem(item, sellerID: sellerID), now: now))
         }
-        group.get(":id") { request, context in
+        routes.on(.getItem) { request, context in
             ItemResponse(item: try await item(request, context), now: Date())
         }
-        group.get(":id/bids") { request, context in
+        routes.on(.listBids) { request, context in
             let id = try request.pathID("id", context: context)
             _ = try await item(request, context)
             return BidListResponse(bids: try await store.bids(itemID: id).map(BidResponse.init))
         }
-        authenticated.post(":id/bids") { request, context in
+        routes.on(.bid) { request, context in
             let bidderID = try context.requireUserID()
             let itemID = try request.pathID("id", context: context)
             var request = request

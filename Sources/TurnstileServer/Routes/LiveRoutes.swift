@@ -9,12 +9,12 @@ import TurnstileCore
 struct LiveRoutes {
     let feeds: LiveFeeds
 
-    func register(items: RouterGroup<TurnstileRequestContext>, events: RouterGroup<TurnstileRequestContext>) {
-        items.get(":id/live") { request, context -> Response in
+    func register(on routes: EndpointRoutes) {
+        routes.on(.itemFeed) { request, context -> Response in
             try await feeds.requireExisting(.item(try request.pathID("id", context: context)))
             throw Problem.upgradeRequired
         }
-        events.get(":id/live") { request, context -> Response in
+        routes.on(.eventFeed) { request, context -> Response in
             try await feeds.requireExisting(.event(try request.pathID("id", context: context)))
             throw Problem.upgradeRequired
         }

@@ -9,11 +9,8 @@ import TurnstileWire
 struct ProductRoutes<Store: TurnstileStore> {
     let store: Store
 
-    func register(
-        products: RouterGroup<TurnstileRequestContext>, authenticatedProducts: RouterGroup<TurnstileRequestContext>,
-        orders: RouterGroup<TurnstileRequestContext>
-    ) {
-        authenticatedProducts.post { request, context in
+    func register(on routes: EndpointRoutes) {
+        routes.on(.createProduct) { request, context in
             let userID = try context.requireUserID()
             var request = request
             let body = try await request.decodeJSON(NewProductBody.self, context: context)
@@ -21,11 +18,11 @@ struct ProductRoutes<Store: TurnstileStore> {
             return EditedResponse(
                 status: .created, response: ProductResponse(try await store.createProduct(product, userID: userID)))
         }
-        products.get { request, _ in
+        routes.on(.listProducts) { request, _ in
             let page = try PageRequest(page: request.queryInt("page"), pageSize: request.queryInt("page_size"))
             return PageResponse(try await store.products(page), ProductResponse.init)
         }
-        products.get(":id") { request, context in
+        routes.on(.getProduct) { request, context in
             let id = try request.pathID("id", context: context)
             guard let product = try await store.product(id: id) else {
                 throw TurnstileError.notFound(entity: "product", id: id)
@@ -33,7 +30,7 @@ struct ProductRoutes<Store: TurnstileStore> {
             return ProductResponse(product)
         }
 
-        orders.post { request, context in
+        routes.on(.placeOrder) { request, context in
             let userID = try context.requireUserID()
             var request = request
             let body = try await request.decodeJSON(NewOrderBody.self, context: context)
@@ -45,12 +42,12 @@ struct ProductRoutes<Store: TurnstileStore> {
                 status: .created, headers: placed.replayed ? [.idempotentReplayed: "true"] : [:],
                 response: OrderResponse(placed.order))
         }
-        orders.get { _, context in
+        routes.on(.listOrders) { _, context in
             let userID = try context.requireUserID()
             return OrderListResponse(orders: try await store.orders(userID: userID).map(OrderResponse.init))
         }
         for action in OrderAction.allCases {
-            orders.post(":id/\(action.rawValue)") { request, context in
+            routes.on(.orderTransition(action)) { request, context in
                 let userID = try context.requireUserID()
                 let id = try request.pathID("id", context: context)
                 return OrderResponse(try await store.advanceOrder(id: id, userID: userID, action: action))
