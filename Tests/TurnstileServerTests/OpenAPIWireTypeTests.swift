@@ -239,3 +239,72 @@ indirect enum JSONValue: Codable, Equatable {
     var array: [JSONValue]? { if case .array(let array) = self { array } else { nil } }
     var string: String? { if case .string(let string) = self { string } else { nil } }
 }
+
+/// How a schema is derived from a wire type, on types made for the test.
+@Suite("Schemas derived from wire types")
+struct WireSchemaDerivationTests {
+    struct Answer: Codable {
+        let id: Int64
+        let ownerID: Int64
+        let name: String
+        let note: String?
+        let at: Date
+        let open: Bool
+
+        enum CodingKeys: String, CodingKey {
+            case id, name, note, at, open
+            case ownerID = "owner_id"
+        }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(id, forKey: .id)
+            try container.encode(ownerID, forKey: .ownerID)
+            try container.encode(name, forKey: .name)
+            try container.encode(note, forKey: .note)
+            try container.encode(at, forKey: .at)
+            try container.encode(open, forKey: .open)
+        }
+    }
+
+    struct Ask: Codable {
+        let title: String
+        let count: Int?
+    }
+
+    private func properties(_ schema: [String: Any]) -> [String: [String: Any]] {
+        (schema["properties"] as? [String: Any] ?? [:]).compactMapValues { $0 as? [String: Any] }
+    }
+
+    @Test("members, JSON types, ids, dates and nullable members come from the type; refinements add what it cannot say")
+    func response() {
+        let date = Date(timeIntervalSince1970: 1_900_000_000)
+        let schema = WireSchemas.schema(
+            of: .init(
+                name: "Answer",
+                examples: [
+                    Answer(id: 1, ownerID: 2, name: "a", note: "n", at: date, open: true),
+                    Answer(id: 1, ownerID: 2, name: "a", note: nil, at: date, open: true),
+                ], decodes: nil, refinements: ["name": .adding(["maxLength": 5])]))
+        let members = properties(schema)
+        #expect(Set(members.keys) == ["id", "owner_id", "name", "note", "at", "open"])
+        #expect(members["id"]?["minimum"] as? Int == 1 && members["owner_id"]?["minimum"] as? Int == 1)
+        #expect(members["at"]?["format"] as? String == "date-time")
+        #expect(members["note"]?["type"] as? [String] == ["string", "null"])
+        #expect(members["open"]?["type"] as? String == "boolean")
+        #expect(members["name"]?["maxLength"] as? Int == 5 && members["name"]?["type"] as? String == "string")
+        #expect(schema["additionalProperties"] as? Bool == false)
+        #expect(schema["required"] as? [String] == ["at", "id", "name", "note", "open", "owner_id"])
+    }
+
+    @Test("a request body requires what its type cannot decode without, and takes unknown members")
+    func body() {
+        let schema = WireSchemas.schema(
+            of: .init(
+                name: "Ask", examples: [Ask(title: "t", count: 3)],
+                decodes: { (try? JSONDecoder().decode(Ask.self, from: $0)) != nil }, refinements: [:]))
+        #expect(schema["required"] as? [String] == ["title"])
+        #expect(properties(schema)["count"]?["type"] as? [String] == ["integer", "null"])
+        #expect(schema["additionalProperties"] == nil)
+    }
+}

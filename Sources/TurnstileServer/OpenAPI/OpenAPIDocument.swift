@@ -167,184 +167,37 @@ enum OpenAPIDocument {
 
     // MARK: Schemas
 
+    /// The wire types' schemas (``WireSchemas``) and the problem's, which is the server's own.
     private static var schemas: [String: Any] {
-        [
-            "Problem": object(
-                [
-                    "type": string, "title": string, "status": integer, "code": string, "detail": string,
-                    "available": integer, "requested": integer, "field": string, "balance": integer,
-                    "current_bid_cents": nullable(integer), "min_next_cents": integer, "current_status": string,
-                ], required: ["type", "title", "status", "code", "detail"]),
-            "Status": object(["status": string]),
-            "Index": object([
-                "service": string,
-                "links": object([
-                    "openapi": string, "health": string, "ready": string, "metrics": string, "api": string,
-                ]),
-            ]),
-            "Summary": object([
-                "products": integer, "units_in_stock": integer,
-                "orders": ["type": "object", "additionalProperties": integer],
-            ]),
-            "Register": object(
-                [
-                    "email": string(maxLength: Limits.emailLengthMax, format: "email"),
-                    "username": string(
-                        minLength: Limits.usernameLengthMin, maxLength: Limits.usernameLengthMax,
-                        pattern: "^[A-Za-z0-9_.-]+$"),
-                    "password": string(minLength: Limits.passwordLengthMin, maxLength: Limits.passwordLengthMax),
-                ], strict: false),
-            "Login": object(["email": string, "password": string], strict: false),
-            "User": object(["id": id, "email": string, "username": string, "created_at": dateTime]),
-            "Token": object([
-                "access_token": string, "token_type": ["type": "string", "const": "bearer"],
-                "expires_in": integer,
-            ]),
-            "NewEvent": object(
-                [
-                    "title": text(maxLength: Limits.eventTitleLengthMax),
-                    "description": nullable(string(maxLength: Limits.eventDescriptionLengthMax)),
-                    "date": keptDateTime,
-                    "location": nullable(string(maxLength: Limits.eventLocationLengthMax)),
-                    "seat_count": integer(1, Limits.eventSeatCountMax),
-                    "max_seats_per_user": nullable(integer(1, Limits.eventSeatCountMax)),
-                ], required: ["title", "date", "seat_count"], strict: false),
-            "Event": object([
-                "id": id, "title": string, "description": nullable(string), "date": dateTime,
-                "location": nullable(string), "seat_count": integer, "available_seats": integer, "organizer_id": id,
-                "created_at": dateTime, "max_seats_per_user": integer,
-            ]),
-            "EventPage": page("events", "Event"),
-            "NewBooking": object(
-                [
-                    "event_id": id, "seat_count": integer(1, Limits.bookingSeatCountMax),
-                    "hold_seconds": nullable(integer(1, Limits.holdSecondsMax)),
-                    "waitlist": ["type": "boolean", "default": false],
-                ], required: ["event_id", "seat_count"], strict: false),
-            "Booking": object([
-                "id": id, "reference": ["type": "string", "pattern": "^EVT-[A-Z0-9]{6}$"], "user_id": id,
-                "event_id": id, "seat_count": integer,
-                "status": ["type": "string", "enum": ["held", "confirmed", "cancelled", "expired"]],
-                "expires_at": nullable(dateTime), "created_at": dateTime,
-            ]),
-            "Waitlisted": object([
-                "id": id, "event_id": id, "user_id": id, "seat_count": integer,
-                "status": ["type": "string", "const": "waitlisted"], "waitlist_position": integer,
-                "created_at": dateTime,
-            ]),
-            "BookingList": object(["bookings": array("Booking")]),
-            "NewProduct": object(
-                [
-                    "sku": text(maxLength: Limits.skuLengthMax),
-                    "name": text(maxLength: Limits.productNameLengthMax),
-                    "price_cents": integer(0, Limits.priceCentsMax), "stock": integer(1, Limits.productStockMax),
-                ], strict: false),
-            "Product": object([
-                "id": id, "sku": string, "name": string, "price_cents": integer, "stock": integer,
-                "stock_total": integer, "created_at": dateTime,
-            ]),
-            "ProductPage": page("products", "Product"),
-            "NewOrder": object(["product_id": id, "quantity": integer(1, Limits.orderQuantityMax)], strict: false),
-            "Order": object([
-                "id": id, "user_id": id, "product_id": id, "quantity": integer, "total_cents": integer,
-                "status": ["type": "string", "enum": ["pending", "paid", "shipped", "cancelled"]],
-                "created_at": dateTime,
-            ]),
-            "OrderList": object(["orders": array("Order")]),
-            "TopUp": object(["amount": integer(1, Limits.creditTopUpMax)], strict: false),
-            "Deduct": object(
-                [
-                    "amount": integer(1, Limits.creditTopUpMax),
-                    "reason": text(maxLength: Limits.ledgerReasonLengthMax),
-                ], strict: false),
-            "Balance": object([
-                "balance": integer, "used": integer, "total": integer, "low_balance": ["type": "boolean"],
-                "threshold": integer,
-            ]),
-            "LedgerEntry": object([
-                "id": id, "kind": ["type": "string", "enum": ["topup", "deduct"]], "amount": integer,
-                "balance_after": integer, "reason": nullable(string), "created_at": dateTime,
-            ]),
-            "CreditChange": object([
-                "transaction": ["$ref": "#/components/schemas/LedgerEntry"],
-                "account": ["$ref": "#/components/schemas/Balance"],
-            ]),
-            "Transactions": object(["transactions": array("LedgerEntry")]),
-            "NewItem": object(
-                [
-                    "title": text(maxLength: Limits.itemTitleLengthMax),
-                    "starting_price_cents": integer(1, Limits.priceCentsMax),
-                    "min_increment_cents": integer(1, Limits.priceCentsMax), "ends_at": nullable(keptDateTime),
-                ], required: ["title", "starting_price_cents", "min_increment_cents"], strict: false),
-            "Item": object([
-                "id": id, "seller_id": id, "title": string, "starting_price_cents": integer,
-                "min_increment_cents": integer, "ends_at": nullable(dateTime),
-                "current_bid_cents": nullable(integer), "highest_bidder": nullable(id), "bid_count": integer,
-                "min_next_cents": integer, "closed": ["type": "boolean"], "created_at": dateTime,
-            ]),
-            "NewBid": object(["amount_cents": integer(1, Limits.priceCentsMax)], strict: false),
-            "Bid": object([
-                "item_id": id, "seq": integer, "amount_cents": integer, "bidder_id": id, "created_at": dateTime,
-            ]),
-            "BidList": object(["bids": array("Bid")]),
-        ]
+        var schemas = WireSchemas.schemas
+        schemas["Problem"] = object(
+            [
+                "type": string, "title": string, "status": integer, "code": string, "detail": string,
+                "available": integer, "requested": integer, "field": string, "balance": integer,
+                "current_bid_cents": nullable(integer), "min_next_cents": integer, "current_status": string,
+            ], required: ["type", "title", "status", "code", "detail"])
+        return schemas
     }
 
     private static var string: [String: Any] { ["type": "string"] }
     private static var integer: [String: Any] { ["type": "integer", "format": "int64"] }
-    private static var id: [String: Any] { ["type": "integer", "format": "int64", "minimum": 1] }
-    private static var dateTime: [String: Any] { ["type": "string", "format": "date-time"] }
     /// A date-time the service keeps: from 1970 to 9999 in UTC, so in 1970 and 9999 only written in UTC (an offset
     /// could carry it into 1969 or 10000), and never the leap second 9999-12-31T23:59:60, which is 10000-01-01.
-    static var keptDateTime: [String: Any] {
+    static var keptDateTimePattern: String {
         let time = "[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}"
         // 9999 up to its last minute with any second, then that minute without :60; no look-ahead, so that every
         // regex dialect reads it alike.
         let lastYear =
             "9999-((0[0-9]|1[01])-[0-9]{2}\(time)|12-([0-2][0-9]|30)\(time)|12-31[Tt]([01][0-9]|2[0-2]):[0-9]{2}:[0-9]{2}"
             + "|12-31[Tt]23:([0-4][0-9]|5[0-8]):[0-9]{2}|12-31[Tt]23:59:[0-5][0-9])"
-        return [
-            "type": "string", "format": "date-time",
-            "pattern": "^((197[1-9]|19[89][0-9]|[2-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])-"
-                + "|(1970-[0-9]{2}-[0-9]{2}\(time)|\(lastYear))(\\.[0-9]+)?([Zz]|[+-]00:00)$)",
-        ]
-    }
-
-    private static func string(
-        minLength: Int? = nil, maxLength: Int, format: String? = nil, pattern: String? = nil
-    ) -> [String: Any] {
-        var schema: [String: Any] = ["type": "string", "maxLength": maxLength]
-        if let pattern { schema["pattern"] = pattern }
-        if let minLength { schema["minLength"] = minLength }
-        if let format { schema["format"] = format }
-        return schema
-    }
-
-    /// Text the service trims: at most `maxLength` as sent, with something besides white space (Unicode's
-    /// White_Space characters, listed, so that every regex dialect reads the class alike).
-    private static func text(maxLength: Int) -> [String: Any] {
-        string(
-            minLength: 1, maxLength: maxLength,
-            pattern: "[^\\t\\n\\u000B\\f\\r \\u0085\\u00A0\\u1680"
-                + "\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000]")
-    }
-
-    private static func integer(_ minimum: Int, _ maximum: Int) -> [String: Any] {
-        ["type": "integer", "format": "int64", "minimum": minimum, "maximum": maximum]
+        return "^((197[1-9]|19[89][0-9]|[2-8][0-9]{3}|9[0-8][0-9]{2}|99[0-8][0-9]|999[0-8])-"
+            + "|(1970-[0-9]{2}-[0-9]{2}\(time)|\(lastYear))(\\.[0-9]+)?([Zz]|[+-]00:00)$)"
     }
 
     private static func nullable(_ schema: [String: Any]) -> [String: Any] {
         var schema = schema
         schema["type"] = [schema["type"] as? String ?? "string", "null"]
         return schema
-    }
-
-    private static func array(_ item: String) -> [String: Any] {
-        ["type": "array", "items": ["$ref": "#/components/schemas/\(item)"]]
-    }
-
-    private static func page(_ key: String, _ item: String) -> [String: Any] {
-        object([key: array(item), "total": integer, "page": integer, "page_size": integer])
     }
 
     /// An object schema. Responses list every member as required; request bodies (`strict: false`) ignore unknown
