@@ -4,89 +4,12 @@ import TurnstileWire
 
 @testable import TurnstileServer
 
-/// The OpenAPI document against the wire types, field by field: each schema has exactly the members its type
-/// encodes, of the same JSON types (null only where the schema allows it), and a request body's schema requires
-/// exactly the members its type cannot decode without. A field added, renamed or retyped on one side fails here.
+/// The OpenAPI document's schemas (derived from the wire types, see ``WireSchemas``) against the wire types' examples,
+/// field by field: each schema has exactly the members its type encodes, of the same JSON types (null only where the
+/// schema allows it), so no refinement can contradict a type; a request body's schema requires exactly the members
+/// its type cannot decode without.
 @Suite("OpenAPI document against the wire types")
 struct OpenAPIWireTypeTests {
-    private static let date = Date(timeIntervalSince1970: 1_900_000_000)
-
-    /// Each response schema with samples of its type: every optional set, then every optional null.
-    private static let responses: [(schema: String, samples: [any Encodable & Sendable])] = [
-        ("Status", [StatusResponse(status: "ok")]),
-        ("Index", [IndexResponse()]),
-        ("User", [UserResponse(id: 1, email: "a@b.io", username: "ada", createdAt: date)]),
-        ("Token", [TokenResponse(accessToken: "t", expiresIn: 3_600)]),
-        ("Event", [event(description: "loud", location: "Hall"), event(description: nil, location: nil)]),
-        ("EventPage", [PageResponse(items: [event(description: nil, location: nil)], total: 1, page: 1, pageSize: 20)]),
-        ("Booking", [booking(expiresAt: date), booking(expiresAt: nil)]),
-        (
-            "Waitlisted",
-            [WaitlistResponse(id: 1, eventID: 2, userID: 3, seatCount: 1, waitlistPosition: 1, createdAt: date)]
-        ),
-        ("BookingList", [BookingListResponse(bookings: [booking(expiresAt: nil)])]),
-        ("Product", [product]),
-        ("ProductPage", [PageResponse(items: [product], total: 1, page: 1, pageSize: 20)]),
-        ("Order", [order]),
-        ("OrderList", [OrderListResponse(orders: [order])]),
-        ("Summary", [SummaryResponse(products: 1, unitsInStock: 5, orders: ["pending": 1, "paid": 0])]),
-        ("Balance", [balance]),
-        ("LedgerEntry", [ledgerEntry(reason: "api call"), ledgerEntry(reason: nil)]),
-        ("CreditChange", [CreditChangeResponse(transaction: ledgerEntry(reason: nil), account: balance)]),
-        ("Transactions", [TransactionListResponse(transactions: [ledgerEntry(reason: "x")])]),
-        ("Item", [item(bid: 150), item(bid: nil)]),
-        ("Bid", [bid]),
-        ("BidList", [BidListResponse(bids: [bid])]),
-    ]
-
-    /// Each request body's schema with a sample of its type that sets every member.
-    private static let bodies: [(schema: String, sample: any Codable & Sendable)] = [
-        ("Register", RegisterBody(email: "a@b.io", username: "ada", password: "password1")),
-        ("Login", LoginBody(email: "a@b.io", password: "password1")),
-        (
-            "NewEvent",
-            NewEventBody(
-                title: "Gig", description: "loud", date: date, location: "Hall", seatCount: 10, seatsPerUserMax: 2)
-        ),
-        ("NewBooking", NewBookingBody(eventID: 1, seatCount: 2, holdSeconds: 60, waitlist: true)),
-        ("NewProduct", NewProductBody(sku: "DROP", name: "Drop", priceCents: 250, stock: 5)),
-        ("NewOrder", NewOrderBody(productID: 1, quantity: 2)),
-        ("TopUp", TopUpBody(amount: 100)),
-        ("Deduct", DeductBody(amount: 5, reason: "api call")),
-        ("NewItem", NewItemBody(title: "Lamp", startingPriceCents: 100, minIncrementCents: 10, endsAt: date)),
-        ("NewBid", BidBody(amountCents: 150)),
-    ]
-
-    private static func event(description: String?, location: String?) -> EventResponse {
-        EventResponse(
-            id: 1, title: "Gig", description: description, date: date, location: location, seatCount: 10,
-            availableSeats: 9, organizerID: 1, createdAt: date, seatsPerUserMax: 10)
-    }
-
-    private static func booking(expiresAt: Date?) -> BookingResponse {
-        BookingResponse(
-            id: 1, reference: "EVT-000001", userID: 1, eventID: 2, seatCount: 1, status: "held", expiresAt: expiresAt,
-            createdAt: date)
-    }
-
-    private static let product = ProductResponse(
-        id: 1, sku: "DROP", name: "Drop", priceCents: 250, stock: 4, stockTotal: 5, createdAt: date)
-    private static let order = OrderResponse(
-        id: 1, userID: 1, productID: 1, quantity: 1, totalCents: 250, status: "pending", createdAt: date)
-    private static let balance = BalanceResponse(balance: 5, used: 95, total: 100, lowBalance: true, threshold: 10)
-    private static let bid = BidResponse(itemID: 1, seq: 1, amountCents: 150, bidderID: 2, createdAt: date)
-
-    private static func ledgerEntry(reason: String?) -> LedgerEntryResponse {
-        LedgerEntryResponse(id: 1, kind: "deduct", amount: -5, balanceAfter: 95, reason: reason, createdAt: date)
-    }
-
-    private static func item(bid: Int?) -> ItemResponse {
-        ItemResponse(
-            id: 1, sellerID: 1, title: "Lamp", startingPriceCents: 100, minIncrementCents: 10,
-            endsAt: bid.map { _ in date }, currentBidCents: bid, highestBidder: bid.map { _ in 2 }, bidCount: 1,
-            minNextCents: 160, closed: false, createdAt: date)
-    }
-
     private let schemas: [String: JSONValue]
 
     init() throws {
@@ -94,47 +17,37 @@ struct OpenAPIWireTypeTests {
         schemas = try #require(document["components"]?["schemas"]?.object)
     }
 
-    @Test("every response schema has exactly its type's members, of the same JSON types")
+    @Test("every response schema has exactly its type's members, of the same JSON types, refinements included")
     func responseSchemas() throws {
-        for (name, samples) in Self.responses {
-            let schema = try #require(schemas[name], "no schema \(name)")
-            for sample in samples {
-                let encoded = try JSONDecoder().decode(JSONValue.self, from: WireJSON.encoder.encode(sample))
-                check(encoded, against: schema, at: name)
+        for entry in WireSchemas.entries where entry.decodes == nil {
+            let schema = try #require(schemas[entry.name], "no schema \(entry.name)")
+            for example in entry.examples { check(JSONShape(encoding: example), against: schema, at: entry.name) }
+        }
+    }
+
+    @Test("every request body schema has its type's members, its example decodes, and the refinements keep its types")
+    func requestSchemas() throws {
+        for entry in WireSchemas.entries {
+            guard let decodes = entry.decodes else { continue }
+            let schema = try #require(schemas[entry.name], "no schema \(entry.name)")
+            let encoded = JSONShape(encoding: try #require(entry.examples.first))
+            check(encoded, against: schema, at: entry.name)
+            let members = try #require(encoded.object)
+            let properties = Set(schema["properties"]?.object.map { Array($0.keys) } ?? [])
+            #expect(Set(members.keys) == properties, "\(entry.name)'s members")
+            #expect(decodes(encoded.data), "\(entry.name)'s example decodes")
+            // What the document requires, left out, fails to decode; what it does not, left out, decodes.
+            let documented = Set(schema["required"]?.array?.compactMap(\.string) ?? [])
+            for key in members.keys {
+                let without = JSONShape.object(members.filter { $0.key != key }).data
+                #expect(decodes(without) != documented.contains(key), "\(entry.name).\(key)")
             }
         }
     }
 
-    @Test("every request body schema has its type's members, and requires exactly those the type requires")
-    func requestSchemas() throws {
-        for (name, sample) in Self.bodies {
-            let schema = try #require(schemas[name], "no schema \(name)")
-            let encoded = try JSONDecoder().decode(JSONValue.self, from: WireJSON.encoder.encode(sample))
-            check(encoded, against: schema, at: name)
-            let members = try #require(encoded.object)
-            let properties = Set(schema["properties"]?.object.map { Array($0.keys) } ?? [])
-            #expect(Set(members.keys) == properties, "\(name)'s members")
-            // A member is required when the type cannot be decoded without it.
-            let decodes = { (members: [String: JSONValue]) -> Bool in Self.decodes(like: sample, members) }
-            #expect(decodes(members), "\(name)'s sample decodes")
-            let required = Set(members.keys.filter { key in !decodes(members.filter { $0.key != key }) })
-            let documented = Set(schema["required"]?.array?.compactMap(\.string) ?? [])
-            #expect(
-                required == documented,
-                "\(name): required by the type \(required.sorted()), by the document \(documented.sorted())")
-        }
-    }
-
-    /// Whether `members` decode as the type of `sample`.
-    private static func decodes<Body: Decodable>(like sample: Body, _ members: [String: JSONValue]) -> Bool {
-        guard let data = try? JSONEncoder().encode(JSONValue.object(members)) else { return false }
-        return (try? WireJSON.decoder.decode(Body.self, from: data)) != nil
-    }
-
-    @Test("every schema of the document is checked against a wire type (Problem is the server's own)")
+    @Test("every schema of the document is derived from a wire type (Problem is the server's own)")
     func everySchemaChecked() {
-        let checked = Set(Self.responses.map(\.schema) + Self.bodies.map(\.schema))
-        #expect(Set(schemas.keys).subtracting(checked) == ["Problem"])
+        #expect(Set(schemas.keys).subtracting(WireSchemas.entries.map(\.name)) == ["Problem"])
     }
 
     /// Records an issue wherever `value` breaks `schema`; a response schema (`additionalProperties: false`) must name
@@ -180,48 +93,10 @@ struct OpenAPIWireTypeTests {
     }
 }
 
-/// Any JSON value, read without losing the difference between `true`, `1` and `1.0`.
-indirect enum JSONValue: Codable, Equatable {
-    case null
-    case bool(Bool)
-    case integer(Int64)
-    case number(Double)
-    case string(String)
-    case array([JSONValue])
-    case object([String: JSONValue])
+/// The document's view of JSON values, for checking them against its schemas.
+typealias JSONValue = JSONShape
 
-    init(from decoder: any Decoder) throws {
-        let container = try decoder.singleValueContainer()
-        if container.decodeNil() {
-            self = .null
-        } else if let bool = try? container.decode(Bool.self) {
-            self = .bool(bool)
-        } else if let integer = try? container.decode(Int64.self) {
-            self = .integer(integer)
-        } else if let number = try? container.decode(Double.self) {
-            self = .number(number)
-        } else if let string = try? container.decode(String.self) {
-            self = .string(string)
-        } else if let array = try? container.decode([JSONValue].self) {
-            self = .array(array)
-        } else {
-            self = .object(try container.decode([String: JSONValue].self))
-        }
-    }
-
-    func encode(to encoder: any Encoder) throws {
-        var container = encoder.singleValueContainer()
-        switch self {
-        case .null: try container.encodeNil()
-        case .bool(let bool): try container.encode(bool)
-        case .integer(let integer): try container.encode(integer)
-        case .number(let number): try container.encode(number)
-        case .string(let string): try container.encode(string)
-        case .array(let array): try container.encode(array)
-        case .object(let object): try container.encode(object)
-        }
-    }
-
+extension JSONShape {
     var jsonType: String {
         switch self {
         case .null: "null"

@@ -45,11 +45,12 @@ public final class PriceFeed: Sendable {
             .childChannelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     let http = PriceHTTPHandler(hub: hub)
+                    let bound = NIOLoopBound(http, eventLoop: channel.eventLoop)
                     try channel.pipeline.syncOperations.configureHTTPServerPipeline(
                         withServerUpgrade: (
                             upgraders: [upgrader],
                             completionHandler: { context in
-                                context.pipeline.removeHandler(http, promise: nil)
+                                context.pipeline.syncOperations.removeHandler(bound.value, promise: nil)
                             }
                         ))
                     try channel.pipeline.syncOperations.addHandler(http)
@@ -191,7 +192,7 @@ private final class WatcherHandler: ChannelInboundHandler {
             var reply = context.channel.allocator.buffer(capacity: 2)
             reply.write(webSocketErrorCode: code)
             context.writeAndFlush(wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, data: reply)))
-                .whenComplete { _ in context.close(promise: nil) }
+                .assumeIsolated().whenComplete { _ in context.close(promise: nil) }
         default:
             break
         }

@@ -28,6 +28,7 @@ public final class SSEFeedClient: FeedConnection {
         for (name, value) in headers where !["host", "accept"].contains(name.lowercased()) {
             head.headers.replaceOrAdd(name: name, value: value)
         }
+        let request = head
         let channel: any Channel
         do {
             channel = try await ClientBootstrap(group: eventLoop).from(target.sources)
@@ -38,7 +39,7 @@ public final class SSEFeedClient: FeedConnection {
                         try target.tls?.add(to: channel, offering: .http1)
                         try channel.pipeline.syncOperations.addHTTPClientHandlers()
                         try channel.pipeline.syncOperations.addHandler(
-                            SSEClientHandler(head: head, opened: opened, onEvent: onEvent))
+                            SSEClientHandler(head: request, opened: opened, onEvent: onEvent))
                     }
                 }
                 .connect(host: target.host, port: target.port).get()

@@ -142,7 +142,8 @@ extension WireSchemas {
 
     private static var kept: Refinement { .adding(["pattern": OpenAPIDocument.keptDateTimePattern]) }
 
-    private static var entries: [Entry] {
+    /// Every wire type the document describes, with its examples and refinements.
+    static var entries: [Entry] {
         let event = { (description: String?, location: String?) in
             EventResponse(
                 id: 1, title: "Gig", description: description, date: date, location: location, seatCount: 10,
@@ -260,15 +261,17 @@ extension WireSchemas {
                     "min_increment_cents": bounded(1, Limits.priceCentsMax), "ends_at": kept,
                 ]),
             response("Item", [item(150), item(nil)]),
-            body("NewBid", BidBody(amountCents: 150), ["amount_cents": bounded(1, Limits.priceCentsMax)]),
+            // A bid leaves room to be outbid by the item's increment, at least 1 (`Item.maximumBidCents`).
+            body("NewBid", BidBody(amountCents: 150), ["amount_cents": bounded(1, Limits.priceCentsMax - 1)]),
             response("Bid", [bid]),
             response("BidList", [BidListResponse(bids: [bid])], ["bids": list(of: "Bid")]),
         ]
     }
 }
 
-/// A JSON value as the wire types encode it: enough to tell a member's JSON type.
-enum JSONShape: Decodable, Equatable {
+/// Any JSON value, read without losing the difference between `true`, `1` and `1.0`: enough to tell a member's JSON
+/// type.
+indirect enum JSONShape: Codable, Equatable {
     case null
     case bool(Bool)
     case integer(Int64)
@@ -296,6 +299,19 @@ enum JSONShape: Decodable, Equatable {
         }
     }
 
+    func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        switch self {
+        case .null: try container.encodeNil()
+        case .bool(let value): try container.encode(value)
+        case .integer(let value): try container.encode(value)
+        case .number(let value): try container.encode(value)
+        case .string(let value): try container.encode(value)
+        case .array(let values): try container.encode(values)
+        case .object(let members): try container.encode(members)
+        }
+    }
+
     /// `value` as the service encodes it.
     init(encoding value: any Encodable) {
         guard let data = try? WireJSON.encoder.encode(value),
@@ -306,21 +322,7 @@ enum JSONShape: Decodable, Equatable {
 
     /// This value as JSON.
     var data: Data {
-        switch self {
-        case .null: Data("null".utf8)
-        case .bool(let value): Data((value ? "true" : "false").utf8)
-        case .integer(let value): Data(String(value).utf8)
-        case .number(let value): Data(String(value).utf8)
-        case .string(let value): (try? JSONEncoder().encode(value)) ?? Data()
-        case .array(let values):
-            Data(("[" + values.map { String(decoding: $0.data, as: UTF8.self) }.joined(separator: ",") + "]").utf8)
-        case .object(let members):
-            Data(
-                ("{"
-                    + members.map { key, value in
-                        String(decoding: (try? JSONEncoder().encode(key)) ?? Data(), as: UTF8.self) + ":"
-                            + String(decoding: value.data, as: UTF8.self)
-                    }.joined(separator: ",") + "}").utf8)
-        }
+        // Values read from JSON encode again.
+        (try? JSONEncoder().encode(self)) ?? Data()
     }
 }
