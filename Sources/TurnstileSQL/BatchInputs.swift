@@ -22,12 +22,12 @@ enum BatchInputs {
 
         var bookings = Dictionary(
             uniqueKeysWithValues: try await reader.rows(
-                "SELECT \(columns: Columns.booking) FROM bookings", keyed: "id", in: needs.bookingIDs
-            ).map { ($0.int64("id"), $0.booking()) })
+                "SELECT \(columns: Tables.bookings.columns) FROM bookings", keyed: "id", in: needs.bookingIDs
+            ).map { ($0.int64("id"), Tables.bookings.value(of: $0)) })
         let orders = Dictionary(
             uniqueKeysWithValues: try await reader.rows(
-                "SELECT \(columns: Columns.order) FROM orders", keyed: "id", in: needs.orderIDs
-            ).map { ($0.int64("id"), $0.order()) })
+                "SELECT \(columns: Tables.orders.columns) FROM orders", keyed: "id", in: needs.orderIDs
+            ).map { ($0.int64("id"), Tables.orders.value(of: $0)) })
 
         // Holds that ran out on the events the batch touches (on every event, for the sweep) are released first.
         let seatEvents = needs.seatEventIDs.union(bookings.values.map(\.eventID))
@@ -35,34 +35,34 @@ enum BatchInputs {
         if needs.sweepsHolds {
             expired = try await writer.query(
                 """
-                SELECT \(columns: Columns.booking) FROM bookings WHERE status = 'held' AND expires_at_ms <= \(now)
+                SELECT \(columns: Tables.bookings.columns) FROM bookings WHERE status = 'held' AND expires_at_ms <= \(now)
                 ORDER BY expires_at_ms LIMIT \(Limits.holdSweepBookingsMax)
                 """)
         } else {
             expired = try await reader.rows(
-                "SELECT \(columns: Columns.booking) FROM bookings",
+                "SELECT \(columns: Tables.bookings.columns) FROM bookings",
                 where: "status = 'held' AND expires_at_ms <= \(now)", keyed: "event_id", in: seatEvents)
         }
-        for booking in expired.map({ $0.booking() }) { bookings[booking.id] = booking }
+        for booking in expired.map({ Tables.bookings.value(of: $0) }) { bookings[booking.id] = booking }
         inputs.bookings = bookings
         inputs.orders = orders
         let needs = needs.adding(bookings: bookings.values, orders: orders.values)
 
         for eventID in needs.waitlistEventIDs { inputs.waitlists[eventID] = [] }
         for row in try await reader.rows(
-            "SELECT \(columns: Columns.waitlistEntry) FROM waitlist", where: "status = 'waiting'", keyed: "event_id",
+            "SELECT \(columns: Tables.waitlist.columns) FROM waitlist", where: "status = 'waiting'", keyed: "event_id",
             in: needs.waitlistEventIDs, orderBy: "id")
         {
-            let entry = row.waitlistEntry()
+            let entry = Tables.waitlist.value(of: row)
             inputs.waitlists[entry.eventID, default: []].append(entry)
         }
 
         try await loadBalances(of: needs, into: &inputs, reader: reader)
         try await loadUserSeats(needs.userEvents, into: &inputs, on: writer)
         for row in try await reader.rows(
-            "SELECT \(columns: Columns.item) FROM items", keyed: "id", in: needs.itemIDs, locking: true)
+            "SELECT \(columns: Tables.items.columns) FROM items", keyed: "id", in: needs.itemIDs, locking: true)
         {
-            inputs.items[row.int64("id")] = row.item()
+            inputs.items[row.int64("id")] = Tables.items.value(of: row)
         }
         try await loadStoredGrants(needs.idempotencyRefs, into: &inputs, on: writer)
         inputs.nextIDs = try await nextIDs(on: writer)
@@ -91,9 +91,9 @@ enum BatchInputs {
             inputs.seatsPerUserMax[row.int64("id")] = row.int("max_seats_per_user")
         }
         for row in try await reader.rows(
-            "SELECT \(columns: Columns.product) FROM products", keyed: "id", in: productIDs, locking: true)
+            "SELECT \(columns: Tables.products.columns) FROM products", keyed: "id", in: productIDs, locking: true)
         {
-            let product = row.product()
+            let product = Tables.products.value(of: row)
             inputs.products[product.id] = product
             inputs.balances[product.resource] = ResourceBalance(capacity: product.stockTotal, remaining: product.stock)
         }
@@ -166,23 +166,23 @@ enum BatchInputs {
             case nil:
                 records = Dictionary(
                     uniqueKeysWithValues: try await reader.rows(
-                        "SELECT \(columns: Columns.waitlistEntry) FROM waitlist", keyed: "id", in: ids
-                    ).map { ($0.int64("id"), .waitlistEntry($0.waitlistEntry())) })
+                        "SELECT \(columns: Tables.waitlist.columns) FROM waitlist", keyed: "id", in: ids
+                    ).map { ($0.int64("id"), .waitlistEntry(Tables.waitlist.value(of: $0))) })
             case .seats:
                 records = Dictionary(
                     uniqueKeysWithValues: try await reader.rows(
-                        "SELECT \(columns: Columns.booking) FROM bookings", keyed: "id", in: ids
-                    ).map { ($0.int64("id"), .booking($0.booking())) })
+                        "SELECT \(columns: Tables.bookings.columns) FROM bookings", keyed: "id", in: ids
+                    ).map { ($0.int64("id"), .booking(Tables.bookings.value(of: $0))) })
             case .stock:
                 records = Dictionary(
                     uniqueKeysWithValues: try await reader.rows(
-                        "SELECT \(columns: Columns.order) FROM orders", keyed: "id", in: ids
-                    ).map { ($0.int64("id"), .order($0.order())) })
+                        "SELECT \(columns: Tables.orders.columns) FROM orders", keyed: "id", in: ids
+                    ).map { ($0.int64("id"), .order(Tables.orders.value(of: $0))) })
             case .credits:
                 records = Dictionary(
                     uniqueKeysWithValues: try await reader.rows(
-                        "SELECT \(columns: Columns.ledgerEntry) FROM ledger", keyed: "id", in: ids
-                    ).map { ($0.int64("id"), .ledgerEntry($0.ledgerEntry())) })
+                        "SELECT \(columns: Tables.ledger.columns) FROM ledger", keyed: "id", in: ids
+                    ).map { ($0.int64("id"), .ledgerEntry(Tables.ledger.value(of: $0))) })
             }
             for (ref, grantID) in refsByID { inputs.storedGrantRecords[ref] = records[grantID] }
         }

@@ -4,7 +4,7 @@ import Foundation
 /// the text, and each database renders the placeholders its own way (`?` for SQLite, `$1`, `$2`, … for PostgreSQL).
 ///
 /// ```swift
-/// let statement: SQLStatement = "SELECT \(columns: Columns.event) FROM events WHERE id = \(eventID)"
+/// let statement: SQLStatement = "SELECT \(columns: Tables.events.columns) FROM events WHERE id = \(eventID)"
 /// statement.text { _ in "?" }  // "SELECT id, title, … FROM events WHERE id = ?"
 /// statement.binds              // [.integer(eventID)]
 /// ```

@@ -13,46 +13,52 @@ public protocol SQLStore: TurnstileStore {
 
 extension SQLStore {
     public func credentials(email: String) async throws(TurnstileError) -> StoredCredentials? {
-        let rows = try await read("SELECT \(columns: Columns.user), password_hash FROM users WHERE email = \(email)")
-        return rows.first.map { StoredCredentials(user: $0.user(), passwordHash: $0.string("password_hash")) }
+        let rows = try await read("SELECT \(columns: Tables.users.columns) FROM users WHERE email = \(email)")
+        return rows.first.map(Tables.users.value(of:))
     }
 
     public func user(id: Int64) async throws(TurnstileError) -> User? {
-        try await read("SELECT \(columns: Columns.user) FROM users WHERE id = \(id)").first?.user()
+        try await read("SELECT \(columns: Tables.users.columns) FROM users WHERE id = \(id)").first.map {
+            Tables.users.value(of: $0).user
+        }
     }
 
     public func event(id: Int64) async throws(TurnstileError) -> Event? {
-        try await read("SELECT \(columns: Columns.event) FROM events WHERE id = \(id)").first?.event()
+        try await read("SELECT \(columns: Tables.events.columns) FROM events WHERE id = \(id)").first.map(
+            Tables.events.value(of:))
     }
 
     public func events(_ page: PageRequest) async throws(TurnstileError) -> Page<Event> {
         let rows = try await read(
-            "SELECT \(columns: Columns.event) FROM events ORDER BY id LIMIT \(page.pageSize) OFFSET \(page.offset)")
+            "SELECT \(columns: Tables.events.columns) FROM events ORDER BY id LIMIT \(page.pageSize) OFFSET \(page.offset)"
+        )
         let total = try await read("SELECT COUNT(*) AS total FROM events").first?.int("total") ?? 0
-        return Page(items: rows.map { $0.event() }, total: total, request: page)
+        return Page(items: rows.map(Tables.events.value(of:)), total: total, request: page)
     }
 
     public func bookings(userID: Int64) async throws(TurnstileError) -> [Booking] {
         try await read(
-            "SELECT \(columns: Columns.booking) FROM bookings WHERE user_id = \(userID) ORDER BY id DESC LIMIT \(Limits.bookingsListedMax)"
-        ).map { $0.booking() }
+            "SELECT \(columns: Tables.bookings.columns) FROM bookings WHERE user_id = \(userID) ORDER BY id DESC LIMIT \(Limits.bookingsListedMax)"
+        ).map { Tables.bookings.value(of: $0) }
     }
 
     public func product(id: Int64) async throws(TurnstileError) -> Product? {
-        try await read("SELECT \(columns: Columns.product) FROM products WHERE id = \(id)").first?.product()
+        try await read("SELECT \(columns: Tables.products.columns) FROM products WHERE id = \(id)").first.map(
+            Tables.products.value(of:))
     }
 
     public func products(_ page: PageRequest) async throws(TurnstileError) -> Page<Product> {
         let rows = try await read(
-            "SELECT \(columns: Columns.product) FROM products ORDER BY id LIMIT \(page.pageSize) OFFSET \(page.offset)")
+            "SELECT \(columns: Tables.products.columns) FROM products ORDER BY id LIMIT \(page.pageSize) OFFSET \(page.offset)"
+        )
         let total = try await read("SELECT COUNT(*) AS total FROM products").first?.int("total") ?? 0
-        return Page(items: rows.map { $0.product() }, total: total, request: page)
+        return Page(items: rows.map { Tables.products.value(of: $0) }, total: total, request: page)
     }
 
     public func orders(userID: Int64) async throws(TurnstileError) -> [Order] {
         try await read(
-            "SELECT \(columns: Columns.order) FROM orders WHERE user_id = \(userID) ORDER BY id DESC LIMIT \(Limits.ordersListedMax)"
-        ).map { $0.order() }
+            "SELECT \(columns: Tables.orders.columns) FROM orders WHERE user_id = \(userID) ORDER BY id DESC LIMIT \(Limits.ordersListedMax)"
+        ).map { Tables.orders.value(of: $0) }
     }
 
     public func stockSummary() async throws(TurnstileError) -> StockSummary {
@@ -84,21 +90,22 @@ extension SQLStore {
 
     public func ledger(userID: Int64) async throws(TurnstileError) -> [LedgerEntry] {
         try await read(
-            "SELECT \(columns: Columns.ledgerEntry) FROM ledger WHERE user_id = \(userID) ORDER BY id DESC LIMIT \(Limits.ledgerEntriesListedMax)"
-        ).map { $0.ledgerEntry() }
+            "SELECT \(columns: Tables.ledger.columns) FROM ledger WHERE user_id = \(userID) ORDER BY id DESC LIMIT \(Limits.ledgerEntriesListedMax)"
+        ).map { Tables.ledger.value(of: $0) }
     }
 
     public func item(id: Int64) async throws(TurnstileError) -> Item? {
-        try await read("SELECT \(columns: Columns.item) FROM items WHERE id = \(id)").first?.item()
+        try await read("SELECT \(columns: Tables.items.columns) FROM items WHERE id = \(id)").first.map(
+            Tables.items.value(of:))
     }
 
     public func bids(itemID: Int64) async throws(TurnstileError) -> [Bid] {
         try await read(
             """
-            SELECT * FROM (SELECT \(columns: Columns.bid) FROM bids WHERE item_id = \(itemID) ORDER BY seq DESC LIMIT \(Limits.bidsListedMax)) AS newest
+            SELECT * FROM (SELECT \(columns: Tables.bids.columns) FROM bids WHERE item_id = \(itemID) ORDER BY seq DESC LIMIT \(Limits.bidsListedMax)) AS newest
             ORDER BY seq
             """
-        ).map { $0.bid() }
+        ).map { Tables.bids.value(of: $0) }
     }
 
     public func checkReachable() async throws(TurnstileError) {
