@@ -70,6 +70,31 @@ struct ResponseHandlerTests {
         #expect(!channel.isActive)
     }
 
+    @Test("a request sent from the last answer's completion gets its own answer, read from the start")
+    func nextRequestFromCompletion() throws {
+        let channel = try Self.connectedChannel()
+        let handler = ResponseHandler()
+        try channel.pipeline.syncOperations.addHandler(handler)
+        var statuses: [Int] = []
+        func send(_ left: Int) {
+            handler.expect(
+                { result in
+                    statuses.append((try? result.get().status) ?? 0)
+                    // As the executors do: the next request goes out from within the completion.
+                    if left > 1 { send(left - 1) }
+                }, keepBody: false, timeouts: .init(read: .seconds(60), response: .seconds(60)))
+            handler.requestWritten()
+        }
+        send(3)
+        for status in [201, 202, 203] {
+            // Each answer in two reads, its head's end split, as a network may split it.
+            try channel.writeInbound(ByteBuffer(string: "HTTP/1.1 \(status) OK\r\nContent-Length: 2\r"))
+            try channel.writeInbound(ByteBuffer(string: "\n\r\nok"))
+        }
+        #expect(statuses == [201, 202, 203] && channel.isActive)
+        _ = try? channel.finish()
+    }
+
     @Test("a HEAD's answer has no body, whatever its Content-Length says; the connection stays usable")
     func headAnswer() throws {
         let (channel, response) = try exchange(isHead: true)

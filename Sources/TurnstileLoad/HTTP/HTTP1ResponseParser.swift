@@ -74,10 +74,8 @@ struct HTTP1ResponseParser {
                 else { return nil }
                 if let event = try readHead(head) { return event }
             case .fixed(let remaining):
-                guard buffer.readableBytes > 0 else { return nil }
-                let count = min(remaining, buffer.readableBytes)
-                let slice = buffer.readSlice(length: count)!
-                state = count == remaining ? .complete : .fixed(remaining: remaining - count)
+                guard let (slice, left) = Self.take(upTo: remaining, from: &buffer) else { return nil }
+                state = left == 0 ? .complete : .fixed(remaining: left)
                 return .body(slice)
             case .chunkSize:
                 guard
@@ -87,10 +85,8 @@ struct HTTP1ResponseParser {
                 let size = try Self.chunkSize(line)
                 state = size == 0 ? .trailers : .chunkData(remaining: size)
             case .chunkData(let remaining):
-                guard buffer.readableBytes > 0 else { return nil }
-                let count = min(remaining, buffer.readableBytes)
-                let slice = buffer.readSlice(length: count)!
-                state = count == remaining ? .chunkDataEnd : .chunkData(remaining: remaining - count)
+                guard let (slice, left) = Self.take(upTo: remaining, from: &buffer) else { return nil }
+                state = left == 0 ? .chunkDataEnd : .chunkData(remaining: left)
                 return .body(slice)
             case .chunkDataEnd:
                 // CRLF, or a bare LF.
@@ -116,6 +112,14 @@ struct HTTP1ResponseParser {
                 return .body(buffer.readSlice(length: buffer.readableBytes)!)
             }
         }
+    }
+
+    /// Up to `remaining` bytes of `buffer`, as a slice of it, and how many of the `remaining` are still to come; nil
+    /// when `buffer` has none.
+    private static func take(upTo remaining: Int, from buffer: inout ByteBuffer) -> (ByteBuffer, left: Int)? {
+        guard buffer.readableBytes > 0 else { return nil }
+        let count = min(remaining, buffer.readableBytes)
+        return (buffer.readSlice(length: count)!, remaining - count)
     }
 
     /// What the connection's end means: the end of an answer read until then, nothing between answers, or an
@@ -146,6 +150,7 @@ struct HTTP1ResponseParser {
         from buffer: inout ByteBuffer, until terminator: Terminator, max: Int, what: String
     ) throws(LoadError) -> ByteBuffer? {
         guard var kept = pending else {
+            guard buffer.readableBytes > 0 else { return nil }
             guard let end = Self.find(terminator, in: buffer, from: 0) else {
                 guard buffer.readableBytes <= max + 2 else {
                     throw Self.failure("its \(what) is longer than \(max) bytes")

@@ -452,12 +452,14 @@ final class ResponseHandler: ChannelInboundHandler {
         do {
             while let event = try parser.next(&buffer) {
                 guard handle(event, context: context) else { return }
+                // The answer is complete, and its completion may already have sent the next request: what is left of
+                // these bytes answered no request.
+                if case .end = event { break }
             }
         } catch {
             refuse(error, context: context)
             return
         }
-        // Bytes beyond the answer answered no request.
         if buffer.readableBytes > 0 { refuse(LoadError.answeredEarly, context: context) }
     }
 
