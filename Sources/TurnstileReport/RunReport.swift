@@ -3,7 +3,7 @@ import Foundation
 /// Everything a run found: its phases, the invariants it checked and the thresholds it judged. Complete and
 /// mergeable: the JSON of several shards of one run can be added into one report with exact global percentiles.
 public struct RunReport: Codable, Sendable {
-    /// The exit codes of `turnstile stress`, documented in its `--help` and the README.
+    /// The exit codes of `turnstile stress`, documented in its `--help`, the README and docs/engine.md.
     public enum Outcome: Int32, Codable, Sendable {
         /// Every invariant held and every threshold passed.
         case passed = 0
