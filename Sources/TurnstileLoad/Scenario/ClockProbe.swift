@@ -39,9 +39,12 @@ enum ClockProbe {
             else { return nil }
             return (second, sent, Date())
         }
-        /// Asks every `step` seconds (0: back to back) until the `Date` turns or `until`; the turn's estimate.
-        func turn(step: Double, until deadline: Date) async -> ShardRecord.ClockOffset? {
+        /// Asks every `step` seconds (0: back to back) until the `Date` turns or the deadline `until` gives for the
+        /// first answer's arrival; the turn's estimate.
+        func turn(step: Double, until: (Date) -> Date) async -> ShardRecord.ClockOffset? {
             var previous = await ask()
+            guard let first = previous else { return nil }
+            let deadline = until(first.received)
             while let last = previous, Date() < deadline {
                 if step > 0 { try? await Task.sleep(for: .seconds(step)) }
                 guard let next = await ask() else { return nil }
@@ -58,7 +61,9 @@ enum ClockProbe {
         }
         let began = Date()
         let end = began.addingTimeInterval(LoadLimits.clockProbeDuration)
-        guard let coarse = await turn(step: coarseStep, until: min(end, began.addingTimeInterval(1.2))) else {
+        // A `Date` turns within a second of any answer: watched for a little longer than that from the first, however
+        // long a busy target took to give it.
+        guard let coarse = await turn(step: coarseStep, until: { min(end, $0.addingTimeInterval(1.2)) }) else {
             return nil
         }
         // The next turn, by the coarse estimate: watched closely from just before it.
@@ -66,7 +71,7 @@ enum ClockProbe {
         let from = Date(timeIntervalSince1970: next - coarse.uncertainty - closeWindow)
         if from > Date() { try? await Task.sleep(for: .seconds(from.timeIntervalSinceNow)) }
         let close = await turn(
-            step: 0, until: min(end, Date(timeIntervalSince1970: next + coarse.uncertainty + closeWindow)))
+            step: 0, until: { _ in min(end, Date(timeIntervalSince1970: next + coarse.uncertainty + closeWindow)) })
         guard let close, close.uncertainty < coarse.uncertainty else { return coarse }
         return close
     }
