@@ -33,11 +33,13 @@ public enum StressRun {
         if report.failure == nil, let unmeasured = report.unmeasuredReason(target: target.description) {
             report.failure = unmeasured
         }
-        // Connections the target reset say something about the target that a count does not: say what to try.
+        // Connections the target reset say something about the target that a count does not: say what to try. Not
+        // where the run itself broke connections (a fault: the service killed, a link cut), which its fault windows
+        // report.
         let resets = report.phases.reduce(0) {
             $0 + ($1.overall.errorCounts[EndpointStats.ErrorKind.reset.rawValue] ?? 0)
         }
-        if resets > 0 {
+        if resets > 0, report.faults.isEmpty {
             report.notes.append(
                 "\(resets) connection\(resets == 1 ? " was" : "s were") reset or closed by the target without an answer: "
                     + "it may cap connections per source address (Turnstile: 1,024) or be overloaded"

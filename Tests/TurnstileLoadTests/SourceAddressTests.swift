@@ -49,9 +49,13 @@ struct SourceAddressTests {
             #expect(alone.outcome == .couldNotRun || alone.phases.first?.overall.errors ?? 0 > 0, "\(alone.reasons)")
             let reasons = alone.reasons.joined(separator: " ") + "\(alone.phases.first?.overall.errorCounts ?? [:])"
             #expect(!reasons.contains("errno"), "\(reasons)")
+            if (alone.phases.first?.overall.errorCounts["reset"] ?? 0) > 0 {
+                #expect(alone.notes.contains { $0.contains("--local-ips") }, "\(alone.notes)")
+            }
             let sources = try SourceAddresses(parsing: "127.0.0.2-127.0.0.5")
             let spread = await run(scenario, target: try LoadTarget(parsing: url, sources: sources))
             #expect(spread.outcome == .passed, "\(spread.reasons)")
+            #expect(!spread.notes.contains { $0.contains("reset or closed") }, "\(spread.notes)")
             let phase = try #require(spread.phases.first)
             #expect(phase.overall.count(status: 201) == 10 && phase.overall.count(status: 409) == 50)
         }

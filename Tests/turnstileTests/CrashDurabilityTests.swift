@@ -41,6 +41,8 @@ struct CrashDurabilityTests {
         let kill = try #require(report.faults.first)
         #expect(kill.name == "kill" && kill.kind == "restart" && kill.log.contains { $0.contains("started again") })
         #expect((kill.window("during")?.overall.unanswered ?? 0) > 0, "\(kill)")
+        // The connections the kill cut are the fault's, in its window: no note blames a per-address cap.
+        #expect(!report.notes.contains { $0.contains("reset or closed by the target") }, "\(report.notes)")
     }
 
     @Test("scenarios/crash.yaml under stress run: a kill after the last answer proved nothing, so exit 3, books sound")
