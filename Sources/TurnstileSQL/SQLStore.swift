@@ -18,9 +18,7 @@ extension SQLStore {
     }
 
     public func user(id: Int64) async throws(TurnstileError) -> User? {
-        try await read("SELECT \(columns: Tables.users.columns) FROM users WHERE id = \(id)").first.map {
-            Tables.users.value(of: $0).user
-        }
+        try await read("SELECT \(columns: Tables.userColumns) FROM users WHERE id = \(id)").first.map(Tables.user(of:))
     }
 
     public func event(id: Int64) async throws(TurnstileError) -> Event? {

@@ -31,13 +31,18 @@ enum Tables {
                 SQLValue($0.user.createdAt),
             ]
         },
-        read: {
-            StoredCredentials(
-                user: User(
-                    id: $0.int64("id"), email: $0.string("email"), username: $0.string("username"),
-                    createdAt: $0.date("created_at_ms")),
-                passwordHash: $0.string("password_hash"))
-        })
+        read: { StoredCredentials(user: user(of: $0), passwordHash: $0.string("password_hash")) })
+
+    /// The users table as every read but a login's sees it: without the password hash, which only a login needs (the
+    /// check of every authenticated request reads a user).
+    static let userColumns = users.columns.filter { $0 != "password_hash" }
+
+    /// The user of a row that selected ``userColumns`` (or all of ``users``' columns).
+    static func user(of row: any SQLRow) -> User {
+        User(
+            id: row.int64("id"), email: row.string("email"), username: row.string("username"),
+            createdAt: row.date("created_at_ms"))
+    }
 
     static let events = Table<Event>(
         name: "events",
