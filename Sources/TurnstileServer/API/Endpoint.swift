@@ -50,6 +50,9 @@ struct Endpoint: Sendable {
     let answers: [Int: Answer]
     /// Codes of a 422 besides `validation_failed`.
     var extraUnprocessable: [String] = []
+    /// Whether it may answer 503 (the store down or slow, too many writes waiting); not what is served from memory
+    /// past every limit.
+    var mayBeUnavailable = true
 
     /// The path as Hummingbird's router writes it: `{id}` as `:id`, without a trailing slash.
     var routerPath: String {
@@ -96,10 +99,10 @@ extension Endpoint {
         answers: [200: .json("Status")])
     static let metrics = Endpoint(
         id: "metrics", method: .get, path: "/metrics", summary: "Prometheus metrics, in the text exposition format.",
-        access: .open, answers: [200: .text("The metrics.", mediaType: "text/plain")])
+        access: .open, answers: [200: .text("The metrics.", mediaType: "text/plain")], mayBeUnavailable: false)
     static let openAPI = Endpoint(
         id: "openapi", method: .get, path: "/openapi.json", summary: "This document.", access: .open,
-        answers: [200: .object("The OpenAPI 3.1 document.")])
+        answers: [200: .object("The OpenAPI 3.1 document.")], mayBeUnavailable: false)
     static let summary = Endpoint(
         id: "summary", method: .get, path: "/api/v1/summary",
         summary: "Counts across products and orders, from one snapshot.", access: .open,

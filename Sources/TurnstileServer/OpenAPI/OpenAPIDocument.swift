@@ -109,8 +109,7 @@ enum OpenAPIDocument {
             responses["401"] = problem("No valid access token.", ["unauthorized"])
             responses["429"] = problem("The user's request budget is spent; see Retry-After.", ["rate_limited"])
         }
-        // The metrics and the document are served from memory, past every limit.
-        if endpoint.id != Endpoint.metrics.id, endpoint.id != Endpoint.openAPI.id {
+        if endpoint.mayBeUnavailable {
             responses["503"] = problem(
                 "The store is down or too slow, or too many writes wait; see Retry-After.",
                 ["store_unavailable", "overloaded"])

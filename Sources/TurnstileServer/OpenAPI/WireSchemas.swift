@@ -41,7 +41,7 @@ enum WireSchemas {
         case .bool: return ["type": "boolean"]
         case .integer:
             // Ids count from 1.
-            if key == "id" || key.hasSuffix("_id") || key == "highest_bidder" {
+            if key == "id" || key.hasSuffix("_id") {
                 return ["type": "integer", "format": "int64", "minimum": 1]
             }
             return ["type": "integer", "format": "int64"]
@@ -260,7 +260,8 @@ extension WireSchemas {
                     "title": text(Limits.itemTitleLengthMax), "starting_price_cents": bounded(1, Limits.priceCentsMax),
                     "min_increment_cents": bounded(1, Limits.priceCentsMax), "ends_at": kept,
                 ]),
-            response("Item", [item(150), item(nil)]),
+            // The highest bidder is a user's id, by a name without `_id`.
+            response("Item", [item(150), item(nil)], ["highest_bidder": .adding(["minimum": 1])]),
             // A bid leaves room to be outbid by the item's increment, at least 1 (`Item.maximumBidCents`).
             body("NewBid", BidBody(amountCents: 150), ["amount_cents": bounded(1, Limits.priceCentsMax - 1)]),
             response("Bid", [bid]),
