@@ -48,7 +48,6 @@ struct HTTP1ResponseParser {
     /// How far `pending` was already searched for the head's end.
     private var searched = 0
     private var isHead = false
-    private var keepAlive = true
 
     /// Starts reading the answer to one request; `isHead` for a HEAD request, whose answer has no body.
     mutating func begin(isHead: Bool) {
@@ -56,7 +55,6 @@ struct HTTP1ResponseParser {
         pending = nil
         searched = 0
         self.isHead = isHead
-        keepAlive = true
     }
 
     /// The next event the bytes of `buffer` make, consuming them; nil when more bytes are needed (or the answer is
@@ -229,7 +227,7 @@ struct HTTP1ResponseParser {
             guard status != 101 else { throw Self.failure("it switched protocols, which no request asked for") }
             return nil
         }
-        keepAlive = !framing.closes && (isHTTP11 || framing.keepsAlive)
+        var keepAlive = !framing.closes && (isHTTP11 || framing.keepsAlive)
         if isHead || status == 204 || status == 304 {
             state = .complete
         } else if let chunked = framing.chunked {
