@@ -39,6 +39,11 @@ public enum LoadLimits {
     /// The most bytes of one answer the engine keeps unless `--max-answer-size` says otherwise (see
     /// ``HTTPOptions/answerBytesKeptMax``): far above any API's JSON, far below what would hurt the engine.
     public static let answerBytesKeptDefault = 16 << 20
+    /// The most bytes of an HTTP/1.1 answer's head, status line included, or of a chunked body's trailers (as NIO's
+    /// default): past it the answer is a protocol error (``HTTP1ResponseParser``).
+    public static let answerHeadBytesMax = 80 * 1024
+    /// The most bytes of one chunk-size line of a chunked HTTP/1.1 answer, extensions included.
+    public static let answerChunkLineBytesMax = 4 * 1024
     /// The deepest nesting of arrays and objects a scenario reads in an answer; deeper is "not JSON", so a hostile
     /// answer cannot exhaust the stack.
     public static let answerJSONDepthMax = 512

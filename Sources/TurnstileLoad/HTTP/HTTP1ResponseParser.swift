@@ -9,16 +9,11 @@ import TurnstileReport
 /// callbacks and the request heads it must see go by cost more CPU per request than the rest of the engine's own
 /// work (BENCHMARKS.md, issue 29). Body bytes are handed on as slices of the buffers read, never copied.
 ///
-/// What a hostile target can spend is bounded: a head (or a chunked body's trailers) at most ``headBytesMax``
-/// bytes, a chunk-size line at most ``chunkLineBytesMax``; a chunk size of more than 15 hex digits, a length that
+/// What a hostile target can spend is bounded: a head (or a chunked body's trailers) at most
+/// ``LoadLimits/answerHeadBytesMax`` bytes, a chunk-size line at most ``LoadLimits/answerChunkLineBytesMax``; a chunk size of more than 15 hex digits, a length that
 /// is not a number, two lengths that differ, a folded or malformed header line, or a status line that is not
 /// HTTP/1.x is a protocol error. The caller bounds the time (its timeouts) and what it keeps of a body.
 struct HTTP1ResponseParser {
-    /// The most bytes of one head, status line included, or of one chunked body's trailers (as NIO's default).
-    static let headBytesMax = 80 * 1024
-    /// The most bytes of one chunk-size line, extensions included.
-    static let chunkLineBytesMax = 4 * 1024
-
     enum Event {
         /// The final head: status, headers, and whether the connection may carry another request after this answer.
         case head(status: Int, headers: HTTPHeaders, keepAlive: Bool)
@@ -68,7 +63,9 @@ struct HTTP1ResponseParser {
                 state = .done
                 return .end
             case .head:
-                guard let head = try takeLine(from: &buffer, until: .blankLine, max: Self.headBytesMax, what: "head")
+                guard
+                    let head = try takeLine(
+                        from: &buffer, until: .blankLine, max: LoadLimits.answerHeadBytesMax, what: "head")
                 else { return nil }
                 if let event = try readHead(head) { return event }
             case .fixed(let remaining):
@@ -78,7 +75,8 @@ struct HTTP1ResponseParser {
             case .chunkSize:
                 guard
                     let line = try takeLine(
-                        from: &buffer, until: .lineEnd, max: Self.chunkLineBytesMax, what: "chunk-size line")
+                        from: &buffer, until: .lineEnd, max: LoadLimits.answerChunkLineBytesMax, what: "chunk-size line"
+                    )
                 else { return nil }
                 let size = try Self.chunkSize(line)
                 state = size == 0 ? .trailers : .chunkData(remaining: size)
@@ -101,7 +99,9 @@ struct HTTP1ResponseParser {
                 }
                 state = .chunkSize
             case .trailers:
-                guard try takeLine(from: &buffer, until: .blankLine, max: Self.headBytesMax, what: "trailers") != nil
+                guard
+                    try takeLine(from: &buffer, until: .blankLine, max: LoadLimits.answerHeadBytesMax, what: "trailers")
+                        != nil
                 else { return nil }
                 state = .done
                 return .end
